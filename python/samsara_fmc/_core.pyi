@@ -1,0 +1,3 @@
+"""Stubs for the compiled core. Docstrings live in the façade modules."""
+
+__version__: str

@@ -1,0 +1,1 @@
+//! Vehicle and driver matching: deterministic keys first, then fuzzy scoring with blocking.

@@ -1,0 +1,1 @@
+//! Rust integration tests: one binary.
