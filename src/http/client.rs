@@ -1,0 +1,432 @@
+//! [`ApiClient`]: one reused blocking HTTP client per token, with retries, pacing and deadlines.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+
+use super::config::ClientConfig;
+use super::error::{excerpt, ApiError, ApiErrorKind, ConfigError};
+use super::rate_limit::RateLimiter;
+use super::retry::{classify, parse_retry_after, Decision};
+use crate::clock::{Clock, SystemClock};
+use crate::endpoints::{self, Endpoint};
+
+/// An HTTP method the client sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PATCH
+    Patch,
+    /// PUT
+    Put,
+    /// DELETE
+    Delete,
+}
+
+impl Method {
+    /// The method's name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Patch => "PATCH",
+            Self::Put => "PUT",
+            Self::Delete => "DELETE",
+        }
+    }
+
+    fn to_reqwest(self) -> reqwest::Method {
+        match self {
+            Self::Get => reqwest::Method::GET,
+            Self::Post => reqwest::Method::POST,
+            Self::Patch => reqwest::Method::PATCH,
+            Self::Put => reqwest::Method::PUT,
+            Self::Delete => reqwest::Method::DELETE,
+        }
+    }
+}
+
+impl std::str::FromStr for Method {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_uppercase().as_str() {
+            "GET" => Ok(Self::Get),
+            "POST" => Ok(Self::Post),
+            "PATCH" => Ok(Self::Patch),
+            "PUT" => Ok(Self::Put),
+            "DELETE" => Ok(Self::Delete),
+            _ => Err(format!(
+                "unsupported HTTP method `{s}`: use GET, POST, PATCH, PUT or DELETE"
+            )),
+        }
+    }
+}
+
+/// One request. Query values are sent as given; join lists with commas before (see [`Query`]).
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// The method.
+    pub method: Method,
+    /// The path, starting with `/`.
+    pub path: &'a str,
+    /// Query parameters, in order.
+    pub query: &'a [(String, String)],
+    /// A JSON body.
+    pub body: Option<Bytes>,
+    /// A write that is safe to repeat (PATCH to a fixed state, PUT, DELETE, an upsert with an
+    /// idempotency key). Reads are always idempotent.
+    pub idempotent: bool,
+    /// No request, backoff or rate-limit wait runs past this instant.
+    pub deadline: Option<Instant>,
+}
+
+impl<'a> Request<'a> {
+    /// A GET of `path` with `query`.
+    pub fn get(path: &'a str, query: &'a [(String, String)]) -> Self {
+        Self {
+            method: Method::Get,
+            path,
+            query,
+            body: None,
+            idempotent: true,
+            deadline: None,
+        }
+    }
+
+    /// Sets the deadline.
+    #[must_use]
+    pub fn deadline(mut self, deadline: Option<Instant>) -> Self {
+        self.deadline = deadline;
+        self
+    }
+}
+
+/// A successful response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The HTTP status (2xx or 3xx).
+    pub status: u16,
+    /// The body.
+    pub body: Bytes,
+    /// Requests made, retries included.
+    pub attempts: u32,
+}
+
+/// The Samsara API client. Cheap to share: build one per token and reuse it, so connections are.
+#[derive(Debug)]
+pub struct ApiClient {
+    http: reqwest::blocking::Client,
+    config: ClientConfig,
+    limiter: RateLimiter,
+    clock: Arc<dyn Clock>,
+    rng: Mutex<fastrand::Rng>,
+}
+
+impl ApiClient {
+    /// A client on the system clock.
+    pub fn new(config: ClientConfig) -> Result<Self, ConfigError> {
+        Self::with_clock(config, Arc::new(SystemClock), fastrand::u64(..))
+    }
+
+    /// A client on `clock`, with backoff jitter drawn from a generator seeded with `seed`.
+    pub fn with_clock(config: ClientConfig, clock: Arc<dyn Clock>, seed: u64) -> Result<Self, ConfigError> {
+        let mut headers = HeaderMap::new();
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", config.token.expose()))
+            .map_err(|_| ConfigError::BadToken("not printable ASCII"))?;
+        auth.set_sensitive(true);
+        headers.insert(AUTHORIZATION, auth);
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            "X-Samsara-Version",
+            HeaderValue::from_str(&config.api_version)
+                .map_err(|_| ConfigError::BadApiVersion(config.api_version.clone()))?,
+        );
+        let http = reqwest::blocking::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .default_headers(headers)
+            .connect_timeout(config.connect_timeout)
+            .timeout(None)
+            // The API does not redirect; refusing keeps the token on the configured host.
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(Duration::from_secs(50))
+            .build()
+            .map_err(|e| ConfigError::Http(e.to_string()))?;
+        Ok(Self {
+            http,
+            config,
+            limiter: RateLimiter::new(),
+            clock,
+            rng: Mutex::new(fastrand::Rng::with_seed(seed)),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// The clock the client waits on.
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+
+    /// `deadline_unix` (seconds since the epoch, as Python's `time.time()`) as a monotonic instant.
+    pub fn deadline_from_unix(&self, deadline_unix: f64) -> Instant {
+        let remaining = (deadline_unix - self.clock.unix_now()).max(0.0);
+        self.clock.now() + Duration::from_secs_f64(remaining.min(1e9))
+    }
+
+    /// Sends `req`, retrying transient failures as the policy allows.
+    pub fn send(&self, req: &Request<'_>) -> Result<Response, ApiError> {
+        let method = req.method.as_str();
+        let endpoint = endpoints::lookup(method, req.path);
+        let idempotent = req.idempotent || req.method == Method::Get;
+        let policy = self.config.retry;
+        let start = self.clock.now();
+        let fail = |kind, attempts, clock: &dyn Clock| {
+            ApiError::new(
+                kind,
+                method,
+                req.path,
+                attempts,
+                clock.now().saturating_duration_since(start),
+            )
+        };
+        if !req.path.starts_with('/') {
+            let msg = ConfigError::BadPath(req.path.to_owned()).to_string();
+            return Err(fail(ApiErrorKind::Decode(msg), 0, &*self.clock));
+        }
+        let url = self.url(req.path, req.query);
+        let mut attempts = 0;
+        loop {
+            if self.config.rate_limit {
+                if let Err(over) = self.limiter.acquire(&*self.clock, endpoint, req.deadline) {
+                    let what = format!("a rate-limit wait of {:.2} s", over.wait.as_secs_f64());
+                    return Err(fail(ApiErrorKind::Deadline(what), attempts, &*self.clock));
+                }
+            }
+            let now = self.clock.now();
+            let mut timeout = self.config.request_timeout;
+            let mut clamped = false;
+            if let Some(deadline) = req.deadline {
+                let left = deadline.saturating_duration_since(now);
+                if left < Duration::from_millis(50) {
+                    let what = format!("attempt {}", attempts + 1);
+                    return Err(fail(ApiErrorKind::Deadline(what), attempts, &*self.clock));
+                }
+                if left < timeout {
+                    timeout = left;
+                    clamped = true;
+                }
+            }
+            attempts += 1;
+            let kind = match self.attempt(req, &url, timeout, endpoint) {
+                Ok(body) => {
+                    return Ok(Response {
+                        status: body.0,
+                        body: body.1,
+                        attempts,
+                    })
+                }
+                Err(ApiErrorKind::Timeout(what)) if clamped => {
+                    ApiErrorKind::Deadline(format!("a response (the request timed out: {what})"))
+                }
+                Err(kind) => kind,
+            };
+            let Decision::Retry { after } = classify(&kind, idempotent) else {
+                return Err(fail(kind, attempts, &*self.clock));
+            };
+            let elapsed = self.clock.now().saturating_duration_since(start);
+            if attempts >= policy.max_attempts || elapsed >= policy.max_elapsed {
+                return Err(fail(kind, attempts, &*self.clock));
+            }
+            let wait = if let Some(advised) = after {
+                policy.advised(advised)
+            } else {
+                let unit = self
+                    .rng
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .f64();
+                policy.backoff(attempts - 1, unit)
+            };
+            if req.deadline.is_some_and(|d| self.clock.now() + wait > d) {
+                let what = format!(
+                    "retry {attempts} (waiting {:.2} s after: {kind})",
+                    wait.as_secs_f64()
+                );
+                return Err(fail(ApiErrorKind::Deadline(what), attempts, &*self.clock));
+            }
+            self.clock.sleep(wait);
+        }
+    }
+
+    /// GETs one page of `path`: `query` plus `after` when given.
+    pub fn get_page(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+        after: Option<&str>,
+        deadline: Option<Instant>,
+    ) -> Result<Response, ApiError> {
+        let with_after;
+        let query = match after {
+            Some(cursor) => {
+                with_after = query
+                    .iter()
+                    .filter(|(k, _)| k != "after")
+                    .cloned()
+                    .chain(std::iter::once(("after".to_owned(), cursor.to_owned())))
+                    .collect::<Vec<_>>();
+                &with_after[..]
+            }
+            None => query,
+        };
+        self.send(&Request::get(path, query).deadline(deadline))
+    }
+
+    fn url(&self, path: &str, query: &[(String, String)]) -> reqwest::Url {
+        let mut url = self.config.base_url.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{base}{path}"));
+        if !query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
+        url
+    }
+
+    /// One attempt: the status and body of a success, or what went wrong.
+    fn attempt(
+        &self,
+        req: &Request<'_>,
+        url: &reqwest::Url,
+        timeout: Duration,
+        endpoint: Option<&'static Endpoint>,
+    ) -> Result<(u16, Bytes), ApiErrorKind> {
+        let mut builder = self
+            .http
+            .request(req.method.to_reqwest(), url.clone())
+            .timeout(timeout);
+        if let Some(body) = &req.body {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let resp = builder.send().map_err(|e| transport_kind(&e))?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let body = resp.bytes().map_err(|e| transport_kind(&e))?;
+        if status < 400 {
+            return Ok((status, body));
+        }
+        let (message, request_id) = error_body(&body);
+        Err(ApiErrorKind::Status {
+            status,
+            request_id,
+            message,
+            body_excerpt: excerpt(&body),
+            retry_after,
+            required_scope: if status == 403 {
+                endpoint.map(|e| e.scope)
+            } else {
+                None
+            },
+        })
+    }
+}
+
+/// Maps a reqwest error to a kind, keeping the URL out of the message (it may carry filters).
+fn transport_kind(e: &reqwest::Error) -> ApiErrorKind {
+    let mut msg = e.to_string();
+    if let Some(url) = e.url() {
+        msg = msg.replace(url.as_str(), "");
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg = format!("{msg}: {s}");
+        source = s.source();
+    }
+    let msg = msg.replace(" ()", "").replace(" for url", "");
+    if e.is_timeout() {
+        ApiErrorKind::Timeout(msg)
+    } else if e.is_connect() {
+        ApiErrorKind::Connect(msg)
+    } else {
+        ApiErrorKind::Transport(msg)
+    }
+}
+
+/// Samsara's `{"message", "requestId"}`, or the first line of a plain-text body.
+fn error_body(body: &[u8]) -> (String, Option<String>) {
+    #[derive(serde::Deserialize)]
+    struct Wire {
+        message: Option<String>,
+        #[serde(rename = "requestId")]
+        request_id: Option<String>,
+    }
+    if let Ok(w) = serde_json::from_slice::<Wire>(body) {
+        if w.message.is_some() || w.request_id.is_some() {
+            return (w.message.unwrap_or_default(), w.request_id);
+        }
+    }
+    let text = excerpt(body);
+    let line = text.lines().next().unwrap_or("").trim();
+    let line: String = line.chars().take(200).collect();
+    (
+        if line.is_empty() {
+            "(empty body)".to_owned()
+        } else {
+            line
+        },
+        None,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies() {
+        assert_eq!(
+            error_body(br#"{"message":"Invalid token","requestId":"r-9"}"#),
+            ("Invalid token".to_owned(), Some("r-9".to_owned()))
+        );
+        assert_eq!(
+            error_body(b"upstream connect error\nmore"),
+            ("upstream connect error".to_owned(), None)
+        );
+        assert_eq!(error_body(b""), ("(empty body)".to_owned(), None));
+    }
+
+    #[test]
+    fn urls_join_base_path_and_encode_query() {
+        let cfg = ClientConfig::new("t", "http://127.0.0.1:9/prefix/").unwrap();
+        let client = ApiClient::new(cfg).unwrap();
+        let q = vec![
+            ("types".to_owned(), "gps,engineStates".to_owned()),
+            ("after".to_owned(), "a b&c".to_owned()),
+        ];
+        assert_eq!(
+            client.url("/fleet/vehicles/samsara.vin:1M8GDM9AXKP042788", &q).as_str(),
+            "http://127.0.0.1:9/prefix/fleet/vehicles/samsara.vin:1M8GDM9AXKP042788?types=gps%2CengineStates&after=a+b%26c"
+        );
+    }
+
+    #[test]
+    fn methods_parse() {
+        assert_eq!("patch".parse::<Method>(), Ok(Method::Patch));
+        assert!("TRACE".parse::<Method>().unwrap_err().contains("`TRACE`"));
+    }
+}
