@@ -1,11 +1,20 @@
 //! The Python bindings: `samsara_fmc._core`. The only module of the crate that uses pyo3.
 
+mod errors;
+mod http;
+mod units;
+
 use pyo3::prelude::*;
 
 /// The compiled module. Declarative: exports and `__version__`, nothing else.
 #[pymodule]
 mod _core {
     use pyo3::prelude::*;
+
+    #[pymodule_export]
+    use super::http::{convert_stats, PageIter, PyApiClient, PyPage, PyStatsPage, StatsPageIter};
+    #[pymodule_export]
+    use super::units::{convert, normalize_rfc3339, rfc3339_to_unix_ms, unit_symbols, unix_ms_to_rfc3339};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
