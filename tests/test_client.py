@@ -1,0 +1,179 @@
+"""The client against a scripted loopback server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+
+import pytest
+
+import samsara_fmc as s
+from tests.conftest import MiniFeed, Reply, ScriptedServer
+
+TOKEN = "samsara_api_SECRETSECRET"
+
+
+def make(server: ScriptedServer, **kw: object) -> s.Client:
+    kw.setdefault("retry", s.RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.01))
+    return s.Client(token=TOKEN, base_url=server.url, **kw)  # type: ignore[arg-type]
+
+
+def test_headers_and_json(server: ScriptedServer) -> None:
+    server.script = [Reply(body={"data": {"id": "7", "name": "Acme"}})]
+    assert make(server).get("/me") == {"data": {"id": "7", "name": "Acme"}}
+    h = server.seen[0].headers
+    assert h["authorization"] == f"Bearer {TOKEN}"
+    assert h["x-samsara-version"] == "2025-06-11"
+    assert h["user-agent"].startswith(f"samsara-fmc/{s.__version__}")
+
+
+def test_pages_follow_empty_pages_and_resume(server: ScriptedServer) -> None:
+    server.script = [
+        Reply(body={"data": [{"id": "1"}], "pagination": {"endCursor": "c1", "hasNextPage": True}}),
+        Reply(body={"data": [], "pagination": {"endCursor": "c2", "hasNextPage": True}}),
+        Reply(body={"data": [{"id": "2"}], "pagination": {"endCursor": "", "hasNextPage": False}}),
+        Reply(body={"data": [{"id": "3"}], "pagination": {"endCursor": "c9", "hasNextPage": False}}),
+    ]
+    client = make(server)
+    pages = list(client.pages("/fleet/vehicles", params={"limit": 512, "tagIds": ["1", "2"]}))
+    assert [p.data for p in pages] == [[{"id": "1"}], [], [{"id": "2"}]]
+    assert [p.cursor for p in pages] == ["c1", "c2", "c2"]
+    assert [p.has_next_page for p in pages] == [True, True, False]
+    assert server.seen[0].query == {"limit": ["512"], "tagIds": ["1,2"]}
+    assert server.seen[2].query["after"] == ["c2"]
+    resumed = list(client.pages("/fleet/vehicles", after="c2"))
+    assert resumed[0].data == [{"id": "3"}] and server.seen[3].query["after"] == ["c2"]
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, s.BadRequestError),
+        (401, s.AuthenticationError),
+        (403, s.PermissionDeniedError),
+        (404, s.NotFoundError),
+        (405, s.BadRequestError),
+        (429, s.RateLimitError),
+        (500, s.ServerError),
+        (503, s.ServerError),
+    ],
+)
+def test_status_errors(server: ScriptedServer, status: int, cls: type[s.ApiStatusError]) -> None:
+    server.script = [Reply(status, {"message": "nope", "requestId": "req-77"}, {"Retry-After": "0.002"})]
+    with pytest.raises(cls) as info:
+        make(server).get("/defects/stream")
+    e = info.value
+    assert (e.status_code, e.request_id, e.method, e.path) == (status, "req-77", "GET", "/defects/stream")
+    assert e.attempts == (3 if status in (429, 500, 503) else 1)
+    assert TOKEN not in str(e) and TOKEN not in repr(e.args)
+    if status == 403:
+        assert isinstance(e, s.PermissionDeniedError)
+        assert e.required_scope == "Read Defects" and "`Read Defects`" in str(e)
+    if status == 429:
+        assert isinstance(e, s.RateLimitError)
+        assert e.retry_after_s == pytest.approx(0.002)
+
+
+def test_plain_text_5xx_and_bad_json(server: ScriptedServer) -> None:
+    server.script = [Reply(502, b"<html>Bad Gateway</html>")]
+    with pytest.raises(s.ServerError, match="Bad Gateway"):
+        make(server).get("/me")
+    server.script = [Reply(200, b'{"data": [1, 2')]
+    with pytest.raises(s.ResponseDecodeError, match="not valid JSON"):
+        make(server).get("/me")
+    server.script = [Reply(200, {"data": [], "pagination": {"endCursor": "", "hasNextPage": True}})]
+    with pytest.raises(s.ResponseDecodeError, match="endCursor"):
+        list(make(server).pages("/fleet/vehicles"))
+
+
+def test_transport_errors_are_typed() -> None:
+    client = s.Client(token=TOKEN, base_url="http://127.0.0.1:9", retry=s.RetryPolicy(max_attempts=2, base_delay=0.001))
+    with pytest.raises(s.TransportError) as info:
+        client.get("/me")
+    assert info.value.attempts == 2 and TOKEN not in str(info.value)
+
+
+def test_deadline(server: ScriptedServer) -> None:
+    server.script = [Reply(429, {"message": "slow down"}, {"Retry-After": "5"})]
+    client = make(server, retry=s.RetryPolicy(max_attempts=5, max_delay=30))
+    start = time.monotonic()
+    with pytest.raises(s.DeadlineExceeded):
+        client.get("/me", deadline=time.time() + 1.0)
+    assert time.monotonic() - start < 0.5, "gave up at once instead of sleeping past the deadline"
+    with pytest.raises(s.DeadlineExceeded):
+        client.get("/me", deadline=time.time() - 1)
+
+
+def test_gil_is_released_during_io(server: ScriptedServer) -> None:
+    server.script = [Reply(body={"data": {}}, delay=0.3)]
+    ticks = 0
+    stop = threading.Event()
+
+    def spin() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            time.sleep(0.001)
+
+    t = threading.Thread(target=spin)
+    t.start()
+    make(server).get("/me")
+    stop.set()
+    t.join()
+    assert ticks > 50, "another Python thread ran while the request was in flight"
+
+
+def test_writes(server: ScriptedServer) -> None:
+    server.script = [Reply(500, {"message": "x"}), Reply(200, {"data": {"id": "1", "isResolved": True}})]
+    client = make(server)
+    with pytest.raises(s.ServerError):
+        client.request("PATCH", "/fleet/defects/1", json_body={"isResolved": True})
+    assert len(server.seen) == 1, "a non-idempotent write is not repeated after a 5xx"
+    got = client.request("PATCH", "/fleet/defects/1", json_body={"isResolved": True}, idempotent=True)
+    assert got["data"]["isResolved"] is True
+    assert json.loads(server.seen[-1].body) == {"isResolved": True}
+    server.script = [Reply(204, b"")]
+    assert client.request("DELETE", "/tags/5", idempotent=True) is None
+
+
+def test_params_and_ids() -> None:
+    when = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    assert s.encode_params({"types": ["gps", "engineStates"], "x": None, "b": False, "t": when, "n": 3}) == [
+        ("types", "gps,engineStates"),
+        ("b", "false"),
+        ("t", "2026-11-23T15:00:00.000Z"),
+        ("n", "3"),
+    ]
+    with pytest.raises(s.ConfigurationError, match="naive datetime"):
+        s.encode_params({"startTime": dt.datetime(2026, 1, 1)})  # noqa: DTZ001
+    assert s.path_id("samsara.vin:1M8GDM9AXKP042788") == "samsara.vin:1M8GDM9AXKP042788"
+    assert s.path_id("12/3") == "12%2F3"
+
+
+def test_configuration_errors() -> None:
+    for kwargs, match in [
+        ({"base_url": "http://api.samsara.com"}, "plain-HTTP"),
+        ({"region": "mars"}, "unknown region `mars`"),
+        ({"api_version": "latest"}, "invalid API version `latest`"),
+        ({"retry": s.RetryPolicy(max_attempts=0)}, "max_attempts"),
+    ]:
+        with pytest.raises(s.ConfigurationError, match=match):
+            s.Client(token=TOKEN, **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(s.ConfigurationError, match="token is empty"):
+        s.Client(token=" ")
+    assert "SECRET" not in repr(s.Client(token=TOKEN))
+    assert s.Client(token=TOKEN, region="eu").base_url == "https://api.eu.samsara.com/"
+
+
+def test_stats_pages_convert(server: ScriptedServer, feed: MiniFeed) -> None:
+    client = make(server)
+    pages = list(client.stats_pages(types=["obdOdometerMeters"], units="imperial"))
+    assert len(pages) == feed.pages
+    lines = [json.loads(line) for p in pages for line in p.ndjson.splitlines()]
+    assert len(lines) == feed.pages * feed.vehicles
+    assert lines[0]["unit"] == "mi" and lines[0]["value"] == pytest.approx(1_000_000 / 1609.344)
+    assert [p.cursor for p in pages][-1] == f"p{feed.pages}"
+    with pytest.raises(s.ConfigurationError, match="1 to 3 stat types"):
+        client.stats_pages(types=["gps", "a", "b", "c"])
