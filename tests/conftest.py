@@ -120,6 +120,8 @@ class MiniFeed:
         n = int(after[1:])
         if self.fail_on.get(n):
             return self.fail_on[n].pop(0)
+        if n >= self.pages:  # caught up: nothing new, same cursor
+            return Reply(body={"data": [], "pagination": {"endCursor": after, "hasNextPage": False}})
         data = [
             {
                 "id": str(100 + v),
@@ -127,6 +129,7 @@ class MiniFeed:
                 "obdOdometerMeters": [{"time": f"2026-11-01T00:{n:02d}:00Z", "value": 1_000_000 + 1000 * n + v}],
             }
             for v in range(self.vehicles)
+            if str(100 + v) in ",".join(seen.query.get("vehicleIds", [str(100 + v)])).split(",")
         ]
         last = n >= self.pages - 1
         pagination = {"endCursor": f"p{n + 1}", "hasNextPage": not last}

@@ -13,6 +13,10 @@ Event parameters (all optional):
     maxPages: stop each stream after this many pages in one run.
     resetCheckpoint: ``true`` to start the streams afresh.
     deliveryPrefix: the storage prefix (default ``deliveries/vehicle-stats``).
+
+From an alert action, the alert's ``assetId`` narrows the run to that vehicle (its own streams, so
+the fleet-wide cursors are untouched): the alert captures the vehicle's latest stats and, on later
+alerts, what changed since.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ def run(runtime: FunctionRuntime, job: Run) -> dict[str, Any]:
     units = p.choice("units", ("metric", "imperial"), "metric")
     decorations = p.list("decorations")
     vehicle_ids, tag_ids = p.list("vehicleIds"), p.list("tagIds")
+    if job.trigger == "alert" and p.str("assetId"):
+        vehicle_ids = [p.str("assetId") or ""]
     prefix = (p.str("deliveryPrefix", "deliveries/vehicle-stats") or "").strip("/")
     max_pages = p.int("maxPages", None, minimum=1)
     reset = p.bool("resetCheckpoint")
@@ -52,8 +58,10 @@ def run(runtime: FunctionRuntime, job: Run) -> dict[str, Any]:
     streams = []
     for i in range(0, len(types), 3):
         group = types[i : i + 3]
-        stream = "vehicle-stats." + "+".join(group)
         query = {"types": group, "units": units, "decorations": decorations, "vehicleIds": vehicle_ids, "tagIds": tag_ids}
+        stream = "vehicle-stats." + "+".join(group)
+        if vehicle_ids or tag_ids or decorations:
+            stream += "." + fingerprint([vehicle_ids, tag_ids, decorations])[:8]
 
         def pages(cursor: str | None, group: list[str] = group) -> Any:
             return client.stats_pages(

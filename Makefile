@@ -1,0 +1,84 @@
+# The project's commands; .ci/run and people call these.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+# CPython 3.12, the Functions runtime: on PATH, or from pyenv.
+PY312 ?= $(shell command -v python3.12 2>/dev/null || { p=$$(pyenv prefix 3.12 2>/dev/null || pyenv prefix 3.12.1 2>/dev/null) && echo $$p/bin/python3.12; })
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+SANDBOX_BIN := target/sandbox/samsara-sandbox
+export SAMSARA_SANDBOX_BIN := $(CURDIR)/$(SANDBOX_BIN)
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.ready: pyproject.toml
+	@test -x "$(PY312)" || { echo "CPython 3.12 not found: install it (pyenv install 3.12) or set PY312=/path/to/python3.12"; exit 1; }
+	$(PY312) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q 'maturin>=1.9.4,<2' ziglang auditwheel pytest hypothesis boto3 'samsara-api==4.1.0' samsara-fn ruff mypy requests orjson httpx rapidfuzz
+	touch $@
+
+.PHONY: venv
+venv: $(VENV)/.ready ## create .venv on Python 3.12 with the build, test and bench tools
+
+.PHONY: wheel
+wheel: venv ## build the Lambda wheel (cp311-abi3-manylinux2014_x86_64) into dist/wheels
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/maturin build --release --zig --compatibility manylinux2014 --target x86_64-unknown-linux-gnu --out dist/wheels
+
+.PHONY: install-wheel
+install-wheel: wheel ## install the built wheel into .venv (tests run against the real wheel)
+	$(PIP) install -q --no-index --no-deps --force-reinstall dist/wheels/samsara_fmc-*-cp311-abi3-manylinux2014_x86_64*.whl
+
+.PHONY: dev
+dev: venv ## editable debug build for quick iteration
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/maturin develop
+
+.PHONY: bundle
+bundle: wheel ## vendor the wheel into every function and write dist/<name>.zip
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) functions/bundle.py --skip-build
+
+.PHONY: sandbox
+sandbox: ## build the local Samsara sandbox (never part of the wheel)
+	cargo build --profile sandbox --features sandbox --bin samsara-sandbox
+
+.PHONY: demo
+demo: bundle sandbox ## the main job: the Functions end to end under samsara-fn against the sandbox
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) functions/demo.py
+
+.PHONY: lint-rust
+lint-rust: ## rustfmt and clippy, with and without the python feature
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --all-targets --features python -- -D warnings
+	cargo clippy --all-targets --features sandbox -- -D warnings
+
+.PHONY: lint-python
+lint-python: venv ## ruff and mypy
+	$(VENV)/bin/ruff check python tests functions bench
+	$(VENV)/bin/mypy
+
+.PHONY: lint
+lint: lint-rust lint-python ## all linters
+
+.PHONY: test-rust
+test-rust: ## Rust unit and integration tests (core without pyo3; sandbox)
+	cargo test
+	cargo test --features sandbox
+
+.PHONY: test-python
+test-python: bundle install-wheel sandbox ## pytest against the installed Lambda wheel, samsara-fn end to end included
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest
+
+.PHONY: test
+test: test-rust test-python ## every test
+
+.PHONY: bench
+bench: install-wheel sandbox ## client CPU, memory and import time against samsara-api, requests+json, httpx+orjson
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) bench/bench_client.py
+
+.PHONY: clean
+clean: ## remove build outputs
+	rm -rf dist build .samsara-functions target/wheels

@@ -1,0 +1,67 @@
+"""The bundled zip under the real ``samsara-fn`` on Python 3.12: init, then every trigger, with resume.
+
+Needs ``dist/vehicle-stats.zip`` (``make bundle``); ``make test`` builds it first.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MiniFeed, ScriptedServer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions"))
+from demo import NAME, TOKEN, Demo  # noqa: E402
+
+ZIP = Path(__file__).resolve().parents[2] / "dist" / f"{NAME}.zip"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def demo(tmp_path: Path, server: ScriptedServer, feed: MiniFeed) -> Demo:
+    assert ZIP.exists(), f"{ZIP} is missing: run `make bundle` (make test does)"
+    assert sys.version_info[:2] == (3, 12), "samsara-fn runs on the Functions runtime's Python, 3.12"
+    d = Demo(tmp_path / "fn", server.url)
+    d.init(ZIP, {"types": "obdOdometerMeters", "units": "metric"})
+    return d
+
+
+def checkpoint(demo: Demo) -> dict[str, object]:
+    path = demo.storage() / "checkpoints/5005/vehicle-stats/vehicle-stats.obdOdometerMeters.json"
+    return json.loads(path.read_text())
+
+
+def test_every_trigger_delivers_and_resumes(demo: Demo, server: ScriptedServer, feed: MiniFeed) -> None:
+    first = demo.run("manual")
+    assert first["trigger"] == "manual" and first["caughtUp"]
+    assert first["records"] == feed.pages * feed.vehicles
+    assert checkpoint(demo)["cursor"] == f"p{feed.pages}"
+
+    feed.pages += 2  # two more pages of data arrive
+    second = demo.run("schedule")
+    assert second["trigger"] == "schedule" and second["records"] == 2 * feed.vehicles
+    feed_calls = [s for s in server.seen if s.path.endswith("/feed")]
+    assert feed_calls[-2].query["after"] == ["p5"], "the scheduled run resumed from the stored cursor"
+
+    third = demo.run("api")
+    assert third["records"] == 0 and third["caughtUp"]
+
+    payload = demo.workdir / "alert.json"
+    payload.write_text(json.dumps({"driverId": "", "assetId": "101", "alertConfigurationId": "51a1f7de-ca2d-414d-8a23-8e149a4d88be"}))
+    alert = demo.run("alertAction", "--alertPayload", str(payload))
+    assert alert["trigger"] == "alert" and alert["records"] == feed.pages, "one point per page for vehicle 101"
+    assert alert["streams"][0]["stream"].startswith("vehicle-stats.obdOdometerMeters.")
+    assert server.seen[-1].query["vehicleIds"] == ["101"]
+
+    records = demo.records()
+    fleet_dir = next(demo.storage().rglob("vehicle-stats.obdOdometerMeters"))
+    fleet = [json.loads(x) for f in sorted(fleet_dir.glob("*.ndjson")) for x in f.read_text().splitlines()]
+    assert len(fleet) == len({r["id"] for r in fleet}) == feed.pages * feed.vehicles, "no gaps, no duplicates"
+    assert {r["id"] for r in records} == {r["id"] for r in fleet}, "the alert's records are a subset"
+    assert records[0]["unit"] == "km"
+    assert all(s.headers["authorization"] == f"Bearer {TOKEN}" for s in server.seen)
+    stored = "".join(p.read_text() for p in demo.storage().rglob("*") if p.is_file())
+    assert TOKEN not in stored, "the token never reaches Function Storage"
