@@ -44,8 +44,18 @@ def build_wheel() -> Path:
     for old in out.glob("samsara_fmc-*.whl"):
         old.unlink()
     run(
-        bin_of("maturin"), "build", "--release", "--zig", "--compatibility", "manylinux2014",
-        "--target", "x86_64-unknown-linux-gnu", "--out", out, "--manifest-path", ROOT / "Cargo.toml",
+        bin_of("maturin"),
+        "build",
+        "--release",
+        "--zig",
+        "--compatibility",
+        "manylinux2014",
+        "--target",
+        "x86_64-unknown-linux-gnu",
+        "--out",
+        out,
+        "--manifest-path",
+        ROOT / "Cargo.toml",
     )
     return find_wheel(out)
 
@@ -53,7 +63,9 @@ def build_wheel() -> Path:
 def find_wheel(folder: Path) -> Path:
     wheels = sorted(folder.glob(f"samsara_fmc-*-{TAG}*.whl"))
     if not wheels:
-        raise SystemExit(f"no `{TAG}` wheel in {folder}: build with `maturin build --zig --compatibility manylinux2014`")
+        raise SystemExit(
+            f"no `{TAG}` wheel in {folder}: build with `maturin build --zig --compatibility manylinux2014`"
+        )
     return wheels[-1]
 
 
@@ -61,7 +73,9 @@ def check_wheel(wheel: Path) -> None:
     report = run(bin_of("auditwheel"), "show", wheel, capture=True)
     print(report.strip())
     if "manylinux_2_17_x86_64" not in report and "manylinux2014_x86_64" not in report:
-        raise SystemExit(f"{wheel.name} is not manylinux2014 (glibc 2.17) compatible; it cannot run in Functions")
+        raise SystemExit(
+            f"{wheel.name} is not manylinux2014 (glibc 2.17) compatible; it cannot run in Functions"
+        )
     with zipfile.ZipFile(wheel) as z:
         blob = b"".join(z.read(n) for n in z.namelist() if n.endswith(".so"))
     if b"libssl.so" in blob or b"libcrypto.so" in blob:
@@ -100,7 +114,9 @@ def bundle(name: str, staged: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("names", nargs="*", help="functions to bundle (default: all)")
     parser.add_argument("--skip-build", action="store_true", help="reuse the wheel in dist/wheels")
     args = parser.parse_args(argv)

@@ -41,8 +41,21 @@ class Sandbox:
         if not Path(exe).exists():
             raise SystemExit(f"no sandbox at `{exe}`: build it with `make sandbox`")
         cmd = [
-            exe, "--port", "0", "--seed", str(seed), "--vehicles", str(vehicles), "--drivers", str(vehicles),
-            "--days", "1", "--start", "2026-11-01T00:00:00Z", "--token", f"{TOKEN}={SCOPES}",
+            exe,
+            "--port",
+            "0",
+            "--seed",
+            str(seed),
+            "--vehicles",
+            str(vehicles),
+            "--drivers",
+            str(vehicles),
+            "--days",
+            "1",
+            "--start",
+            "2026-11-01T00:00:00Z",
+            "--token",
+            f"{TOKEN}={SCOPES}",
         ]
         process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         line = process.stdout.readline().strip() if process.stdout else ""
@@ -55,7 +68,7 @@ class Sandbox:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(f"{self.url}{path}", data=data, method="POST" if data else "GET")
         req.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310  (loopback)
+        with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read() or b"null")
 
     def stop(self) -> None:
@@ -86,8 +99,18 @@ class Demo:
             json.dumps({"SAMSARA_API_TOKEN": TOKEN, "SAMSARA_BASE_URL": self.base_url})
         )
         (self.workdir / "params.json").write_text(json.dumps(params))
-        self.fn("init", NAME, "--zipFile", str(zip_path), "--handler", "function.main",
-                "--parameters", "params.json", "--secrets", ".secrets.json")
+        self.fn(
+            "init",
+            NAME,
+            "--zipFile",
+            str(zip_path),
+            "--handler",
+            "function.main",
+            "--parameters",
+            "params.json",
+            "--secrets",
+            ".secrets.json",
+        )
 
     def run(self, mode: str, *extra: str) -> dict[str, Any]:
         out = self.fn("run", mode, NAME, *extra).stdout
@@ -108,8 +131,10 @@ class Demo:
 def run_all(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Demo:
     """Every trigger, in the order a deployment would see them."""
     demo = Demo(workdir, sandbox.url)
-    params = {"types": "gps,obdOdometerMeters,gpsOdometerMeters,obdEngineSeconds,engineStates,fuelPercents",
-              "units": "imperial"}
+    params = {
+        "types": "gps,obdOdometerMeters,gpsOdometerMeters,obdEngineSeconds,engineStates,fuelPercents",
+        "units": "imperial",
+    }
     demo.init(zip_path, params)
     demo.run("manual")
     sandbox.admin("/__sandbox/clock/advance", {"seconds": 3600})
@@ -118,8 +143,15 @@ def run_all(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Demo:
     demo.run("api")
     vehicle = sandbox_vehicle(sandbox)
     payload = workdir / "alert.json"
-    payload.write_text(json.dumps({"driverId": "", "assetId": vehicle,
-                                   "alertConfigurationId": "51a1f7de-ca2d-414d-8a23-8e149a4d88be"}))
+    payload.write_text(
+        json.dumps(
+            {
+                "driverId": "",
+                "assetId": vehicle,
+                "alertConfigurationId": "51a1f7de-ca2d-414d-8a23-8e149a4d88be",
+            }
+        )
+    )
     demo.run("alertAction", "--alertPayload", str(payload))
     return demo
 
@@ -127,12 +159,14 @@ def run_all(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Demo:
 def sandbox_vehicle(sandbox: Sandbox) -> str:
     req = urllib.request.Request(f"{sandbox.url}/fleet/vehicles?limit=1")
     req.add_header("Authorization", f"Bearer {TOKEN}")
-    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310  (loopback)
+    with urllib.request.urlopen(req, timeout=10) as resp:
         return str(json.loads(resp.read())["data"][0]["id"])
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--workdir", default=str(ROOT / "build" / "demo"))
     parser.add_argument("--vehicles", type=int, default=25)
     parser.add_argument("--zip", default=str(ROOT / "dist" / f"{NAME}.zip"))
@@ -144,11 +178,15 @@ def main() -> int:
         sandbox.stop()
     print(f"\n{NAME} under samsara-fn against the sandbox ({args.vehicles} vehicles):")
     for r in demo.runs:
-        print(f"  {r['mode']:<12} records {r['records']:>6}  rejected {r['rejected']:>3}  "
-              f"caught up {r['caughtUp']!s:<5}  {r['seconds']:.2f} s")
+        print(
+            f"  {r['mode']:<12} records {r['records']:>6}  rejected {r['rejected']:>3}  "
+            f"caught up {r['caughtUp']!s:<5}  {r['seconds']:.2f} s"
+        )
     records = demo.records()
-    print(f"  Function Storage holds {len(records)} records ({len({r['id'] for r in records})} distinct ids) "
-          f"under {demo.storage()}")
+    print(
+        f"  Function Storage holds {len(records)} records ({len({r['id'] for r in records})} distinct ids) "
+        f"under {demo.storage()}"
+    )
     if records:
         print("  e.g.", json.dumps(records[-1]))
     return 0

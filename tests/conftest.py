@@ -126,7 +126,9 @@ class MiniFeed:
             {
                 "id": str(100 + v),
                 "name": f"Truck {v}",
-                "obdOdometerMeters": [{"time": f"2026-11-01T00:{n:02d}:00Z", "value": 1_000_000 + 1000 * n + v}],
+                "obdOdometerMeters": [
+                    {"time": f"2026-11-01T00:{n:02d}:00Z", "value": 1_000_000 + 1000 * n + v}
+                ],
             }
             for v in range(self.vehicles)
             if str(100 + v) in ",".join(seen.query.get("vehicleIds", [str(100 + v)])).split(",")

@@ -36,14 +36,27 @@ def test_round_trip_and_namespacing(tmp_path: Path) -> None:
         (b"[]", "not a JSON object"),
         (json.dumps({"version": 99}).encode(), "version 99, newer"),
         (json.dumps({"version": "1"}).encode(), "no valid `version`"),
-        (json.dumps({"version": 1, "orgId": "other", "function": "f", "stream": "s"}).encode(), "orgId `other`"),
         (
-            json.dumps({"version": 1, "orgId": "1", "function": "f", "stream": "s", "fingerprint": "x"}).encode(),
+            json.dumps({"version": 1, "orgId": "other", "function": "f", "stream": "s"}).encode(),
+            "orgId `other`",
+        ),
+        (
+            json.dumps(
+                {"version": 1, "orgId": "1", "function": "f", "stream": "s", "fingerprint": "x"}
+            ).encode(),
             "different query",
         ),
         (
             json.dumps(
-                {"version": 1, "orgId": "1", "function": "f", "stream": "s", "fingerprint": FP, "cursor": 5, "pages": 1}
+                {
+                    "version": 1,
+                    "orgId": "1",
+                    "function": "f",
+                    "stream": "s",
+                    "fingerprint": FP,
+                    "cursor": 5,
+                    "pages": 1,
+                }
             ).encode(),
             "invalid `cursor`",
         ),

@@ -89,7 +89,9 @@ def test_plain_text_5xx_and_bad_json(server: ScriptedServer) -> None:
 
 
 def test_transport_errors_are_typed() -> None:
-    client = s.Client(token=TOKEN, base_url="http://127.0.0.1:9", retry=s.RetryPolicy(max_attempts=2, base_delay=0.001))
+    client = s.Client(
+        token=TOKEN, base_url="http://127.0.0.1:9", retry=s.RetryPolicy(max_attempts=2, base_delay=0.001)
+    )
     with pytest.raises(s.TransportError) as info:
         client.get("/me")
     assert info.value.attempts == 2 and TOKEN not in str(info.value)
@@ -147,7 +149,7 @@ def test_params_and_ids() -> None:
         ("n", "3"),
     ]
     with pytest.raises(s.ConfigurationError, match="naive datetime"):
-        s.encode_params({"startTime": dt.datetime(2026, 1, 1)})  # noqa: DTZ001
+        s.encode_params({"startTime": dt.datetime(2026, 1, 1)})
     assert s.path_id("samsara.vin:1M8GDM9AXKP042788") == "samsara.vin:1M8GDM9AXKP042788"
     assert s.path_id("12/3") == "12%2F3"
 

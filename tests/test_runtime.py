@@ -23,7 +23,9 @@ class FakeSecrets:
 
 
 def test_missing_secrets_are_listed_together(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ConfigurationError, match="missing secrets `A`, `C`: set them in the Function's Secrets"):
+    with pytest.raises(
+        ConfigurationError, match="missing secrets `A`, `C`: set them in the Function's Secrets"
+    ):
         load_secrets(["A", "B", "C"], source=FakeSecrets({"B": "x", "C": ""}))
     monkeypatch.setenv("SAMSARA_API_TOKEN", " tok ")
     monkeypatch.delenv("SAMSARA_REGION", raising=False)
@@ -32,13 +34,13 @@ def test_missing_secrets_are_listed_together(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_event_params() -> None:
     p = EventParams({"types": "gps, engineStates,", "reset": "TRUE", "n": "3", "bad": "maybe", "neg": "-1"})
-    assert p.list("types") == ["gps", "engineStates"]
-    assert p.bool("reset") is True and p.bool("absent") is False
-    assert p.int("n") == 3 and p.int("absent", 7) == 7
+    assert p.items("types") == ["gps", "engineStates"]
+    assert p.flag("reset") is True and p.flag("absent") is False
+    assert p.number("n") == 3 and p.number("absent", 7) == 7
     with pytest.raises(ConfigurationError, match="`bad` is `maybe`: use `true` or `false`"):
-        p.bool("bad")
+        p.flag("bad")
     with pytest.raises(ConfigurationError, match="`neg` is `-1`: use a whole number ≥ 1"):
-        p.int("neg", minimum=1)
+        p.number("neg", minimum=1)
     with pytest.raises(ConfigurationError, match="`n` is `3`: use one of `a`, `b`"):
         p.choice("n", ("a", "b"), "a")
 
@@ -74,7 +76,9 @@ def runtime(secrets: dict[str, Any]) -> FunctionRuntime:
     )
 
 
-def test_invoke_returns_unfixable_errors_and_raises_retryable_ones(capsys: pytest.CaptureFixture[str]) -> None:
+def test_invoke_returns_unfixable_errors_and_raises_retryable_ones(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     rt = runtime({})
 
     def job(rt: FunctionRuntime, run: Run) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from pathlib import Path
 # Vendored packages go last, so the runtime's own (boto3, samsara-api) win.
 sys.path.append(str(Path(__file__).resolve().parent / "lib"))
 
-from samsara_fmc.integrations import vehicle_stats  # noqa: E402
-from samsara_fmc.runtime import FunctionRuntime  # noqa: E402
+from samsara_fmc.integrations import vehicle_stats
+from samsara_fmc.runtime import FunctionRuntime
 
 # At import: samsara-fn's stand-in boto3 exists only now, and warm runs reuse what is built here.
 RUNTIME = FunctionRuntime.at_import()

@@ -181,7 +181,9 @@ class Client:
             method, path, query=encode_params(params), body=body, idempotent=idempotent, deadline=deadline
         )
 
-    def get(self, path: str, *, params: Mapping[str, ParamValue] | None = None, deadline: float | None = None) -> Any:
+    def get(
+        self, path: str, *, params: Mapping[str, ParamValue] | None = None, deadline: float | None = None
+    ) -> Any:
         """GET ``path`` and return the decoded body."""
         return self.request("GET", path, params=params, deadline=deadline)
 
@@ -246,4 +248,6 @@ class Client:
             "parentTagIds": list(parent_tag_ids) if parent_tag_ids else None,
             **(extra_params or {}),
         }
-        return self._api.stats_pages(path, query=encode_params(params), after=after, units=units, deadline=deadline)
+        return self._api.stats_pages(
+            path, query=encode_params(params), after=after, units=units, deadline=deadline
+        )

@@ -6,7 +6,7 @@ also :class:`TimeoutError`, so either vocabulary works in an ``except``::
     SamsaraFmcError
     ├── ConfigurationError (ValueError)        bad client config, missing secrets, bad event parameters
     ├── DeadlineExceeded (TimeoutError)        the run's time budget would be overrun; checkpoint and stop
-    ├── ApiError                               anything from the Samsara API; method, path, attempts, elapsed_s
+    ├── ApiError                               anything from the API; method, path, attempts, elapsed_s
     │   ├── TransportError                     connection refused or reset, DNS, TLS
     │   │   └── ApiTimeoutError (TimeoutError) a request timed out
     │   ├── ApiStatusError                     an HTTP error status; status_code, request_id, body_excerpt
@@ -144,7 +144,7 @@ class PermissionDeniedError(ApiStatusError):
         required_scope: The scope to grant the token in the Samsara dashboard, when known.
     """
 
-    def __init__(  # noqa: PLR0913
+    def __init__(
         self,
         message: str,
         method: str,
@@ -171,7 +171,7 @@ class RateLimitError(ApiStatusError):
         retry_after_s: The server's ``Retry-After`` in seconds, when it sent one.
     """
 
-    def __init__(  # noqa: PLR0913
+    def __init__(
         self,
         message: str,
         method: str,

@@ -37,7 +37,9 @@ MAX_RUN_SECONDS = 15 * 60
 """The Functions (Lambda) timeout."""
 
 
-def load_secrets(required: Iterable[str], optional: Iterable[str] = (), *, source: Any = None) -> dict[str, str]:
+def load_secrets(
+    required: Iterable[str], optional: Iterable[str] = (), *, source: Any = None
+) -> dict[str, str]:
     """Secrets from the Functions secret store, or from environment variables outside Functions.
 
     Args:
@@ -128,21 +130,21 @@ class EventParams:
     def __init__(self, event: Mapping[str, Any] | None) -> None:
         self._event = dict(event or {})
 
-    def str(self, name: str, default: str | None = None) -> str | None:
+    def text(self, name: str, default: str | None = None) -> str | None:
         """A string parameter; empty means absent."""
         value = self._event.get(name)
-        return default if value in (None, "") else str(value).strip()
+        return default if value in (None, "") else f"{value}".strip()
 
-    def list(self, name: str, default: Iterable[str] = ()) -> list[str]:
+    def items(self, name: str, default: Iterable[str] = ()) -> list[str]:
         """A comma-separated list."""
-        value = self.str(name)
+        value = self.text(name)
         if value is None:
             return list(default)
         return [v.strip() for v in value.split(",") if v.strip()]
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def flag(self, name: str, default: bool = False) -> bool:
         """``true``/``false`` (also ``1``/``0``, ``yes``/``no``)."""
-        value = self.str(name)
+        value = self.text(name)
         if value is None:
             return default
         lowered = value.lower()
@@ -153,9 +155,9 @@ class EventParams:
         msg = f"event parameter `{name}` is `{value}`: use `true` or `false`"
         raise ConfigurationError(msg)
 
-    def int(self, name: str, default: int | None = None, *, minimum: int = 0) -> int | None:
+    def number(self, name: str, default: int | None = None, *, minimum: int = 0) -> int | None:
         """A whole number ≥ ``minimum``."""
-        value = self.str(name)
+        value = self.text(name)
         if value is None:
             return default
         try:
@@ -170,7 +172,7 @@ class EventParams:
     def choice(self, name: str, choices: Iterable[str], default: str) -> str:
         """One of ``choices``."""
         options = list(choices)
-        value = self.str(name, default) or default
+        value = self.text(name, default) or default
         if value not in options:
             msg = f"event parameter `{name}` is `{value}`: use one of {', '.join(f'`{c}`' for c in options)}"
             raise ConfigurationError(msg)
@@ -225,13 +227,7 @@ class FunctionRuntime:
         local directory (``local_storage``, or ``$SAMSARA_FMC_STORAGE``, or ``./.samsara-fmc``).
         """
         in_functions = bool(os.environ.get("SamsaraFunctionName"))
-        source = None
-        try:
-            from samsara.function import Function  # noqa: PLC0415  (the runtime has samsara-api 4.1.0)
-        except ImportError:
-            Function = None  # noqa: N806
-        if Function is not None and in_functions:
-            source = Function().secrets()
+        source = _function_secrets() if in_functions else None
         storage: ObjectStore
         if in_functions and os.environ.get("SamsaraFunctionStorageName"):
             storage = FunctionStorage.from_environment()
@@ -283,14 +279,14 @@ class FunctionRuntime:
     def start(self, event: Mapping[str, Any] | None, context: Any, *, margin_s: float = 30.0) -> Run:
         """Begins an invocation: parameters, budget, and a log carrying the correlation ID."""
         params = EventParams(event)
-        correlation_id = params.str("SamsaraFunctionCorrelationId")
+        correlation_id = params.text("SamsaraFunctionCorrelationId")
         secret_values = list((self._secrets or {}).values())
         log = RunLog(correlation_id=correlation_id, function=self.function, secrets=secret_values)
         return Run(
             params=params,
             budget=Budget.for_run(context, margin_s=margin_s),
             log=log,
-            trigger=params.str("SamsaraFunctionTriggerSource"),
+            trigger=params.text("SamsaraFunctionTriggerSource"),
             correlation_id=correlation_id,
         )
 
@@ -316,12 +312,23 @@ class FunctionRuntime:
             run.log.error("run failed; fix the cause, a retry will not help", **_describe(e))
             return {"ok": False, "correlationId": run.correlation_id, **_describe(e)}
         except SamsaraFmcError as e:
-            run.log.error("run failed; the platform may retry it and it resumes from its checkpoint", **_describe(e))
+            run.log.error(
+                "run failed; the platform may retry it and it resumes from its checkpoint", **_describe(e)
+            )
             raise
         summary = {"ok": True, "correlationId": run.correlation_id, "trigger": run.trigger, **result}
         summary["seconds"] = round(time.time() - run.budget.started, 3)
         run.log.info("run end", **summary)
         return summary
+
+
+def _function_secrets() -> Any:
+    """``samsara.function.Function().secrets()`` when samsara-api is importable (the runtime has 4.1.0)."""
+    try:
+        from samsara.function import Function
+    except ImportError:
+        return None
+    return Function().secrets()
 
 
 def _describe(e: SamsaraFmcError) -> dict[str, Any]:

@@ -98,7 +98,7 @@ class FunctionStorage:
     @classmethod
     def from_environment(cls) -> FunctionStorage:
         """Function Storage as the Functions runtime describes it in the environment."""
-        import boto3  # noqa: PLC0415  (the runtime's, or samsara-fn's stand-in during import)
+        import boto3
 
         names = ["SamsaraFunctionStorageName", "SamsaraFunctionExecRoleArn", "SamsaraFunctionName"]
         missing = [n for n in names if not os.environ.get(n)]

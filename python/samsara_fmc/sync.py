@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from samsara_fmc.checkpoints import Checkpoint, Checkpoints
 from samsara_fmc.exceptions import DeadlineExceeded
@@ -29,6 +29,9 @@ class PageLike(Protocol):
     def cursor(self) -> str | None:
         """The cursor to store once the page is delivered."""
         ...
+
+
+P = TypeVar("P", bound=PageLike)
 
 
 @dataclass
@@ -53,8 +56,8 @@ def follow(
     stream: str,
     checkpoints: Checkpoints,
     fingerprint: str,
-    pages: Callable[[str | None], Iterator[PageLike]],
-    deliver: Callable[[Checkpoint, PageLike], tuple[int, int]],
+    pages: Callable[[str | None], Iterator[P]],
+    deliver: Callable[[Checkpoint, P], tuple[int, int]],
     log: RunLog,
     reset: bool = False,
     max_pages: int | None = None,
@@ -74,7 +77,11 @@ def follow(
         reset: Start from scratch, discarding the stored checkpoint.
         max_pages: Stop after this many pages in this run.
     """
-    cp = checkpoints.reset(stream, fingerprint=fingerprint) if reset else checkpoints.load(stream, fingerprint=fingerprint)
+    cp = (
+        checkpoints.reset(stream, fingerprint=fingerprint)
+        if reset
+        else checkpoints.load(stream, fingerprint=fingerprint)
+    )
     summary = StreamSummary(stream=stream, cursor_pages_total=cp.pages)
     log.info("stream start", stream=stream, resumeFromPage=cp.pages, hasCursor=cp.cursor is not None)
     iterator = pages(cp.cursor)

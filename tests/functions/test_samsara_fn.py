@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import MiniFeed, ScriptedServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions"))
-from demo import NAME, TOKEN, Demo  # noqa: E402
+from demo import NAME, TOKEN, Demo
 
 ZIP = Path(__file__).resolve().parents[2] / "dist" / f"{NAME}.zip"
 pytestmark = pytest.mark.slow
@@ -50,9 +50,15 @@ def test_every_trigger_delivers_and_resumes(demo: Demo, server: ScriptedServer, 
     assert third["records"] == 0 and third["caughtUp"]
 
     payload = demo.workdir / "alert.json"
-    payload.write_text(json.dumps({"driverId": "", "assetId": "101", "alertConfigurationId": "51a1f7de-ca2d-414d-8a23-8e149a4d88be"}))
+    payload.write_text(
+        json.dumps(
+            {"driverId": "", "assetId": "101", "alertConfigurationId": "51a1f7de-ca2d-414d-8a23-8e149a4d88be"}
+        )
+    )
     alert = demo.run("alertAction", "--alertPayload", str(payload))
-    assert alert["trigger"] == "alert" and alert["records"] == feed.pages, "one point per page for vehicle 101"
+    assert alert["trigger"] == "alert" and alert["records"] == feed.pages, (
+        "one point per page for vehicle 101"
+    )
     assert alert["streams"][0]["stream"].startswith("vehicle-stats.obdOdometerMeters.")
     assert server.seen[-1].query["vehicleIds"] == ["101"]
 

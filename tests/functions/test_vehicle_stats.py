@@ -118,12 +118,16 @@ def test_changed_types_refuse_the_old_checkpoint_until_reset(server: ScriptedSer
     rt = make_runtime(server, storage)
     rt.invoke(EVENT, None, vehicle_stats.run)
     out = rt.invoke({**EVENT, "units": "imperial"}, None, vehicle_stats.run)
-    assert out["ok"] is False and out["error"] == "CheckpointError" and "resetCheckpoint=true" in out["message"]
+    assert (
+        out["ok"] is False and out["error"] == "CheckpointError" and "resetCheckpoint=true" in out["message"]
+    )
     out = rt.invoke({**EVENT, "units": "imperial", "resetCheckpoint": "true"}, None, vehicle_stats.run)
     assert out["ok"] and out["records"] == feed.pages * feed.vehicles
 
 
-def test_a_run_stopped_at_its_deadline_returns_cleanly_and_resumes(server: ScriptedServer, feed: MiniFeed) -> None:
+def test_a_run_stopped_at_its_deadline_returns_cleanly_and_resumes(
+    server: ScriptedServer, feed: MiniFeed
+) -> None:
     storage = MemoryStorage()
     rt = make_runtime(server, storage)
     feed.delay_on[3] = 2.0  # page 3 answers after the deadline

@@ -1,5 +1,5 @@
 //! Rust integration tests: the client against a scripted loopback server, on a fake clock.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 mod support {
     pub mod server;
@@ -20,19 +20,29 @@ fn client(server: &Server, clock: &Arc<FakeClock>) -> ApiClient {
         max_delay: Duration::from_secs(5),
         max_elapsed: Duration::from_secs(60),
     };
-    let config = ClientConfig::new("samsara_api_TESTTOKEN", &server.url).unwrap().retry(retry).unwrap();
+    let config = ClientConfig::new("samsara_api_TESTTOKEN", &server.url)
+        .unwrap()
+        .retry(retry)
+        .unwrap();
     let clock: Arc<dyn Clock> = clock.clone();
     ApiClient::with_clock(config, clock, 7).unwrap()
 }
 
 fn page(data: &str, cursor: &str, more: bool) -> Reply {
-    Reply::json(200, &format!(r#"{{"data":[{data}],"pagination":{{"endCursor":"{cursor}","hasNextPage":{more}}}}}"#))
+    Reply::json(
+        200,
+        &format!(r#"{{"data":[{data}],"pagination":{{"endCursor":"{cursor}","hasNextPage":{more}}}}}"#),
+    )
 }
 
 #[test]
 fn retries_503_then_429_with_fractional_retry_after_then_succeeds() {
     let server = Server::start(vec![
-        Reply { status: 503, headers: vec![], body: "upstream unavailable".into() },
+        Reply {
+            status: 503,
+            headers: vec![],
+            body: "upstream unavailable".into(),
+        },
         Reply::json(429, r#"{"message":"Too many requests","requestId":"r1"}"#).header("Retry-After", "0.4"),
         Reply::json(200, r#"{"data":{"id":"42"}}"#),
     ]);
@@ -42,23 +52,41 @@ fn retries_503_then_429_with_fractional_retry_after_then_succeeds() {
     assert_eq!(&resp.body[..], br#"{"data":{"id":"42"}}"#);
     let sleeps = clock.sleeps();
     assert_eq!(sleeps.len(), 2);
-    assert!(sleeps[0] <= Duration::from_millis(200), "first backoff is jittered under the base: {sleeps:?}");
-    assert_eq!(sleeps[1], Duration::from_secs_f64(0.4), "Retry-After: 0.4 is honoured exactly");
+    assert!(
+        sleeps[0] <= Duration::from_millis(200),
+        "first backoff is jittered under the base: {sleeps:?}"
+    );
+    assert_eq!(
+        sleeps[1],
+        Duration::from_secs_f64(0.4),
+        "Retry-After: 0.4 is honoured exactly"
+    );
     let seen = server.requests();
-    assert_eq!(seen[0].header("authorization"), Some("Bearer samsara_api_TESTTOKEN"));
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some("Bearer samsara_api_TESTTOKEN")
+    );
     assert_eq!(seen[0].header("x-samsara-version"), Some("2025-06-11"));
     assert!(seen[0].header("user-agent").unwrap().starts_with("samsara-fmc/"));
 }
 
 #[test]
 fn client_errors_are_not_retried_and_name_the_scope() {
-    let server = Server::start(vec![Reply::json(403, r#"{"message":"Forbidden","requestId":"abc"}"#)]);
+    let server = Server::start(vec![Reply::json(
+        403,
+        r#"{"message":"Forbidden","requestId":"abc"}"#,
+    )]);
     let clock = Arc::new(FakeClock::new(0.0));
-    let err = client(&server, &clock).send(&Request::get("/defects/stream", &[])).unwrap_err();
+    let err = client(&server, &clock)
+        .send(&Request::get("/defects/stream", &[]))
+        .unwrap_err();
     assert_eq!(err.attempts(), 1);
     assert_eq!(err.status(), Some(403));
     let text = err.to_string();
-    assert!(text.contains("`Read Defects`") && text.contains("request id `abc`"), "{text}");
+    assert!(
+        text.contains("`Read Defects`") && text.contains("request id `abc`"),
+        "{text}"
+    );
     assert!(!text.contains("TESTTOKEN"));
     assert!(clock.sleeps().is_empty());
 }
@@ -67,7 +95,11 @@ fn client_errors_are_not_retried_and_name_the_scope() {
 fn writes_are_retried_only_when_marked_idempotent() {
     for (idempotent, attempts) in [(false, 1), (true, 2)] {
         let server = Server::start(vec![
-            Reply { status: 502, headers: vec![], body: "bad gateway".into() },
+            Reply {
+                status: 502,
+                headers: vec![],
+                body: "bad gateway".into(),
+            },
             Reply::json(200, "{}"),
         ]);
         let clock = Arc::new(FakeClock::new(0.0));
@@ -80,15 +112,22 @@ fn writes_are_retried_only_when_marked_idempotent() {
             deadline: None,
         };
         let got = client(&server, &clock).send(&req);
-        assert_eq!(got.map(|r| r.attempts).unwrap_or_else(|e| e.attempts()), attempts);
+        assert_eq!(got.map_or_else(|e| e.attempts(), |r| r.attempts), attempts);
+        assert!(server.requests().iter().all(|s| s.method == "PATCH"));
     }
 }
 
 #[test]
 fn gives_up_after_max_attempts_with_the_last_error() {
-    let server = Server::start(vec![Reply { status: 500, headers: vec![], body: "boom".into() }]);
+    let server = Server::start(vec![Reply {
+        status: 500,
+        headers: vec![],
+        body: "boom".into(),
+    }]);
     let clock = Arc::new(FakeClock::new(0.0));
-    let err = client(&server, &clock).send(&Request::get("/me", &[])).unwrap_err();
+    let err = client(&server, &clock)
+        .send(&Request::get("/me", &[]))
+        .unwrap_err();
     assert_eq!((err.attempts(), err.status()), (4, Some(500)));
     assert!(err.to_string().contains("after 4 attempts"), "{err}");
     assert_eq!(clock.sleeps().len(), 3);
@@ -126,7 +165,9 @@ fn pages_through_an_empty_page_and_resumes_from_a_cursor() {
     let mut paging = Paging::new(None);
     let mut ids = Vec::new();
     while let Some(after) = paging.next_after() {
-        let resp = c.get_page("/fleet/vehicles", &[("limit".into(), "512".into())], after, None).unwrap();
+        let resp = c
+            .get_page("/fleet/vehicles", &[("limit".into(), "512".into())], after, None)
+            .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
         let p = serde_json::from_value(v["pagination"].clone()).unwrap();
         let data = v["data"].as_array().unwrap();
@@ -136,7 +177,7 @@ fn pages_through_an_empty_page_and_resumes_from_a_cursor() {
     assert_eq!(ids, ["1", "2"]);
     assert_eq!(paging.resume_cursor(), Some("c2"));
     // Resume from the stored cursor: the first request carries it.
-    let mut resumed = Paging::new(Some("c2".into()));
+    let resumed = Paging::new(Some("c2".into()));
     let after = resumed.next_after().unwrap();
     c.get_page("/fleet/vehicles", &[], after, None).unwrap();
     let targets: Vec<String> = server.requests().into_iter().map(|s| s.target).collect();
@@ -153,12 +194,20 @@ fn a_stats_feed_page_converts_and_carries_its_cursor() {
     let server = Server::start(vec![Reply::json(200, body)]);
     let clock = Arc::new(FakeClock::new(0.0));
     let resp = client(&server, &clock)
-        .get_page("/fleet/vehicles/stats/feed", &[("types".into(), "obdEngineSeconds".into())], Some("c0"), None)
+        .get_page(
+            "/fleet/vehicles/stats/feed",
+            &[("types".into(), "obdEngineSeconds".into())],
+            Some("c0"),
+            None,
+        )
         .unwrap();
     let (mut out, mut rejects) = (Vec::new(), Vec::new());
     let done = convert_stats_page(&resp.body, UnitSystem::Metric, &mut out, &mut rejects).unwrap();
     assert_eq!(done.records, 1);
     assert_eq!(done.pagination.unwrap().end_cursor, "next");
     let line: serde_json::Value = serde_json::from_slice(&out[..out.len() - 1]).unwrap();
-    assert_eq!((line["value"].as_f64(), line["unit"].as_str()), (Some(10.0), Some("h")));
+    assert_eq!(
+        (line["value"].as_f64(), line["unit"].as_str()),
+        (Some(10.0), Some("h"))
+    );
 }

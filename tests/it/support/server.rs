@@ -1,5 +1,6 @@
 //! A loopback HTTP/1.1 server that answers from a script and records what it was asked.
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -15,7 +16,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(status: u16, body: &str) -> Self {
-        Self { status, headers: vec![("Content-Type".into(), "application/json".into())], body: body.into() }
+        Self {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.into(),
+        }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -34,7 +39,10 @@ pub struct Seen {
 
 impl Seen {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -75,7 +83,10 @@ fn serve(stream: TcpStream, script: &Mutex<(Vec<Reply>, usize)>, log: &Mutex<Vec
             return;
         }
         let mut parts = line.split_whitespace();
-        let (method, target) = (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned());
+        let (method, target) = (
+            parts.next().unwrap_or("").to_owned(),
+            parts.next().unwrap_or("").to_owned(),
+        );
         let mut headers = Vec::new();
         let mut length = 0;
         loop {
@@ -94,16 +105,24 @@ fn serve(stream: TcpStream, script: &Mutex<(Vec<Reply>, usize)>, log: &Mutex<Vec
         }
         let mut body = vec![0; length];
         reader.read_exact(&mut body).unwrap();
-        log.lock().unwrap().push(Seen { method, target, headers });
+        log.lock().unwrap().push(Seen {
+            method,
+            target,
+            headers,
+        });
         let reply = {
             let mut s = script.lock().unwrap();
             let i = s.1.min(s.0.len() - 1);
             s.1 += 1;
             s.0[i].clone()
         };
-        let mut text = format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\n", reply.status, reply.body.len());
+        let mut text = format!(
+            "HTTP/1.1 {} X\r\nContent-Length: {}\r\n",
+            reply.status,
+            reply.body.len()
+        );
         for (k, v) in &reply.headers {
-            text.push_str(&format!("{k}: {v}\r\n"));
+            let _ = write!(text, "{k}: {v}\r\n");
         }
         text.push_str("\r\n");
         text.push_str(&reply.body);
