@@ -1,1 +1,7 @@
-//! Integration tests of the sandbox binary.
+//! Integration tests of the `samsara-sandbox` binary: each test starts its own server on a free port.
+
+mod api;
+mod faults;
+mod feed;
+mod fmc;
+mod support;
