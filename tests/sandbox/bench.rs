@@ -37,7 +37,16 @@ fn cursor(body: &[u8]) -> (String, bool) {
 #[test]
 #[ignore = "benchmark; run explicitly in an optimised build"]
 fn feed_throughput() {
-    let sb = Sandbox::start(&["--vehicles", "1000", "--days", "1", "--start", "2026-11-02T14:00:00Z", "--rate-limits", "off"]);
+    let sb = Sandbox::start(&[
+        "--vehicles",
+        "1000",
+        "--days",
+        "1",
+        "--start",
+        "2026-11-02T14:00:00Z",
+        "--rate-limits",
+        "off",
+    ]);
     let addr = sb.url.trim_start_matches("http://").to_string();
     let clients = 2;
     let start_cursor = {
@@ -54,7 +63,10 @@ fn feed_throughput() {
                 let (mut cur, mut pages, mut bytes) = (start_cursor.clone(), 0u64, 0u64);
                 let t0 = Instant::now();
                 while t0.elapsed() < budget {
-                    let body = get(&mut c, &format!("/fleet/vehicles/stats/feed?types=gps&after={cur}"));
+                    let body = get(
+                        &mut c,
+                        &format!("/fleet/vehicles/stats/feed?types=gps&after={cur}"),
+                    );
                     bytes += body.len() as u64;
                     pages += 1;
                     let (next, more) = cursor(&body);

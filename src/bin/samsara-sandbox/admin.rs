@@ -11,7 +11,10 @@ use crate::simtime::rfc3339_ms;
 /// Routes one admin request.
 pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
     match (req.method.as_str(), req.path.as_str()) {
-        ("GET", "/__sandbox/health") => Response::json(200, &json!({"status": "ok", "vehicles": sb.fleet.vehicles.len(), "drivers": sb.fleet.drivers.len(), "seed": sb.cfg.seed})),
+        ("GET", "/__sandbox/health") => Response::json(
+            200,
+            &json!({"status": "ok", "vehicles": sb.fleet.vehicles.len(), "drivers": sb.fleet.drivers.len(), "seed": sb.cfg.seed}),
+        ),
         ("GET", "/__sandbox/clock") => clock(sb),
         ("POST", "/__sandbox/clock/advance") => {
             let secs = match req.json() {
@@ -49,9 +52,22 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
             let since = req.param("since").and_then(|s| s.parse().ok()).unwrap_or(0);
             Response::json(200, &json!({"requests": sb.requests_since(since)}))
         }
-        ("GET", "/__sandbox/truth/vehicles") => Response::json(200, &json!({"data": sb.fmc.truth_vehicles()})),
+        ("GET", "/__sandbox/truth/vehicles") => {
+            Response::json(200, &json!({"data": sb.fmc.truth_vehicles()}))
+        }
         ("GET", "/__sandbox/truth/drivers") => Response::json(200, &json!({"data": sb.fmc.truth_drivers()})),
-        (_, p) if ["/__sandbox/health", "/__sandbox/clock", "/__sandbox/clock/advance", "/__sandbox/faults", "/__sandbox/requests", "/__sandbox/truth/vehicles", "/__sandbox/truth/drivers"].contains(&p) => {
+        (_, p)
+            if [
+                "/__sandbox/health",
+                "/__sandbox/clock",
+                "/__sandbox/clock/advance",
+                "/__sandbox/faults",
+                "/__sandbox/requests",
+                "/__sandbox/truth/vehicles",
+                "/__sandbox/truth/drivers",
+            ]
+            .contains(&p) =>
+        {
             Response::error(405, &format!("Method {} not allowed for {p}", req.method))
         }
         _ => Response::not_found(&format!("admin route {}", req.path)),

@@ -108,14 +108,26 @@ impl Config {
                 "--days" => c.days = num(&flag, val())?,
                 "--start" => {
                     let v = val().ok_or("--start needs a value")?;
-                    c.start_ms = crate::simtime::parse_rfc3339_ms(&v).ok_or(format!("--start: not RFC 3339: `{v}`"))?;
+                    c.start_ms = crate::simtime::parse_rfc3339_ms(&v)
+                        .ok_or(format!("--start: not RFC 3339: `{v}`"))?;
                 }
                 "--time-scale" => c.time_scale = num(&flag, val())?,
                 "--token" => {
                     let v = val().ok_or("--token needs a value")?;
                     c.tokens.push(match v.split_once('=') {
-                        Some((t, s)) => TokenSpec { value: t.to_string(), scopes: Some(s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()) },
-                        None => TokenSpec { value: v, scopes: None },
+                        Some((t, s)) => TokenSpec {
+                            value: t.to_string(),
+                            scopes: Some(
+                                s.split(',')
+                                    .map(|x| x.trim().to_string())
+                                    .filter(|x| !x.is_empty())
+                                    .collect(),
+                            ),
+                        },
+                        None => TokenSpec {
+                            value: v,
+                            scopes: None,
+                        },
                     });
                 }
                 "--rate-limits" => {
@@ -138,7 +150,10 @@ impl Config {
             return Err("--time-scale must be between 0 and 10000".into());
         }
         if c.tokens.is_empty() {
-            c.tokens.push(TokenSpec { value: "sandbox-token".into(), scopes: None });
+            c.tokens.push(TokenSpec {
+                value: "sandbox-token".into(),
+                scopes: None,
+            });
         }
         Ok(Some(c))
     }

@@ -5,8 +5,8 @@ use serde_json::{json, Map, Value};
 
 use crate::http::{Request, Response};
 use crate::router::Sandbox;
-use crate::simtime::{rfc3339_ms, parse_rfc3339_ms};
-use crate::store::{Entity, Store, Tag, MEMBER_KINDS};
+use crate::simtime::{parse_rfc3339_ms, rfc3339_ms};
+use crate::store::{Entity, Store};
 
 /// Encodes a list offset as an opaque cursor.
 pub(crate) fn offset_cursor(n: usize) -> String {
@@ -36,14 +36,23 @@ pub(crate) fn paged(items: Vec<Value>, req: &Request, repeat: bool) -> Response 
     };
     let end = (start + limit).min(items.len());
     let has_next = end < items.len();
-    let data: Vec<Value> = items.into_iter().skip(start).take(end.saturating_sub(start)).collect();
-    Response::json(200, &json!({"data": data, "pagination": {"endCursor": if has_next { offset_cursor(end) } else { String::new() }, "hasNextPage": has_next}}))
+    let data: Vec<Value> = items
+        .into_iter()
+        .skip(start)
+        .take(end.saturating_sub(start))
+        .collect();
+    Response::json(
+        200,
+        &json!({"data": data, "pagination": {"endCursor": if has_next { offset_cursor(end) } else { String::new() }, "hasNextPage": has_next}}),
+    )
 }
 
 /// `GET /me`.
 pub(crate) fn me(sb: &Sandbox) -> Response {
-    Response::data(json!({"id": sb.org_id, "name": format!("Sandbox Freight Co (seed {})", sb.cfg.seed),
-        "carrierSettings": {"carrierName": "Sandbox Freight Co", "dotNumber": 3_141_592, "mainOfficeAddress": "100 Main St, Dallas, TX 75201"}}))
+    Response::data(
+        json!({"id": sb.org_id, "name": format!("Sandbox Freight Co (seed {})", sb.cfg.seed),
+        "carrierSettings": {"carrierName": "Sandbox Freight Co", "dotNumber": 3_141_592, "mainOfficeAddress": "100 Main St, Dallas, TX 75201"}}),
+    )
 }
 
 fn vehicle_json(st: &Store, i: usize) -> Value {
@@ -51,7 +60,11 @@ fn vehicle_json(st: &Store, i: usize) -> Value {
     let id = v["id"].as_str().unwrap_or("").to_string();
     v["externalIds"] = st.vehicle_external_ids(i);
     v["tags"] = Value::Array(st.tags_of("vehicles", &id));
-    if let Some(d) = v.as_object_mut().and_then(|o| o.remove("staticAssignedDriverId")).and_then(|d| d.as_str().map(str::to_string)) {
+    if let Some(d) = v
+        .as_object_mut()
+        .and_then(|o| o.remove("staticAssignedDriverId"))
+        .and_then(|d| d.as_str().map(str::to_string))
+    {
         if let Some(di) = st.find_driver(&d) {
             v["staticAssignedDriver"] = json!({"id": d, "name": st.drivers[di]["name"]});
         }
@@ -65,11 +78,19 @@ fn vehicle_json(st: &Store, i: usize) -> Value {
 }
 
 fn time_filters(req: &Request) -> Result<(Option<i64>, Option<i64>), Response> {
-    Ok((req.time_param("updatedAfterTime")?, req.time_param("createdAfterTime")?))
+    Ok((
+        req.time_param("updatedAfterTime")?,
+        req.time_param("createdAfterTime")?,
+    ))
 }
 
 fn passes_time(rec: &Map<String, Value>, upd: Option<i64>, cre: Option<i64>) -> bool {
-    let t = |k: &str| rec.get(k).and_then(Value::as_str).and_then(parse_rfc3339_ms).unwrap_or(0);
+    let t = |k: &str| {
+        rec.get(k)
+            .and_then(Value::as_str)
+            .and_then(parse_rfc3339_ms)
+            .unwrap_or(0)
+    };
     upd.is_none_or(|u| t("updatedAtTime") >= u) && cre.is_none_or(|c| t("createdAtTime") >= c)
 }
 
@@ -86,7 +107,11 @@ pub(crate) fn list_vehicles(sb: &Sandbox, req: &Request, repeat: bool) -> Respon
     };
     let items = (0..st.vehicles.len())
         .filter(|&i| passes_time(&st.vehicles[i], upd, cre))
-        .filter(|&i| tagged.as_ref().is_none_or(|t| st.vehicles[i]["id"].as_str().is_some_and(|id| t.contains(id))))
+        .filter(|&i| {
+            tagged
+                .as_ref()
+                .is_none_or(|t| st.vehicles[i]["id"].as_str().is_some_and(|id| t.contains(id)))
+        })
         .map(|i| vehicle_json(&st, i))
         .collect();
     paged(items, req, repeat)
@@ -96,10 +121,13 @@ pub(crate) fn list_vehicles(sb: &Sandbox, req: &Request, repeat: bool) -> Respon
 pub(crate) fn get_vehicle(sb: &Sandbox, req: &Request) -> Response {
     let st = sb.store();
     let id = req.segment(3).unwrap_or_default();
-    st.find_vehicle(&id).map_or_else(|| Response::not_found(&format!("vehicle {id}")), |i| Response::data(vehicle_json(&st, i)))
+    st.find_vehicle(&id).map_or_else(
+        || Response::not_found(&format!("vehicle {id}")),
+        |i| Response::data(vehicle_json(&st, i)),
+    )
 }
 
-fn want_str<'a>(body: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, Response> {
+pub(crate) fn want_str<'a>(body: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, Response> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -109,18 +137,24 @@ fn want_str<'a>(body: &'a Map<String, Value>, key: &str) -> Result<Option<&'a st
 
 fn want_enum(body: &Map<String, Value>, key: &str, allowed: &[&str]) -> Result<(), Response> {
     match want_str(body, key)? {
-        Some(v) if !allowed.contains(&v) => Err(Response::bad_param(key, &format!("must be one of {}", allowed.join(", ")))),
+        Some(v) if !allowed.contains(&v) => Err(Response::bad_param(
+            key,
+            &format!("must be one of {}", allowed.join(", ")),
+        )),
         _ => Ok(()),
     }
 }
 
 fn tag_ids(st: &Store, body: &Map<String, Value>, key: &str) -> Result<Option<Vec<u64>>, Response> {
     let Some(v) = body.get(key) else { return Ok(None) };
-    let arr = v.as_array().ok_or_else(|| Response::bad_param(key, "must be an array of tag IDs"))?;
+    let arr = v
+        .as_array()
+        .ok_or_else(|| Response::bad_param(key, "must be an array of tag IDs"))?;
     arr.iter()
         .map(|x| {
-            let s = x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string());
-            st.find_tag(&s).ok_or_else(|| Response::bad_param(key, &format!("tag `{s}` does not exist")))
+            let s = x.as_str().map_or_else(|| x.to_string(), str::to_string);
+            st.find_tag(&s)
+                .ok_or_else(|| Response::bad_param(key, &format!("tag `{s}` does not exist")))
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
@@ -150,14 +184,32 @@ pub(crate) fn patch_vehicle(sb: &Sandbox, req: &Request) -> Response {
     let now = rfc3339_ms(sb.clock.now_ms());
     let mut st = sb.store();
     let id = req.segment(3).unwrap_or_default();
-    let Some(i) = st.find_vehicle(&id) else { return Response::not_found(&format!("vehicle {id}")) };
+    let Some(i) = st.find_vehicle(&id) else {
+        return Response::not_found(&format!("vehicle {id}"));
+    };
     let vid = st.vehicles[i]["id"].as_str().unwrap_or("").to_string();
     let checks = || -> Result<Option<Vec<u64>>, Response> {
-        for k in ["name", "licensePlate", "notes", "vin", "gatewaySerial", "vehicleType", "staticAssignedDriverId"] {
+        for k in [
+            "name",
+            "licensePlate",
+            "notes",
+            "vin",
+            "gatewaySerial",
+            "vehicleType",
+            "staticAssignedDriverId",
+        ] {
             want_str(&body, k)?;
         }
-        want_enum(&body, "harshAccelerationSettingType", &["passengerCar", "lightTruck", "heavyDuty", "off", "automatic"])?;
-        want_enum(&body, "vehicleRegulationMode", &["regulated", "unregulated", "mixed"])?;
+        want_enum(
+            &body,
+            "harshAccelerationSettingType",
+            &["passengerCar", "lightTruck", "heavyDuty", "off", "automatic"],
+        )?;
+        want_enum(
+            &body,
+            "vehicleRegulationMode",
+            &["regulated", "unregulated", "mixed"],
+        )?;
         for k in ["odometerMeters", "engineHours"] {
             if body.get(k).is_some_and(|v| !v.is_i64()) {
                 return Err(Response::bad_param(k, "must be an integer"));
@@ -169,7 +221,9 @@ pub(crate) fn patch_vehicle(sb: &Sandbox, req: &Request) -> Response {
             }
         }
         if let Some(ext) = body.get("externalIds") {
-            let ext = ext.as_object().ok_or_else(|| Response::bad_param("externalIds", "must be an object"))?;
+            let ext = ext
+                .as_object()
+                .ok_or_else(|| Response::bad_param("externalIds", "must be an object"))?;
             st.check_external_ids(ext, (Entity::Vehicle, &vid))?;
         }
         tag_ids(&st, &body, "tagIds")
@@ -210,9 +264,15 @@ fn driver_json(st: &Store, i: usize) -> Value {
         for k in ["password", "tagIds", "profileImageBase64"] {
             o.remove(k);
         }
-        if let Some(v) = o.remove("staticAssignedVehicleId").and_then(|v| v.as_str().map(str::to_string)) {
+        if let Some(v) = o
+            .remove("staticAssignedVehicleId")
+            .and_then(|v| v.as_str().map(str::to_string))
+        {
             if let Some(vi) = st.find_vehicle(&v) {
-                o.insert("staticAssignedVehicle".into(), json!({"id": v, "name": st.vehicles[vi]["name"]}));
+                o.insert(
+                    "staticAssignedVehicle".into(),
+                    json!({"id": v, "name": st.vehicles[vi]["name"]}),
+                );
             }
         }
     }
@@ -235,9 +295,18 @@ pub(crate) fn list_drivers(sb: &Sandbox, req: &Request, repeat: bool) -> Respons
         Err(e) => return e,
     };
     let items = (0..st.drivers.len())
-        .filter(|&i| st.drivers[i].get("driverActivationStatus").and_then(Value::as_str) == Some(status))
+        .filter(|&i| {
+            st.drivers[i]
+                .get("driverActivationStatus")
+                .and_then(Value::as_str)
+                == Some(status)
+        })
         .filter(|&i| passes_time(&st.drivers[i], upd, cre))
-        .filter(|&i| tagged.as_ref().is_none_or(|t| st.drivers[i]["id"].as_str().is_some_and(|id| t.contains(id))))
+        .filter(|&i| {
+            tagged
+                .as_ref()
+                .is_none_or(|t| st.drivers[i]["id"].as_str().is_some_and(|id| t.contains(id)))
+        })
         .map(|i| driver_json(&st, i))
         .collect();
     paged(items, req, repeat)
@@ -247,7 +316,10 @@ pub(crate) fn list_drivers(sb: &Sandbox, req: &Request, repeat: bool) -> Respons
 pub(crate) fn get_driver(sb: &Sandbox, req: &Request) -> Response {
     let st = sb.store();
     let id = req.segment(3).unwrap_or_default();
-    st.find_driver(&id).map_or_else(|| Response::not_found(&format!("driver {id}")), |i| Response::data(driver_json(&st, i)))
+    st.find_driver(&id).map_or_else(
+        || Response::not_found(&format!("driver {id}")),
+        |i| Response::data(driver_json(&st, i)),
+    )
 }
 
 /// `POST /fleet/drivers` and `PATCH /fleet/drivers/{id}`.
@@ -268,9 +340,24 @@ pub(crate) fn write_driver(sb: &Sandbox, req: &Request, create: bool) -> Respons
             None => return Response::not_found(&format!("driver {id}")),
         }
     };
-    let my_id = idx.map_or_else(|| crate::fleet::driver_id(st.drivers.len()), |i| st.drivers[i]["id"].as_str().unwrap_or("").to_string());
+    let my_id = idx.map_or_else(
+        || crate::fleet::driver_id(st.drivers.len()),
+        |i| st.drivers[i]["id"].as_str().unwrap_or("").to_string(),
+    );
     let checks = || -> Result<Option<Vec<u64>>, Response> {
-        for k in ["name", "username", "password", "licenseNumber", "licenseState", "phone", "notes", "timezone", "email", "staticAssignedVehicleId", "deactivatedAtTime"] {
+        for k in [
+            "name",
+            "username",
+            "password",
+            "licenseNumber",
+            "licenseState",
+            "phone",
+            "notes",
+            "timezone",
+            "email",
+            "staticAssignedVehicleId",
+            "deactivatedAtTime",
+        ] {
             want_str(&body, k)?;
         }
         if create {
@@ -281,26 +368,54 @@ pub(crate) fn write_driver(sb: &Sandbox, req: &Request, create: bool) -> Respons
             }
         }
         want_enum(&body, "driverActivationStatus", &["active", "deactivated"])?;
-        want_enum(&body, "locale", &["us", "at", "be", "ca", "gb", "fr", "de", "ie", "it", "lu", "mx", "nl", "es", "ch", "pr"])?;
-        let others = || st.drivers.iter().filter(|d| d.get("id").and_then(Value::as_str) != Some(my_id.as_str()));
+        want_enum(
+            &body,
+            "locale",
+            &[
+                "us", "at", "be", "ca", "gb", "fr", "de", "ie", "it", "lu", "mx", "nl", "es", "ch", "pr",
+            ],
+        )?;
+        let others = || {
+            st.drivers
+                .iter()
+                .filter(|d| d.get("id").and_then(Value::as_str) != Some(my_id.as_str()))
+        };
         if let Some(u) = want_str(&body, "username")? {
             if u.contains(' ') || u.contains('@') {
                 return Err(Response::bad_param("username", "may not contain spaces or '@'"));
             }
             if others().any(|d| d.get("username").and_then(Value::as_str) == Some(u)) {
-                return Err(Response::bad_param("username", &format!("`{u}` is already taken")));
+                return Err(Response::bad_param(
+                    "username",
+                    &format!("`{u}` is already taken"),
+                ));
             }
         }
-        let cur = |k: &str| idx.and_then(|i| st.drivers[i].get(k).and_then(Value::as_str).map(str::to_string));
-        let lic = want_str(&body, "licenseNumber")?.map(str::to_string).or_else(|| cur("licenseNumber"));
-        let state = want_str(&body, "licenseState")?.map(str::to_string).or_else(|| cur("licenseState"));
+        let cur =
+            |k: &str| idx.and_then(|i| st.drivers[i].get(k).and_then(Value::as_str).map(str::to_string));
+        let lic = want_str(&body, "licenseNumber")?
+            .map(str::to_string)
+            .or_else(|| cur("licenseNumber"));
+        let state = want_str(&body, "licenseState")?
+            .map(str::to_string)
+            .or_else(|| cur("licenseState"));
         if let (Some(l), Some(s)) = (&lic, &state) {
-            if !l.is_empty() && others().any(|d| d.get("licenseNumber").and_then(Value::as_str) == Some(l) && d.get("licenseState").and_then(Value::as_str) == Some(s)) {
-                return Err(Response::bad_param("licenseNumber", "the combination of licenseNumber and licenseState must be unique"));
+            if !l.is_empty()
+                && others().any(|d| {
+                    d.get("licenseNumber").and_then(Value::as_str) == Some(l)
+                        && d.get("licenseState").and_then(Value::as_str) == Some(s)
+                })
+            {
+                return Err(Response::bad_param(
+                    "licenseNumber",
+                    "the combination of licenseNumber and licenseState must be unique",
+                ));
             }
         }
         if let Some(ext) = body.get("externalIds") {
-            let ext = ext.as_object().ok_or_else(|| Response::bad_param("externalIds", "must be an object"))?;
+            let ext = ext
+                .as_object()
+                .ok_or_else(|| Response::bad_param("externalIds", "must be an object"))?;
             st.check_external_ids(ext, (Entity::Driver, &my_id))?;
         }
         tag_ids(&st, &body, "tagIds")
@@ -338,101 +453,11 @@ pub(crate) fn write_driver(sb: &Sandbox, req: &Request, create: bool) -> Respons
 pub(crate) fn delete_driver(sb: &Sandbox, req: &Request) -> Response {
     let mut st = sb.store();
     let id = req.segment(3).unwrap_or_default();
-    let Some(i) = st.find_driver(&id) else { return Response::not_found(&format!("driver {id}")) };
+    let Some(i) = st.find_driver(&id) else {
+        return Response::not_found(&format!("driver {id}"));
+    };
     let did = st.drivers[i]["id"].as_str().unwrap_or("").to_string();
     st.set_member_tags("drivers", &did, &[]);
     st.drivers.remove(i);
     Response::no_content()
-}
-
-/// `GET /tags`.
-pub(crate) fn list_tags(sb: &Sandbox, req: &Request, repeat: bool) -> Response {
-    let st = sb.store();
-    let items = st.tags.values().map(|t| st.tag_json(t)).collect();
-    paged(items, req, repeat)
-}
-
-/// `GET|PATCH|PUT|DELETE /tags/{id}` and `POST /tags`.
-pub(crate) fn tag(sb: &Sandbox, req: &Request) -> Response {
-    let mut st = sb.store();
-    let key = if req.method == "POST" {
-        None
-    } else {
-        let id = req.segment(2).unwrap_or_default();
-        match st.find_tag(&id) {
-            Some(k) => Some(k),
-            None => return Response::not_found(&format!("tag {id}")),
-        }
-    };
-    match (req.method.as_str(), key) {
-        ("GET", Some(k)) => return Response::data(st.tags.get(&k).map(|t| st.tag_json(t)).unwrap_or(Value::Null)),
-        ("DELETE", Some(k)) => {
-            let id = k.to_string();
-            if st.tags.values().any(|t| t.parent.as_deref() == Some(id.as_str())) {
-                return Response::error(400, &format!("tag {id} has child tags; delete them first"));
-            }
-            st.tags.remove(&k);
-            return Response::no_content();
-        }
-        _ => {}
-    }
-    let body = match req.json() {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => return Response::error(400, "request body must be a JSON object"),
-        Err(e) => return e,
-    };
-    let k = match key {
-        Some(k) => k,
-        None => {
-            if want_str(&body, "name").ok().flatten().is_none_or(str::is_empty) {
-                return Response::bad_param("name", "is required");
-            }
-            st.next_tag_id()
-        }
-    };
-    let mut tag = st.tags.get(&k).cloned().unwrap_or_else(|| Tag { id: k.to_string(), name: String::new(), parent: None, external_ids: Default::default(), members: Default::default() });
-    let res = (|| -> Result<(), Response> {
-        if let Some(n) = want_str(&body, "name")? {
-            if st.tags.values().any(|t| t.name == n && t.id != tag.id) {
-                return Err(Response::bad_param("name", &format!("a tag named `{n}` already exists")));
-            }
-            n.clone_into(&mut tag.name);
-        }
-        if body.contains_key("parentTagId") {
-            tag.parent = match want_str(&body, "parentTagId")? {
-                None | Some("") => None,
-                Some(p) => Some(st.find_tag(p).filter(|&pk| pk != k).ok_or_else(|| Response::bad_param("parentTagId", &format!("tag `{p}` does not exist")))?.to_string()),
-            };
-        }
-        if let Some(ext) = body.get("externalIds").filter(|_| req.method != "PUT") {
-            let ext = ext.as_object().ok_or_else(|| Response::bad_param("externalIds", "must be an object"))?;
-            st.check_external_ids(ext, (Entity::Tag, &tag.id))?;
-            tag.external_ids = ext.iter().map(|(a, b)| (a.clone(), b.as_str().map_or_else(|| b.to_string(), str::to_string))).collect();
-        }
-        for kind in MEMBER_KINDS {
-            let given = body.get(kind);
-            if given.is_none() && req.method != "PUT" {
-                continue;
-            }
-            let ids: Vec<String> = given.and_then(Value::as_array).map(|a| a.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string)).collect()).unwrap_or_default();
-            for id in &ids {
-                let ok = match kind {
-                    "vehicles" => st.find_vehicle(id).is_some(),
-                    "drivers" => st.find_driver(id).is_some(),
-                    _ => true,
-                };
-                if !ok {
-                    return Err(Response::bad_param(kind, &format!("`{id}` does not exist")));
-                }
-            }
-            tag.members.insert(kind, ids.into_iter().collect());
-        }
-        Ok(())
-    })();
-    if let Err(e) = res {
-        return e;
-    }
-    let out = st.tag_json(&tag);
-    st.tags.insert(k, tag);
-    Response::data(out)
 }

@@ -63,7 +63,9 @@ pub(crate) struct Faults {
 impl Faults {
     /// No rules; `seed` drives probabilistic rules.
     pub(crate) fn new(seed: u64) -> Self {
-        Self { rules: Mutex::new((Vec::new(), Rng::new(seed, 99))) }
+        Self {
+            rules: Mutex::new((Vec::new(), Rng::new(seed, 99))),
+        }
     }
 
     /// Appends rules.
@@ -82,12 +84,20 @@ impl Faults {
 
     /// The first rule that matches and fires, consuming one of its `times`. `ready` decides time-gated
     /// rules (`revoke_token` with `at`).
-    pub(crate) fn fire(&self, method: &str, path: &str, template: &str, ready: impl Fn(&Rule) -> bool) -> Option<Rule> {
+    pub(crate) fn fire(
+        &self,
+        method: &str,
+        path: &str,
+        template: &str,
+        ready: impl Fn(&Rule) -> bool,
+    ) -> Option<Rule> {
         let mut g = self.rules.lock().ok()?;
         let (rules, rng) = &mut *g;
         let idx = rules.iter().position(|r| {
             r.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
-                && r.path.as_deref().is_none_or(|p| p == "*" || p.trim_end_matches('/') == path || p == template)
+                && r.path
+                    .as_deref()
+                    .is_none_or(|p| p == "*" || p.trim_end_matches('/') == path || p == template)
                 && r.times != Some(0)
                 && ready(r)
         })?;

@@ -36,14 +36,78 @@ pub(crate) struct Branch {
 
 /// The branches, in tag order.
 pub(crate) const BRANCHES: [Branch; 8] = [
-    Branch { city: "Dallas", state: "TX", lat: 32.7767, lon: -96.7970, tz: "America/Chicago", plate: "LLL-DDDD", licence: "DDDDDDDD" },
-    Branch { city: "Atlanta", state: "GA", lat: 33.7490, lon: -84.3880, tz: "America/New_York", plate: "LLLDDDD", licence: "DDDDDDDDD" },
-    Branch { city: "Chicago", state: "IL", lat: 41.8781, lon: -87.6298, tz: "America/Chicago", plate: "LL DDDDD", licence: "LDDDDDDDDDDD" },
-    Branch { city: "Phoenix", state: "AZ", lat: 33.4484, lon: -112.0740, tz: "America/Phoenix", plate: "LLLDDLL", licence: "LDDDDDDDD" },
-    Branch { city: "Sacramento", state: "CA", lat: 38.5816, lon: -121.4944, tz: "America/Los_Angeles", plate: "DLLLDDD", licence: "LDDDDDDD" },
-    Branch { city: "Columbus", state: "OH", lat: 39.9612, lon: -82.9988, tz: "America/New_York", plate: "LLL DDDD", licence: "LLDDDDDD" },
-    Branch { city: "Denver", state: "CO", lat: 39.7392, lon: -104.9903, tz: "America/Denver", plate: "LLL-LDD", licence: "DD-DDD-DDDD" },
-    Branch { city: "Charlotte", state: "NC", lat: 35.2271, lon: -80.8431, tz: "America/New_York", plate: "LLL-DDDD", licence: "DDDDDDDDDDDD" },
+    Branch {
+        city: "Dallas",
+        state: "TX",
+        lat: 32.7767,
+        lon: -96.7970,
+        tz: "America/Chicago",
+        plate: "LLL-DDDD",
+        licence: "DDDDDDDD",
+    },
+    Branch {
+        city: "Atlanta",
+        state: "GA",
+        lat: 33.7490,
+        lon: -84.3880,
+        tz: "America/New_York",
+        plate: "LLLDDDD",
+        licence: "DDDDDDDDD",
+    },
+    Branch {
+        city: "Chicago",
+        state: "IL",
+        lat: 41.8781,
+        lon: -87.6298,
+        tz: "America/Chicago",
+        plate: "LL DDDDD",
+        licence: "LDDDDDDDDDDD",
+    },
+    Branch {
+        city: "Phoenix",
+        state: "AZ",
+        lat: 33.4484,
+        lon: -112.0740,
+        tz: "America/Phoenix",
+        plate: "LLLDDLL",
+        licence: "LDDDDDDDD",
+    },
+    Branch {
+        city: "Sacramento",
+        state: "CA",
+        lat: 38.5816,
+        lon: -121.4944,
+        tz: "America/Los_Angeles",
+        plate: "DLLLDDD",
+        licence: "LDDDDDDD",
+    },
+    Branch {
+        city: "Columbus",
+        state: "OH",
+        lat: 39.9612,
+        lon: -82.9988,
+        tz: "America/New_York",
+        plate: "LLL DDDD",
+        licence: "LLDDDDDD",
+    },
+    Branch {
+        city: "Denver",
+        state: "CO",
+        lat: 39.7392,
+        lon: -104.9903,
+        tz: "America/Denver",
+        plate: "LLL-LDD",
+        licence: "DD-DDD-DDDD",
+    },
+    Branch {
+        city: "Charlotte",
+        state: "NC",
+        lat: 35.2271,
+        lon: -80.8431,
+        tz: "America/New_York",
+        plate: "LLL-DDDD",
+        licence: "DDDDDDDDDDDD",
+    },
 ];
 
 /// Make/model rows: kind, WMI, make, model, VDS prefix (5 chars).
@@ -68,23 +132,89 @@ const MODELS: [(Kind, &str, &str, &str, &str); 16] = [
 
 /// Model-year code (VIN position 10) for 2015–2026.
 const YEAR_CODES: [(u16, u8); 12] = [
-    (2015, b'F'), (2016, b'G'), (2017, b'H'), (2018, b'J'), (2019, b'K'), (2020, b'L'),
-    (2021, b'M'), (2022, b'N'), (2023, b'P'), (2024, b'R'), (2025, b'S'), (2026, b'T'),
+    (2015, b'F'),
+    (2016, b'G'),
+    (2017, b'H'),
+    (2018, b'J'),
+    (2019, b'K'),
+    (2020, b'L'),
+    (2021, b'M'),
+    (2022, b'N'),
+    (2023, b'P'),
+    (2024, b'R'),
+    (2025, b'S'),
+    (2026, b'T'),
 ];
 
 const VIN_CHARS: &[u8] = b"ABCDEFGHJKLMNPRSTUVWXYZ0123456789";
 const LETTERS: &[u8] = b"ABCDEFGHJKLMNPRSTUVWXYZ";
 const FIRST: [&str; 32] = [
-    "James", "Maria", "Robert", "Linda", "Michael", "Patricia", "David", "Jennifer", "Carlos", "Aisha",
-    "William", "Elizabeth", "Jose", "Susan", "Thomas", "Jessica", "Daniel", "Karen", "Luis", "Nancy",
-    "Anthony", "Betty", "Kevin", "Sandra", "Brian", "Ashley", "DeShawn", "Emily", "Tyrone", "Mei",
-    "Hector", "Olga",
+    "James",
+    "Maria",
+    "Robert",
+    "Linda",
+    "Michael",
+    "Patricia",
+    "David",
+    "Jennifer",
+    "Carlos",
+    "Aisha",
+    "William",
+    "Elizabeth",
+    "Jose",
+    "Susan",
+    "Thomas",
+    "Jessica",
+    "Daniel",
+    "Karen",
+    "Luis",
+    "Nancy",
+    "Anthony",
+    "Betty",
+    "Kevin",
+    "Sandra",
+    "Brian",
+    "Ashley",
+    "DeShawn",
+    "Emily",
+    "Tyrone",
+    "Mei",
+    "Hector",
+    "Olga",
 ];
 const LAST: [&str; 32] = [
-    "Smith", "Johnson", "Williams", "Brown", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
-    "Hernandez", "Lopez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin", "Lee",
-    "Perez", "Thompson", "White", "Harris", "Clark", "Lewis", "Robinson", "Walker", "Young", "Nguyen",
-    "O'Brien", "McAllister", "Washington",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Nguyen",
+    "O'Brien",
+    "McAllister",
+    "Washington",
 ];
 
 /// One vehicle's immutable identity and model parameters.
@@ -169,7 +299,12 @@ pub(crate) fn make_vin(rng: &mut Rng, wmi: &str, vds: &str, year: u16) -> String
     v.extend_from_slice(wmi.as_bytes());
     v.extend_from_slice(vds.as_bytes());
     v.push(b'0');
-    v.push(YEAR_CODES.iter().find(|(y, _)| *y == year).map_or(b'N', |(_, c)| *c));
+    v.push(
+        YEAR_CODES
+            .iter()
+            .find(|(y, _)| *y == year)
+            .map_or(b'N', |(_, c)| *c),
+    );
     v.push(*rng.pick(VIN_CHARS));
     for _ in 0..6 {
         v.push(b'0' + u8::try_from(rng.below(10)).unwrap_or(0));
@@ -198,10 +333,22 @@ impl Fleet {
                 let r = rng.unit();
                 let pool: Vec<_> = MODELS
                     .iter()
-                    .filter(|m| m.0 == if r < 0.45 { Kind::Heavy } else if r < 0.85 { Kind::Light } else { Kind::Ev })
+                    .filter(|m| {
+                        m.0 == if r < 0.45 {
+                            Kind::Heavy
+                        } else if r < 0.85 {
+                            Kind::Light
+                        } else {
+                            Kind::Ev
+                        }
+                    })
                     .collect();
                 let &&(kind, wmi, make, model, vds) = rng.pick(&pool);
-                let year = if kind == Kind::Ev { 2022 + u16::try_from(rng.below(5)).unwrap_or(0) } else { 2015 + u16::try_from(rng.below(12)).unwrap_or(0) };
+                let year = if kind == Kind::Ev {
+                    2022 + u16::try_from(rng.below(5)).unwrap_or(0)
+                } else {
+                    2015 + u16::try_from(rng.below(12)).unwrap_or(0)
+                };
                 let branch = usize::try_from(rng.below(branches as u64)).unwrap_or(0);
                 let unit = u32::try_from(100 + idx).unwrap_or(0);
                 let prefix = match (kind, model) {
@@ -234,7 +381,11 @@ impl Fleet {
                 let first = *rng.pick(&FIRST);
                 let last = *rng.pick(&LAST);
                 let branch = usize::try_from(rng.below(branches as u64)).unwrap_or(0);
-                let user: String = format!("{}{}{}", &first[..1], last, i).to_ascii_lowercase().chars().filter(char::is_ascii_alphanumeric).collect();
+                let user: String = format!("{}{}{}", &first[..1], last, i)
+                    .to_ascii_lowercase()
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .collect();
                 DriverSpec {
                     id: driver_id(i),
                     name: format!("{first} {last}"),
@@ -247,7 +398,11 @@ impl Fleet {
                 }
             })
             .collect();
-        Self { vehicles, drivers, branches }
+        Self {
+            vehicles,
+            drivers,
+            branches,
+        }
     }
 }
 
@@ -261,7 +416,11 @@ mod tests {
         let b = Fleet::generate(7, 200, 10);
         for (x, y) in a.vehicles.iter().zip(&b.vehicles) {
             assert_eq!(x.vin, y.vin);
-            assert!(samsara_fmc::vin::check_digit::has_valid_check_digit(x.vin.as_bytes()), "{}", x.vin);
+            assert!(
+                samsara_fmc::vin::check_digit::has_valid_check_digit(x.vin.as_bytes()),
+                "{}",
+                x.vin
+            );
         }
         assert!(a.vehicles.iter().any(|v| v.kind == Kind::Ev));
     }

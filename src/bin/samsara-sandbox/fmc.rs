@@ -95,7 +95,11 @@ impl Fmc {
                 2 => format!("{}", v.unit),
                 _ => format!("T-{}", v.unit),
             };
-            let make = if rng.chance(0.3) { v.make.to_ascii_uppercase() } else { v.make.to_string() };
+            let make = if rng.chance(0.3) {
+                v.make.to_ascii_uppercase()
+            } else {
+                v.make.to_string()
+            };
             let year = if rng.chance(0.05) { v.year - 1 } else { v.year };
             vehicles.push(json!({"vin": noisy_vin(&mut rng, &v.vin), "licensePlate": noisy_plate(&mut rng, &v.plate),
                 "licenseState": BRANCHES[v.branch].state, "unitNumber": unit, "make": make, "model": v.model, "year": year, "samsaraId": v.id}));
@@ -108,7 +112,10 @@ impl Fmc {
         shuffle(&mut rng, &mut vehicles);
         for (i, v) in vehicles.iter_mut().enumerate() {
             let id = format!("FMC-V{:05}", i + 1);
-            let sid = v.as_object_mut().and_then(|o| o.remove("samsaraId")).unwrap_or(Value::Null);
+            let sid = v
+                .as_object_mut()
+                .and_then(|o| o.remove("samsaraId"))
+                .unwrap_or(Value::Null);
             truth_v.push(json!({"fmcId": id, "samsaraId": sid}));
             v["id"] = json!(id);
         }
@@ -126,14 +133,21 @@ impl Fmc {
                 1 => format!("{}, {}", last.to_ascii_uppercase(), first.to_ascii_uppercase()),
                 _ => format!("{}. {last}", &first[..1]),
             };
-            let lic = if rng.chance(0.2) { d.licence.replace('-', "") } else { d.licence.clone() };
+            let lic = if rng.chance(0.2) {
+                d.licence.replace('-', "")
+            } else {
+                d.licence.clone()
+            };
             drivers.push(json!({"name": name, "licenseNumber": lic, "licenseState": BRANCHES[d.branch].state,
                 "employeeId": d.payroll.clone().filter(|_| rng.chance(0.8)), "phone": d.phone, "samsaraId": d.id}));
         }
         shuffle(&mut rng, &mut drivers);
         for (i, d) in drivers.iter_mut().enumerate() {
             let id = format!("FMC-D{:05}", i + 1);
-            let sid = d.as_object_mut().and_then(|o| o.remove("samsaraId")).unwrap_or(Value::Null);
+            let sid = d
+                .as_object_mut()
+                .and_then(|o| o.remove("samsaraId"))
+                .unwrap_or(Value::Null);
             truth_d.push(json!({"fmcId": id, "samsaraId": sid}));
             d["id"] = json!(id);
         }
@@ -165,7 +179,10 @@ fn shuffle(rng: &mut Rng, v: &mut [Value]) {
 }
 
 fn valid_stream(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.')
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.')
 }
 
 /// Routes one `/fmc/v1/...` request.
@@ -178,7 +195,12 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
         ("GET", ["fmc", "v1", "streams"]) => streams(sb),
         ("POST", ["fmc", "v1", "streams", s, "records"]) if valid_stream(s) => upsert(sb, req, s),
         ("GET", ["fmc", "v1", "streams", s, "records"]) if valid_stream(s) => list(sb, req, s),
-        (_, ["fmc", "v1", "vehicles" | "drivers" | "streams"] | ["fmc", "v1", "streams", _, "records"]) => Response::error(405, &format!("Method {} not allowed for {}", req.method, req.path)),
+        (_, ["fmc", "v1", "vehicles" | "drivers" | "streams"] | ["fmc", "v1", "streams", _, "records"]) => {
+            Response::error(
+                405,
+                &format!("Method {} not allowed for {}", req.method, req.path),
+            )
+        }
         _ => Response::not_found(&format!("route {} {}", req.method, req.path)),
     }
 }
@@ -188,12 +210,22 @@ fn db_err(e: &rusqlite::Error) -> Response {
 }
 
 fn upsert(sb: &Sandbox, req: &Request, stream: &str) -> Response {
-    let Some(key) = req.header("idempotency-key").map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255) else {
+    let Some(key) = req
+        .header("idempotency-key")
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+    else {
         return Response::error(400, "missing `Idempotency-Key` header (1-255 characters)");
     };
-    let Ok(db) = sb.fmc.db.lock() else { return Response::error(500, "database lock poisoned") };
+    let Ok(db) = sb.fmc.db.lock() else {
+        return Response::error(500, "database lock poisoned");
+    };
     let prior: Option<(String, u16, String)> = match db
-        .query_row("SELECT stream, status, response FROM idempotency WHERE key = ?1", params![key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row(
+            "SELECT stream, status, response FROM idempotency WHERE key = ?1",
+            params![key],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .optional()
     {
         Ok(p) => p,
@@ -220,7 +252,12 @@ fn upsert(sb: &Sandbox, req: &Request, stream: &str) -> Response {
         match r.get("id") {
             Some(Value::String(s)) if !s.is_empty() => ids.push(s.clone()),
             Some(Value::Number(n)) => ids.push(n.to_string()),
-            _ => return Response::bad_param(&format!("records[{i}].id"), "every record needs a non-empty string or number `id`"),
+            _ => {
+                return Response::bad_param(
+                    &format!("records[{i}].id"),
+                    "every record needs a non-empty string or number `id`",
+                )
+            }
         }
     }
     let now = rfc3339_ms(sb.clock.now_ms());
@@ -242,14 +279,22 @@ fn upsert(sb: &Sandbox, req: &Request, stream: &str) -> Response {
                 }
             }
         }
-        let answer = json!({"stream": stream, "received": records.len(), "inserted": inserted, "updated": updated}).to_string();
-        tx.execute("INSERT INTO idempotency (key, stream, status, response) VALUES (?1, ?2, 200, ?3)", params![key, stream, answer])?;
+        let answer =
+            json!({"stream": stream, "received": records.len(), "inserted": inserted, "updated": updated})
+                .to_string();
+        tx.execute(
+            "INSERT INTO idempotency (key, stream, status, response) VALUES (?1, ?2, 200, ?3)",
+            params![key, stream, answer],
+        )?;
         tx.commit()
     })();
     if let Err(e) = res {
         return db_err(&e);
     }
-    Response::json(200, &json!({"stream": stream, "received": records.len(), "inserted": inserted, "updated": updated}))
+    Response::json(
+        200,
+        &json!({"stream": stream, "received": records.len(), "inserted": inserted, "updated": updated}),
+    )
 }
 
 fn list(sb: &Sandbox, req: &Request, stream: &str) -> Response {
@@ -261,7 +306,9 @@ fn list(sb: &Sandbox, req: &Request, stream: &str) -> Response {
         Ok(a) => i64::try_from(a).unwrap_or(0),
         Err(e) => return e,
     };
-    let Ok(db) = sb.fmc.db.lock() else { return Response::error(500, "database lock poisoned") };
+    let Ok(db) = sb.fmc.db.lock() else {
+        return Response::error(500, "database lock poisoned");
+    };
     let rows = (|| -> rusqlite::Result<Vec<(i64, Value)>> {
         let mut st = db.prepare_cached("SELECT seq, id, body, deliveries, first_received, last_received FROM records WHERE stream = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")?;
         let rows = st.query_map(params![stream, after, limit + 1], |r| {
@@ -277,15 +324,28 @@ fn list(sb: &Sandbox, req: &Request, stream: &str) -> Response {
     };
     let has_next = rows.len() > usize::try_from(limit).unwrap_or(500);
     rows.truncate(usize::try_from(limit).unwrap_or(500));
-    let end = if has_next { rows.last().map(|(s, _)| crate::entities::offset_cursor(usize::try_from(*s).unwrap_or(0))).unwrap_or_default() } else { String::new() };
+    let end = if has_next {
+        rows.last()
+            .map(|(s, _)| crate::entities::offset_cursor(usize::try_from(*s).unwrap_or(0)))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
     let data: Vec<Value> = rows.into_iter().map(|(_, v)| v).collect();
-    Response::json(200, &json!({"data": data, "pagination": {"endCursor": end, "hasNextPage": has_next}}))
+    Response::json(
+        200,
+        &json!({"data": data, "pagination": {"endCursor": end, "hasNextPage": has_next}}),
+    )
 }
 
 fn streams(sb: &Sandbox) -> Response {
-    let Ok(db) = sb.fmc.db.lock() else { return Response::error(500, "database lock poisoned") };
+    let Ok(db) = sb.fmc.db.lock() else {
+        return Response::error(500, "database lock poisoned");
+    };
     let rows = (|| -> rusqlite::Result<Vec<Value>> {
-        let mut st = db.prepare("SELECT stream, COUNT(*), SUM(deliveries) FROM records GROUP BY stream ORDER BY stream")?;
+        let mut st = db.prepare(
+            "SELECT stream, COUNT(*), SUM(deliveries) FROM records GROUP BY stream ORDER BY stream",
+        )?;
         let rows = st.query_map([], |r| Ok(json!({"stream": r.get::<_, String>(0)?, "records": r.get::<_, i64>(1)?, "deliveries": r.get::<_, i64>(2)?})))?;
         rows.collect()
     })();

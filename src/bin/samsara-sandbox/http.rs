@@ -107,7 +107,10 @@ impl Request {
             None => Ok(None),
             Some(v) => match v.parse::<i64>() {
                 Ok(n) if (lo..=hi).contains(&n) => Ok(Some(n)),
-                _ => Err(Response::bad_param(name, &format!("must be an integer from {lo} to {hi}"))),
+                _ => Err(Response::bad_param(
+                    name,
+                    &format!("must be an integer from {lo} to {hi}"),
+                )),
             },
         }
     }
@@ -187,6 +190,7 @@ impl Response {
     }
 
     /// `{"data": value}` with 200.
+    #[allow(clippy::needless_pass_by_value)]
     pub(crate) fn data(value: serde_json::Value) -> Self {
         Self::json(200, &serde_json::json!({ "data": value }))
     }
@@ -257,7 +261,12 @@ mod tests {
 
     #[test]
     fn both_list_encodings() {
-        let r = Request::new("get", "/x/?types=gps,engineStates&ids=1&ids=2%2C3&e=a%3Ab", vec![], vec![]);
+        let r = Request::new(
+            "get",
+            "/x/?types=gps,engineStates&ids=1&ids=2%2C3&e=a%3Ab",
+            vec![],
+            vec![],
+        );
         assert_eq!(r.path, "/x");
         assert_eq!(r.list("types"), ["gps", "engineStates"]);
         assert_eq!(r.list("ids"), ["1", "2", "3"]);

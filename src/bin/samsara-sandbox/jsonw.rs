@@ -1,6 +1,17 @@
 //! A tiny JSON writer straight into a byte buffer, for the hot stats pages (no `serde_json::Value`
 //! tree per point).
 
+// The physical model mixes f64 and i64 at magnitudes far below 2^52 (metres, seconds, milli-units),
+// and short names (t, v, k, d) follow the maths; casts and names are deliberate here.
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::similar_names,
+    clippy::many_single_char_names
+)]
+
 /// Appends a JSON string literal.
 pub(crate) fn string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
@@ -81,6 +92,9 @@ mod tests {
         fixed(&mut v, 0.0, 1);
         v.push(b' ');
         string(&mut v, "a\"b\u{1}");
-        assert_eq!(String::from_utf8(v).unwrap(), "-120 -96.79701 0.0 \"a\\\"b\\u0001\"");
+        assert_eq!(
+            String::from_utf8(v).unwrap(),
+            "-120 -96.79701 0.0 \"a\\\"b\\u0001\""
+        );
     }
 }

@@ -27,17 +27,30 @@ fn capacity(rate: Rate) -> f64 {
 
 impl Limiter {
     /// Takes one request from each applicable bucket, or returns the seconds until all allow one.
-    pub(crate) fn take(&self, token_label: &str, endpoint: &str, endpoint_rate: Option<Rate>) -> Result<(), f64> {
+    pub(crate) fn take(
+        &self,
+        token_label: &str,
+        endpoint: &str,
+        endpoint_rate: Option<Rate>,
+    ) -> Result<(), f64> {
         let now = real_now();
-        let mut keys: Vec<(String, Rate)> = vec![(format!("token:{token_label}"), TOKEN_RATE), ("org".to_string(), ORG_RATE)];
+        let mut keys: Vec<(String, Rate)> = vec![
+            (format!("token:{token_label}"), TOKEN_RATE),
+            ("org".to_string(), ORG_RATE),
+        ];
         if let Some(r) = endpoint_rate {
             keys.push((format!("endpoint:{endpoint}"), r));
         }
-        let Ok(mut map) = self.buckets.lock() else { return Ok(()) };
+        let Ok(mut map) = self.buckets.lock() else {
+            return Ok(());
+        };
         let mut wait: f64 = 0.0;
         let mut refreshed = Vec::with_capacity(keys.len());
         for (k, rate) in &keys {
-            let b = map.get(k).copied().unwrap_or(Bucket { tokens: capacity(*rate), at: now });
+            let b = map.get(k).copied().unwrap_or(Bucket {
+                tokens: capacity(*rate),
+                at: now,
+            });
             let per_s = rate.per_second_f64();
             let tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * per_s).min(capacity(*rate));
             if tokens < 1.0 {
@@ -49,7 +62,13 @@ impl Limiter {
             return Err(wait);
         }
         for (k, tokens) in refreshed {
-            map.insert(k, Bucket { tokens: tokens - 1.0, at: now });
+            map.insert(
+                k,
+                Bucket {
+                    tokens: tokens - 1.0,
+                    at: now,
+                },
+            );
         }
         Ok(())
     }

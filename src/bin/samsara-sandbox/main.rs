@@ -15,9 +15,10 @@ mod rng;
 mod router;
 mod server;
 mod simtime;
-mod stattypes;
 mod statsapi;
+mod stattypes;
 mod store;
+mod tags;
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -40,7 +41,10 @@ fn main() -> ExitCode {
     let listener = match TcpListener::bind(("127.0.0.1", port)) {
         Ok(l) => l,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "samsara-sandbox: cannot bind 127.0.0.1:{port}: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "samsara-sandbox: cannot bind 127.0.0.1:{port}: {e}"
+            );
             return ExitCode::from(1);
         }
     };
@@ -51,9 +55,12 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let addr = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+    let addr = listener.local_addr().map_or(port, |a| a.port());
     let mut out = std::io::stdout().lock();
-    if writeln!(out, "listening on http://127.0.0.1:{addr}").and_then(|()| out.flush()).is_err() {
+    if writeln!(out, "listening on http://127.0.0.1:{addr}")
+        .and_then(|()| out.flush())
+        .is_err()
+    {
         return ExitCode::from(1);
     }
     drop(out);

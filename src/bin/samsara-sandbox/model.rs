@@ -6,6 +6,17 @@
 //! hourly while off (and once at engine-off); engine states at transitions; fault codes per 6 h block.
 //! All sample times fall on a 5 s grid.
 
+// The physical model mixes f64 and i64 at magnitudes far below 2^52 (metres, seconds, milli-units),
+// and short names (t, v, k, d) follow the maths; casts and names are deliberate here.
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::similar_names,
+    clippy::many_single_char_names
+)]
+
 use std::sync::{Arc, RwLock};
 
 use crate::fleet::{Kind, VehicleSpec, BRANCHES};
@@ -50,7 +61,10 @@ pub(crate) struct DaySched {
 
 impl DaySched {
     fn distance(&self) -> f64 {
-        self.trips.iter().map(|t| t.speed * (t.drive1 - t.drive0) as f64).sum()
+        self.trips
+            .iter()
+            .map(|t| t.speed * (t.drive1 - t.drive0) as f64)
+            .sum()
     }
     fn engine(&self) -> i64 {
         self.trips.iter().map(|t| t.end - t.start).sum()
@@ -101,7 +115,11 @@ pub(crate) struct Days {
     days: Vec<Arc<[DaySched]>>,
 }
 
-static EMPTY: DaySched = DaySched { trips: Vec::new(), odo0: 0.0, eng0: 0 };
+static EMPTY: DaySched = DaySched {
+    trips: Vec::new(),
+    odo0: 0.0,
+    eng0: 0,
+};
 
 impl Days {
     /// The schedule of vehicle `v` for day index `d` (empty outside the view).
@@ -154,7 +172,10 @@ impl Model {
                     kind: s.kind,
                     shift,
                     off_offset: i64::try_from(r.below(720)).unwrap_or(0) * 5,
-                    centre: (b.lat + dn / 111_320.0, b.lon + de / (111_320.0 * b.lat.to_radians().cos())),
+                    centre: (
+                        b.lat + dn / 111_320.0,
+                        b.lon + de / (111_320.0 * b.lat.to_radians().cos()),
+                    ),
                     radius,
                     phase0: ang + std::f64::consts::PI,
                     speed,
@@ -179,31 +200,56 @@ impl Model {
             || {
                 let mut r = Rng::new(self.seed, 2000 + v as u64);
                 let years = 1.0 + 5.0 * r.unit();
-                let per_year = if p.kind == Kind::Heavy { 160_000_000.0 } else { 30_000_000.0 };
+                let per_year = if p.kind == Kind::Heavy {
+                    160_000_000.0
+                } else {
+                    30_000_000.0
+                };
                 #[allow(clippy::cast_possible_truncation)]
                 let eng = (years * if p.kind == Kind::Heavy { 3_000.0 } else { 700.0 } * 3600.0) as i64;
                 ((years * per_year).round(), eng)
             },
             |s| (s.odo0 + s.distance(), s.eng0 + s.engine()),
         );
-        let mut r = Rng::new(hash(self.seed, &[v as u64, u64::try_from(d + 100_000).unwrap_or(0)]), 3);
+        let mut r = Rng::new(
+            hash(self.seed, &[v as u64, u64::try_from(d + 100_000).unwrap_or(0)]),
+            3,
+        );
         let dow = (d + 4).rem_euclid(7); // 0 = Sunday
-        let active = if dow == 0 || dow == 6 { r.chance(0.3) } else { r.chance(0.92) };
+        let active = if dow == 0 || dow == 6 {
+            r.chance(0.3)
+        } else {
+            r.chance(0.92)
+        };
         let mut trips = Vec::new();
         if active {
             let day0 = d * 86_400 + p.shift;
-            let n = if p.kind == Kind::Heavy { 1 + r.below(2) } else { 2 + r.below(3) };
+            let n = if p.kind == Kind::Heavy {
+                1 + r.below(2)
+            } else {
+                2 + r.below(3)
+            };
             let mut t = day0 + 4 * 3600 + i64::try_from(r.below(4 * 720)).unwrap_or(0) * 5;
             for _ in 0..n {
                 let warm = 60 + i64::try_from(r.below(48)).unwrap_or(0) * 5;
-                let drive_min = if p.kind == Kind::Heavy { 90 + r.below(240) } else { 15 + r.below(90) };
+                let drive_min = if p.kind == Kind::Heavy {
+                    90 + r.below(240)
+                } else {
+                    15 + r.below(90)
+                };
                 let drive = i64::try_from(drive_min).unwrap_or(30) * 60;
                 let idle = i64::try_from(r.below(121)).unwrap_or(0) * 5;
                 let end = t + warm + drive + idle;
                 if end > day0 + 23 * 3600 {
                     break;
                 }
-                trips.push(Trip { start: t, drive0: t + warm, drive1: t + warm + drive, end, speed: p.speed * (0.85 + 0.3 * r.unit()) });
+                trips.push(Trip {
+                    start: t,
+                    drive0: t + warm,
+                    drive1: t + warm + drive,
+                    end,
+                    speed: p.speed * (0.85 + 0.3 * r.unit()),
+                });
                 t = end + 900 + i64::try_from(r.below(900)).unwrap_or(0) * 5;
             }
         }
@@ -215,7 +261,7 @@ impl Model {
         let first = (lo.div_euclid(86_400) - 2).max(self.first_day);
         let last = (hi.div_euclid(86_400) + 2).max(first);
         let need = usize::try_from(last - self.first_day + 1).unwrap_or(0);
-        let have = self.days.read().map(|d| d.len()).unwrap_or(0);
+        let have = self.days.read().map_or(0, |d| d.len());
         if have < need {
             if let Ok(mut days) = self.days.write() {
                 while days.len() < need {
@@ -229,7 +275,11 @@ impl Model {
             }
         }
         let start = usize::try_from(first - self.first_day).unwrap_or(0);
-        let days = self.days.read().map(|d| d[start.min(d.len())..need.min(d.len())].to_vec()).unwrap_or_default();
+        let days = self
+            .days
+            .read()
+            .map(|d| d[start.min(d.len())..need.min(d.len())].to_vec())
+            .unwrap_or_default();
         Days { first, days }
     }
 
@@ -240,11 +290,17 @@ impl Model {
 
     /// The trip in progress at `t` (`start <= t < end`).
     pub(crate) fn trip_at<'a>(&self, days: &'a Days, v: usize, t: i64) -> Option<&'a Trip> {
-        days.get(v, self.day_of(v, t)).trips.iter().find(|tr| tr.start <= t && t < tr.end)
+        days.get(v, self.day_of(v, t))
+            .trips
+            .iter()
+            .find(|tr| tr.start <= t && t < tr.end)
     }
 
     fn on_closed(&self, days: &Days, v: usize, t: i64) -> bool {
-        days.get(v, self.day_of(v, t)).trips.iter().any(|tr| tr.start <= t && t <= tr.end)
+        days.get(v, self.day_of(v, t))
+            .trips
+            .iter()
+            .any(|tr| tr.start <= t && t <= tr.end)
     }
 
     /// Engine phase at `t`.
@@ -259,7 +315,11 @@ impl Model {
     /// Odometer in metres at `t` (monotonic).
     pub(crate) fn odometer(&self, days: &Days, v: usize, t: i64) -> f64 {
         let s = days.get(v, self.day_of(v, t));
-        s.odo0 + s.trips.iter().map(|tr| tr.speed * (t.min(tr.drive1) - tr.drive0).max(0) as f64).sum::<f64>()
+        s.odo0
+            + s.trips
+                .iter()
+                .map(|tr| tr.speed * (t.min(tr.drive1) - tr.drive0).max(0) as f64)
+                .sum::<f64>()
     }
 
     /// Distance driven since local midnight, metres.
@@ -270,7 +330,11 @@ impl Model {
     /// Engine seconds at `t` (monotonic).
     pub(crate) fn engine_seconds(&self, days: &Days, v: usize, t: i64) -> i64 {
         let s = days.get(v, self.day_of(v, t));
-        s.eng0 + s.trips.iter().map(|tr| (t.min(tr.end) - tr.start).max(0)).sum::<i64>()
+        s.eng0
+            + s.trips
+                .iter()
+                .map(|tr| (t.min(tr.end) - tr.start).max(0))
+                .sum::<i64>()
     }
 
     /// The first sample strictly after `t`, within the view.
@@ -299,7 +363,11 @@ impl Model {
                 'days: for d in d0..d0 + 3 {
                     for tr in &days.get(v, d).trips {
                         if tr.end >= t1 {
-                            on = if tr.start >= t1 { tr.start } else { align_up(t1, p).min(tr.end) };
+                            on = if tr.start >= t1 {
+                                tr.start
+                            } else {
+                                align_up(t1, p).min(tr.end)
+                            };
                             break 'days;
                         }
                     }
@@ -326,11 +394,27 @@ impl Model {
                 Some(align_down(t - off, b) + off)
             }
             Sampling::Transitions => (d0 - 7..=d0).rev().find_map(|d| {
-                days.get(v, d).trips.iter().rev().flat_map(|tr| [tr.end, tr.drive1, tr.drive0, tr.start]).find(|&x| x <= t)
+                days.get(v, d)
+                    .trips
+                    .iter()
+                    .rev()
+                    .flat_map(|tr| [tr.end, tr.drive1, tr.drive0, tr.start])
+                    .find(|&x| x <= t)
             }),
             Sampling::Periodic(p) => {
                 let on = (d0 - 2..=d0).rev().find_map(|d| {
-                    days.get(v, d).trips.iter().rev().find(|tr| tr.start <= t).map(|tr| if t >= tr.end { tr.end } else { align_down(t, p).max(tr.start) })
+                    days.get(v, d)
+                        .trips
+                        .iter()
+                        .rev()
+                        .find(|tr| tr.start <= t)
+                        .map(|tr| {
+                            if t >= tr.end {
+                                tr.end
+                            } else {
+                                align_down(t, p).max(tr.start)
+                            }
+                        })
                 });
                 let off = self.params[v].off_offset;
                 let mut h = align_down(t - off, 3600) + off;

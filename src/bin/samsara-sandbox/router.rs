@@ -17,7 +17,7 @@ use crate::limits::Limiter;
 use crate::model::Model;
 use crate::simtime::{parse_rfc3339_ms, real_sleep, SimClock};
 use crate::store::Store;
-use crate::{admin, entities, fmc, statsapi};
+use crate::{admin, entities, fmc, statsapi, tags};
 
 /// Page-level faults a list handler must apply itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +97,12 @@ impl Sandbox {
             .tokens
             .iter()
             .enumerate()
-            .map(|(i, t)| Token { value: t.value.clone(), label: format!("token-{}", i + 1), scopes: t.scopes.clone(), revoked_at: None })
+            .map(|(i, t)| Token {
+                value: t.value.clone(),
+                label: format!("token-{}", i + 1),
+                scopes: t.scopes.clone(),
+                revoked_at: None,
+            })
             .collect();
         let fmc = fmc::Fmc::open(cfg.db.as_deref(), &fleet, cfg.seed)?;
         Ok(Self {
@@ -117,12 +122,17 @@ impl Sandbox {
 
     /// The mutable store (poisoning is ignored: handlers never leave it half-written on panic paths).
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Logged requests with `seq > since`.
     pub(crate) fn requests_since(&self, since: u64) -> Vec<LogEntry> {
-        self.log.lock().map(|g| g.1.iter().filter(|e| e.seq > since).cloned().collect()).unwrap_or_default()
+        self.log
+            .lock()
+            .map(|g| g.1.iter().filter(|e| e.seq > since).cloned().collect())
+            .unwrap_or_default()
     }
 
     fn record(&self, req: &Request, status: u16, token: Option<String>) {
@@ -132,7 +142,14 @@ impl Sandbox {
             if g.1.len() >= LOG_CAP {
                 g.1.pop_front();
             }
-            g.1.push_back(LogEntry { seq, method: req.method.clone(), path: req.path.clone(), query: req.raw_query.clone(), status, token });
+            g.1.push_back(LogEntry {
+                seq,
+                method: req.method.clone(),
+                path: req.path.clone(),
+                query: req.raw_query.clone(),
+                status,
+                token,
+            });
         }
     }
 
@@ -151,8 +168,18 @@ impl Sandbox {
     }
 
     fn auth(&self, req: &Request, ep: &Endpoint) -> Result<Token, (Response, Option<String>)> {
-        let Some(value) = req.header("authorization").and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))).map(str::trim) else {
-            return Err((Response::error(401, "Unauthorized: missing `Authorization: Bearer <token>` header"), None));
+        let Some(value) = req
+            .header("authorization")
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .map(str::trim)
+        else {
+            return Err((
+                Response::error(
+                    401,
+                    "Unauthorized: missing `Authorization: Bearer <token>` header",
+                ),
+                None,
+            ));
         };
         let now = self.clock.now_ms();
         let tokens = self.tokens.lock().map(|t| t.clone()).unwrap_or_default();
@@ -160,10 +187,23 @@ impl Sandbox {
             return Err((Response::error(401, "Unauthorized: unknown API token"), None));
         };
         if tok.revoked_at.is_some_and(|r| now >= r) {
-            return Err((Response::error(401, "Unauthorized: this API token has been revoked"), Some(tok.label)));
+            return Err((
+                Response::error(401, "Unauthorized: this API token has been revoked"),
+                Some(tok.label),
+            ));
         }
-        if tok.scopes.as_ref().is_some_and(|s| !s.iter().any(|x| x.eq_ignore_ascii_case(ep.scope))) {
-            return Err((Response::error(403, &format!("Forbidden: this token does not have the `{}` scope", ep.scope)), Some(tok.label)));
+        if tok
+            .scopes
+            .as_ref()
+            .is_some_and(|s| !s.iter().any(|x| x.eq_ignore_ascii_case(ep.scope)))
+        {
+            return Err((
+                Response::error(
+                    403,
+                    &format!("Forbidden: this token does not have the `{}` scope", ep.scope),
+                ),
+                Some(tok.label),
+            ));
         }
         Ok(tok)
     }
@@ -178,11 +218,22 @@ impl Sandbox {
 
     fn samsara(&self, req: &Request) -> (Response, Option<String>) {
         let Some(ep) = lookup(&req.method, &req.path) else {
-            let other = ["GET", "POST", "PATCH", "PUT", "DELETE"].iter().any(|m| lookup(m, &req.path).is_some());
+            let other = ["GET", "POST", "PATCH", "PUT", "DELETE"]
+                .iter()
+                .any(|m| lookup(m, &req.path).is_some());
             return if other {
-                (Response::error(405, &format!("Method {} not allowed for {}", req.method, req.path)), None)
+                (
+                    Response::error(
+                        405,
+                        &format!("Method {} not allowed for {}", req.method, req.path),
+                    ),
+                    None,
+                )
             } else {
-                (Response::not_found(&format!("route {} {}", req.method, req.path)), None)
+                (
+                    Response::not_found(&format!("route {} {}", req.method, req.path)),
+                    None,
+                )
             };
         };
         let tok = match self.auth(req, ep) {
@@ -192,7 +243,11 @@ impl Sandbox {
         let label = Some(tok.label.clone());
         let now = self.clock.now_ms();
         let fired = self.faults.fire(&req.method, &req.path, ep.path, |r| {
-            r.kind != Kind::RevokeToken || r.at.as_deref().and_then(parse_rfc3339_ms).is_none_or(|at| now >= at)
+            r.kind != Kind::RevokeToken
+                || r.at
+                    .as_deref()
+                    .and_then(parse_rfc3339_ms)
+                    .is_none_or(|at| now >= at)
         });
         let mut delivery = Delivery::Normal;
         let mut page_fault = None;
@@ -216,19 +271,29 @@ impl Sandbox {
                     let at = rule.at.as_deref().and_then(parse_rfc3339_ms).unwrap_or(now);
                     self.revoke(&target, at);
                     if target == tok.value {
-                        return (Response::error(401, "Unauthorized: this API token has been revoked"), label);
+                        return (
+                            Response::error(401, "Unauthorized: this API token has been revoked"),
+                            label,
+                        );
                     }
                 }
                 Kind::ExpireCursor => {
                     if req.param("after").is_some() {
-                        return (Response::bad_param("after", "the cursor has expired; restart without `after`"), label);
+                        return (
+                            Response::bad_param("after", "the cursor has expired; restart without `after`"),
+                            label,
+                        );
                     }
                 }
             }
         }
         if self.cfg.rate_limits {
-            if let Err(wait) = self.limiter.take(&tok.label, &format!("{} {}", ep.method, ep.path), ep.rate) {
-                let r = Response::error(429, "Too Many Requests: rate limit exceeded").with_header("Retry-After", &format!("{wait:.5}"));
+            if let Err(wait) = self
+                .limiter
+                .take(&tok.label, &format!("{} {}", ep.method, ep.path), ep.rate)
+            {
+                let r = Response::error(429, "Too Many Requests: rate limit exceeded")
+                    .with_header("Retry-After", &format!("{wait:.5}"));
                 return (r, label);
             }
         }
@@ -239,8 +304,17 @@ impl Sandbox {
 
     fn dispatch(&self, req: &Request, ep: &Endpoint, pf: Option<PageFault>) -> Response {
         let repeat = pf == Some(PageFault::Repeat);
-        if pf == Some(PageFault::Empty) && ep.method == "GET" && !ep.path.contains('{') && ep.path != "/me" && !ep.path.ends_with("/stats/feed") && !ep.path.ends_with("/stats/history") {
-            return Response::json(200, &serde_json::json!({"data": [], "pagination": {"endCursor": req.param("after").unwrap_or("b2Zmc2V00"), "hasNextPage": true}}));
+        if pf == Some(PageFault::Empty)
+            && ep.method == "GET"
+            && !ep.path.contains('{')
+            && ep.path != "/me"
+            && !ep.path.ends_with("/stats/feed")
+            && !ep.path.ends_with("/stats/history")
+        {
+            return Response::json(
+                200,
+                &serde_json::json!({"data": [], "pagination": {"endCursor": req.param("after").unwrap_or("b2Zmc2V00"), "hasNextPage": true}}),
+            );
         }
         match (ep.method, ep.path) {
             ("GET", "/me") => entities::me(self),
@@ -255,9 +329,12 @@ impl Sandbox {
             ("GET", "/fleet/drivers/{id}") => entities::get_driver(self, req),
             ("PATCH", "/fleet/drivers/{id}") => entities::write_driver(self, req, false),
             ("DELETE", "/fleet/drivers/{id}") => entities::delete_driver(self, req),
-            ("GET", "/tags") => entities::list_tags(self, req, repeat),
-            ("POST" | "GET" | "PATCH" | "PUT" | "DELETE", "/tags" | "/tags/{id}") => entities::tag(self, req),
-            _ => Response::error(501, &format!("{} {} is not implemented by the sandbox yet", ep.method, ep.path)),
+            ("GET", "/tags") => tags::list_tags(self, req, repeat),
+            ("POST" | "GET" | "PATCH" | "PUT" | "DELETE", "/tags" | "/tags/{id}") => tags::tag(self, req),
+            _ => Response::error(
+                501,
+                &format!("{} {} is not implemented by the sandbox yet", ep.method, ep.path),
+            ),
         }
     }
 }

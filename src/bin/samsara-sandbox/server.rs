@@ -91,9 +91,17 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Parsed {
                     let hdrs: Vec<(String, String)> = req
                         .headers
                         .iter()
-                        .map(|h| (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned()))
+                        .map(|h| {
+                            (
+                                h.name.to_ascii_lowercase(),
+                                String::from_utf8_lossy(h.value).into_owned(),
+                            )
+                        })
                         .collect();
-                    if hdrs.iter().any(|(k, v)| k == "transfer-encoding" && !v.eq_ignore_ascii_case("identity")) {
+                    if hdrs
+                        .iter()
+                        .any(|(k, v)| k == "transfer-encoding" && !v.eq_ignore_ascii_case("identity"))
+                    {
                         return Parsed::Bad("chunked request bodies are not supported; send Content-Length");
                     }
                     let len = hdrs
@@ -106,7 +114,10 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Parsed {
                     if len > MAX_BODY {
                         return Parsed::Bad("request body too large");
                     }
-                    let conn = hdrs.iter().find(|(k, _)| k == "connection").map(|(_, v)| v.to_ascii_lowercase());
+                    let conn = hdrs
+                        .iter()
+                        .find(|(k, _)| k == "connection")
+                        .map(|(_, v)| v.to_ascii_lowercase());
                     let keep_alive = match conn.as_deref() {
                         Some(c) if c.contains("close") => false,
                         Some(c) if c.contains("keep-alive") => true,
@@ -156,7 +167,11 @@ fn write_response(stream: &mut TcpStream, out: &mut Vec<u8>, r: &Response, keep_
     for (k, v) in &r.headers {
         let _ = write!(out, "{k}: {v}\r\n");
     }
-    out.extend_from_slice(if keep_alive { b"Connection: keep-alive\r\n\r\n" } else { b"Connection: close\r\n\r\n" });
+    out.extend_from_slice(if keep_alive {
+        b"Connection: keep-alive\r\n\r\n"
+    } else {
+        b"Connection: close\r\n\r\n"
+    });
     if r.delivery == Delivery::Reset {
         out.extend_from_slice(&body[..body.len() / 2]);
         let _ = stream.write_all(out);

@@ -3,6 +3,17 @@
 //! Simulated time is `start + advanced + scale × real elapsed`. With `--time-scale 0` it moves only
 //! through `POST /__sandbox/clock/advance`.
 
+// The physical model mixes f64 and i64 at magnitudes far below 2^52 (metres, seconds, milli-units),
+// and short names (t, v, k, d) follow the maths; casts and names are deliberate here.
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::similar_names,
+    clippy::many_single_char_names
+)]
+
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -37,7 +48,10 @@ impl SimClock {
     /// Simulated now in milliseconds.
     #[allow(clippy::cast_possible_truncation)]
     pub(crate) fn now_ms(&self) -> i64 {
-        let st = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let st = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if self.scale == 0.0 {
             return st.0;
         }
@@ -52,7 +66,10 @@ impl SimClock {
     /// Moves simulated time forward by `ms`.
     pub(crate) fn advance_ms(&self, ms: i64) {
         let now = self.now_ms();
-        let mut st = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut st = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *st = (now + ms, real_now());
     }
 }
@@ -126,7 +143,10 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_793_491_200), "2026-11-01T00:00:00Z");
         assert_eq!(parse_rfc3339_ms("2026-11-01T00:00:00Z"), Some(1_793_491_200_000));
-        assert_eq!(parse_rfc3339_ms("2026-10-31T20:00:00-04:00"), Some(1_793_491_200_000));
+        assert_eq!(
+            parse_rfc3339_ms("2026-10-31T20:00:00-04:00"),
+            Some(1_793_491_200_000)
+        );
         assert_eq!(rfc3339_ms(1_793_491_200_123), "2026-11-01T00:00:00.123Z");
     }
 }

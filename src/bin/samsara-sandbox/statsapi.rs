@@ -5,6 +5,17 @@
 //! (time, vehicle, type), so the same cursor always yields the same page and a checkpointed cursor
 //! resumes exactly. Without `after` the feed returns the latest point per vehicle and type.
 
+// The physical model mixes f64 and i64 at magnitudes far below 2^52 (metres, seconds, milli-units),
+// and short names (t, v, k, d) follow the maths; casts and names are deliberate here.
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::similar_names,
+    clippy::many_single_char_names
+)]
+
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
@@ -39,7 +50,13 @@ fn check(t: i64, v: u32, k: u32) -> u64 {
 impl Cursor {
     /// The opaque string form.
     pub(crate) fn encode(self) -> String {
-        format!("MTY{:x}.{:x}.{:x}.{:x}", self.t, self.v, self.k, check(self.t, self.v, self.k))
+        format!(
+            "MTY{:x}.{:x}.{:x}.{:x}",
+            self.t,
+            self.v,
+            self.k,
+            check(self.t, self.v, self.k)
+        )
     }
 
     /// Parses a cursor (None on garbage).
@@ -63,13 +80,20 @@ struct Query {
 fn stat_list(req: &Request, name: &str, max: usize, decorations: bool) -> Result<Vec<Stat>, Response> {
     let raw = req.list(name);
     if raw.len() > max {
-        return Err(Response::bad_param(name, &format!("at most {max} values are allowed")));
+        return Err(Response::bad_param(
+            name,
+            &format!("at most {max} values are allowed"),
+        ));
     }
     raw.iter()
         .map(|s| {
-            let st = Stat::parse(s).ok_or_else(|| Response::bad_param(name, &format!("unknown stat type `{s}`")))?;
+            let st = Stat::parse(s)
+                .ok_or_else(|| Response::bad_param(name, &format!("unknown stat type `{s}`")))?;
             if decorations && !st.decoration_allowed() {
-                return Err(Response::bad_param(name, &format!("`{s}` cannot be used as a decoration")));
+                return Err(Response::bad_param(
+                    name,
+                    &format!("`{s}` cannot be used as a decoration"),
+                ));
             }
             Ok(st)
         })
@@ -81,30 +105,52 @@ fn parse_query(sb: &Sandbox, req: &Request, with_decorations: bool) -> Result<Qu
     if types.is_empty() {
         return Err(Response::bad_param("types", "at least one stat type is required"));
     }
-    let decorations = if with_decorations { stat_list(req, "decorations", 2, true)? } else { Vec::new() };
+    let decorations = if with_decorations {
+        stat_list(req, "decorations", 2, true)?
+    } else {
+        Vec::new()
+    };
     let st = sb.store();
     let mut vehicles: Vec<usize> = (0..st.vehicles.len()).collect();
     let ids = req.list("vehicleIds");
     if !ids.is_empty() {
         let mut picked = ids
             .iter()
-            .map(|id| st.find_vehicle(id).ok_or_else(|| Response::bad_param("vehicleIds", &format!("vehicle `{id}` does not exist"))))
+            .map(|id| {
+                st.find_vehicle(id).ok_or_else(|| {
+                    Response::bad_param("vehicleIds", &format!("vehicle `{id}` does not exist"))
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         picked.sort_unstable();
         picked.dedup();
         vehicles = picked;
     }
     if let Some(set) = st.tag_filter("vehicles", &req.list("tagIds"), &req.list("parentTagIds"))? {
-        vehicles.retain(|&i| st.vehicles[i].get("id").and_then(|x| x.as_str()).is_some_and(|id| set.contains(id)));
+        vehicles.retain(|&i| {
+            st.vehicles[i]
+                .get("id")
+                .and_then(|x| x.as_str())
+                .is_some_and(|id| set.contains(id))
+        });
     }
     let headers = st.stat_headers.clone();
-    Ok(Query { types, decorations, vehicles, headers })
+    Ok(Query {
+        types,
+        decorations,
+        vehicles,
+        headers,
+    })
 }
 
 fn envelope(out: &mut Vec<u8>, end_cursor: &str, has_next: bool) {
     out.extend_from_slice(b"],\"pagination\":{\"endCursor\":");
     string(out, end_cursor);
-    out.extend_from_slice(if has_next { b",\"hasNextPage\":true}}" } else { b",\"hasNextPage\":false}}" });
+    out.extend_from_slice(if has_next {
+        b",\"hasNextPage\":true}}"
+    } else {
+        b",\"hasNextPage\":false}}"
+    });
 }
 
 /// `GET /fleet/vehicles/stats`: the last value per vehicle and type at `time` (default now).
@@ -148,7 +194,15 @@ pub(crate) fn snapshot(sb: &Sandbox, req: &Request) -> Response {
         out.push(b'}');
     }
     let has_next = end < q.vehicles.len();
-    envelope(&mut out, &if has_next { crate::entities::offset_cursor(end) } else { String::new() }, has_next);
+    envelope(
+        &mut out,
+        &if has_next {
+            crate::entities::offset_cursor(end)
+        } else {
+            String::new()
+        },
+        has_next,
+    );
     Response::json_bytes(200, out)
 }
 
@@ -178,7 +232,11 @@ pub(crate) fn series(sb: &Sandbox, req: &Request, history: bool, fault: Option<P
             return Response::bad_param("endTime", "must not be before startTime");
         }
         upper = e.min(now);
-        cursor.get_or_insert(Cursor { t: s - 1, v: END, k: END });
+        cursor.get_or_insert(Cursor {
+            t: s - 1,
+            v: END,
+            k: END,
+        });
     }
     let model: &Model = &sb.model;
     let Some(cursor) = cursor else {
@@ -189,7 +247,15 @@ pub(crate) fn series(sb: &Sandbox, req: &Request, history: bool, fault: Option<P
         envelope(&mut out, &cursor.encode(), true);
         return Response::json_bytes(200, out);
     }
-    let cursor = if fault == Some(PageFault::Repeat) { Cursor { t: cursor.t - 5, v: END, k: END } } else { cursor };
+    let cursor = if fault == Some(PageFault::Repeat) {
+        Cursor {
+            t: cursor.t - 5,
+            v: END,
+            k: END,
+        }
+    } else {
+        cursor
+    };
     let days = model.days(cursor.t.max(model.origin) - 3600, upper.max(cursor.t));
     let nk = q.types.len();
     // next[vi * nk + k]: the next unserved sample time of that vehicle and type.
@@ -201,11 +267,16 @@ pub(crate) fn series(sb: &Sandbox, req: &Request, history: bool, fault: Option<P
             if !st.reported_by(kind) {
                 continue;
             }
-            let after_pos = (u32::try_from(v).unwrap_or(END), u32::try_from(k).unwrap_or(END)) > (cursor.v, cursor.k);
+            let after_pos =
+                (u32::try_from(v).unwrap_or(END), u32::try_from(k).unwrap_or(END)) > (cursor.v, cursor.k);
             let bound = if after_pos { cursor.t - 1 } else { cursor.t };
             next[vi * nk + k] = model.next_sample(&days, v, st.sampling(), bound);
         }
-        let m = next[vi * nk..vi * nk + nk].iter().copied().min().unwrap_or(i64::MAX);
+        let m = next[vi * nk..vi * nk + nk]
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or(i64::MAX);
         if m <= upper {
             heap.push(Reverse((m, vi)));
         }
@@ -235,10 +306,18 @@ pub(crate) fn series(sb: &Sandbox, req: &Request, history: bool, fault: Option<P
             }
             served[vi].push((k, t));
             count += 1;
-            last = Cursor { t, v: u32::try_from(v).unwrap_or(END), k: u32::try_from(k).unwrap_or(END) };
+            last = Cursor {
+                t,
+                v: u32::try_from(v).unwrap_or(END),
+                k: u32::try_from(k).unwrap_or(END),
+            };
             next[vi * nk + k] = model.next_sample(&days, v, q.types[k].sampling(), t);
         }
-        let m = next[vi * nk..vi * nk + nk].iter().copied().min().unwrap_or(i64::MAX);
+        let m = next[vi * nk..vi * nk + nk]
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or(i64::MAX);
         if m <= upper {
             heap.push(Reverse((m, vi)));
         }
@@ -280,7 +359,11 @@ pub(crate) fn series(sb: &Sandbox, req: &Request, history: bool, fault: Option<P
         out.push(b'}');
     }
     // A finite history ends with an empty cursor; a caught-up feed keeps a cursor to poll with later.
-    let end = if history && !has_next { String::new() } else { last.encode() };
+    let end = if history && !has_next {
+        String::new()
+    } else {
+        last.encode()
+    };
     envelope(&mut out, &end, has_next);
     Response::json_bytes(200, out)
 }
@@ -314,7 +397,16 @@ fn latest(sb: &Sandbox, q: &Query, now: i64) -> Response {
         }
         out.push(b'}');
     }
-    envelope(&mut out, &Cursor { t: now, v: END, k: END }.encode(), false);
+    envelope(
+        &mut out,
+        &Cursor {
+            t: now,
+            v: END,
+            k: END,
+        }
+        .encode(),
+        false,
+    );
     Response::json_bytes(200, out)
 }
 
@@ -324,7 +416,11 @@ mod tests {
 
     #[test]
     fn cursor_round_trip_and_garbage() {
-        let c = Cursor { t: 1_793_491_200, v: 3, k: END };
+        let c = Cursor {
+            t: 1_793_491_200,
+            v: 3,
+            k: END,
+        };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("garbage"), None);
         assert_eq!(Cursor::decode(&c.encode().replace(".3.", ".4.")), None);

@@ -1,6 +1,17 @@
 //! The vehicle-stat catalogue (names, snapshot keys, sampling, decoration rules) and the rendering of
 //! one stat value at one instant, computed from the model.
 
+// The physical model mixes f64 and i64 at magnitudes far below 2^52 (metres, seconds, milli-units),
+// and short names (t, v, k, d) follow the maths; casts and names are deliberate here.
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::similar_names,
+    clippy::many_single_char_names
+)]
+
 use crate::fleet::{Kind, BRANCHES};
 use crate::jsonw::{fixed, int, string};
 use crate::model::{Days, Model, Phase, Sampling};
@@ -8,33 +19,102 @@ use crate::simtime::write_rfc3339;
 
 /// Every `types` value Samsara accepts (§3.4); the sandbox has data for the ones in [`SUPPORTED`].
 pub(crate) const ALL_TYPES: &[&str] = &[
-    "ambientAirTemperatureMilliC", "auxInput1", "auxInput2", "auxInput3", "auxInput4", "auxInput5",
-    "auxInput6", "auxInput7", "auxInput8", "auxInput9", "auxInput10", "auxInput11", "auxInput12",
-    "auxInput13", "barometricPressurePa", "batteryMilliVolts", "defLevelMilliPercent", "ecuSpeedMph",
-    "engineCoolantTemperatureMilliC", "engineImmobilizer", "engineLoadPercent", "engineOilPressureKPa",
-    "engineRpm", "engineStates", "faultCodes", "fuelPercents", "fuelConsumedMilliliters", "gps",
-    "gpsDistanceMeters", "gpsOdometerMeters", "idlingDurationMilliseconds",
-    "intakeManifoldTemperatureMilliC", "nfcCardScans", "obdEngineSeconds", "obdOdometerMeters",
-    "syntheticEngineSeconds", "evStateOfChargeMilliPercent", "evChargingStatus", "evChargingEnergyMicroWh",
-    "evChargingVoltageMilliVolt", "evChargingCurrentMilliAmp", "evConsumedEnergyMicroWh",
-    "evRegeneratedEnergyMicroWh", "evBatteryVoltageMilliVolt", "evBatteryCurrentMilliAmp",
-    "evBatteryStateOfHealthMilliPercent", "evAverageBatteryTemperatureMilliCelsius",
-    "evDistanceDrivenMeters", "spreaderLiquidRate", "spreaderGranularRate", "spreaderPrewetRate",
-    "spreaderAirTemp", "spreaderRoadTemp", "spreaderOnState", "spreaderActive", "spreaderBlastState",
-    "spreaderGranularName", "spreaderPrewetName", "spreaderLiquidName", "spreaderPlowStatus",
-    "seatbeltDriver", "tellTales", "ecuDoorStatus",
+    "ambientAirTemperatureMilliC",
+    "auxInput1",
+    "auxInput2",
+    "auxInput3",
+    "auxInput4",
+    "auxInput5",
+    "auxInput6",
+    "auxInput7",
+    "auxInput8",
+    "auxInput9",
+    "auxInput10",
+    "auxInput11",
+    "auxInput12",
+    "auxInput13",
+    "barometricPressurePa",
+    "batteryMilliVolts",
+    "defLevelMilliPercent",
+    "ecuSpeedMph",
+    "engineCoolantTemperatureMilliC",
+    "engineImmobilizer",
+    "engineLoadPercent",
+    "engineOilPressureKPa",
+    "engineRpm",
+    "engineStates",
+    "faultCodes",
+    "fuelPercents",
+    "fuelConsumedMilliliters",
+    "gps",
+    "gpsDistanceMeters",
+    "gpsOdometerMeters",
+    "idlingDurationMilliseconds",
+    "intakeManifoldTemperatureMilliC",
+    "nfcCardScans",
+    "obdEngineSeconds",
+    "obdOdometerMeters",
+    "syntheticEngineSeconds",
+    "evStateOfChargeMilliPercent",
+    "evChargingStatus",
+    "evChargingEnergyMicroWh",
+    "evChargingVoltageMilliVolt",
+    "evChargingCurrentMilliAmp",
+    "evConsumedEnergyMicroWh",
+    "evRegeneratedEnergyMicroWh",
+    "evBatteryVoltageMilliVolt",
+    "evBatteryCurrentMilliAmp",
+    "evBatteryStateOfHealthMilliPercent",
+    "evAverageBatteryTemperatureMilliCelsius",
+    "evDistanceDrivenMeters",
+    "spreaderLiquidRate",
+    "spreaderGranularRate",
+    "spreaderPrewetRate",
+    "spreaderAirTemp",
+    "spreaderRoadTemp",
+    "spreaderOnState",
+    "spreaderActive",
+    "spreaderBlastState",
+    "spreaderGranularName",
+    "spreaderPrewetName",
+    "spreaderLiquidName",
+    "spreaderPlowStatus",
+    "seatbeltDriver",
+    "tellTales",
+    "ecuDoorStatus",
 ];
 
 /// Stat types the model produces data for.
 pub(crate) const SUPPORTED: &[&str] = &[
-    "gps", "engineStates", "faultCodes", "obdOdometerMeters", "gpsOdometerMeters", "gpsDistanceMeters",
-    "obdEngineSeconds", "fuelPercents", "fuelConsumedMilliliters", "engineCoolantTemperatureMilliC",
-    "ambientAirTemperatureMilliC", "engineOilPressureKPa", "batteryMilliVolts", "defLevelMilliPercent",
-    "engineRpm", "engineLoadPercent", "ecuSpeedMph", "evStateOfChargeMilliPercent", "evChargingStatus",
-    "evChargingEnergyMicroWh", "evChargingVoltageMilliVolt", "evChargingCurrentMilliAmp",
-    "evConsumedEnergyMicroWh", "evRegeneratedEnergyMicroWh", "evBatteryVoltageMilliVolt",
-    "evBatteryCurrentMilliAmp", "evBatteryStateOfHealthMilliPercent",
-    "evAverageBatteryTemperatureMilliCelsius", "evDistanceDrivenMeters",
+    "gps",
+    "engineStates",
+    "faultCodes",
+    "obdOdometerMeters",
+    "gpsOdometerMeters",
+    "gpsDistanceMeters",
+    "obdEngineSeconds",
+    "fuelPercents",
+    "fuelConsumedMilliliters",
+    "engineCoolantTemperatureMilliC",
+    "ambientAirTemperatureMilliC",
+    "engineOilPressureKPa",
+    "batteryMilliVolts",
+    "defLevelMilliPercent",
+    "engineRpm",
+    "engineLoadPercent",
+    "ecuSpeedMph",
+    "evStateOfChargeMilliPercent",
+    "evChargingStatus",
+    "evChargingEnergyMicroWh",
+    "evChargingVoltageMilliVolt",
+    "evChargingCurrentMilliAmp",
+    "evConsumedEnergyMicroWh",
+    "evRegeneratedEnergyMicroWh",
+    "evBatteryVoltageMilliVolt",
+    "evBatteryCurrentMilliAmp",
+    "evBatteryStateOfHealthMilliPercent",
+    "evAverageBatteryTemperatureMilliCelsius",
+    "evDistanceDrivenMeters",
 ];
 
 /// A requested stat type.
@@ -59,7 +139,11 @@ impl Stat {
 
     /// Whether it may be used in `decorations` (the SDK enum excludes EV stats and a few others).
     pub(crate) fn decoration_allowed(self) -> bool {
-        !(self.0.starts_with("ev") || matches!(self.0, "gpsOdometerMeters" | "syntheticEngineSeconds" | "tellTales"))
+        !(self.0.starts_with("ev")
+            || matches!(
+                self.0,
+                "gpsOdometerMeters" | "syntheticEngineSeconds" | "tellTales"
+            ))
     }
 
     /// How the model samples it.
@@ -79,7 +163,12 @@ impl Stat {
         }
         match self.0 {
             s if s.starts_with("ev") => kind == Kind::Ev,
-            "fuelPercents" | "fuelConsumedMilliliters" | "engineCoolantTemperatureMilliC" | "engineOilPressureKPa" | "engineRpm" | "engineLoadPercent" => kind != Kind::Ev,
+            "fuelPercents"
+            | "fuelConsumedMilliliters"
+            | "engineCoolantTemperatureMilliC"
+            | "engineOilPressureKPa"
+            | "engineRpm"
+            | "engineLoadPercent" => kind != Kind::Ev,
             "defLevelMilliPercent" => kind == Kind::Heavy,
             _ => true,
         }
@@ -88,15 +177,38 @@ impl Stat {
 
 const J1939: [(i64, i64, &str, &str); 4] = [
     (3226, 9, "Aftertreatment 1 Outlet NOx", "Abnormal Update Rate"),
-    (110, 16, "Engine Coolant Temperature", "Data Valid But Above Normal Operating Range - Moderately Severe Level"),
-    (100, 1, "Engine Oil Pressure", "Data Valid But Below Normal Operational Range - Most Severe Level"),
-    (4364, 18, "Aftertreatment 1 SCR Conversion Efficiency", "Data Valid But Below Normal Operating Range - Moderately Severe Level"),
+    (
+        110,
+        16,
+        "Engine Coolant Temperature",
+        "Data Valid But Above Normal Operating Range - Moderately Severe Level",
+    ),
+    (
+        100,
+        1,
+        "Engine Oil Pressure",
+        "Data Valid But Below Normal Operational Range - Most Severe Level",
+    ),
+    (
+        4364,
+        18,
+        "Aftertreatment 1 SCR Conversion Efficiency",
+        "Data Valid But Below Normal Operating Range - Moderately Severe Level",
+    ),
 ];
 const OBD: [(i64, &str, &str); 4] = [
-    (1056, "P0420", "Catalyst System Efficiency Below Threshold (Bank 1)"),
+    (
+        1056,
+        "P0420",
+        "Catalyst System Efficiency Below Threshold (Bank 1)",
+    ),
     (369, "P0171", "System Too Lean (Bank 1)"),
     (768, "P0300", "Random/Multiple Cylinder Misfire Detected"),
-    (296, "P0128", "Coolant Thermostat (Coolant Temperature Below Thermostat Regulating Temperature)"),
+    (
+        296,
+        "P0128",
+        "Coolant Thermostat (Coolant Temperature Below Thermostat Regulating Temperature)",
+    ),
 ];
 
 /// Renders stat values for one request.
@@ -114,7 +226,11 @@ impl Render<'_> {
         write_rfc3339(out, t);
         out.push(b'"');
         self.fields(out, stat, v, t);
-        let decs: Vec<Stat> = decorations.iter().copied().filter(|d| d.reported_by(self.model.params[v].kind)).collect();
+        let decs: Vec<Stat> = decorations
+            .iter()
+            .copied()
+            .filter(|d| d.reported_by(self.model.params[v].kind))
+            .collect();
         if !decs.is_empty() {
             out.extend_from_slice(b",\"decorations\":{");
             for (i, d) in decs.iter().enumerate() {
@@ -147,13 +263,15 @@ impl Render<'_> {
         let odo = m.odometer(days, v, t);
         let n = |salt: u64| m.noise(v, t, salt);
         let local_h = ((t - p.shift).rem_euclid(86_400)) as f64 / 3600.0;
-        let ambient = 14_000.0 + 8_000.0 * ((local_h - 9.0) / 24.0 * std::f64::consts::TAU).sin() + 2_000.0 * (p.branch as f64 % 3.0);
+        let ambient = 14_000.0
+            + 8_000.0 * ((local_h - 9.0) / 24.0 * std::f64::consts::TAU).sin()
+            + 2_000.0 * (p.branch as f64 % 3.0);
         let mut val = |x: i64| {
             out.extend_from_slice(b",\"value\":");
             int(out, x);
         };
         match stat.0 {
-            "gps" => return self.gps(out, v, t, phase, odo),
+            "gps" => self.gps(out, v, t, phase, odo),
             "engineStates" => {
                 out.extend_from_slice(match phase {
                     Phase::Off => b",\"value\":\"Off\"",
@@ -161,7 +279,7 @@ impl Render<'_> {
                     Phase::Driving => b",\"value\":\"On\"",
                 });
             }
-            "faultCodes" => return self.faults(out, v, t),
+            "faultCodes" => self.faults(out, v, t),
             "obdOdometerMeters" | "evDistanceDrivenMeters" => val(odo as i64),
             "gpsOdometerMeters" => val((odo * 1.0031) as i64),
             "gpsDistanceMeters" => {
@@ -170,16 +288,19 @@ impl Render<'_> {
             }
             "obdEngineSeconds" => val(m.engine_seconds(days, v, t)),
             "fuelPercents" => val((100.0 - 85.0 * ((odo + p.fuel_phase) % p.range) / p.range).round() as i64),
-            "fuelConsumedMilliliters" => val((odo * if p.kind == Kind::Heavy { 0.39 } else { 0.12 }) as i64 * 1000 / 1000),
-            "defLevelMilliPercent" => val((100_000.0 - 80_000.0 * ((odo + p.fuel_phase) % 4.0e6) / 4.0e6) as i64),
+            "fuelConsumedMilliliters" => {
+                val((odo * if p.kind == Kind::Heavy { 0.39 } else { 0.12 }) as i64);
+            }
+            "defLevelMilliPercent" => {
+                val((100_000.0 - 80_000.0 * ((odo + p.fuel_phase) % 4.0e6) / 4.0e6) as i64);
+            }
             "ambientAirTemperatureMilliC" => val(ambient as i64),
             "engineCoolantTemperatureMilliC" => {
-                let c = match trip {
-                    Some(tr) => ambient + (88_000.0 - ambient) * ((t - tr.start) as f64 / 600.0).min(1.0),
-                    None => {
-                        let since = self.since_off(v, t) as f64;
-                        ambient + (88_000.0 - ambient) * (-since / 1800.0).exp()
-                    }
+                let c = if let Some(tr) = trip {
+                    ambient + (88_000.0 - ambient) * ((t - tr.start) as f64 / 600.0).min(1.0)
+                } else {
+                    let since = self.since_off(v, t) as f64;
+                    ambient + (88_000.0 - ambient) * (-since / 1800.0).exp()
                 };
                 val(c as i64 + (n(5) * 800.0) as i64);
             }
@@ -188,9 +309,19 @@ impl Render<'_> {
                 Phase::Idle => 160 + (n(6) * 30.0) as i64,
                 Phase::Off => 0,
             }),
-            "batteryMilliVolts" => val(if on { 13_900 + (n(7) * 400.0) as i64 } else { 12_450 + (n(7) * 250.0) as i64 }),
+            "batteryMilliVolts" => val(if on {
+                13_900 + (n(7) * 400.0) as i64
+            } else {
+                12_450 + (n(7) * 250.0) as i64
+            }),
             "engineRpm" => val(match phase {
-                Phase::Driving => if p.kind == Kind::Heavy { 1_250 + (n(8) * 450.0) as i64 } else { 1_700 + (n(8) * 700.0) as i64 },
+                Phase::Driving => {
+                    if p.kind == Kind::Heavy {
+                        1_250 + (n(8) * 450.0) as i64
+                    } else {
+                        1_700 + (n(8) * 700.0) as i64
+                    }
+                }
                 Phase::Idle => 600 + (n(8) * 100.0) as i64,
                 Phase::Off => 0,
             }),
@@ -207,17 +338,29 @@ impl Render<'_> {
             "evChargingStatus" => val(if self.charging(v, t) { 2 } else { 1 }),
             "evChargingEnergyMicroWh" => val(if self.charging(v, t) { 7_200_000_000 } else { 0 }),
             "evChargingVoltageMilliVolt" => val(if self.charging(v, t) { 240_000 } else { 0 }),
-            "evChargingCurrentMilliAmp" => val(if self.charging(v, t) { 30_000 + (n(10) * 2_000.0) as i64 } else { 0 }),
+            "evChargingCurrentMilliAmp" => val(if self.charging(v, t) {
+                30_000 + (n(10) * 2_000.0) as i64
+            } else {
+                0
+            }),
             "evConsumedEnergyMicroWh" => val((odo * 250.0 * 1000.0) as i64),
             "evRegeneratedEnergyMicroWh" => val((odo * 30.0 * 1000.0) as i64),
             "evBatteryVoltageMilliVolt" => val(360_000 + self.soc(v, t) / 2),
             "evBatteryCurrentMilliAmp" => val(match phase {
                 Phase::Driving => 90_000 + (n(11) * 60_000.0) as i64,
                 Phase::Idle => 4_000,
-                Phase::Off => if self.charging(v, t) { -30_000 } else { 0 },
+                Phase::Off => {
+                    if self.charging(v, t) {
+                        -30_000
+                    } else {
+                        0
+                    }
+                }
             }),
             "evBatteryStateOfHealthMilliPercent" => val(96_000 - (v as i64 % 7) * 500),
-            "evAverageBatteryTemperatureMilliCelsius" => val(ambient as i64 / 2 + 15_000 + if on { 6_000 } else { 0 }),
+            "evAverageBatteryTemperatureMilliCelsius" => {
+                val(ambient as i64 / 2 + 15_000 + if on { 6_000 } else { 0 });
+            }
             _ => val(0),
         }
     }
@@ -269,7 +412,11 @@ impl Render<'_> {
         fixed(out, heading, 1);
         out.extend_from_slice(b",\"speedMilesPerHour\":");
         fixed(out, self.speed_mph(v, t, phase), 1);
-        out.extend_from_slice(if p.kind == Kind::Heavy { b",\"isEcuSpeed\":true" } else { b",\"isEcuSpeed\":false" });
+        out.extend_from_slice(if p.kind == Kind::Heavy {
+            b",\"isEcuSpeed\":true"
+        } else {
+            b",\"isEcuSpeed\":false"
+        });
         let b = BRANCHES[p.branch];
         let km = ((lat - b.lat).powi(2) + (lon - b.lon).powi(2)).sqrt() * 100.0;
         out.extend_from_slice(b",\"reverseGeo\":{\"formattedLocation\":\"");
@@ -292,7 +439,11 @@ impl Render<'_> {
         if kind == Kind::Heavy {
             out.extend_from_slice(b",\"canBusType\":\"J1939\",\"j1939\":{\"checkEngineLights\":{");
             let lit = active.is_some();
-            out.extend_from_slice(if lit { b"\"emissionsIsOn\":true,\"protectIsOn\":false,\"stopIsOn\":false,\"warningIsOn\":true}" } else { b"\"emissionsIsOn\":false,\"protectIsOn\":false,\"stopIsOn\":false,\"warningIsOn\":false}" });
+            out.extend_from_slice(if lit {
+                b"\"emissionsIsOn\":true,\"protectIsOn\":false,\"stopIsOn\":false,\"warningIsOn\":true}"
+            } else {
+                b"\"emissionsIsOn\":false,\"protectIsOn\":false,\"stopIsOn\":false,\"warningIsOn\":false}"
+            });
             out.extend_from_slice(b",\"diagnosticTroubleCodes\":[");
             if let Some(h) = active {
                 let (spn, fmi, sd, fd) = J1939[usize::try_from(h % 4).unwrap_or(0)];

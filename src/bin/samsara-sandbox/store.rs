@@ -37,7 +37,14 @@ pub(crate) struct Tag {
 }
 
 /// Member kinds of a tag.
-pub(crate) const MEMBER_KINDS: [&str; 6] = ["addresses", "assets", "drivers", "machines", "sensors", "vehicles"];
+pub(crate) const MEMBER_KINDS: [&str; 6] = [
+    "addresses",
+    "assets",
+    "drivers",
+    "machines",
+    "sensors",
+    "vehicles",
+];
 
 /// All mutable state.
 #[derive(Debug)]
@@ -56,7 +63,16 @@ pub(crate) struct Store {
 fn str_map(m: &Map<String, Value>, key: &str) -> BTreeMap<String, String> {
     m.get(key)
         .and_then(Value::as_object)
-        .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string))).collect())
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                    )
+                })
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -69,7 +85,16 @@ impl Store {
         for (b, branch) in BRANCHES.iter().enumerate().take(fleet.branches) {
             let bid = next_tag;
             next_tag += 1;
-            tags.insert(bid, Tag { id: bid.to_string(), name: format!("{} Branch", branch.city), parent: None, external_ids: BTreeMap::new(), members: BTreeMap::new() });
+            tags.insert(
+                bid,
+                Tag {
+                    id: bid.to_string(),
+                    name: format!("{} Branch", branch.city),
+                    parent: None,
+                    external_ids: BTreeMap::new(),
+                    members: BTreeMap::new(),
+                },
+            );
             let mut ccs = Vec::new();
             for (c, what) in ["Linehaul", "Local Delivery"].iter().enumerate() {
                 let id = next_tag;
@@ -77,7 +102,16 @@ impl Store {
                 let code = 1000 + b * 100 + (c + 1) * 10;
                 let mut ext = BTreeMap::new();
                 ext.insert("costCentre".to_string(), format!("CC{code}"));
-                tags.insert(id, Tag { id: id.to_string(), name: format!("CC-{code} {} {what}", branch.city), parent: Some(bid.to_string()), external_ids: ext, members: BTreeMap::new() });
+                tags.insert(
+                    id,
+                    Tag {
+                        id: id.to_string(),
+                        name: format!("CC-{code} {} {what}", branch.city),
+                        parent: Some(bid.to_string()),
+                        external_ids: ext,
+                        members: BTreeMap::new(),
+                    },
+                );
                 ccs.push(id);
             }
             cc_ids.push(ccs);
@@ -133,7 +167,13 @@ impl Store {
                 obj.as_object().cloned().unwrap_or_default()
             })
             .collect();
-        let mut s = Self { vehicles, drivers, tags, stat_headers: Vec::new(), next_tag };
+        let mut s = Self {
+            vehicles,
+            drivers,
+            tags,
+            stat_headers: Vec::new(),
+            next_tag,
+        };
         s.stat_headers = (0..s.vehicles.len()).map(|i| s.render_stat_header(i)).collect();
         s
     }
@@ -161,7 +201,11 @@ impl Store {
     /// A vehicle's external IDs including the automatic `samsara.serial` and `samsara.vin`.
     pub(crate) fn vehicle_external_ids(&self, i: usize) -> Value {
         let v = &self.vehicles[i];
-        let mut ext = v.get("externalIds").and_then(Value::as_object).cloned().unwrap_or_default();
+        let mut ext = v
+            .get("externalIds")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         for (k, f) in [("samsara.serial", "serial"), ("samsara.vin", "vin")] {
             if let Some(x) = v.get(f).and_then(Value::as_str).filter(|x| !x.is_empty()) {
                 ext.insert(k.into(), json!(x));
@@ -173,16 +217,26 @@ impl Store {
     /// Resolves a path/filter ID (Samsara ID or `key:value` external ID) to a vehicle index.
     pub(crate) fn find_vehicle(&self, id: &str) -> Option<usize> {
         match id.split_once(':') {
-            None => self.vehicles.iter().position(|v| v.get("id").and_then(Value::as_str) == Some(id)),
-            Some((k, val)) => (0..self.vehicles.len()).find(|&i| self.vehicle_external_ids(i).get(k).and_then(Value::as_str) == Some(val)),
+            None => self
+                .vehicles
+                .iter()
+                .position(|v| v.get("id").and_then(Value::as_str) == Some(id)),
+            Some((k, val)) => (0..self.vehicles.len())
+                .find(|&i| self.vehicle_external_ids(i).get(k).and_then(Value::as_str) == Some(val)),
         }
     }
 
     /// Resolves a driver ID or `key:value` external ID to an index.
     pub(crate) fn find_driver(&self, id: &str) -> Option<usize> {
         match id.split_once(':') {
-            None => self.drivers.iter().position(|v| v.get("id").and_then(Value::as_str) == Some(id)),
-            Some((k, val)) => self.drivers.iter().position(|d| str_map(d, "externalIds").get(k).map(String::as_str) == Some(val)),
+            None => self
+                .drivers
+                .iter()
+                .position(|v| v.get("id").and_then(Value::as_str) == Some(id)),
+            Some((k, val)) => self
+                .drivers
+                .iter()
+                .position(|d| str_map(d, "externalIds").get(k).map(String::as_str) == Some(val)),
         }
     }
 
@@ -191,30 +245,55 @@ impl Store {
         match id.split_once(':') {
             None => id.parse::<u64>().ok().filter(|n| self.tags.contains_key(n)),
             Some(("samsara.name", name)) => self.tags.iter().find(|(_, t)| t.name == name).map(|(k, _)| *k),
-            Some((k, val)) => self.tags.iter().find(|(_, t)| t.external_ids.get(k).map(String::as_str) == Some(val)).map(|(k, _)| *k),
+            Some((k, val)) => self
+                .tags
+                .iter()
+                .find(|(_, t)| t.external_ids.get(k).map(String::as_str) == Some(val))
+                .map(|(k, _)| *k),
         }
     }
 
     /// A 400 when any user external ID in `ext` is already used by another entity (any kind).
-    pub(crate) fn check_external_ids(&self, ext: &Map<String, Value>, me: (Entity, &str)) -> Result<(), Response> {
+    pub(crate) fn check_external_ids(
+        &self,
+        ext: &Map<String, Value>,
+        me: (Entity, &str),
+    ) -> Result<(), Response> {
         for (k, v) in ext {
             if k.starts_with("samsara.") {
-                return Err(Response::bad_param("externalIds", &format!("key `{k}` is reserved for automatic external IDs")));
+                return Err(Response::bad_param(
+                    "externalIds",
+                    &format!("key `{k}` is reserved for automatic external IDs"),
+                ));
             }
-            let Some(val) = v.as_str().map(str::to_string).or_else(|| v.is_number().then(|| v.to_string())) else {
+            let Some(val) = v
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| v.is_number().then(|| v.to_string()))
+            else {
                 return Err(Response::bad_param("externalIds", "values must be strings"));
             };
             if val.is_empty() {
                 continue;
             }
-            let mut users = self.vehicles.iter().map(|x| (Entity::Vehicle, x)).chain(self.drivers.iter().map(|x| (Entity::Driver, x)));
+            let mut users = self
+                .vehicles
+                .iter()
+                .map(|x| (Entity::Vehicle, x))
+                .chain(self.drivers.iter().map(|x| (Entity::Driver, x)));
             let clash_vd = users.find(|(kind, x)| {
                 let id = x.get("id").and_then(Value::as_str).unwrap_or("");
                 (*kind, id) != me && str_map(x, "externalIds").get(k) == Some(&val)
             });
-            let clash_tag = self.tags.values().find(|t| (Entity::Tag, t.id.as_str()) != me && t.external_ids.get(k) == Some(&val));
+            let clash_tag = self
+                .tags
+                .values()
+                .find(|t| (Entity::Tag, t.id.as_str()) != me && t.external_ids.get(k) == Some(&val));
             if clash_vd.is_some() || clash_tag.is_some() {
-                return Err(Response::bad_param("externalIds", &format!("external ID `{k}:{val}` is already in use by another object")));
+                return Err(Response::bad_param(
+                    "externalIds",
+                    &format!("external ID `{k}:{val}` is already in use by another object"),
+                ));
             }
         }
         Ok(())
@@ -248,7 +327,12 @@ impl Store {
     }
 
     /// The set of IDs of `kind` matched by `tagIds` ∪ descendants of `parentTagIds`; `None` = no filter.
-    pub(crate) fn tag_filter(&self, kind: &str, tag_ids: &[String], parent_ids: &[String]) -> Result<Option<BTreeSet<String>>, Response> {
+    pub(crate) fn tag_filter(
+        &self,
+        kind: &str,
+        tag_ids: &[String],
+        parent_ids: &[String],
+    ) -> Result<Option<BTreeSet<String>>, Response> {
         if tag_ids.is_empty() && parent_ids.is_empty() {
             return Ok(None);
         }
@@ -271,7 +355,15 @@ impl Store {
                 }
             }
         }
-        Ok(Some(wanted.iter().filter_map(|t| self.tags.get(t)).filter_map(|t| t.members.get(kind)).flatten().cloned().collect()))
+        Ok(Some(
+            wanted
+                .iter()
+                .filter_map(|t| self.tags.get(t))
+                .filter_map(|t| t.members.get(kind))
+                .flatten()
+                .cloned()
+                .collect(),
+        ))
     }
 
     /// A new tag ID.
@@ -285,18 +377,32 @@ impl Store {
         let mut o = json!({"id": t.id, "name": t.name, "externalIds": t.external_ids});
         if let Some(p) = &t.parent {
             o["parentTagId"] = json!(p);
-            let pname = p.parse::<u64>().ok().and_then(|n| self.tags.get(&n)).map(|x| x.name.clone());
+            let pname = p
+                .parse::<u64>()
+                .ok()
+                .and_then(|n| self.tags.get(&n))
+                .map(|x| x.name.clone());
             o["parentTag"] = json!({"id": p, "name": pname});
         }
         for kind in MEMBER_KINDS {
-            let members: Vec<Value> = t.members.get(kind).into_iter().flatten().map(|id| {
-                let name = match kind {
-                    "vehicles" => self.find_vehicle(id).and_then(|i| self.vehicles[i].get("name").cloned()),
-                    "drivers" => self.find_driver(id).and_then(|i| self.drivers[i].get("name").cloned()),
-                    _ => None,
-                };
-                json!({"id": id, "name": name.unwrap_or(Value::Null)})
-            }).collect();
+            let members: Vec<Value> = t
+                .members
+                .get(kind)
+                .into_iter()
+                .flatten()
+                .map(|id| {
+                    let name = match kind {
+                        "vehicles" => self
+                            .find_vehicle(id)
+                            .and_then(|i| self.vehicles[i].get("name").cloned()),
+                        "drivers" => self
+                            .find_driver(id)
+                            .and_then(|i| self.drivers[i].get("name").cloned()),
+                        _ => None,
+                    };
+                    json!({"id": id, "name": name.unwrap_or(Value::Null)})
+                })
+                .collect();
             o[kind] = Value::Array(members);
         }
         o
