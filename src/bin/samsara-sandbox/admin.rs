@@ -1,0 +1,79 @@
+//! The admin API under `/__sandbox/` (no auth): health, the simulated clock, fault rules, the
+//! request log and the FMC matching ground truth.
+
+use serde_json::{json, Value};
+
+use crate::faults::Rule;
+use crate::http::{Request, Response};
+use crate::router::Sandbox;
+use crate::simtime::rfc3339_ms;
+
+/// Routes one admin request.
+pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
+    match (req.method.as_str(), req.path.as_str()) {
+        ("GET", "/__sandbox/health") => Response::json(
+            200,
+            &json!({"status": "ok", "vehicles": sb.fleet.vehicles.len(), "drivers": sb.fleet.drivers.len(), "seed": sb.cfg.seed}),
+        ),
+        ("GET", "/__sandbox/clock") => clock(sb),
+        ("POST", "/__sandbox/clock/advance") => {
+            let secs = match req.json() {
+                Ok(v) => v.get("seconds").and_then(Value::as_f64),
+                Err(e) => return e,
+            };
+            match secs {
+                #[allow(clippy::cast_possible_truncation)]
+                Some(s) if (0.0..=366.0 * 86_400.0).contains(&s) => {
+                    sb.clock.advance_ms((s * 1000.0).round() as i64);
+                    clock(sb)
+                }
+                _ => Response::bad_param("seconds", "must be a number from 0 to 31622400"),
+            }
+        }
+        ("POST", "/__sandbox/faults") => {
+            let body = match req.json() {
+                Ok(v) => v,
+                Err(e) => return e,
+            };
+            match serde_json::from_value::<Vec<Rule>>(body.get("rules").cloned().unwrap_or(Value::Null)) {
+                Ok(rules) => {
+                    let n = rules.len();
+                    sb.faults.add(rules);
+                    Response::json(200, &json!({"added": n}))
+                }
+                Err(e) => Response::bad_param("rules", &e.to_string()),
+            }
+        }
+        ("DELETE", "/__sandbox/faults") => {
+            sb.faults.clear();
+            Response::no_content()
+        }
+        ("GET", "/__sandbox/requests") => {
+            let since = req.param("since").and_then(|s| s.parse().ok()).unwrap_or(0);
+            Response::json(200, &json!({"requests": sb.requests_since(since)}))
+        }
+        ("GET", "/__sandbox/truth/vehicles") => {
+            Response::json(200, &json!({"data": sb.fmc.truth_vehicles()}))
+        }
+        ("GET", "/__sandbox/truth/drivers") => Response::json(200, &json!({"data": sb.fmc.truth_drivers()})),
+        (_, p)
+            if [
+                "/__sandbox/health",
+                "/__sandbox/clock",
+                "/__sandbox/clock/advance",
+                "/__sandbox/faults",
+                "/__sandbox/requests",
+                "/__sandbox/truth/vehicles",
+                "/__sandbox/truth/drivers",
+            ]
+            .contains(&p) =>
+        {
+            Response::error(405, &format!("Method {} not allowed for {p}", req.method))
+        }
+        _ => Response::not_found(&format!("admin route {}", req.path)),
+    }
+}
+
+fn clock(sb: &Sandbox) -> Response {
+    Response::json(200, &json!({"now": rfc3339_ms(sb.clock.now_ms())}))
+}

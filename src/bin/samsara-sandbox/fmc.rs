@@ -1,0 +1,356 @@
+//! The reference FMC endpoint (`/fmc/v1/`, contract in `docs/fmc-api.yaml`): batch upserts of records
+//! per stream with `Idempotency-Key`, stored in SQLite; and the FMC's master lists, a noisy copy of the
+//! simulated fleet whose ground truth is served under `/__sandbox/truth/`.
+
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{json, Value};
+
+use crate::fleet::{Fleet, BRANCHES};
+use crate::http::{Request, Response};
+use crate::rng::Rng;
+use crate::router::Sandbox;
+use crate::simtime::rfc3339_ms;
+
+/// Most records accepted in one batch.
+pub(crate) const MAX_BATCH: usize = 5_000;
+
+/// The FMC side's state.
+#[derive(Debug)]
+pub(crate) struct Fmc {
+    db: Mutex<Connection>,
+    vehicles: Vec<Value>,
+    drivers: Vec<Value>,
+    truth_v: Value,
+    truth_d: Value,
+}
+
+fn noisy_vin(rng: &mut Rng, vin: &str) -> String {
+    let r = rng.unit();
+    let mut b: Vec<char> = vin.chars().collect();
+    if r < 0.68 {
+        return vin.to_string();
+    } else if r < 0.78 {
+        let i = usize::try_from(rng.below(17)).unwrap_or(0);
+        b[i] = char::from(*rng.pick(b"ABCDEFGHJKLMNPRSTUVWXYZ0123456789"));
+    } else if r < 0.88 {
+        for c in &mut b {
+            match *c {
+                '0' => *c = 'O',
+                '1' => *c = 'I',
+                _ => {}
+            }
+        }
+    } else if r < 0.93 {
+        return vin.to_ascii_lowercase();
+    } else {
+        return String::new();
+    }
+    b.into_iter().collect()
+}
+
+fn noisy_plate(rng: &mut Rng, plate: &str) -> Value {
+    let r = rng.unit();
+    if r < 0.6 {
+        json!(plate)
+    } else if r < 0.78 {
+        json!(plate.replace(['-', ' '], ""))
+    } else if r < 0.9 {
+        Value::Null
+    } else {
+        json!(crate::fleet::pattern(rng, "LLL DDDD"))
+    }
+}
+
+impl Fmc {
+    /// Opens (or creates) the database and derives the master lists from the fleet.
+    pub(crate) fn open(path: Option<&str>, fleet: &Fleet, seed: u64) -> Result<Self, String> {
+        let db = match path {
+            Some(p) => Connection::open(p),
+            None => Connection::open_in_memory(),
+        }
+        .map_err(|e| format!("cannot open database: {e}"))?;
+        db.execute_batch(
+            "PRAGMA journal_mode=WAL;
+             CREATE TABLE IF NOT EXISTS records (stream TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL,
+               deliveries INTEGER NOT NULL, first_received TEXT NOT NULL, last_received TEXT NOT NULL,
+               seq INTEGER NOT NULL, PRIMARY KEY (stream, id));
+             CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, stream TEXT NOT NULL,
+               status INTEGER NOT NULL, response TEXT NOT NULL);",
+        )
+        .map_err(|e| format!("cannot create tables: {e}"))?;
+        let mut rng = Rng::new(seed, 500);
+        let mut vehicles = Vec::new();
+        let mut truth_v = Vec::new();
+        let mut samsara_only = Vec::new();
+        for v in &fleet.vehicles {
+            if rng.chance(0.08) {
+                samsara_only.push(json!(v.id));
+                continue;
+            }
+            let unit = match rng.below(4) {
+                0 => format!("UNIT {:04}", v.unit),
+                1 => format!("Truck #{}", v.unit),
+                2 => format!("{}", v.unit),
+                _ => format!("T-{}", v.unit),
+            };
+            let make = if rng.chance(0.3) {
+                v.make.to_ascii_uppercase()
+            } else {
+                v.make.to_string()
+            };
+            let year = if rng.chance(0.05) { v.year - 1 } else { v.year };
+            vehicles.push(json!({"vin": noisy_vin(&mut rng, &v.vin), "licensePlate": noisy_plate(&mut rng, &v.plate),
+                "licenseState": BRANCHES[v.branch].state, "unitNumber": unit, "make": make, "model": v.model, "year": year, "samsaraId": v.id}));
+        }
+        for i in 0..fleet.vehicles.len().div_ceil(20) {
+            let year = 2018 + u16::try_from(rng.below(8)).unwrap_or(0);
+            vehicles.push(json!({"vin": crate::fleet::make_vin(&mut rng, "1FU", "JGLDR", year), "licensePlate": crate::fleet::pattern(&mut rng, "LLL-DDDD"),
+                "licenseState": "TX", "unitNumber": format!("UNIT {:04}", 9000 + i), "make": "Freightliner", "model": "M2 106", "year": year, "samsaraId": null}));
+        }
+        shuffle(&mut rng, &mut vehicles);
+        for (i, v) in vehicles.iter_mut().enumerate() {
+            let id = format!("FMC-V{:05}", i + 1);
+            let sid = v
+                .as_object_mut()
+                .and_then(|o| o.remove("samsaraId"))
+                .unwrap_or(Value::Null);
+            truth_v.push(json!({"fmcId": id, "samsaraId": sid}));
+            v["id"] = json!(id);
+        }
+        let mut drivers = Vec::new();
+        let mut truth_d = Vec::new();
+        let mut d_only = Vec::new();
+        for d in &fleet.drivers {
+            if rng.chance(0.07) {
+                d_only.push(json!(d.id));
+                continue;
+            }
+            let (first, last) = d.name.split_once(' ').unwrap_or((&d.name, ""));
+            let name = match rng.below(3) {
+                0 => d.name.clone(),
+                1 => format!("{}, {}", last.to_ascii_uppercase(), first.to_ascii_uppercase()),
+                _ => format!("{}. {last}", &first[..1]),
+            };
+            let lic = if rng.chance(0.2) {
+                d.licence.replace('-', "")
+            } else {
+                d.licence.clone()
+            };
+            drivers.push(json!({"name": name, "licenseNumber": lic, "licenseState": BRANCHES[d.branch].state,
+                "employeeId": d.payroll.clone().filter(|_| rng.chance(0.8)), "phone": d.phone, "samsaraId": d.id}));
+        }
+        shuffle(&mut rng, &mut drivers);
+        for (i, d) in drivers.iter_mut().enumerate() {
+            let id = format!("FMC-D{:05}", i + 1);
+            let sid = d
+                .as_object_mut()
+                .and_then(|o| o.remove("samsaraId"))
+                .unwrap_or(Value::Null);
+            truth_d.push(json!({"fmcId": id, "samsaraId": sid}));
+            d["id"] = json!(id);
+        }
+        Ok(Self {
+            db: Mutex::new(db),
+            vehicles,
+            drivers,
+            truth_v: json!({"pairs": truth_v, "samsaraOnly": samsara_only}),
+            truth_d: json!({"pairs": truth_d, "samsaraOnly": d_only}),
+        })
+    }
+
+    /// Ground truth for vehicle matching.
+    pub(crate) fn truth_vehicles(&self) -> Value {
+        self.truth_v.clone()
+    }
+
+    /// Ground truth for driver matching.
+    pub(crate) fn truth_drivers(&self) -> Value {
+        self.truth_d.clone()
+    }
+}
+
+fn shuffle(rng: &mut Rng, v: &mut [Value]) {
+    for i in (1..v.len()).rev() {
+        let j = usize::try_from(rng.below(i as u64 + 1)).unwrap_or(0);
+        v.swap(i, j);
+    }
+}
+
+fn valid_stream(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.')
+}
+
+/// Routes one `/fmc/v1/...` request.
+pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
+    let segs: Vec<String> = (1..6).map_while(|i| req.segment(i)).collect();
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    match (req.method.as_str(), segs.as_slice()) {
+        ("GET", ["fmc", "v1", "vehicles"]) => Response::json(200, &json!({"data": sb.fmc.vehicles})),
+        ("GET", ["fmc", "v1", "drivers"]) => Response::json(200, &json!({"data": sb.fmc.drivers})),
+        ("GET", ["fmc", "v1", "streams"]) => streams(sb),
+        ("POST", ["fmc", "v1", "streams", s, "records"]) if valid_stream(s) => upsert(sb, req, s),
+        ("GET", ["fmc", "v1", "streams", s, "records"]) if valid_stream(s) => list(sb, req, s),
+        (_, ["fmc", "v1", "vehicles" | "drivers" | "streams"] | ["fmc", "v1", "streams", _, "records"]) => {
+            Response::error(
+                405,
+                &format!("Method {} not allowed for {}", req.method, req.path),
+            )
+        }
+        _ => Response::not_found(&format!("route {} {}", req.method, req.path)),
+    }
+}
+
+fn db_err(e: &rusqlite::Error) -> Response {
+    Response::error(500, &format!("database error: {e}"))
+}
+
+fn upsert(sb: &Sandbox, req: &Request, stream: &str) -> Response {
+    let Some(key) = req
+        .header("idempotency-key")
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+    else {
+        return Response::error(400, "missing `Idempotency-Key` header (1-255 characters)");
+    };
+    let Ok(db) = sb.fmc.db.lock() else {
+        return Response::error(500, "database lock poisoned");
+    };
+    let prior: Option<(String, u16, String)> = match db
+        .query_row(
+            "SELECT stream, status, response FROM idempotency WHERE key = ?1",
+            params![key],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+    {
+        Ok(p) => p,
+        Err(e) => return db_err(&e),
+    };
+    if let Some((s, status, body)) = prior {
+        if s != stream {
+            return Response::error(409, "this Idempotency-Key was already used for another stream");
+        }
+        return Response::json_bytes(status, body.into_bytes()).with_header("Idempotent-Replayed", "true");
+    }
+    let body = match req.json() {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
+    let Some(records) = body.get("records").and_then(Value::as_array) else {
+        return Response::bad_param("records", "the body must be {\"records\": [...]}");
+    };
+    if records.len() > MAX_BATCH {
+        return Response::error(413, &format!("at most {MAX_BATCH} records per batch"));
+    }
+    let mut ids = Vec::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        match r.get("id") {
+            Some(Value::String(s)) if !s.is_empty() => ids.push(s.clone()),
+            Some(Value::Number(n)) => ids.push(n.to_string()),
+            _ => {
+                return Response::bad_param(
+                    &format!("records[{i}].id"),
+                    "every record needs a non-empty string or number `id`",
+                )
+            }
+        }
+    }
+    let now = rfc3339_ms(sb.clock.now_ms());
+    let (mut inserted, mut updated) = (0u64, 0u64);
+    let res = (|| -> rusqlite::Result<()> {
+        let tx = db.unchecked_transaction()?;
+        {
+            let mut seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM records", [], |r| r.get(0))?;
+            let mut upd = tx.prepare_cached("UPDATE records SET body = ?3, deliveries = deliveries + 1, last_received = ?4 WHERE stream = ?1 AND id = ?2")?;
+            let mut ins = tx.prepare_cached("INSERT INTO records (stream, id, body, deliveries, first_received, last_received, seq) VALUES (?1, ?2, ?3, 1, ?4, ?4, ?5)")?;
+            for (r, id) in records.iter().zip(&ids) {
+                let text = r.to_string();
+                if upd.execute(params![stream, id, text, now])? == 0 {
+                    seq += 1;
+                    ins.execute(params![stream, id, text, now, seq])?;
+                    inserted += 1;
+                } else {
+                    updated += 1;
+                }
+            }
+        }
+        let answer =
+            json!({"stream": stream, "received": records.len(), "inserted": inserted, "updated": updated})
+                .to_string();
+        tx.execute(
+            "INSERT INTO idempotency (key, stream, status, response) VALUES (?1, ?2, 200, ?3)",
+            params![key, stream, answer],
+        )?;
+        tx.commit()
+    })();
+    if let Err(e) = res {
+        return db_err(&e);
+    }
+    Response::json(
+        200,
+        &json!({"stream": stream, "received": records.len(), "inserted": inserted, "updated": updated}),
+    )
+}
+
+fn list(sb: &Sandbox, req: &Request, stream: &str) -> Response {
+    let limit = match req.int_param("limit", 1, 1000) {
+        Ok(l) => l.unwrap_or(500),
+        Err(e) => return e,
+    };
+    let after = match crate::entities::parse_offset(req.param("after")) {
+        Ok(a) => i64::try_from(a).unwrap_or(0),
+        Err(e) => return e,
+    };
+    let Ok(db) = sb.fmc.db.lock() else {
+        return Response::error(500, "database lock poisoned");
+    };
+    let rows = (|| -> rusqlite::Result<Vec<(i64, Value)>> {
+        let mut st = db.prepare_cached("SELECT seq, id, body, deliveries, first_received, last_received FROM records WHERE stream = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")?;
+        let rows = st.query_map(params![stream, after, limit + 1], |r| {
+            let body: String = r.get(2)?;
+            Ok((r.get::<_, i64>(0)?, json!({"id": r.get::<_, String>(1)?, "record": serde_json::from_str::<Value>(&body).unwrap_or(Value::Null),
+                "deliveries": r.get::<_, i64>(3)?, "firstReceivedAt": r.get::<_, String>(4)?, "lastReceivedAt": r.get::<_, String>(5)?})))
+        })?;
+        rows.collect()
+    })();
+    let mut rows = match rows {
+        Ok(r) => r,
+        Err(e) => return db_err(&e),
+    };
+    let has_next = rows.len() > usize::try_from(limit).unwrap_or(500);
+    rows.truncate(usize::try_from(limit).unwrap_or(500));
+    let end = if has_next {
+        rows.last()
+            .map(|(s, _)| crate::entities::offset_cursor(usize::try_from(*s).unwrap_or(0)))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let data: Vec<Value> = rows.into_iter().map(|(_, v)| v).collect();
+    Response::json(
+        200,
+        &json!({"data": data, "pagination": {"endCursor": end, "hasNextPage": has_next}}),
+    )
+}
+
+fn streams(sb: &Sandbox) -> Response {
+    let Ok(db) = sb.fmc.db.lock() else {
+        return Response::error(500, "database lock poisoned");
+    };
+    let rows = (|| -> rusqlite::Result<Vec<Value>> {
+        let mut st = db.prepare(
+            "SELECT stream, COUNT(*), SUM(deliveries) FROM records GROUP BY stream ORDER BY stream",
+        )?;
+        let rows = st.query_map([], |r| Ok(json!({"stream": r.get::<_, String>(0)?, "records": r.get::<_, i64>(1)?, "deliveries": r.get::<_, i64>(2)?})))?;
+        rows.collect()
+    })();
+    match rows {
+        Ok(r) => Response::json(200, &json!({"data": r})),
+        Err(e) => db_err(&e),
+    }
+}

@@ -1,0 +1,474 @@
+//! The telemetry model: each vehicle's day is a deterministic list of trips (a function of the seed,
+//! the vehicle and the day), and every stat at any instant is computed from it on demand. Only one
+//! small schedule per vehicle-day is cached, so memory does not grow with the number of GPS points.
+//!
+//! Sampling: GPS every 5 s while the engine is on, other analogue stats every 60 s while on, everything
+//! hourly while off (and once at engine-off); engine states at transitions; fault codes per 6 h block.
+//! All sample times fall on a 5 s grid.
+
+// The physical model mixes f64 and i64 at magnitudes far below 2^52 (metres, seconds, milli-units),
+// and short names (t, v, k, d) follow the maths; casts and names are deliberate here.
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::similar_names,
+    clippy::many_single_char_names
+)]
+
+use std::sync::{Arc, RwLock};
+
+use crate::fleet::{Kind, VehicleSpec, BRANCHES};
+use crate::rng::{hash, Rng};
+
+/// Engine phase at an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Engine off.
+    Off,
+    /// Engine on, not moving.
+    Idle,
+    /// Driving.
+    Driving,
+}
+
+/// One trip: idle `[start, drive0)`, driving `[drive0, drive1)`, idle `[drive1, end)`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Trip {
+    /// Engine on.
+    pub(crate) start: i64,
+    /// Wheels roll.
+    pub(crate) drive0: i64,
+    /// Wheels stop.
+    pub(crate) drive1: i64,
+    /// Engine off.
+    pub(crate) end: i64,
+    /// Cruise speed, m/s.
+    pub(crate) speed: f64,
+}
+
+/// A vehicle's local day: trips plus the counters at its start.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DaySched {
+    /// Trips in time order, all inside the local day.
+    pub(crate) trips: Vec<Trip>,
+    /// Odometer (m) at the start of the day.
+    pub(crate) odo0: f64,
+    /// Engine seconds at the start of the day.
+    pub(crate) eng0: i64,
+}
+
+impl DaySched {
+    fn distance(&self) -> f64 {
+        self.trips
+            .iter()
+            .map(|t| t.speed * (t.drive1 - t.drive0) as f64)
+            .sum()
+    }
+    fn engine(&self) -> i64 {
+        self.trips.iter().map(|t| t.end - t.start).sum()
+    }
+}
+
+/// Per-vehicle constants of the model.
+#[derive(Debug, Clone)]
+pub(crate) struct Params {
+    /// Vehicle class.
+    pub(crate) kind: Kind,
+    /// Local-midnight offset from UTC midnight, seconds (positive for the Americas).
+    pub(crate) shift: i64,
+    /// Offset of the hourly off-engine samples within the hour (multiple of 5).
+    pub(crate) off_offset: i64,
+    /// Route loop centre and radius.
+    pub(crate) centre: (f64, f64),
+    /// Loop radius, m.
+    pub(crate) radius: f64,
+    /// Loop phase.
+    pub(crate) phase0: f64,
+    /// Usual cruise speed, m/s.
+    pub(crate) speed: f64,
+    /// Tank range, m; fuel phase, m.
+    pub(crate) range: f64,
+    /// Offset into the refuelling cycle.
+    pub(crate) fuel_phase: f64,
+    /// Branch index.
+    pub(crate) branch: usize,
+}
+
+/// The model over the whole fleet.
+#[derive(Debug)]
+pub(crate) struct Model {
+    seed: u64,
+    /// First instant with data (Unix s).
+    pub(crate) origin: i64,
+    first_day: i64,
+    /// Per-vehicle constants.
+    pub(crate) params: Vec<Params>,
+    days: RwLock<Vec<Arc<[DaySched]>>>,
+}
+
+/// Day schedules covering a time range, borrowed for one request.
+#[derive(Debug)]
+pub(crate) struct Days {
+    first: i64,
+    days: Vec<Arc<[DaySched]>>,
+}
+
+static EMPTY: DaySched = DaySched {
+    trips: Vec::new(),
+    odo0: 0.0,
+    eng0: 0,
+};
+
+impl Days {
+    /// The schedule of vehicle `v` for day index `d` (empty outside the view).
+    pub(crate) fn get(&self, v: usize, d: i64) -> &DaySched {
+        usize::try_from(d - self.first)
+            .ok()
+            .and_then(|i| self.days.get(i))
+            .and_then(|day| day.get(v))
+            .unwrap_or(&EMPTY)
+    }
+}
+
+const fn align_up(t: i64, p: i64) -> i64 {
+    t.div_euclid(p) * p + if t.rem_euclid(p) == 0 { 0 } else { p }
+}
+
+const fn align_down(t: i64, p: i64) -> i64 {
+    t.div_euclid(p) * p
+}
+
+/// How a stat is sampled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sampling {
+    /// Every `n` seconds while on, hourly while off, and at engine-off.
+    Periodic(i64),
+    /// At engine transitions.
+    Transitions,
+    /// Once per block of `n` seconds.
+    Block(i64),
+}
+
+impl Model {
+    /// Builds the model; data exists from `origin` (Unix s).
+    pub(crate) fn new(seed: u64, origin: i64, specs: &[VehicleSpec]) -> Self {
+        let params = specs
+            .iter()
+            .map(|s| {
+                let mut r = Rng::new(seed, 1000 + s.idx as u64);
+                let b = BRANCHES[s.branch];
+                #[allow(clippy::cast_possible_truncation)]
+                let shift = -((b.lon / 15.0).round() as i64) * 3600;
+                let (radius, speed, range) = match s.kind {
+                    Kind::Heavy => (30_000.0 + 50_000.0 * r.unit(), 24.0 + 5.0 * r.unit(), 1_600_000.0),
+                    Kind::Light => (5_000.0 + 15_000.0 * r.unit(), 12.0 + 8.0 * r.unit(), 650_000.0),
+                    Kind::Ev => (4_000.0 + 10_000.0 * r.unit(), 11.0 + 6.0 * r.unit(), 320_000.0),
+                };
+                let ang = r.unit() * std::f64::consts::TAU;
+                let (dn, de) = (radius * ang.cos(), radius * ang.sin());
+                Params {
+                    kind: s.kind,
+                    shift,
+                    off_offset: i64::try_from(r.below(720)).unwrap_or(0) * 5,
+                    centre: (
+                        b.lat + dn / 111_320.0,
+                        b.lon + de / (111_320.0 * b.lat.to_radians().cos()),
+                    ),
+                    radius,
+                    phase0: ang + std::f64::consts::PI,
+                    speed,
+                    range,
+                    fuel_phase: r.unit() * range,
+                    branch: s.branch,
+                }
+            })
+            .collect();
+        Self {
+            seed,
+            origin,
+            first_day: origin.div_euclid(86_400) - 1,
+            params,
+            days: RwLock::new(Vec::new()),
+        }
+    }
+
+    fn gen_day(&self, v: usize, d: i64, prev: Option<&DaySched>) -> DaySched {
+        let p = &self.params[v];
+        let (odo0, eng0) = prev.map_or_else(
+            || {
+                let mut r = Rng::new(self.seed, 2000 + v as u64);
+                let years = 1.0 + 5.0 * r.unit();
+                let per_year = if p.kind == Kind::Heavy {
+                    160_000_000.0
+                } else {
+                    30_000_000.0
+                };
+                #[allow(clippy::cast_possible_truncation)]
+                let eng = (years * if p.kind == Kind::Heavy { 3_000.0 } else { 700.0 } * 3600.0) as i64;
+                ((years * per_year).round(), eng)
+            },
+            |s| (s.odo0 + s.distance(), s.eng0 + s.engine()),
+        );
+        let mut r = Rng::new(
+            hash(self.seed, &[v as u64, u64::try_from(d + 100_000).unwrap_or(0)]),
+            3,
+        );
+        let dow = (d + 4).rem_euclid(7); // 0 = Sunday
+        let active = if dow == 0 || dow == 6 {
+            r.chance(0.3)
+        } else {
+            r.chance(0.92)
+        };
+        let mut trips = Vec::new();
+        if active {
+            let day0 = d * 86_400 + p.shift;
+            let n = if p.kind == Kind::Heavy {
+                1 + r.below(2)
+            } else {
+                2 + r.below(3)
+            };
+            let mut t = day0 + 4 * 3600 + i64::try_from(r.below(4 * 720)).unwrap_or(0) * 5;
+            for _ in 0..n {
+                let warm = 60 + i64::try_from(r.below(48)).unwrap_or(0) * 5;
+                let drive_min = if p.kind == Kind::Heavy {
+                    90 + r.below(240)
+                } else {
+                    15 + r.below(90)
+                };
+                let drive = i64::try_from(drive_min).unwrap_or(30) * 60;
+                let idle = i64::try_from(r.below(121)).unwrap_or(0) * 5;
+                let end = t + warm + drive + idle;
+                if end > day0 + 23 * 3600 {
+                    break;
+                }
+                trips.push(Trip {
+                    start: t,
+                    drive0: t + warm,
+                    drive1: t + warm + drive,
+                    end,
+                    speed: p.speed * (0.85 + 0.3 * r.unit()),
+                });
+                t = end + 900 + i64::try_from(r.below(900)).unwrap_or(0) * 5;
+            }
+        }
+        DaySched { trips, odo0, eng0 }
+    }
+
+    /// Schedules covering `[lo, hi]` (Unix s), generating missing days.
+    pub(crate) fn days(&self, lo: i64, hi: i64) -> Days {
+        let first = (lo.div_euclid(86_400) - 2).max(self.first_day);
+        let last = (hi.div_euclid(86_400) + 2).max(first);
+        let need = usize::try_from(last - self.first_day + 1).unwrap_or(0);
+        let have = self.days.read().map_or(0, |d| d.len());
+        if have < need {
+            if let Ok(mut days) = self.days.write() {
+                while days.len() < need {
+                    let d = self.first_day + i64::try_from(days.len()).unwrap_or(0);
+                    let prev = days.last().cloned();
+                    let day: Arc<[DaySched]> = (0..self.params.len())
+                        .map(|v| self.gen_day(v, d, prev.as_ref().map(|p| &p[v])))
+                        .collect();
+                    days.push(day);
+                }
+            }
+        }
+        let start = usize::try_from(first - self.first_day).unwrap_or(0);
+        let days = self
+            .days
+            .read()
+            .map(|d| d[start.min(d.len())..need.min(d.len())].to_vec())
+            .unwrap_or_default();
+        Days { first, days }
+    }
+
+    /// The local day index of vehicle `v` at `t`.
+    pub(crate) fn day_of(&self, v: usize, t: i64) -> i64 {
+        (t - self.params[v].shift).div_euclid(86_400)
+    }
+
+    /// The trip in progress at `t` (`start <= t < end`).
+    pub(crate) fn trip_at<'a>(&self, days: &'a Days, v: usize, t: i64) -> Option<&'a Trip> {
+        days.get(v, self.day_of(v, t))
+            .trips
+            .iter()
+            .find(|tr| tr.start <= t && t < tr.end)
+    }
+
+    fn on_closed(&self, days: &Days, v: usize, t: i64) -> bool {
+        days.get(v, self.day_of(v, t))
+            .trips
+            .iter()
+            .any(|tr| tr.start <= t && t <= tr.end)
+    }
+
+    /// Engine phase at `t`.
+    pub(crate) fn phase(&self, days: &Days, v: usize, t: i64) -> Phase {
+        match self.trip_at(days, v, t) {
+            Some(tr) if t >= tr.drive0 && t < tr.drive1 => Phase::Driving,
+            Some(_) => Phase::Idle,
+            None => Phase::Off,
+        }
+    }
+
+    /// Odometer in metres at `t` (monotonic).
+    pub(crate) fn odometer(&self, days: &Days, v: usize, t: i64) -> f64 {
+        let s = days.get(v, self.day_of(v, t));
+        s.odo0
+            + s.trips
+                .iter()
+                .map(|tr| tr.speed * (t.min(tr.drive1) - tr.drive0).max(0) as f64)
+                .sum::<f64>()
+    }
+
+    /// Distance driven since local midnight, metres.
+    pub(crate) fn day_distance(&self, days: &Days, v: usize, t: i64) -> f64 {
+        self.odometer(days, v, t) - days.get(v, self.day_of(v, t)).odo0
+    }
+
+    /// Engine seconds at `t` (monotonic).
+    pub(crate) fn engine_seconds(&self, days: &Days, v: usize, t: i64) -> i64 {
+        let s = days.get(v, self.day_of(v, t));
+        s.eng0
+            + s.trips
+                .iter()
+                .map(|tr| (t.min(tr.end) - tr.start).max(0))
+                .sum::<i64>()
+    }
+
+    /// The first sample strictly after `t`, within the view.
+    pub(crate) fn next_sample(&self, days: &Days, v: usize, how: Sampling, t: i64) -> i64 {
+        let t1 = (t + 1).max(self.origin);
+        let d0 = self.day_of(v, t1);
+        match how {
+            Sampling::Block(b) => {
+                let off = self.params[v].off_offset;
+                align_up(t1 - off, b) + off
+            }
+            Sampling::Transitions => {
+                for d in d0..d0 + 8 {
+                    for tr in &days.get(v, d).trips {
+                        for x in [tr.start, tr.drive0, tr.drive1, tr.end] {
+                            if x >= t1 {
+                                return x;
+                            }
+                        }
+                    }
+                }
+                i64::MAX
+            }
+            Sampling::Periodic(p) => {
+                let mut on = i64::MAX;
+                'days: for d in d0..d0 + 3 {
+                    for tr in &days.get(v, d).trips {
+                        if tr.end >= t1 {
+                            on = if tr.start >= t1 {
+                                tr.start
+                            } else {
+                                align_up(t1, p).min(tr.end)
+                            };
+                            break 'days;
+                        }
+                    }
+                }
+                let off = self.params[v].off_offset;
+                let mut h = align_up(t1 - off, 3600) + off;
+                for _ in 0..48 {
+                    if h >= on || !self.on_closed(days, v, h) {
+                        break;
+                    }
+                    h += 3600;
+                }
+                on.min(h)
+            }
+        }
+    }
+
+    /// The last sample at or before `t`, if any data exists by then.
+    pub(crate) fn prev_sample(&self, days: &Days, v: usize, how: Sampling, t: i64) -> Option<i64> {
+        let d0 = self.day_of(v, t);
+        let found = match how {
+            Sampling::Block(b) => {
+                let off = self.params[v].off_offset;
+                Some(align_down(t - off, b) + off)
+            }
+            Sampling::Transitions => (d0 - 7..=d0).rev().find_map(|d| {
+                days.get(v, d)
+                    .trips
+                    .iter()
+                    .rev()
+                    .flat_map(|tr| [tr.end, tr.drive1, tr.drive0, tr.start])
+                    .find(|&x| x <= t)
+            }),
+            Sampling::Periodic(p) => {
+                let on = (d0 - 2..=d0).rev().find_map(|d| {
+                    days.get(v, d)
+                        .trips
+                        .iter()
+                        .rev()
+                        .find(|tr| tr.start <= t)
+                        .map(|tr| {
+                            if t >= tr.end {
+                                tr.end
+                            } else {
+                                align_down(t, p).max(tr.start)
+                            }
+                        })
+                });
+                let off = self.params[v].off_offset;
+                let mut h = align_down(t - off, 3600) + off;
+                for _ in 0..48 {
+                    if on.is_some_and(|o| h <= o) || !self.on_closed(days, v, h) {
+                        break;
+                    }
+                    h -= 3600;
+                }
+                Some(on.map_or(h, |o| o.max(h)))
+            }
+        };
+        found.filter(|&x| x >= self.origin)
+    }
+
+    /// Seed-derived hash for per-sample noise.
+    pub(crate) fn noise(&self, v: usize, t: i64, salt: u64) -> f64 {
+        crate::rng::unit(hash(self.seed, &[v as u64, t.unsigned_abs(), salt]))
+    }
+
+    /// Whether fault block containing `t` has an active fault, and which one (index).
+    pub(crate) fn fault_at(&self, v: usize, t: i64) -> Option<u64> {
+        let off = self.params[v].off_offset;
+        let block = align_down(t - off, 21_600);
+        let h = hash(self.seed, &[v as u64, block.unsigned_abs(), 77]);
+        (crate::rng::unit(h) < 0.18).then_some(h >> 40)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::Fleet;
+
+    #[test]
+    fn counters_are_monotonic_and_samples_ordered() {
+        let fleet = Fleet::generate(3, 12, 1);
+        let origin = 1_793_491_200 - 2 * 86_400;
+        let m = Model::new(3, origin, &fleet.vehicles);
+        let days = m.days(origin, origin + 3 * 86_400);
+        for v in 0..12 {
+            let (mut odo, mut eng, mut t) = (0.0, 0, origin - 1);
+            let mut n = 0;
+            while t < origin + 2 * 86_400 {
+                let nt = m.next_sample(&days, v, Sampling::Periodic(5), t);
+                assert!(nt > t);
+                assert_eq!(nt % 5, 0);
+                assert_eq!(m.prev_sample(&days, v, Sampling::Periodic(5), nt), Some(nt));
+                let (o, e) = (m.odometer(&days, v, nt), m.engine_seconds(&days, v, nt));
+                assert!(o >= odo && e >= eng);
+                (odo, eng, t) = (o, e, nt);
+                n += 1;
+            }
+            assert!(n > 40, "vehicle {v}: {n} samples");
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! The sandbox's shared state and request pipeline: admin and FMC routes, then for Samsara routes
+//! 404/405, bearer-token auth (401), scopes (403), fault rules, rate limits (429) and the handlers.
+//! Every non-admin request is recorded (with a token label, never the token) for tests to inspect.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use samsara_fmc::endpoints::{lookup, Endpoint};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::faults::{Faults, Kind};
+use crate::fleet::Fleet;
+use crate::http::{Delivery, Request, Response};
+use crate::limits::Limiter;
+use crate::model::Model;
+use crate::simtime::{parse_rfc3339_ms, real_sleep, SimClock};
+use crate::store::Store;
+use crate::{admin, entities, fmc, statsapi, tags};
+
+/// Page-level faults a list handler must apply itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PageFault {
+    /// Empty page, `hasNextPage: true`, same cursor.
+    Empty,
+    /// Repeat records from before the cursor.
+    Repeat,
+}
+
+/// An accepted token.
+#[derive(Debug, Clone)]
+pub(crate) struct Token {
+    /// The secret.
+    pub(crate) value: String,
+    /// The label used in logs.
+    pub(crate) label: String,
+    /// Scopes, `None` = all.
+    pub(crate) scopes: Option<Vec<String>>,
+    /// Revoked from this simulated time (Unix ms) on.
+    pub(crate) revoked_at: Option<i64>,
+}
+
+/// One logged request.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct LogEntry {
+    /// Sequence number, from 1.
+    pub(crate) seq: u64,
+    /// Method.
+    pub(crate) method: String,
+    /// Path.
+    pub(crate) path: String,
+    /// Raw query string.
+    pub(crate) query: String,
+    /// Response status.
+    pub(crate) status: u16,
+    /// Token label, if a known token was sent.
+    pub(crate) token: Option<String>,
+}
+
+/// Largest number of log entries kept (older ones are dropped; `seq` keeps counting).
+const LOG_CAP: usize = 200_000;
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub(crate) struct Sandbox {
+    /// Flags.
+    pub(crate) cfg: Config,
+    /// Organisation ID.
+    pub(crate) org_id: String,
+    /// Simulated clock.
+    pub(crate) clock: SimClock,
+    /// The generated fleet.
+    pub(crate) fleet: Fleet,
+    /// The telemetry model.
+    pub(crate) model: Model,
+    store: Mutex<Store>,
+    /// Tokens.
+    pub(crate) tokens: Mutex<Vec<Token>>,
+    limiter: Limiter,
+    /// Fault rules.
+    pub(crate) faults: Faults,
+    log: Mutex<(u64, VecDeque<LogEntry>)>,
+    /// The FMC side.
+    pub(crate) fmc: fmc::Fmc,
+}
+
+impl Sandbox {
+    /// Builds the sandbox from flags.
+    pub(crate) fn new(cfg: Config) -> Result<Self, String> {
+        let fleet = Fleet::generate(cfg.seed, cfg.vehicles, cfg.drivers);
+        let start_s = cfg.start_ms.div_euclid(1000);
+        let origin = start_s - i64::from(cfg.days) * 86_400;
+        let model = Model::new(cfg.seed, origin, &fleet.vehicles);
+        let store = Store::new(&fleet, origin - 30 * 86_400);
+        let tokens = cfg
+            .tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Token {
+                value: t.value.clone(),
+                label: format!("token-{}", i + 1),
+                scopes: t.scopes.clone(),
+                revoked_at: None,
+            })
+            .collect();
+        let fmc = fmc::Fmc::open(cfg.db.as_deref(), &fleet, cfg.seed)?;
+        Ok(Self {
+            org_id: format!("{}", 8_000 + cfg.seed % 1_000),
+            clock: SimClock::new(cfg.start_ms, cfg.time_scale),
+            faults: Faults::new(cfg.seed),
+            fleet,
+            model,
+            store: Mutex::new(store),
+            tokens: Mutex::new(tokens),
+            limiter: Limiter::default(),
+            log: Mutex::new((0, VecDeque::new())),
+            fmc,
+            cfg,
+        })
+    }
+
+    /// The mutable store (poisoning is ignored: handlers never leave it half-written on panic paths).
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        self.store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Logged requests with `seq > since`.
+    pub(crate) fn requests_since(&self, since: u64) -> Vec<LogEntry> {
+        self.log
+            .lock()
+            .map(|g| g.1.iter().filter(|e| e.seq > since).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn record(&self, req: &Request, status: u16, token: Option<String>) {
+        if let Ok(mut g) = self.log.lock() {
+            g.0 += 1;
+            let seq = g.0;
+            if g.1.len() >= LOG_CAP {
+                g.1.pop_front();
+            }
+            g.1.push_back(LogEntry {
+                seq,
+                method: req.method.clone(),
+                path: req.path.clone(),
+                query: req.raw_query.clone(),
+                status,
+                token,
+            });
+        }
+    }
+
+    /// Handles one request.
+    pub(crate) fn handle(&self, req: &Request) -> Response {
+        if req.path == "/__sandbox" || req.path.starts_with("/__sandbox/") {
+            return admin::handle(self, req);
+        }
+        let (resp, label) = if req.path.starts_with("/fmc/") {
+            (fmc::handle(self, req), None)
+        } else {
+            self.samsara(req)
+        };
+        self.record(req, resp.status, label);
+        resp
+    }
+
+    fn auth(&self, req: &Request, ep: &Endpoint) -> Result<Token, (Response, Option<String>)> {
+        let Some(value) = req
+            .header("authorization")
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .map(str::trim)
+        else {
+            return Err((
+                Response::error(
+                    401,
+                    "Unauthorized: missing `Authorization: Bearer <token>` header",
+                ),
+                None,
+            ));
+        };
+        let now = self.clock.now_ms();
+        let tokens = self.tokens.lock().map(|t| t.clone()).unwrap_or_default();
+        let Some(tok) = tokens.into_iter().find(|t| t.value == value) else {
+            return Err((Response::error(401, "Unauthorized: unknown API token"), None));
+        };
+        if tok.revoked_at.is_some_and(|r| now >= r) {
+            return Err((
+                Response::error(401, "Unauthorized: this API token has been revoked"),
+                Some(tok.label),
+            ));
+        }
+        if tok
+            .scopes
+            .as_ref()
+            .is_some_and(|s| !s.iter().any(|x| x.eq_ignore_ascii_case(ep.scope)))
+        {
+            return Err((
+                Response::error(
+                    403,
+                    &format!("Forbidden: this token does not have the `{}` scope", ep.scope),
+                ),
+                Some(tok.label),
+            ));
+        }
+        Ok(tok)
+    }
+
+    fn revoke(&self, value: &str, at: i64) {
+        if let Ok(mut ts) = self.tokens.lock() {
+            for t in ts.iter_mut().filter(|t| t.value == value) {
+                t.revoked_at = Some(at);
+            }
+        }
+    }
+
+    fn samsara(&self, req: &Request) -> (Response, Option<String>) {
+        let Some(ep) = lookup(&req.method, &req.path) else {
+            let other = ["GET", "POST", "PATCH", "PUT", "DELETE"]
+                .iter()
+                .any(|m| lookup(m, &req.path).is_some());
+            return if other {
+                (
+                    Response::error(
+                        405,
+                        &format!("Method {} not allowed for {}", req.method, req.path),
+                    ),
+                    None,
+                )
+            } else {
+                (
+                    Response::not_found(&format!("route {} {}", req.method, req.path)),
+                    None,
+                )
+            };
+        };
+        let tok = match self.auth(req, ep) {
+            Ok(t) => t,
+            Err(e) => return e,
+        };
+        let label = Some(tok.label.clone());
+        let now = self.clock.now_ms();
+        let fired = self.faults.fire(&req.method, &req.path, ep.path, |r| {
+            r.kind != Kind::RevokeToken
+                || r.at
+                    .as_deref()
+                    .and_then(parse_rfc3339_ms)
+                    .is_none_or(|at| now >= at)
+        });
+        let mut delivery = Delivery::Normal;
+        let mut page_fault = None;
+        if let Some(rule) = fired {
+            match rule.kind {
+                Kind::Status => {
+                    let status = rule.status.unwrap_or(500);
+                    let mut r = Response::error(status, &format!("injected fault: HTTP {status}"));
+                    if status == 429 {
+                        r = r.with_header("Retry-After", rule.retry_after.as_deref().unwrap_or("0.40235"));
+                    }
+                    return (r, label);
+                }
+                Kind::Slow => real_sleep(Duration::from_millis(rule.delay_ms.unwrap_or(2_000).min(600_000))),
+                Kind::Reset => delivery = Delivery::Reset,
+                Kind::Truncate => delivery = Delivery::Truncate,
+                Kind::EmptyPage => page_fault = Some(PageFault::Empty),
+                Kind::RepeatRecords => page_fault = Some(PageFault::Repeat),
+                Kind::RevokeToken => {
+                    let target = rule.token.clone().unwrap_or_else(|| tok.value.clone());
+                    let at = rule.at.as_deref().and_then(parse_rfc3339_ms).unwrap_or(now);
+                    self.revoke(&target, at);
+                    if target == tok.value {
+                        return (
+                            Response::error(401, "Unauthorized: this API token has been revoked"),
+                            label,
+                        );
+                    }
+                }
+                Kind::ExpireCursor => {
+                    if req.param("after").is_some() {
+                        return (
+                            Response::bad_param("after", "the cursor has expired; restart without `after`"),
+                            label,
+                        );
+                    }
+                }
+            }
+        }
+        if self.cfg.rate_limits {
+            if let Err(wait) = self
+                .limiter
+                .take(&tok.label, &format!("{} {}", ep.method, ep.path), ep.rate)
+            {
+                let r = Response::error(429, "Too Many Requests: rate limit exceeded")
+                    .with_header("Retry-After", &format!("{wait:.5}"));
+                return (r, label);
+            }
+        }
+        let mut resp = self.dispatch(req, ep, page_fault);
+        resp.delivery = delivery;
+        (resp, label)
+    }
+
+    fn dispatch(&self, req: &Request, ep: &Endpoint, pf: Option<PageFault>) -> Response {
+        let repeat = pf == Some(PageFault::Repeat);
+        if pf == Some(PageFault::Empty)
+            && ep.method == "GET"
+            && !ep.path.contains('{')
+            && ep.path != "/me"
+            && !ep.path.ends_with("/stats/feed")
+            && !ep.path.ends_with("/stats/history")
+        {
+            return Response::json(
+                200,
+                &serde_json::json!({"data": [], "pagination": {"endCursor": req.param("after").unwrap_or("b2Zmc2V00"), "hasNextPage": true}}),
+            );
+        }
+        match (ep.method, ep.path) {
+            ("GET", "/me") => entities::me(self),
+            ("GET", "/fleet/vehicles") => entities::list_vehicles(self, req, repeat),
+            ("GET", "/fleet/vehicles/{id}") => entities::get_vehicle(self, req),
+            ("PATCH", "/fleet/vehicles/{id}") => entities::patch_vehicle(self, req),
+            ("GET", "/fleet/vehicles/stats") => statsapi::snapshot(self, req),
+            ("GET", "/fleet/vehicles/stats/feed") => statsapi::series(self, req, false, pf),
+            ("GET", "/fleet/vehicles/stats/history") => statsapi::series(self, req, true, pf),
+            ("GET", "/fleet/drivers") => entities::list_drivers(self, req, repeat),
+            ("POST", "/fleet/drivers") => entities::write_driver(self, req, true),
+            ("GET", "/fleet/drivers/{id}") => entities::get_driver(self, req),
+            ("PATCH", "/fleet/drivers/{id}") => entities::write_driver(self, req, false),
+            ("DELETE", "/fleet/drivers/{id}") => entities::delete_driver(self, req),
+            ("GET", "/tags") => tags::list_tags(self, req, repeat),
+            ("POST" | "GET" | "PATCH" | "PUT" | "DELETE", "/tags" | "/tags/{id}") => tags::tag(self, req),
+            _ => Response::error(
+                501,
+                &format!("{} {} is not implemented by the sandbox yet", ep.method, ep.path),
+            ),
+        }
+    }
+}

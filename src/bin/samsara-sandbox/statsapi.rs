@@ -1,0 +1,428 @@
+//! `GET /fleet/vehicles/stats`, `/stats/feed` and `/stats/history`.
+//!
+//! Feed and history pages hold at most [`PAGE_POINTS`] points, ordered by (time, vehicle, type); a
+//! vehicle's arrays may continue on the next page. A cursor is the position of the last point served
+//! (time, vehicle, type), so the same cursor always yields the same page and a checkpointed cursor
+//! resumes exactly. Without `after` the feed returns the latest point per vehicle and type.
+
+// The physical model mixes f64 and i64 at magnitudes far below 2^52 (metres, seconds, milli-units),
+// and short names (t, v, k, d) follow the maths; casts and names are deliberate here.
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::similar_names,
+    clippy::many_single_char_names
+)]
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+
+use crate::http::{Request, Response};
+use crate::jsonw::string;
+use crate::model::Model;
+use crate::router::{PageFault, Sandbox};
+use crate::stattypes::{Render, Stat};
+
+/// Points per feed/history page.
+pub(crate) const PAGE_POINTS: usize = 512;
+/// Vehicles per snapshot page.
+pub(crate) const PAGE_VEHICLES: usize = 512;
+const END: u32 = u32::MAX;
+
+/// A feed/history position: everything up to and including (t, v, k) has been served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Cursor {
+    /// Unix seconds.
+    pub(crate) t: i64,
+    /// Vehicle index, or `END` when every vehicle at `t` was served.
+    pub(crate) v: u32,
+    /// Index into the requested types, or `END`.
+    pub(crate) k: u32,
+}
+
+fn check(t: i64, v: u32, k: u32) -> u64 {
+    crate::rng::hash(0x5a4d, &[t.unsigned_abs(), u64::from(v), u64::from(k)]) & 0xffff
+}
+
+impl Cursor {
+    /// The opaque string form.
+    pub(crate) fn encode(self) -> String {
+        format!(
+            "MTY{:x}.{:x}.{:x}.{:x}",
+            self.t,
+            self.v,
+            self.k,
+            check(self.t, self.v, self.k)
+        )
+    }
+
+    /// Parses a cursor (None on garbage).
+    pub(crate) fn decode(s: &str) -> Option<Self> {
+        let mut it = s.strip_prefix("MTY")?.split('.');
+        let t = i64::from_str_radix(it.next()?, 16).ok()?;
+        let v = u32::from_str_radix(it.next()?, 16).ok()?;
+        let k = u32::from_str_radix(it.next()?, 16).ok()?;
+        let c = u64::from_str_radix(it.next()?, 16).ok()?;
+        (it.next().is_none() && c == check(t, v, k)).then_some(Self { t, v, k })
+    }
+}
+
+struct Query {
+    types: Vec<Stat>,
+    decorations: Vec<Stat>,
+    vehicles: Vec<usize>,
+    headers: Vec<Arc<str>>,
+}
+
+fn stat_list(req: &Request, name: &str, max: usize, decorations: bool) -> Result<Vec<Stat>, Response> {
+    let raw = req.list(name);
+    if raw.len() > max {
+        return Err(Response::bad_param(
+            name,
+            &format!("at most {max} values are allowed"),
+        ));
+    }
+    raw.iter()
+        .map(|s| {
+            let st = Stat::parse(s)
+                .ok_or_else(|| Response::bad_param(name, &format!("unknown stat type `{s}`")))?;
+            if decorations && !st.decoration_allowed() {
+                return Err(Response::bad_param(
+                    name,
+                    &format!("`{s}` cannot be used as a decoration"),
+                ));
+            }
+            Ok(st)
+        })
+        .collect()
+}
+
+fn parse_query(sb: &Sandbox, req: &Request, with_decorations: bool) -> Result<Query, Response> {
+    let types = stat_list(req, "types", 3, false)?;
+    if types.is_empty() {
+        return Err(Response::bad_param("types", "at least one stat type is required"));
+    }
+    let decorations = if with_decorations {
+        stat_list(req, "decorations", 2, true)?
+    } else {
+        Vec::new()
+    };
+    let st = sb.store();
+    let mut vehicles: Vec<usize> = (0..st.vehicles.len()).collect();
+    let ids = req.list("vehicleIds");
+    if !ids.is_empty() {
+        let mut picked = ids
+            .iter()
+            .map(|id| {
+                st.find_vehicle(id).ok_or_else(|| {
+                    Response::bad_param("vehicleIds", &format!("vehicle `{id}` does not exist"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        picked.sort_unstable();
+        picked.dedup();
+        vehicles = picked;
+    }
+    if let Some(set) = st.tag_filter("vehicles", &req.list("tagIds"), &req.list("parentTagIds"))? {
+        vehicles.retain(|&i| {
+            st.vehicles[i]
+                .get("id")
+                .and_then(|x| x.as_str())
+                .is_some_and(|id| set.contains(id))
+        });
+    }
+    let headers = st.stat_headers.clone();
+    Ok(Query {
+        types,
+        decorations,
+        vehicles,
+        headers,
+    })
+}
+
+fn envelope(out: &mut Vec<u8>, end_cursor: &str, has_next: bool) {
+    out.extend_from_slice(b"],\"pagination\":{\"endCursor\":");
+    string(out, end_cursor);
+    out.extend_from_slice(if has_next {
+        b",\"hasNextPage\":true}}"
+    } else {
+        b",\"hasNextPage\":false}}"
+    });
+}
+
+/// `GET /fleet/vehicles/stats`: the last value per vehicle and type at `time` (default now).
+pub(crate) fn snapshot(sb: &Sandbox, req: &Request) -> Response {
+    let q = match parse_query(sb, req, false) {
+        Ok(q) => q,
+        Err(e) => return e,
+    };
+    let now = sb.clock.now_s();
+    let at = match req.time_param("time") {
+        Ok(t) => t.map_or(now, |ms| ms.div_euclid(1000).min(now)),
+        Err(e) => return e,
+    };
+    let start = match crate::entities::parse_offset(req.param("after")) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let model: &Model = &sb.model;
+    let days = model.days(at - 86_400 * 8, at);
+    let r = Render { model, days: &days };
+    let mut out = Vec::with_capacity(64 * 1024);
+    out.extend_from_slice(b"{\"data\":[");
+    let end = (start + PAGE_VEHICLES).min(q.vehicles.len());
+    for (n, &v) in q.vehicles.iter().enumerate().take(end).skip(start) {
+        if n > start {
+            out.push(b',');
+        }
+        out.push(b'{');
+        out.extend_from_slice(q.headers[v].as_bytes());
+        for st in &q.types {
+            if !st.reported_by(model.params[v].kind) {
+                continue;
+            }
+            if let Some(t) = model.prev_sample(&days, v, st.sampling(), at) {
+                out.push(b',');
+                string(&mut out, st.snapshot_key());
+                out.push(b':');
+                r.point(&mut out, *st, v, t, &[]);
+            }
+        }
+        out.push(b'}');
+    }
+    let has_next = end < q.vehicles.len();
+    envelope(
+        &mut out,
+        &if has_next {
+            crate::entities::offset_cursor(end)
+        } else {
+            String::new()
+        },
+        has_next,
+    );
+    Response::json_bytes(200, out)
+}
+
+/// `GET /fleet/vehicles/stats/feed` (`history = false`) and `/stats/history`.
+pub(crate) fn series(sb: &Sandbox, req: &Request, history: bool, fault: Option<PageFault>) -> Response {
+    let q = match parse_query(sb, req, true) {
+        Ok(q) => q,
+        Err(e) => return e,
+    };
+    let now = sb.clock.now_s();
+    let mut upper = now;
+    let mut cursor = match req.param("after") {
+        Some(a) => match Cursor::decode(a) {
+            Some(c) => Some(c),
+            None => return Response::bad_param("after", "not a cursor returned by this endpoint"),
+        },
+        None => None,
+    };
+    if history {
+        let (s, e) = match (req.time_param("startTime"), req.time_param("endTime")) {
+            (Ok(Some(s)), Ok(Some(e))) => (s.div_euclid(1000), e.div_euclid(1000)),
+            (Ok(None), _) => return Response::bad_param("startTime", "is required (RFC 3339)"),
+            (_, Ok(None)) => return Response::bad_param("endTime", "is required (RFC 3339)"),
+            (Err(e), _) | (_, Err(e)) => return e,
+        };
+        if e < s {
+            return Response::bad_param("endTime", "must not be before startTime");
+        }
+        upper = e.min(now);
+        cursor.get_or_insert(Cursor {
+            t: s - 1,
+            v: END,
+            k: END,
+        });
+    }
+    let model: &Model = &sb.model;
+    let Some(cursor) = cursor else {
+        return latest(sb, &q, now);
+    };
+    if fault == Some(PageFault::Empty) {
+        let mut out = b"{\"data\":[".to_vec();
+        envelope(&mut out, &cursor.encode(), true);
+        return Response::json_bytes(200, out);
+    }
+    let cursor = if fault == Some(PageFault::Repeat) {
+        Cursor {
+            t: cursor.t - 5,
+            v: END,
+            k: END,
+        }
+    } else {
+        cursor
+    };
+    let days = model.days(cursor.t.max(model.origin) - 3600, upper.max(cursor.t));
+    let nk = q.types.len();
+    // next[vi * nk + k]: the next unserved sample time of that vehicle and type.
+    let mut next = vec![i64::MAX; q.vehicles.len() * nk];
+    let mut heap = BinaryHeap::with_capacity(q.vehicles.len());
+    for (vi, &v) in q.vehicles.iter().enumerate() {
+        let kind = model.params[v].kind;
+        for (k, st) in q.types.iter().enumerate() {
+            if !st.reported_by(kind) {
+                continue;
+            }
+            let after_pos =
+                (u32::try_from(v).unwrap_or(END), u32::try_from(k).unwrap_or(END)) > (cursor.v, cursor.k);
+            let bound = if after_pos { cursor.t - 1 } else { cursor.t };
+            next[vi * nk + k] = model.next_sample(&days, v, st.sampling(), bound);
+        }
+        let m = next[vi * nk..vi * nk + nk]
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or(i64::MAX);
+        if m <= upper {
+            heap.push(Reverse((m, vi)));
+        }
+    }
+    // Points served, grouped by vehicle position: (type index, time).
+    let mut served: Vec<Vec<(usize, i64)>> = vec![Vec::new(); q.vehicles.len()];
+    let mut order: Vec<usize> = Vec::new();
+    let mut count = 0;
+    let mut last = cursor;
+    let mut has_next = false;
+    'outer: while let Some(&Reverse((t, vi))) = heap.peek() {
+        if t > upper {
+            break;
+        }
+        heap.pop();
+        let v = q.vehicles[vi];
+        for k in 0..nk {
+            if next[vi * nk + k] != t {
+                continue;
+            }
+            if count == PAGE_POINTS {
+                has_next = true;
+                break 'outer;
+            }
+            if served[vi].is_empty() {
+                order.push(vi);
+            }
+            served[vi].push((k, t));
+            count += 1;
+            last = Cursor {
+                t,
+                v: u32::try_from(v).unwrap_or(END),
+                k: u32::try_from(k).unwrap_or(END),
+            };
+            next[vi * nk + k] = model.next_sample(&days, v, q.types[k].sampling(), t);
+        }
+        let m = next[vi * nk..vi * nk + nk]
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or(i64::MAX);
+        if m <= upper {
+            heap.push(Reverse((m, vi)));
+        }
+    }
+    if count == PAGE_POINTS && heap.peek().is_some_and(|Reverse((t, _))| *t <= upper) {
+        has_next = true;
+    }
+    order.sort_unstable();
+    let r = Render { model, days: &days };
+    let mut out = Vec::with_capacity(count * 220 + 256);
+    out.extend_from_slice(b"{\"data\":[");
+    for (n, &vi) in order.iter().enumerate() {
+        let v = q.vehicles[vi];
+        if n > 0 {
+            out.push(b',');
+        }
+        out.push(b'{');
+        out.extend_from_slice(q.headers[v].as_bytes());
+        for (k, st) in q.types.iter().enumerate() {
+            let mut first = true;
+            for &(pk, t) in &served[vi] {
+                if pk != k {
+                    continue;
+                }
+                if first {
+                    out.push(b',');
+                    string(&mut out, st.0);
+                    out.extend_from_slice(b":[");
+                    first = false;
+                } else {
+                    out.push(b',');
+                }
+                r.point(&mut out, *st, v, t, &q.decorations);
+            }
+            if !first {
+                out.push(b']');
+            }
+        }
+        out.push(b'}');
+    }
+    // A finite history ends with an empty cursor; a caught-up feed keeps a cursor to poll with later.
+    let end = if history && !has_next {
+        String::new()
+    } else {
+        last.encode()
+    };
+    envelope(&mut out, &end, has_next);
+    Response::json_bytes(200, out)
+}
+
+/// The feed's first page: the latest point per vehicle and type, and a cursor at now.
+fn latest(sb: &Sandbox, q: &Query, now: i64) -> Response {
+    let model: &Model = &sb.model;
+    let days = model.days(now - 86_400 * 8, now);
+    let r = Render { model, days: &days };
+    let mut out = Vec::with_capacity(q.vehicles.len() * 300 + 256);
+    out.extend_from_slice(b"{\"data\":[");
+    let mut first_v = true;
+    for &v in &q.vehicles {
+        if !first_v {
+            out.push(b',');
+        }
+        first_v = false;
+        out.push(b'{');
+        out.extend_from_slice(q.headers[v].as_bytes());
+        for st in &q.types {
+            if !st.reported_by(model.params[v].kind) {
+                continue;
+            }
+            if let Some(t) = model.prev_sample(&days, v, st.sampling(), now) {
+                out.push(b',');
+                string(&mut out, st.0);
+                out.extend_from_slice(b":[");
+                r.point(&mut out, *st, v, t, &q.decorations);
+                out.push(b']');
+            }
+        }
+        out.push(b'}');
+    }
+    envelope(
+        &mut out,
+        &Cursor {
+            t: now,
+            v: END,
+            k: END,
+        }
+        .encode(),
+        false,
+    );
+    Response::json_bytes(200, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trip_and_garbage() {
+        let c = Cursor {
+            t: 1_793_491_200,
+            v: 3,
+            k: END,
+        };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        assert_eq!(Cursor::decode("garbage"), None);
+        assert_eq!(Cursor::decode(&c.encode().replace(".3.", ".4.")), None);
+    }
+}

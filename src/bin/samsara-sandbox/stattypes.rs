@@ -1,0 +1,480 @@
+//! The vehicle-stat catalogue (names, snapshot keys, sampling, decoration rules) and the rendering of
+//! one stat value at one instant, computed from the model.
+
+// The physical model mixes f64 and i64 at magnitudes far below 2^52 (metres, seconds, milli-units),
+// and short names (t, v, k, d) follow the maths; casts and names are deliberate here.
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::similar_names,
+    clippy::many_single_char_names
+)]
+
+use crate::fleet::{Kind, BRANCHES};
+use crate::jsonw::{fixed, int, string};
+use crate::model::{Days, Model, Phase, Sampling};
+use crate::simtime::write_rfc3339;
+
+/// Every `types` value Samsara accepts (§3.4); the sandbox has data for the ones in [`SUPPORTED`].
+pub(crate) const ALL_TYPES: &[&str] = &[
+    "ambientAirTemperatureMilliC",
+    "auxInput1",
+    "auxInput2",
+    "auxInput3",
+    "auxInput4",
+    "auxInput5",
+    "auxInput6",
+    "auxInput7",
+    "auxInput8",
+    "auxInput9",
+    "auxInput10",
+    "auxInput11",
+    "auxInput12",
+    "auxInput13",
+    "barometricPressurePa",
+    "batteryMilliVolts",
+    "defLevelMilliPercent",
+    "ecuSpeedMph",
+    "engineCoolantTemperatureMilliC",
+    "engineImmobilizer",
+    "engineLoadPercent",
+    "engineOilPressureKPa",
+    "engineRpm",
+    "engineStates",
+    "faultCodes",
+    "fuelPercents",
+    "fuelConsumedMilliliters",
+    "gps",
+    "gpsDistanceMeters",
+    "gpsOdometerMeters",
+    "idlingDurationMilliseconds",
+    "intakeManifoldTemperatureMilliC",
+    "nfcCardScans",
+    "obdEngineSeconds",
+    "obdOdometerMeters",
+    "syntheticEngineSeconds",
+    "evStateOfChargeMilliPercent",
+    "evChargingStatus",
+    "evChargingEnergyMicroWh",
+    "evChargingVoltageMilliVolt",
+    "evChargingCurrentMilliAmp",
+    "evConsumedEnergyMicroWh",
+    "evRegeneratedEnergyMicroWh",
+    "evBatteryVoltageMilliVolt",
+    "evBatteryCurrentMilliAmp",
+    "evBatteryStateOfHealthMilliPercent",
+    "evAverageBatteryTemperatureMilliCelsius",
+    "evDistanceDrivenMeters",
+    "spreaderLiquidRate",
+    "spreaderGranularRate",
+    "spreaderPrewetRate",
+    "spreaderAirTemp",
+    "spreaderRoadTemp",
+    "spreaderOnState",
+    "spreaderActive",
+    "spreaderBlastState",
+    "spreaderGranularName",
+    "spreaderPrewetName",
+    "spreaderLiquidName",
+    "spreaderPlowStatus",
+    "seatbeltDriver",
+    "tellTales",
+    "ecuDoorStatus",
+];
+
+/// Stat types the model produces data for.
+pub(crate) const SUPPORTED: &[&str] = &[
+    "gps",
+    "engineStates",
+    "faultCodes",
+    "obdOdometerMeters",
+    "gpsOdometerMeters",
+    "gpsDistanceMeters",
+    "obdEngineSeconds",
+    "fuelPercents",
+    "fuelConsumedMilliliters",
+    "engineCoolantTemperatureMilliC",
+    "ambientAirTemperatureMilliC",
+    "engineOilPressureKPa",
+    "batteryMilliVolts",
+    "defLevelMilliPercent",
+    "engineRpm",
+    "engineLoadPercent",
+    "ecuSpeedMph",
+    "evStateOfChargeMilliPercent",
+    "evChargingStatus",
+    "evChargingEnergyMicroWh",
+    "evChargingVoltageMilliVolt",
+    "evChargingCurrentMilliAmp",
+    "evConsumedEnergyMicroWh",
+    "evRegeneratedEnergyMicroWh",
+    "evBatteryVoltageMilliVolt",
+    "evBatteryCurrentMilliAmp",
+    "evBatteryStateOfHealthMilliPercent",
+    "evAverageBatteryTemperatureMilliCelsius",
+    "evDistanceDrivenMeters",
+];
+
+/// A requested stat type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stat(pub &'static str);
+
+impl Stat {
+    /// Parses a `types`/`decorations` value.
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        ALL_TYPES.iter().find(|t| **t == s).map(|t| Self(t))
+    }
+
+    /// The key in `/fleet/vehicles/stats` (singular for three types).
+    pub(crate) fn snapshot_key(self) -> &'static str {
+        match self.0 {
+            "engineStates" => "engineState",
+            "fuelPercents" => "fuelPercent",
+            "nfcCardScans" => "nfcCardScan",
+            s => s,
+        }
+    }
+
+    /// Whether it may be used in `decorations` (the SDK enum excludes EV stats and a few others).
+    pub(crate) fn decoration_allowed(self) -> bool {
+        !(self.0.starts_with("ev")
+            || matches!(
+                self.0,
+                "gpsOdometerMeters" | "syntheticEngineSeconds" | "tellTales"
+            ))
+    }
+
+    /// How the model samples it.
+    pub(crate) fn sampling(self) -> Sampling {
+        match self.0 {
+            "gps" => Sampling::Periodic(5),
+            "engineStates" => Sampling::Transitions,
+            "faultCodes" => Sampling::Block(21_600),
+            _ => Sampling::Periodic(60),
+        }
+    }
+
+    /// Whether a vehicle of `kind` reports it.
+    pub(crate) fn reported_by(self, kind: Kind) -> bool {
+        if !SUPPORTED.contains(&self.0) {
+            return false;
+        }
+        match self.0 {
+            s if s.starts_with("ev") => kind == Kind::Ev,
+            "fuelPercents"
+            | "fuelConsumedMilliliters"
+            | "engineCoolantTemperatureMilliC"
+            | "engineOilPressureKPa"
+            | "engineRpm"
+            | "engineLoadPercent" => kind != Kind::Ev,
+            "defLevelMilliPercent" => kind == Kind::Heavy,
+            _ => true,
+        }
+    }
+}
+
+const J1939: [(i64, i64, &str, &str); 4] = [
+    (3226, 9, "Aftertreatment 1 Outlet NOx", "Abnormal Update Rate"),
+    (
+        110,
+        16,
+        "Engine Coolant Temperature",
+        "Data Valid But Above Normal Operating Range - Moderately Severe Level",
+    ),
+    (
+        100,
+        1,
+        "Engine Oil Pressure",
+        "Data Valid But Below Normal Operational Range - Most Severe Level",
+    ),
+    (
+        4364,
+        18,
+        "Aftertreatment 1 SCR Conversion Efficiency",
+        "Data Valid But Below Normal Operating Range - Moderately Severe Level",
+    ),
+];
+const OBD: [(i64, &str, &str); 4] = [
+    (
+        1056,
+        "P0420",
+        "Catalyst System Efficiency Below Threshold (Bank 1)",
+    ),
+    (369, "P0171", "System Too Lean (Bank 1)"),
+    (768, "P0300", "Random/Multiple Cylinder Misfire Detected"),
+    (
+        296,
+        "P0128",
+        "Coolant Thermostat (Coolant Temperature Below Thermostat Regulating Temperature)",
+    ),
+];
+
+/// Renders stat values for one request.
+pub(crate) struct Render<'a> {
+    /// The model.
+    pub(crate) model: &'a Model,
+    /// Schedules covering the request.
+    pub(crate) days: &'a Days,
+}
+
+impl Render<'_> {
+    /// Appends `{"time":…, <value fields>[, "decorations":{…}]}`.
+    pub(crate) fn point(&self, out: &mut Vec<u8>, stat: Stat, v: usize, t: i64, decorations: &[Stat]) {
+        out.extend_from_slice(b"{\"time\":\"");
+        write_rfc3339(out, t);
+        out.push(b'"');
+        self.fields(out, stat, v, t);
+        let decs: Vec<Stat> = decorations
+            .iter()
+            .copied()
+            .filter(|d| d.reported_by(self.model.params[v].kind))
+            .collect();
+        if !decs.is_empty() {
+            out.extend_from_slice(b",\"decorations\":{");
+            for (i, d) in decs.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                string(out, d.0);
+                out.extend_from_slice(b":{");
+                let start = out.len();
+                self.fields(out, *d, v, t);
+                if out.len() > start && out[start] == b',' {
+                    out.remove(start);
+                }
+                out.push(b'}');
+            }
+            out.push(b'}');
+        }
+        out.push(b'}');
+    }
+
+    /// Appends `,"field":value…` for one stat (without `time`).
+    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+    pub(crate) fn fields(&self, out: &mut Vec<u8>, stat: Stat, v: usize, t: i64) {
+        let m = self.model;
+        let p = &m.params[v];
+        let days = self.days;
+        let phase = m.phase(days, v, t);
+        let on = phase != Phase::Off;
+        let trip = m.trip_at(days, v, t);
+        let odo = m.odometer(days, v, t);
+        let n = |salt: u64| m.noise(v, t, salt);
+        let local_h = ((t - p.shift).rem_euclid(86_400)) as f64 / 3600.0;
+        let ambient = 14_000.0
+            + 8_000.0 * ((local_h - 9.0) / 24.0 * std::f64::consts::TAU).sin()
+            + 2_000.0 * (p.branch as f64 % 3.0);
+        let mut val = |x: i64| {
+            out.extend_from_slice(b",\"value\":");
+            int(out, x);
+        };
+        match stat.0 {
+            "gps" => self.gps(out, v, t, phase, odo),
+            "engineStates" => {
+                out.extend_from_slice(match phase {
+                    Phase::Off => b",\"value\":\"Off\"",
+                    Phase::Idle => b",\"value\":\"Idle\"",
+                    Phase::Driving => b",\"value\":\"On\"",
+                });
+            }
+            "faultCodes" => self.faults(out, v, t),
+            "obdOdometerMeters" | "evDistanceDrivenMeters" => val(odo as i64),
+            "gpsOdometerMeters" => val((odo * 1.0031) as i64),
+            "gpsDistanceMeters" => {
+                out.extend_from_slice(b",\"value\":");
+                fixed(out, odo * 1.0031 - 1.0e6, 1);
+            }
+            "obdEngineSeconds" => val(m.engine_seconds(days, v, t)),
+            "fuelPercents" => val((100.0 - 85.0 * ((odo + p.fuel_phase) % p.range) / p.range).round() as i64),
+            "fuelConsumedMilliliters" => {
+                val((odo * if p.kind == Kind::Heavy { 0.39 } else { 0.12 }) as i64);
+            }
+            "defLevelMilliPercent" => {
+                val((100_000.0 - 80_000.0 * ((odo + p.fuel_phase) % 4.0e6) / 4.0e6) as i64);
+            }
+            "ambientAirTemperatureMilliC" => val(ambient as i64),
+            "engineCoolantTemperatureMilliC" => {
+                let c = if let Some(tr) = trip {
+                    ambient + (88_000.0 - ambient) * ((t - tr.start) as f64 / 600.0).min(1.0)
+                } else {
+                    let since = self.since_off(v, t) as f64;
+                    ambient + (88_000.0 - ambient) * (-since / 1800.0).exp()
+                };
+                val(c as i64 + (n(5) * 800.0) as i64);
+            }
+            "engineOilPressureKPa" => val(match phase {
+                Phase::Driving => 280 + (n(6) * 60.0) as i64,
+                Phase::Idle => 160 + (n(6) * 30.0) as i64,
+                Phase::Off => 0,
+            }),
+            "batteryMilliVolts" => val(if on {
+                13_900 + (n(7) * 400.0) as i64
+            } else {
+                12_450 + (n(7) * 250.0) as i64
+            }),
+            "engineRpm" => val(match phase {
+                Phase::Driving => {
+                    if p.kind == Kind::Heavy {
+                        1_250 + (n(8) * 450.0) as i64
+                    } else {
+                        1_700 + (n(8) * 700.0) as i64
+                    }
+                }
+                Phase::Idle => 600 + (n(8) * 100.0) as i64,
+                Phase::Off => 0,
+            }),
+            "engineLoadPercent" => val(match phase {
+                Phase::Driving => 35 + (n(9) * 40.0) as i64,
+                Phase::Idle => 10 + (n(9) * 8.0) as i64,
+                Phase::Off => 0,
+            }),
+            "ecuSpeedMph" => {
+                out.extend_from_slice(b",\"value\":");
+                fixed(out, self.speed_mph(v, t, phase), 1);
+            }
+            "evStateOfChargeMilliPercent" => val(self.soc(v, t)),
+            "evChargingStatus" => val(if self.charging(v, t) { 2 } else { 1 }),
+            "evChargingEnergyMicroWh" => val(if self.charging(v, t) { 7_200_000_000 } else { 0 }),
+            "evChargingVoltageMilliVolt" => val(if self.charging(v, t) { 240_000 } else { 0 }),
+            "evChargingCurrentMilliAmp" => val(if self.charging(v, t) {
+                30_000 + (n(10) * 2_000.0) as i64
+            } else {
+                0
+            }),
+            "evConsumedEnergyMicroWh" => val((odo * 250.0 * 1000.0) as i64),
+            "evRegeneratedEnergyMicroWh" => val((odo * 30.0 * 1000.0) as i64),
+            "evBatteryVoltageMilliVolt" => val(360_000 + self.soc(v, t) / 2),
+            "evBatteryCurrentMilliAmp" => val(match phase {
+                Phase::Driving => 90_000 + (n(11) * 60_000.0) as i64,
+                Phase::Idle => 4_000,
+                Phase::Off => {
+                    if self.charging(v, t) {
+                        -30_000
+                    } else {
+                        0
+                    }
+                }
+            }),
+            "evBatteryStateOfHealthMilliPercent" => val(96_000 - (v as i64 % 7) * 500),
+            "evAverageBatteryTemperatureMilliCelsius" => {
+                val(ambient as i64 / 2 + 15_000 + if on { 6_000 } else { 0 });
+            }
+            _ => val(0),
+        }
+    }
+
+    fn since_off(&self, v: usize, t: i64) -> i64 {
+        let prev = self.model.prev_sample(self.days, v, Sampling::Transitions, t);
+        prev.map_or(86_400, |x| t - x)
+    }
+
+    fn charging(&self, v: usize, t: i64) -> bool {
+        let local_h = (t - self.model.params[v].shift).rem_euclid(86_400) / 3600;
+        self.model.phase(self.days, v, t) == Phase::Off && local_h >= 19
+    }
+
+    #[allow(clippy::cast_possible_truncation)]
+    fn soc(&self, v: usize, t: i64) -> i64 {
+        let p = &self.model.params[v];
+        let used = self.model.day_distance(self.days, v, t) / p.range * 90_000.0;
+        let level = (97_000.0 - used).max(5_000.0);
+        let local = (t - p.shift).rem_euclid(86_400);
+        if self.charging(v, t) {
+            let frac = ((local - 19 * 3600) as f64 / (5.0 * 3600.0)).min(1.0);
+            return (level + (97_000.0 - level) * frac) as i64;
+        }
+        level as i64
+    }
+
+    fn speed_mph(&self, v: usize, t: i64, phase: Phase) -> f64 {
+        if phase != Phase::Driving {
+            return 0.0;
+        }
+        let tr = self.model.trip_at(self.days, v, t).map_or(0.0, |tr| tr.speed);
+        (tr * 2.236_94 * (0.97 + 0.06 * self.model.noise(v, t, 12))).max(0.0)
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    fn gps(&self, out: &mut Vec<u8>, v: usize, t: i64, phase: Phase, odo: f64) {
+        let p = &self.model.params[v];
+        let theta = p.phase0 + (odo % (p.radius * std::f64::consts::TAU)) / p.radius;
+        let (north, east) = (p.radius * theta.cos(), p.radius * theta.sin());
+        let lat = p.centre.0 + north / 111_320.0;
+        let lon = p.centre.1 + east / (111_320.0 * lat.to_radians().cos());
+        let heading = (theta.cos().atan2(-theta.sin()).to_degrees() + 360.0) % 360.0;
+        out.extend_from_slice(b",\"latitude\":");
+        fixed(out, lat, 6);
+        out.extend_from_slice(b",\"longitude\":");
+        fixed(out, lon, 6);
+        out.extend_from_slice(b",\"headingDegrees\":");
+        fixed(out, heading, 1);
+        out.extend_from_slice(b",\"speedMilesPerHour\":");
+        fixed(out, self.speed_mph(v, t, phase), 1);
+        out.extend_from_slice(if p.kind == Kind::Heavy {
+            b",\"isEcuSpeed\":true"
+        } else {
+            b",\"isEcuSpeed\":false"
+        });
+        let b = BRANCHES[p.branch];
+        let km = ((lat - b.lat).powi(2) + (lon - b.lon).powi(2)).sqrt() * 100.0;
+        out.extend_from_slice(b",\"reverseGeo\":{\"formattedLocation\":\"");
+        if km < 1.0 {
+            out.extend_from_slice(b.city.as_bytes());
+            out.extend_from_slice(b" Depot, ");
+        } else {
+            int(out, km as i64);
+            out.extend_from_slice(b" km from ");
+            out.extend_from_slice(b.city.as_bytes());
+            out.extend_from_slice(b", ");
+        }
+        out.extend_from_slice(b.state.as_bytes());
+        out.extend_from_slice(b"\"}");
+    }
+
+    fn faults(&self, out: &mut Vec<u8>, v: usize, t: i64) {
+        let kind = self.model.params[v].kind;
+        let active = self.model.fault_at(v, t);
+        if kind == Kind::Heavy {
+            out.extend_from_slice(b",\"canBusType\":\"J1939\",\"j1939\":{\"checkEngineLights\":{");
+            let lit = active.is_some();
+            out.extend_from_slice(if lit {
+                b"\"emissionsIsOn\":true,\"protectIsOn\":false,\"stopIsOn\":false,\"warningIsOn\":true}"
+            } else {
+                b"\"emissionsIsOn\":false,\"protectIsOn\":false,\"stopIsOn\":false,\"warningIsOn\":false}"
+            });
+            out.extend_from_slice(b",\"diagnosticTroubleCodes\":[");
+            if let Some(h) = active {
+                let (spn, fmi, sd, fd) = J1939[usize::try_from(h % 4).unwrap_or(0)];
+                out.extend_from_slice(b"{\"fmiId\":");
+                int(out, fmi);
+                out.extend_from_slice(b",\"fmiDescription\":");
+                string(out, fd);
+                out.extend_from_slice(b",\"milStatus\":1,\"occurrenceCount\":");
+                int(out, 1 + i64::try_from(h % 5).unwrap_or(0));
+                out.extend_from_slice(b",\"sourceAddressName\":\"Engine #1\",\"spnDescription\":");
+                string(out, sd);
+                out.extend_from_slice(b",\"spnId\":");
+                int(out, spn);
+                out.extend_from_slice(b",\"txId\":0}");
+            }
+            out.extend_from_slice(b"]}");
+        } else {
+            out.extend_from_slice(b",\"canBusType\":\"CAN_500\",\"obdii\":{\"checkEngineLightIsOn\":");
+            out.extend_from_slice(if active.is_some() { b"true" } else { b"false" });
+            out.extend_from_slice(b",\"diagnosticTroubleCodes\":[");
+            if let Some(h) = active {
+                let (id, code, desc) = OBD[usize::try_from(h % 4).unwrap_or(0)];
+                out.extend_from_slice(b"{\"txId\":2024,\"milStatus\":true,\"ignitionType\":\"spark\",\"confirmedDtcs\":[{\"dtcId\":");
+                int(out, id);
+                out.extend_from_slice(b",\"dtcShortCode\":");
+                string(out, code);
+                out.extend_from_slice(b",\"dtcDescription\":");
+                string(out, desc);
+                out.extend_from_slice(b"}],\"pendingDtcs\":[],\"permanentDtcs\":[]}");
+            }
+            out.extend_from_slice(b"]}");
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! Feed throughput (ignored by default; run in an optimised build):
+//! `cargo test --profile sandbox --features sandbox --test sandbox -- --ignored --nocapture feed_throughput`
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::support::Sandbox;
+
+/// One keep-alive GET; returns the body.
+fn get(conn: &mut BufReader<TcpStream>, path: &str) -> Vec<u8> {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: sandbox\r\nAuthorization: Bearer sandbox-token\r\n\r\n");
+    conn.get_mut().write_all(req.as_bytes()).unwrap();
+    let mut len = 0;
+    loop {
+        let mut line = String::new();
+        conn.read_line(&mut line).unwrap();
+        if line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap();
+        }
+    }
+    let mut body = vec![0; len];
+    conn.read_exact(&mut body).unwrap();
+    body
+}
+
+fn cursor(body: &[u8]) -> (String, bool) {
+    let s = std::str::from_utf8(body).unwrap();
+    let i = s.rfind("\"endCursor\":\"").unwrap() + 13;
+    let j = s[i..].find('"').unwrap();
+    (s[i..i + j].to_string(), s.ends_with("\"hasNextPage\":true}}"))
+}
+
+#[test]
+#[ignore = "benchmark; run explicitly in an optimised build"]
+fn feed_throughput() {
+    let sb = Sandbox::start(&[
+        "--vehicles",
+        "1000",
+        "--days",
+        "1",
+        "--start",
+        "2026-11-02T14:00:00Z",
+        "--rate-limits",
+        "off",
+    ]);
+    let addr = sb.url.trim_start_matches("http://").to_string();
+    let clients = 2;
+    let start_cursor = {
+        let mut c = BufReader::new(TcpStream::connect(&addr).unwrap());
+        cursor(&get(&mut c, "/fleet/vehicles/stats/feed?types=gps")).0
+    };
+    sb.advance(6 * 3600);
+    let budget = Duration::from_secs(5);
+    let handles: Vec<_> = (0..clients)
+        .map(|_| {
+            let (addr, start_cursor) = (addr.clone(), start_cursor.clone());
+            std::thread::spawn(move || {
+                let mut c = BufReader::new(TcpStream::connect(&addr).unwrap());
+                let (mut cur, mut pages, mut bytes) = (start_cursor.clone(), 0u64, 0u64);
+                let t0 = Instant::now();
+                while t0.elapsed() < budget {
+                    let body = get(
+                        &mut c,
+                        &format!("/fleet/vehicles/stats/feed?types=gps&after={cur}"),
+                    );
+                    bytes += body.len() as u64;
+                    pages += 1;
+                    let (next, more) = cursor(&body);
+                    cur = if more { next } else { start_cursor.clone() };
+                }
+                (pages, bytes, t0.elapsed().as_secs_f64())
+            })
+        })
+        .collect();
+    let (mut pages, mut bytes, mut secs) = (0, 0, 0.0f64);
+    for h in handles {
+        let (p, b, s) = h.join().unwrap();
+        pages += p;
+        bytes += b;
+        secs = secs.max(s);
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let rate = pages as f64 / secs;
+    #[allow(clippy::print_stderr, clippy::cast_precision_loss)]
+    {
+        eprintln!("feed: {pages} pages of 512 gps points in {secs:.2}s over {clients} connections = {rate:.0} pages/s, {:.0} MB/s", bytes as f64 / secs / 1e6);
+    }
+    assert!(rate > 200.0);
+}

@@ -1,0 +1,139 @@
+//! Stats snapshot, feed and history: shapes, paging, repeatable cursors, physical consistency.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::Value;
+
+use crate::support::Sandbox;
+
+fn points(page: &Value, key: &str) -> Vec<(String, String, Value)> {
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|v| {
+            let id = v["id"].as_str().unwrap().to_string();
+            v[key]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |p| (id.clone(), p["time"].as_str().unwrap().to_string(), p))
+        })
+        .collect()
+}
+
+#[test]
+fn snapshot_uses_singular_keys_and_feed_plural_arrays() {
+    let sb = Sandbox::default_fleet();
+    let (s, snap) = sb.get("/fleet/vehicles/stats?types=engineStates,fuelPercents,gps");
+    assert_eq!(s, 200);
+    let v = &snap["data"][0];
+    assert!(
+        v["engineState"]["value"].is_string() && v["gps"]["latitude"].is_number(),
+        "{v}"
+    );
+    assert!(v.get("engineStates").is_none());
+    assert_eq!(snap["pagination"]["endCursor"], "");
+    let (_, feed) = sb
+        .get("/fleet/vehicles/stats/feed?types=engineStates,fuelPercents&decorations=gps,obdOdometerMeters");
+    let v = &feed["data"][0];
+    assert!(v["engineStates"].is_array(), "{v}");
+    assert!(
+        v["engineStates"][0]["decorations"]["gps"]["latitude"].is_number(),
+        "{v}"
+    );
+    assert!(!feed["pagination"]["endCursor"].as_str().unwrap().is_empty());
+    assert_eq!(feed["pagination"]["hasNextPage"], false);
+    let (_, ev) = sb.get("/fleet/vehicles/stats?types=evStateOfChargeMilliPercent,evChargingStatus");
+    assert!(ev["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v["evStateOfChargeMilliPercent"]["value"].is_i64()));
+}
+
+#[test]
+fn feed_pages_are_complete_repeatable_and_consistent() {
+    let sb = Sandbox::default_fleet();
+    let (_, first) = sb.get("/fleet/vehicles/stats/feed?types=gps,obdOdometerMeters,obdEngineSeconds");
+    let mut cursor = first["pagination"]["endCursor"].as_str().unwrap().to_string();
+    sb.advance(2 * 3600);
+    let mut seen = HashSet::new();
+    let mut odo: BTreeMap<String, (String, i64)> = BTreeMap::new();
+    let mut pages = 0;
+    loop {
+        let path =
+            format!("/fleet/vehicles/stats/feed?types=gps,obdOdometerMeters,obdEngineSeconds&after={cursor}");
+        let (s, page) = sb.get(&path);
+        assert_eq!(s, 200);
+        assert_eq!(sb.get(&path).1, page, "the same cursor yields the same page");
+        let mut n = 0;
+        for key in ["gps", "obdOdometerMeters", "obdEngineSeconds"] {
+            for (id, t, p) in points(&page, key) {
+                n += 1;
+                assert!(
+                    seen.insert((id.clone(), key, t.clone())),
+                    "duplicate {id} {key} {t}"
+                );
+                if key == "obdOdometerMeters" {
+                    let val = p["value"].as_i64().unwrap();
+                    if let Some((pt, pv)) = odo.get(&id) {
+                        assert!(t > *pt && val >= *pv, "odometer of {id} went back");
+                    }
+                    odo.insert(id, (t, val));
+                }
+            }
+        }
+        assert!(n <= 512);
+        pages += 1;
+        cursor = page["pagination"]["endCursor"].as_str().unwrap().to_string();
+        assert!(!cursor.is_empty());
+        if page["pagination"]["hasNextPage"] == false {
+            break;
+        }
+        assert_eq!(n, 512);
+    }
+    assert!(pages > 3, "{pages} pages");
+    let gps = seen.iter().filter(|(_, k, _)| *k == "gps").count();
+    assert!(gps > 1000, "{gps} gps points in 2 h");
+    let (_, empty) = sb.get(&format!(
+        "/fleet/vehicles/stats/feed?types=gps,obdOdometerMeters,obdEngineSeconds&after={cursor}"
+    ));
+    assert_eq!(empty["data"].as_array().unwrap().len(), 0);
+    assert_eq!(empty["pagination"]["endCursor"].as_str().unwrap(), cursor);
+}
+
+#[test]
+fn history_matches_feed_and_ends_with_empty_cursor() {
+    let sb = Sandbox::default_fleet();
+    let path = "/fleet/vehicles/stats/history?types=engineStates,fuelPercents&startTime=2026-11-02T12:00:00Z&endTime=2026-11-02T14:00:00Z";
+    let mut after = String::new();
+    let mut n = 0;
+    loop {
+        let p = if after.is_empty() {
+            path.to_string()
+        } else {
+            format!("{path}&after={after}")
+        };
+        let (s, page) = sb.get(&p);
+        assert_eq!(s, 200);
+        for (_, t, p) in points(&page, "fuelPercents") {
+            assert!(("2026-11-02T12:00:00Z".to_string()..="2026-11-02T14:00:00Z".to_string()).contains(&t));
+            let f = p["value"].as_i64().unwrap();
+            assert!((0..=100).contains(&f));
+            n += 1;
+        }
+        after = page["pagination"]["endCursor"].as_str().unwrap().to_string();
+        if page["pagination"]["hasNextPage"] == false {
+            break;
+        }
+    }
+    assert_eq!(after, "");
+    assert!(n > 50);
+    assert_eq!(
+        sb.get("/fleet/vehicles/stats/history?types=gps&startTime=2026-11-02T12:00:00Z")
+            .0,
+        400
+    );
+}

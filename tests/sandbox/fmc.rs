@@ -1,0 +1,137 @@
+//! The reference FMC endpoint: idempotent batch upserts, master lists and ground truth.
+
+use serde_json::{json, Value};
+
+use crate::support::Sandbox;
+
+fn post(sb: &Sandbox, key: &str, body: &Value) -> (u16, Value) {
+    let r = sb
+        .http
+        .post(format!("{}/fmc/v1/streams/trips/records", sb.url))
+        .header("Idempotency-Key", key)
+        .body(serde_json::to_vec(body).unwrap())
+        .header("content-type", "application/json")
+        .send()
+        .unwrap();
+    (
+        r.status().as_u16(),
+        serde_json::from_str(&r.text().unwrap()).unwrap(),
+    )
+}
+
+#[test]
+fn upserts_are_idempotent_and_queryable() {
+    let sb = Sandbox::default_fleet();
+    let batch = json!({"records": [{"id": "a", "v": 1}, {"id": "b", "v": 1}]});
+    let first = post(&sb, "k1", &batch);
+    assert_eq!(
+        first,
+        (
+            200,
+            json!({"stream": "trips", "received": 2, "inserted": 2, "updated": 0})
+        )
+    );
+    assert_eq!(
+        post(&sb, "k1", &json!({"records": [{"id": "zzz"}]})),
+        first,
+        "a replayed key returns the first answer"
+    );
+    let second = post(&sb, "k2", &json!({"records": [{"id": "b", "v": 2}, {"id": "c"}]}));
+    assert_eq!(second.1["updated"], 1);
+    let (s, _) = post(&sb, "k3", &json!({"records": [{"v": 1}]}));
+    assert_eq!(s, 400);
+    let r = sb
+        .http
+        .post(format!("{}/fmc/v1/streams/trips/records", sb.url))
+        .body(serde_json::to_vec(&batch).unwrap())
+        .header("content-type", "application/json")
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400, "Idempotency-Key is required");
+    let page: Value = sb
+        .http
+        .get(format!("{}/fmc/v1/streams/trips/records?limit=2", sb.url))
+        .send()
+        .unwrap()
+        .text()
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap();
+    assert_eq!(page["data"].as_array().unwrap().len(), 2);
+    assert_eq!(page["pagination"]["hasNextPage"], true);
+    let cur = page["pagination"]["endCursor"].as_str().unwrap();
+    let rest: Value = sb
+        .http
+        .get(format!(
+            "{}/fmc/v1/streams/trips/records?limit=2&after={cur}",
+            sb.url
+        ))
+        .send()
+        .unwrap()
+        .text()
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap();
+    assert_eq!(rest["data"][0]["id"], "c");
+    assert_eq!(rest["pagination"]["endCursor"], "");
+    let b = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "b")
+        .unwrap();
+    assert_eq!(
+        (b["deliveries"].as_i64(), b["record"]["v"].as_i64()),
+        (Some(2), Some(2))
+    );
+}
+
+#[test]
+fn master_lists_are_a_noisy_copy_with_ground_truth() {
+    let sb = Sandbox::default_fleet();
+    let fleet: Value = sb.get("/fleet/vehicles").1;
+    let fmc: Value = sb
+        .http
+        .get(format!("{}/fmc/v1/vehicles", sb.url))
+        .send()
+        .unwrap()
+        .text()
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap();
+    let truth = sb.admin("GET", "/__sandbox/truth/vehicles", &Value::Null);
+    let pairs = truth["data"]["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), fmc["data"].as_array().unwrap().len());
+    let vin_of = |sid: &str| {
+        fleet["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["id"] == sid)
+            .map(|v| v["vin"].as_str().unwrap().to_string())
+    };
+    let (mut exact, mut noisy, mut fmc_only) = (0, 0, 0);
+    for p in pairs {
+        let rec = fmc["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == p["fmcId"])
+            .unwrap();
+        match p["samsaraId"].as_str() {
+            None => fmc_only += 1,
+            Some(sid) if vin_of(sid).as_deref() == rec["vin"].as_str() => exact += 1,
+            Some(_) => noisy += 1,
+        }
+    }
+    assert!(
+        exact > 20 && noisy > 3 && fmc_only >= 1,
+        "{exact} {noisy} {fmc_only}"
+    );
+    let drivers: Value = sb
+        .http
+        .get(format!("{}/fmc/v1/drivers", sb.url))
+        .send()
+        .unwrap()
+        .text()
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap();
+    assert!(drivers["data"].as_array().unwrap().len() > 40);
+}

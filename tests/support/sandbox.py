@@ -1,0 +1,108 @@
+"""Start the ``samsara-sandbox`` binary for a test session and talk to its admin API.
+
+The binary is taken from ``$SAMSARA_SANDBOX_BIN`` or ``target/sandbox/samsara-sandbox`` (built with
+``cargo build --profile sandbox --features sandbox --bin samsara-sandbox`` when missing). It is started
+with ``--port 0``; the first stdout line (``listening on http://127.0.0.1:PORT``) gives the URL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_ARGS = (
+    "--seed", "7", "--vehicles", "50", "--drivers", "60", "--days", "2",
+    "--start", "2026-11-02T18:00:00Z", "--rate-limits", "off",
+)
+TOKEN = "sandbox-token"
+
+
+def sandbox_binary() -> Path:
+    """The sandbox executable, building it if needed."""
+    env = os.environ.get("SAMSARA_SANDBOX_BIN")
+    if env:
+        return Path(env)
+    path = REPO / "target" / "sandbox" / "samsara-sandbox"
+    if not path.exists():
+        subprocess.run(
+            ["cargo", "build", "--profile", "sandbox", "--features", "sandbox", "--bin", "samsara-sandbox"],
+            cwd=REPO, check=True,
+        )
+    return path
+
+
+@dataclass
+class SandboxProcess:
+    """A running sandbox: its URL, the token to use, and admin helpers."""
+
+    url: str
+    token: str = TOKEN
+    proc: subprocess.Popen[str] | None = field(default=None, repr=False)
+
+    def admin(self, method: str, path: str, body: Any = None) -> Any:
+        """Calls ``/__sandbox/...`` and returns the decoded JSON (or None for 204)."""
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            raw = resp.read()
+        return json.loads(raw) if raw else None
+
+    def advance(self, seconds: float) -> str:
+        """Moves the simulated clock; returns the new time."""
+        return str(self.admin("POST", "/__sandbox/clock/advance", {"seconds": seconds})["now"])
+
+    def requests(self, since: int = 0) -> list[dict[str, Any]]:
+        """Logged requests with ``seq > since``."""
+        return list(self.admin("GET", f"/__sandbox/requests?since={since}")["requests"])
+
+    def stop(self) -> None:
+        """Kills the process."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def start_sandbox(args: Sequence[str] = DEFAULT_ARGS) -> SandboxProcess:
+    """Starts a sandbox on a free port and waits for its URL line."""
+    proc = subprocess.Popen(
+        [str(sandbox_binary()), "--port", "0", *args],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    if not line.startswith("listening on "):
+        proc.kill()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+        raise RuntimeError(f"sandbox did not start: {line!r}")
+    return SandboxProcess(url=line.removeprefix("listening on "), proc=proc)
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxProcess]:
+    """A sandbox shared by the session (default fleet, rate limits off)."""
+    sb = start_sandbox()
+    try:
+        yield sb
+    finally:
+        sb.stop()
+
+
+@pytest.fixture(scope="session")
+def sandbox_url(sandbox: SandboxProcess) -> str:
+    """The base URL of the session's sandbox."""
+    return sandbox.url
