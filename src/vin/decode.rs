@@ -59,7 +59,11 @@ pub fn model_year_candidates(code: u8) -> Option<[u16; 2]> {
 /// The model year of a 17-character VIN by the position-7 rule, `None` if position 10 is not a code.
 pub fn resolve_model_year(vin: &[u8]) -> Option<u16> {
     let [early, late] = model_year_candidates(*vin.get(9)?)?;
-    Some(if vin.get(6).is_some_and(u8::is_ascii_alphabetic) { late } else { early })
+    Some(if vin.get(6).is_some_and(u8::is_ascii_alphabetic) {
+        late
+    } else {
+        early
+    })
 }
 
 /// Validates and decodes `s`.
@@ -98,8 +102,12 @@ mod tests {
 
     #[test]
     fn model_year_cycle() {
-        let cases: &[(u8, [u16; 2])] =
-            &[(b'A', [1980, 2010]), (b'Y', [2000, 2030]), (b'1', [2001, 2031]), (b'9', [2009, 2039])];
+        let cases: &[(u8, [u16; 2])] = &[
+            (b'A', [1980, 2010]),
+            (b'Y', [2000, 2030]),
+            (b'1', [2001, 2031]),
+            (b'9', [2009, 2039]),
+        ];
         for &(code, years) in cases {
             assert_eq!(model_year_candidates(code), Some(years), "{}", char::from(code));
         }

@@ -167,7 +167,12 @@ fn validate_normalized(text: String) -> Result<Vin, VinError> {
             'I' => "; it is usually a mistyped `1`",
             _ => "",
         };
-        return Err(VinError::Character { vin: text, position: i + 1, found, hint });
+        return Err(VinError::Character {
+            vin: text,
+            position: i + 1,
+            found,
+            hint,
+        });
     }
     let len = text.len();
     if len != 17 {
@@ -182,9 +187,16 @@ fn validate_normalized(text: String) -> Result<Vin, VinError> {
     let check_digit_valid = bytes[8] == expected;
     if !check_digit_valid && is_north_american(bytes) {
         let (expected, found) = (char::from(expected), char::from(bytes[8]));
-        return Err(VinError::CheckDigit { vin: text, expected, found });
+        return Err(VinError::CheckDigit {
+            vin: text,
+            expected,
+            found,
+        });
     }
-    Ok(Vin { text, check_digit_valid })
+    Ok(Vin {
+        text,
+        check_digit_valid,
+    })
 }
 
 /// Whether `s` is a valid VIN (never fails).
@@ -198,10 +210,17 @@ pub fn check_digit_of(s: &str) -> Result<char, VinError> {
     if text.is_empty() {
         return Err(VinError::Empty);
     }
-    if let Some((i, found)) =
-        text.chars().enumerate().find(|&(_, c)| !c.is_ascii() || check_digit::transliterate(c as u8).is_none())
+    if let Some((i, found)) = text
+        .chars()
+        .enumerate()
+        .find(|&(_, c)| !c.is_ascii() || check_digit::transliterate(c as u8).is_none())
     {
-        return Err(VinError::Character { vin: text, position: i + 1, found, hint: "" });
+        return Err(VinError::Character {
+            vin: text,
+            position: i + 1,
+            found,
+            hint: "",
+        });
     }
     let len = text.len();
     compute_check_digit(text.as_bytes())

@@ -104,12 +104,18 @@ pub struct VinRepair {
 impl VinRepair {
     /// The edits joined into one readable description.
     pub fn description(&self) -> String {
-        self.edits.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+        self.edits
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 
 fn confusable(a: u8, b: u8) -> bool {
-    CONFUSABLE.iter().any(|&(x, y)| (x, y) == (a, b) || (y, x) == (a, b))
+    CONFUSABLE
+        .iter()
+        .any(|&(x, y)| (x, y) == (a, b) || (y, x) == (a, b))
 }
 
 /// Whether `v` (17 bytes) is a candidate: legal characters, model-year code, and a check digit
@@ -137,7 +143,11 @@ pub fn repair(s: &str, limit: usize) -> Vec<VinRepair> {
             b'I' => b'1',
             _ => continue,
         };
-        mapped.push(VinEdit::Substitute { position: i + 1, from: char::from(*c), to: char::from(to) });
+        mapped.push(VinEdit::Substitute {
+            position: i + 1,
+            from: char::from(*c),
+            to: char::from(to),
+        });
         *c = to;
     }
     #[allow(clippy::cast_precision_loss)]
@@ -147,7 +157,11 @@ pub fn repair(s: &str, limit: usize) -> Vec<VinRepair> {
         let mut edits = mapped.clone();
         edits.extend(extra);
         if let Ok(candidate) = String::from_utf8(v) {
-            out.push(VinRepair { candidate, edits, cost: base_cost + cost });
+            out.push(VinRepair {
+                candidate,
+                edits,
+                cost: base_cost + cost,
+            });
         }
     };
     if !mapped.is_empty() && acceptable(&base, true) {
@@ -164,8 +178,11 @@ pub fn repair(s: &str, limit: usize) -> Vec<VinRepair> {
                 v[i] = to;
                 if acceptable(&v, false) {
                     let cost = if confusable(from, to) { 0.5 } else { 1.0 };
-                    let edit =
-                        VinEdit::Substitute { position: i + 1, from: char::from(from), to: char::from(to) };
+                    let edit = VinEdit::Substitute {
+                        position: i + 1,
+                        from: char::from(from),
+                        to: char::from(to),
+                    };
                     push(v, Some(edit), cost);
                 }
             }
@@ -184,11 +201,22 @@ pub fn repair(s: &str, limit: usize) -> Vec<VinRepair> {
             let mut v = base.clone();
             let found = char::from(v.remove(i));
             if acceptable(&v, false) {
-                push(v, Some(VinEdit::Delete { position: i + 1, found }), 0.8);
+                push(
+                    v,
+                    Some(VinEdit::Delete {
+                        position: i + 1,
+                        found,
+                    }),
+                    0.8,
+                );
             }
         }
     }
-    out.sort_by(|a, b| a.cost.total_cmp(&b.cost).then_with(|| a.candidate.cmp(&b.candidate)));
+    out.sort_by(|a, b| {
+        a.cost
+            .total_cmp(&b.cost)
+            .then_with(|| a.candidate.cmp(&b.candidate))
+    });
     out.dedup_by(|a, b| a.candidate == b.candidate);
     out.truncate(limit);
     out
@@ -217,7 +245,9 @@ mod tests {
     fn finds_transposition_and_substitution() {
         // Positions 15 and 16 swapped.
         let r = repair("1M8GDM9AXKP042878", 50);
-        assert!(r.iter().any(|c| c.candidate == GOOD && c.edits == [VinEdit::Transpose { position: 15 }]));
+        assert!(r
+            .iter()
+            .any(|c| c.candidate == GOOD && c.edits == [VinEdit::Transpose { position: 15 }]));
         // `S` typed for `5`-like confusions rank before arbitrary substitutions.
         let r = repair("1M8GDM9AXKP042781", 50);
         assert!(r.iter().any(|c| c.candidate == GOOD));
@@ -225,13 +255,17 @@ mod tests {
         assert!(r.windows(2).all(|w| w[0].cost <= w[1].cost));
         // A wrong check digit is itself a one-character repair.
         let r = repair("1M8GDM9A1KP042788", 50);
-        assert!(r.iter().any(|c| c.candidate == GOOD && c.description() == "`1` → `X` at position 9"));
+        assert!(r
+            .iter()
+            .any(|c| c.candidate == GOOD && c.description() == "`1` → `X` at position 9"));
     }
 
     #[test]
     fn eighteen_characters_drop_one() {
         let r = repair("1M8GDM9AXKP0427888", 50);
-        assert!(r.iter().any(|c| c.candidate == GOOD && c.edits[0].kind() == "delete"));
+        assert!(r
+            .iter()
+            .any(|c| c.candidate == GOOD && c.edits[0].kind() == "delete"));
     }
 
     #[test]

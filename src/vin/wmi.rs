@@ -93,7 +93,9 @@ const WMIS: &[(&str, &str)] = &[
 /// The manufacturer a WMI (VIN positions 1–3, upper case) belongs to, for the makes in our table.
 pub fn manufacturer(wmi: &str) -> Option<&'static str> {
     let wmi = wmi.get(..3)?;
-    WMIS.binary_search_by(|&(w, _)| w.cmp(wmi)).ok().map(|i| WMIS[i].1)
+    WMIS.binary_search_by(|&(w, _)| w.cmp(wmi))
+        .ok()
+        .map(|i| WMIS[i].1)
 }
 
 /// The country (or region) of manufacture from VIN positions 1–2 (ISO 3780 ranges, the common ones).
@@ -185,7 +187,11 @@ mod tests {
             ("3AKJHHDR5JSJV1234", Some("Freightliner"), Some("Mexico")),
             ("1XKYD49X0HJ123456", Some("Kenworth"), Some("United States")),
             ("4V4NC9EH5GN123456", Some("Volvo Trucks"), Some("United States")),
-            ("1UYVS2538EU123456", Some("Utility Trailer"), Some("United States")),
+            (
+                "1UYVS2538EU123456",
+                Some("Utility Trailer"),
+                Some("United States"),
+            ),
             ("JALC4W162E7000001", Some("Isuzu"), Some("Japan")),
             ("WDB1240821A123456", None, Some("Germany")),
             ("2T1BURHE0JC123456", None, Some("Canada")),
