@@ -45,13 +45,9 @@ fn strip_zeros(digits: &str) -> String {
     }
 }
 
-fn looks_like_year(t: &str) -> bool {
-    t.len() == 4 && (t.starts_with("19") || t.starts_with("20"))
-}
-
 /// The unit number in a vehicle name, leading zeros dropped: `"Truck #4"`, `"T-004"`, `"UNIT 0004"`
 /// and `"4"` all give `"4"`. A number after `#` or a unit word wins; otherwise the name's only
-/// number that is not a model year. `None` when there is no such number.
+/// number, alone or behind a prefix of one or two letters. `None` when there is no such number.
 pub fn unit_number(name: &str) -> Option<String> {
     let t = tokens(name);
     let is_num = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
@@ -60,9 +56,11 @@ pub fn unit_number(name: &str) -> Option<String> {
             return Some(strip_zeros(&w[1]));
         }
     }
-    let nums: Vec<&String> = t.iter().filter(|s| is_num(s) && !looks_like_year(s)).collect();
-    match nums.as_slice() {
-        [one] if one.len() <= 8 => Some(strip_zeros(one)),
+    // Otherwise only a bare number, perhaps behind a short prefix ("0042", "T004", "A-12"), so that
+    // model numbers ("F-150", "3000R") are not taken for unit numbers.
+    match t.as_slice() {
+        [n] if is_num(n) && n.len() <= 8 => Some(strip_zeros(n)),
+        [p, n] if p.len() <= 2 && !is_num(p) && is_num(n) && n.len() <= 8 => Some(strip_zeros(n)),
         _ => None,
     }
 }
@@ -199,7 +197,9 @@ mod tests {
             ("#000", Some("0")),
             ("Trailer 53-117", Some("53")),
             ("2019 Freightliner", None),
-            ("Ford F-150", Some("150")),
+            ("Ford F-150", None),
+            ("2015 Utility 3000R", None),
+            ("A-12", Some("12")),
             ("Bob's truck", None),
             ("", None),
             ("12 34", None),

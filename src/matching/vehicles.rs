@@ -130,7 +130,8 @@ impl Prepared for Prep {
         match (&self.plate, &o.plate) {
             (Some(a), Some(b)) if a == b => match (&self.state, &o.state) {
                 (Some(x), Some(y)) if x != y => add(Reason::PlateOtherState, 10.0),
-                _ => add(Reason::PlateExact, 40.0),
+                (Some(_), Some(_)) => add(Reason::PlateExact, 55.0),
+                _ => add(Reason::PlateExact, 45.0),
             },
             (Some(a), Some(b)) => {
                 let states_agree = !matches!((&self.state, &o.state), (Some(x), Some(y)) if x != y);
@@ -143,8 +144,9 @@ impl Prepared for Prep {
             _ => {}
         }
         match (&self.unit, &o.unit) {
-            (Some(a), Some(b)) if a == b => add(Reason::UnitNumber, 30.0),
-            (Some(_), Some(_)) => add(Reason::UnitConflict, -15.0),
+            // Unit numbers are the FMC's own fleet ids: long ones are nearly unique.
+            (Some(a), Some(b)) if a == b => add(Reason::UnitNumber, if a.len() >= 3 { 50.0 } else { 35.0 }),
+            (Some(_), Some(_)) => add(Reason::UnitConflict, -25.0),
             _ => {}
         }
         if !self.name.is_empty() && !o.name.is_empty() && token_set_ratio(&self.name, &o.name) >= 95.0 {
@@ -253,22 +255,19 @@ impl Prep {
         if self.full && o.full {
             let same_frame = a[..3] == b[..3] && a[9] == b[9];
             let d = osa_distance(a, b);
-            let (na_a, na_b) = (self.north_american, o.north_american);
-            if same_frame && d <= 2 {
-                if na_a && na_b {
-                    // Two valid North American VINs are two vehicles (sequential serials, say).
-                    if !(self.check_ok && o.check_ok) {
-                        add(Reason::VinTypo, if d == 1 { 80.0 } else { 65.0 });
-                        return;
-                    }
-                } else if d == 1 {
-                    add(Reason::VinTypo, 70.0);
-                    return;
-                } else {
-                    return;
-                }
+            let both_na = self.north_american && o.north_american;
+            let both_valid = self.check_ok && o.check_ok;
+            match d {
+                // One edit: a typo. Two different real VINs one edit apart would need characters
+                // with equal transliteration values (`A`/`J`, `B`/`K`/`S`, …), which serials avoid.
+                1 => add(Reason::VinTypo, if both_na { 80.0 } else { 70.0 }),
+                // Two edits: a typo only if the check digit says so; two valid VINs two edits
+                // apart are two vehicles of one fleet order (sequential serials).
+                2 if both_na && !both_valid && same_frame => add(Reason::VinTypo, 55.0),
+                2 if both_na && both_valid => add(Reason::VinConflict, -60.0),
+                2 => {}
+                _ => add(Reason::VinConflict, -60.0),
             }
-            add(Reason::VinConflict, -60.0);
             return;
         }
         // A partial VIN (last characters only) against a full one.
