@@ -49,6 +49,8 @@ struct Prep {
     unit: Option<String>,
     name: String,
     make: Option<String>,
+    /// `make` was decoded from the VIN rather than given.
+    make_from_vin: bool,
     model: String,
     year: Option<u16>,
     ext: Vec<(String, String)>,
@@ -89,6 +91,7 @@ fn prep(v: &Vehicle) -> Prep {
         state: v.license_plate_state.as_deref().and_then(state_code),
         unit: v.name.as_deref().and_then(unit_number),
         name: v.name.as_deref().map(default_process).unwrap_or_default(),
+        make_from_vin: v.make.as_deref().and_then(make_key).is_none(),
         make: v
             .make
             .as_deref()
@@ -152,7 +155,9 @@ impl Prepared for Prep {
         if !self.name.is_empty() && !o.name.is_empty() && token_set_ratio(&self.name, &o.name) >= 95.0 {
             add(Reason::NameSimilar, 10.0);
         }
+        // Makes and years both decoded from VINs say nothing the VIN comparison has not said.
         match (&self.make, &o.make) {
+            _ if self.make_from_vin && o.make_from_vin => {}
             (Some(a), Some(b)) if make_agrees(a, b) => add(Reason::MakeAgrees, 5.0),
             (Some(_), Some(_)) => add(Reason::MakeConflict, -25.0),
             _ => {}
@@ -161,6 +166,7 @@ impl Prepared for Prep {
             add(Reason::ModelAgrees, 5.0);
         }
         match (self.years(), o.years()) {
+            _ if self.year.is_none() && o.year.is_none() => {}
             (Some(a), Some(b)) if a.iter().any(|x| b.contains(x)) => add(Reason::YearAgrees, 5.0),
             (Some(a), Some(b)) if a.iter().all(|x| b.iter().all(|y| x.abs_diff(*y) > 1)) => {
                 add(Reason::YearConflict, -20.0);
