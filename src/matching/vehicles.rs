@@ -32,8 +32,9 @@ pub struct Vehicle {
     pub external_ids: Vec<(String, String)>,
 }
 
-/// A vehicle prepared for comparison.
+/// A vehicle prepared for comparison (flags are cached facts about the VIN, not a state machine).
 #[derive(Debug)]
+#[allow(clippy::struct_excessive_bools)]
 struct Prep {
     id: String,
     /// Normalised VIN, `O`/`Q` → `0`, `I` → `1`.
