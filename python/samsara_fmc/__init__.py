@@ -28,6 +28,8 @@ from samsara_fmc.exceptions import (
     TransportError,
     UnitConversionError,
 )
+from samsara_fmc.matching import MatchResult, extract_one, match_drivers, match_vehicles
+from samsara_fmc.vin import decode_vin, is_valid_vin, repair_vin, validate_vin, vin_check_digit
 
 __all__ = [
     "ApiError",
@@ -41,6 +43,7 @@ __all__ = [
     "DeadlineExceeded",
     "DeliveryError",
     "InvalidVinError",
+    "MatchResult",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -52,9 +55,17 @@ __all__ = [
     "UnitConversionError",
     "__version__",
     "convert",
+    "decode_vin",
     "encode_params",
+    "extract_one",
+    "is_valid_vin",
+    "match_drivers",
+    "match_vehicles",
     "normalize_rfc3339",
     "path_id",
+    "repair_vin",
     "rfc3339_to_unix_ms",
     "unix_ms_to_rfc3339",
+    "validate_vin",
+    "vin_check_digit",
 ]

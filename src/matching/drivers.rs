@@ -1,0 +1,247 @@
+//! Driver matching: external ids, licence number + state, email, phone, username, name.
+
+use super::engine::{key, run, BlockKey, Prepared};
+use super::normalize::{email_key, ident_key, phone_key, state_code};
+use super::scorers::{default_process, jaro_winkler, osa_distance, token_set_ratio};
+use super::{external_keys, external_link, external_pairs, MatchOptions, MatchResult, Reason, Reasons};
+
+/// A driver record from either side. Field names follow Samsara's driver object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Driver {
+    /// The record's id in its own system.
+    pub id: String,
+    /// Full name, any order ("Smith, John" and "John Smith" compare equal).
+    pub name: Option<String>,
+    /// Driver's licence number.
+    pub license_number: Option<String>,
+    /// The licence's issuing state or province.
+    pub license_state: Option<String>,
+    /// Email address.
+    pub email: Option<String>,
+    /// Phone number, any format.
+    pub phone: Option<String>,
+    /// Samsara username.
+    pub username: Option<String>,
+    /// External ids, `(key, value)`.
+    pub external_ids: Vec<(String, String)>,
+}
+
+#[derive(Debug)]
+struct Prep {
+    id: String,
+    license: Option<String>,
+    state: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    username: Option<String>,
+    /// Processed name tokens, sorted and joined.
+    name: String,
+    ext: Vec<(String, String)>,
+}
+
+fn prep(d: &Driver) -> Prep {
+    let processed = d.name.as_deref().map(default_process).unwrap_or_default();
+    let mut tokens: Vec<&str> = processed.split_whitespace().collect();
+    tokens.sort_unstable();
+    Prep {
+        id: d.id.clone(),
+        license: d.license_number.as_deref().and_then(ident_key),
+        state: d.license_state.as_deref().and_then(state_code),
+        email: d.email.as_deref().and_then(email_key),
+        phone: d.phone.as_deref().and_then(phone_key),
+        username: d.username.as_deref().and_then(ident_key),
+        name: tokens.join(" "),
+        ext: external_pairs(&d.external_ids),
+    }
+}
+
+/// Name similarity in `0..=100`: the better of token-set ratio and Jaro-Winkler on sorted tokens.
+fn name_similarity(a: &str, b: &str) -> f64 {
+    token_set_ratio(a, b).max(jaro_winkler(a, b))
+}
+
+impl Prepared for Prep {
+    fn index_keys(&self, out: &mut Vec<BlockKey>) {
+        self.keys(out, false);
+    }
+
+    fn query_keys(&self, out: &mut Vec<BlockKey>) {
+        self.keys(out, true);
+    }
+
+    #[allow(clippy::many_single_char_names)]
+    fn score(&self, o: &Self) -> (f64, Reasons) {
+        let mut s = 0.0;
+        let mut why = Reasons::default();
+        let mut add = |r: Reason, pts: f64| {
+            why.insert(r);
+            s += pts;
+        };
+        let ext = external_link(&self.id, &self.ext, &o.id, &o.ext);
+        if ext {
+            add(Reason::ExternalId, 100.0);
+        }
+        let states_conflict = matches!((&self.state, &o.state), (Some(x), Some(y)) if x != y);
+        match (&self.license, &o.license) {
+            (Some(a), Some(b)) if a == b => {
+                if states_conflict {
+                    add(Reason::LicenseOtherState, 10.0);
+                } else {
+                    add(Reason::LicenseExact, 75.0);
+                }
+            }
+            (Some(a), Some(b)) => {
+                if !states_conflict && a.len() >= 5 && osa_distance(a.as_bytes(), b.as_bytes()) == 1 {
+                    add(Reason::LicenseTypo, 40.0);
+                } else {
+                    add(Reason::LicenseConflict, -40.0);
+                }
+            }
+            _ => {}
+        }
+        match (&self.email, &o.email) {
+            (Some(a), Some(b)) if a == b => add(Reason::EmailExact, 45.0),
+            _ => {}
+        }
+        match (&self.phone, &o.phone) {
+            (Some(a), Some(b)) if a == b => add(Reason::PhoneExact, 30.0),
+            _ => {}
+        }
+        match (&self.username, &o.username) {
+            (Some(a), Some(b)) if a == b => add(Reason::UsernameExact, 35.0),
+            _ => {}
+        }
+        if !self.name.is_empty() && !o.name.is_empty() {
+            let sim = name_similarity(&self.name, &o.name);
+            if sim >= 95.0 {
+                add(Reason::NameSimilar, 30.0);
+            } else if sim >= 85.0 {
+                add(Reason::NameSimilar, 20.0);
+            } else if sim >= 70.0 {
+                add(Reason::NameSimilar, 5.0);
+            } else if sim < 60.0 {
+                add(Reason::NameConflict, -30.0);
+            }
+        }
+        let score = if ext { 100.0 } else { s.clamp(0.0, 100.0) };
+        (score, why)
+    }
+}
+
+impl Prep {
+    fn keys(&self, out: &mut Vec<BlockKey>, query: bool) {
+        external_keys(&self.id, &self.ext, out, query);
+        if let Some(l) = &self.license {
+            let b = l.as_bytes();
+            out.push(BlockKey {
+                hash: key(b'L', &[b]),
+                exact: true,
+            });
+            if b.len() >= 5 {
+                // Typo tolerance: a single edit leaves one half intact.
+                let h = b.len() / 2;
+                out.push(BlockKey {
+                    hash: key(b'l', &[&b[..h]]),
+                    exact: false,
+                });
+                out.push(BlockKey {
+                    hash: key(b'm', &[&b[h..]]),
+                    exact: false,
+                });
+                out.push(BlockKey {
+                    hash: key(b'n', &[&b[b.len() - h..]]),
+                    exact: false,
+                });
+            }
+        }
+        for (kind, v) in [(b'E', &self.email), (b'F', &self.phone), (b'G', &self.username)] {
+            if let Some(v) = v {
+                out.push(BlockKey {
+                    hash: key(kind, &[v.as_bytes()]),
+                    exact: true,
+                });
+            }
+        }
+        if !self.name.is_empty() {
+            out.push(BlockKey {
+                hash: key(b'N', &[self.name.as_bytes()]),
+                exact: false,
+            });
+            for t in self.name.split(' ').filter(|t| t.len() >= 3) {
+                out.push(BlockKey {
+                    hash: key(b'T', &[t.as_bytes()]),
+                    exact: false,
+                });
+            }
+        }
+    }
+}
+
+/// Matches Samsara-side drivers (`left`) against FMC-side drivers (`right`).
+pub fn match_drivers(left: &[Driver], right: &[Driver], opts: &MatchOptions) -> MatchResult {
+    let l: Vec<Prep> = left.iter().map(prep).collect();
+    let r: Vec<Prep> = right.iter().map(prep).collect();
+    run(&l, &r, opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(id: &str, name: &str, lic: &str, st: &str, email: &str, phone: &str) -> Driver {
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        Driver {
+            id: id.into(),
+            name: opt(name),
+            license_number: opt(lic),
+            license_state: opt(st),
+            email: opt(email),
+            phone: opt(phone),
+            username: None,
+            external_ids: vec![],
+        }
+    }
+
+    #[test]
+    fn drivers_match_on_licence_email_phone_and_name() {
+        let left = vec![
+            d("s1", "John Smith", "D1234567", "CA", "", ""),
+            d(
+                "s2",
+                "Maria Garcia",
+                "",
+                "",
+                "maria.garcia@acme.com",
+                "555-010-2030",
+            ),
+            d("s3", "Wei Chen", "W9876543", "TX", "", ""),
+            d("s4", "Ann Lee", "A1112223", "WA", "", ""),
+            d("s5", "Sam Jones", "S5555555", "OR", "", ""),
+        ];
+        let right = vec![
+            d("f1", "SMITH, JOHN", "d123-4567", "California", "", ""),
+            d(
+                "f2",
+                "Garcia, Maria",
+                "",
+                "",
+                "Maria.Garcia@acme.com",
+                "+1 (555) 010-2030",
+            ),
+            d("f3", "Chen Wei", "W9876534", "TX", "", ""),
+            d("f4", "Bob Brown", "A1112223", "NV", "", ""),
+            d("f5", "Sam Jones", "S7777777", "OR", "", ""),
+        ];
+        let mut res = match_drivers(&left, &right, &MatchOptions::default());
+        res.links.sort_by_key(|l| l.left);
+        let pairs: Vec<(usize, usize)> = res.links.iter().map(|l| (l.left, l.right)).collect();
+        assert_eq!(pairs, vec![(0, 0), (1, 1), (2, 2)]);
+        assert!(res.links[0].reasons.contains(Reason::LicenseExact));
+        assert!(res.links[2].reasons.contains(Reason::LicenseTypo));
+        assert_eq!(
+            res.unmatched_left,
+            vec![3, 4],
+            "other state / other licence: no link"
+        );
+    }
+}

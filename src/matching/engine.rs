@@ -1,0 +1,251 @@
+//! The record-matching engine shared by vehicles and drivers: blocking, scoring, one-to-one
+//! assignment with a review list.
+//!
+//! Blocking: every right record is indexed under a few hashed keys (external ids, exact
+//! identifiers, VIN segments, plate, unit number, name tokens); each left record is scored only
+//! against the right records sharing a key, so the work grows with the number of true candidates,
+//! not with `left × right`. Keys whose bucket is larger than [`MAX_BUCKET`] are skipped for the fuzzy
+//! kinds, which bounds the worst case.
+//!
+//! Assignment: candidates at or above the cutoff are taken best first; a record links at most once.
+//! When another still-open candidate for either record scores within `review_margin` of the best,
+//! the records go to the review list instead of being guessed.
+
+use super::{Link, MatchOptions, MatchResult, Reasons};
+use std::collections::HashMap;
+
+/// The largest bucket a fuzzy blocking key may have and still produce candidates.
+pub(crate) const MAX_BUCKET: usize = 64;
+
+/// 64-bit FNV-1a over a key kind and its parts (collisions only add candidates; scoring decides).
+pub(crate) fn key(kind: u8, parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |b: u8| {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    };
+    eat(kind);
+    for p in parts {
+        for &b in *p {
+            eat(b);
+        }
+        eat(0xff);
+    }
+    h
+}
+
+/// A blocking key and whether it is exact (never capped) or fuzzy (capped at [`MAX_BUCKET`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BlockKey {
+    pub(crate) hash: u64,
+    pub(crate) exact: bool,
+}
+
+/// What the engine needs from a prepared record type.
+pub(crate) trait Prepared {
+    /// Keys under which the record is indexed (right side) …
+    fn index_keys(&self, out: &mut Vec<BlockKey>);
+    /// … and looked up (left side). Defaults to the same keys.
+    fn query_keys(&self, out: &mut Vec<BlockKey>) {
+        self.index_keys(out);
+    }
+    /// The pair's score in `0..=100` and the reasons behind it.
+    fn score(&self, other: &Self) -> (f64, Reasons);
+}
+
+/// A scored pair.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    left: u32,
+    right: u32,
+    score: f64,
+    reasons: Reasons,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Free,
+    Linked,
+    Review,
+}
+
+/// Matches `left` against `right`; indices in the result refer to the input slices.
+pub(crate) fn run<P: Prepared>(left: &[P], right: &[P], opts: &MatchOptions) -> MatchResult {
+    let mut index: HashMap<u64, Vec<u32>> = HashMap::with_capacity(right.len() * 8);
+    let mut keys = Vec::new();
+    for (j, r) in right.iter().enumerate() {
+        keys.clear();
+        r.index_keys(&mut keys);
+        let j = u32::try_from(j).unwrap_or(u32::MAX);
+        for k in &keys {
+            let bucket = index.entry(k.hash).or_default();
+            if bucket.last() != Some(&j) {
+                bucket.push(j);
+            }
+        }
+    }
+    let mut cands = Vec::new();
+    let mut seen: Vec<u32> = Vec::new();
+    for (i, l) in left.iter().enumerate() {
+        keys.clear();
+        l.query_keys(&mut keys);
+        seen.clear();
+        for k in &keys {
+            if let Some(bucket) = index.get(&k.hash) {
+                if k.exact || bucket.len() <= MAX_BUCKET {
+                    seen.extend_from_slice(bucket);
+                }
+            }
+        }
+        seen.sort_unstable();
+        seen.dedup();
+        let i = u32::try_from(i).unwrap_or(u32::MAX);
+        for &j in &seen {
+            let (score, reasons) = l.score(&right[j as usize]);
+            if score >= opts.score_cutoff {
+                cands.push(Candidate {
+                    left: i,
+                    right: j,
+                    score,
+                    reasons,
+                });
+            }
+        }
+    }
+    assign(left.len(), right.len(), cands, opts)
+}
+
+fn link(c: &Candidate) -> Link {
+    Link {
+        left: c.left as usize,
+        right: c.right as usize,
+        score: c.score,
+        reasons: c.reasons,
+    }
+}
+
+/// One-to-one assignment, best first, with near-ties sent to review.
+fn assign(n_left: usize, n_right: usize, mut cands: Vec<Candidate>, opts: &MatchOptions) -> MatchResult {
+    cands.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.left.cmp(&b.left))
+            .then(a.right.cmp(&b.right))
+    });
+    let mut by_left: Vec<Vec<u32>> = vec![Vec::new(); n_left];
+    let mut by_right: Vec<Vec<u32>> = vec![Vec::new(); n_right];
+    for (k, c) in cands.iter().enumerate() {
+        let k = u32::try_from(k).unwrap_or(u32::MAX);
+        by_left[c.left as usize].push(k);
+        by_right[c.right as usize].push(k);
+    }
+    let mut ls = vec![State::Free; n_left];
+    let mut rs = vec![State::Free; n_right];
+    let mut links = Vec::new();
+    let mut review = Vec::new();
+    let mut rivals: Vec<u32> = Vec::new();
+    for (k, c) in cands.iter().enumerate() {
+        let (l, r) = (c.left as usize, c.right as usize);
+        if ls[l] != State::Free || rs[r] != State::Free {
+            continue;
+        }
+        let floor = c.score - opts.review_margin;
+        rivals.clear();
+        for &o in by_left[l].iter().chain(&by_right[r]) {
+            let oc = &cands[o as usize];
+            if o as usize != k
+                && oc.score >= floor
+                && ls[oc.left as usize] == State::Free
+                && rs[oc.right as usize] == State::Free
+            {
+                rivals.push(o);
+            }
+        }
+        if rivals.is_empty() {
+            ls[l] = State::Linked;
+            rs[r] = State::Linked;
+            links.push(link(c));
+        } else {
+            ls[l] = State::Review;
+            rs[r] = State::Review;
+            review.push(link(c));
+            rivals.sort_unstable();
+            rivals.dedup();
+            review.extend(rivals.iter().map(|&o| link(&cands[o as usize])));
+        }
+    }
+    // A record named in the review list is not "unmatched", even if it was only a rival.
+    for l in &review {
+        if ls[l.left] == State::Free {
+            ls[l.left] = State::Review;
+        }
+        if rs[l.right] == State::Free {
+            rs[l.right] = State::Review;
+        }
+    }
+    let unmatched_left = (0..n_left).filter(|&i| ls[i] == State::Free).collect();
+    let unmatched_right = (0..n_right).filter(|&j| rs[j] == State::Free).collect();
+    MatchResult {
+        links,
+        review,
+        unmatched_left,
+        unmatched_right,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matching::Reason;
+
+    /// A toy record: an integer and a tolerance, scored 100 − 10 × distance.
+    struct Toy(i32);
+
+    impl Prepared for Toy {
+        fn index_keys(&self, out: &mut Vec<BlockKey>) {
+            out.push(BlockKey {
+                hash: key(b't', &[]),
+                exact: false,
+            });
+        }
+        fn score(&self, other: &Self) -> (f64, Reasons) {
+            (
+                100.0 - 10.0 * f64::from((self.0 - other.0).abs()),
+                Reasons::from(Reason::NameSimilar),
+            )
+        }
+    }
+
+    #[test]
+    fn one_to_one_and_review() {
+        let opts = MatchOptions {
+            score_cutoff: 60.0,
+            review_margin: 5.0,
+        };
+        // 1↔1 exact; 20 is equally close to 19 and 21 → review; 50 has no partner.
+        let left = [Toy(1), Toy(20), Toy(50)];
+        let right = [Toy(1), Toy(19), Toy(21), Toy(90)];
+        let res = run(&left, &right, &opts);
+        assert_eq!(res.links.len(), 1);
+        assert_eq!((res.links[0].left, res.links[0].right), (0, 0));
+        assert_eq!(res.review.len(), 2);
+        assert!(res.review.iter().all(|l| l.left == 1));
+        assert_eq!(res.unmatched_left, vec![2]);
+        assert_eq!(res.unmatched_right, vec![3]);
+    }
+
+    #[test]
+    fn best_pair_wins() {
+        let opts = MatchOptions {
+            score_cutoff: 60.0,
+            review_margin: 5.0,
+        };
+        let left = [Toy(10), Toy(12)];
+        let right = [Toy(10)];
+        let res = run(&left, &right, &opts);
+        assert_eq!(res.links.len(), 1);
+        assert_eq!(res.links[0].left, 0);
+        assert_eq!(res.unmatched_left, vec![1]);
+        assert!(res.review.is_empty());
+    }
+}

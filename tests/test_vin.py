@@ -1,0 +1,158 @@
+"""VIN validation, check digit, repair and decoding, cross-checked against a tiny pure-Python reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from samsara_fmc.exceptions import InvalidVinError, SamsaraFmcError
+from samsara_fmc.vin import decode_vin, is_valid_vin, repair_vin, validate_vin, vin_check_digit
+
+FIXTURES = Path(__file__).parent / "fixtures" / "vins"
+
+# --- the reference (49 CFR 565.15(c)) ----------------------------------------------------------------
+
+ALPHABET = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
+VALUES = dict(zip("ABCDEFGHJKLMNPRSTUVWXYZ", [1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9],
+                  strict=True))
+VALUES.update({str(d): d for d in range(10)})
+WEIGHTS = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2]
+YEAR_CODES = "ABCDEFGHJKLMNPRSTVWXY123456789"
+
+
+def ref_check_digit(vin: str) -> str:
+    r = sum(VALUES[c] * w for c, w in zip(vin, WEIGHTS, strict=True)) % 11
+    return "X" if r == 10 else str(r)
+
+
+def ref_valid(vin: str) -> bool:
+    if len(vin) != 17 or any(c not in ALPHABET for c in vin) or vin[9] not in YEAR_CODES:
+        return False
+    return vin[8] == ref_check_digit(vin) or vin[0] not in "12345"
+
+
+vin_bodies = st.text(alphabet=ALPHABET, min_size=17, max_size=17)
+na_vins = st.builds(
+    lambda wmi0, body, year: wmi0 + body[1:9] + year + body[10:],
+    st.sampled_from("12345"),
+    vin_bodies,
+    st.sampled_from(YEAR_CODES),
+).map(lambda v: v[:8] + ref_check_digit(v) + v[9:])
+
+
+# --- fixtures -----------------------------------------------------------------------------------------
+
+
+def _lines(name: str) -> list[str]:
+    return [ln for ln in (FIXTURES / name).read_text().splitlines() if not ln.startswith("#")]
+
+
+@pytest.mark.parametrize("vin", _lines("valid.txt"))
+def test_valid_fixture(vin: str) -> None:
+    assert validate_vin(vin) == vin
+    assert is_valid_vin(vin)
+    assert ref_valid(vin)
+
+
+@pytest.mark.parametrize(("vin", "reason"), [ln.rsplit(",", 1) for ln in _lines("invalid.txt")])
+def test_every_failure_reason(vin: str, reason: str) -> None:
+    with pytest.raises(InvalidVinError) as e:
+        validate_vin(vin)
+    assert e.value.reason == reason
+    assert isinstance(e.value, ValueError) and isinstance(e.value, SamsaraFmcError)
+    assert e.value.vin == vin.replace("-", "").strip().upper()
+    assert not is_valid_vin(vin)
+    if e.value.vin:
+        assert f"`{e.value.vin}`" in str(e.value)
+
+
+def test_normalises_and_warns_outside_north_america() -> None:
+    assert validate_vin(" 1m8gdm9a-xkp 042.788 ") == "1M8GDM9AXKP042788"
+    info = decode_vin("WDB1240821A123456")
+    assert info.warnings == ["check_digit"] and not info.north_american and info.country == "Germany"
+
+
+def test_is_valid_vin_never_raises() -> None:
+    for v in [None, 17, b"1M8GDM9AXKP042788", object(), "", "x" * 10_000]:
+        assert is_valid_vin(v) is False
+
+
+def test_decode() -> None:
+    info = decode_vin("1FTFW1E50KFA12345".replace("0KFA", ref_check_digit("1FTFW1E50KFA12345") + "KFA"))
+    assert (info.wmi, info.vds, info.model_year_code, info.plant, info.serial) == ("1FT", "FW1E5", "K", "F", "A12345")
+    assert info.manufacturer == "Ford" and info.country == "United States"
+    assert info.model_year == 2019 and info.model_year_candidates == (1989, 2019)
+    assert info.check_digit_valid and info.warnings == []
+    assert "Ford" in repr(info)
+    for vin, make in [("1XKYD49X1HJ102030", "Kenworth"), ("1UYVS2539EU123456", "Utility Trailer"),
+                      ("3AKJHHDR8JSJV1234", "Freightliner"), ("1GRAA0627KT123456", "Great Dane")]:
+        assert decode_vin(vin).manufacturer == make
+    with pytest.raises(InvalidVinError):
+        decode_vin("nope")
+
+
+def test_repair_examples() -> None:
+    (r,) = repair_vin("1M8GDM9AXKPO42788")
+    assert r.candidate == "1M8GDM9AXKP042788" and r.edit == "`O` → `0` at position 12"
+    assert r.edits == [("substitute", 12)]
+    cands = repair_vin("1M8GDM9AXKP042878", limit=100)
+    assert any(c.candidate == "1M8GDM9AXKP042788" and c.edits == [("transpose", 15)] for c in cands)
+    assert repair_vin("1M8GDM9AXKP042788") == []
+    assert len(repair_vin("1M8GDM9A1KP042788", limit=2)) == 2
+    with pytest.raises(ValueError, match="limit"):
+        repair_vin("x", limit=-1)
+
+
+# --- properties against the reference -----------------------------------------------------------------
+
+
+@given(vin_bodies)
+def test_check_digit_matches_reference(vin: str) -> None:
+    assert vin_check_digit(vin) == ref_check_digit(vin)
+
+
+@given(vin_bodies)
+def test_validity_matches_reference(vin: str) -> None:
+    assert is_valid_vin(vin) == ref_valid(vin)
+
+
+@given(na_vins, st.integers(0, 16), st.sampled_from(ALPHABET))
+@settings(max_examples=300)
+def test_substitution_is_repaired(vin: str, pos: int, c: str) -> None:
+    bad = vin[:pos] + c + vin[pos + 1 :]
+    assume(not ref_valid(bad))
+    cands = repair_vin(bad, limit=1000)
+    assert vin in [r.candidate for r in cands]
+    assert all(ref_valid(r.candidate) for r in cands)
+
+
+@given(na_vins, st.integers(0, 15))
+@settings(max_examples=300)
+def test_transposition_is_repaired(vin: str, pos: int) -> None:
+    bad = vin[:pos] + vin[pos + 1] + vin[pos] + vin[pos + 2 :]
+    assume(not ref_valid(bad))
+    assert vin in [r.candidate for r in repair_vin(bad, limit=1000)]
+
+
+@given(na_vins)
+def test_letter_o_and_i_are_mapped_back(vin: str) -> None:
+    assume("0" in vin or "1" in vin)
+    bad = vin.replace("0", "O").replace("1", "I")
+    assert repair_vin(bad)[0].candidate == vin
+
+
+@given(st.text(max_size=40))
+def test_fuzz_never_panics(s: str) -> None:
+    try:
+        assert is_valid_vin(validate_vin(s))
+    except InvalidVinError as e:
+        assert e.reason in {"empty", "length", "character", "model_year", "check_digit"}
+    is_valid_vin(s)
+    repair_vin(s)
+    try:
+        vin_check_digit(s)
+    except InvalidVinError:
+        pass
