@@ -30,7 +30,7 @@ from samsara_fmc.matching import (
 )
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
-import fleetgen  # noqa: E402
+import fleetgen
 
 FIXTURES = Path(__file__).parent / "fixtures" / "matching"
 
@@ -108,8 +108,16 @@ def test_extract_one_shape() -> None:
 
 @pytest.mark.parametrize(
     ("name", "unit"),
-    [("Truck #4", "4"), ("T-004", "4"), ("UNIT 0004", "4"), ("0004", "4"), ("Unit 12 - 2019 Ford F-150", "12"),
-     ("2019 Ford F-150", None), ("Trailer 53", "53"), ("", None)],
+    [
+        ("Truck #4", "4"),
+        ("T-004", "4"),
+        ("UNIT 0004", "4"),
+        ("0004", "4"),
+        ("Unit 12 - 2019 Ford F-150", "12"),
+        ("2019 Ford F-150", None),
+        ("Trailer 53", "53"),
+        ("", None),
+    ],
 )
 def test_unit_numbers(name: str, unit: str | None) -> None:
     assert unit_number(name) == unit
@@ -152,7 +160,12 @@ def test_tricky_drivers() -> None:
         {"id": "d", "name": "Lee, Ann", "externalIds": '{"payrollId": "P-9"}'},
     ]
     result = match_drivers(left, right)
-    assert {(ln.left["id"], ln.right["id"]) for ln in result.links} == {("1", "a"), ("2", "b"), ("3", "c"), ("4", "d")}
+    assert {(ln.left["id"], ln.right["id"]) for ln in result.links} == {
+        ("1", "a"),
+        ("2", "b"),
+        ("3", "c"),
+        ("4", "d"),
+    }
     assert [r["id"] for r in result.unmatched_left] == ["5"]
 
 
@@ -188,7 +201,9 @@ class Truck:
 
 
 def test_dataclass_records_and_csv_output(tmp_path: Path) -> None:
-    result = match_vehicles([Truck("s1", "1XKYD49X1HJ102030", "Truck 2")], [{"id": "f1", "vin": "1xkyd49x1hj102030"}])
+    result = match_vehicles(
+        [Truck("s1", "1XKYD49X1HJ102030", "Truck 2")], [{"id": "f1", "vin": "1xkyd49x1hj102030"}]
+    )
     assert len(result.links) == 1 and isinstance(result.links[0].left, Truck)
     text = result.to_csv(tmp_path / "out.csv")
     assert (tmp_path / "out.csv").read_text() == text
@@ -219,8 +234,22 @@ record_values = st.one_of(st.none(), st.text(max_size=20), st.integers(-5, 3000)
 records = st.lists(
     st.fixed_dictionaries(
         {"id": st.text(max_size=5)},
-        optional={k: record_values for k in ["vin", "licensePlate", "licensePlateState", "name", "make", "year",
-                                              "licenseNumber", "licenseState", "email", "phone", "username"]},
+        optional={
+            k: record_values
+            for k in [
+                "vin",
+                "licensePlate",
+                "licensePlateState",
+                "name",
+                "make",
+                "year",
+                "licenseNumber",
+                "licenseState",
+                "email",
+                "phone",
+                "username",
+            ]
+        },
     ),
     max_size=8,
 )

@@ -43,7 +43,9 @@ def as_mapping(record: object) -> Mapping[str, Any]:
     try:
         return vars(record)
     except TypeError:
-        raise TypeError(f"a record must be a mapping or an object with fields, not `{type(record).__name__}`") from None
+        raise TypeError(
+            f"a record must be a mapping or an object with fields, not `{type(record).__name__}`"
+        ) from None
 
 
 def _text(value: object) -> str | None:
@@ -73,7 +75,7 @@ def _year(value: str | None) -> int | None:
 
 
 def external_ids(rec: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``externalIds`` as ``(key, value)`` pairs, from a mapping, a JSON string or ``externalIds.*`` columns."""
+    """``externalIds`` as ``(key, value)`` pairs: a mapping, a JSON string or ``externalIds.*`` columns."""
     out: list[tuple[str, str]] = []
     raw = rec.get("externalIds", rec.get("external_ids"))
     if isinstance(raw, str) and raw.strip():

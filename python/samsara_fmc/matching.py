@@ -68,7 +68,11 @@ def unit_number(name: str) -> str | None:
 
 
 def _apply(
-    native: Callable[[str, str], float], a: str, b: str, processor: Processor | None, score_cutoff: float | None
+    native: Callable[[str, str], float],
+    a: str,
+    b: str,
+    processor: Processor | None,
+    score_cutoff: float | None,
 ) -> float:
     if processor is not None:
         a, b = processor(a), processor(b)
@@ -76,7 +80,9 @@ def _apply(
     return 0.0 if score_cutoff is not None and score < score_cutoff else score
 
 
-def jaro_winkler(a: str, b: str, *, processor: Processor | None = None, score_cutoff: float | None = None) -> float:
+def jaro_winkler(
+    a: str, b: str, *, processor: Processor | None = None, score_cutoff: float | None = None
+) -> float:
     """Jaro-Winkler similarity, 0-100 (prefix scale 0.1, prefix up to 4)."""
     return _apply(_core.jaro_winkler, a, b, processor, score_cutoff)
 
@@ -208,7 +214,10 @@ def match_vehicles(
     """
     lv, rv = list(left), list(right)
     raw = _core.match_vehicles(
-        [vehicle_tuple(r) for r in lv], [vehicle_tuple(r) for r in rv], float(score_cutoff), float(review_margin)
+        [vehicle_tuple(r) for r in lv],
+        [vehicle_tuple(r) for r in rv],
+        float(score_cutoff),
+        float(review_margin),
     )
     return _result("vehicles", lv, rv, raw)
 
@@ -219,7 +228,10 @@ def match_drivers(
     """Link Samsara drivers (``left``) with FMC drivers (``right``) one to one; see :func:`match_vehicles`."""
     lv, rv = list(left), list(right)
     raw = _core.match_drivers(
-        [driver_tuple(r) for r in lv], [driver_tuple(r) for r in rv], float(score_cutoff), float(review_margin)
+        [driver_tuple(r) for r in lv],
+        [driver_tuple(r) for r in rv],
+        float(score_cutoff),
+        float(review_margin),
     )
     return _result("drivers", lv, rv, raw)
 

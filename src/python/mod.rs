@@ -23,7 +23,9 @@ mod _core {
     #[pymodule_export]
     use super::units::{convert, normalize_rfc3339, rfc3339_to_unix_ms, unit_symbols, unix_ms_to_rfc3339};
     #[pymodule_export]
-    use super::vin::{decode_vin, is_valid_vin, repair_vin, validate_vin, vin_check_digit, PyVinInfo, PyVinRepair};
+    use super::vin::{
+        decode_vin, is_valid_vin, repair_vin, validate_vin, vin_check_digit, PyVinInfo, PyVinRepair,
+    };
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

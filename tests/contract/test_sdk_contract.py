@@ -66,14 +66,17 @@ def test_vehicle_stats_snapshot(client: Samsara) -> None:
     assert any(d.engine_state is not None for d in snap.data)
 
 
-@pytest.mark.parametrize("types", [
-    ["gps", "engineStates", "fuelPercents"],
-    ["obdOdometerMeters", "gpsOdometerMeters", "obdEngineSeconds"],
-    ["faultCodes", "engineCoolantTemperatureMilliC", "ambientAirTemperatureMilliC"],
-    ["engineOilPressureKPa", "batteryMilliVolts", "defLevelMilliPercent"],
-    ["engineRpm", "engineLoadPercent", "evStateOfChargeMilliPercent"],
-    ["evChargingStatus", "evBatteryStateOfHealthMilliPercent", "evDistanceDrivenMeters"],
-])
+@pytest.mark.parametrize(
+    "types",
+    [
+        ["gps", "engineStates", "fuelPercents"],
+        ["obdOdometerMeters", "gpsOdometerMeters", "obdEngineSeconds"],
+        ["faultCodes", "engineCoolantTemperatureMilliC", "ambientAirTemperatureMilliC"],
+        ["engineOilPressureKPa", "batteryMilliVolts", "defLevelMilliPercent"],
+        ["engineRpm", "engineLoadPercent", "evStateOfChargeMilliPercent"],
+        ["evChargingStatus", "evBatteryStateOfHealthMilliPercent", "evDistanceDrivenMeters"],
+    ],
+)
 def test_vehicle_stats_feed_pages(client: Samsara, sandbox: SandboxProcess, types: list[str]) -> None:
     first = client.vehicle_stats.get_vehicle_stats_feed(types=types, decorations=["gps", "engineStates"])
     assert first.data and first.pagination.end_cursor
@@ -84,7 +87,9 @@ def test_vehicle_stats_feed_pages(client: Samsara, sandbox: SandboxProcess, type
 
 def test_vehicle_stats_history(client: Samsara) -> None:
     hist = client.vehicle_stats.get_vehicle_stats_history(
-        start_time="2026-11-02T13:00:00Z", end_time="2026-11-02T14:00:00Z", types=["gps", "faultCodes"],
+        start_time="2026-11-02T13:00:00Z",
+        end_time="2026-11-02T14:00:00Z",
+        types=["gps", "faultCodes"],
     )
     assert hist.data
     assert any(d.gps for d in hist.data)
@@ -93,8 +98,12 @@ def test_vehicle_stats_history(client: Samsara) -> None:
 def test_drivers_crud(client: Samsara) -> None:
     drivers = list(client.drivers.list())
     assert drivers and drivers[0].license_number
-    created = client.drivers.create(name="Contract Driver", username=f"contract{SDK_MAJOR}", password="pw",
-                                    external_ids={"contractId": f"C{SDK_MAJOR}"})
+    created = client.drivers.create(
+        name="Contract Driver",
+        username=f"contract{SDK_MAJOR}",
+        password="pw",
+        external_ids={"contractId": f"C{SDK_MAJOR}"},
+    )
     assert created.data is not None and created.data.id
     got = client.drivers.get(f"contractId:C{SDK_MAJOR}")
     assert got.data is not None and got.data.name == "Contract Driver"
@@ -130,7 +139,9 @@ def test_tags_crud(client: Samsara) -> None:
 
 def test_errors_are_api_errors(sandbox: SandboxProcess) -> None:
     with httpx.Client(timeout=30) as http, pytest.raises(ApiError) as err:
-        Samsara(token="not-a-token", base_url=sandbox.url, httpx_client=http).organization_info.get_organization_info()
+        Samsara(
+            token="not-a-token", base_url=sandbox.url, httpx_client=http
+        ).organization_info.get_organization_info()
     assert err.value.status_code == 401
     assert isinstance(err.value.body, dict) and {"message", "requestId"} <= set(err.value.body)
 
@@ -142,12 +153,20 @@ def test_sdk14_suite() -> None:
     python = os.environ.get("SAMSARA_SDK14_PYTHON", "/work/venv-sdk14/bin/python")
     if not Path(python).exists():
         pytest.skip(f"no samsara-api 14.x interpreter at {python} (set SAMSARA_SDK14_PYTHON)")
-    probe = subprocess.run([python, "-c", "import importlib.metadata as m; print(m.version('samsara-api'))"],
-                           capture_output=True, text=True)
+    probe = subprocess.run(
+        [python, "-c", "import importlib.metadata as m; print(m.version('samsara-api'))"],
+        capture_output=True,
+        text=True,
+    )
     if probe.returncode != 0 or not probe.stdout.startswith("14."):
         pytest.skip(f"samsara-api 14.x is not importable by {python}")
     repo = Path(__file__).resolve().parents[2]
-    run = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(Path(__file__))],
-                         cwd=repo, capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    run = subprocess.run(
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(Path(__file__))],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
     sys.stdout.write(run.stdout[-3000:])
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
