@@ -2,8 +2,10 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-# CPython 3.12, the Functions runtime: on PATH, or from pyenv.
-PY312 ?= $(shell command -v python3.12 2>/dev/null || { p=$$(pyenv prefix 3.12 2>/dev/null || pyenv prefix 3.12.1 2>/dev/null) && echo $$p/bin/python3.12; })
+# CPython 3.12, the Functions runtime: from pyenv, or on PATH; each candidate must really run 3.12
+# (a pyenv shim exists even when 3.12 is not the active version).
+PY312 ?= $(shell for c in "$$(pyenv prefix 3.12 2>/dev/null)/bin/python3.12" "$$(pyenv prefix 3.12.1 2>/dev/null)/bin/python3.12" "$$(command -v python3.12)"; do \
+	"$$c" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo "$$c"; break; }; done)
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
