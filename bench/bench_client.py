@@ -34,7 +34,13 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-token"
 TYPES = ["gps", "obdOdometerMeters", "engineStates"]
 FEED = "/fleet/vehicles/stats/feed"
-METHODS = ["samsara_fmc ndjson", "samsara_fmc dicts", "samsara-api 4.1.0", "requests + json", "httpx + orjson"]
+METHODS = [
+    "samsara_fmc ndjson",
+    "samsara_fmc dicts",
+    "samsara-api 4.1.0",
+    "requests + json",
+    "httpx + orjson",
+]
 
 
 def count(vehicles: list[dict[str, object]]) -> int:
@@ -97,7 +103,9 @@ def worker(method: str, url: str, cursor: str) -> dict[str, float]:
         c0 = time.process_time()
         after = cursor
         while True:
-            body = orjson.loads(http.get(f"{url}{FEED}", params={"types": ",".join(TYPES), "after": after}).content)
+            body = orjson.loads(
+                http.get(f"{url}{FEED}", params={"types": ",".join(TYPES), "after": after}).content
+            )
             records += count(body["data"])
             after = body["pagination"]["endCursor"] or after
             if not body["pagination"]["hasNextPage"]:
@@ -125,7 +133,7 @@ def call(url: str, path: str, body: dict[str, object] | None = None) -> dict[str
     req = urllib.request.Request(url + path, data=None if body is None else json.dumps(body).encode())
     req.add_header("Authorization", f"Bearer {TOKEN}")
     req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310  (loopback)
+    with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read())  # type: ignore[no-any-return]
 
 
@@ -164,9 +172,12 @@ def main() -> int:
     records = n.pop()
     base = {m: statistics.median(r["cpu_s"] for r in runs) for m, runs in rows}
     sdk = base.get("samsara-api 4.1.0")
-    print(f"{records:,} stats-feed records ({', '.join(TYPES)}), {args.vehicles} vehicles, "
-          f"{args.hours:g} h of driving; median of {args.repeat}; Python {sys.version.split()[0]}")  # fmt: skip
-    print(f"{'method':<20} {'CPU/record':>11} {'CPU/100k':>9} {'vs SDK':>7} {'peak RSS':>9} {'import+1st':>11}")
+    print(
+        f"{records:,} stats-feed records ({', '.join(TYPES)}), {args.vehicles} vehicles, "
+        f"{args.hours:g} h of driving; median of {args.repeat}; Python {sys.version.split()[0]}"
+    )
+    head = ("method", "CPU/record", "CPU/100k", "vs SDK", "peak RSS", "import+1st")
+    print(f"{head[0]:<20} {head[1]:>11} {head[2]:>9} {head[3]:>7} {head[4]:>9} {head[5]:>11}")
     for method, runs in rows:
         cpu = base[method]
         ratio = f"{sdk / cpu:.0f}x" if sdk else "-"

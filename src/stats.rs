@@ -149,7 +149,7 @@ struct Vehicle<'a> {
     id: Option<Cow<'a, str>>,
     name: Option<Cow<'a, str>>,
     external_ids: Option<&'a RawValue>,
-    stats: Vec<(Cow<'a, str>, &'a RawValue)>,
+    stats: Vec<(Cow<'a, str>, Points<'a>)>,
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Vehicle<'a> {
@@ -175,8 +175,17 @@ impl<'de: 'a, 'a> Deserialize<'de> for Vehicle<'a> {
                         "name" => v.name = map.next_value::<Option<Cow<'de, str>>>()?,
                         "externalIds" => v.external_ids = Some(map.next_value::<&'de RawValue>()?),
                         _ => {
-                            let raw = map.next_value::<&'de RawValue>()?;
-                            v.stats.push((key, raw));
+                            let bad = |e: M::Error| {
+                                serde::de::Error::custom(format_args!(
+                                    "stat `{key}` is not an array of points ({e}); this reads feed and history pages"
+                                ))
+                            };
+                            let points = if kind_of(&key) == Kind::Raw {
+                                Points::Raw(map.next_value::<Vec<&'de RawValue>>().map_err(bad)?)
+                            } else {
+                                Points::Parsed(map.next_value::<Vec<Point<'de>>>().map_err(bad)?)
+                            };
+                            v.stats.push((key, points));
                         }
                     }
                 }
@@ -187,41 +196,94 @@ impl<'de: 'a, 'a> Deserialize<'de> for Vehicle<'a> {
     }
 }
 
-#[derive(Deserialize)]
-struct ScalarPoint<'a> {
-    #[serde(borrow)]
-    time: Cow<'a, str>,
-    value: f64,
-    #[serde(borrow, default)]
-    decorations: Option<&'a RawValue>,
+/// A stat's points: kept raw for object-valued stats (fault codes, …), parsed in one pass otherwise.
+enum Points<'a> {
+    Raw(Vec<&'a RawValue>),
+    Parsed(Vec<Point<'a>>),
 }
 
-#[derive(Deserialize)]
-struct TextPoint<'a> {
-    #[serde(borrow)]
-    time: Cow<'a, str>,
-    #[serde(borrow)]
-    value: Cow<'a, str>,
-    #[serde(borrow, default)]
-    decorations: Option<&'a RawValue>,
-}
-
+/// Every field a non-raw point may have, each as its raw JSON text: one pass over the bytes, and a
+/// value of the wrong type becomes a rejected point instead of an unreadable page.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct GpsPoint<'a> {
-    #[serde(borrow)]
-    time: Cow<'a, str>,
-    latitude: f64,
-    longitude: f64,
-    heading_degrees: Option<f64>,
-    speed_miles_per_hour: Option<f64>,
-    is_ecu_speed: Option<bool>,
+struct Point<'a> {
+    #[serde(borrow, default)]
+    time: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    value: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    latitude: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    longitude: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    heading_degrees: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    speed_miles_per_hour: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    is_ecu_speed: Option<&'a RawValue>,
     #[serde(borrow, default)]
     address: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    reverse_geo: Option<ReverseGeo<'a>>,
+    reverse_geo: Option<&'a RawValue>,
     #[serde(borrow, default)]
     decorations: Option<&'a RawValue>,
+}
+
+impl<'a> Point<'a> {
+    fn time(&self) -> Result<Cow<'a, str>, String> {
+        string(self.time.ok_or("missing field `time`")?, "time")
+    }
+
+    /// The point re-assembled from its fields, for the rejects file.
+    fn reassemble(&self) -> String {
+        let fields = [
+            ("time", self.time),
+            ("value", self.value),
+            ("latitude", self.latitude),
+            ("longitude", self.longitude),
+            ("headingDegrees", self.heading_degrees),
+            ("speedMilesPerHour", self.speed_miles_per_hour),
+            ("isEcuSpeed", self.is_ecu_speed),
+            ("address", self.address),
+            ("reverseGeo", self.reverse_geo),
+            ("decorations", self.decorations),
+        ];
+        let body: Vec<String> = fields
+            .iter()
+            .filter_map(|(k, v)| v.map(|v| format!("\"{k}\":{}", v.get())))
+            .collect();
+        format!("{{{}}}", body.join(","))
+    }
+}
+
+/// A JSON string's text, borrowed unless it has escapes.
+fn string<'a>(raw: &'a RawValue, field: &str) -> Result<Cow<'a, str>, String> {
+    let text = raw.get();
+    if let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        if !inner.contains('\\') {
+            return Ok(Cow::Borrowed(inner));
+        }
+        if let Ok(owned) = serde_json::from_str::<String>(text) {
+            return Ok(Cow::Owned(owned));
+        }
+    }
+    Err(format!("`{field}` `{text}` is not a string"))
+}
+
+/// A JSON number's value.
+fn num(raw: Option<&RawValue>, field: &str) -> Result<Option<f64>, String> {
+    let Some(raw) = raw else { return Ok(None) };
+    match raw.get() {
+        "null" => Ok(None),
+        text => match text.parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(Some(v)),
+            _ => Err(format!("`{field}` `{text}` is not a finite number")),
+        },
+    }
+}
+
+fn required(raw: Option<&RawValue>, field: &str) -> Result<f64, String> {
+    num(raw, field)?.ok_or_else(|| format!("missing field `{field}`"))
 }
 
 #[derive(Deserialize)]
@@ -254,12 +316,7 @@ pub fn convert_stats_page(
         let Some(id) = vehicle.id.as_deref() else {
             return Err(PageError("a `data` entry has no vehicle `id`".into()));
         };
-        for (stat, raw) in &vehicle.stats {
-            let points: Vec<&RawValue> = match serde_json::from_str(raw.get()) {
-                Ok(points) => points,
-                // A snapshot-style single object (`/fleet/vehicles/stats`) is one point.
-                Err(_) => vec![*raw],
-            };
+        for (stat, points) in &vehicle.stats {
             let ctx = Context {
                 vehicle,
                 id,
@@ -267,12 +324,27 @@ pub fn convert_stats_page(
                 kind: kind_of(stat),
                 units,
             };
-            for point in points {
-                match ctx.write(point, out) {
-                    Ok(()) => done.records += 1,
-                    Err(reason) => {
-                        reject(rejects, id, stat, &reason, point);
-                        done.rejected += 1;
+            match points {
+                Points::Raw(points) => {
+                    for &point in points {
+                        match Context::guarded(out, |out| ctx.write_raw(point, out)) {
+                            Ok(()) => done.records += 1,
+                            Err(reason) => {
+                                reject(rejects, id, stat, &reason, point.get());
+                                done.rejected += 1;
+                            }
+                        }
+                    }
+                }
+                Points::Parsed(points) => {
+                    for point in points {
+                        match Context::guarded(out, |out| ctx.write_point(point, out)) {
+                            Ok(()) => done.records += 1,
+                            Err(reason) => {
+                                reject(rejects, id, stat, &reason, &point.reassemble());
+                                done.rejected += 1;
+                            }
+                        }
                     }
                 }
             }
@@ -290,82 +362,107 @@ struct Context<'p, 'a> {
 }
 
 impl Context<'_, '_> {
-    /// Writes one record, or says why the point is malformed (writing nothing).
-    fn write(&self, point: &RawValue, out: &mut Vec<u8>) -> Result<(), String> {
-        let mut line = Vec::with_capacity(256);
+    /// Runs `write`, leaving `out` as it was when it fails.
+    fn guarded(
+        out: &mut Vec<u8>,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let start = out.len();
+        let written = write(out);
+        if written.is_err() {
+            out.truncate(start);
+        }
+        written
+    }
+
+    /// An object-valued stat: the point without change as `value`.
+    fn write_raw(&self, point: &RawValue, line: &mut Vec<u8>) -> Result<(), String> {
+        let p: TimeOnly<'_> = serde_json::from_str(point.get()).map_err(|e| e.to_string())?;
+        self.head(line, &p.time);
+        line.extend_from_slice(b",\"value\":");
+        line.extend_from_slice(point.get().as_bytes());
+        line.extend_from_slice(b"}\n");
+        Ok(())
+    }
+
+    fn write_point(&self, p: &Point<'_>, line: &mut Vec<u8>) -> Result<(), String> {
+        let time = p.time()?;
         match self.kind {
             Kind::Scalar {
                 from,
                 metric,
                 imperial,
             } => {
-                let p: ScalarPoint<'_> = parse(point)?;
                 let to = if self.units == UnitSystem::Metric {
                     metric
                 } else {
                     imperial
                 };
-                let value = convert(p.value, from, to).map_err(|e| e.to_string())?;
-                self.head(&mut line, &p.time);
-                field(&mut line, "value", &value);
-                field(&mut line, "unit", to.symbol());
-                decorations(&mut line, p.decorations);
+                let value = convert(required(p.value, "value")?, from, to).map_err(|e| e.to_string())?;
+                self.head(line, &time);
+                number(line, "value", value);
+                text(line, "unit", to.symbol());
             }
             Kind::Plain(unit) => {
-                let p: ScalarPoint<'_> = parse(point)?;
-                if !p.value.is_finite() {
-                    return Err(format!("`value` `{}` is not finite", p.value));
-                }
-                self.head(&mut line, &p.time);
-                field(&mut line, "value", &p.value);
-                field(&mut line, "unit", unit);
-                decorations(&mut line, p.decorations);
+                let value = required(p.value, "value")?;
+                self.head(line, &time);
+                number(line, "value", value);
+                text(line, "unit", unit);
             }
             Kind::Text => {
-                let p: TextPoint<'_> = parse(point)?;
-                self.head(&mut line, &p.time);
-                field(&mut line, "value", &*p.value);
-                decorations(&mut line, p.decorations);
+                let value = string(p.value.ok_or("missing field `value`")?, "value")?;
+                self.head(line, &time);
+                text(line, "value", &value);
             }
             Kind::ChargingStatus => {
-                let p: ScalarPoint<'_> = parse(point)?;
-                let word = match p.value {
+                let word = match required(p.value, "value")? {
                     0.0 => "unknown",
                     1.0 => "notCharging",
                     2.0 => "charging",
                     v => return Err(format!("`value` `{v}` is not a charging status (0, 1 or 2)")),
                 };
-                self.head(&mut line, &p.time);
-                field(&mut line, "value", word);
+                self.head(line, &time);
+                text(line, "value", word);
             }
-            Kind::Gps => self.write_gps(point, &mut line)?,
-            Kind::Raw => {
-                let p: TimeOnly<'_> = parse(point)?;
-                self.head(&mut line, &p.time);
-                line.extend_from_slice(b",\"value\":");
-                line.extend_from_slice(point.get().as_bytes());
-            }
+            Kind::Gps => self.write_gps(p, &time, line)?,
+            Kind::Raw => return Err("internal: raw stats are written by `write_raw`".into()),
         }
+        decorations(line, p.decorations);
         line.extend_from_slice(b"}\n");
-        out.extend_from_slice(&line);
         Ok(())
     }
 
-    fn write_gps(&self, point: &RawValue, line: &mut Vec<u8>) -> Result<(), String> {
-        let p: GpsPoint<'_> = parse(point)?;
-        if !(-90.0..=90.0).contains(&p.latitude) || !(-180.0..=180.0).contains(&p.longitude) {
-            return Err(format!(
-                "position `{}, {}` is off the globe",
-                p.latitude, p.longitude
-            ));
+    fn write_gps(&self, p: &Point<'_>, time: &str, line: &mut Vec<u8>) -> Result<(), String> {
+        let (lat, lon) = (
+            required(p.latitude, "latitude")?,
+            required(p.longitude, "longitude")?,
+        );
+        if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+            return Err(format!("position `{lat}, {lon}` is off the globe"));
         }
-        self.head(line, &p.time);
-        field(line, "latitude", &p.latitude);
-        field(line, "longitude", &p.longitude);
-        if let Some(h) = p.heading_degrees.filter(|h| h.is_finite()) {
-            field(line, "headingDegrees", &h);
+        let heading = num(p.heading_degrees, "headingDegrees")?;
+        let mph = num(p.speed_miles_per_hour, "speedMilesPerHour")?;
+        let ecu = match p.is_ecu_speed.map(RawValue::get) {
+            None | Some("null") => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(other) => return Err(format!("`isEcuSpeed` `{other}` is not a boolean")),
+        };
+        let location = match p.reverse_geo {
+            Some(raw) if raw.get() != "null" => {
+                serde_json::from_str::<ReverseGeo<'_>>(raw.get())
+                    .map_err(|e| format!("`reverseGeo` is not an object: {e}"))?
+                    .formatted_location
+            }
+            _ => None,
+        };
+        self.head(line, time);
+        number(line, "latitude", lat);
+        number(line, "longitude", lon);
+        if let Some(h) = heading {
+            number(line, "headingDegrees", h);
         }
-        if let Some(mph) = p.speed_miles_per_hour {
+        if let Some(mph) = mph {
             let (speed, unit) = match self.units {
                 UnitSystem::Imperial => (mph, Unit::MilesPerHour),
                 UnitSystem::Metric => (
@@ -373,54 +470,89 @@ impl Context<'_, '_> {
                     Unit::KilometersPerHour,
                 ),
             };
-            field(line, "speed", &speed);
-            field(line, "unit", unit.symbol());
+            number(line, "speed", speed);
+            text(line, "unit", unit.symbol());
         }
-        if let Some(ecu) = p.is_ecu_speed {
-            field(line, "isEcuSpeed", &ecu);
+        if let Some(ecu) = ecu {
+            line.extend_from_slice(if ecu {
+                b",\"isEcuSpeed\":true"
+            } else {
+                b",\"isEcuSpeed\":false"
+            });
         }
-        if let Some(address) = p.address {
+        if let Some(address) = p.address.filter(|a| a.get() != "null") {
             line.extend_from_slice(b",\"address\":");
             line.extend_from_slice(address.get().as_bytes());
         }
-        if let Some(loc) = p.reverse_geo.and_then(|r| r.formatted_location) {
-            field(line, "location", &*loc);
+        if let Some(loc) = location {
+            text(line, "location", &loc);
         }
-        decorations(line, p.decorations);
         Ok(())
     }
 
     /// `{"id":…,"vehicleId":…,"vehicleName":…,"externalIds":…,"stat":…,"time":…` (no closing brace).
     fn head(&self, line: &mut Vec<u8>, time: &str) {
-        line.extend_from_slice(b"{\"id\":");
-        json_str(line, &format!("{}:{}:{}", self.id, self.stat, time));
-        field(line, "vehicleId", self.id);
+        line.extend_from_slice(b"{\"id\":\"");
+        push_escaped(line, self.id);
+        line.push(b':');
+        push_escaped(line, self.stat);
+        line.push(b':');
+        push_escaped(line, time);
+        line.push(b'"');
+        text(line, "vehicleId", self.id);
         if let Some(name) = &self.vehicle.name {
-            field(line, "vehicleName", &**name);
+            text(line, "vehicleName", name);
         }
         if let Some(ext) = self.vehicle.external_ids {
             line.extend_from_slice(b",\"externalIds\":");
             line.extend_from_slice(ext.get().as_bytes());
         }
-        field(line, "stat", self.stat);
-        field(line, "time", time);
+        text(line, "stat", self.stat);
+        text(line, "time", time);
     }
 }
 
-fn parse<'a, T: Deserialize<'a>>(point: &'a RawValue) -> Result<T, String> {
-    serde_json::from_str(point.get()).map_err(|e| e.to_string())
+/// `,"key":"value"` with the value escaped. Keys are literals that need no escaping.
+fn text(line: &mut Vec<u8>, key: &str, value: &str) {
+    line.extend_from_slice(b",\"");
+    line.extend_from_slice(key.as_bytes());
+    line.extend_from_slice(b"\":\"");
+    push_escaped(line, value);
+    line.push(b'"');
 }
 
-fn field<T: serde::Serialize + ?Sized>(line: &mut Vec<u8>, key: &str, value: &T) {
-    line.push(b',');
-    json_str(line, key);
-    line.push(b':');
-    // Writing finite numbers, bools and strings into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *line, value);
+/// `,"key":number` for a finite number (integral values without a fraction, as JSON allows).
+fn number(line: &mut Vec<u8>, key: &str, value: f64) {
+    line.extend_from_slice(b",\"");
+    line.extend_from_slice(key.as_bytes());
+    line.extend_from_slice(b"\":");
+    // Writing a finite f64 into a Vec cannot fail; callers reject non-finite values first.
+    let _ = serde_json::to_writer(&mut *line, &value);
 }
 
-fn json_str(line: &mut Vec<u8>, s: &str) {
-    let _ = serde_json::to_writer(&mut *line, s);
+/// Appends `s` escaped for a JSON string (without the quotes).
+fn push_escaped(line: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        line.extend_from_slice(&bytes[from..i]);
+        if escape.is_empty() {
+            let _ = write!(line, "\\u{b:04x}");
+        } else {
+            line.extend_from_slice(escape);
+        }
+        from = i + 1;
+    }
+    line.extend_from_slice(&bytes[from..]);
 }
 
 fn decorations(line: &mut Vec<u8>, raw: Option<&RawValue>) {
@@ -430,13 +562,14 @@ fn decorations(line: &mut Vec<u8>, raw: Option<&RawValue>) {
     }
 }
 
-fn reject(rejects: &mut Vec<u8>, id: &str, stat: &str, reason: &str, point: &RawValue) {
-    let _ = write!(rejects, "{{\"vehicleId\":");
-    json_str(rejects, id);
-    field(rejects, "stat", stat);
-    field(rejects, "error", reason);
+fn reject(rejects: &mut Vec<u8>, id: &str, stat: &str, reason: &str, point: &str) {
+    rejects.extend_from_slice(b"{\"vehicleId\":\"");
+    push_escaped(rejects, id);
+    rejects.push(b'"');
+    text(rejects, "stat", stat);
+    text(rejects, "error", reason);
     rejects.extend_from_slice(b",\"point\":");
-    rejects.extend_from_slice(point.get().as_bytes());
+    rejects.extend_from_slice(point.as_bytes());
     rejects.extend_from_slice(b"}\n");
 }
 
@@ -557,10 +690,29 @@ mod tests {
     }
 
     #[test]
-    fn snapshot_objects_are_single_points() {
+    fn snapshot_pages_are_refused_with_a_reason() {
         let page = json!({"data": [{"id": "1", "engineState": {"time": "t", "value": "On"}}],
                           "pagination": {"endCursor": "", "hasNextPage": false}});
-        let (recs, _, _) = run(&page, UnitSystem::Metric);
-        assert_eq!(recs[0]["value"], "On");
+        let err = convert_stats_page(
+            page.to_string().as_bytes(),
+            UnitSystem::Metric,
+            &mut Vec::new(),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("stat `engineState` is not an array"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        let mut out = Vec::new();
+        push_escaped(&mut out, "Truck \"7\"\\\n\u{1}é");
+        assert_eq!(std::str::from_utf8(&out).unwrap(), r#"Truck \"7\"\\\n\u0001é"#);
+        let v: serde_json::Value =
+            serde_json::from_str(&format!("\"{}\"", std::str::from_utf8(&out).unwrap())).unwrap();
+        assert_eq!(v, "Truck \"7\"\\\n\u{1}é");
     }
 }
