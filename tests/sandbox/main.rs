@@ -6,6 +6,7 @@
 mod api;
 mod bench;
 mod faults;
+mod events;
 mod feed;
 mod fmc;
 mod support;

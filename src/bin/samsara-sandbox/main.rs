@@ -2,8 +2,11 @@
 //! fault injection, an admin API and a reference FMC endpoint. See `docs/sandbox.md`.
 
 mod admin;
+mod assignments;
 mod config;
+mod defects;
 mod entities;
+mod events;
 mod faults;
 mod fleet;
 mod fmc;
@@ -18,6 +21,7 @@ mod simtime;
 mod statsapi;
 mod stattypes;
 mod store;
+mod streams;
 mod tags;
 
 use std::io::Write;

@@ -17,7 +17,7 @@ use crate::limits::Limiter;
 use crate::model::Model;
 use crate::simtime::{parse_rfc3339_ms, real_sleep, SimClock};
 use crate::store::Store;
-use crate::{admin, entities, fmc, statsapi, tags};
+use crate::{admin, assignments, defects, entities, events, fmc, statsapi, tags};
 
 /// Page-level faults a list handler must apply itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -306,10 +306,14 @@ impl Sandbox {
         let repeat = pf == Some(PageFault::Repeat);
         if pf == Some(PageFault::Empty)
             && ep.method == "GET"
-            && !ep.path.contains('{')
-            && ep.path != "/me"
-            && !ep.path.ends_with("/stats/feed")
-            && !ep.path.ends_with("/stats/history")
+            && matches!(
+                ep.path,
+                "/fleet/vehicles"
+                    | "/fleet/drivers"
+                    | "/tags"
+                    | "/fleet/driver-vehicle-assignments"
+                    | "/defect-types"
+            )
         {
             return Response::json(
                 200,
@@ -331,6 +335,18 @@ impl Sandbox {
             ("DELETE", "/fleet/drivers/{id}") => entities::delete_driver(self, req),
             ("GET", "/tags") => tags::list_tags(self, req, repeat),
             ("POST" | "GET" | "PATCH" | "PUT" | "DELETE", "/tags" | "/tags/{id}") => tags::tag(self, req),
+            ("GET", "/defects/stream") => defects::stream(self, req, pf),
+            ("GET", "/defects/{id}") => defects::get(self, req),
+            ("GET", "/defect-types") => defects::types(req),
+            ("PATCH", "/fleet/defects/{id}") => defects::patch(self, req),
+            ("GET", "/fleet/driver-vehicle-assignments") => assignments::list(self, req, repeat),
+            ("POST" | "PATCH" | "DELETE", "/fleet/driver-vehicle-assignments") => {
+                assignments::write(self, req)
+            }
+            ("GET", "/trips/stream") => events::trips(self, req, pf),
+            ("GET", "/speeding-intervals/stream") => events::speeding(self, req, pf),
+            ("GET", "/safety-events/stream") => events::safety(self, req, pf),
+            ("GET", "/idling/events") => events::idling(self, req, pf),
             _ => Response::error(
                 501,
                 &format!("{} {} is not implemented by the sandbox yet", ep.method, ep.path),

@@ -399,11 +399,7 @@ impl Render<'_> {
     #[allow(clippy::cast_precision_loss)]
     fn gps(&self, out: &mut Vec<u8>, v: usize, t: i64, phase: Phase, odo: f64) {
         let p = &self.model.params[v];
-        let theta = p.phase0 + (odo % (p.radius * std::f64::consts::TAU)) / p.radius;
-        let (north, east) = (p.radius * theta.cos(), p.radius * theta.sin());
-        let lat = p.centre.0 + north / 111_320.0;
-        let lon = p.centre.1 + east / (111_320.0 * lat.to_radians().cos());
-        let heading = (theta.cos().atan2(-theta.sin()).to_degrees() + 360.0) % 360.0;
+        let (lat, lon, heading) = self.model.position(v, odo);
         out.extend_from_slice(b",\"latitude\":");
         fixed(out, lat, 6);
         out.extend_from_slice(b",\"longitude\":");

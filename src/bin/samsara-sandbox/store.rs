@@ -57,6 +57,10 @@ pub(crate) struct Store {
     pub(crate) tags: BTreeMap<u64, Tag>,
     /// Pre-rendered `"id":…,"name":…,"externalIds":{…}` for stats pages, by vehicle index.
     pub(crate) stat_headers: Vec<Arc<str>>,
+    /// Writes to generated defects (`PATCH /fleet/defects/{id}`), by defect ID.
+    pub(crate) defect_patches: BTreeMap<String, Value>,
+    /// Driver–vehicle assignments created through the API.
+    pub(crate) assignments: Vec<Value>,
     next_tag: u64,
 }
 
@@ -172,6 +176,8 @@ impl Store {
             drivers,
             tags,
             stat_headers: Vec::new(),
+            defect_patches: BTreeMap::new(),
+            assignments: Vec::new(),
             next_tag,
         };
         s.stat_headers = (0..s.vehicles.len()).map(|i| s.render_stat_header(i)).collect();

@@ -1,0 +1,108 @@
+//! Stream endpoints derived from the trip model: defects, assignments, trips, safety, speeding, idling.
+
+use serde_json::{json, Value};
+
+use crate::support::Sandbox;
+
+/// Walks a stream from `path` (which has its query string) until `hasNextPage` is false.
+fn walk(sb: &Sandbox, path: &str) -> (Vec<Value>, String) {
+    let (mut out, mut after) = (Vec::new(), String::new());
+    loop {
+        let p = if after.is_empty() { path.to_string() } else { format!("{path}&after={after}") };
+        let (s, page) = sb.get(&p);
+        assert_eq!(s, 200, "{p}: {page}");
+        out.extend(page["data"].as_array().unwrap().iter().cloned());
+        after = page["pagination"]["endCursor"].as_str().unwrap().to_string();
+        if page["pagination"]["hasNextPage"] == false {
+            return (out, after);
+        }
+    }
+}
+
+#[test]
+fn defects_stream_and_resolution_moves_the_defect() {
+    let sb = Sandbox::default_fleet();
+    let (all, cursor) = walk(&sb, "/defects/stream?startTime=2026-10-25T00:00:00Z&limit=7");
+    assert!(!all.is_empty() && !cursor.is_empty());
+    let open = all.iter().find(|d| d["isResolved"] == false).expect("an open defect");
+    let id = open["id"].as_str().unwrap();
+    assert_eq!(sb.get(&format!("/defects/{id}")).1["id"], id);
+    sb.advance(60);
+    let (s, b) = sb.send("PATCH", &format!("/fleet/defects/{id}"), &json!({"isResolved": true, "mechanicNotes": "fixed", "resolvedBy": {"id": "42", "type": "mechanic"}}));
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["data"]["isResolved"], true);
+    let (s, page) = sb.get(&format!("/defects/stream?startTime=2026-10-25T00:00:00Z&after={cursor}"));
+    assert_eq!(s, 200);
+    let data = page["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1, "only the change since the cursor: {page}");
+    assert_eq!((data[0]["id"].as_str(), &data[0]["mechanicNotes"]), (Some(id), &json!("fixed")));
+    assert_eq!(sb.send("PATCH", &format!("/fleet/defects/{id}"), &json!({"isResolved": false})).0, 400);
+    assert_eq!(sb.send("PATCH", "/fleet/defects/123", &json!({"isResolved": true})).0, 404);
+}
+
+#[test]
+fn assignments_are_generated_and_writable() {
+    let sb = Sandbox::default_fleet();
+    let (s, b) = sb.get("/fleet/driver-vehicle-assignments?filterBy=vehicles&startTime=2026-11-02T00:00:00Z&endTime=2026-11-02T18:00:00Z");
+    assert_eq!(s, 200);
+    assert!(b["data"].as_array().unwrap().iter().any(|a| a["assignmentType"] == "HOS"));
+    assert_eq!(sb.get("/fleet/driver-vehicle-assignments").0, 400, "filterBy is required");
+    let (_, drivers) = sb.get("/fleet/drivers?limit=1");
+    let did = drivers["data"][0]["id"].as_str().unwrap();
+    let body = json!({"driverId": did, "vehicleId": "281474977000011", "startTime": "2026-11-02T17:00:00Z", "metadata": {"sourceName": "fmc"}});
+    assert_eq!(sb.send("POST", "/fleet/driver-vehicle-assignments", &body).0, 200);
+    let (_, b) = sb.get(&format!("/fleet/driver-vehicle-assignments?filterBy=drivers&driverIds={did}&assignmentType=external"));
+    assert_eq!(b["data"].as_array().unwrap().len(), 1, "{b}");
+    assert!(b["data"][0].get("endTime").is_none());
+    let patch = json!({"driverId": did, "vehicleId": "281474977000011", "startTime": "2026-11-02T17:00:00Z", "endTime": "2026-11-02T17:30:00Z"});
+    assert_eq!(sb.send("PATCH", "/fleet/driver-vehicle-assignments", &patch).0, 200);
+    let (_, b) = sb.get(&format!("/fleet/driver-vehicle-assignments?filterBy=drivers&driverIds={did}&assignmentType=external&startTime=2026-11-02T16:00:00Z"));
+    assert_eq!(b["data"][0]["endTime"], "2026-11-02T17:30:00.000Z");
+    assert_eq!(sb.send("DELETE", "/fleet/driver-vehicle-assignments", &json!({"vehicleId": "281474977000011"})).0, 204);
+    let (_, b) = sb.get(&format!("/fleet/driver-vehicle-assignments?filterBy=drivers&driverIds={did}&assignmentType=external&startTime=2026-11-02T16:00:00Z"));
+    assert_eq!(b["data"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn trips_move_from_in_progress_to_completed() {
+    let sb = Sandbox::default_fleet();
+    let (trips, cursor) = walk(&sb, "/trips/stream?startTime=2026-11-02T00:00:00Z");
+    assert!(trips.len() > 20);
+    let live: Vec<&Value> = trips.iter().filter(|t| t["completionStatus"] == "inProgress").collect();
+    assert!(!live.is_empty(), "some trips are running at 18:00Z");
+    for t in trips.iter().filter(|t| t["completionStatus"] == "completed") {
+        assert!(t["finalDistanceMeters"].as_i64().unwrap() > 0 && t["endLocation"]["latitude"].is_number());
+    }
+    sb.advance(6 * 3600);
+    let (changes, _) = walk(&sb, &format!("/trips/stream?startTime=2026-11-02T00:00:00Z&after={cursor}"));
+    let key = |t: &Value| (t["asset"]["id"].clone(), t["tripStartTime"].clone());
+    for l in live {
+        let now = changes.iter().find(|c| key(c) == key(l)).expect("a running trip reappears when it completes");
+        assert_eq!(now["completionStatus"], "completed");
+    }
+    let (s, b) = sb.get("/trips/stream?startTime=2026-11-02T00:00:00Z&endTime=2026-11-02T12:00:00Z&ids=281474977000011&includeAsset=true");
+    assert_eq!(s, 200);
+    assert_eq!(b["pagination"]["endCursor"], "");
+    assert!(b["data"].as_array().unwrap().iter().all(|t| t["asset"]["vin"].is_string()));
+}
+
+#[test]
+fn safety_speeding_and_idling_streams() {
+    let sb = Sandbox::default_fleet();
+    let (events, _) = walk(&sb, "/safety-events/stream?startTime=2026-11-01T00:00:00Z&includeDriver=true");
+    assert!(!events.is_empty());
+    assert!(events.iter().all(|e| e["behaviorLabels"][0]["label"].is_string() && e["driver"]["id"].is_string()));
+    let label = events[0]["behaviorLabels"][0]["label"].as_str().unwrap();
+    let (only, _) = walk(&sb, &format!("/safety-events/stream?startTime=2026-11-01T00:00:00Z&behaviorLabels={label}"));
+    assert!(!only.is_empty() && only.iter().all(|e| e["behaviorLabels"][0]["label"] == label));
+    let (trips, _) = walk(&sb, "/speeding-intervals/stream?startTime=2026-11-01T00:00:00Z");
+    assert!(trips.iter().any(|t| !t["intervals"].as_array().unwrap().is_empty()));
+    assert!(trips.iter().any(|t| t["intervals"].as_array().unwrap().is_empty()));
+    let (idle, end) = walk(&sb, "/idling/events?startTime=2026-11-01T00:00:00Z&endTime=2026-11-02T18:00:00Z&limit=50");
+    assert!(!idle.is_empty() && end.is_empty());
+    assert!(idle.iter().all(|e| e["durationMilliseconds"].as_i64().unwrap() >= 120_000 && e["assetId"].is_i64() && e["asset"]["id"].is_i64()));
+    let r = sb.req(reqwest::Method::GET, "/idling/events?startTime=2026-11-01T00:00:00Z&endTime=2026-11-02T18:00:00Z").header("X-Samsara-Version", "2025-10-23").send().unwrap();
+    let v: Value = serde_json::from_str(&r.text().unwrap()).unwrap();
+    assert!(v["data"][0].get("assetId").is_none() && v["data"][0]["asset"]["id"].is_i64());
+    assert_eq!(sb.get("/idling/events?startTime=2026-11-01T00:00:00Z").0, 400, "endTime is required");
+}
