@@ -209,3 +209,24 @@ def test_idling_events(client: Samsara) -> None:
         # the vendor typo "active, inactive", so a record with the real value "inactive" fails validation.
         with pytest.raises(Exception, match="pto_?[sS]tate|ptoState"):
             client.idling.get_idling_events(**kwargs)
+
+
+def test_vehicle_locations(client: Samsara) -> None:
+    assert client.vehicle_locations.get_vehicle_locations().data
+    feed = client.vehicle_locations.get_vehicle_locations_feed()
+    assert feed.data and feed.pagination.end_cursor
+    hist = client.vehicle_locations.get_vehicle_locations_history(
+        start_time="2026-11-02T14:00:00Z", end_time="2026-11-02T14:10:00Z")
+    assert hist.data
+
+
+def test_legacy_trips_and_messages(client: Samsara) -> None:
+    vehicle = next(iter(client.vehicles.list()))
+    trips = client.trips.v_1_get_fleet_trips(vehicle_id=int(vehicle.id), start_ms=1793491200000, end_ms=1793642400000)
+    assert trips.trips is not None
+    driver = next(iter(client.drivers.list()))
+    assert driver.id is not None
+    sent = client.messages.v_1_create_messages(driver_ids=[int(driver.id)], text="contract hello")
+    assert sent.data
+    got = client.messages.v_1_get_messages()
+    assert got.data and any(m.text == "contract hello" for m in got.data)

@@ -106,3 +106,28 @@ fn safety_speeding_and_idling_streams() {
     assert!(v["data"][0].get("assetId").is_none() && v["data"][0]["asset"]["id"].is_i64());
     assert_eq!(sb.get("/idling/events?startTime=2026-11-01T00:00:00Z").0, 400, "endTime is required");
 }
+
+#[test]
+fn locations_and_legacy_v1_endpoints() {
+    let sb = Sandbox::default_fleet();
+    let (s, snap) = sb.get("/fleet/vehicles/locations");
+    assert_eq!(s, 200);
+    let l = &snap["data"][0]["location"];
+    assert!(l["heading"].is_number() && l["speed"].is_number() && l.get("headingDegrees").is_none(), "{l}");
+    let (_, feed) = sb.get("/fleet/vehicles/locations/feed");
+    assert!(feed["data"][0]["locations"].is_array());
+    let (_, hist) = sb.get("/fleet/vehicles/locations/history?startTime=2026-11-02T14:00:00Z&endTime=2026-11-02T14:10:00Z");
+    assert!(hist["data"].as_array().unwrap().iter().any(|v| v["locations"].as_array().unwrap().len() > 10));
+    let (s, trips) = sb.get("/v1/fleet/trips?vehicleId=281474977000011&startMs=1793491200000&endMs=1793642400000");
+    assert_eq!(s, 200);
+    for t in trips["trips"].as_array().unwrap() {
+        assert!(t["endOdometer"].as_i64() >= t["startOdometer"].as_i64());
+    }
+    assert_eq!(sb.get("/v1/fleet/trips?vehicleId=281474977000011&startMs=0&endMs=1793642400000").0, 400);
+    let (_, d) = sb.get("/fleet/drivers?limit=1");
+    let did: i64 = d["data"][0]["id"].as_str().unwrap().parse().unwrap();
+    let (s, sent) = sb.send("POST", "/v1/fleet/messages", &json!({"driverIds": [did], "text": "hello"}));
+    assert_eq!((s, &sent["data"][0]["driverId"]), (200, &json!(did)));
+    let (_, msgs) = sb.get("/v1/fleet/messages");
+    assert!(msgs["data"].as_array().unwrap().iter().any(|m| m["text"] == "hello" && m["driverId"] == did));
+}

@@ -12,6 +12,7 @@ mod fleet;
 mod fmc;
 mod http;
 mod jsonw;
+mod legacy;
 mod limits;
 mod model;
 mod rng;

@@ -17,7 +17,7 @@ use crate::limits::Limiter;
 use crate::model::Model;
 use crate::simtime::{parse_rfc3339_ms, real_sleep, SimClock};
 use crate::store::Store;
-use crate::{admin, assignments, defects, entities, events, fmc, statsapi, tags};
+use crate::{admin, assignments, defects, entities, events, fmc, legacy, statsapi, tags};
 
 /// Page-level faults a list handler must apply itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -325,9 +325,12 @@ impl Sandbox {
             ("GET", "/fleet/vehicles") => entities::list_vehicles(self, req, repeat),
             ("GET", "/fleet/vehicles/{id}") => entities::get_vehicle(self, req),
             ("PATCH", "/fleet/vehicles/{id}") => entities::patch_vehicle(self, req),
-            ("GET", "/fleet/vehicles/stats") => statsapi::snapshot(self, req),
-            ("GET", "/fleet/vehicles/stats/feed") => statsapi::series(self, req, false, pf),
-            ("GET", "/fleet/vehicles/stats/history") => statsapi::series(self, req, true, pf),
+            ("GET", "/fleet/vehicles/stats") => statsapi::snapshot(self, req, false),
+            ("GET", "/fleet/vehicles/locations") => statsapi::snapshot(self, req, true),
+            ("GET", "/fleet/vehicles/stats/feed") => statsapi::series(self, req, false, false, pf),
+            ("GET", "/fleet/vehicles/locations/feed") => statsapi::series(self, req, false, true, pf),
+            ("GET", "/fleet/vehicles/stats/history") => statsapi::series(self, req, true, false, pf),
+            ("GET", "/fleet/vehicles/locations/history") => statsapi::series(self, req, true, true, pf),
             ("GET", "/fleet/drivers") => entities::list_drivers(self, req, repeat),
             ("POST", "/fleet/drivers") => entities::write_driver(self, req, true),
             ("GET", "/fleet/drivers/{id}") => entities::get_driver(self, req),
@@ -347,6 +350,8 @@ impl Sandbox {
             ("GET", "/speeding-intervals/stream") => events::speeding(self, req, pf),
             ("GET", "/safety-events/stream") => events::safety(self, req, pf),
             ("GET", "/idling/events") => events::idling(self, req, pf),
+            ("GET", "/v1/fleet/trips") => legacy::trips(self, req),
+            ("GET" | "POST", "/v1/fleet/messages") => legacy::messages(self, req),
             _ => Response::error(
                 501,
                 &format!("{} {} is not implemented by the sandbox yet", ep.method, ep.path),

@@ -61,6 +61,8 @@ pub(crate) struct Store {
     pub(crate) defect_patches: BTreeMap<String, Value>,
     /// Driver–vehicle assignments created through the API.
     pub(crate) assignments: Vec<Value>,
+    /// Messages sent through `POST /v1/fleet/messages`.
+    pub(crate) messages: Vec<Value>,
     next_tag: u64,
 }
 
@@ -178,6 +180,7 @@ impl Store {
             stat_headers: Vec::new(),
             defect_patches: BTreeMap::new(),
             assignments: Vec::new(),
+            messages: Vec::new(),
             next_tag,
         };
         s.stat_headers = (0..s.vehicles.len()).map(|i| s.render_stat_header(i)).collect();
