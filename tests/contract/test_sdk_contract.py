@@ -230,3 +230,35 @@ def test_legacy_trips_and_messages(client: Samsara) -> None:
     assert sent.data
     got = client.messages.v_1_get_messages()
     assert got.data and any(m.text == "contract hello" for m in got.data)
+
+
+def test_issues(client: Samsara, sandbox: SandboxProcess) -> None:
+    page = client.issues.get_issues_stream(start_time="2026-10-20T00:00:00Z", include=["externalIds"])
+    assert page.data and page.pagination.end_cursor
+    issue = page.data[0]
+    patched = client.issues.patch_issue(id=issue.id, status="dismissed")
+    assert patched.data is not None and patched.data.status == "dismissed"
+    assert client.issues.get_issues(ids=[issue.id]).data
+    if SDK_MAJOR >= 14:
+        made = client.issues.post_issue(title="Contract issue", asset={"id": "281474977000011"})
+        assert made.data is not None and made.data.status == "open"
+
+
+def test_camera_media(client: Samsara, sandbox: SandboxProcess) -> None:
+    listed = client.media.list_uploaded_media(
+        vehicle_ids="281474977000011", start_time="2026-11-02T00:00:00Z", end_time="2026-11-02T18:00:00Z")
+    assert listed.data is not None
+    posted = client.media.post_media_retrieval(vehicle_id="281474977000011", media_type="image",
+                                               start_time="2026-11-02T15:00:00Z", end_time="2026-11-02T15:00:00Z",
+                                               inputs=["dashcamRoadFacing"])
+    assert posted.data is not None and posted.data.retrieval_id
+    sandbox.advance(180)
+    got = client.media.get_media_retrieval(retrieval_id=posted.data.retrieval_id)
+    assert got.data is not None and got.data.media and got.data.media[0].status == "available"
+
+
+def test_ifta_reports(client: Samsara) -> None:
+    j = client.ifta.get_ifta_jurisdiction_reports(year=2026, month="November")
+    assert j.data is not None and j.data.jurisdiction_reports
+    v = client.ifta.get_ifta_vehicle_reports(year=2026, quarter="Q4")
+    assert v.data is not None and v.data.vehicle_reports

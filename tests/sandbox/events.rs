@@ -131,3 +131,39 @@ fn locations_and_legacy_v1_endpoints() {
     let (_, msgs) = sb.get("/v1/fleet/messages");
     assert!(msgs["data"].as_array().unwrap().iter().any(|m| m["text"] == "hello" && m["driverId"] == did));
 }
+
+#[test]
+fn issues_media_and_ifta() {
+    let sb = Sandbox::default_fleet();
+    let (issues, cursor) = walk(&sb, "/issues/stream?startTime=2026-10-20T00:00:00Z&include=externalIds");
+    assert!(!issues.is_empty(), "generated issues exist");
+    let id = issues[0]["id"].as_str().unwrap();
+    let (s, b) = sb.send("PATCH", "/issues", &json!({"id": id, "status": "dismissed", "externalIds": {"fmcIssue": "I-1"}}));
+    assert_eq!((s, &b["data"]["status"]), (200, &json!("dismissed")), "{b}");
+    let (_, got) = sb.get("/issues?ids=fmcIssue:I-1&include=externalIds");
+    assert_eq!(got["data"][0]["id"], id);
+    let (_, changes) = sb.get(&format!("/issues/stream?startTime=2026-10-20T00:00:00Z&after={cursor}"));
+    assert_eq!(changes["data"][0]["status"], "dismissed");
+    let (s, made) = sb.send("POST", "/issues", &json!({"title": "Door latch", "asset": {"id": "281474977000011"}}));
+    assert_eq!((s, &made["data"]["status"]), (200, &json!("open")));
+
+    let (s, m) = sb.get("/cameras/media?vehicleIds=281474977000011&startTime=2026-11-02T00:00:00Z&endTime=2026-11-02T18:00:00Z");
+    assert_eq!(s, 200, "{m}");
+    assert!(m["data"]["media"].is_array());
+    let (s, r) = sb.send("POST", "/cameras/media/retrieval", &json!({"vehicleId": "281474977000011", "mediaType": "image", "startTime": "2026-11-02T15:00:00Z", "endTime": "2026-11-02T15:00:00Z", "inputs": ["dashcamRoadFacing"]}));
+    assert_eq!(s, 200, "{r}");
+    let rid = r["data"]["retrievalId"].as_str().unwrap();
+    assert_eq!(sb.get(&format!("/cameras/media/retrieval?retrievalId={rid}")).1["data"]["media"][0]["status"], "pending");
+    sb.advance(180);
+    let (_, done) = sb.get(&format!("/cameras/media/retrieval?retrievalId={rid}"));
+    assert!(done["data"]["media"][0]["urlInfo"]["url"].is_string(), "{done}");
+    assert_eq!(sb.get("/cameras/media?vehicleIds=281474977000011&startTime=2026-11-01T00:00:00Z&endTime=2026-11-02T18:00:00Z").0, 400, "window over 24 h");
+
+    let (s, j) = sb.get("/fleet/reports/ifta/jurisdiction?year=2026&month=November");
+    assert_eq!(s, 200, "{j}");
+    assert!(j["data"]["jurisdictionReports"].as_array().unwrap().iter().any(|r| r["totalMeters"].as_f64().unwrap() > 0.0));
+    let (s, v) = sb.get("/fleet/reports/ifta/vehicle?year=2026&quarter=Q4&limit=5");
+    assert_eq!(s, 200);
+    assert_eq!(v["data"]["vehicleReports"].as_array().unwrap().len(), 5);
+    assert_eq!(sb.get("/fleet/reports/ifta/vehicle?year=2026&quarter=Q4&month=May").0, 400);
+}

@@ -17,7 +17,9 @@ use crate::limits::Limiter;
 use crate::model::Model;
 use crate::simtime::{parse_rfc3339_ms, real_sleep, SimClock};
 use crate::store::Store;
-use crate::{admin, assignments, defects, entities, events, fmc, legacy, statsapi, tags};
+use crate::{
+    admin, assignments, defects, entities, events, fmc, ifta, issues, legacy, media, statsapi, tags,
+};
 
 /// Page-level faults a list handler must apply itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -351,6 +353,13 @@ impl Sandbox {
             ("GET", "/safety-events/stream") => events::safety(self, req, pf),
             ("GET", "/idling/events") => events::idling(self, req, pf),
             ("GET", "/v1/fleet/trips") => legacy::trips(self, req),
+            ("GET", "/issues") => issues::by_ids(self, req),
+            ("GET", "/issues/stream") => issues::stream(self, req, pf),
+            ("PATCH" | "POST", "/issues") => issues::write(self, req),
+            ("GET", "/cameras/media") => media::list(self, req),
+            ("GET" | "POST", "/cameras/media/retrieval") => media::retrieval(self, req),
+            ("GET", "/fleet/reports/ifta/jurisdiction") => ifta::jurisdiction(self, req),
+            ("GET", "/fleet/reports/ifta/vehicle") => ifta::vehicle(self, req),
             ("GET" | "POST", "/v1/fleet/messages") => legacy::messages(self, req),
             _ => Response::error(
                 501,

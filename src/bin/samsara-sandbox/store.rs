@@ -63,6 +63,12 @@ pub(crate) struct Store {
     pub(crate) assignments: Vec<Value>,
     /// Messages sent through `POST /v1/fleet/messages`.
     pub(crate) messages: Vec<Value>,
+    /// Writes to generated issues (`PATCH /issues`), by issue ID.
+    pub(crate) issue_patches: BTreeMap<String, Value>,
+    /// Issues created through `POST /issues`.
+    pub(crate) issues: Vec<Value>,
+    /// Media retrievals requested through `POST /cameras/media/retrieval`.
+    pub(crate) retrievals: Vec<Value>,
     next_tag: u64,
 }
 
@@ -181,6 +187,9 @@ impl Store {
             defect_patches: BTreeMap::new(),
             assignments: Vec::new(),
             messages: Vec::new(),
+            issue_patches: BTreeMap::new(),
+            issues: Vec::new(),
+            retrievals: Vec::new(),
             next_tag,
         };
         s.stat_headers = (0..s.vehicles.len()).map(|i| s.render_stat_header(i)).collect();
