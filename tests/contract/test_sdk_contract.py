@@ -262,3 +262,17 @@ def test_ifta_reports(client: Samsara) -> None:
     assert j.data is not None and j.data.jurisdiction_reports
     v = client.ifta.get_ifta_vehicle_reports(year=2026, quarter="Q4")
     assert v.data is not None and v.data.vehicle_reports
+
+
+def test_forms(client: Samsara) -> None:
+    templates = client.forms.get_form_templates()
+    assert templates.data
+    page = client.forms.get_form_submissions_stream(start_time=START)
+    assert page.data and page.data[0].fields
+    sub = page.data[0]
+    assert client.forms.get_form_submissions(ids=[sub.id]).data
+    patched = client.forms.patch_form_submission(id=sub.id, status="approved")
+    assert patched.data is not None and patched.data.status == "approved"
+    extra = {"status": "notStarted"} if SDK_MAJOR >= 14 else {}  # 4.1 has no `status` parameter
+    made = client.forms.post_form_submission(form_template={"id": templates.data[0].id}, **extra)
+    assert made.data is not None and made.data.status == "notStarted"

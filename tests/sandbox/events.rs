@@ -167,3 +167,20 @@ fn issues_media_and_ifta() {
     assert_eq!(v["data"]["vehicleReports"].as_array().unwrap().len(), 5);
     assert_eq!(sb.get("/fleet/reports/ifta/vehicle?year=2026&quarter=Q4&month=May").0, 400);
 }
+
+#[test]
+fn forms_templates_submissions_and_writes() {
+    let sb = Sandbox::default_fleet();
+    let (_, t) = sb.get("/form-templates");
+    let tid = t["data"][0]["id"].as_str().unwrap().to_string();
+    let (subs, cursor) = walk(&sb, "/form-submissions/stream?startTime=2026-11-01T00:00:00Z");
+    assert!(!subs.is_empty() && subs.iter().all(|s| s["fields"].is_array() && s["status"] == "completed"));
+    let sid = subs[0]["id"].as_str().unwrap();
+    assert_eq!(sb.get(&format!("/form-submissions?ids={sid}")).1["data"][0]["id"], sid);
+    let (s, p) = sb.send("PATCH", "/form-submissions", &json!({"id": sid, "status": "approved"}));
+    assert_eq!((s, &p["data"]["status"]), (200, &json!("approved")), "{p}");
+    let (_, changes) = sb.get(&format!("/form-submissions/stream?startTime=2026-11-01T00:00:00Z&after={cursor}"));
+    assert_eq!(changes["data"][0]["id"], sid);
+    let (s, made) = sb.send("POST", "/form-submissions", &json!({"formTemplate": {"id": tid}, "status": "notStarted", "title": "Assigned"}));
+    assert_eq!((s, &made["data"]["status"]), (200, &json!("notStarted")), "{made}");
+}

@@ -102,11 +102,7 @@ fn fuel_type(kind: Kind) -> &'static str {
 }
 
 /// Per selected vehicle: (index, jurisdiction → (metres, litres)).
-fn compute(
-    sb: &Sandbox,
-    req: &Request,
-    p: &Period,
-) -> Result<Rows, Response> {
+fn compute(sb: &Sandbox, req: &Request, p: &Period) -> Result<Rows, Response> {
     let assets = crate::events::assets(sb, req, "vehicleIds", 100_000, true)?;
     let fuel = req.param("fuelType");
     let juris = req.list("jurisdictions");

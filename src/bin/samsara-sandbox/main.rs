@@ -10,6 +10,7 @@ mod events;
 mod faults;
 mod fleet;
 mod fmc;
+mod forms;
 mod http;
 mod ifta;
 mod issues;

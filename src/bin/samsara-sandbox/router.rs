@@ -18,7 +18,7 @@ use crate::model::Model;
 use crate::simtime::{parse_rfc3339_ms, real_sleep, SimClock};
 use crate::store::Store;
 use crate::{
-    admin, assignments, defects, entities, events, fmc, ifta, issues, legacy, media, statsapi, tags,
+    admin, assignments, defects, entities, events, fmc, forms, ifta, issues, legacy, media, statsapi, tags,
 };
 
 /// Page-level faults a list handler must apply itself.
@@ -353,6 +353,10 @@ impl Sandbox {
             ("GET", "/safety-events/stream") => events::safety(self, req, pf),
             ("GET", "/idling/events") => events::idling(self, req, pf),
             ("GET", "/v1/fleet/trips") => legacy::trips(self, req),
+            ("GET", "/form-templates") => forms::templates(req),
+            ("GET", "/form-submissions") => forms::by_ids(self, req),
+            ("GET", "/form-submissions/stream") => forms::stream(self, req, pf),
+            ("POST" | "PATCH", "/form-submissions") => forms::write(self, req),
             ("GET", "/issues") => issues::by_ids(self, req),
             ("GET", "/issues/stream") => issues::stream(self, req, pf),
             ("PATCH" | "POST", "/issues") => issues::write(self, req),

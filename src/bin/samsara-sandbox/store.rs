@@ -69,6 +69,8 @@ pub(crate) struct Store {
     pub(crate) issues: Vec<Value>,
     /// Media retrievals requested through `POST /cameras/media/retrieval`.
     pub(crate) retrievals: Vec<Value>,
+    /// Form submissions created through the API, and writes to generated ones, by ID.
+    pub(crate) forms: BTreeMap<String, Value>,
     next_tag: u64,
 }
 
@@ -190,6 +192,7 @@ impl Store {
             issue_patches: BTreeMap::new(),
             issues: Vec::new(),
             retrievals: Vec::new(),
+            forms: BTreeMap::new(),
             next_tag,
         };
         s.stat_headers = (0..s.vehicles.len()).map(|i| s.render_stat_header(i)).collect();
