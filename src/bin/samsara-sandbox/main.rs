@@ -2,14 +2,22 @@
 //! fault injection, an admin API and a reference FMC endpoint. See `docs/sandbox.md`.
 
 mod admin;
+mod assignments;
 mod config;
+mod defects;
 mod entities;
+mod events;
 mod faults;
 mod fleet;
 mod fmc;
+mod forms;
 mod http;
+mod ifta;
+mod issues;
 mod jsonw;
+mod legacy;
 mod limits;
+mod media;
 mod model;
 mod rng;
 mod router;
@@ -18,6 +26,7 @@ mod simtime;
 mod statsapi;
 mod stattypes;
 mod store;
+mod streams;
 mod tags;
 
 use std::io::Write;

@@ -430,6 +430,31 @@ impl Model {
         found.filter(|&x| x >= self.origin)
     }
 
+    /// Position on the vehicle's route loop after `odo` metres: (latitude, longitude, heading°).
+    pub(crate) fn position(&self, v: usize, odo: f64) -> (f64, f64, f64) {
+        let p = &self.params[v];
+        let theta = p.phase0 + (odo % (p.radius * std::f64::consts::TAU)) / p.radius;
+        let (north, east) = (p.radius * theta.cos(), p.radius * theta.sin());
+        let lat = p.centre.0 + north / 111_320.0;
+        let lon = p.centre.1 + east / (111_320.0 * lat.to_radians().cos());
+        let heading = (theta.cos().atan2(-theta.sin()).to_degrees() + 360.0) % 360.0;
+        (lat, lon, heading)
+    }
+
+    /// The fleet driver index driving vehicle `v` on local day `d` (`None` without drivers).
+    pub(crate) fn driver_for(&self, v: usize, d: i64, drivers: usize) -> Option<usize> {
+        if drivers == 0 {
+            return None;
+        }
+        let h = hash(self.seed, &[v as u64, d.unsigned_abs(), 31]);
+        let base = if crate::rng::unit(h) < 0.1 {
+            v + 1 + (h % 7) as usize
+        } else {
+            v
+        };
+        Some(base % drivers)
+    }
+
     /// Seed-derived hash for per-sample noise.
     pub(crate) fn noise(&self, v: usize, t: i64, salt: u64) -> f64 {
         crate::rng::unit(hash(self.seed, &[v as u64, t.unsigned_abs(), salt]))

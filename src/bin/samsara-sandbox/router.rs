@@ -17,7 +17,9 @@ use crate::limits::Limiter;
 use crate::model::Model;
 use crate::simtime::{parse_rfc3339_ms, real_sleep, SimClock};
 use crate::store::Store;
-use crate::{admin, entities, fmc, statsapi, tags};
+use crate::{
+    admin, assignments, defects, entities, events, fmc, forms, ifta, issues, legacy, media, statsapi, tags,
+};
 
 /// Page-level faults a list handler must apply itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -306,10 +308,14 @@ impl Sandbox {
         let repeat = pf == Some(PageFault::Repeat);
         if pf == Some(PageFault::Empty)
             && ep.method == "GET"
-            && !ep.path.contains('{')
-            && ep.path != "/me"
-            && !ep.path.ends_with("/stats/feed")
-            && !ep.path.ends_with("/stats/history")
+            && matches!(
+                ep.path,
+                "/fleet/vehicles"
+                    | "/fleet/drivers"
+                    | "/tags"
+                    | "/fleet/driver-vehicle-assignments"
+                    | "/defect-types"
+            )
         {
             return Response::json(
                 200,
@@ -321,9 +327,12 @@ impl Sandbox {
             ("GET", "/fleet/vehicles") => entities::list_vehicles(self, req, repeat),
             ("GET", "/fleet/vehicles/{id}") => entities::get_vehicle(self, req),
             ("PATCH", "/fleet/vehicles/{id}") => entities::patch_vehicle(self, req),
-            ("GET", "/fleet/vehicles/stats") => statsapi::snapshot(self, req),
-            ("GET", "/fleet/vehicles/stats/feed") => statsapi::series(self, req, false, pf),
-            ("GET", "/fleet/vehicles/stats/history") => statsapi::series(self, req, true, pf),
+            ("GET", "/fleet/vehicles/stats") => statsapi::snapshot(self, req, false),
+            ("GET", "/fleet/vehicles/locations") => statsapi::snapshot(self, req, true),
+            ("GET", "/fleet/vehicles/stats/feed") => statsapi::series(self, req, false, false, pf),
+            ("GET", "/fleet/vehicles/locations/feed") => statsapi::series(self, req, false, true, pf),
+            ("GET", "/fleet/vehicles/stats/history") => statsapi::series(self, req, true, false, pf),
+            ("GET", "/fleet/vehicles/locations/history") => statsapi::series(self, req, true, true, pf),
             ("GET", "/fleet/drivers") => entities::list_drivers(self, req, repeat),
             ("POST", "/fleet/drivers") => entities::write_driver(self, req, true),
             ("GET", "/fleet/drivers/{id}") => entities::get_driver(self, req),
@@ -331,6 +340,31 @@ impl Sandbox {
             ("DELETE", "/fleet/drivers/{id}") => entities::delete_driver(self, req),
             ("GET", "/tags") => tags::list_tags(self, req, repeat),
             ("POST" | "GET" | "PATCH" | "PUT" | "DELETE", "/tags" | "/tags/{id}") => tags::tag(self, req),
+            ("GET", "/defects/stream") => defects::stream(self, req, pf),
+            ("GET", "/defects/{id}") => defects::get(self, req),
+            ("GET", "/defect-types") => defects::types(req),
+            ("PATCH", "/fleet/defects/{id}") => defects::patch(self, req),
+            ("GET", "/fleet/driver-vehicle-assignments") => assignments::list(self, req, repeat),
+            ("POST" | "PATCH" | "DELETE", "/fleet/driver-vehicle-assignments") => {
+                assignments::write(self, req)
+            }
+            ("GET", "/trips/stream") => events::trips(self, req, pf),
+            ("GET", "/speeding-intervals/stream") => events::speeding(self, req, pf),
+            ("GET", "/safety-events/stream") => events::safety(self, req, pf),
+            ("GET", "/idling/events") => events::idling(self, req, pf),
+            ("GET", "/v1/fleet/trips") => legacy::trips(self, req),
+            ("GET", "/form-templates") => forms::templates(req),
+            ("GET", "/form-submissions") => forms::by_ids(self, req),
+            ("GET", "/form-submissions/stream") => forms::stream(self, req, pf),
+            ("POST" | "PATCH", "/form-submissions") => forms::write(self, req),
+            ("GET", "/issues") => issues::by_ids(self, req),
+            ("GET", "/issues/stream") => issues::stream(self, req, pf),
+            ("PATCH" | "POST", "/issues") => issues::write(self, req),
+            ("GET", "/cameras/media") => media::list(self, req),
+            ("GET" | "POST", "/cameras/media/retrieval") => media::retrieval(self, req),
+            ("GET", "/fleet/reports/ifta/jurisdiction") => ifta::jurisdiction(self, req),
+            ("GET", "/fleet/reports/ifta/vehicle") => ifta::vehicle(self, req),
+            ("GET" | "POST", "/v1/fleet/messages") => legacy::messages(self, req),
             _ => Response::error(
                 501,
                 &format!("{} {} is not implemented by the sandbox yet", ep.method, ep.path),

@@ -66,7 +66,9 @@ fn connection(mut stream: TcpStream, sb: &Sandbox) {
                 return;
             }
             Parsed::Request(req, keep_alive) => {
-                let resp = sb.handle(&req);
+                // A handler bug must cost one 500, not a worker thread.
+                let resp = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sb.handle(&req)))
+                    .unwrap_or_else(|_| Response::error(500, "internal sandbox error"));
                 if !write_response(&mut stream, &mut out, &resp, keep_alive) || !keep_alive {
                     // Dropping the stream closes it (with a RST after a reset fault, a FIN otherwise).
                     return;
@@ -123,6 +125,12 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Parsed {
                         Some(c) if c.contains("keep-alive") => true,
                         _ => !http10,
                     };
+                    let expects = hdrs
+                        .iter()
+                        .any(|(k, v)| k == "expect" && v.eq_ignore_ascii_case("100-continue"));
+                    if expects && buf.len() < head_len + len {
+                        let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
+                    }
                     while buf.len() < head_len + len {
                         match stream.read(&mut chunk) {
                             Ok(0) | Err(_) => return Parsed::Closed,

@@ -100,12 +100,21 @@ fn stat_list(req: &Request, name: &str, max: usize, decorations: bool) -> Result
         .collect()
 }
 
-fn parse_query(sb: &Sandbox, req: &Request, with_decorations: bool) -> Result<Query, Response> {
-    let types = stat_list(req, "types", 3, false)?;
+fn parse_query(
+    sb: &Sandbox,
+    req: &Request,
+    with_decorations: bool,
+    locations: bool,
+) -> Result<Query, Response> {
+    let types = if locations {
+        vec![Stat("location")]
+    } else {
+        stat_list(req, "types", 3, false)?
+    };
     if types.is_empty() {
         return Err(Response::bad_param("types", "at least one stat type is required"));
     }
-    let decorations = if with_decorations {
+    let decorations = if with_decorations && !locations {
         stat_list(req, "decorations", 2, true)?
     } else {
         Vec::new()
@@ -154,8 +163,8 @@ fn envelope(out: &mut Vec<u8>, end_cursor: &str, has_next: bool) {
 }
 
 /// `GET /fleet/vehicles/stats`: the last value per vehicle and type at `time` (default now).
-pub(crate) fn snapshot(sb: &Sandbox, req: &Request) -> Response {
-    let q = match parse_query(sb, req, false) {
+pub(crate) fn snapshot(sb: &Sandbox, req: &Request, locations: bool) -> Response {
+    let q = match parse_query(sb, req, false, locations) {
         Ok(q) => q,
         Err(e) => return e,
     };
@@ -207,8 +216,14 @@ pub(crate) fn snapshot(sb: &Sandbox, req: &Request) -> Response {
 }
 
 /// `GET /fleet/vehicles/stats/feed` (`history = false`) and `/stats/history`.
-pub(crate) fn series(sb: &Sandbox, req: &Request, history: bool, fault: Option<PageFault>) -> Response {
-    let q = match parse_query(sb, req, true) {
+pub(crate) fn series(
+    sb: &Sandbox,
+    req: &Request,
+    history: bool,
+    locations: bool,
+    fault: Option<PageFault>,
+) -> Response {
+    let q = match parse_query(sb, req, true, locations) {
         Ok(q) => q,
         Err(e) => return e,
     };
@@ -344,7 +359,7 @@ pub(crate) fn series(sb: &Sandbox, req: &Request, history: bool, fault: Option<P
                 }
                 if first {
                     out.push(b',');
-                    string(&mut out, st.0);
+                    string(&mut out, st.feed_key());
                     out.extend_from_slice(b":[");
                     first = false;
                 } else {
@@ -389,7 +404,7 @@ fn latest(sb: &Sandbox, q: &Query, now: i64) -> Response {
             }
             if let Some(t) = model.prev_sample(&days, v, st.sampling(), now) {
                 out.push(b',');
-                string(&mut out, st.0);
+                string(&mut out, st.feed_key());
                 out.extend_from_slice(b":[");
                 r.point(&mut out, *st, v, t, &q.decorations);
                 out.push(b']');

@@ -137,6 +137,15 @@ impl Stat {
         }
     }
 
+    /// The key of its array in feed/history pages (`locations` for the legacy locations API).
+    pub(crate) fn feed_key(self) -> &'static str {
+        if self.0 == "location" {
+            "locations"
+        } else {
+            self.0
+        }
+    }
+
     /// Whether it may be used in `decorations` (the SDK enum excludes EV stats and a few others).
     pub(crate) fn decoration_allowed(self) -> bool {
         !(self.0.starts_with("ev")
@@ -149,7 +158,7 @@ impl Stat {
     /// How the model samples it.
     pub(crate) fn sampling(self) -> Sampling {
         match self.0 {
-            "gps" => Sampling::Periodic(5),
+            "gps" | "location" => Sampling::Periodic(5),
             "engineStates" => Sampling::Transitions,
             "faultCodes" => Sampling::Block(21_600),
             _ => Sampling::Periodic(60),
@@ -158,6 +167,9 @@ impl Stat {
 
     /// Whether a vehicle of `kind` reports it.
     pub(crate) fn reported_by(self, kind: Kind) -> bool {
+        if self.0 == "location" {
+            return true;
+        }
         if !SUPPORTED.contains(&self.0) {
             return false;
         }
@@ -271,7 +283,8 @@ impl Render<'_> {
             int(out, x);
         };
         match stat.0 {
-            "gps" => self.gps(out, v, t, phase, odo),
+            "gps" => self.gps(out, v, t, phase, odo, false),
+            "location" => self.gps(out, v, t, phase, odo, true),
             "engineStates" => {
                 out.extend_from_slice(match phase {
                     Phase::Off => b",\"value\":\"Off\"",
@@ -397,26 +410,33 @@ impl Render<'_> {
     }
 
     #[allow(clippy::cast_precision_loss)]
-    fn gps(&self, out: &mut Vec<u8>, v: usize, t: i64, phase: Phase, odo: f64) {
+    /// GPS fields; `legacy` uses the locations API names (`heading`, `speed`, no `isEcuSpeed`).
+    fn gps(&self, out: &mut Vec<u8>, v: usize, t: i64, phase: Phase, odo: f64, legacy: bool) {
         let p = &self.model.params[v];
-        let theta = p.phase0 + (odo % (p.radius * std::f64::consts::TAU)) / p.radius;
-        let (north, east) = (p.radius * theta.cos(), p.radius * theta.sin());
-        let lat = p.centre.0 + north / 111_320.0;
-        let lon = p.centre.1 + east / (111_320.0 * lat.to_radians().cos());
-        let heading = (theta.cos().atan2(-theta.sin()).to_degrees() + 360.0) % 360.0;
+        let (lat, lon, heading) = self.model.position(v, odo);
         out.extend_from_slice(b",\"latitude\":");
         fixed(out, lat, 6);
         out.extend_from_slice(b",\"longitude\":");
         fixed(out, lon, 6);
-        out.extend_from_slice(b",\"headingDegrees\":");
-        fixed(out, heading, 1);
-        out.extend_from_slice(b",\"speedMilesPerHour\":");
-        fixed(out, self.speed_mph(v, t, phase), 1);
-        out.extend_from_slice(if p.kind == Kind::Heavy {
-            b",\"isEcuSpeed\":true"
+        out.extend_from_slice(if legacy {
+            b",\"heading\":"
         } else {
-            b",\"isEcuSpeed\":false"
+            b",\"headingDegrees\":"
         });
+        fixed(out, heading, 1);
+        out.extend_from_slice(if legacy {
+            b",\"speed\":"
+        } else {
+            b",\"speedMilesPerHour\":"
+        });
+        fixed(out, self.speed_mph(v, t, phase), 1);
+        if !legacy {
+            out.extend_from_slice(if p.kind == Kind::Heavy {
+                b",\"isEcuSpeed\":true"
+            } else {
+                b",\"isEcuSpeed\":false"
+            });
+        }
         let b = BRANCHES[p.branch];
         let km = ((lat - b.lat).powi(2) + (lon - b.lon).powi(2)).sqrt() * 100.0;
         out.extend_from_slice(b",\"reverseGeo\":{\"formattedLocation\":\"");

@@ -57,6 +57,20 @@ pub(crate) struct Store {
     pub(crate) tags: BTreeMap<u64, Tag>,
     /// Pre-rendered `"id":…,"name":…,"externalIds":{…}` for stats pages, by vehicle index.
     pub(crate) stat_headers: Vec<Arc<str>>,
+    /// Writes to generated defects (`PATCH /fleet/defects/{id}`), by defect ID.
+    pub(crate) defect_patches: BTreeMap<String, Value>,
+    /// Driver–vehicle assignments created through the API.
+    pub(crate) assignments: Vec<Value>,
+    /// Messages sent through `POST /v1/fleet/messages`.
+    pub(crate) messages: Vec<Value>,
+    /// Writes to generated issues (`PATCH /issues`), by issue ID.
+    pub(crate) issue_patches: BTreeMap<String, Value>,
+    /// Issues created through `POST /issues`.
+    pub(crate) issues: Vec<Value>,
+    /// Media retrievals requested through `POST /cameras/media/retrieval`.
+    pub(crate) retrievals: Vec<Value>,
+    /// Form submissions created through the API, and writes to generated ones, by ID.
+    pub(crate) forms: BTreeMap<String, Value>,
     next_tag: u64,
 }
 
@@ -172,6 +186,13 @@ impl Store {
             drivers,
             tags,
             stat_headers: Vec::new(),
+            defect_patches: BTreeMap::new(),
+            assignments: Vec::new(),
+            messages: Vec::new(),
+            issue_patches: BTreeMap::new(),
+            issues: Vec::new(),
+            retrievals: Vec::new(),
+            forms: BTreeMap::new(),
             next_tag,
         };
         s.stat_headers = (0..s.vehicles.len()).map(|i| s.render_stat_header(i)).collect();

@@ -1,0 +1,157 @@
+//! Legacy v1 endpoints: `GET /v1/fleet/trips` (per vehicle, epoch milliseconds, no pagination) and
+//! `GET|POST /v1/fleet/messages` (dispatch messages generated per driver-day, plus those sent).
+
+use serde_json::{json, Value};
+
+use crate::http::{Request, Response};
+use crate::router::Sandbox;
+use crate::streams::address;
+
+/// Longest `/v1/fleet/trips` window.
+const MAX_WINDOW_MS: i64 = 90 * 86_400_000;
+
+fn ms_param(req: &Request, name: &str) -> Result<Option<i64>, Response> {
+    req.param(name).map_or(Ok(None), |v| {
+        v.parse::<i64>()
+            .map(Some)
+            .map_err(|_| Response::bad_param(name, "must be an integer (Unix milliseconds)"))
+    })
+}
+
+/// `GET /v1/fleet/trips`.
+#[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+pub(crate) fn trips(sb: &Sandbox, req: &Request) -> Response {
+    let run = || -> Result<Response, Response> {
+        let vid = req
+            .param("vehicleId")
+            .ok_or_else(|| Response::bad_param("vehicleId", "is required"))?;
+        let s = ms_param(req, "startMs")?.ok_or_else(|| Response::bad_param("startMs", "is required"))?;
+        let e = ms_param(req, "endMs")?.ok_or_else(|| Response::bad_param("endMs", "is required"))?;
+        if e < s || e - s > MAX_WINDOW_MS {
+            return Err(Response::bad_param(
+                "endMs",
+                "must be after startMs and within 90 days of it",
+            ));
+        }
+        let v = sb
+            .store()
+            .find_vehicle(vid)
+            .ok_or_else(|| Response::not_found(&format!("vehicle {vid}")))?;
+        let now = sb.clock.now_s();
+        let (lo, hi) = (s.div_euclid(1000), e.div_euclid(1000).min(now));
+        let days = sb.model.days(lo - 86_400, hi);
+        let m = &sb.model;
+        let branch = sb.fleet.vehicles[v].branch;
+        let mut trips = Vec::new();
+        for d in m.day_of(v, lo)..=m.day_of(v, hi) {
+            for t in &days.get(v, d).trips {
+                if t.start < lo || t.start > hi {
+                    continue;
+                }
+                let done = t.end <= now;
+                let end_t = if done { t.end } else { now };
+                let (o0, o1) = (m.odometer(&days, v, t.start), m.odometer(&days, v, end_t));
+                let (la0, lo0, _) = m.position(v, o0);
+                let (la1, lo1, _) = m.position(v, o1);
+                let city = address(branch);
+                let place = format!(
+                    "{}, {}",
+                    city["city"].as_str().unwrap_or(""),
+                    city["state"].as_str().unwrap_or("")
+                );
+                let driver = m
+                    .driver_for(v, d, sb.fleet.drivers.len())
+                    .and_then(|i| sb.fleet.drivers[i].id.parse::<i64>().ok());
+                trips.push(json!({"startMs": t.start * 1000, "endMs": if done { t.end * 1000 } else { i64::MAX },
+                    "distanceMeters": (o1 - o0).round() as i64, "startOdometer": o0.round() as i64, "endOdometer": o1.round() as i64,
+                    "fuelConsumedMl": ((o1 - o0) * 0.3).round() as i64, "driverId": driver, "codriverIds": [], "assetIds": [], "tollMeters": 0,
+                    "startCoordinates": {"latitude": la0, "longitude": lo0}, "endCoordinates": {"latitude": la1, "longitude": lo1},
+                    "startLocation": place, "endLocation": place,
+                    "startAddress": {"address": place, "name": place}, "endAddress": {"address": place, "name": place}}));
+            }
+        }
+        Ok(Response::json(200, &json!({"trips": trips})))
+    };
+    run().unwrap_or_else(|e| e)
+}
+
+/// `GET /v1/fleet/messages` and `POST /v1/fleet/messages`.
+pub(crate) fn messages(sb: &Sandbox, req: &Request) -> Response {
+    let run = || -> Result<Response, Response> {
+        let now = sb.clock.now_ms();
+        if req.method == "POST" {
+            let body = req.json()?;
+            let ids = body
+                .get("driverIds")
+                .and_then(Value::as_array)
+                .filter(|a| !a.is_empty())
+                .ok_or_else(|| Response::bad_param("driverIds", "is required (a non-empty list)"))?;
+            let text = body
+                .get("text")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| Response::bad_param("text", "is required"))?;
+            if text.chars().count() > 2500 {
+                return Err(Response::bad_param("text", "at most 2500 characters"));
+            }
+            let mut st = sb.store();
+            let mut out = Vec::new();
+            for id in ids {
+                let sid = id
+                    .as_i64()
+                    .map(|n| n.to_string())
+                    .or_else(|| id.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let Some(i) = st.find_driver(&sid) else {
+                    return Err(Response::bad_param(
+                        "driverIds",
+                        &format!("driver `{sid}` does not exist"),
+                    ));
+                };
+                let did: i64 = st.drivers[i]["id"]
+                    .as_str()
+                    .and_then(|x| x.parse().ok())
+                    .unwrap_or(0);
+                st.messages.push(json!({"driverId": did, "isRead": false, "sender": {"name": "API", "type": "dispatch"}, "sentAtMs": now, "text": text}));
+                out.push(json!({"driverId": did, "text": text}));
+            }
+            return Ok(Response::data(Value::Array(out)));
+        }
+        let end = ms_param(req, "endMs")?.unwrap_or(now).min(now);
+        let dur = ms_param(req, "durationMs")?.unwrap_or(86_400_000);
+        if !(0..=MAX_WINDOW_MS).contains(&dur) {
+            return Err(Response::bad_param("durationMs", "must be between 0 and 90 days"));
+        }
+        let start = end - dur;
+        let (lo, hi) = (start.div_euclid(1000), end.div_euclid(1000));
+        let days = sb.model.days(lo - 86_400, hi);
+        let mut msgs: Vec<Value> = Vec::new();
+        for v in 0..sb.fleet.vehicles.len() {
+            for d in sb.model.day_of(v, lo)..=sb.model.day_of(v, hi) {
+                let Some(first) = days.get(v, d).trips.first() else {
+                    continue;
+                };
+                let Some(di) = sb.model.driver_for(v, d, sb.fleet.drivers.len()) else {
+                    continue;
+                };
+                let at = (first.start - 900) * 1000;
+                if at < start || at > end {
+                    continue;
+                }
+                let did: i64 = sb.fleet.drivers[di].id.parse().unwrap_or(0);
+                msgs.push(json!({"driverId": did, "isRead": now >= at + 3_600_000, "sender": {"name": "Dispatch", "type": "dispatch"}, "sentAtMs": at,
+                    "text": format!("Good morning! {} is ready for you at the depot.", sb.fleet.vehicles[v].name)}));
+            }
+        }
+        msgs.extend(
+            sb.store()
+                .messages
+                .iter()
+                .filter(|m| m["sentAtMs"].as_i64().is_some_and(|t| t >= start && t <= end))
+                .cloned(),
+        );
+        msgs.sort_by_key(|m| m["sentAtMs"].as_i64().unwrap_or(0));
+        Ok(Response::json(200, &json!({"data": msgs})))
+    };
+    run().unwrap_or_else(|e| e)
+}

@@ -1,0 +1,228 @@
+//! Camera media: `GET /cameras/media` (stills captured at trip start and end, plus retrieved media),
+//! `POST /cameras/media/retrieval` (asynchronous: `pending` for two simulated minutes, then
+//! `available` with a URL valid for 8 hours) and `GET /cameras/media/retrieval?retrievalId=`.
+
+use serde_json::{json, Value};
+
+use crate::entities::{paged, want_str};
+use crate::http::{Request, Response};
+use crate::rng::hash;
+use crate::router::Sandbox;
+use crate::simtime::{parse_rfc3339_ms, rfc3339_ms};
+
+const INPUTS: [&str; 6] = [
+    "dashcamRoadFacing",
+    "dashcamDriverFacing",
+    "analog1",
+    "analog2",
+    "analog3",
+    "analog4",
+];
+const TYPES: [&str; 4] = ["image", "videoHighRes", "videoLowRes", "hyperlapse"];
+/// Simulated processing time of a retrieval, ms.
+const UPLOAD_MS: i64 = 120_000;
+/// URL lifetime, ms.
+const URL_MS: i64 = 8 * 3_600_000;
+
+fn url(seed: u64, parts: &[u64]) -> String {
+    format!("https://media.sandbox.invalid/{:016x}.jpeg", hash(seed, parts))
+}
+
+/// `GET /cameras/media`.
+pub(crate) fn list(sb: &Sandbox, req: &Request) -> Response {
+    let run = || -> Result<Response, Response> {
+        let ids = req.list("vehicleIds");
+        if ids.is_empty() || ids.len() > 20 {
+            return Err(Response::bad_param(
+                "vehicleIds",
+                "1 to 20 vehicle IDs are required",
+            ));
+        }
+        let s = req
+            .time_param("startTime")?
+            .ok_or_else(|| Response::bad_param("startTime", "is required"))?;
+        let e = req
+            .time_param("endTime")?
+            .ok_or_else(|| Response::bad_param("endTime", "is required"))?;
+        if e < s || e - s > 86_400_000 {
+            return Err(Response::bad_param(
+                "endTime",
+                "must be after startTime and at most 24 hours after it",
+            ));
+        }
+        let after = req.time_param("availableAfterTime")?;
+        let (inputs, types, reasons) = (
+            req.list("inputs"),
+            req.list("mediaTypes"),
+            req.list("triggerReasons"),
+        );
+        let now = sb.clock.now_ms();
+        let (st, vs) = {
+            let st = sb.store();
+            let vs: Vec<usize> = ids
+                .iter()
+                .map(|i| {
+                    st.find_vehicle(i).ok_or_else(|| {
+                        Response::bad_param("vehicleIds", &format!("vehicle `{i}` does not exist"))
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            (st.retrievals.clone(), vs)
+        };
+        let days = sb.model.days(s.div_euclid(1000) - 86_400, e.div_euclid(1000));
+        let mut media = Vec::new();
+        for &v in &vs {
+            let vid = sb.fleet.vehicles[v].id.clone();
+            for d in sb.model.day_of(v, s.div_euclid(1000))..=sb.model.day_of(v, e.div_euclid(1000)) {
+                for t in &days.get(v, d).trips {
+                    for (at, reason) in [(t.start * 1000, "tripStartStill"), (t.end * 1000, "tripEndStill")] {
+                        let avail = at + 60_000;
+                        if at < s || at > e || avail > now {
+                            continue;
+                        }
+                        media.push(json!({"vehicleId": vid, "input": "dashcamForwardFacing", "mediaType": "image", "triggerReason": reason,
+                            "startTime": rfc3339_ms(at), "endTime": rfc3339_ms(at), "availableAtTime": rfc3339_ms(avail),
+                            "urlInfo": {"url": url(sb.cfg.seed, &[v as u64, at.unsigned_abs()]), "urlExpiryTime": rfc3339_ms(now + URL_MS)}}));
+                    }
+                }
+            }
+        }
+        for r in st.iter().filter(|r| {
+            vs.iter()
+                .any(|&v| r["vehicleId"] == sb.fleet.vehicles[v].id.as_str())
+        }) {
+            let (rs, avail) = (
+                r["start"].as_i64().unwrap_or(0),
+                r["requestedAt"].as_i64().unwrap_or(0) + UPLOAD_MS,
+            );
+            if rs < s || rs > e || avail > now {
+                continue;
+            }
+            for input in r["inputs"].as_array().into_iter().flatten() {
+                let input = match input.as_str() {
+                    Some("dashcamRoadFacing") => "dashcamForwardFacing",
+                    Some("dashcamDriverFacing") => "dashcamInwardFacing",
+                    Some(x) => x,
+                    None => continue,
+                };
+                media.push(json!({"vehicleId": r["vehicleId"], "input": input, "mediaType": r["mediaType"], "triggerReason": "api",
+                    "startTime": rfc3339_ms(rs), "endTime": rfc3339_ms(r["end"].as_i64().unwrap_or(rs)), "availableAtTime": rfc3339_ms(avail),
+                    "urlInfo": {"url": url(sb.cfg.seed, &[rs.unsigned_abs(), avail.unsigned_abs()]), "urlExpiryTime": rfc3339_ms(now + URL_MS)}}));
+            }
+        }
+        let in_set = |list: &[String], v: &Value| {
+            list.is_empty()
+                || v.as_str().is_some_and(|x| {
+                    list.iter().any(|l| {
+                        l == x
+                            || (l == "dashcamRoadFacing" && x == "dashcamForwardFacing")
+                            || (l == "dashcamDriverFacing" && x == "dashcamInwardFacing")
+                    })
+                })
+        };
+        media.retain(|m| {
+            in_set(&inputs, &m["input"])
+                && in_set(&types, &m["mediaType"])
+                && in_set(&reasons, &m["triggerReason"])
+        });
+        media.retain(|m| {
+            after.is_none_or(|a| {
+                m["availableAtTime"]
+                    .as_str()
+                    .and_then(parse_rfc3339_ms)
+                    .is_some_and(|t| t > a)
+            })
+        });
+        media.sort_by(|a, b| a["startTime"].as_str().cmp(&b["startTime"].as_str()));
+        let page = paged(media, req, false);
+        // Wrap the list in `{"media": [...]}` as this endpoint does.
+        let v: Value = serde_json::from_slice(&page.body).unwrap_or(Value::Null);
+        if page.status != 200 {
+            return Ok(page);
+        }
+        Ok(Response::json(
+            200,
+            &json!({"data": {"media": v["data"]}, "pagination": v["pagination"]}),
+        ))
+    };
+    run().unwrap_or_else(|e| e)
+}
+
+/// `POST /cameras/media/retrieval` and `GET /cameras/media/retrieval?retrievalId=`.
+pub(crate) fn retrieval(sb: &Sandbox, req: &Request) -> Response {
+    let run = || -> Result<Response, Response> {
+        let now = sb.clock.now_ms();
+        if req.method == "GET" {
+            let id = req
+                .param("retrievalId")
+                .ok_or_else(|| Response::bad_param("retrievalId", "is required"))?;
+            let st = sb.store();
+            let r = st
+                .retrievals
+                .iter()
+                .find(|r| r["id"] == id)
+                .ok_or_else(|| Response::not_found(&format!("retrieval {id}")))?;
+            let avail = r["requestedAt"].as_i64().unwrap_or(0) + UPLOAD_MS;
+            let media: Vec<Value> = r["inputs"].as_array().into_iter().flatten().map(|input| {
+                let mut m = json!({"vehicleId": r["vehicleId"], "input": input, "mediaType": r["mediaType"], "startTime": rfc3339_ms(r["start"].as_i64().unwrap_or(0)),
+                    "endTime": rfc3339_ms(r["end"].as_i64().unwrap_or(0)), "status": if now >= avail { "available" } else { "pending" }});
+                if now >= avail {
+                    m["availableAtTime"] = json!(rfc3339_ms(avail));
+                    m["urlInfo"] = json!({"url": url(sb.cfg.seed, &[r["start"].as_i64().unwrap_or(0).unsigned_abs(), avail.unsigned_abs()]), "urlExpiryTime": rfc3339_ms(now + URL_MS)});
+                }
+                m
+            }).collect();
+            return Ok(Response::data(json!({"media": media})));
+        }
+        let Value::Object(body) = req.json()? else {
+            return Err(Response::error(400, "request body must be a JSON object"));
+        };
+        let vid =
+            want_str(&body, "vehicleId")?.ok_or_else(|| Response::bad_param("vehicleId", "is required"))?;
+        let mt =
+            want_str(&body, "mediaType")?.ok_or_else(|| Response::bad_param("mediaType", "is required"))?;
+        if !TYPES.contains(&mt) {
+            return Err(Response::bad_param(
+                "mediaType",
+                "must be image, videoHighRes, videoLowRes or hyperlapse",
+            ));
+        }
+        let s = want_str(&body, "startTime")?
+            .and_then(parse_rfc3339_ms)
+            .ok_or_else(|| Response::bad_param("startTime", "is required (RFC 3339)"))?;
+        let e = want_str(&body, "endTime")?
+            .and_then(parse_rfc3339_ms)
+            .ok_or_else(|| Response::bad_param("endTime", "is required (RFC 3339)"))?;
+        if (mt == "image" && e != s) || (mt != "image" && e <= s) || s > now {
+            return Err(Response::bad_param(
+                "endTime",
+                "must equal startTime for an image, be after it for a video, and lie in the past",
+            ));
+        }
+        let inputs: Vec<String> = body
+            .get("inputs")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        if inputs.is_empty() || inputs.iter().any(|i| !INPUTS.contains(&i.as_str())) {
+            return Err(Response::bad_param(
+                "inputs",
+                "a non-empty list of dashcamRoadFacing, dashcamDriverFacing, analog1-4",
+            ));
+        }
+        let mut st = sb.store();
+        let v = st
+            .find_vehicle(vid)
+            .ok_or_else(|| Response::bad_param("vehicleId", &format!("vehicle `{vid}` does not exist")))?;
+        let id = crate::streams::uuid(
+            hash(sb.cfg.seed, &[now.unsigned_abs(), st.retrievals.len() as u64, 71]),
+            hash(sb.cfg.seed, &[72, s.unsigned_abs()]),
+        );
+        let vehicle_id = st.vehicles[v]["id"].clone();
+        st.retrievals.push(json!({"id": id, "vehicleId": vehicle_id, "mediaType": mt, "start": s, "end": e, "inputs": inputs, "requestedAt": now}));
+        Ok(Response::data(
+            json!({"retrievalId": id, "quotaStatus": "Under quota"}),
+        ))
+    };
+    run().unwrap_or_else(|e| e)
+}
