@@ -30,12 +30,14 @@ The command line matches two CSV files: ``python -m samsara_fmc.matching left.cs
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+import gc
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from samsara_fmc import _core
 from samsara_fmc._matching_csv import Link, MatchResult, main
-from samsara_fmc._matching_records import driver_tuple, vehicle_tuple
+from samsara_fmc._matching_records import driver_tuple, has_flat_external_ids, vehicle_tuple
 
 __all__ = [
     "Link",
@@ -176,6 +178,19 @@ def extract_one(
     return keyed[i][1], score, keyed[i][0]
 
 
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic GC while building many small acyclic objects (tuples, links): at 100k
+    records its collections would otherwise cost more than the conversion itself."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _result(kind: str, left: Sequence[Any], right: Sequence[Any], raw: Any) -> MatchResult:
     links, review, ul, ur = raw
 
@@ -207,10 +222,11 @@ def match_vehicles(
         A :class:`MatchResult` holding the original records.
     """
     lv, rv = list(left), list(right)
-    raw = _core.match_vehicles(
-        [vehicle_tuple(r) for r in lv], [vehicle_tuple(r) for r in rv], float(score_cutoff), float(review_margin)
-    )
-    return _result("vehicles", lv, rv, raw)
+    with _no_gc():
+        fl, fr = has_flat_external_ids(lv), has_flat_external_ids(rv)
+        lt, rt = [vehicle_tuple(r, fl) for r in lv], [vehicle_tuple(r, fr) for r in rv]
+        raw = _core.match_vehicles(lt, rt, float(score_cutoff), float(review_margin))
+        return _result("vehicles", lv, rv, raw)
 
 
 def match_drivers(
@@ -218,10 +234,11 @@ def match_drivers(
 ) -> MatchResult:
     """Link Samsara drivers (``left``) with FMC drivers (``right``) one to one; see :func:`match_vehicles`."""
     lv, rv = list(left), list(right)
-    raw = _core.match_drivers(
-        [driver_tuple(r) for r in lv], [driver_tuple(r) for r in rv], float(score_cutoff), float(review_margin)
-    )
-    return _result("drivers", lv, rv, raw)
+    with _no_gc():
+        fl, fr = has_flat_external_ids(lv), has_flat_external_ids(rv)
+        lt, rt = [driver_tuple(r, fl) for r in lv], [driver_tuple(r, fr) for r in rv]
+        raw = _core.match_drivers(lt, rt, float(score_cutoff), float(review_margin))
+        return _result("drivers", lv, rv, raw)
 
 
 if __name__ == "__main__":
