@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-import fleetgen  # noqa: E402
+import fleetgen
 
 METHODS = ["samsara_fmc", "exact_vin", "cdist_vin"]
 
@@ -82,8 +82,14 @@ def run_cdist_vin(fleet: fleetgen.Fleet, args: argparse.Namespace) -> tuple[list
     chunk = 500
     for start in range(0, len(rows), chunk):
         part = rows[start : start + chunk]
-        m = process.cdist([v for _, v in part], right_vins, scorer=fuzz.ratio, score_cutoff=args.cutoff,
-                          dtype=np.uint8, workers=1)
+        m = process.cdist(
+            [v for _, v in part],
+            right_vins,
+            scorer=fuzz.ratio,
+            score_cutoff=args.cutoff,
+            dtype=np.uint8,
+            workers=1,
+        )
         cols = m.argmax(axis=1)
         for i, j in enumerate(cols):
             score = float(m[i, j])
@@ -112,9 +118,22 @@ def child(args: argparse.Namespace) -> None:
         sampled = {s["id"] for s in fleet.samsara[: args.cdist_rows]}
         truth = {(a, b) for a, b in truth if a in sampled}
     p, r, f1 = fleetgen.score(links, truth)
-    print(json.dumps({"method": args.run, "time_s": elapsed * scale, "extrapolated": scale > 1.0,
-                      "peak_mb": _rss_mb(), "base_mb": base, "precision": p, "recall": r, "f1": f1,
-                      "links": len(links), "truth": len(truth)}))
+    print(
+        json.dumps(
+            {
+                "method": args.run,
+                "time_s": elapsed * scale,
+                "extrapolated": scale > 1.0,
+                "peak_mb": _rss_mb(),
+                "base_mb": base,
+                "precision": p,
+                "recall": r,
+                "f1": f1,
+                "links": len(links),
+                "truth": len(truth),
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -122,9 +141,15 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--methods", default=",".join(METHODS))
-    ap.add_argument("--cutoff", type=float, default=90.0, help="cdist fuzz.ratio cutoff (default 90: one edit)")
-    ap.add_argument("--cdist-rows", type=int, default=0,
-                    help="score only this many rows with cdist and extrapolate (default: all up to n=20000)")
+    ap.add_argument(
+        "--cutoff", type=float, default=90.0, help="cdist fuzz.ratio cutoff (default 90: one edit)"
+    )
+    ap.add_argument(
+        "--cdist-rows",
+        type=int,
+        default=0,
+        help="score only this many rows with cdist and extrapolate (default: all up to n=20000)",
+    )
     ap.add_argument("--run", choices=METHODS, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.run:
@@ -134,20 +159,41 @@ def main() -> None:
         args.cdist_rows = 2_000
     results: list[dict[str, Any]] = []
     for m in args.methods.split(","):
-        cmd = [sys.executable, __file__, "--run", m, "--n", str(args.n), "--seed", str(args.seed),
-               "--cutoff", str(args.cutoff), "--cdist-rows", str(args.cdist_rows)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--run",
+            m,
+            "--n",
+            str(args.n),
+            "--seed",
+            str(args.seed),
+            "--cutoff",
+            str(args.cutoff),
+            "--cdist-rows",
+            str(args.cdist_rows),
+        ]
         env = {**os.environ, "OMP_NUM_THREADS": "1", "RAYON_NUM_THREADS": "1"}
         out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
         results.append(json.loads(out.strip().splitlines()[-1]))
-    print(f"n = {args.n:,} × ~{args.n:,} vehicles, seed {args.seed}, one core; "
-          f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
-    print(f"{'method':<13} {'time':>10} {'peak RSS':>10} {'Δ RSS':>9} {'precision':>10} {'recall':>8} {'F1':>8}")
+    print(
+        f"n = {args.n:,} x ~{args.n:,} vehicles, seed {args.seed}, one core; "
+        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
+    print(
+        f"{'method':<13} {'time':>10} {'peak RSS':>10} {'Δ RSS':>9} {'precision':>10} {'recall':>8} {'F1':>8}"
+    )
     for r in results:
         t = f"{r['time_s']:.2f} s{'*' if r['extrapolated'] else ' '}"
-        print(f"{r['method']:<13} {t:>10} {r['peak_mb']:>7.0f} MB {r['peak_mb'] - r['base_mb']:>6.0f} MB "
-              f"{r['precision']:>10.4f} {r['recall']:>8.4f} {r['f1']:>8.4f}")
+        print(
+            f"{r['method']:<13} {t:>10} {r['peak_mb']:>7.0f} MB {r['peak_mb'] - r['base_mb']:>6.0f} MB "
+            f"{r['precision']:>10.4f} {r['recall']:>8.4f} {r['f1']:>8.4f}"
+        )
     if any(r["extrapolated"] for r in results):
-        print(f"* cdist scored {args.cdist_rows:,} rows; time extrapolated linearly, quality measured on those rows.")
+        print(
+            f"* cdist scored {args.cdist_rows:,} rows; time extrapolated linearly, "
+            "quality measured on those rows."
+        )
 
 
 if __name__ == "__main__":

@@ -106,7 +106,9 @@ def _vehicle_pool(n: int, rng: random.Random) -> list[dict[str, Any]]:
         order = rng.randint(1, 25)
         state = rng.choice(STATES)
         for k in range(order):
-            vin = with_check_digit(f"{wmi}{''.join(vds)}0{YEAR_CODES[(year - 1980) % 30]}{plant}{serial0 + k:06d}")
+            vin = with_check_digit(
+                f"{wmi}{''.join(vds)}0{YEAR_CODES[(year - 1980) % 30]}{plant}{serial0 + k:06d}"
+            )
             if vin in seen_vins:
                 continue
             seen_vins.add(vin)
@@ -116,8 +118,16 @@ def _vehicle_pool(n: int, rng: random.Random) -> list[dict[str, Any]]:
             seen_plates.add((state, plate))
             unit += rng.choice([1, 1, 1, 2, 3])
             out.append(
-                {"vin": vin, "make": make, "model": model, "year": year, "plate": plate, "state": state,
-                 "unit": unit, "trailer": trailer}
+                {
+                    "vin": vin,
+                    "make": make,
+                    "model": model,
+                    "year": year,
+                    "plate": plate,
+                    "state": state,
+                    "unit": unit,
+                    "trailer": trailer,
+                }
             )
             if len(out) == n:
                 break
@@ -187,9 +197,17 @@ def vehicles(n: int, *, seed: int = 0, one_side: float = 0.05) -> Fleet:
         s_vin: str | None = v["vin"]
         if (v["trailer"] and rng.random() < 0.5) or rng.random() < 0.02:
             s_vin = None  # trailers often have no VIN in Samsara; a few trucks neither
-        rec = {"id": sid, "vin": s_vin, "licensePlate": v["plate"], "licensePlateState": v["state"],
-               "name": _samsara_name(rng, v["unit"], v["trailer"]), "make": v["make"], "model": v["model"],
-               "year": str(v["year"]), "externalIds": {}}
+        rec = {
+            "id": sid,
+            "vin": s_vin,
+            "licensePlate": v["plate"],
+            "licensePlateState": v["state"],
+            "name": _samsara_name(rng, v["unit"], v["trailer"]),
+            "make": v["make"],
+            "model": v["model"],
+            "year": str(v["year"]),
+            "externalIds": {},
+        }
         if rng.random() < 0.2:
             rec["externalIds"] = {"fmcId": fid}
         if rng.random() < 0.1:
@@ -204,20 +222,41 @@ def vehicles(n: int, *, seed: int = 0, one_side: float = 0.05) -> Fleet:
         if (s_vin is None or f_vin is None) and (plate != rec["licensePlate"] or rec["licensePlate"] is None):
             # Keep something a person could match on: without a VIN pair or a plate, the unit number.
             f_name = f"UNIT {v['unit']:04d}"
-        fleet.fmc.append({"id": fid, "vin": f_vin, "licensePlate": plate, "licensePlateState": state,
-                          "name": f_name, "make": make, "model": v["model"], "year": year})
+        fleet.fmc.append(
+            {
+                "id": fid,
+                "vin": f_vin,
+                "licensePlate": plate,
+                "licensePlateState": state,
+                "name": f_name,
+                "make": make,
+                "model": v["model"],
+                "year": year,
+            }
+        )
         fleet.truth.add((sid, fid))
     # Duplicate-looking records: the FMC lists a few vehicles twice (the truth keeps the first).
     for k, rec in enumerate([r for r in fleet.fmc if r["vin"]][: max(1, n // 400)]):
         fleet.fmc.append({**rec, "id": f"FMC-D{k:05d}", "name": f"{rec['name']} (dup)"})
     for j, v in enumerate(fmc_only):
-        rec = {"id": f"FMC-9{j:06d}", "vin": v["vin"], "licensePlate": v["plate"], "licensePlateState": v["state"],
-               "name": _fmc_name(rng, v), "make": v["make"], "model": v["model"], "year": v["year"]}
+        rec = {
+            "id": f"FMC-9{j:06d}",
+            "vin": v["vin"],
+            "licensePlate": v["plate"],
+            "licensePlateState": v["state"],
+            "name": _fmc_name(rng, v),
+            "make": v["make"],
+            "model": v["model"],
+            "year": v["year"],
+        }
         # A sold vehicle whose plate the state re-issued to one of the fleet's current vehicles.
         if j % 4 == 0 and fleet.samsara:
             donor = rng.choice(fleet.samsara)
             if donor["licensePlate"]:
-                rec["licensePlate"], rec["licensePlateState"] = donor["licensePlate"], donor["licensePlateState"]
+                rec["licensePlate"], rec["licensePlateState"] = (
+                    donor["licensePlate"],
+                    donor["licensePlateState"],
+                )
         fleet.fmc.append(rec)
     rng.shuffle(fleet.fmc)
     return fleet
@@ -225,17 +264,152 @@ def vehicles(n: int, *, seed: int = 0, one_side: float = 0.05) -> Fleet:
 
 MAKES_ALTS = {m[0]: m[3] for m in MAKES}
 
-FIRST = ("James Mary John Patricia Robert Jennifer Michael Linda William Elizabeth David Barbara Richard Susan "
-         "Joseph Jessica Thomas Sarah Carlos Karen Daniel Lisa Matthew Nancy Anthony Betty Mark Sandra Donald "
-         "Ashley Steven Emily Paul Donna Andrew Michelle Joshua Carol Kenneth Amanda Kevin Melissa Brian Deborah "
-         "Jose Maria Luis Ana Juan Rosa Wei Mei Minh Linh Ahmed Fatima Raj Priya Ivan Olga").split()
-LAST = ("Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Gonzalez "
-        "Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris Sanchez Clark "
-        "Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill Flores Green Adams "
-        "Nelson Baker Hall Rivera Campbell Mitchell Carter Roberts Chen Wang Patel Singh Kim Park Ivanov "
-        "Kowalski Murphy Sullivan Okafor Mensah Haddad Cohen Rossi Silva Santos Novak Horvat Larsen").split()
-NICK = {"Robert": "Bob", "William": "Bill", "Richard": "Rick", "Joseph": "Joe", "Thomas": "Tom",
-        "Michael": "Mike", "Elizabeth": "Liz", "Jennifer": "Jen", "Daniel": "Dan", "Anthony": "Tony"}
+FIRST = [
+    "James",
+    "Mary",
+    "John",
+    "Patricia",
+    "Robert",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "William",
+    "Elizabeth",
+    "David",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Carlos",
+    "Karen",
+    "Daniel",
+    "Lisa",
+    "Matthew",
+    "Nancy",
+    "Anthony",
+    "Betty",
+    "Mark",
+    "Sandra",
+    "Donald",
+    "Ashley",
+    "Steven",
+    "Emily",
+    "Paul",
+    "Donna",
+    "Andrew",
+    "Michelle",
+    "Joshua",
+    "Carol",
+    "Kenneth",
+    "Amanda",
+    "Kevin",
+    "Melissa",
+    "Brian",
+    "Deborah",
+    "Jose",
+    "Maria",
+    "Luis",
+    "Ana",
+    "Juan",
+    "Rosa",
+    "Wei",
+    "Mei",
+    "Minh",
+    "Linh",
+    "Ahmed",
+    "Fatima",
+    "Raj",
+    "Priya",
+    "Ivan",
+    "Olga",
+]
+LAST = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Chen",
+    "Wang",
+    "Patel",
+    "Singh",
+    "Kim",
+    "Park",
+    "Ivanov",
+    "Kowalski",
+    "Murphy",
+    "Sullivan",
+    "Okafor",
+    "Mensah",
+    "Haddad",
+    "Cohen",
+    "Rossi",
+    "Silva",
+    "Santos",
+    "Novak",
+    "Horvat",
+    "Larsen",
+]
+NICK = {
+    "Robert": "Bob",
+    "William": "Bill",
+    "Richard": "Rick",
+    "Joseph": "Joe",
+    "Thomas": "Tom",
+    "Michael": "Mike",
+    "Elizabeth": "Liz",
+    "Jennifer": "Jen",
+    "Daniel": "Dan",
+    "Anthony": "Tony",
+}
 
 
 def _licence(rng: random.Random, state: str) -> str:
@@ -259,26 +433,42 @@ def drivers(n: int, *, seed: int = 0, one_side: float = 0.05) -> Fleet:
         while lic in seen:
             lic = _licence(rng, state)
         seen.add(lic)
-        return {"first": first, "last": last, "state": state, "lic": lic,
-                "email": f"{first.lower()}.{last.lower()}{i}@fleetco.example",
-                "phone": f"{rng.randint(201, 989)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"}
+        return {
+            "first": first,
+            "last": last,
+            "state": state,
+            "lic": lic,
+            "email": f"{first.lower()}.{last.lower()}{i}@fleetco.example",
+            "phone": f"{rng.randint(201, 989)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}",
+        }
 
     for i in range(n):
         p = person(i)
         sid, fid = f"{5_000_000 + i * 31}", f"DRV-{200000 + i}"
-        fleet.samsara.append({
-            "id": sid, "name": f"{p['first']} {p['last']}", "licenseNumber": p["lic"], "licenseState": p["state"],
-            "email": p["email"] if rng.random() < 0.5 else None,
-            "phone": p["phone"] if rng.random() < 0.6 else None,
-            "username": f"{p['first'][0].lower()}{p['last'].lower()}{i}",
-            "externalIds": {"payrollId": fid} if rng.random() < 0.2 else {},
-        })
+        fleet.samsara.append(
+            {
+                "id": sid,
+                "name": f"{p['first']} {p['last']}",
+                "licenseNumber": p["lic"],
+                "licenseState": p["state"],
+                "email": p["email"] if rng.random() < 0.5 else None,
+                "phone": p["phone"] if rng.random() < 0.6 else None,
+                "username": f"{p['first'][0].lower()}{p['last'].lower()}{i}",
+                "externalIds": {"payrollId": fid} if rng.random() < 0.2 else {},
+            }
+        )
         if rng.random() < one_side:
             continue
         first = NICK.get(p["first"], p["first"]) if rng.random() < 0.05 else p["first"]
         last = _typo(rng, p["last"], string.ascii_lowercase) if rng.random() < 0.05 else p["last"]
-        name = rng.choice([f"{first} {last}", f"{last}, {first}", f"{first} {last}".upper(),
-                           f"{first} {rng.choice(string.ascii_uppercase)}. {last}"])
+        name = rng.choice(
+            [
+                f"{first} {last}",
+                f"{last}, {first}",
+                f"{first} {last}".upper(),
+                f"{first} {rng.choice(string.ascii_uppercase)}. {last}",
+            ]
+        )
         r = rng.random()
         lic: str | None = p["lic"]
         if r < 0.15:
@@ -293,17 +483,29 @@ def drivers(n: int, *, seed: int = 0, one_side: float = 0.05) -> Fleet:
         shared = (lic and s_rec["licenseNumber"]) or (email and s_rec["email"]) or (phone and s_rec["phone"])
         if not shared and not s_rec["externalIds"]:
             lic = p["lic"]  # keep something a person could match on
-        fleet.fmc.append({
-            "id": fid, "name": name, "licenseNumber": lic,
-            "licenseState": p["state"] if rng.random() < 0.93 else None,
-            "email": email,
-            "phone": phone,
-        })
+        fleet.fmc.append(
+            {
+                "id": fid,
+                "name": name,
+                "licenseNumber": lic,
+                "licenseState": p["state"] if rng.random() < 0.93 else None,
+                "email": email,
+                "phone": phone,
+            }
+        )
         fleet.truth.add((sid, fid))
     for j in range(int(n * one_side)):
         p = person(n + j)
-        fleet.fmc.append({"id": f"DRV-9{j:06d}", "name": f"{p['first']} {p['last']}", "licenseNumber": p["lic"],
-                          "licenseState": p["state"], "email": None, "phone": p["phone"]})
+        fleet.fmc.append(
+            {
+                "id": f"DRV-9{j:06d}",
+                "name": f"{p['first']} {p['last']}",
+                "licenseNumber": p["lic"],
+                "licenseState": p["state"],
+                "email": None,
+                "phone": p["phone"],
+            }
+        )
     rng.shuffle(fleet.fmc)
     return fleet
 

@@ -30,7 +30,7 @@ from samsara_fmc.matching import (
 )
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
-import fleetgen  # noqa: E402
+import fleetgen
 
 FIXTURES = Path(__file__).parent / "fixtures" / "matching"
 
@@ -108,8 +108,16 @@ def test_extract_one_shape() -> None:
 
 @pytest.mark.parametrize(
     ("name", "unit"),
-    [("Truck #4", "4"), ("T-004", "4"), ("UNIT 0004", "4"), ("0004", "4"), ("Unit 12 - 2019 Ford F-150", "12"),
-     ("2019 Ford F-150", None), ("Trailer 53", "53"), ("", None)],
+    [
+        ("Truck #4", "4"),
+        ("T-004", "4"),
+        ("UNIT 0004", "4"),
+        ("0004", "4"),
+        ("Unit 12 - 2019 Ford F-150", "12"),
+        ("2019 Ford F-150", None),
+        ("Trailer 53", "53"),
+        ("", None),
+    ],
 )
 def test_unit_numbers(name: str, unit: str | None) -> None:
     assert unit_number(name) == unit
@@ -132,8 +140,10 @@ def test_tricky_vehicles_fixture() -> None:
     expected = {(r["status"], r["left_id"], r["right_id"]) for r in _read("vehicles_expected.csv")}
     assert _statuses(result) == expected
     reasons = {ln.left["id"]: ln.reasons for ln in result.links}
-    assert "vin_o0_i1" in reasons["s-kw"] and "vin_typo" in reasons["s-pete"]
-    assert "external_id" in reasons["s-chevy"] and "vin_suffix" in reasons["s-intl"]
+    assert "vin_o0_i1" in reasons["s-kw"]
+    assert "vin_typo" in reasons["s-pete"]
+    assert "external_id" in reasons["s-chevy"]
+    assert "vin_suffix" in reasons["s-intl"]
     assert all(0 <= ln.score <= 100 for ln in result.links)
 
 
@@ -152,7 +162,12 @@ def test_tricky_drivers() -> None:
         {"id": "d", "name": "Lee, Ann", "externalIds": '{"payrollId": "P-9"}'},
     ]
     result = match_drivers(left, right)
-    assert {(ln.left["id"], ln.right["id"]) for ln in result.links} == {("1", "a"), ("2", "b"), ("3", "c"), ("4", "d")}
+    assert {(ln.left["id"], ln.right["id"]) for ln in result.links} == {
+        ("1", "a"),
+        ("2", "b"),
+        ("3", "c"),
+        ("4", "d"),
+    }
     assert [r["id"] for r in result.unmatched_left] == ["5"]
 
 
@@ -188,12 +203,16 @@ class Truck:
 
 
 def test_dataclass_records_and_csv_output(tmp_path: Path) -> None:
-    result = match_vehicles([Truck("s1", "1XKYD49X1HJ102030", "Truck 2")], [{"id": "f1", "vin": "1xkyd49x1hj102030"}])
-    assert len(result.links) == 1 and isinstance(result.links[0].left, Truck)
+    result = match_vehicles(
+        [Truck("s1", "1XKYD49X1HJ102030", "Truck 2")], [{"id": "f1", "vin": "1xkyd49x1hj102030"}]
+    )
+    assert len(result.links) == 1
+    assert isinstance(result.links[0].left, Truck)
     text = result.to_csv(tmp_path / "out.csv")
     assert (tmp_path / "out.csv").read_text() == text
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert rows[0]["status"] == "linked" and rows[0]["left_vin"] == "1XKYD49X1HJ102030"
+    assert rows[0]["status"] == "linked"
+    assert rows[0]["left_vin"] == "1XKYD49X1HJ102030"
     assert rows[0]["reasons"] == "vin_exact"
     buf = io.StringIO()
     result.to_csv(buf)
@@ -219,8 +238,22 @@ record_values = st.one_of(st.none(), st.text(max_size=20), st.integers(-5, 3000)
 records = st.lists(
     st.fixed_dictionaries(
         {"id": st.text(max_size=5)},
-        optional={k: record_values for k in ["vin", "licensePlate", "licensePlateState", "name", "make", "year",
-                                              "licenseNumber", "licenseState", "email", "phone", "username"]},
+        optional={
+            k: record_values
+            for k in [
+                "vin",
+                "licensePlate",
+                "licensePlateState",
+                "name",
+                "make",
+                "year",
+                "licenseNumber",
+                "licenseState",
+                "email",
+                "phone",
+                "username",
+            ]
+        },
     ),
     max_size=8,
 )

@@ -61,7 +61,9 @@ class MatchResult:
                     return str(m[name])
             return ""
 
-        def row(status: str, left: Any, right: Any, score: float | None, reasons: Sequence[str]) -> dict[str, str]:
+        def row(
+            status: str, left: Any, right: Any, score: float | None, reasons: Sequence[str]
+        ) -> dict[str, str]:
             r = {
                 "status": status,
                 "score": "" if score is None else f"{score:.1f}",

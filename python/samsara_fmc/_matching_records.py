@@ -43,7 +43,9 @@ def as_mapping(record: object) -> Mapping[str, Any]:
     try:
         return vars(record)
     except TypeError:
-        raise TypeError(f"a record must be a mapping or an object with fields, not `{type(record).__name__}`") from None
+        raise TypeError(
+            f"a record must be a mapping or an object with fields, not `{type(record).__name__}`"
+        ) from None
 
 
 def _pick(get: Callable[[str], Any], names: tuple[str, ...]) -> str | None:
@@ -76,7 +78,7 @@ def has_flat_external_ids(records: Sequence[object]) -> bool:
 
 
 def external_ids(rec: Mapping[str, Any], flat: bool = True) -> list[tuple[str, str]]:
-    """``externalIds`` as ``(key, value)`` pairs, from a mapping, a JSON string or ``externalIds.*`` columns."""
+    """``externalIds`` as ``(key, value)`` pairs: a mapping, a JSON string or ``externalIds.*`` columns."""
     out: list[tuple[str, str]] = []
     raw = rec.get("externalIds", rec.get("external_ids"))
     if isinstance(raw, str) and raw.strip():

@@ -70,7 +70,11 @@ def unit_number(name: str) -> str | None:
 
 
 def _apply(
-    native: Callable[[str, str], float], a: str, b: str, processor: Processor | None, score_cutoff: float | None
+    native: Callable[[str, str], float],
+    a: str,
+    b: str,
+    processor: Processor | None,
+    score_cutoff: float | None,
 ) -> float:
     if processor is not None:
         a, b = processor(a), processor(b)
@@ -78,7 +82,9 @@ def _apply(
     return 0.0 if score_cutoff is not None and score < score_cutoff else score
 
 
-def jaro_winkler(a: str, b: str, *, processor: Processor | None = None, score_cutoff: float | None = None) -> float:
+def jaro_winkler(
+    a: str, b: str, *, processor: Processor | None = None, score_cutoff: float | None = None
+) -> float:
     """Jaro-Winkler similarity, 0-100 (prefix scale 0.1, prefix up to 4)."""
     return _apply(_core.jaro_winkler, a, b, processor, score_cutoff)
 

@@ -21,7 +21,15 @@ from __future__ import annotations
 from samsara_fmc import _core
 from samsara_fmc._core import VinInfo, VinRepair
 
-__all__ = ["VinInfo", "VinRepair", "decode_vin", "is_valid_vin", "repair_vin", "validate_vin", "vin_check_digit"]
+__all__ = [
+    "VinInfo",
+    "VinRepair",
+    "decode_vin",
+    "is_valid_vin",
+    "repair_vin",
+    "validate_vin",
+    "vin_check_digit",
+]
 
 
 def validate_vin(vin: str) -> str:

@@ -67,6 +67,7 @@ fn levenshtein_chars<T: PartialEq>(a: &[T], b: &[T]) -> usize {
 
 /// Optimal-string-alignment distance: Levenshtein plus adjacent transpositions at cost 1.
 /// On bytes, for VINs, plates and licence numbers.
+#[allow(clippy::many_single_char_names)]
 pub fn osa_distance(a: &[u8], b: &[u8]) -> usize {
     // Fast path for equal lengths within two substitutions (the common VIN and plate case).
     if a.len() == b.len() {
@@ -122,6 +123,7 @@ pub fn osa_distance(a: &[u8], b: &[u8]) -> usize {
 
 /// [`osa_distance`] capped at `k + 1`: `min(distance, k + 1)`, computed only within `k` of the
 /// diagonal (Ukkonen's band), so deciding "within two edits?" costs a few dozen cells.
+#[allow(clippy::many_single_char_names)]
 pub fn osa_bounded(a: &[u8], b: &[u8], k: usize) -> usize {
     let (n, m) = (a.len(), b.len());
     if n.abs_diff(m) > k {
@@ -139,8 +141,8 @@ pub fn osa_bounded(a: &[u8], b: &[u8], k: usize) -> usize {
     for i in 0..=n.min(k) {
         d[i * w] = u8::try_from(i).unwrap_or(cap);
     }
-    for j in 0..=m.min(k) {
-        d[j] = u8::try_from(j).unwrap_or(cap);
+    for (j, cell) in d.iter_mut().take(m.min(k) + 1).enumerate() {
+        *cell = u8::try_from(j).unwrap_or(cap);
     }
     for i in 1..=n {
         let mut row_min = cap;
@@ -389,6 +391,7 @@ mod tests {
     }
 
     /// The textbook DP, to check the fast path against.
+    #[allow(clippy::many_single_char_names, clippy::needless_range_loop)]
     fn osa_reference(a: &[u8], b: &[u8]) -> usize {
         let (n, m) = (a.len(), b.len());
         let mut d = vec![vec![0usize; m + 1]; n + 1];
