@@ -4,6 +4,9 @@ __version__: str
 
 # --- VIN (samsara_fmc.vin) ---------------------------------------------------------------------
 
+from typing import final
+
+@final
 class VinRepair:
     @property
     def candidate(self) -> str: ...
@@ -14,6 +17,7 @@ class VinRepair:
     @property
     def cost(self) -> float: ...
 
+@final
 class VinInfo:
     @property
     def vin(self) -> str: ...
