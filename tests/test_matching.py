@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -268,3 +269,19 @@ def test_fuzz_records_never_panic(left: list[dict[str, Any]], right: list[dict[s
         assert len(linked_l) == len(set(linked_l))
         n = len(result.links) + len(result.unmatched_left)
         assert n <= len(left)
+
+
+def test_cli_drivers_and_python_dash_m(tmp_path: Path) -> None:
+    out = tmp_path / "drivers.csv"
+    args = [str(FIXTURES / "drivers_samsara.csv"), str(FIXTURES / "drivers_fmc.csv"), "--out", str(out)]
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "samsara_fmc.matching", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith("drivers: 5 linked")
+    with out.open() as f:
+        linked = {(r["left_id"], r["right_id"]) for r in csv.DictReader(f) if r["status"] == "linked"}
+    assert linked == {("d1", "P-1"), ("d2", "P-2"), ("d3", "P-3"), ("d4", "P-9"), ("d5", "P-5")}

@@ -7,7 +7,7 @@ matching; this package is its typed façade, the Samsara Functions runtime glue 
 from __future__ import annotations
 
 from samsara_fmc._core import __version__
-from samsara_fmc.matching import MatchResult, extract_one, match_drivers, match_vehicles
+from samsara_fmc._matching_api import MatchResult, extract_one, match_drivers, match_vehicles
 from samsara_fmc.vin import decode_vin, is_valid_vin, repair_vin, validate_vin, vin_check_digit
 
 __all__ = [

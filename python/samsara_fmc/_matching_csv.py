@@ -116,7 +116,7 @@ def _kind(rows: Sequence[Mapping[str, Any]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``samsara-fmc-match left.csv right.csv [--out links.csv]``: match two CSV files of records."""
-    from samsara_fmc.matching import match_drivers, match_vehicles
+    from samsara_fmc._matching_api import match_drivers, match_vehicles
 
     p = argparse.ArgumentParser(
         prog="samsara-fmc-match",
