@@ -285,3 +285,13 @@ def test_cli_drivers_and_python_dash_m(tmp_path: Path) -> None:
     with out.open() as f:
         linked = {(r["left_id"], r["right_id"]) for r in csv.DictReader(f) if r["status"] == "linked"}
     assert linked == {("d1", "P-1"), ("d2", "P-2"), ("d3", "P-3"), ("d4", "P-9"), ("d5", "P-5")}
+
+
+def test_external_id_patches() -> None:
+    left = [
+        {"id": "1", "vin": "1XKYD49X1HJ102030", "externalIds": {"maintenanceId": "M1"}},
+        {"id": "2", "vin": "1FUJGLDR3CLBP8834", "externalIds": {"fmcId": "F-2"}},
+    ]
+    right = [{"id": "F-1", "vin": "1XKYD49X1HJ102030"}, {"id": "F-2", "vin": "1FUJGLDR3CLBP8834"}]
+    patches = match_vehicles(left, right).external_id_patches()
+    assert patches == {"1": {"externalIds": {"maintenanceId": "M1", "fmcId": "F-1"}}}
