@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,8 +141,10 @@ def test_tricky_vehicles_fixture() -> None:
     expected = {(r["status"], r["left_id"], r["right_id"]) for r in _read("vehicles_expected.csv")}
     assert _statuses(result) == expected
     reasons = {ln.left["id"]: ln.reasons for ln in result.links}
-    assert "vin_o0_i1" in reasons["s-kw"] and "vin_typo" in reasons["s-pete"]
-    assert "external_id" in reasons["s-chevy"] and "vin_suffix" in reasons["s-intl"]
+    assert "vin_o0_i1" in reasons["s-kw"]
+    assert "vin_typo" in reasons["s-pete"]
+    assert "external_id" in reasons["s-chevy"]
+    assert "vin_suffix" in reasons["s-intl"]
     assert all(0 <= ln.score <= 100 for ln in result.links)
 
 
@@ -204,11 +207,13 @@ def test_dataclass_records_and_csv_output(tmp_path: Path) -> None:
     result = match_vehicles(
         [Truck("s1", "1XKYD49X1HJ102030", "Truck 2")], [{"id": "f1", "vin": "1xkyd49x1hj102030"}]
     )
-    assert len(result.links) == 1 and isinstance(result.links[0].left, Truck)
+    assert len(result.links) == 1
+    assert isinstance(result.links[0].left, Truck)
     text = result.to_csv(tmp_path / "out.csv")
     assert (tmp_path / "out.csv").read_text() == text
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert rows[0]["status"] == "linked" and rows[0]["left_vin"] == "1XKYD49X1HJ102030"
+    assert rows[0]["status"] == "linked"
+    assert rows[0]["left_vin"] == "1XKYD49X1HJ102030"
     assert rows[0]["reasons"] == "vin_exact"
     buf = io.StringIO()
     result.to_csv(buf)
@@ -264,3 +269,29 @@ def test_fuzz_records_never_panic(left: list[dict[str, Any]], right: list[dict[s
         assert len(linked_l) == len(set(linked_l))
         n = len(result.links) + len(result.unmatched_left)
         assert n <= len(left)
+
+
+def test_cli_drivers_and_python_dash_m(tmp_path: Path) -> None:
+    out = tmp_path / "drivers.csv"
+    args = [str(FIXTURES / "drivers_samsara.csv"), str(FIXTURES / "drivers_fmc.csv"), "--out", str(out)]
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "samsara_fmc.matching", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith("drivers: 5 linked")
+    with out.open() as f:
+        linked = {(r["left_id"], r["right_id"]) for r in csv.DictReader(f) if r["status"] == "linked"}
+    assert linked == {("d1", "P-1"), ("d2", "P-2"), ("d3", "P-3"), ("d4", "P-9"), ("d5", "P-5")}
+
+
+def test_external_id_patches() -> None:
+    left = [
+        {"id": "1", "vin": "1XKYD49X1HJ102030", "externalIds": {"maintenanceId": "M1"}},
+        {"id": "2", "vin": "1FUJGLDR3CLBP8834", "externalIds": {"fmcId": "F-2"}},
+    ]
+    right = [{"id": "F-1", "vin": "1XKYD49X1HJ102030"}, {"id": "F-2", "vin": "1FUJGLDR3CLBP8834"}]
+    patches = match_vehicles(left, right).external_id_patches()
+    assert patches == {"1": {"externalIds": {"maintenanceId": "M1", "fmcId": "F-1"}}}

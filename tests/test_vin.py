@@ -68,7 +68,8 @@ def test_every_failure_reason(vin: str, reason: str) -> None:
     with pytest.raises(InvalidVinError) as e:
         validate_vin(vin)
     assert e.value.reason == reason
-    assert isinstance(e.value, ValueError) and isinstance(e.value, SamsaraFmcError)
+    assert isinstance(e.value, ValueError)
+    assert isinstance(e.value, SamsaraFmcError)
     assert e.value.vin == vin.replace("-", "").strip().upper()
     assert not is_valid_vin(vin)
     if e.value.vin:
@@ -78,7 +79,9 @@ def test_every_failure_reason(vin: str, reason: str) -> None:
 def test_normalises_and_warns_outside_north_america() -> None:
     assert validate_vin(" 1m8gdm9a-xkp 042.788 ") == "1M8GDM9AXKP042788"
     info = decode_vin("WDB1240821A123456")
-    assert info.warnings == ["check_digit"] and not info.north_american and info.country == "Germany"
+    assert info.warnings == ["check_digit"]
+    assert not info.north_american
+    assert info.country == "Germany"
 
 
 def test_is_valid_vin_never_raises() -> None:
@@ -95,9 +98,12 @@ def test_decode() -> None:
         "F",
         "A12345",
     )
-    assert info.manufacturer == "Ford" and info.country == "United States"
-    assert info.model_year == 2019 and info.model_year_candidates == (1989, 2019)
-    assert info.check_digit_valid and info.warnings == []
+    assert info.manufacturer == "Ford"
+    assert info.country == "United States"
+    assert info.model_year == 2019
+    assert info.model_year_candidates == (1989, 2019)
+    assert info.check_digit_valid
+    assert info.warnings == []
     assert "Ford" in repr(info)
     for vin, make in [
         ("1XKYD49X1HJ102030", "Kenworth"),
@@ -112,7 +118,8 @@ def test_decode() -> None:
 
 def test_repair_examples() -> None:
     (r,) = repair_vin("1M8GDM9AXKPO42788")
-    assert r.candidate == "1M8GDM9AXKP042788" and r.edit == "`O` → `0` at position 12"
+    assert r.candidate == "1M8GDM9AXKP042788"
+    assert r.edit == "`O` → `0` at position 12"
     assert r.edits == [("substitute", 12)]
     cands = repair_vin("1M8GDM9AXKP042878", limit=100)
     assert any(c.candidate == "1M8GDM9AXKP042788" and c.edits == [("transpose", 15)] for c in cands)
@@ -162,12 +169,12 @@ def test_letter_o_and_i_are_mapped_back(vin: str) -> None:
 
 @given(st.text(max_size=40))
 def test_fuzz_never_panics(s: str) -> None:
+    reason = None
     try:
         normalised = validate_vin(s)
     except InvalidVinError as e:
         reason = e.reason
     else:
-        reason = None
         assert is_valid_vin(normalised)
     assert reason in {None, "empty", "length", "character", "model_year", "check_digit"}
     is_valid_vin(s)

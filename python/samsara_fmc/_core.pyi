@@ -100,6 +100,7 @@ def convert_stats(body: bytes, units: str) -> tuple[bytes, bytes, int, int, str 
 
 # --- VIN (samsara_fmc.vin) ---------------------------------------------------------------------
 
+@final
 class VinRepair:
     @property
     def candidate(self) -> str: ...
@@ -110,6 +111,7 @@ class VinRepair:
     @property
     def cost(self) -> float: ...
 
+@final
 class VinInfo:
     @property
     def vin(self) -> str: ...

@@ -82,6 +82,25 @@ class MatchResult:
         rows += [row("unmatched_right", None, rec, None, ()) for rec in self.unmatched_right]
         return rows
 
+    def external_id_patches(self, key: str = "fmcId") -> dict[str, dict[str, dict[str, str]]]:
+        """PATCH bodies that record each link as a shared reference id on the Samsara side.
+
+        For every link whose left (Samsara) record does not yet carry ``externalIds[key]`` equal to
+        the right record's ``id``, returns ``{samsara_id: {"externalIds": {...existing, key: fmc_id}}}``,
+        ready for ``PATCH /fleet/vehicles/{id}`` or ``/fleet/drivers/{id}`` (the API replaces the whole
+        ``externalIds`` map, so existing pairs are kept). Samsara documents alphanumeric keys as the safe
+        choice, and a value must be unique per key across the organisation.
+        """
+        out: dict[str, dict[str, dict[str, str]]] = {}
+        for ln in self.links:
+            left, right = as_mapping(ln.left), as_mapping(ln.right)
+            sid, fid = str(left.get("id") or ""), str(right.get("id") or "")
+            existing = left.get("externalIds")
+            ids = {str(k): str(v) for k, v in existing.items()} if isinstance(existing, Mapping) else {}
+            if sid and fid and ids.get(key) != fid:
+                out[sid] = {"externalIds": {**ids, key: fid}}
+        return out
+
     def to_csv(self, path_or_file: str | os.PathLike[str] | IO[str] | None = None) -> str:
         """Write :meth:`to_rows` as CSV to a path or text file (or nowhere) and return the text."""
         buf = io.StringIO()
@@ -116,7 +135,7 @@ def _kind(rows: Sequence[Mapping[str, Any]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``samsara-fmc-match left.csv right.csv [--out links.csv]``: match two CSV files of records."""
-    from samsara_fmc.matching import match_drivers, match_vehicles
+    from samsara_fmc._matching_api import match_drivers, match_vehicles
 
     p = argparse.ArgumentParser(
         prog="samsara-fmc-match",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 VEHICLE_FIELDS: dict[str, tuple[str, ...]] = {
@@ -48,19 +48,14 @@ def as_mapping(record: object) -> Mapping[str, Any]:
         ) from None
 
 
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    s = str(value).strip()
-    return s or None
-
-
-def _get(rec: Mapping[str, Any], names: tuple[str, ...]) -> str | None:
+def _pick(get: Callable[[str], Any], names: tuple[str, ...]) -> str | None:
+    """The first non-blank value under one of ``names``, as stripped text."""
     for n in names:
-        if n in rec:
-            v = _text(rec[n])
-            if v is not None:
-                return v
+        v = get(n)
+        if v is not None:
+            t = (v if type(v) is str else str(v)).strip()
+            if t:
+                return t
     return None
 
 
@@ -74,7 +69,15 @@ def _year(value: str | None) -> int | None:
     return y if 1900 <= y <= 2100 else None
 
 
-def external_ids(rec: Mapping[str, Any]) -> list[tuple[str, str]]:
+def has_flat_external_ids(records: Sequence[object]) -> bool:
+    """Whether the records (CSV rows, say) carry ``externalIds.<key>`` columns; judged on the first."""
+    if not records:
+        return False
+    first = as_mapping(records[0])
+    return any(isinstance(k, str) and k.startswith("externalIds.") for k in first)
+
+
+def external_ids(rec: Mapping[str, Any], flat: bool = True) -> list[tuple[str, str]]:
     """``externalIds`` as ``(key, value)`` pairs: a mapping, a JSON string or ``externalIds.*`` columns."""
     out: list[tuple[str, str]] = []
     raw = rec.get("externalIds", rec.get("external_ids"))
@@ -85,40 +88,28 @@ def external_ids(rec: Mapping[str, Any]) -> list[tuple[str, str]]:
             raw = None
     if isinstance(raw, Mapping):
         out.extend((str(k), str(v)) for k, v in raw.items() if v is not None and str(v).strip())
-    for k, v in rec.items():
-        if isinstance(k, str) and k.startswith("externalIds.") and _text(v) is not None:
-            out.append((k.removeprefix("externalIds."), str(v).strip()))
+    if flat:
+        for k, v in rec.items():
+            if isinstance(k, str) and k.startswith("externalIds.") and v is not None and str(v).strip():
+                out.append((k.removeprefix("externalIds."), str(v).strip()))
     return out
 
 
-def vehicle_tuple(record: object) -> tuple[Any, ...]:
+_V = tuple(VEHICLE_FIELDS.values())
+_D = tuple(DRIVER_FIELDS.values())
+
+
+def vehicle_tuple(record: object, flat: bool = True) -> tuple[Any, ...]:
     """The core's vehicle tuple for one record."""
-    rec = as_mapping(record)
-    g = {field: _get(rec, names) for field, names in VEHICLE_FIELDS.items()}
-    return (
-        g["id"] or "",
-        g["vin"],
-        g["licensePlate"],
-        g["licensePlateState"],
-        g["name"],
-        g["make"],
-        g["model"],
-        _year(g["year"]),
-        external_ids(rec),
-    )
+    rec = record if type(record) is dict else as_mapping(record)
+    get = rec.get
+    i, vin, plate, state, name, make, model, year = (_pick(get, names) for names in _V)
+    return (i or "", vin, plate, state, name, make, model, _year(year), external_ids(rec, flat))
 
 
-def driver_tuple(record: object) -> tuple[Any, ...]:
+def driver_tuple(record: object, flat: bool = True) -> tuple[Any, ...]:
     """The core's driver tuple for one record."""
-    rec = as_mapping(record)
-    g = {field: _get(rec, names) for field, names in DRIVER_FIELDS.items()}
-    return (
-        g["id"] or "",
-        g["name"],
-        g["licenseNumber"],
-        g["licenseState"],
-        g["email"],
-        g["phone"],
-        g["username"],
-        external_ids(rec),
-    )
+    rec = record if type(record) is dict else as_mapping(record)
+    get = rec.get
+    i, name, lic, state, email, phone, username = (_pick(get, names) for names in _D)
+    return (i or "", name, lic, state, email, phone, username, external_ids(rec, flat))

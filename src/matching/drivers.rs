@@ -2,7 +2,7 @@
 
 use super::engine::{key, run, BlockKey, Prepared};
 use super::normalize::{email_key, ident_key, phone_key, state_code};
-use super::scorers::{default_process, jaro_winkler, osa_distance, token_set_ratio};
+use super::scorers::{default_process, jaro_winkler, osa_bounded, token_set_ratio};
 use super::{external_keys, external_link, external_pairs, MatchOptions, MatchResult, Reason, Reasons};
 
 /// A driver record from either side. Field names follow Samsara's driver object.
@@ -91,7 +91,7 @@ impl Prepared for Prep {
                 }
             }
             (Some(a), Some(b)) => {
-                if !states_conflict && a.len() >= 5 && osa_distance(a.as_bytes(), b.as_bytes()) == 1 {
+                if !states_conflict && a.len() >= 5 && osa_bounded(a.as_bytes(), b.as_bytes(), 1) == 1 {
                     add(Reason::LicenseTypo, 40.0);
                 } else {
                     add(Reason::LicenseConflict, -40.0);

@@ -13,6 +13,27 @@
 
 use super::{Link, MatchOptions, MatchResult, Reasons};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A hasher for keys that already are well-mixed 64-bit hashes ([`key`]): passes them through.
+#[derive(Default)]
+pub(crate) struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
 
 /// The largest bucket a fuzzy blocking key may have and still produce candidates.
 pub(crate) const MAX_BUCKET: usize = 64;
@@ -71,18 +92,30 @@ enum State {
 
 /// Matches `left` against `right`; indices in the result refer to the input slices.
 pub(crate) fn run<P: Prepared>(left: &[P], right: &[P], opts: &MatchOptions) -> MatchResult {
-    let mut index: HashMap<u64, Vec<u32>> = HashMap::with_capacity(right.len() * 8);
+    // The index: one sorted vector of (key, right index) holding every posting, and a map from key
+    // to its range in it. No allocation per key, about half the memory of a map of vectors.
+    let mut postings: Vec<(u64, u32)> = Vec::with_capacity(right.len() * 12);
     let mut keys = Vec::new();
     for (j, r) in right.iter().enumerate() {
         keys.clear();
         r.index_keys(&mut keys);
         let j = u32::try_from(j).unwrap_or(u32::MAX);
-        for k in &keys {
-            let bucket = index.entry(k.hash).or_default();
-            if bucket.last() != Some(&j) {
-                bucket.push(j);
-            }
-        }
+        postings.extend(keys.iter().map(|k| (k.hash, j)));
+    }
+    postings.sort_unstable();
+    postings.dedup();
+    let mut ranges: HashMap<u64, (u32, u32), BuildHasherDefault<PreHashed>> =
+        HashMap::with_capacity_and_hasher(postings.len(), BuildHasherDefault::default());
+    let mut start = 0;
+    while start < postings.len() {
+        let h = postings[start].0;
+        let end = start + postings[start..].iter().take_while(|e| e.0 == h).count();
+        let (s32, e32) = (
+            u32::try_from(start).unwrap_or(u32::MAX),
+            u32::try_from(end).unwrap_or(u32::MAX),
+        );
+        ranges.insert(h, (s32, e32));
+        start = end;
     }
     let mut cands = Vec::new();
     let mut seen: Vec<u32> = Vec::new();
@@ -91,9 +124,9 @@ pub(crate) fn run<P: Prepared>(left: &[P], right: &[P], opts: &MatchOptions) -> 
         l.query_keys(&mut keys);
         seen.clear();
         for k in &keys {
-            if let Some(bucket) = index.get(&k.hash) {
-                if k.exact || bucket.len() <= MAX_BUCKET {
-                    seen.extend_from_slice(bucket);
+            if let Some(&(lo, hi)) = ranges.get(&k.hash) {
+                if k.exact || (hi - lo) as usize <= MAX_BUCKET {
+                    seen.extend(postings[lo as usize..hi as usize].iter().map(|e| e.1));
                 }
             }
         }

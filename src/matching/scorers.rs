@@ -69,9 +69,37 @@ fn levenshtein_chars<T: PartialEq>(a: &[T], b: &[T]) -> usize {
 /// On bytes, for VINs, plates and licence numbers.
 #[allow(clippy::many_single_char_names)]
 pub fn osa_distance(a: &[u8], b: &[u8]) -> usize {
+    // Fast path for equal lengths within two substitutions (the common VIN and plate case).
+    if a.len() == b.len() {
+        let mut diff = [0usize; 3];
+        let mut k = 0;
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            if x != y {
+                if k == 3 {
+                    break;
+                }
+                diff[k] = i;
+                k += 1;
+            }
+        }
+        match k {
+            0 | 1 => return k,
+            2 if diff[1] == diff[0] + 1 && a[diff[0]] == b[diff[1]] && a[diff[1]] == b[diff[0]] => return 1,
+            2 => return 2,
+            _ => {}
+        }
+    }
     let (n, m) = (a.len(), b.len());
     let w = m + 1;
-    let mut d = vec![0usize; (n + 1) * w];
+    // Short inputs (VINs, plates) use the stack.
+    let mut stack = [0usize; 1024];
+    let mut heap = Vec::new();
+    let d: &mut [usize] = if (n + 1) * w <= stack.len() {
+        &mut stack[..(n + 1) * w]
+    } else {
+        heap.resize((n + 1) * w, 0);
+        &mut heap
+    };
     for i in 0..=n {
         d[i * w] = i;
     }
@@ -91,6 +119,50 @@ pub fn osa_distance(a: &[u8], b: &[u8]) -> usize {
         }
     }
     d[n * w + m]
+}
+
+/// [`osa_distance`] capped at `k + 1`: `min(distance, k + 1)`, computed only within `k` of the
+/// diagonal (Ukkonen's band), so deciding "within two edits?" costs a few dozen cells.
+#[allow(clippy::many_single_char_names)]
+pub fn osa_bounded(a: &[u8], b: &[u8], k: usize) -> usize {
+    let (n, m) = (a.len(), b.len());
+    if n.abs_diff(m) > k {
+        return k + 1;
+    }
+    if n == 0 || m == 0 {
+        return n.max(m).min(k + 1);
+    }
+    if n > 32 || m > 32 || k > 8 {
+        return osa_distance(a, b).min(k + 1);
+    }
+    let cap = u8::try_from(k + 1).unwrap_or(u8::MAX);
+    let w = m + 1;
+    let mut d = [cap; 33 * 33];
+    for i in 0..=n.min(k) {
+        d[i * w] = u8::try_from(i).unwrap_or(cap);
+    }
+    for (j, cell) in d.iter_mut().take(m.min(k) + 1).enumerate() {
+        *cell = u8::try_from(j).unwrap_or(cap);
+    }
+    for i in 1..=n {
+        let mut row_min = cap;
+        for j in i.saturating_sub(k).max(1)..=(i + k).min(m) {
+            let cost = u8::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j].saturating_add(1))
+                .min(d[i * w + j - 1].saturating_add(1))
+                .min(d[(i - 1) * w + j - 1].saturating_add(cost));
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2].saturating_add(1));
+            }
+            let v = v.min(cap);
+            d[i * w + j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min >= cap {
+            return k + 1;
+        }
+    }
+    usize::from(d[n * w + m])
 }
 
 /// Longest common subsequence length.
@@ -306,6 +378,63 @@ mod tests {
         assert_eq!(osa_distance(b"1FTFW1E50", b"1FTFWE150"), 1);
         assert_eq!(osa_distance(b"abc", b"abc"), 0);
         assert_eq!(osa_distance(b"", b"ab"), 2);
+        assert_eq!(osa_distance(b"abcdef", b"abdcef"), 1);
+        assert_eq!(osa_distance(b"abcdef", b"abxyef"), 2);
+        assert_eq!(
+            osa_distance(b"abcdef", b"bcdefa"),
+            2,
+            "equal length, shifted: the slow path"
+        );
+        assert_eq!(osa_distance(b"abcdef", b"ab",), 4);
+        let long = [b'a'; 40];
+        assert_eq!(osa_distance(&long, &long[..30]), 10);
+    }
+
+    /// The textbook DP, to check the fast path against.
+    #[allow(clippy::many_single_char_names, clippy::needless_range_loop)]
+    fn osa_reference(a: &[u8], b: &[u8]) -> usize {
+        let (n, m) = (a.len(), b.len());
+        let mut d = vec![vec![0usize; m + 1]; n + 1];
+        for (i, row) in d.iter_mut().enumerate() {
+            row[0] = i;
+        }
+        for j in 0..=m {
+            d[0][j] = j;
+        }
+        for i in 1..=n {
+            for j in 1..=m {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        d[n][m]
+    }
+
+    #[test]
+    fn osa_fast_path_agrees_with_reference() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..20_000 {
+            let n = rng.usize(0..9);
+            let a: Vec<u8> = (0..n).map(|_| b"abc"[rng.usize(0..3)]).collect();
+            let mut b = a.clone();
+            for _ in 0..rng.usize(0..4) {
+                if !b.is_empty() {
+                    let i = rng.usize(0..b.len());
+                    b[i] = b"abc"[rng.usize(0..3)];
+                }
+            }
+            if rng.bool() {
+                b = (0..rng.usize(0..9)).map(|_| b"abc"[rng.usize(0..3)]).collect();
+            }
+            let want = osa_reference(&a, &b);
+            assert_eq!(osa_distance(&a, &b), want, "{a:?} {b:?}");
+            for k in 0..4 {
+                assert_eq!(osa_bounded(&a, &b, k), want.min(k + 1), "{a:?} {b:?} k={k}");
+            }
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::engine::{key, run, BlockKey, Prepared};
 use super::normalize::{make_agrees, make_key, plate_key, state_code, unit_number};
-use super::scorers::{default_process, osa_distance, token_set_ratio};
+use super::scorers::{default_process, osa_bounded, token_set_ratio};
 use super::{external_keys, external_link, external_pairs, MatchOptions, MatchResult, Reason, Reasons};
 use crate::vin::{
     check_digit::transliterate, has_valid_check_digit, is_north_american, model_year_candidates,
@@ -139,7 +139,7 @@ impl Prepared for Prep {
             },
             (Some(a), Some(b)) => {
                 let states_agree = !matches!((&self.state, &o.state), (Some(x), Some(y)) if x != y);
-                if states_agree && a.len() >= 5 && osa_distance(a.as_bytes(), b.as_bytes()) == 1 {
+                if states_agree && a.len() >= 5 && osa_bounded(a.as_bytes(), b.as_bytes(), 1) == 1 {
                     add(Reason::PlateSimilar, 15.0);
                 } else {
                     add(Reason::PlateConflict, -5.0);
@@ -153,7 +153,10 @@ impl Prepared for Prep {
             (Some(_), Some(_)) => add(Reason::UnitConflict, -25.0),
             _ => {}
         }
-        if !self.name.is_empty() && !o.name.is_empty() && token_set_ratio(&self.name, &o.name) >= 95.0 {
+        if !self.name.is_empty()
+            && !o.name.is_empty()
+            && (self.name == o.name || token_set_ratio(&self.name, &o.name) >= 95.0)
+        {
             add(Reason::NameSimilar, 10.0);
         }
         // Makes and years both decoded from VINs say nothing the VIN comparison has not said.
@@ -163,7 +166,10 @@ impl Prepared for Prep {
             (Some(_), Some(_)) => add(Reason::MakeConflict, -25.0),
             _ => {}
         }
-        if !self.model.is_empty() && !o.model.is_empty() && token_set_ratio(&self.model, &o.model) >= 90.0 {
+        if !self.model.is_empty()
+            && !o.model.is_empty()
+            && (self.model == o.model || token_set_ratio(&self.model, &o.model) >= 90.0)
+        {
             add(Reason::ModelAgrees, 5.0);
         }
         match (self.years(), o.years()) {
@@ -261,7 +267,7 @@ impl Prep {
         }
         if self.full && o.full {
             let same_frame = a[..3] == b[..3] && a[9] == b[9];
-            let d = osa_distance(a, b);
+            let d = osa_bounded(a, b, 2);
             let both_na = self.north_american && o.north_american;
             let both_valid = self.check_ok && o.check_ok;
             match d {

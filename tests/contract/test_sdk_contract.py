@@ -182,21 +182,28 @@ def test_defects_stream_get_types_and_resolve(client: Samsara) -> None:
     open_defect = next(d for d in page.data if not d.is_resolved)
     one = client.maintenance.get_defect(open_defect.id)
     assert one.id == open_defect.id
-    resolved = client.maintenance.update_dvir_defect(open_defect.id, is_resolved=True, mechanic_notes="contract")
+    resolved = client.maintenance.update_dvir_defect(
+        open_defect.id, is_resolved=True, mechanic_notes="contract"
+    )
     assert resolved.data is not None and resolved.data.is_resolved
 
 
 def test_driver_vehicle_assignments(client: Samsara) -> None:
     got = client.driver_vehicle_assignments.get_driver_vehicle_assignments(
-        filter_by="vehicles", start_time="2026-11-02T00:00:00Z", end_time="2026-11-02T18:00:00Z")
+        filter_by="vehicles", start_time="2026-11-02T00:00:00Z", end_time="2026-11-02T18:00:00Z"
+    )
     assert got.data
     a = got.data[0]
     created = client.driver_vehicle_assignments.create_driver_vehicle_assignment(
-        driver_id=a.driver.id, vehicle_id=a.vehicle.id or "", start_time="2026-11-02T17:00:00Z")
+        driver_id=a.driver.id, vehicle_id=a.vehicle.id or "", start_time="2026-11-02T17:00:00Z"
+    )
     assert created.data is not None
     client.driver_vehicle_assignments.update_driver_vehicle_assignment(
-        driver_id=a.driver.id, vehicle_id=a.vehicle.id or "", start_time="2026-11-02T17:00:00Z",
-        end_time="2026-11-02T17:30:00Z")
+        driver_id=a.driver.id,
+        vehicle_id=a.vehicle.id or "",
+        start_time="2026-11-02T17:00:00Z",
+        end_time="2026-11-02T17:30:00Z",
+    )
     client.driver_vehicle_assignments.delete_driver_vehicle_assignments(vehicle_id=a.vehicle.id or "")
 
 
@@ -226,7 +233,7 @@ def test_idling_events(client: Samsara) -> None:
     else:
         # Known SDK 4.1 bug (samsara-api.md §3.13.1): `ptoState` is a closed enum whose only literal is
         # the vendor typo "active, inactive", so a record with the real value "inactive" fails validation.
-        with pytest.raises(Exception, match="pto_?[sS]tate|ptoState"):
+        with pytest.raises(Exception, match=r"pto_?[sS]tate|ptoState"):
             client.idling.get_idling_events(**kwargs)
 
 
@@ -235,13 +242,16 @@ def test_vehicle_locations(client: Samsara) -> None:
     feed = client.vehicle_locations.get_vehicle_locations_feed()
     assert feed.data and feed.pagination.end_cursor
     hist = client.vehicle_locations.get_vehicle_locations_history(
-        start_time="2026-11-02T14:00:00Z", end_time="2026-11-02T14:10:00Z")
+        start_time="2026-11-02T14:00:00Z", end_time="2026-11-02T14:10:00Z"
+    )
     assert hist.data
 
 
 def test_legacy_trips_and_messages(client: Samsara) -> None:
     vehicle = next(iter(client.vehicles.list()))
-    trips = client.trips.v_1_get_fleet_trips(vehicle_id=int(vehicle.id), start_ms=1793491200000, end_ms=1793642400000)
+    trips = client.trips.v_1_get_fleet_trips(
+        vehicle_id=int(vehicle.id), start_ms=1793491200000, end_ms=1793642400000
+    )
     assert trips.trips is not None
     driver = next(iter(client.drivers.list()))
     assert driver.id is not None
@@ -265,11 +275,16 @@ def test_issues(client: Samsara, sandbox: SandboxProcess) -> None:
 
 def test_camera_media(client: Samsara, sandbox: SandboxProcess) -> None:
     listed = client.media.list_uploaded_media(
-        vehicle_ids="281474977000011", start_time="2026-11-02T00:00:00Z", end_time="2026-11-02T18:00:00Z")
+        vehicle_ids="281474977000011", start_time="2026-11-02T00:00:00Z", end_time="2026-11-02T18:00:00Z"
+    )
     assert listed.data is not None
-    posted = client.media.post_media_retrieval(vehicle_id="281474977000011", media_type="image",
-                                               start_time="2026-11-02T15:00:00Z", end_time="2026-11-02T15:00:00Z",
-                                               inputs=["dashcamRoadFacing"])
+    posted = client.media.post_media_retrieval(
+        vehicle_id="281474977000011",
+        media_type="image",
+        start_time="2026-11-02T15:00:00Z",
+        end_time="2026-11-02T15:00:00Z",
+        inputs=["dashcamRoadFacing"],
+    )
     assert posted.data is not None and posted.data.retrieval_id
     sandbox.advance(180)
     got = client.media.get_media_retrieval(retrieval_id=posted.data.retrieval_id)
