@@ -224,6 +224,25 @@ pub struct MatchResult {
     pub unmatched_right: Vec<usize>,
 }
 
+/// A running score and its reasons, for the record scorers.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    pub(crate) s: f64,
+    pub(crate) why: Reasons,
+}
+
+impl Tally {
+    pub(crate) fn add(&mut self, r: Reason, pts: f64) {
+        self.why.insert(r);
+        self.s += pts;
+    }
+
+    /// The final score (100 for an external-id link, else clamped to `0..=100`) and reasons.
+    pub(crate) fn finish(self, external: bool) -> (f64, Reasons) {
+        (if external { 100.0 } else { self.s.clamp(0.0, 100.0) }, self.why)
+    }
+}
+
 /// External ids as comparable `key\0value` strings, without Samsara's automatic `samsara.*` keys.
 pub(crate) fn external_pairs(ids: &[(String, String)]) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = ids
