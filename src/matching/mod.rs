@@ -9,10 +9,11 @@
 //! valid, different VINs) pushes a pair below any cutoff, which is what keeps a plate re-issued to
 //! another vehicle from linking.
 //!
-//! See [`engine`] for blocking and assignment, [`scorers`] for the string similarities.
+//! Blocking and one-to-one assignment live in `engine.rs` (private); [`scorers`] has the string
+//! similarities.
 
 mod drivers;
-pub mod engine;
+mod engine;
 pub mod normalize;
 pub mod scorers;
 mod vehicles;
