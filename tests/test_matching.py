@@ -71,12 +71,13 @@ words = st.text(alphabet="abcde xyz", max_size=12)
 
 
 @given(words, words)
+@settings(deadline=None)
 def test_jaro_winkler_matches_reference(a: str, b: str) -> None:
     assert jaro_winkler(a, b) == pytest.approx(ref_jaro_winkler(a, b), abs=1e-9)
 
 
 @given(words, words)
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_scorers_match_rapidfuzz(a: str, b: str) -> None:
     rf = pytest.importorskip("rapidfuzz")
     assert ratio(a, b) == pytest.approx(rf.fuzz.ratio(a, b), abs=1e-6)
@@ -261,7 +262,7 @@ records = st.lists(
 
 
 @given(records, records)
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 def test_fuzz_records_never_panic(left: list[dict[str, Any]], right: list[dict[str, Any]]) -> None:
     for fn in (match_vehicles, match_drivers):
         result = fn(left, right)
