@@ -296,3 +296,13 @@ def test_external_id_patches() -> None:
     right = [{"id": "F-1", "vin": "1XKYD49X1HJ102030"}, {"id": "F-2", "vin": "1FUJGLDR3CLBP8834"}]
     patches = match_vehicles(left, right).external_id_patches()
     assert patches == {"1": {"externalIds": {"maintenanceId": "M1", "fmcId": "F-1"}}}
+
+
+def test_cli_truth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    truth = tmp_path / "truth.csv"
+    rows = [r for r in _read("vehicles_expected.csv") if r["status"] == "linked"]
+    truth.write_text("left_id,right_id\n" + "".join(f"{r['left_id']},{r['right_id']}\n" for r in rows))
+    left, right = str(FIXTURES / "vehicles_samsara.csv"), str(FIXTURES / "vehicles_fmc.csv")
+    assert main([left, right, "--out", str(tmp_path / "o.csv"), "--truth", str(truth)]) == 0
+    assert "precision 1.0000  recall 1.0000" in capsys.readouterr().err
+    assert main([left, right, "--out", str(tmp_path / "o.csv"), "--truth", str(left)]) == 2
