@@ -306,3 +306,14 @@ def test_cli_truth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([left, right, "--out", str(tmp_path / "o.csv"), "--truth", str(truth)]) == 0
     assert "precision 1.0000  recall 1.0000" in capsys.readouterr().err
     assert main([left, right, "--out", str(tmp_path / "o.csv"), "--truth", str(left)]) == 2
+
+
+@given(st.text(max_size=30), st.text(max_size=30))
+@settings(deadline=None)
+def test_scorers_total_on_any_text(a: str, b: str) -> None:
+    for scorer in (jaro_winkler, ratio, token_sort_ratio, token_set_ratio):
+        score = scorer(a, b, processor=default_process)
+        assert 0.0 <= score <= 100.0
+        assert scorer(a, a) == 100.0 or not a.split()
+    assert levenshtein(a, b) <= max(len(a), len(b))
+    unit_number(a)
