@@ -147,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--kind", choices=["vehicles", "drivers", "auto"], default="auto")
     p.add_argument("--score-cutoff", type=float, default=60.0)
     p.add_argument("--review-margin", type=float, default=5.0)
+    p.add_argument(
+        "--truth",
+        help="CSV of true pairs (columns left_id,right_id): print precision, recall and F1 of the links",
+    )
     args = p.parse_args(argv)
     try:
         left, right = read_csv(args.left), read_csv(args.right)
@@ -165,4 +169,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{len(result.unmatched_left)} unmatched left, {len(result.unmatched_right)} unmatched right",
         file=sys.stderr,
     )
+    if args.truth:
+        try:
+            truth = {(r["left_id"], r["right_id"]) for r in read_csv(args.truth)}
+        except (OSError, KeyError) as e:
+            print(f"error: cannot read truth `{args.truth}` (columns left_id,right_id): {e}", file=sys.stderr)
+            return 2
+        p_, r_, f1 = quality(result, truth)
+        print(f"precision {p_:.4f}  recall {r_:.4f}  F1 {f1:.4f}  ({len(truth)} true pairs)", file=sys.stderr)
     return 0
+
+
+def quality(result: MatchResult, truth: set[tuple[str, str]]) -> tuple[float, float, float]:
+    """Precision, recall and F1 of ``result.links`` (by record ``id``) against true id pairs."""
+    pred = {(str(as_mapping(ln.left).get("id")), str(as_mapping(ln.right).get("id"))) for ln in result.links}
+    tp = len(pred & truth)
+    precision = tp / len(pred) if pred else 1.0
+    recall = tp / len(truth) if truth else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1

@@ -3,7 +3,9 @@
 use super::engine::{key, run, BlockKey, Prepared};
 use super::normalize::{email_key, ident_key, phone_key, state_code};
 use super::scorers::{default_process, jaro_winkler, osa_bounded, token_set_ratio};
-use super::{external_keys, external_link, external_pairs, MatchOptions, MatchResult, Reason, Reasons};
+use super::{
+    external_keys, external_link, external_pairs, MatchOptions, MatchResult, Reason, Reasons, Tally,
+};
 
 /// A driver record from either side. Field names follow Samsara's driver object.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,61 +72,59 @@ impl Prepared for Prep {
     }
 
     #[allow(clippy::many_single_char_names)]
-    fn score(&self, o: &Self) -> (f64, Reasons) {
-        let mut s = 0.0;
-        let mut why = Reasons::default();
-        let mut add = |r: Reason, pts: f64| {
-            why.insert(r);
-            s += pts;
-        };
+    fn score(&self, o: &Self, cutoff: f64) -> (f64, Reasons) {
+        let mut t = Tally::default();
         let ext = external_link(&self.id, &self.ext, &o.id, &o.ext);
         if ext {
-            add(Reason::ExternalId, 100.0);
+            t.add(Reason::ExternalId, 100.0);
         }
         let states_conflict = matches!((&self.state, &o.state), (Some(x), Some(y)) if x != y);
         match (&self.license, &o.license) {
             (Some(a), Some(b)) if a == b => {
                 if states_conflict {
-                    add(Reason::LicenseOtherState, 10.0);
+                    t.add(Reason::LicenseOtherState, 10.0);
                 } else {
-                    add(Reason::LicenseExact, 75.0);
+                    t.add(Reason::LicenseExact, 75.0);
                 }
             }
             (Some(a), Some(b)) => {
                 if !states_conflict && a.len() >= 5 && osa_bounded(a.as_bytes(), b.as_bytes(), 1) == 1 {
-                    add(Reason::LicenseTypo, 40.0);
+                    t.add(Reason::LicenseTypo, 40.0);
                 } else {
-                    add(Reason::LicenseConflict, -40.0);
+                    t.add(Reason::LicenseConflict, -40.0);
                 }
             }
             _ => {}
         }
         match (&self.email, &o.email) {
-            (Some(a), Some(b)) if a == b => add(Reason::EmailExact, 45.0),
+            (Some(a), Some(b)) if a == b => t.add(Reason::EmailExact, 45.0),
             _ => {}
         }
         match (&self.phone, &o.phone) {
-            (Some(a), Some(b)) if a == b => add(Reason::PhoneExact, 30.0),
+            (Some(a), Some(b)) if a == b => t.add(Reason::PhoneExact, 30.0),
             _ => {}
         }
         match (&self.username, &o.username) {
-            (Some(a), Some(b)) if a == b => add(Reason::UsernameExact, 35.0),
+            (Some(a), Some(b)) if a == b => t.add(Reason::UsernameExact, 35.0),
             _ => {}
+        }
+        // The name adds at most 30 points: skip the string work when that cannot reach the cutoff.
+        if cutoff > 0.0 && t.s + 30.0 < cutoff {
+            return t.finish(ext);
         }
         if !self.name.is_empty() && !o.name.is_empty() {
             let sim = name_similarity(&self.name, &o.name);
             if sim >= 95.0 {
-                add(Reason::NameSimilar, 30.0);
+                t.add(Reason::NameSimilar, 30.0);
             } else if sim >= 85.0 {
-                add(Reason::NameSimilar, 20.0);
+                t.add(Reason::NameSimilar, 20.0);
             } else if sim >= 70.0 {
-                add(Reason::NameSimilar, 5.0);
+                t.add(Reason::NameSimilar, 5.0);
             } else if sim < 60.0 {
-                add(Reason::NameConflict, -30.0);
+                t.add(Reason::NameConflict, -30.0);
             }
         }
-        let score = if ext { 100.0 } else { s.clamp(0.0, 100.0) };
-        (score, why)
+        t.finish(ext)
     }
 }
 

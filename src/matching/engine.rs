@@ -70,8 +70,9 @@ pub(crate) trait Prepared {
     fn query_keys(&self, out: &mut Vec<BlockKey>) {
         self.index_keys(out);
     }
-    /// The pair's score in `0..=100` and the reasons behind it.
-    fn score(&self, other: &Self) -> (f64, Reasons);
+    /// The pair's score in `0..=100` and the reasons behind it. `cutoff` lets the scorer skip work
+    /// for a pair that cannot reach it (its score is then below `cutoff` and the pair is dropped).
+    fn score(&self, other: &Self, cutoff: f64) -> (f64, Reasons);
 }
 
 /// A scored pair.
@@ -134,7 +135,7 @@ pub(crate) fn run<P: Prepared>(left: &[P], right: &[P], opts: &MatchOptions) -> 
         seen.dedup();
         let i = u32::try_from(i).unwrap_or(u32::MAX);
         for &j in &seen {
-            let (score, reasons) = l.score(&right[j as usize]);
+            let (score, reasons) = l.score(&right[j as usize], opts.score_cutoff);
             if score >= opts.score_cutoff {
                 cands.push(Candidate {
                     left: i,
@@ -241,7 +242,7 @@ mod tests {
                 exact: false,
             });
         }
-        fn score(&self, other: &Self) -> (f64, Reasons) {
+        fn score(&self, other: &Self, _cutoff: f64) -> (f64, Reasons) {
             (
                 100.0 - 10.0 * f64::from((self.0 - other.0).abs()),
                 Reasons::from(Reason::NameSimilar),

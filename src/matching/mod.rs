@@ -9,10 +9,11 @@
 //! valid, different VINs) pushes a pair below any cutoff, which is what keeps a plate re-issued to
 //! another vehicle from linking.
 //!
-//! See [`engine`] for blocking and assignment, [`scorers`] for the string similarities.
+//! Blocking and one-to-one assignment live in `engine.rs` (private); [`scorers`] has the string
+//! similarities.
 
 mod drivers;
-pub mod engine;
+mod engine;
 pub mod normalize;
 pub mod scorers;
 mod vehicles;
@@ -222,6 +223,25 @@ pub struct MatchResult {
     pub unmatched_left: Vec<usize>,
     /// Right indices neither linked nor under review.
     pub unmatched_right: Vec<usize>,
+}
+
+/// A running score and its reasons, for the record scorers.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    pub(crate) s: f64,
+    pub(crate) why: Reasons,
+}
+
+impl Tally {
+    pub(crate) fn add(&mut self, r: Reason, pts: f64) {
+        self.why.insert(r);
+        self.s += pts;
+    }
+
+    /// The final score (100 for an external-id link, else clamped to `0..=100`) and reasons.
+    pub(crate) fn finish(self, external: bool) -> (f64, Reasons) {
+        (if external { 100.0 } else { self.s.clamp(0.0, 100.0) }, self.why)
+    }
 }
 
 /// External ids as comparable `key\0value` strings, without Samsara's automatic `samsara.*` keys.

@@ -4,7 +4,9 @@
 use super::engine::{key, run, BlockKey, Prepared};
 use super::normalize::{make_agrees, make_key, plate_key, state_code, unit_number};
 use super::scorers::{default_process, osa_bounded, token_set_ratio};
-use super::{external_keys, external_link, external_pairs, MatchOptions, MatchResult, Reason, Reasons};
+use super::{
+    external_keys, external_link, external_pairs, MatchOptions, MatchResult, Reason, Reasons, Tally,
+};
 use crate::vin::{
     check_digit::transliterate, has_valid_check_digit, is_north_american, model_year_candidates,
 };
@@ -119,69 +121,68 @@ impl Prepared for Prep {
     }
 
     #[allow(clippy::many_single_char_names)]
-    fn score(&self, o: &Self) -> (f64, Reasons) {
-        let mut s = 0.0;
-        let mut why = Reasons::default();
-        let mut add = |r: Reason, pts: f64| {
-            why.insert(r);
-            s += pts;
-        };
+    fn score(&self, o: &Self, cutoff: f64) -> (f64, Reasons) {
+        let mut t = Tally::default();
         let ext = external_link(&self.id, &self.ext, &o.id, &o.ext);
         if ext {
-            add(Reason::ExternalId, 100.0);
+            t.add(Reason::ExternalId, 100.0);
         }
-        self.score_vin(o, &mut add);
+        self.score_vin(o, &mut |r, p| t.add(r, p));
         match (&self.plate, &o.plate) {
             (Some(a), Some(b)) if a == b => match (&self.state, &o.state) {
-                (Some(x), Some(y)) if x != y => add(Reason::PlateOtherState, 10.0),
-                (Some(_), Some(_)) => add(Reason::PlateExact, 55.0),
-                _ => add(Reason::PlateExact, 45.0),
+                (Some(x), Some(y)) if x != y => t.add(Reason::PlateOtherState, 10.0),
+                (Some(_), Some(_)) => t.add(Reason::PlateExact, 55.0),
+                _ => t.add(Reason::PlateExact, 45.0),
             },
             (Some(a), Some(b)) => {
                 let states_agree = !matches!((&self.state, &o.state), (Some(x), Some(y)) if x != y);
                 if states_agree && a.len() >= 5 && osa_bounded(a.as_bytes(), b.as_bytes(), 1) == 1 {
-                    add(Reason::PlateSimilar, 15.0);
+                    t.add(Reason::PlateSimilar, 15.0);
                 } else {
-                    add(Reason::PlateConflict, -5.0);
+                    t.add(Reason::PlateConflict, -5.0);
                 }
             }
             _ => {}
         }
         match (&self.unit, &o.unit) {
             // Unit numbers are the FMC's own fleet ids: long ones are nearly unique.
-            (Some(a), Some(b)) if a == b => add(Reason::UnitNumber, if a.len() >= 3 { 50.0 } else { 35.0 }),
-            (Some(_), Some(_)) => add(Reason::UnitConflict, -25.0),
+            (Some(a), Some(b)) if a == b => t.add(Reason::UnitNumber, if a.len() >= 3 { 50.0 } else { 35.0 }),
+            (Some(_), Some(_)) => t.add(Reason::UnitConflict, -25.0),
             _ => {}
+        }
+        // Name, make, model and year add at most 25 points: skip the string work when that cannot
+        // lift the pair to the cutoff.
+        if cutoff > 0.0 && t.s + 25.0 < cutoff {
+            return t.finish(ext);
         }
         if !self.name.is_empty()
             && !o.name.is_empty()
             && (self.name == o.name || token_set_ratio(&self.name, &o.name) >= 95.0)
         {
-            add(Reason::NameSimilar, 10.0);
+            t.add(Reason::NameSimilar, 10.0);
         }
         // Makes and years both decoded from VINs say nothing the VIN comparison has not said.
         match (&self.make, &o.make) {
             _ if self.make_from_vin && o.make_from_vin => {}
-            (Some(a), Some(b)) if make_agrees(a, b) => add(Reason::MakeAgrees, 5.0),
-            (Some(_), Some(_)) => add(Reason::MakeConflict, -25.0),
+            (Some(a), Some(b)) if make_agrees(a, b) => t.add(Reason::MakeAgrees, 5.0),
+            (Some(_), Some(_)) => t.add(Reason::MakeConflict, -25.0),
             _ => {}
         }
         if !self.model.is_empty()
             && !o.model.is_empty()
             && (self.model == o.model || token_set_ratio(&self.model, &o.model) >= 90.0)
         {
-            add(Reason::ModelAgrees, 5.0);
+            t.add(Reason::ModelAgrees, 5.0);
         }
         match (self.years(), o.years()) {
             _ if self.year.is_none() && o.year.is_none() => {}
-            (Some(a), Some(b)) if a.iter().any(|x| b.contains(x)) => add(Reason::YearAgrees, 5.0),
+            (Some(a), Some(b)) if a.iter().any(|x| b.contains(x)) => t.add(Reason::YearAgrees, 5.0),
             (Some(a), Some(b)) if a.iter().all(|x| b.iter().all(|y| x.abs_diff(*y) > 1)) => {
-                add(Reason::YearConflict, -20.0);
+                t.add(Reason::YearConflict, -20.0);
             }
             _ => {}
         }
-        let score = if ext { 100.0 } else { s.clamp(0.0, 100.0) };
-        (score, why)
+        t.finish(ext)
     }
 }
 
