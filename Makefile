@@ -9,8 +9,11 @@ PY312 ?= $(shell for c in "$$(pyenv prefix 3.12 2>/dev/null)/bin/python3.12" "$$
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
+VENV14 := .venv-sdk14
 SANDBOX_BIN := target/sandbox/samsara-sandbox
 export SAMSARA_SANDBOX_BIN := $(CURDIR)/$(SANDBOX_BIN)
+# The sandbox contract tests re-run under the newest samsara-api 14.x from this interpreter.
+export SAMSARA_SDK14_PYTHON := $(CURDIR)/$(VENV14)/bin/python
 
 .PHONY: help
 help: ## list the targets
@@ -20,11 +23,18 @@ $(VENV)/.ready: pyproject.toml
 	@test -x "$(PY312)" || { echo "CPython 3.12 not found: install it (pyenv install 3.12) or set PY312=/path/to/python3.12"; exit 1; }
 	$(PY312) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q 'maturin>=1.9.4,<2' ziglang auditwheel pytest hypothesis boto3 'samsara-api==4.1.0' samsara-fn ruff mypy requests orjson httpx rapidfuzz
+	$(PIP) install -q 'maturin>=1.9.4,<2' ziglang auditwheel pytest hypothesis boto3 'samsara-api==4.1.0' samsara-fn ruff mypy requests orjson httpx rapidfuzz numpy
+	touch $@
+
+$(VENV14)/.ready: pyproject.toml
+	@test -x "$(PY312)" || { echo "CPython 3.12 not found: install it (pyenv install 3.12) or set PY312=/path/to/python3.12"; exit 1; }
+	$(PY312) -m venv $(VENV14)
+	$(VENV14)/bin/pip install -q --upgrade pip
+	$(VENV14)/bin/pip install -q 'samsara-api>=14,<15' pytest
 	touch $@
 
 .PHONY: venv
-venv: $(VENV)/.ready ## create .venv on Python 3.12 with the build, test and bench tools
+venv: $(VENV)/.ready $(VENV14)/.ready ## create .venv (Python 3.12: build, test and bench tools) and .venv-sdk14 (samsara-api 14.x)
 
 .PHONY: wheel
 wheel: venv ## build the Lambda wheel (cp311-abi3-manylinux2014_x86_64) into dist/wheels

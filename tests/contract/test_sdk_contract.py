@@ -2,7 +2,7 @@
 
 The suite runs with whichever SDK is importable (4.1.0 in the project venv). When a second
 interpreter with samsara-api 14.x is available (``$SAMSARA_SDK14_PYTHON``, default
-``/work/venv-sdk14/bin/python``), ``test_sdk14_suite`` re-runs this module under it.
+``.venv-sdk14/bin/python``, which ``make venv`` builds), ``test_sdk14_suite`` re-runs this module under it.
 
 Known SDK bugs (shared/samsara-api.md) are asserted as explicit expectations, so a fix upstream
 shows up as a failing test rather than silently.
@@ -150,7 +150,8 @@ def test_sdk14_suite() -> None:
     """Re-runs this module under samsara-api 14.x when such an interpreter exists."""
     if SDK_MAJOR >= 14:
         pytest.skip("already running under samsara-api 14.x")
-    python = os.environ.get("SAMSARA_SDK14_PYTHON", "/work/venv-sdk14/bin/python")
+    default = Path(__file__).resolve().parents[2] / ".venv-sdk14" / "bin" / "python"
+    python = os.environ.get("SAMSARA_SDK14_PYTHON", str(default))
     if not Path(python).exists():
         pytest.skip(f"no samsara-api 14.x interpreter at {python} (set SAMSARA_SDK14_PYTHON)")
     probe = subprocess.run(
