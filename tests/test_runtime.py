@@ -100,6 +100,12 @@ def test_invoke_returns_unfixable_errors_and_raises_retryable_ones(
     rt = runtime({"SAMSARA_API_TOKEN": "tok", "SAMSARA_REGION": "moon"})
     out = rt.invoke({}, None, job)
     assert "`SAMSARA_REGION` is `moon`" in out["message"]
-    ok = runtime({"SAMSARA_API_TOKEN": "tok"}).invoke({}, None, lambda rt, run: {"n": 1})
+
+    def leaky(rt: FunctionRuntime, run: Run) -> dict[str, Any]:
+        run.log.info("oops", token=rt.secrets()["SAMSARA_API_TOKEN"])
+        return {"n": 1}
+
+    ok = runtime({"SAMSARA_API_TOKEN": "tok-secret-1"}).invoke({}, None, leaky)
+    assert "tok-secret-1" not in capsys.readouterr().out, "secrets loaded during the first run are scrubbed"
     assert ok["ok"] is True and ok["n"] == 1 and ok["seconds"] < 5
     assert time.time() > 0

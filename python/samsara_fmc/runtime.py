@@ -95,20 +95,22 @@ class RunLog:
         *,
         correlation_id: str | None,
         function: str,
-        secrets: Iterable[str] = (),
+        secrets: Iterable[str] | Callable[[], Iterable[str]] = (),
         stream: TextIO | None = None,
     ) -> None:
         self.correlation_id = correlation_id
         self.function = function
-        self._secrets = [s for s in secrets if len(s) >= 4]
+        # Read at every line, so secrets loaded after the log was made are scrubbed too.
+        self._secrets = secrets if callable(secrets) else (lambda fixed=list(secrets): fixed)
         self._stream = stream
 
     def _emit(self, level: str, msg: str, fields: Mapping[str, Any]) -> None:
         line = {"level": level, "msg": msg, "function": self.function, "correlationId": self.correlation_id}
         line.update(fields)
         text = json.dumps(line, default=str, separators=(",", ":"))
-        for secret in self._secrets:
-            text = text.replace(secret, "****")
+        for secret in self._secrets():
+            if len(secret) >= 4:
+                text = text.replace(secret, "****")
         print(text, file=self._stream or sys.stdout, flush=True)
 
     def info(self, msg: str, **fields: Any) -> None:
@@ -280,8 +282,11 @@ class FunctionRuntime:
         """Begins an invocation: parameters, budget, and a log carrying the correlation ID."""
         params = EventParams(event)
         correlation_id = params.text("SamsaraFunctionCorrelationId")
-        secret_values = list((self._secrets or {}).values())
-        log = RunLog(correlation_id=correlation_id, function=self.function, secrets=secret_values)
+        log = RunLog(
+            correlation_id=correlation_id,
+            function=self.function,
+            secrets=lambda: (self._secrets or {}).values(),
+        )
         return Run(
             params=params,
             budget=Budget.for_run(context, margin_s=margin_s),
