@@ -276,3 +276,16 @@ def test_forms(client: Samsara) -> None:
     extra = {"status": "notStarted"} if SDK_MAJOR >= 14 else {}  # 4.1 has no `status` parameter
     made = client.forms.post_form_submission(form_template={"id": templates.data[0].id}, **extra)
     assert made.data is not None and made.data.status == "notStarted"
+
+
+def test_legacy_safety_idling_and_defects(client: Samsara) -> None:
+    legacy = client.legacy_ap_is if SDK_MAJOR >= 14 else client.safety
+    events = legacy.get_safety_events(start_time=START, end_time="2026-11-02T18:00:00Z")
+    assert events.data
+    v2 = client.safety if SDK_MAJOR >= 14 else client.beta_ap_is
+    assert events.data[0].id is not None
+    assert v2.get_safety_events_v_2(safety_event_ids=[events.data[0].id]).data
+    idle = client.legacy_ap_is.get_vehicle_idling_reports(start_time=START, end_time="2026-11-02T18:00:00Z")
+    assert idle.data is not None
+    hist = client.legacy_ap_is.get_dvir_defects(start_time="2026-10-25T00:00:00Z", end_time="2026-11-02T18:00:00Z")
+    assert hist.data is not None

@@ -184,3 +184,23 @@ fn forms_templates_submissions_and_writes() {
     let (s, made) = sb.send("POST", "/form-submissions", &json!({"formTemplate": {"id": tid}, "status": "notStarted", "title": "Assigned"}));
     assert_eq!((s, &made["data"]["status"]), (200, &json!("notStarted")), "{made}");
 }
+
+#[test]
+fn legacy_safety_idling_and_defect_history() {
+    let sb = Sandbox::default_fleet();
+    let (s, legacy) = sb.get("/fleet/safety-events?startTime=2026-11-01T00:00:00Z&endTime=2026-11-02T18:00:00Z");
+    assert_eq!(s, 200);
+    let ev = &legacy["data"][0];
+    let label = ev["behaviorLabels"][0]["label"].as_str().unwrap();
+    assert!(label.chars().next().unwrap().is_ascii_lowercase(), "legacy labels are lowerCamel: {label}");
+    let (_, by_id) = sb.get(&format!("/safety-events?safetyEventIds={}", ev["id"].as_str().unwrap()));
+    assert_eq!(by_id["data"][0]["id"], ev["id"]);
+    let (s, idle) = sb.get("/fleet/reports/vehicle/idling?startTime=2026-11-01T00:00:00Z&endTime=2026-11-02T18:00:00Z");
+    assert_eq!(s, 200);
+    assert!(idle["data"].as_array().unwrap().iter().all(|e| e["durationMs"].as_i64().unwrap() >= 120_000));
+    assert!(idle["requestStartTime"].is_string());
+    let (s, hist) = sb.get("/fleet/defects/history?startTime=2026-10-25T00:00:00Z&endTime=2026-11-02T18:00:00Z");
+    assert_eq!(s, 200);
+    assert!(hist["data"].as_array().unwrap().iter().all(|d| d["defectType"].is_string()));
+    assert_eq!(sb.get("/fleet/defects/history?startTime=2026-09-01T00:00:00Z&endTime=2026-11-02T18:00:00Z").0, 400, "30-day window");
+}

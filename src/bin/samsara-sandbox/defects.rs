@@ -229,3 +229,57 @@ pub(crate) fn patch(sb: &Sandbox, req: &Request) -> Response {
     }
     Response::data(legacy)
 }
+
+/// `GET /fleet/defects/history` (legacy): defects created in `[startTime, endTime]` (≤ 30 days), legacy model.
+pub(crate) fn history(sb: &Sandbox, req: &Request, repeat: bool) -> Response {
+    let run = || -> Result<Response, Response> {
+        let w = Window::parse(req, sb.clock.now_ms(), true)?;
+        if w.end.is_some_and(|e| e - w.start > 30 * 86_400_000) {
+            return Err(Response::bad_param(
+                "endTime",
+                "the window may span at most 30 days",
+            ));
+        }
+        let resolved = match req.param("isResolved") {
+            None => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(_) => return Err(Response::bad_param("isResolved", "must be `true` or `false`")),
+        };
+        let (lo, hi) = w.secs();
+        let days = sb.model.days(lo - 86_400, hi);
+        let mut rows = Vec::new();
+        for v in 0..sb.fleet.vehicles.len() {
+            for d in sb.model.day_of(v, lo)..=sb.model.day_of(v, hi) {
+                let Some(first) = days.get(v, d).trips.first() else {
+                    continue;
+                };
+                let Some(g) = generate(sb, v, d, first.start).filter(|g| g.created >= lo && g.created <= hi)
+                else {
+                    continue;
+                };
+                let (cur, _) = current(sb, &g, false);
+                if resolved.is_some_and(|r| cur["isResolved"].as_bool() != Some(r)) {
+                    continue;
+                }
+                let name = sb.store().vehicles[g.v]["name"].clone();
+                let mut legacy = json!({"id": cur["id"], "comment": cur["comment"], "createdAtTime": cur["createdAtTime"], "defectType": TYPES[g.ty].1,
+                    "isResolved": cur["isResolved"], "vehicle": {"id": cur["vehicle"]["id"], "name": name}});
+                for k in [
+                    "mechanicNotes",
+                    "mechanicNotesUpdatedAtTime",
+                    "resolvedAtTime",
+                    "resolvedBy",
+                ] {
+                    if let Some(x) = cur.get(k) {
+                        legacy[k] = x.clone();
+                    }
+                }
+                rows.push((g.created, legacy));
+            }
+        }
+        rows.sort_by_key(|r| r.0);
+        Ok(paged(rows.into_iter().map(|r| r.1).collect(), req, repeat))
+    };
+    run().unwrap_or_else(|e| e)
+}

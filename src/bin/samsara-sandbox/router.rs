@@ -315,6 +315,9 @@ impl Sandbox {
                     | "/tags"
                     | "/fleet/driver-vehicle-assignments"
                     | "/defect-types"
+                    | "/fleet/safety-events"
+                    | "/fleet/defects/history"
+                    | "/fleet/reports/vehicle/idling"
             )
         {
             return Response::json(
@@ -353,6 +356,10 @@ impl Sandbox {
             ("GET", "/safety-events/stream") => events::safety(self, req, pf),
             ("GET", "/idling/events") => events::idling(self, req, pf),
             ("GET", "/v1/fleet/trips") => legacy::trips(self, req),
+            ("GET", "/fleet/safety-events") => legacy::safety_events(self, req, repeat),
+            ("GET", "/safety-events") => legacy::safety_by_ids(self, req, repeat),
+            ("GET", "/fleet/reports/vehicle/idling") => legacy::idling_report(self, req, repeat),
+            ("GET", "/fleet/defects/history") => defects::history(self, req, repeat),
             ("GET", "/form-templates") => forms::templates(req),
             ("GET", "/form-submissions") => forms::by_ids(self, req),
             ("GET", "/form-submissions/stream") => forms::stream(self, req, pf),
