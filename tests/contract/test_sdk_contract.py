@@ -289,3 +289,11 @@ def test_legacy_safety_idling_and_defects(client: Samsara) -> None:
     assert idle.data is not None
     hist = client.legacy_ap_is.get_dvir_defects(start_time="2026-10-25T00:00:00Z", end_time="2026-11-02T18:00:00Z")
     assert hist.data is not None
+
+
+def test_legacy_assignment_reads(client: Samsara) -> None:
+    window = {"start_time": "2026-11-02T00:00:00Z", "end_time": "2026-11-02T18:00:00Z"}
+    by_driver = client.legacy_ap_is.get_drivers_vehicle_assignments(**window)
+    assert by_driver.data and any(d.vehicle_assignments for d in by_driver.data)
+    by_vehicle = client.legacy_ap_is.get_vehicles_driver_assignments(**window)
+    assert by_vehicle.data and any(v.driver_assignments for v in by_vehicle.data)

@@ -204,3 +204,16 @@ fn legacy_safety_idling_and_defect_history() {
     assert!(hist["data"].as_array().unwrap().iter().all(|d| d["defectType"].is_string()));
     assert_eq!(sb.get("/fleet/defects/history?startTime=2026-09-01T00:00:00Z&endTime=2026-11-02T18:00:00Z").0, 400, "30-day window");
 }
+
+#[test]
+fn legacy_assignment_reads() {
+    let sb = Sandbox::default_fleet();
+    let (s, by_driver) = sb.get("/fleet/drivers/vehicle-assignments?startTime=2026-11-02T00:00:00Z&endTime=2026-11-02T18:00:00Z");
+    assert_eq!(s, 200);
+    let spans: Vec<&Value> = by_driver["data"].as_array().unwrap().iter().flat_map(|d| d["vehicleAssignments"].as_array().unwrap()).collect();
+    assert!(!spans.is_empty() && spans.iter().all(|a| a["assignmentType"] == "driverApp" && a["vehicle"]["id"].is_string()));
+    let (s, by_vehicle) = sb.get("/fleet/vehicles/driver-assignments?startTime=2026-11-02T00:00:00Z&endTime=2026-11-02T18:00:00Z");
+    assert_eq!(s, 200);
+    assert!(by_vehicle["data"].as_array().unwrap().iter().any(|v| !v["driverAssignments"].as_array().unwrap().is_empty()));
+    assert_eq!(sb.get("/fleet/vehicles/driver-assignments?startTime=2026-10-01T00:00:00Z&endTime=2026-11-02T18:00:00Z").0, 400, "7-day window");
+}

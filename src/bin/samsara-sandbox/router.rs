@@ -357,6 +357,10 @@ impl Sandbox {
             ("GET", "/idling/events") => events::idling(self, req, pf),
             ("GET", "/v1/fleet/trips") => legacy::trips(self, req),
             ("GET", "/fleet/safety-events") => legacy::safety_events(self, req, repeat),
+            ("GET", "/fleet/drivers/vehicle-assignments") => assignments::legacy_by_driver(self, req, repeat),
+            ("GET", "/fleet/vehicles/driver-assignments") => {
+                assignments::legacy_by_vehicle(self, req, repeat)
+            }
             ("GET", "/safety-events") => legacy::safety_by_ids(self, req, repeat),
             ("GET", "/fleet/reports/vehicle/idling") => legacy::idling_report(self, req, repeat),
             ("GET", "/fleet/defects/history") => defects::history(self, req, repeat),
