@@ -283,3 +283,9 @@ pub(crate) fn history(sb: &Sandbox, req: &Request, repeat: bool) -> Response {
     };
     run().unwrap_or_else(|e| e)
 }
+
+/// Whether defect `id` exists now and is resolved (`None` when it does not exist).
+pub(crate) fn is_resolved(sb: &Sandbox, id: &str) -> Option<bool> {
+    let g = find(sb, id)?;
+    current(sb, &g, false).0["isResolved"].as_bool()
+}
