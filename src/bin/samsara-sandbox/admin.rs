@@ -67,6 +67,7 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
                 "/__sandbox/requests",
                 "/__sandbox/truth/vehicles",
                 "/__sandbox/truth/drivers",
+                "/__sandbox/fmc/changes",
             ]
             .contains(&p) =>
         {

@@ -74,7 +74,7 @@ struct Query {
     types: Vec<Stat>,
     decorations: Vec<Stat>,
     vehicles: Vec<usize>,
-    headers: Vec<Arc<str>>,
+    headers: Arc<Vec<Arc<str>>>,
 }
 
 fn stat_list(req: &Request, name: &str, max: usize, decorations: bool) -> Result<Vec<Stat>, Response> {
@@ -143,7 +143,7 @@ fn parse_query(
                 .is_some_and(|id| set.contains(id))
         });
     }
-    let headers = st.stat_headers.clone();
+    let headers = Arc::clone(&st.stat_headers);
     Ok(Query {
         types,
         decorations,

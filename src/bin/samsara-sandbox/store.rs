@@ -56,7 +56,7 @@ pub(crate) struct Store {
     /// Tags by numeric ID.
     pub(crate) tags: BTreeMap<u64, Tag>,
     /// Pre-rendered `"id":…,"name":…,"externalIds":{…}` for stats pages, by vehicle index.
-    pub(crate) stat_headers: Vec<Arc<str>>,
+    pub(crate) stat_headers: Arc<Vec<Arc<str>>>,
     /// Writes to generated defects (`PATCH /fleet/defects/{id}`), by defect ID.
     pub(crate) defect_patches: BTreeMap<String, Value>,
     /// Driver–vehicle assignments created through the API.
@@ -185,7 +185,7 @@ impl Store {
             vehicles,
             drivers,
             tags,
-            stat_headers: Vec::new(),
+            stat_headers: Arc::new(Vec::new()),
             defect_patches: BTreeMap::new(),
             assignments: Vec::new(),
             messages: Vec::new(),
@@ -195,14 +195,14 @@ impl Store {
             forms: BTreeMap::new(),
             next_tag,
         };
-        s.stat_headers = (0..s.vehicles.len()).map(|i| s.render_stat_header(i)).collect();
+        s.stat_headers = Arc::new((0..s.vehicles.len()).map(|i| s.render_stat_header(i)).collect());
         s
     }
 
     /// Re-renders one vehicle's stats header after a write.
     pub(crate) fn refresh_header(&mut self, i: usize) {
         let h = self.render_stat_header(i);
-        if let Some(slot) = self.stat_headers.get_mut(i) {
+        if let Some(slot) = Arc::make_mut(&mut self.stat_headers).get_mut(i) {
             *slot = h;
         }
     }
