@@ -297,3 +297,8 @@ def test_legacy_assignment_reads(client: Samsara) -> None:
     assert by_driver.data and any(d.vehicle_assignments for d in by_driver.data)
     by_vehicle = client.legacy_ap_is.get_vehicles_driver_assignments(**window)
     assert by_vehicle.data and any(v.driver_assignments for v in by_vehicle.data)
+
+
+def test_dvirs_stream(client: Samsara) -> None:
+    page = client.maintenance.get_dvirs(start_time=START)
+    assert page.data and page.data[0].author_signature is not None

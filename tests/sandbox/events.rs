@@ -217,3 +217,15 @@ fn legacy_assignment_reads() {
     assert!(by_vehicle["data"].as_array().unwrap().iter().any(|v| !v["driverAssignments"].as_array().unwrap().is_empty()));
     assert_eq!(sb.get("/fleet/vehicles/driver-assignments?startTime=2026-10-01T00:00:00Z&endTime=2026-11-02T18:00:00Z").0, 400, "7-day window");
 }
+
+#[test]
+fn dvirs_link_to_defects() {
+    let sb = Sandbox::default_fleet();
+    let (dvirs, _) = walk(&sb, "/dvirs/stream?startTime=2026-10-28T00:00:00Z");
+    assert!(dvirs.iter().any(|d| d["safetyStatus"] == "safe"));
+    let with_defect = dvirs.iter().find(|d| d["safetyStatus"] == "unsafe").expect("an unsafe DVIR");
+    let defect = with_defect["defectIds"][0].as_str().unwrap();
+    assert_eq!(sb.get(&format!("/defects/{defect}")).1["dvirId"], with_defect["id"]);
+    let (unsafe_only, _) = walk(&sb, "/dvirs/stream?startTime=2026-10-28T00:00:00Z&safetyStatus=unsafe");
+    assert!(unsafe_only.iter().all(|d| d["safetyStatus"] == "unsafe"));
+}

@@ -61,7 +61,7 @@ pub(crate) struct LogEntry {
 }
 
 /// Largest number of log entries kept (older ones are dropped; `seq` keeps counting).
-const LOG_CAP: usize = 200_000;
+const LOG_CAP: usize = 100_000;
 
 /// Everything the handlers share.
 #[derive(Debug)]
@@ -344,6 +344,7 @@ impl Sandbox {
             ("GET", "/tags") => tags::list_tags(self, req, repeat),
             ("POST" | "GET" | "PATCH" | "PUT" | "DELETE", "/tags" | "/tags/{id}") => tags::tag(self, req),
             ("GET", "/defects/stream") => defects::stream(self, req, pf),
+            ("GET", "/dvirs/stream") => defects::dvirs(self, req, pf),
             ("GET", "/defects/{id}") => defects::get(self, req),
             ("GET", "/defect-types") => defects::types(req),
             ("PATCH", "/fleet/defects/{id}") => defects::patch(self, req),
