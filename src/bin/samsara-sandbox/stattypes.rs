@@ -229,6 +229,8 @@ pub(crate) struct Render<'a> {
     pub(crate) model: &'a Model,
     /// Schedules covering the request.
     pub(crate) days: &'a Days,
+    /// Manual odometer overrides: vehicle → (time s, manual m, model odometer then m).
+    pub(crate) overrides: &'a std::collections::BTreeMap<usize, (i64, f64, f64)>,
 }
 
 impl Render<'_> {
@@ -297,7 +299,11 @@ impl Render<'_> {
             }
             "faultCodes" => self.faults(out, v, t),
             "obdOdometerMeters" | "evDistanceDrivenMeters" => val(odo as i64),
-            "gpsOdometerMeters" => val((odo * 1.0031) as i64),
+            // GPS odometer: from a manual override on, the override plus distance driven since.
+            "gpsOdometerMeters" => val(match self.overrides.get(&v) {
+                Some(&(at, manual, base)) if t >= at => (manual + (odo - base).max(0.0)) as i64,
+                _ => (odo * 1.0031) as i64,
+            }),
             "gpsDistanceMeters" => {
                 out.extend_from_slice(b",\"value\":");
                 fixed(out, odo * 1.0031 - 1.0e6, 1);

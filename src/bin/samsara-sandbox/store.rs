@@ -63,6 +63,9 @@ pub(crate) struct Store {
     pub(crate) assignments: Vec<Value>,
     /// Messages sent through `POST /v1/fleet/messages`.
     pub(crate) messages: Vec<Value>,
+    /// Manual odometer overrides (`PATCH /fleet/vehicles/{id}` `odometerMeters`), by vehicle index:
+    /// (simulated time s, manual value m, model odometer at that time m).
+    pub(crate) odometer_overrides: Arc<BTreeMap<usize, (i64, f64, f64)>>,
     /// Writes to generated issues (`PATCH /issues`), by issue ID.
     pub(crate) issue_patches: BTreeMap<String, Value>,
     /// Issues created through `POST /issues`.
@@ -190,6 +193,7 @@ impl Store {
             assignments: Vec::new(),
             messages: Vec::new(),
             issue_patches: BTreeMap::new(),
+            odometer_overrides: Arc::new(BTreeMap::new()),
             issues: Vec::new(),
             retrievals: Vec::new(),
             forms: BTreeMap::new(),
