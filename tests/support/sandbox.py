@@ -20,8 +20,18 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_ARGS = (
-    "--seed", "7", "--vehicles", "50", "--drivers", "60", "--days", "2",
-    "--start", "2026-11-02T18:00:00Z", "--rate-limits", "off",
+    "--seed",
+    "7",
+    "--vehicles",
+    "50",
+    "--drivers",
+    "60",
+    "--days",
+    "2",
+    "--start",
+    "2026-11-02T18:00:00Z",
+    "--rate-limits",
+    "off",
 )
 TOKEN = "sandbox-token"
 
@@ -35,7 +45,8 @@ def sandbox_binary() -> Path:
     if not path.exists():
         subprocess.run(
             ["cargo", "build", "--profile", "sandbox", "--features", "sandbox", "--bin", "samsara-sandbox"],
-            cwd=REPO, check=True,
+            cwd=REPO,
+            check=True,
         )
     return path
 
@@ -51,8 +62,9 @@ class SandboxProcess:
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         """Calls ``/__sandbox/...`` and returns the decoded JSON (or None for 204)."""
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(req, timeout=30) as resp:
             raw = resp.read()
         return json.loads(raw) if raw else None
@@ -80,7 +92,8 @@ def start_sandbox(args: Sequence[str] = DEFAULT_ARGS) -> SandboxProcess:
     """Starts a sandbox on a free port and waits for its URL line."""
     proc = subprocess.Popen(
         [str(sandbox_binary()), "--port", "0", *args],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
