@@ -11,9 +11,11 @@ shows up as a failing test rather than silently.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -374,3 +376,21 @@ def test_dvirs_stream(client: Samsara) -> None:
     page = client.maintenance.get_dvirs(start_time=START)
     assert page.data
     assert page.data[0].author_signature is not None
+
+
+def test_support_helpers(sandbox: SandboxProcess) -> None:
+    """The fixture's helpers used by other suites: FMC records, faults, request log."""
+    req = urllib.request.Request(
+        sandbox.url + "/fmc/v1/streams/contract/records",
+        data=json.dumps({"records": [{"id": "r1"}, {"id": "r2"}]}).encode(),
+        headers={"Content-Type": "application/json", "Idempotency-Key": "contract-1"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert resp.status == 200
+    records = sandbox.fmc_records("contract")
+    assert [r["id"] for r in records] == ["r1", "r2"]
+    assert all(r["deliveries"] == 1 for r in records)
+    sandbox.faults({"path": "/me", "kind": "status", "status": 503})
+    sandbox.clear_faults()
+    assert sandbox.requests()

@@ -164,3 +164,18 @@ fn fmc_changes_flow_back_and_are_scored() {
     let deact = changes.iter().find(|c| c["type"] == "driver.deactivated").unwrap();
     assert_eq!(applied(&deact["id"]), json!(false));
 }
+
+#[test]
+fn a_reset_after_storing_is_healed_by_the_idempotency_key() {
+    let sb = Sandbox::default_fleet();
+    sb.admin("POST", "/__sandbox/faults", &json!({"rules": [{"method": "POST", "path": "/fmc/v1/streams/{stream}/records", "kind": "reset"}]}));
+    let batch = json!({"records": [{"id": "x1"}, {"id": "x2"}]});
+    let send = || sb.http.post(format!("{}/fmc/v1/streams/gps/records", sb.url)).header("Idempotency-Key", "batch-1").header("content-type", "application/json").body(serde_json::to_vec(&batch).unwrap()).send().and_then(reqwest::blocking::Response::text);
+    assert!(send().is_err(), "the answer is lost");
+    let again = sb.http.post(format!("{}/fmc/v1/streams/gps/records", sb.url)).header("Idempotency-Key", "batch-1").header("content-type", "application/json").body(serde_json::to_vec(&batch).unwrap()).send().unwrap();
+    assert_eq!(again.headers().get("idempotent-replayed").map(|v| v.to_str().unwrap()), Some("true"));
+    let page: Value = serde_json::from_str(&sb.http.get(format!("{}/fmc/v1/streams/gps/records", sb.url)).send().unwrap().text().unwrap()).unwrap();
+    assert!(page["data"].as_array().unwrap().iter().all(|r| r["deliveries"] == 1));
+    sb.admin("POST", "/__sandbox/faults", &json!({"rules": [{"path": "/fmc/v1/vehicles", "kind": "status", "status": 503}]}));
+    assert_eq!(sb.http.get(format!("{}/fmc/v1/vehicles", sb.url)).send().unwrap().status().as_u16(), 503);
+}

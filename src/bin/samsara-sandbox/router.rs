@@ -161,11 +161,44 @@ impl Sandbox {
             return admin::handle(self, req);
         }
         let (resp, label) = if req.path.starts_with("/fmc/") {
-            (fmc::handle(self, req), None)
+            (self.fmc(req), None)
         } else {
             self.samsara(req)
         };
         self.record(req, resp.status, label);
+        resp
+    }
+
+    /// The FMC endpoint, with the transport-level fault kinds (`status`, `slow`, `reset`, `truncate`).
+    /// A `reset` or `truncate` fault lets the request take effect and breaks only the answer, which is
+    /// how a client ends up retrying a batch that was in fact stored.
+    fn fmc(&self, req: &Request) -> Response {
+        let segs: Vec<&str> = req.path.split('/').collect();
+        let template = if segs.len() == 6 && segs[3] == "streams" {
+            format!("/fmc/v1/streams/{{stream}}/{}", segs[5])
+        } else {
+            req.path.clone()
+        };
+        let mut delivery = Delivery::Normal;
+        if let Some(rule) = self.faults.fire(&req.method, &req.path, &template, |r| {
+            matches!(r.kind, Kind::Status | Kind::Slow | Kind::Reset | Kind::Truncate) && r.path.is_some()
+        }) {
+            match rule.kind {
+                Kind::Status => {
+                    let status = rule.status.unwrap_or(500);
+                    let mut r = Response::error(status, &format!("injected fault: HTTP {status}"));
+                    if status == 429 {
+                        r = r.with_header("Retry-After", rule.retry_after.as_deref().unwrap_or("0.40235"));
+                    }
+                    return r;
+                }
+                Kind::Slow => real_sleep(Duration::from_millis(rule.delay_ms.unwrap_or(2_000).min(600_000))),
+                Kind::Reset => delivery = Delivery::Reset,
+                _ => delivery = Delivery::Truncate,
+            }
+        }
+        let mut resp = fmc::handle(self, req);
+        resp.delivery = delivery;
         resp
     }
 
