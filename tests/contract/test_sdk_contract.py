@@ -11,13 +11,16 @@ shows up as a failing test rather than silently.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pydantic
 import pytest
 
 samsara = pytest.importorskip("samsara", reason="samsara-api is not installed")
@@ -39,30 +42,36 @@ def client(sandbox: SandboxProcess) -> Iterator[Samsara]:
 
 def test_organization_info(client: Samsara) -> None:
     org = client.organization_info.get_organization_info()
-    assert org.data is not None and org.data.id
+    assert org.data is not None
+    assert org.data.id
 
 
 def test_vehicles_list_autopages_and_get_by_external_id(client: Samsara) -> None:
     vehicles = list(client.vehicles.list(limit=7))
     assert len(vehicles) == 50
     v = vehicles[0]
-    assert v.vin and v.external_ids and v.tags
+    assert v.vin
+    assert v.external_ids
+    assert v.tags
     by_vin = client.vehicles.get(f"samsara.vin:{v.vin}")
-    assert by_vin.data is not None and by_vin.data.id == v.id
+    assert by_vin.data is not None
+    assert by_vin.data.id == v.id
 
 
 def test_vehicle_update_is_visible(client: Samsara) -> None:
     v = next(iter(client.vehicles.list()))
     updated = client.vehicles.update(v.id, notes="contract test", harsh_acceleration_setting_type="heavyDuty")
-    assert updated.data is not None and updated.data.notes == "contract test"
-    assert client.vehicles.get(v.id).data.notes == "contract test"  # type: ignore[union-attr]
+    assert updated.data is not None
+    assert updated.data.notes == "contract test"
+    assert client.vehicles.get(v.id).data.notes == "contract test"
 
 
 def test_vehicle_stats_snapshot(client: Samsara) -> None:
     snap = client.vehicle_stats.get_vehicle_stats(types=TYPES)
     assert snap.data
     with_gps = [d for d in snap.data if d.gps is not None]
-    assert with_gps and with_gps[0].gps.latitude  # type: ignore[union-attr]
+    assert with_gps
+    assert with_gps[0].gps.latitude
     assert any(d.engine_state is not None for d in snap.data)
 
 
@@ -79,7 +88,8 @@ def test_vehicle_stats_snapshot(client: Samsara) -> None:
 )
 def test_vehicle_stats_feed_pages(client: Samsara, sandbox: SandboxProcess, types: list[str]) -> None:
     first = client.vehicle_stats.get_vehicle_stats_feed(types=types, decorations=["gps", "engineStates"])
-    assert first.data and first.pagination.end_cursor
+    assert first.data
+    assert first.pagination.end_cursor
     sandbox.advance(600)
     page = client.vehicle_stats.get_vehicle_stats_feed(types=types, after=first.pagination.end_cursor)
     assert page.pagination.end_cursor
@@ -97,18 +107,22 @@ def test_vehicle_stats_history(client: Samsara) -> None:
 
 def test_drivers_crud(client: Samsara) -> None:
     drivers = list(client.drivers.list())
-    assert drivers and drivers[0].license_number
+    assert drivers
+    assert drivers[0].license_number
     created = client.drivers.create(
         name="Contract Driver",
         username=f"contract{SDK_MAJOR}",
         password="pw",
         external_ids={"contractId": f"C{SDK_MAJOR}"},
     )
-    assert created.data is not None and created.data.id
+    assert created.data is not None
+    assert created.data.id
     got = client.drivers.get(f"contractId:C{SDK_MAJOR}")
-    assert got.data is not None and got.data.name == "Contract Driver"
+    assert got.data is not None
+    assert got.data.name == "Contract Driver"
     upd = client.drivers.update(created.data.id, driver_activation_status="deactivated")
-    assert upd.data is not None and upd.data.driver_activation_status == "deactivated"
+    assert upd.data is not None
+    assert upd.data.driver_activation_status == "deactivated"
     assert any(d.id == created.data.id for d in client.drivers.list(driver_activation_status="deactivated"))
 
 
@@ -117,12 +131,14 @@ def test_tags_crud(client: Samsara) -> None:
     assert tags.data
     parent = next(t for t in tags.data if t.parent_tag_id is None)
     created = client.tags.create_tag(name=f"Contract tag {SDK_MAJOR}", parent_tag_id=parent.id)
-    assert created.data is not None and created.data.parent_tag_id == parent.id
+    assert created.data is not None
+    assert created.data.parent_tag_id == parent.id
     tid = created.data.id
     assert tid is not None
     assert client.tags.get_tag(tid).data is not None
     patched = client.tags.patch_tag(tid, name=f"Contract tag {SDK_MAJOR} renamed")
-    assert patched.data is not None and patched.data.name.endswith("renamed")  # type: ignore[union-attr]
+    assert patched.data is not None
+    assert patched.data.name.endswith("renamed")
     replaced = client.tags.replace_tag(tid, name=f"Contract tag {SDK_MAJOR} replaced", vehicles=[])
     assert replaced.data is not None
     if SDK_MAJOR >= 14:
@@ -143,7 +159,8 @@ def test_errors_are_api_errors(sandbox: SandboxProcess) -> None:
             token="not-a-token", base_url=sandbox.url, httpx_client=http
         ).organization_info.get_organization_info()
     assert err.value.status_code == 401
-    assert isinstance(err.value.body, dict) and {"message", "requestId"} <= set(err.value.body)
+    assert isinstance(err.value.body, dict)
+    assert {"message", "requestId"} <= set(err.value.body)
 
 
 def test_sdk14_suite() -> None:
@@ -178,7 +195,8 @@ START = "2026-11-01T00:00:00Z"
 
 def test_defects_stream_get_types_and_resolve(client: Samsara) -> None:
     page = client.maintenance.stream_defects(start_time=START, include_external_ids=True)
-    assert page.data and page.pagination.end_cursor
+    assert page.data
+    assert page.pagination.end_cursor
     assert client.maintenance.get_defect_types().data
     open_defect = next(d for d in page.data if not d.is_resolved)
     one = client.maintenance.get_defect(open_defect.id)
@@ -186,7 +204,8 @@ def test_defects_stream_get_types_and_resolve(client: Samsara) -> None:
     resolved = client.maintenance.update_dvir_defect(
         open_defect.id, is_resolved=True, mechanic_notes="contract"
     )
-    assert resolved.data is not None and resolved.data.is_resolved
+    assert resolved.data is not None
+    assert resolved.data.is_resolved
 
 
 def test_driver_vehicle_assignments(client: Samsara) -> None:
@@ -211,13 +230,15 @@ def test_driver_vehicle_assignments(client: Samsara) -> None:
 def test_trips_stream(client: Samsara) -> None:
     api = client.trips if SDK_MAJOR >= 14 else client.beta_ap_is
     page = api.get_trips(start_time=START, include_asset=True)
-    assert page.data and page.data[0].start_location is not None
+    assert page.data
+    assert page.data[0].start_location is not None
 
 
 def test_safety_events_stream(client: Samsara) -> None:
     api = client.safety if SDK_MAJOR >= 14 else client.beta_ap_is
     page = api.get_safety_events_v_2_stream(start_time=START, include_driver=True, include_asset=True)
-    assert page.data and page.data[0].behavior_labels
+    assert page.data
+    assert page.data[0].behavior_labels
 
 
 def test_speeding_intervals_stream(client: Samsara) -> None:
@@ -230,18 +251,20 @@ def test_idling_events(client: Samsara) -> None:
     kwargs = {"start_time": START, "end_time": "2026-11-02T18:00:00Z"}
     if SDK_MAJOR >= 14:
         page = client.idling.get_idling_events(**kwargs)
-        assert page.data and page.data[0].asset.id
+        assert page.data
+        assert page.data[0].asset.id
     else:
         # Known SDK 4.1 bug (samsara-api.md §3.13.1): `ptoState` is a closed enum whose only literal is
         # the vendor typo "active, inactive", so a record with the real value "inactive" fails validation.
-        with pytest.raises(Exception, match=r"pto_?[sS]tate|ptoState"):
+        with pytest.raises(pydantic.ValidationError, match=r"pto_?[sS]tate"):
             client.idling.get_idling_events(**kwargs)
 
 
 def test_vehicle_locations(client: Samsara) -> None:
     assert client.vehicle_locations.get_vehicle_locations().data
     feed = client.vehicle_locations.get_vehicle_locations_feed()
-    assert feed.data and feed.pagination.end_cursor
+    assert feed.data
+    assert feed.pagination.end_cursor
     hist = client.vehicle_locations.get_vehicle_locations_history(
         start_time="2026-11-02T14:00:00Z", end_time="2026-11-02T14:10:00Z"
     )
@@ -259,19 +282,23 @@ def test_legacy_trips_and_messages(client: Samsara) -> None:
     sent = client.messages.v_1_create_messages(driver_ids=[int(driver.id)], text="contract hello")
     assert sent.data
     got = client.messages.v_1_get_messages()
-    assert got.data and any(m.text == "contract hello" for m in got.data)
+    assert got.data
+    assert any(m.text == "contract hello" for m in got.data)
 
 
 def test_issues(client: Samsara, sandbox: SandboxProcess) -> None:
     page = client.issues.get_issues_stream(start_time="2026-10-20T00:00:00Z", include=["externalIds"])
-    assert page.data and page.pagination.end_cursor
+    assert page.data
+    assert page.pagination.end_cursor
     issue = page.data[0]
     patched = client.issues.patch_issue(id=issue.id, status="dismissed")
-    assert patched.data is not None and patched.data.status == "dismissed"
+    assert patched.data is not None
+    assert patched.data.status == "dismissed"
     assert client.issues.get_issues(ids=[issue.id]).data
     if SDK_MAJOR >= 14:
         made = client.issues.post_issue(title="Contract issue", asset={"id": "281474977000011"})
-        assert made.data is not None and made.data.status == "open"
+        assert made.data is not None
+        assert made.data.status == "open"
 
 
 def test_camera_media(client: Samsara, sandbox: SandboxProcess) -> None:
@@ -286,28 +313,85 @@ def test_camera_media(client: Samsara, sandbox: SandboxProcess) -> None:
         end_time="2026-11-02T15:00:00Z",
         inputs=["dashcamRoadFacing"],
     )
-    assert posted.data is not None and posted.data.retrieval_id
+    assert posted.data is not None
+    assert posted.data.retrieval_id
     sandbox.advance(180)
     got = client.media.get_media_retrieval(retrieval_id=posted.data.retrieval_id)
-    assert got.data is not None and got.data.media and got.data.media[0].status == "available"
+    assert got.data is not None
+    assert got.data.media
+    assert got.data.media[0].status == "available"
 
 
 def test_ifta_reports(client: Samsara) -> None:
     j = client.ifta.get_ifta_jurisdiction_reports(year=2026, month="November")
-    assert j.data is not None and j.data.jurisdiction_reports
+    assert j.data is not None
+    assert j.data.jurisdiction_reports
     v = client.ifta.get_ifta_vehicle_reports(year=2026, quarter="Q4")
-    assert v.data is not None and v.data.vehicle_reports
+    assert v.data is not None
+    assert v.data.vehicle_reports
 
 
 def test_forms(client: Samsara) -> None:
     templates = client.forms.get_form_templates()
     assert templates.data
     page = client.forms.get_form_submissions_stream(start_time=START)
-    assert page.data and page.data[0].fields
+    assert page.data
+    assert page.data[0].fields
     sub = page.data[0]
     assert client.forms.get_form_submissions(ids=[sub.id]).data
     patched = client.forms.patch_form_submission(id=sub.id, status="approved")
-    assert patched.data is not None and patched.data.status == "approved"
+    assert patched.data is not None
+    assert patched.data.status == "approved"
     extra = {"status": "notStarted"} if SDK_MAJOR >= 14 else {}  # 4.1 has no `status` parameter
     made = client.forms.post_form_submission(form_template={"id": templates.data[0].id}, **extra)
-    assert made.data is not None and made.data.status == "notStarted"
+    assert made.data is not None
+    assert made.data.status == "notStarted"
+
+
+def test_legacy_safety_idling_and_defects(client: Samsara) -> None:
+    legacy = client.legacy_ap_is if SDK_MAJOR >= 14 else client.safety
+    events = legacy.get_safety_events(start_time=START, end_time="2026-11-02T18:00:00Z")
+    assert events.data
+    v2 = client.safety if SDK_MAJOR >= 14 else client.beta_ap_is
+    assert events.data[0].id is not None
+    assert v2.get_safety_events_v_2(safety_event_ids=[events.data[0].id]).data
+    idle = client.legacy_ap_is.get_vehicle_idling_reports(start_time=START, end_time="2026-11-02T18:00:00Z")
+    assert idle.data is not None
+    hist = client.legacy_ap_is.get_dvir_defects(
+        start_time="2026-10-25T00:00:00Z", end_time="2026-11-02T18:00:00Z"
+    )
+    assert hist.data is not None
+
+
+def test_legacy_assignment_reads(client: Samsara) -> None:
+    window = {"start_time": "2026-11-02T00:00:00Z", "end_time": "2026-11-02T18:00:00Z"}
+    by_driver = client.legacy_ap_is.get_drivers_vehicle_assignments(**window)
+    assert by_driver.data
+    assert any(d.vehicle_assignments for d in by_driver.data)
+    by_vehicle = client.legacy_ap_is.get_vehicles_driver_assignments(**window)
+    assert by_vehicle.data
+    assert any(v.driver_assignments for v in by_vehicle.data)
+
+
+def test_dvirs_stream(client: Samsara) -> None:
+    page = client.maintenance.get_dvirs(start_time=START)
+    assert page.data
+    assert page.data[0].author_signature is not None
+
+
+def test_support_helpers(sandbox: SandboxProcess) -> None:
+    """The fixture's helpers used by other suites: FMC records, faults, request log."""
+    req = urllib.request.Request(
+        sandbox.url + "/fmc/v1/streams/contract/records",
+        data=json.dumps({"records": [{"id": "r1"}, {"id": "r2"}]}).encode(),
+        headers={"Content-Type": "application/json", "Idempotency-Key": "contract-1"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert resp.status == 200
+    records = sandbox.fmc_records("contract")
+    assert [r["id"] for r in records] == ["r1", "r2"]
+    assert all(r["deliveries"] == 1 for r in records)
+    sandbox.faults({"path": "/me", "kind": "status", "status": 503})
+    sandbox.clear_faults()
+    assert sandbox.requests()

@@ -207,3 +207,37 @@ fn rate_limits_answer_429_with_fractional_retry_after() {
     assert!(reqs.iter().any(|r| r["status"] == 429));
     assert!(reqs.iter().all(|r| r["token"] == "token-1"));
 }
+
+#[test]
+fn manual_odometer_drives_gps_odometer_and_time_scale_moves_the_clock() {
+    let sb = Sandbox::default_fleet();
+    let id = "281474977000011";
+    let (s, _) = sb.send(
+        "PATCH",
+        &format!("/fleet/vehicles/{id}"),
+        &json!({"odometerMeters": 1_000_000}),
+    );
+    assert_eq!(s, 200);
+    let gps = |sb: &Sandbox| {
+        sb.get(&format!(
+            "/fleet/vehicles/stats?types=gpsOdometerMeters,obdOdometerMeters&vehicleIds={id}"
+        ))
+        .1["data"][0]
+            .clone()
+    };
+    sb.advance(3 * 3600);
+    let after = gps(&sb);
+    let g = after["gpsOdometerMeters"]["value"].as_i64().unwrap();
+    assert!((1_000_000..1_400_000).contains(&g), "{after}");
+    let fast = Sandbox::start(&["--time-scale", "3600", "--vehicles", "3"]);
+    let t0 = fast.admin("GET", "/__sandbox/clock", &Value::Null)["now"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let t1 = fast.admin("GET", "/__sandbox/clock", &Value::Null)["now"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(t1 > t0, "{t0} {t1}");
+}

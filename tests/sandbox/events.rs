@@ -339,3 +339,104 @@ fn forms_templates_submissions_and_writes() {
         "{made}"
     );
 }
+
+#[test]
+fn legacy_safety_idling_and_defect_history() {
+    let sb = Sandbox::default_fleet();
+    let (s, legacy) =
+        sb.get("/fleet/safety-events?startTime=2026-11-01T00:00:00Z&endTime=2026-11-02T18:00:00Z");
+    assert_eq!(s, 200);
+    let ev = &legacy["data"][0];
+    let label = ev["behaviorLabels"][0]["label"].as_str().unwrap();
+    assert!(
+        label.chars().next().unwrap().is_ascii_lowercase(),
+        "legacy labels are lowerCamel: {label}"
+    );
+    let (_, by_id) = sb.get(&format!(
+        "/safety-events?safetyEventIds={}",
+        ev["id"].as_str().unwrap()
+    ));
+    assert_eq!(by_id["data"][0]["id"], ev["id"]);
+    let (s, idle) =
+        sb.get("/fleet/reports/vehicle/idling?startTime=2026-11-01T00:00:00Z&endTime=2026-11-02T18:00:00Z");
+    assert_eq!(s, 200);
+    assert!(idle["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["durationMs"].as_i64().unwrap() >= 120_000));
+    assert!(idle["requestStartTime"].is_string());
+    let (s, hist) =
+        sb.get("/fleet/defects/history?startTime=2026-10-25T00:00:00Z&endTime=2026-11-02T18:00:00Z");
+    assert_eq!(s, 200);
+    assert!(hist["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["defectType"].is_string()));
+    assert_eq!(
+        sb.get("/fleet/defects/history?startTime=2026-09-01T00:00:00Z&endTime=2026-11-02T18:00:00Z")
+            .0,
+        400,
+        "30-day window"
+    );
+}
+
+#[test]
+fn legacy_assignment_reads() {
+    let sb = Sandbox::default_fleet();
+    let (s, by_driver) = sb.get(
+        "/fleet/drivers/vehicle-assignments?startTime=2026-11-02T00:00:00Z&endTime=2026-11-02T18:00:00Z",
+    );
+    assert_eq!(s, 200);
+    let spans: Vec<&Value> = by_driver["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["vehicleAssignments"].as_array().unwrap())
+        .collect();
+    assert!(
+        !spans.is_empty()
+            && spans
+                .iter()
+                .all(|a| a["assignmentType"] == "driverApp" && a["vehicle"]["id"].is_string())
+    );
+    let (s, by_vehicle) = sb.get(
+        "/fleet/vehicles/driver-assignments?startTime=2026-11-02T00:00:00Z&endTime=2026-11-02T18:00:00Z",
+    );
+    assert_eq!(s, 200);
+    assert!(by_vehicle["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| !v["driverAssignments"].as_array().unwrap().is_empty()));
+    assert_eq!(
+        sb.get(
+            "/fleet/vehicles/driver-assignments?startTime=2026-10-01T00:00:00Z&endTime=2026-11-02T18:00:00Z"
+        )
+        .0,
+        400,
+        "7-day window"
+    );
+}
+
+#[test]
+fn dvirs_link_to_defects() {
+    let sb = Sandbox::default_fleet();
+    let (dvirs, _) = walk(&sb, "/dvirs/stream?startTime=2026-10-28T00:00:00Z");
+    assert!(dvirs.iter().any(|d| d["safetyStatus"] == "safe"));
+    let with_defect = dvirs
+        .iter()
+        .find(|d| d["safetyStatus"] == "unsafe")
+        .expect("an unsafe DVIR");
+    let defect = with_defect["defectIds"][0].as_str().unwrap();
+    assert_eq!(
+        sb.get(&format!("/defects/{defect}")).1["dvirId"],
+        with_defect["id"]
+    );
+    let (unsafe_only, _) = walk(
+        &sb,
+        "/dvirs/stream?startTime=2026-10-28T00:00:00Z&safetyStatus=unsafe",
+    );
+    assert!(unsafe_only.iter().all(|d| d["safetyStatus"] == "unsafe"));
+}

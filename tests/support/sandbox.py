@@ -77,6 +77,31 @@ class SandboxProcess:
         """Logged requests with ``seq > since``."""
         return list(self.admin("GET", f"/__sandbox/requests?since={since}")["requests"])
 
+    def get(self, path: str) -> Any:
+        """GET any sandbox path without auth (admin and FMC routes) and decode the JSON."""
+        return self.admin("GET", path)
+
+    def fmc_records(self, stream: str) -> list[dict[str, Any]]:
+        """Every record the FMC endpoint stored for `stream` (with `deliveries` counts)."""
+        out: list[dict[str, Any]] = []
+        after = ""
+        while True:
+            page = self.get(
+                f"/fmc/v1/streams/{stream}/records?limit=1000" + (f"&after={after}" if after else "")
+            )
+            out.extend(page["data"])
+            after = page["pagination"]["endCursor"]
+            if not page["pagination"]["hasNextPage"]:
+                return out
+
+    def faults(self, *rules: dict[str, Any]) -> None:
+        """Adds fault rules (see docs/sandbox.md)."""
+        self.admin("POST", "/__sandbox/faults", {"rules": list(rules)})
+
+    def clear_faults(self) -> None:
+        """Removes every fault rule."""
+        self.admin("DELETE", "/__sandbox/faults")
+
     def stop(self) -> None:
         """Kills the process."""
         if self.proc is None:

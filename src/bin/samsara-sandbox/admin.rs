@@ -55,6 +55,8 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
         ("GET", "/__sandbox/truth/vehicles") => {
             Response::json(200, &json!({"data": sb.fmc.truth_vehicles()}))
         }
+        ("POST", "/__sandbox/fmc/changes") => crate::fmc_changes::script(sb, req),
+        ("GET", "/__sandbox/fmc/changes") => crate::fmc_changes::status(sb),
         ("GET", "/__sandbox/truth/drivers") => Response::json(200, &json!({"data": sb.fmc.truth_drivers()})),
         (_, p)
             if [
@@ -65,6 +67,7 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
                 "/__sandbox/requests",
                 "/__sandbox/truth/vehicles",
                 "/__sandbox/truth/drivers",
+                "/__sandbox/fmc/changes",
             ]
             .contains(&p) =>
         {

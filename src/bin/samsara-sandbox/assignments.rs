@@ -259,3 +259,116 @@ pub(crate) fn write(sb: &Sandbox, req: &Request) -> Response {
     };
     run().unwrap_or_else(|e| e)
 }
+
+/// Generated (driver-app) assignments overlapping `[s, e]` (Unix ms): (start ms, end ms, driver index, vehicle index).
+fn generated(sb: &Sandbox, s: i64, e: i64) -> Vec<(i64, Option<i64>, usize, usize)> {
+    let now = sb.clock.now_ms();
+    let (lo, hi) = (s.div_euclid(1000), e.div_euclid(1000));
+    let days = sb.model.days(lo - 86_400, hi);
+    let mut out = Vec::new();
+    for v in 0..sb.fleet.vehicles.len() {
+        for d in sb.model.day_of(v, lo)..=sb.model.day_of(v, hi) {
+            let trips = &days.get(v, d).trips;
+            let (Some(f), Some(l)) = (trips.first(), trips.last()) else {
+                continue;
+            };
+            let Some(di) = sb.model.driver_for(v, d, sb.fleet.drivers.len()) else {
+                continue;
+            };
+            let end = (l.end * 1000 <= now).then_some(l.end * 1000);
+            if f.start * 1000 <= e.min(now) && end.is_none_or(|x| x >= s) {
+                out.push((f.start * 1000, end, di, v));
+            }
+        }
+    }
+    out
+}
+
+/// The legacy window: `startTime`/`endTime` default to now, at most 7 days apart.
+fn legacy_window(sb: &Sandbox, req: &Request) -> Result<(i64, i64), Response> {
+    let now = sb.clock.now_ms();
+    let s = req.time_param("startTime")?.unwrap_or(now);
+    let e = req.time_param("endTime")?.unwrap_or(now);
+    if e < s || e - s > 7 * 86_400_000 {
+        return Err(Response::bad_param(
+            "endTime",
+            "must be after startTime and at most 7 days after it",
+        ));
+    }
+    Ok((s, e))
+}
+
+fn span(start: i64, end: Option<i64>) -> Value {
+    let mut j = json!({"startTime": rfc3339_ms(start), "isPassenger": false, "assignmentType": "driverApp"});
+    if let Some(e) = end {
+        j["endTime"] = json!(rfc3339_ms(e));
+    }
+    j
+}
+
+/// `GET /fleet/drivers/vehicle-assignments` (legacy, driver-app assignments per driver).
+pub(crate) fn legacy_by_driver(sb: &Sandbox, req: &Request, repeat: bool) -> Response {
+    let run = || -> Result<Response, Response> {
+        let (s, e) = legacy_window(sb, req)?;
+        let status = req.param("driverActivationStatus").unwrap_or("active");
+        let rows = generated(sb, s, e);
+        let st = sb.store();
+        let wanted: Vec<usize> = req
+            .list("driverIds")
+            .iter()
+            .map(|d| {
+                st.find_driver(d)
+                    .ok_or_else(|| Response::bad_param("driverIds", &format!("driver `{d}` does not exist")))
+            })
+            .collect::<Result<_, _>>()?;
+        let tagged = st.tag_filter("drivers", &req.list("tagIds"), &req.list("parentTagIds"))?;
+        let items = (0..st.drivers.len())
+            .filter(|&i| wanted.is_empty() || wanted.contains(&i))
+            .filter(|&i| st.drivers[i]["driverActivationStatus"] == status)
+            .filter(|&i| tagged.as_ref().is_none_or(|t| st.drivers[i]["id"].as_str().is_some_and(|id| t.contains(id))))
+            .map(|i| {
+                let id = st.drivers[i]["id"].as_str().unwrap_or("");
+                let spans: Vec<Value> = rows.iter().filter(|r| sb.fleet.drivers[r.2].id == id).map(|r| {
+                    let mut j = span(r.0, r.1);
+                    j["vehicle"] = json!({"id": st.vehicles[r.3]["id"], "name": st.vehicles[r.3]["name"], "externalIds": st.vehicle_external_ids(r.3)});
+                    j
+                }).collect();
+                json!({"id": id, "name": st.drivers[i]["name"], "driverActivationStatus": status, "externalIds": st.drivers[i].get("externalIds").cloned().unwrap_or(json!({})), "vehicleAssignments": spans})
+            })
+            .collect();
+        Ok(paged(items, req, repeat))
+    };
+    run().unwrap_or_else(|e| e)
+}
+
+/// `GET /fleet/vehicles/driver-assignments` (legacy, assignments per vehicle).
+pub(crate) fn legacy_by_vehicle(sb: &Sandbox, req: &Request, repeat: bool) -> Response {
+    let run = || -> Result<Response, Response> {
+        let (s, e) = legacy_window(sb, req)?;
+        let assets = crate::events::assets(sb, req, "vehicleIds", 100_000, true)?;
+        let rows = generated(sb, s, e);
+        let st = sb.store();
+        let items = assets
+            .iter()
+            .map(|a| {
+                let spans: Vec<Value> = rows
+                    .iter()
+                    .filter(|r| r.3 == a.v)
+                    .map(|r| {
+                        let mut j = span(r.0, r.1);
+                        let d = &sb.fleet.drivers[r.2];
+                        let ext = st
+                            .find_driver(&d.id)
+                            .and_then(|i| st.drivers[i].get("externalIds").cloned())
+                            .unwrap_or(json!({}));
+                        j["driver"] = json!({"id": d.id, "name": d.name, "externalIds": ext});
+                        j
+                    })
+                    .collect();
+                json!({"id": a.id, "name": a.name, "externalIds": a.ext, "driverAssignments": spans})
+            })
+            .collect();
+        Ok(paged(items, req, repeat))
+    };
+    run().unwrap_or_else(|e| e)
+}

@@ -19,7 +19,7 @@ USAGE: samsara-sandbox [FLAGS]
                         (no --token: one token `sandbox-token` with all scopes)
   --rate-limits on|off  enforce Samsara's rate limits (default on)
   --db PATH             SQLite file for the FMC endpoint (default in-memory)
-  --threads N           worker threads (default 16)
+  --threads N           worker threads (default 32)
   --help                this text
 
 Prints `listening on http://127.0.0.1:PORT` as its first stdout line, then serves until killed.
@@ -74,7 +74,7 @@ impl Default for Config {
             tokens: Vec::new(),
             rate_limits: true,
             db: None,
-            threads: 16,
+            threads: 32,
         }
     }
 }

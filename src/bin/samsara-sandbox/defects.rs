@@ -229,3 +229,132 @@ pub(crate) fn patch(sb: &Sandbox, req: &Request) -> Response {
     }
     Response::data(legacy)
 }
+
+/// `GET /fleet/defects/history` (legacy): defects created in `[startTime, endTime]` (≤ 30 days), legacy model.
+pub(crate) fn history(sb: &Sandbox, req: &Request, repeat: bool) -> Response {
+    let run = || -> Result<Response, Response> {
+        let w = Window::parse(req, sb.clock.now_ms(), true)?;
+        if w.end.is_some_and(|e| e - w.start > 30 * 86_400_000) {
+            return Err(Response::bad_param(
+                "endTime",
+                "the window may span at most 30 days",
+            ));
+        }
+        let resolved = match req.param("isResolved") {
+            None => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(_) => return Err(Response::bad_param("isResolved", "must be `true` or `false`")),
+        };
+        let (lo, hi) = w.secs();
+        let days = sb.model.days(lo - 86_400, hi);
+        let mut rows = Vec::new();
+        for v in 0..sb.fleet.vehicles.len() {
+            for d in sb.model.day_of(v, lo)..=sb.model.day_of(v, hi) {
+                let Some(first) = days.get(v, d).trips.first() else {
+                    continue;
+                };
+                let Some(g) = generate(sb, v, d, first.start).filter(|g| g.created >= lo && g.created <= hi)
+                else {
+                    continue;
+                };
+                let (cur, _) = current(sb, &g, false);
+                if resolved.is_some_and(|r| cur["isResolved"].as_bool() != Some(r)) {
+                    continue;
+                }
+                let name = sb.store().vehicles[g.v]["name"].clone();
+                let mut legacy = json!({"id": cur["id"], "comment": cur["comment"], "createdAtTime": cur["createdAtTime"], "defectType": TYPES[g.ty].1,
+                    "isResolved": cur["isResolved"], "vehicle": {"id": cur["vehicle"]["id"], "name": name}});
+                for k in [
+                    "mechanicNotes",
+                    "mechanicNotesUpdatedAtTime",
+                    "resolvedAtTime",
+                    "resolvedBy",
+                ] {
+                    if let Some(x) = cur.get(k) {
+                        legacy[k] = x.clone();
+                    }
+                }
+                rows.push((g.created, legacy));
+            }
+        }
+        rows.sort_by_key(|r| r.0);
+        Ok(paged(rows.into_iter().map(|r| r.1).collect(), req, repeat))
+    };
+    run().unwrap_or_else(|e| e)
+}
+
+/// Whether defect `id` exists now and is resolved (`None` when it does not exist).
+pub(crate) fn is_resolved(sb: &Sandbox, id: &str) -> Option<bool> {
+    let g = find(sb, id)?;
+    current(sb, &g, false).0["isResolved"].as_bool()
+}
+
+/// `GET /dvirs/stream`: one pre-trip DVIR per vehicle-day with trips; `unsafe` while its defect is
+/// open, `resolved` once the defect is resolved (which also moves it in the stream).
+pub(crate) fn dvirs(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Response {
+    let run = || -> Result<Response, Response> {
+        let w = Window::parse(req, sb.clock.now_ms(), false)?;
+        let ext = flag(req, "includeExternalIds")?;
+        let statuses = req.list("safetyStatus");
+        if let Some(bad) = statuses
+            .iter()
+            .find(|s| !["safe", "unsafe", "resolved"].contains(&s.as_str()))
+        {
+            return Err(Response::bad_param(
+                "safetyStatus",
+                &format!("unknown status `{bad}`"),
+            ));
+        }
+        let (lo, hi) = w.secs();
+        let days = sb.model.days(lo - 4 * 86_400, hi);
+        let mut items = Vec::new();
+        for v in 0..sb.fleet.vehicles.len() {
+            for d in sb.model.day_of(v, lo) - 3..=sb.model.day_of(v, hi) {
+                let Some(first) = days.get(v, d).trips.first() else {
+                    continue;
+                };
+                let created = first.start - 600;
+                if created * 1000 > w.now {
+                    continue;
+                }
+                let id = format!("9{}", d * 100_000 + i64::try_from(v).unwrap_or(0));
+                let (status, defects, updated) = match generate(sb, v, d, first.start) {
+                    Some(g) => {
+                        let (cur, at) = current(sb, &g, false);
+                        let resolved = cur["isResolved"].as_bool() == Some(true);
+                        (if resolved { "resolved" } else { "unsafe" }, json!([g.id]), at)
+                    }
+                    None => ("safe", json!([]), created * 1000),
+                };
+                if !statuses.is_empty() && !statuses.iter().any(|s| s == status) {
+                    continue;
+                }
+                let st = sb.store();
+                let mut vehicle = json!({"id": st.vehicles[v]["id"]});
+                if ext {
+                    vehicle["externalIds"] = st.vehicle_external_ids(v);
+                }
+                drop(st);
+                let driver = sb
+                    .model
+                    .driver_for(v, d, sb.fleet.drivers.len())
+                    .map_or_else(|| "0".to_string(), |i| sb.fleet.drivers[i].id.clone());
+                #[allow(clippy::cast_possible_truncation)]
+                let odo = sb.model.odometer(&days, v, created).round() as i64;
+                let b = crate::fleet::BRANCHES[sb.fleet.vehicles[v].branch];
+                let j = json!({"id": id, "type": "preTrip", "safetyStatus": status, "defectIds": defects, "vehicle": vehicle,
+                    "authorSignature": {"signatoryUser": {"id": driver}, "signedAtTime": ts(created + 240), "type": "driver"},
+                    "dvirSubmissionBeginTime": ts(created), "dvirSubmissionTime": ts(created + 240), "updatedAtTime": rfc3339_ms(updated.max((created + 240) * 1000)),
+                    "odometerMeters": odo, "formattedAddress": format!("1 Depot Rd, {}, {}", b.city, b.state)});
+                items.push(Item {
+                    at: updated.max((created + 240) * 1000),
+                    key: id,
+                    json: j,
+                });
+            }
+        }
+        Ok(page(items, req, &w, Some((200, 200)), pf))
+    };
+    run().unwrap_or_else(|e| e)
+}

@@ -235,6 +235,13 @@ pub(crate) fn patch_vehicle(sb: &Sandbox, req: &Request) -> Response {
     if let Some(t) = tags {
         st.set_member_tags("vehicles", &vid, &t);
     }
+    if let Some(manual) = body.get("odometerMeters").and_then(Value::as_i64) {
+        let t = sb.clock.now_s();
+        let days = sb.model.days(t - 86_400, t);
+        #[allow(clippy::cast_precision_loss)]
+        let entry = (t, manual as f64, sb.model.odometer(&days, i, t));
+        std::sync::Arc::make_mut(&mut st.odometer_overrides).insert(i, entry);
+    }
     let rec = &mut st.vehicles[i];
     for (k, v) in &body {
         match k.as_str() {

@@ -271,68 +271,20 @@ pub(crate) fn safety(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Resp
             req.list("eventStates"),
             req.list("driverIds"),
         );
-        let now = w.now.div_euclid(1000);
         let (lo, hi) = w.secs();
-        let days = sb.model.days(lo - 2 * 86_400, hi);
-        let mut items = Vec::new();
-        for (a, d, t) in each_trip(sb, &days, &assets, lo - 2 * 86_400, hi) {
-            let h = hash(sb.cfg.seed, &[a.v as u64, t.start.unsigned_abs(), 43]);
-            for i in 0..(h % 5).saturating_sub(2) {
-                let hh = crate::rng::mix(h ^ (i + 1));
-                let s =
-                    t.drive0 + (i64::try_from(hh >> 8).unwrap_or(0) % (t.drive1 - t.drive0).max(1)) / 5 * 5;
-                let created = s + 2 * PROCESSING;
-                if created > now {
-                    continue;
-                }
-                let label = BEHAVIOURS[usize::try_from(hh % BEHAVIOURS.len() as u64).unwrap_or(0)];
-                let reviewed = now >= created + 4 * 3600 && hh % 3 != 2;
-                let (state, updated) = if reviewed {
-                    (
-                        if hh % 3 == 0 { "reviewed" } else { "coached" },
-                        created + 4 * 3600,
-                    )
-                } else {
-                    ("needsReview", created)
-                };
-                let driver = driver_id(sb, a.v, d);
-                if (!labels.is_empty() && !labels.iter().any(|l| l == label))
-                    || (!states.is_empty() && !states.iter().any(|x| x == state))
-                    || (!drivers.is_empty() && !driver.as_ref().is_some_and(|dr| drivers.contains(dr)))
-                {
-                    continue;
-                }
-                let id = uuid(hh, crate::rng::mix(hh));
-                let mut j = json!({"id": id, "asset": asset_json(a, expand_a), "behaviorLabels": [{"label": label, "source": "automated"}],
-                    "contextLabels": [], "createdAtTime": ts(created), "startMs": ts(s), "endMs": ts(s + 5 + i64::try_from(hh % 20).unwrap_or(0)),
-                    "eventState": state, "updatedAtTime": ts(updated), "location": loc_at(sb, &days, a, s),
-                    "maxAccelerationGForce": 0.25 + f64::from(u32::try_from(hh % 40).unwrap_or(0)) / 100.0,
-                    "inboxEventUrl": format!("https://cloud.samsara.com/o/{}/fleet/safety/event/{id}", sb.org_id),
-                    "incidentReportUrl": format!("https://cloud.samsara.com/o/{}/fleet/reports/safety/incident/{id}", sb.org_id),
-                    "tripStartTime": ts(t.start),
-                    "media": [{"input": "dashcamRoadFacing", "url": format!("https://media.sandbox.invalid/{id}/front.mp4")}],
-                    "downloadForwardVideoUrl": format!("https://media.sandbox.invalid/{id}/front.mp4")});
-                j["driver"] = match &driver {
-                    Some(did) if expand_d => {
-                        json!({"id": did, "name": sb.fleet.drivers.iter().find(|x| &x.id == did).map(|x| x.name.clone())})
-                    }
-                    Some(did) => json!({"id": did}),
-                    None => json!({"id": "0"}),
-                };
-                if t.end <= now {
-                    j["tripEndTime"] = json!(ts(t.end));
-                }
-                if label == "Speeding" {
-                    j["speedingMetadata"] =
-                        json!({"maxSpeedKilometersPerHour": 121, "postedSpeedLimitKilometersPerHour": 105});
-                }
-                items.push(Item {
-                    at: if by_created { s } else { updated } * 1000,
-                    key: id.clone(),
-                    json: j,
-                });
-            }
-        }
+        let q = SafetyQuery {
+            assets,
+            lo,
+            hi,
+            now: w.now.div_euclid(1000),
+            by_created,
+            expand_a,
+            expand_d,
+            labels,
+            states,
+            drivers,
+        };
+        let items = safety_items(sb, &q);
         Ok(page(items, req, &w, None, pf))
     };
     run().unwrap_or_else(|e| e)
@@ -416,4 +368,92 @@ pub(crate) fn idling(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Resp
         Ok(page(items, req, &w, Some((200, 200)), pf))
     };
     run().unwrap_or_else(|e| e)
+}
+
+/// The safety-event query, shared by the v2 stream and the legacy endpoint.
+pub(crate) struct SafetyQuery {
+    /// Selected vehicles.
+    pub(crate) assets: Vec<Asset>,
+    /// Window start and end (Unix s).
+    pub(crate) lo: i64,
+    /// Window end (Unix s).
+    pub(crate) hi: i64,
+    /// Simulated now (Unix s).
+    pub(crate) now: i64,
+    /// Order by detection time instead of `updatedAtTime`.
+    pub(crate) by_created: bool,
+    /// Expand asset and driver objects.
+    pub(crate) expand_a: bool,
+    /// Expand the driver object.
+    pub(crate) expand_d: bool,
+    /// Behaviour-label filter.
+    pub(crate) labels: Vec<String>,
+    /// Event-state filter.
+    pub(crate) states: Vec<String>,
+    /// Driver filter.
+    pub(crate) drivers: Vec<String>,
+}
+
+/// Safety events (v2 shape) of the selected vehicles around the window, ordered by the query's time.
+pub(crate) fn safety_items(sb: &Sandbox, q: &SafetyQuery) -> Vec<Item> {
+    let days = sb.model.days(q.lo - 2 * 86_400, q.hi);
+    let mut items = Vec::new();
+    for (a, d, t) in each_trip(sb, &days, &q.assets, q.lo - 2 * 86_400, q.hi) {
+        let h = hash(sb.cfg.seed, &[a.v as u64, t.start.unsigned_abs(), 43]);
+        for i in 0..(h % 5).saturating_sub(2) {
+            let hh = crate::rng::mix(h ^ (i + 1));
+            let s = t.drive0 + (i64::try_from(hh >> 8).unwrap_or(0) % (t.drive1 - t.drive0).max(1)) / 5 * 5;
+            let created = s + 2 * PROCESSING;
+            if created > q.now {
+                continue;
+            }
+            let label = BEHAVIOURS[usize::try_from(hh % BEHAVIOURS.len() as u64).unwrap_or(0)];
+            let reviewed = q.now >= created + 4 * 3600 && hh % 3 != 2;
+            let (state, updated) = if reviewed {
+                (
+                    if hh % 3 == 0 { "reviewed" } else { "coached" },
+                    created + 4 * 3600,
+                )
+            } else {
+                ("needsReview", created)
+            };
+            let driver = driver_id(sb, a.v, d);
+            if (!q.labels.is_empty() && !q.labels.iter().any(|l| l == label))
+                || (!q.states.is_empty() && !q.states.iter().any(|x| x == state))
+                || (!q.drivers.is_empty() && !driver.as_ref().is_some_and(|dr| q.drivers.contains(dr)))
+            {
+                continue;
+            }
+            let id = uuid(hh, crate::rng::mix(hh));
+            let mut j = json!({"id": id, "asset": asset_json(a, q.expand_a), "behaviorLabels": [{"label": label, "source": "automated"}],
+                    "contextLabels": [], "createdAtTime": ts(created), "startMs": ts(s), "endMs": ts(s + 5 + i64::try_from(hh % 20).unwrap_or(0)),
+                    "eventState": state, "updatedAtTime": ts(updated), "location": loc_at(sb, &days, a, s),
+                    "maxAccelerationGForce": 0.25 + f64::from(u32::try_from(hh % 40).unwrap_or(0)) / 100.0,
+                    "inboxEventUrl": format!("https://cloud.samsara.com/o/{}/fleet/safety/event/{id}", sb.org_id),
+                    "incidentReportUrl": format!("https://cloud.samsara.com/o/{}/fleet/reports/safety/incident/{id}", sb.org_id),
+                    "tripStartTime": ts(t.start),
+                    "media": [{"input": "dashcamRoadFacing", "url": format!("https://media.sandbox.invalid/{id}/front.mp4")}],
+                    "downloadForwardVideoUrl": format!("https://media.sandbox.invalid/{id}/front.mp4")});
+            j["driver"] = match &driver {
+                Some(did) if q.expand_d => {
+                    json!({"id": did, "name": sb.fleet.drivers.iter().find(|x| &x.id == did).map(|x| x.name.clone())})
+                }
+                Some(did) => json!({"id": did}),
+                None => json!({"id": "0"}),
+            };
+            if t.end <= q.now {
+                j["tripEndTime"] = json!(ts(t.end));
+            }
+            if label == "Speeding" {
+                j["speedingMetadata"] =
+                    json!({"maxSpeedKilometersPerHour": 121, "postedSpeedLimitKilometersPerHour": 105});
+            }
+            items.push(Item {
+                at: if q.by_created { s } else { updated } * 1000,
+                key: id.clone(),
+                json: j,
+            });
+        }
+    }
+    items
 }

@@ -24,6 +24,8 @@ pub(crate) struct Fmc {
     drivers: Vec<Value>,
     truth_v: Value,
     truth_d: Value,
+    /// Changes scripted through `POST /__sandbox/fmc/changes`.
+    pub(crate) scripted: Mutex<Vec<Value>>,
 }
 
 fn noisy_vin(rng: &mut Rng, vin: &str) -> String {
@@ -157,6 +159,7 @@ impl Fmc {
             drivers,
             truth_v: json!({"pairs": truth_v, "samsaraOnly": samsara_only}),
             truth_d: json!({"pairs": truth_d, "samsaraOnly": d_only}),
+            scripted: Mutex::new(Vec::new()),
         })
     }
 
@@ -192,15 +195,18 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
     match (req.method.as_str(), segs.as_slice()) {
         ("GET", ["fmc", "v1", "vehicles"]) => Response::json(200, &json!({"data": sb.fmc.vehicles})),
         ("GET", ["fmc", "v1", "drivers"]) => Response::json(200, &json!({"data": sb.fmc.drivers})),
+        ("GET", ["fmc", "v1", "changes"]) => crate::fmc_changes::feed(sb, req),
         ("GET", ["fmc", "v1", "streams"]) => streams(sb),
         ("POST", ["fmc", "v1", "streams", s, "records"]) if valid_stream(s) => upsert(sb, req, s),
         ("GET", ["fmc", "v1", "streams", s, "records"]) if valid_stream(s) => list(sb, req, s),
-        (_, ["fmc", "v1", "vehicles" | "drivers" | "streams"] | ["fmc", "v1", "streams", _, "records"]) => {
-            Response::error(
-                405,
-                &format!("Method {} not allowed for {}", req.method, req.path),
-            )
-        }
+        (
+            _,
+            ["fmc", "v1", "vehicles" | "drivers" | "streams" | "changes"]
+            | ["fmc", "v1", "streams", _, "records"],
+        ) => Response::error(
+            405,
+            &format!("Method {} not allowed for {}", req.method, req.path),
+        ),
         _ => Response::not_found(&format!("route {} {}", req.method, req.path)),
     }
 }

@@ -155,3 +155,136 @@ pub(crate) fn messages(sb: &Sandbox, req: &Request) -> Response {
     };
     run().unwrap_or_else(|e| e)
 }
+
+/// `GET /fleet/safety-events` (legacy): events detected in `[startTime, endTime]`, lowerCamel labels.
+pub(crate) fn safety_events(sb: &Sandbox, req: &Request, repeat: bool) -> Response {
+    let run = || -> Result<Response, Response> {
+        let w = crate::streams::Window::parse(req, sb.clock.now_ms(), true)?;
+        let assets = crate::events::assets(sb, req, "vehicleIds", 100_000, true)?;
+        let (lo, hi) = w.secs();
+        let q = crate::events::SafetyQuery {
+            assets,
+            lo,
+            hi,
+            now: w.now.div_euclid(1000),
+            by_created: true,
+            expand_a: true,
+            expand_d: true,
+            labels: Vec::new(),
+            states: Vec::new(),
+            drivers: Vec::new(),
+        };
+        let mut items = crate::events::safety_items(sb, &q);
+        items.retain(|i| i.at >= w.start && i.at <= w.bound());
+        items.sort_by(|a, b| (a.at, &a.key).cmp(&(b.at, &b.key)));
+        let data = items.into_iter().map(|i| legacy_safety(&i.json)).collect();
+        Ok(crate::entities::paged(data, req, repeat))
+    };
+    run().unwrap_or_else(|e| e)
+}
+
+fn lower_camel(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or_else(String::new, |f| f.to_ascii_lowercase().to_string() + c.as_str())
+}
+
+fn legacy_safety(v2: &Value) -> Value {
+    let labels: Vec<Value> = v2["behaviorLabels"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| {
+            let name = l["label"].as_str().unwrap_or("");
+            json!({"label": lower_camel(name), "name": name, "source": l["source"]})
+        })
+        .collect();
+    json!({"id": v2["id"], "time": v2["startMs"], "behaviorLabels": labels, "coachingState": v2["eventState"],
+        "driver": {"id": v2["driver"]["id"], "name": v2["driver"]["name"]},
+        "vehicle": {"id": v2["asset"]["id"], "name": v2["asset"]["name"], "ExternalIds": v2["asset"]["externalIds"]},
+        "location": {"latitude": v2["location"]["latitude"], "longitude": v2["location"]["longitude"]},
+        "maxAccelerationGForce": v2["maxAccelerationGForce"], "downloadForwardVideoUrl": v2["downloadForwardVideoUrl"]})
+}
+
+/// `GET /safety-events?safetyEventIds=…` (v2 records by ID).
+pub(crate) fn safety_by_ids(sb: &Sandbox, req: &Request, repeat: bool) -> Response {
+    let run = || -> Result<Response, Response> {
+        let ids = req.list("safetyEventIds");
+        if ids.is_empty() {
+            return Err(Response::bad_param("safetyEventIds", "is required"));
+        }
+        let assets = crate::events::assets(sb, req, "assetIds", 100_000, false)?;
+        let (expand_a, expand_d) = (
+            crate::streams::flag(req, "includeAsset")?,
+            crate::streams::flag(req, "includeDriver")?,
+        );
+        let now = sb.clock.now_s();
+        let q = crate::events::SafetyQuery {
+            assets,
+            lo: sb.model.origin,
+            hi: now,
+            now,
+            by_created: true,
+            expand_a,
+            expand_d,
+            labels: Vec::new(),
+            states: Vec::new(),
+            drivers: Vec::new(),
+        };
+        let data = crate::events::safety_items(sb, &q)
+            .into_iter()
+            .filter(|i| ids.contains(&i.key))
+            .map(|i| i.json)
+            .collect();
+        Ok(crate::entities::paged(data, req, repeat))
+    };
+    run().unwrap_or_else(|e| e)
+}
+
+/// `GET /fleet/reports/vehicle/idling` (legacy): idling events that start in `[startTime, endTime]`.
+#[allow(clippy::cast_precision_loss)]
+pub(crate) fn idling_report(sb: &Sandbox, req: &Request, repeat: bool) -> Response {
+    let run = || -> Result<Response, Response> {
+        let w = crate::streams::Window::parse(req, sb.clock.now_ms(), true)?;
+        let assets = crate::events::assets(sb, req, "vehicleIds", 100_000, true)?;
+        let min = req.int_param("minIdlingDurationMinutes", 0, 1440)?.unwrap_or(0) * 60_000;
+        let pto = crate::streams::flag(req, "isPtoActive")?;
+        let (lo, hi) = w.secs();
+        let now = sb.clock.now_s();
+        let days = sb.model.days(lo - 86_400, hi);
+        let mut rows = Vec::new();
+        for a in &assets {
+            for d in sb.model.day_of(a.v, lo)..=sb.model.day_of(a.v, hi) {
+                for t in &days.get(a.v, d).trips {
+                    for (s, e) in [(t.start, t.drive0), (t.drive1, t.end)] {
+                        let dur = (e - s) * 1000;
+                        if s < lo || s > hi || e > now || dur < 120_000 || dur < min || pto {
+                            continue;
+                        }
+                        let (lat, lon, _) = sb.model.position(a.v, sb.model.odometer(&days, a.v, s));
+                        let litres = dur as f64 / 3_600_000.0
+                            * if sb.fleet.vehicles[a.v].kind == crate::fleet::Kind::Heavy {
+                                3.2
+                            } else {
+                                1.1
+                            };
+                        let city = address(a.branch);
+                        rows.push((s, a.v, json!({"vehicle": {"id": a.id, "name": a.name, "externalIds": a.ext}, "startTime": crate::streams::ts(s), "endTime": crate::streams::ts(e),
+                            "durationMs": dur, "fuelConsumptionMl": (litres * 1000.0).round(), "isPtoActive": false,
+                            "address": {"formatted": format!("{}, {}", city["city"].as_str().unwrap_or(""), city["state"].as_str().unwrap_or("")), "latitude": (lat * 1e6).round() / 1e6, "longitude": (lon * 1e6).round() / 1e6}})));
+                    }
+                }
+            }
+        }
+        rows.sort_by_key(|r| (r.0, r.1));
+        let page = crate::entities::paged(rows.into_iter().map(|r| r.2).collect(), req, repeat);
+        if page.status != 200 {
+            return Ok(page);
+        }
+        let mut v: Value = serde_json::from_slice(&page.body).unwrap_or(Value::Null);
+        v["requestStartTime"] = json!(crate::simtime::rfc3339_ms(w.start));
+        v["requestEndTime"] = json!(crate::simtime::rfc3339_ms(w.end.unwrap_or(w.start)));
+        Ok(Response::json(200, &v))
+    };
+    run().unwrap_or_else(|e| e)
+}

@@ -10,6 +10,7 @@ mod events;
 mod faults;
 mod fleet;
 mod fmc;
+mod fmc_changes;
 mod forms;
 mod http;
 mod ifta;

@@ -61,7 +61,7 @@ pub(crate) struct LogEntry {
 }
 
 /// Largest number of log entries kept (older ones are dropped; `seq` keeps counting).
-const LOG_CAP: usize = 200_000;
+const LOG_CAP: usize = 100_000;
 
 /// Everything the handlers share.
 #[derive(Debug)]
@@ -161,11 +161,44 @@ impl Sandbox {
             return admin::handle(self, req);
         }
         let (resp, label) = if req.path.starts_with("/fmc/") {
-            (fmc::handle(self, req), None)
+            (self.fmc(req), None)
         } else {
             self.samsara(req)
         };
         self.record(req, resp.status, label);
+        resp
+    }
+
+    /// The FMC endpoint, with the transport-level fault kinds (`status`, `slow`, `reset`, `truncate`).
+    /// A `reset` or `truncate` fault lets the request take effect and breaks only the answer, which is
+    /// how a client ends up retrying a batch that was in fact stored.
+    fn fmc(&self, req: &Request) -> Response {
+        let segs: Vec<&str> = req.path.split('/').collect();
+        let template = if segs.len() == 6 && segs[3] == "streams" {
+            format!("/fmc/v1/streams/{{stream}}/{}", segs[5])
+        } else {
+            req.path.clone()
+        };
+        let mut delivery = Delivery::Normal;
+        if let Some(rule) = self.faults.fire(&req.method, &req.path, &template, |r| {
+            matches!(r.kind, Kind::Status | Kind::Slow | Kind::Reset | Kind::Truncate) && r.path.is_some()
+        }) {
+            match rule.kind {
+                Kind::Status => {
+                    let status = rule.status.unwrap_or(500);
+                    let mut r = Response::error(status, &format!("injected fault: HTTP {status}"));
+                    if status == 429 {
+                        r = r.with_header("Retry-After", rule.retry_after.as_deref().unwrap_or("0.40235"));
+                    }
+                    return r;
+                }
+                Kind::Slow => real_sleep(Duration::from_millis(rule.delay_ms.unwrap_or(2_000).min(600_000))),
+                Kind::Reset => delivery = Delivery::Reset,
+                _ => delivery = Delivery::Truncate,
+            }
+        }
+        let mut resp = fmc::handle(self, req);
+        resp.delivery = delivery;
         resp
     }
 
@@ -315,6 +348,9 @@ impl Sandbox {
                     | "/tags"
                     | "/fleet/driver-vehicle-assignments"
                     | "/defect-types"
+                    | "/fleet/safety-events"
+                    | "/fleet/defects/history"
+                    | "/fleet/reports/vehicle/idling"
             )
         {
             return Response::json(
@@ -341,6 +377,7 @@ impl Sandbox {
             ("GET", "/tags") => tags::list_tags(self, req, repeat),
             ("POST" | "GET" | "PATCH" | "PUT" | "DELETE", "/tags" | "/tags/{id}") => tags::tag(self, req),
             ("GET", "/defects/stream") => defects::stream(self, req, pf),
+            ("GET", "/dvirs/stream") => defects::dvirs(self, req, pf),
             ("GET", "/defects/{id}") => defects::get(self, req),
             ("GET", "/defect-types") => defects::types(req),
             ("PATCH", "/fleet/defects/{id}") => defects::patch(self, req),
@@ -353,6 +390,14 @@ impl Sandbox {
             ("GET", "/safety-events/stream") => events::safety(self, req, pf),
             ("GET", "/idling/events") => events::idling(self, req, pf),
             ("GET", "/v1/fleet/trips") => legacy::trips(self, req),
+            ("GET", "/fleet/safety-events") => legacy::safety_events(self, req, repeat),
+            ("GET", "/fleet/drivers/vehicle-assignments") => assignments::legacy_by_driver(self, req, repeat),
+            ("GET", "/fleet/vehicles/driver-assignments") => {
+                assignments::legacy_by_vehicle(self, req, repeat)
+            }
+            ("GET", "/safety-events") => legacy::safety_by_ids(self, req, repeat),
+            ("GET", "/fleet/reports/vehicle/idling") => legacy::idling_report(self, req, repeat),
+            ("GET", "/fleet/defects/history") => defects::history(self, req, repeat),
             ("GET", "/form-templates") => forms::templates(req),
             ("GET", "/form-submissions") => forms::by_ids(self, req),
             ("GET", "/form-submissions/stream") => forms::stream(self, req, pf),

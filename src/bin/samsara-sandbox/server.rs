@@ -15,7 +15,7 @@ const MAX_HEAD: usize = 64 * 1024;
 /// Largest accepted request body.
 const MAX_BODY: usize = 16 * 1024 * 1024;
 /// An idle keep-alive connection is closed after this long, to free its worker.
-const IDLE: Duration = Duration::from_secs(30);
+const IDLE: Duration = Duration::from_secs(10);
 
 /// Accepts connections forever, handing each to the worker pool.
 pub(crate) fn serve(listener: &TcpListener, sandbox: &Arc<Sandbox>, threads: usize) {

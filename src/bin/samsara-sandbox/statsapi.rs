@@ -74,7 +74,8 @@ struct Query {
     types: Vec<Stat>,
     decorations: Vec<Stat>,
     vehicles: Vec<usize>,
-    headers: Vec<Arc<str>>,
+    headers: Arc<Vec<Arc<str>>>,
+    overrides: Arc<std::collections::BTreeMap<usize, (i64, f64, f64)>>,
 }
 
 fn stat_list(req: &Request, name: &str, max: usize, decorations: bool) -> Result<Vec<Stat>, Response> {
@@ -143,12 +144,14 @@ fn parse_query(
                 .is_some_and(|id| set.contains(id))
         });
     }
-    let headers = st.stat_headers.clone();
+    let headers = Arc::clone(&st.stat_headers);
+    let overrides = Arc::clone(&st.odometer_overrides);
     Ok(Query {
         types,
         decorations,
         vehicles,
         headers,
+        overrides,
     })
 }
 
@@ -179,7 +182,11 @@ pub(crate) fn snapshot(sb: &Sandbox, req: &Request, locations: bool) -> Response
     };
     let model: &Model = &sb.model;
     let days = model.days(at - 86_400 * 8, at);
-    let r = Render { model, days: &days };
+    let r = Render {
+        model,
+        days: &days,
+        overrides: &q.overrides,
+    };
     let mut out = Vec::with_capacity(64 * 1024);
     out.extend_from_slice(b"{\"data\":[");
     let end = (start + PAGE_VEHICLES).min(q.vehicles.len());
@@ -341,7 +348,11 @@ pub(crate) fn series(
         has_next = true;
     }
     order.sort_unstable();
-    let r = Render { model, days: &days };
+    let r = Render {
+        model,
+        days: &days,
+        overrides: &q.overrides,
+    };
     let mut out = Vec::with_capacity(count * 220 + 256);
     out.extend_from_slice(b"{\"data\":[");
     for (n, &vi) in order.iter().enumerate() {
@@ -387,7 +398,11 @@ pub(crate) fn series(
 fn latest(sb: &Sandbox, q: &Query, now: i64) -> Response {
     let model: &Model = &sb.model;
     let days = model.days(now - 86_400 * 8, now);
-    let r = Render { model, days: &days };
+    let r = Render {
+        model,
+        days: &days,
+        overrides: &q.overrides,
+    };
     let mut out = Vec::with_capacity(q.vehicles.len() * 300 + 256);
     out.extend_from_slice(b"{\"data\":[");
     let mut first_v = true;

@@ -14,7 +14,7 @@
 
 use crate::fleet::{Kind, BRANCHES};
 use crate::jsonw::{fixed, int, string};
-use crate::model::{Days, Model, Phase, Sampling};
+use crate::model::{Days, Model, Phase, Sampling, Trip};
 use crate::simtime::write_rfc3339;
 
 /// Every `types` value Samsara accepts (§3.4); the sandbox has data for the ones in [`SUPPORTED`].
@@ -229,6 +229,8 @@ pub(crate) struct Render<'a> {
     pub(crate) model: &'a Model,
     /// Schedules covering the request.
     pub(crate) days: &'a Days,
+    /// Manual odometer overrides: vehicle → (time s, manual m, model odometer then m).
+    pub(crate) overrides: &'a std::collections::BTreeMap<usize, (i64, f64, f64)>,
 }
 
 impl Render<'_> {
@@ -238,14 +240,11 @@ impl Render<'_> {
         write_rfc3339(out, t);
         out.push(b'"');
         self.fields(out, stat, v, t);
-        let decs: Vec<Stat> = decorations
-            .iter()
-            .copied()
-            .filter(|d| d.reported_by(self.model.params[v].kind))
-            .collect();
-        if !decs.is_empty() {
+        let kind = self.model.params[v].kind;
+        let mut decs = decorations.iter().filter(|d| d.reported_by(kind)).peekable();
+        if decs.peek().is_some() {
             out.extend_from_slice(b",\"decorations\":{");
-            for (i, d) in decs.iter().enumerate() {
+            for (i, d) in decs.enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
@@ -269,22 +268,28 @@ impl Render<'_> {
         let m = self.model;
         let p = &m.params[v];
         let days = self.days;
-        let phase = m.phase(days, v, t);
-        let on = phase != Phase::Off;
         let trip = m.trip_at(days, v, t);
+        let phase = match trip {
+            Some(tr) if t >= tr.drive0 && t < tr.drive1 => Phase::Driving,
+            Some(_) => Phase::Idle,
+            None => Phase::Off,
+        };
+        let on = phase != Phase::Off;
         let odo = m.odometer(days, v, t);
         let n = |salt: u64| m.noise(v, t, salt);
         let local_h = ((t - p.shift).rem_euclid(86_400)) as f64 / 3600.0;
-        let ambient = 14_000.0
-            + 8_000.0 * ((local_h - 9.0) / 24.0 * std::f64::consts::TAU).sin()
-            + 2_000.0 * (p.branch as f64 % 3.0);
+        let ambient = || {
+            14_000.0
+                + 8_000.0 * ((local_h - 9.0) / 24.0 * std::f64::consts::TAU).sin()
+                + 2_000.0 * (p.branch as f64 % 3.0)
+        };
         let mut val = |x: i64| {
             out.extend_from_slice(b",\"value\":");
             int(out, x);
         };
         match stat.0 {
-            "gps" => self.gps(out, v, t, phase, odo, false),
-            "location" => self.gps(out, v, t, phase, odo, true),
+            "gps" => self.gps(out, v, t, phase, odo, trip, false),
+            "location" => self.gps(out, v, t, phase, odo, trip, true),
             "engineStates" => {
                 out.extend_from_slice(match phase {
                     Phase::Off => b",\"value\":\"Off\"",
@@ -294,7 +299,11 @@ impl Render<'_> {
             }
             "faultCodes" => self.faults(out, v, t),
             "obdOdometerMeters" | "evDistanceDrivenMeters" => val(odo as i64),
-            "gpsOdometerMeters" => val((odo * 1.0031) as i64),
+            // GPS odometer: from a manual override on, the override plus distance driven since.
+            "gpsOdometerMeters" => val(match self.overrides.get(&v) {
+                Some(&(at, manual, base)) if t >= at => (manual + (odo - base).max(0.0)) as i64,
+                _ => (odo * 1.0031) as i64,
+            }),
             "gpsDistanceMeters" => {
                 out.extend_from_slice(b",\"value\":");
                 fixed(out, odo * 1.0031 - 1.0e6, 1);
@@ -307,13 +316,13 @@ impl Render<'_> {
             "defLevelMilliPercent" => {
                 val((100_000.0 - 80_000.0 * ((odo + p.fuel_phase) % 4.0e6) / 4.0e6) as i64);
             }
-            "ambientAirTemperatureMilliC" => val(ambient as i64),
+            "ambientAirTemperatureMilliC" => val(ambient() as i64),
             "engineCoolantTemperatureMilliC" => {
                 let c = if let Some(tr) = trip {
-                    ambient + (88_000.0 - ambient) * ((t - tr.start) as f64 / 600.0).min(1.0)
+                    ambient() + (88_000.0 - ambient()) * ((t - tr.start) as f64 / 600.0).min(1.0)
                 } else {
                     let since = self.since_off(v, t) as f64;
-                    ambient + (88_000.0 - ambient) * (-since / 1800.0).exp()
+                    ambient() + (88_000.0 - ambient()) * (-since / 1800.0).exp()
                 };
                 val(c as i64 + (n(5) * 800.0) as i64);
             }
@@ -345,7 +354,7 @@ impl Render<'_> {
             }),
             "ecuSpeedMph" => {
                 out.extend_from_slice(b",\"value\":");
-                fixed(out, self.speed_mph(v, t, phase), 1);
+                fixed(out, self.speed_mph(v, t, phase, trip), 1);
             }
             "evStateOfChargeMilliPercent" => val(self.soc(v, t)),
             "evChargingStatus" => val(if self.charging(v, t) { 2 } else { 1 }),
@@ -372,7 +381,7 @@ impl Render<'_> {
             }),
             "evBatteryStateOfHealthMilliPercent" => val(96_000 - (v as i64 % 7) * 500),
             "evAverageBatteryTemperatureMilliCelsius" => {
-                val(ambient as i64 / 2 + 15_000 + if on { 6_000 } else { 0 });
+                val(ambient() as i64 / 2 + 15_000 + if on { 6_000 } else { 0 });
             }
             _ => val(0),
         }
@@ -401,17 +410,27 @@ impl Render<'_> {
         level as i64
     }
 
-    fn speed_mph(&self, v: usize, t: i64, phase: Phase) -> f64 {
+    fn speed_mph(&self, v: usize, t: i64, phase: Phase, trip: Option<&Trip>) -> f64 {
         if phase != Phase::Driving {
             return 0.0;
         }
-        let tr = self.model.trip_at(self.days, v, t).map_or(0.0, |tr| tr.speed);
+        let tr = trip.map_or(0.0, |tr| tr.speed);
         (tr * 2.236_94 * (0.97 + 0.06 * self.model.noise(v, t, 12))).max(0.0)
     }
 
     #[allow(clippy::cast_precision_loss)]
     /// GPS fields; `legacy` uses the locations API names (`heading`, `speed`, no `isEcuSpeed`).
-    fn gps(&self, out: &mut Vec<u8>, v: usize, t: i64, phase: Phase, odo: f64, legacy: bool) {
+    #[allow(clippy::too_many_arguments)]
+    fn gps(
+        &self,
+        out: &mut Vec<u8>,
+        v: usize,
+        t: i64,
+        phase: Phase,
+        odo: f64,
+        trip: Option<&Trip>,
+        legacy: bool,
+    ) {
         let p = &self.model.params[v];
         let (lat, lon, heading) = self.model.position(v, odo);
         out.extend_from_slice(b",\"latitude\":");
@@ -429,7 +448,7 @@ impl Render<'_> {
         } else {
             b",\"speedMilesPerHour\":"
         });
-        fixed(out, self.speed_mph(v, t, phase), 1);
+        fixed(out, self.speed_mph(v, t, phase, trip), 1);
         if !legacy {
             out.extend_from_slice(if p.kind == Kind::Heavy {
                 b",\"isEcuSpeed\":true"

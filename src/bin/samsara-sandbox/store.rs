@@ -56,13 +56,16 @@ pub(crate) struct Store {
     /// Tags by numeric ID.
     pub(crate) tags: BTreeMap<u64, Tag>,
     /// Pre-rendered `"id":…,"name":…,"externalIds":{…}` for stats pages, by vehicle index.
-    pub(crate) stat_headers: Vec<Arc<str>>,
+    pub(crate) stat_headers: Arc<Vec<Arc<str>>>,
     /// Writes to generated defects (`PATCH /fleet/defects/{id}`), by defect ID.
     pub(crate) defect_patches: BTreeMap<String, Value>,
     /// Driver–vehicle assignments created through the API.
     pub(crate) assignments: Vec<Value>,
     /// Messages sent through `POST /v1/fleet/messages`.
     pub(crate) messages: Vec<Value>,
+    /// Manual odometer overrides (`PATCH /fleet/vehicles/{id}` `odometerMeters`), by vehicle index:
+    /// (simulated time s, manual value m, model odometer at that time m).
+    pub(crate) odometer_overrides: Arc<BTreeMap<usize, (i64, f64, f64)>>,
     /// Writes to generated issues (`PATCH /issues`), by issue ID.
     pub(crate) issue_patches: BTreeMap<String, Value>,
     /// Issues created through `POST /issues`.
@@ -185,24 +188,25 @@ impl Store {
             vehicles,
             drivers,
             tags,
-            stat_headers: Vec::new(),
+            stat_headers: Arc::new(Vec::new()),
             defect_patches: BTreeMap::new(),
             assignments: Vec::new(),
             messages: Vec::new(),
             issue_patches: BTreeMap::new(),
+            odometer_overrides: Arc::new(BTreeMap::new()),
             issues: Vec::new(),
             retrievals: Vec::new(),
             forms: BTreeMap::new(),
             next_tag,
         };
-        s.stat_headers = (0..s.vehicles.len()).map(|i| s.render_stat_header(i)).collect();
+        s.stat_headers = Arc::new((0..s.vehicles.len()).map(|i| s.render_stat_header(i)).collect());
         s
     }
 
     /// Re-renders one vehicle's stats header after a write.
     pub(crate) fn refresh_header(&mut self, i: usize) {
         let h = self.render_stat_header(i);
-        if let Some(slot) = self.stat_headers.get_mut(i) {
+        if let Some(slot) = Arc::make_mut(&mut self.stat_headers).get_mut(i) {
             *slot = h;
         }
     }

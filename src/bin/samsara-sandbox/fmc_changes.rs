@@ -1,0 +1,172 @@
+//! FMC-side changes that must flow back to Samsara: `GET /fmc/v1/changes` is a feed of driver-roster
+//! changes, new cost-centre tags and defect resolutions. Roster and tag changes are generated every
+//! six simulated hours; any change can also be scripted through `POST /__sandbox/fmc/changes`.
+//! `GET /__sandbox/fmc/changes` reports, per change, whether Samsara's state now reflects it.
+
+use serde_json::{json, Value};
+
+use crate::fleet::{pattern, BRANCHES};
+use crate::http::{Request, Response};
+use crate::rng::Rng;
+use crate::router::Sandbox;
+use crate::simtime::{parse_rfc3339_ms, rfc3339_ms};
+use crate::streams::{page, Item, Window};
+
+/// Interval between generated changes, seconds.
+const PERIOD: i64 = 6 * 3600;
+/// Change types.
+pub(crate) const TYPES: [&str; 4] = [
+    "driver.created",
+    "driver.deactivated",
+    "tag.created",
+    "defect.resolved",
+];
+const FIRST: [&str; 8] = [
+    "Alex", "Jordan", "Priya", "Samuel", "Rosa", "Dmitri", "Keisha", "Tomas",
+];
+const LAST: [&str; 8] = [
+    "Rivera", "Chen", "Okafor", "Schmidt", "Patel", "Kowalski", "Nguyen", "Haddad",
+];
+
+/// Every change visible at `now` (Unix s), in time order: (time ms, id, change object).
+fn all(sb: &Sandbox, now: i64) -> Vec<(i64, String, Value)> {
+    let pairs = sb.fmc.truth_drivers()["pairs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let linked: Vec<&Value> = pairs.iter().filter(|p| p["samsaraId"].is_string()).collect();
+    let branches = sb.fleet.branches.max(1);
+    let mut out = Vec::new();
+    let mut k: i64 = 1;
+    while sb.model.origin + k * PERIOD <= now && k < 10_000 {
+        let at = sb.model.origin + k * PERIOD;
+        let mut r = Rng::new(sb.cfg.seed, 900 + k.unsigned_abs());
+        let b = BRANCHES[usize::try_from(r.below(branches as u64)).unwrap_or(0)];
+        let id = format!("chg-{k:05}");
+        let data = match k % 3 {
+            1 => {
+                json!({"fmcId": format!("FMC-D9{k:04}"), "name": format!("{} {}", r.pick(&FIRST), r.pick(&LAST)), "licenseNumber": pattern(&mut r, b.licence),
+                "licenseState": b.state, "employeeId": format!("E9{k:04}"), "username": format!("fmc{k}")})
+            }
+            2 if !linked.is_empty() => {
+                let p = linked[usize::try_from(r.below(linked.len() as u64)).unwrap_or(0)];
+                json!({"fmcId": p["fmcId"], "samsaraId": p["samsaraId"]})
+            }
+            _ => {
+                json!({"name": format!("CC-{} {} Special Projects", 1900 + k, b.city), "parentName": format!("{} Branch", b.city)})
+            }
+        };
+        let kind = match (k % 3, data.get("samsaraId").is_some()) {
+            (1, _) => "driver.created",
+            (2, true) => "driver.deactivated",
+            _ => "tag.created",
+        };
+        out.push((
+            at * 1000,
+            id.clone(),
+            json!({"id": id, "type": kind, "at": rfc3339_ms(at * 1000), "data": data}),
+        ));
+        k += 1;
+    }
+    if let Ok(s) = sb.fmc.scripted.lock() {
+        out.extend(s.iter().map(|c| {
+            (
+                c["at"].as_str().and_then(parse_rfc3339_ms).unwrap_or(0),
+                c["id"].as_str().unwrap_or("").to_string(),
+                c.clone(),
+            )
+        }));
+    }
+    out.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    out
+}
+
+/// `GET /fmc/v1/changes?after=…&limit=…`: the change feed (cursor kept when caught up).
+pub(crate) fn feed(sb: &Sandbox, req: &Request) -> Response {
+    let now = sb.clock.now_ms();
+    let w = Window {
+        start: sb.model.origin * 1000,
+        end: None,
+        now,
+    };
+    let items = all(sb, now.div_euclid(1000))
+        .into_iter()
+        .map(|(at, key, json)| Item { at, key, json })
+        .collect();
+    page(items, req, &w, Some((100, 500)), None)
+}
+
+/// `POST /__sandbox/fmc/changes` `{"type", "data"}`: scripts a change at simulated now.
+pub(crate) fn script(sb: &Sandbox, req: &Request) -> Response {
+    let body = match req.json() {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
+    let Some(kind) = body
+        .get("type")
+        .and_then(Value::as_str)
+        .filter(|t| TYPES.contains(t))
+    else {
+        return Response::bad_param("type", &format!("must be one of {}", TYPES.join(", ")));
+    };
+    let Some(data) = body.get("data").filter(|d| d.is_object()) else {
+        return Response::bad_param("data", "must be an object");
+    };
+    let Ok(mut s) = sb.fmc.scripted.lock() else {
+        return Response::error(500, "lock poisoned");
+    };
+    let c = json!({"id": format!("chg-s{:05}", s.len() + 1), "type": kind, "at": rfc3339_ms(sb.clock.now_ms()), "data": data});
+    s.push(c.clone());
+    Response::json(200, &c)
+}
+
+/// `GET /__sandbox/fmc/changes`: every visible change and whether Samsara reflects it.
+pub(crate) fn status(sb: &Sandbox) -> Response {
+    let changes = all(sb, sb.clock.now_s());
+    let out: Vec<Value> = changes
+        .into_iter()
+        .map(|(_, _, mut c)| {
+            let applied = applied(sb, &c);
+            c["applied"] = json!(applied);
+            c
+        })
+        .collect();
+    Response::json(200, &json!({"data": out}))
+}
+
+fn applied(sb: &Sandbox, c: &Value) -> bool {
+    let d = &c["data"];
+    match c["type"].as_str() {
+        Some("defect.resolved") => d["defectId"]
+            .as_str()
+            .and_then(|id| crate::defects::is_resolved(sb, id))
+            .unwrap_or(false),
+        Some("driver.created") => sb.store().drivers.iter().any(|x| {
+            (d["fmcId"].is_string() && x.get("externalIds").and_then(|e| e.get("fmcId")) == Some(&d["fmcId"]))
+                || (d["licenseNumber"].is_string()
+                    && x.get("licenseNumber") == Some(&d["licenseNumber"])
+                    && x.get("licenseState") == Some(&d["licenseState"]))
+        }),
+        Some("driver.deactivated") => {
+            let st = sb.store();
+            d["samsaraId"]
+                .as_str()
+                .and_then(|id| st.find_driver(id))
+                .is_some_and(|i| st.drivers[i]["driverActivationStatus"] == "deactivated")
+        }
+        Some("tag.created") => {
+            let st = sb.store();
+            st.tags.values().any(|t| {
+                Some(t.name.as_str()) == d["name"].as_str()
+                    && (d["parentName"].is_null()
+                        || t.parent
+                            .as_deref()
+                            .and_then(|p| p.parse::<u64>().ok())
+                            .and_then(|p| st.tags.get(&p))
+                            .map(|p| p.name.as_str())
+                            == d["parentName"].as_str())
+            })
+        }
+        _ => false,
+    }
+}
