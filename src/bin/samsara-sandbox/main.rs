@@ -5,6 +5,7 @@ mod admin;
 mod assignments;
 mod config;
 mod defects;
+mod dtc;
 mod entities;
 mod events;
 mod faults;
