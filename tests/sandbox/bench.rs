@@ -1,5 +1,5 @@
-//! Feed throughput (ignored by default; run in an optimised build):
-//! `cargo test --profile sandbox --features sandbox --test sandbox -- --ignored --nocapture feed_throughput`
+//! Feed throughput and memory (ignored by default; run in an optimised build):
+//! `cargo test --profile sandbox --features sandbox --test sandbox -- --ignored --nocapture`
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -90,4 +90,41 @@ fn feed_throughput() {
         eprintln!("feed: {pages} pages of 512 gps points in {secs:.2}s over {clients} connections = {rate:.0} pages/s, {:.0} MB/s", bytes as f64 / secs / 1e6);
     }
     assert!(rate > 200.0);
+}
+
+/// Resident set size of a process in KiB (Linux).
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+#[ignore = "memory check; run explicitly in an optimised build"]
+fn memory_stays_flat_over_a_day_of_gps() {
+    let sb = Sandbox::start(&["--vehicles", "1000", "--days", "1", "--start", "2026-11-02T00:00:00Z", "--rate-limits", "off"]);
+    let addr = sb.url.trim_start_matches("http://").to_string();
+    let mut c = BufReader::new(TcpStream::connect(&addr).unwrap());
+    let (mut cur, _) = cursor(&get(&mut c, "/fleet/vehicles/stats/feed?types=gps"));
+    let before = rss_kib(sb.pid());
+    let mut pages = 0u64;
+    for _ in 0..24 {
+        sb.advance(3600);
+        loop {
+            let body = get(&mut c, &format!("/fleet/vehicles/stats/feed?types=gps&after={cur}"));
+            pages += 1;
+            let (next, more) = cursor(&body);
+            cur = next;
+            if !more {
+                break;
+            }
+        }
+    }
+    let after = rss_kib(sb.pid());
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("memory: {pages} pages (a day of 5 s GPS for 1000 vehicles): RSS {before} KiB -> {after} KiB");
+    }
+    assert!(pages > 3000);
+    assert!(after < before + 32 * 1024, "RSS grew from {before} KiB to {after} KiB");
 }

@@ -112,6 +112,11 @@ impl Sandbox {
             .unwrap_or(Value::Null)
     }
 
+    /// The process ID.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Moves the simulated clock.
     pub(crate) fn advance(&self, seconds: i64) {
         self.admin(
