@@ -124,6 +124,10 @@ def test_drivers_crud(client: Samsara) -> None:
     assert upd.data is not None
     assert upd.data.driver_activation_status == "deactivated"
     assert any(d.id == created.data.id for d in client.drivers.list(driver_activation_status="deactivated"))
+    client.drivers.delete(created.data.id)
+    with pytest.raises(ApiError) as gone:
+        client.drivers.get(created.data.id)
+    assert gone.value.status_code == 404
 
 
 def test_tags_crud(client: Samsara) -> None:
