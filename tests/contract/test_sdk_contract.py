@@ -29,6 +29,8 @@ from samsara.core.api_error import ApiError  # noqa: E402
 
 from tests.support.sandbox import SandboxProcess  # noqa: E402
 
+pytestmark = pytest.mark.sandbox
+
 SDK_VERSION = importlib.metadata.version("samsara-api")
 SDK_MAJOR = int(SDK_VERSION.split(".")[0])
 TYPES = ["gps", "engineStates", "fuelPercents"]
