@@ -137,3 +137,29 @@ fn history_matches_feed_and_ends_with_empty_cursor() {
         400
     );
 }
+
+#[test]
+fn cached_sequential_walk_equals_fresh_computation() {
+    let walk_server = Sandbox::default_fleet();
+    let fresh_server = Sandbox::default_fleet();
+    let types = "types=gps,engineStates,fuelPercents";
+    let first = walk_server.get(&format!("/fleet/vehicles/stats/feed?{types}")).1;
+    assert_eq!(first, fresh_server.get(&format!("/fleet/vehicles/stats/feed?{types}")).1);
+    walk_server.advance(3 * 3600);
+    fresh_server.advance(3 * 3600);
+    let mut cursor = first["pagination"]["endCursor"].as_str().unwrap().to_string();
+    let mut pages = Vec::new();
+    loop {
+        let (_, page) = walk_server.get(&format!("/fleet/vehicles/stats/feed?{types}&after={cursor}"));
+        pages.push((cursor.clone(), page.clone()));
+        cursor = page["pagination"]["endCursor"].as_str().unwrap().to_string();
+        if page["pagination"]["hasNextPage"] == false {
+            break;
+        }
+    }
+    assert!(pages.len() > 3);
+    for (cursor, page) in pages.iter().rev() {
+        let (_, again) = fresh_server.get(&format!("/fleet/vehicles/stats/feed?{types}&after={cursor}"));
+        assert_eq!(&again, page, "page after {cursor}");
+    }
+}

@@ -3,7 +3,7 @@
 //! Every non-admin request is recorded (with a token label, never the token) for tests to inspect.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use samsara_fmc::endpoints::{lookup, Endpoint};
@@ -85,7 +85,15 @@ pub(crate) struct Sandbox {
     log: Mutex<(u64, VecDeque<LogEntry>)>,
     /// The FMC side.
     pub(crate) fmc: fmc::Fmc,
+    /// Recent feed walk states: (key, horizon s, next sample times); see `statsapi`.
+    feed_cache: Mutex<VecDeque<WalkState>>,
 }
+
+/// A remembered feed walk state: key, horizon (Unix s) and next sample times.
+type WalkState = (String, i64, Arc<Vec<i64>>);
+
+/// Feed walk states kept (each a few KiB per 1,000 vehicles).
+const FEED_CACHE: usize = 64;
 
 impl Sandbox {
     /// Builds the sandbox from flags.
@@ -118,6 +126,7 @@ impl Sandbox {
             limiter: Limiter::default(),
             log: Mutex::new((0, VecDeque::new())),
             fmc,
+            feed_cache: Mutex::new(VecDeque::new()),
             cfg,
         })
     }
@@ -127,6 +136,24 @@ impl Sandbox {
         self.store
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A cached feed walk state for `key`, if its schedules cover `upper`.
+    pub(crate) fn feed_cache_get(&self, key: &str, upper: i64) -> Option<Arc<Vec<i64>>> {
+        let g = self.feed_cache.lock().ok()?;
+        g.iter()
+            .find(|(k, h, _)| k == key && upper <= *h)
+            .map(|(_, _, n)| Arc::clone(n))
+    }
+
+    /// Remembers a feed walk state.
+    pub(crate) fn feed_cache_put(&self, key: String, horizon: i64, next: Vec<i64>) {
+        if let Ok(mut g) = self.feed_cache.lock() {
+            if g.len() >= FEED_CACHE {
+                g.pop_front();
+            }
+            g.push_back((key, horizon, Arc::new(next)));
+        }
     }
 
     /// Logged requests with `seq > since`.

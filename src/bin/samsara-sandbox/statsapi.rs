@@ -280,20 +280,35 @@ pub(crate) fn series(
     };
     let days = model.days(cursor.t.max(model.origin) - 3600, upper.max(cursor.t));
     let nk = q.types.len();
-    // next[vi * nk + k]: the next unserved sample time of that vehicle and type.
-    let mut next = vec![i64::MAX; q.vehicles.len() * nk];
-    let mut heap = BinaryHeap::with_capacity(q.vehicles.len());
-    for (vi, &v) in q.vehicles.iter().enumerate() {
-        let kind = model.params[v].kind;
-        for (k, st) in q.types.iter().enumerate() {
-            if !st.reported_by(kind) {
-                continue;
+    // next[vi * nk + k]: the next unserved sample time of that vehicle and type. Sequential walks reuse
+    // the state the previous page ended with (a pure function of cursor, types and vehicles).
+    let key = cache_key(&cursor, &q);
+    let cached = if fault.is_none() {
+        sb.feed_cache_get(&key, upper)
+    } else {
+        None
+    };
+    let mut next = cached.map_or_else(
+        || {
+            let mut next = vec![i64::MAX; q.vehicles.len() * nk];
+            for (vi, &v) in q.vehicles.iter().enumerate() {
+                let kind = model.params[v].kind;
+                for (k, st) in q.types.iter().enumerate() {
+                    if !st.reported_by(kind) {
+                        continue;
+                    }
+                    let after_pos = (u32::try_from(v).unwrap_or(END), u32::try_from(k).unwrap_or(END))
+                        > (cursor.v, cursor.k);
+                    let bound = if after_pos { cursor.t - 1 } else { cursor.t };
+                    next[vi * nk + k] = model.next_sample(&days, v, st.sampling(), bound);
+                }
             }
-            let after_pos =
-                (u32::try_from(v).unwrap_or(END), u32::try_from(k).unwrap_or(END)) > (cursor.v, cursor.k);
-            let bound = if after_pos { cursor.t - 1 } else { cursor.t };
-            next[vi * nk + k] = model.next_sample(&days, v, st.sampling(), bound);
-        }
+            next
+        },
+        |c| c.as_ref().clone(),
+    );
+    let mut heap = BinaryHeap::with_capacity(q.vehicles.len());
+    for vi in 0..q.vehicles.len() {
         let m = next[vi * nk..vi * nk + nk]
             .iter()
             .copied()
@@ -384,6 +399,10 @@ pub(crate) fn series(
         }
         out.push(b'}');
     }
+    if fault.is_none() && count > 0 {
+        // The state after this page; valid while later requests stay within the schedules computed here.
+        sb.feed_cache_put(cache_key(&last, &q), upper.max(cursor.t) + 86_400, next);
+    }
     // A finite history ends with an empty cursor; a caught-up feed keeps a cursor to poll with later.
     let end = if history && !has_next {
         String::new()
@@ -392,6 +411,16 @@ pub(crate) fn series(
     };
     envelope(&mut out, &end, has_next);
     Response::json_bytes(200, out)
+}
+
+/// The cache key of a walk position: cursor, types and the selected vehicles.
+fn cache_key(cursor: &Cursor, q: &Query) -> String {
+    let vehicles = q
+        .vehicles
+        .iter()
+        .fold(0u64, |h, &v| crate::rng::mix(h ^ v as u64));
+    let types: Vec<&str> = q.types.iter().map(|t| t.0).collect();
+    format!("{}|{}|{vehicles:x}", cursor.encode(), types.join(","))
 }
 
 /// The feed's first page: the latest point per vehicle and type, and a cursor at now.
