@@ -21,6 +21,7 @@ mod legacy;
 mod limits;
 mod media;
 mod model;
+mod oauth;
 mod rng;
 mod router;
 mod server;

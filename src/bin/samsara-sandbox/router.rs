@@ -41,6 +41,8 @@ pub(crate) struct Token {
     pub(crate) scopes: Option<Vec<String>>,
     /// Revoked from this simulated time (Unix ms) on.
     pub(crate) revoked_at: Option<i64>,
+    /// Expires at this simulated time (Unix ms): OAuth access tokens.
+    pub(crate) expires_at: Option<i64>,
 }
 
 /// One logged request.
@@ -85,6 +87,8 @@ pub(crate) struct Sandbox {
     log: Mutex<(u64, VecDeque<LogEntry>)>,
     /// The FMC side.
     pub(crate) fmc: fmc::Fmc,
+    /// OAuth 2.0 state (authorisation codes and refresh tokens).
+    pub(crate) oauth: crate::oauth::OAuth,
     /// Recent feed walk states: (key, horizon s, next sample times); see `statsapi`.
     feed_cache: Mutex<VecDeque<WalkState>>,
 }
@@ -112,6 +116,7 @@ impl Sandbox {
                 label: format!("token-{}", i + 1),
                 scopes: t.scopes.clone(),
                 revoked_at: None,
+                expires_at: None,
             })
             .collect();
         let fmc = fmc::Fmc::open(cfg.db.as_deref(), &fleet, cfg.seed)?;
@@ -127,6 +132,7 @@ impl Sandbox {
             log: Mutex::new((0, VecDeque::new())),
             fmc,
             feed_cache: Mutex::new(VecDeque::new()),
+            oauth: crate::oauth::OAuth::default(),
             cfg,
         })
     }
@@ -189,6 +195,8 @@ impl Sandbox {
         }
         let (resp, label) = if req.path.starts_with("/fmc/") {
             (self.fmc(req), None)
+        } else if req.path.starts_with("/oauth2/") {
+            (crate::oauth::handle(self, req), None)
         } else {
             self.samsara(req)
         };
@@ -248,6 +256,12 @@ impl Sandbox {
         let Some(tok) = tokens.into_iter().find(|t| t.value == value) else {
             return Err((Response::error(401, "Unauthorized: unknown API token"), None));
         };
+        if tok.expires_at.is_some_and(|x| now >= x) {
+            return Err((
+                Response::error(401, "Unauthorized: the access token has expired"),
+                Some(tok.label),
+            ));
+        }
         if tok.revoked_at.is_some_and(|r| now >= r) {
             return Err((
                 Response::error(401, "Unauthorized: this API token has been revoked"),
