@@ -69,7 +69,10 @@ fn run_clients(addr: &str, start_cursor: &str, clients: usize, budget: Duration)
                 let (mut cur, mut pages, mut bytes) = (start_cursor.clone(), 0u64, 0u64);
                 let t0 = Instant::now();
                 while t0.elapsed() < budget {
-                    let body = get(&mut c, &format!("/fleet/vehicles/stats/feed?types=gps&after={cur}"));
+                    let body = get(
+                        &mut c,
+                        &format!("/fleet/vehicles/stats/feed?types=gps&after={cur}"),
+                    );
                     bytes += body.len() as u64;
                     pages += 1;
                     let (next, more) = cursor(&body);
@@ -105,7 +108,16 @@ fn rss_kib(pid: u32) -> u64 {
 #[test]
 #[ignore = "memory check; run explicitly in an optimised build"]
 fn memory_stays_flat_over_a_day_of_gps() {
-    let sb = Sandbox::start(&["--vehicles", "1000", "--days", "1", "--start", "2026-11-02T00:00:00Z", "--rate-limits", "off"]);
+    let sb = Sandbox::start(&[
+        "--vehicles",
+        "1000",
+        "--days",
+        "1",
+        "--start",
+        "2026-11-02T00:00:00Z",
+        "--rate-limits",
+        "off",
+    ]);
     let addr = sb.url.trim_start_matches("http://").to_string();
     let mut c = BufReader::new(TcpStream::connect(&addr).unwrap());
     let (mut cur, _) = cursor(&get(&mut c, "/fleet/vehicles/stats/feed?types=gps"));
@@ -114,7 +126,10 @@ fn memory_stays_flat_over_a_day_of_gps() {
     for _ in 0..24 {
         sb.advance(3600);
         loop {
-            let body = get(&mut c, &format!("/fleet/vehicles/stats/feed?types=gps&after={cur}"));
+            let body = get(
+                &mut c,
+                &format!("/fleet/vehicles/stats/feed?types=gps&after={cur}"),
+            );
             pages += 1;
             let (next, more) = cursor(&body);
             cur = next;
@@ -126,8 +141,13 @@ fn memory_stays_flat_over_a_day_of_gps() {
     let after = rss_kib(sb.pid());
     #[allow(clippy::print_stderr)]
     {
-        eprintln!("memory: {pages} pages (a day of 5 s GPS for 1000 vehicles): RSS {before} KiB -> {after} KiB");
+        eprintln!(
+            "memory: {pages} pages (a day of 5 s GPS for 1000 vehicles): RSS {before} KiB -> {after} KiB"
+        );
     }
     assert!(pages > 3000);
-    assert!(after < before + 32 * 1024, "RSS grew from {before} KiB to {after} KiB");
+    assert!(
+        after < before + 32 * 1024,
+        "RSS grew from {before} KiB to {after} KiB"
+    );
 }

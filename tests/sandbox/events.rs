@@ -8,7 +8,11 @@ use crate::support::Sandbox;
 fn walk(sb: &Sandbox, path: &str) -> (Vec<Value>, String) {
     let (mut out, mut after) = (Vec::new(), String::new());
     loop {
-        let p = if after.is_empty() { path.to_string() } else { format!("{path}&after={after}") };
+        let p = if after.is_empty() {
+            path.to_string()
+        } else {
+            format!("{path}&after={after}")
+        };
         let (s, page) = sb.get(&p);
         assert_eq!(s, 200, "{p}: {page}");
         out.extend(page["data"].as_array().unwrap().iter().cloned());
@@ -24,20 +28,40 @@ fn defects_stream_and_resolution_moves_the_defect() {
     let sb = Sandbox::default_fleet();
     let (all, cursor) = walk(&sb, "/defects/stream?startTime=2026-10-25T00:00:00Z&limit=7");
     assert!(!all.is_empty() && !cursor.is_empty());
-    let open = all.iter().find(|d| d["isResolved"] == false).expect("an open defect");
+    let open = all
+        .iter()
+        .find(|d| d["isResolved"] == false)
+        .expect("an open defect");
     let id = open["id"].as_str().unwrap();
     assert_eq!(sb.get(&format!("/defects/{id}")).1["id"], id);
     sb.advance(60);
     let (s, b) = sb.send("PATCH", &format!("/fleet/defects/{id}"), &json!({"isResolved": true, "mechanicNotes": "fixed", "resolvedBy": {"id": "42", "type": "mechanic"}}));
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["data"]["isResolved"], true);
-    let (s, page) = sb.get(&format!("/defects/stream?startTime=2026-10-25T00:00:00Z&after={cursor}"));
+    let (s, page) = sb.get(&format!(
+        "/defects/stream?startTime=2026-10-25T00:00:00Z&after={cursor}"
+    ));
     assert_eq!(s, 200);
     let data = page["data"].as_array().unwrap();
     assert_eq!(data.len(), 1, "only the change since the cursor: {page}");
-    assert_eq!((data[0]["id"].as_str(), &data[0]["mechanicNotes"]), (Some(id), &json!("fixed")));
-    assert_eq!(sb.send("PATCH", &format!("/fleet/defects/{id}"), &json!({"isResolved": false})).0, 400);
-    assert_eq!(sb.send("PATCH", "/fleet/defects/123", &json!({"isResolved": true})).0, 404);
+    assert_eq!(
+        (data[0]["id"].as_str(), &data[0]["mechanicNotes"]),
+        (Some(id), &json!("fixed"))
+    );
+    assert_eq!(
+        sb.send(
+            "PATCH",
+            &format!("/fleet/defects/{id}"),
+            &json!({"isResolved": false})
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        sb.send("PATCH", "/fleet/defects/123", &json!({"isResolved": true}))
+            .0,
+        404
+    );
 }
 
 #[test]
@@ -45,20 +69,41 @@ fn assignments_are_generated_and_writable() {
     let sb = Sandbox::default_fleet();
     let (s, b) = sb.get("/fleet/driver-vehicle-assignments?filterBy=vehicles&startTime=2026-11-02T00:00:00Z&endTime=2026-11-02T18:00:00Z");
     assert_eq!(s, 200);
-    assert!(b["data"].as_array().unwrap().iter().any(|a| a["assignmentType"] == "HOS"));
-    assert_eq!(sb.get("/fleet/driver-vehicle-assignments").0, 400, "filterBy is required");
+    assert!(b["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["assignmentType"] == "HOS"));
+    assert_eq!(
+        sb.get("/fleet/driver-vehicle-assignments").0,
+        400,
+        "filterBy is required"
+    );
     let (_, drivers) = sb.get("/fleet/drivers?limit=1");
     let did = drivers["data"][0]["id"].as_str().unwrap();
     let body = json!({"driverId": did, "vehicleId": "281474977000011", "startTime": "2026-11-02T17:00:00Z", "metadata": {"sourceName": "fmc"}});
     assert_eq!(sb.send("POST", "/fleet/driver-vehicle-assignments", &body).0, 200);
-    let (_, b) = sb.get(&format!("/fleet/driver-vehicle-assignments?filterBy=drivers&driverIds={did}&assignmentType=external"));
+    let (_, b) = sb.get(&format!(
+        "/fleet/driver-vehicle-assignments?filterBy=drivers&driverIds={did}&assignmentType=external"
+    ));
     assert_eq!(b["data"].as_array().unwrap().len(), 1, "{b}");
     assert!(b["data"][0].get("endTime").is_none());
     let patch = json!({"driverId": did, "vehicleId": "281474977000011", "startTime": "2026-11-02T17:00:00Z", "endTime": "2026-11-02T17:30:00Z"});
-    assert_eq!(sb.send("PATCH", "/fleet/driver-vehicle-assignments", &patch).0, 200);
+    assert_eq!(
+        sb.send("PATCH", "/fleet/driver-vehicle-assignments", &patch).0,
+        200
+    );
     let (_, b) = sb.get(&format!("/fleet/driver-vehicle-assignments?filterBy=drivers&driverIds={did}&assignmentType=external&startTime=2026-11-02T16:00:00Z"));
     assert_eq!(b["data"][0]["endTime"], "2026-11-02T17:30:00.000Z");
-    assert_eq!(sb.send("DELETE", "/fleet/driver-vehicle-assignments", &json!({"vehicleId": "281474977000011"})).0, 204);
+    assert_eq!(
+        sb.send(
+            "DELETE",
+            "/fleet/driver-vehicle-assignments",
+            &json!({"vehicleId": "281474977000011"})
+        )
+        .0,
+        204
+    );
     let (_, b) = sb.get(&format!("/fleet/driver-vehicle-assignments?filterBy=drivers&driverIds={did}&assignmentType=external&startTime=2026-11-02T16:00:00Z"));
     assert_eq!(b["data"].as_array().unwrap().len(), 0);
 }
@@ -68,43 +113,86 @@ fn trips_move_from_in_progress_to_completed() {
     let sb = Sandbox::default_fleet();
     let (trips, cursor) = walk(&sb, "/trips/stream?startTime=2026-11-02T00:00:00Z");
     assert!(trips.len() > 20);
-    let live: Vec<&Value> = trips.iter().filter(|t| t["completionStatus"] == "inProgress").collect();
+    let live: Vec<&Value> = trips
+        .iter()
+        .filter(|t| t["completionStatus"] == "inProgress")
+        .collect();
     assert!(!live.is_empty(), "some trips are running at 18:00Z");
     for t in trips.iter().filter(|t| t["completionStatus"] == "completed") {
         assert!(t["finalDistanceMeters"].as_i64().unwrap() > 0 && t["endLocation"]["latitude"].is_number());
     }
     sb.advance(6 * 3600);
-    let (changes, _) = walk(&sb, &format!("/trips/stream?startTime=2026-11-02T00:00:00Z&after={cursor}"));
+    let (changes, _) = walk(
+        &sb,
+        &format!("/trips/stream?startTime=2026-11-02T00:00:00Z&after={cursor}"),
+    );
     let key = |t: &Value| (t["asset"]["id"].clone(), t["tripStartTime"].clone());
     for l in live {
-        let now = changes.iter().find(|c| key(c) == key(l)).expect("a running trip reappears when it completes");
+        let now = changes
+            .iter()
+            .find(|c| key(c) == key(l))
+            .expect("a running trip reappears when it completes");
         assert_eq!(now["completionStatus"], "completed");
     }
     let (s, b) = sb.get("/trips/stream?startTime=2026-11-02T00:00:00Z&endTime=2026-11-02T12:00:00Z&ids=281474977000011&includeAsset=true");
     assert_eq!(s, 200);
     assert_eq!(b["pagination"]["endCursor"], "");
-    assert!(b["data"].as_array().unwrap().iter().all(|t| t["asset"]["vin"].is_string()));
+    assert!(b["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["asset"]["vin"].is_string()));
 }
 
 #[test]
 fn safety_speeding_and_idling_streams() {
     let sb = Sandbox::default_fleet();
-    let (events, _) = walk(&sb, "/safety-events/stream?startTime=2026-11-01T00:00:00Z&includeDriver=true");
+    let (events, _) = walk(
+        &sb,
+        "/safety-events/stream?startTime=2026-11-01T00:00:00Z&includeDriver=true",
+    );
     assert!(!events.is_empty());
-    assert!(events.iter().all(|e| e["behaviorLabels"][0]["label"].is_string() && e["driver"]["id"].is_string()));
+    assert!(events
+        .iter()
+        .all(|e| e["behaviorLabels"][0]["label"].is_string() && e["driver"]["id"].is_string()));
     let label = events[0]["behaviorLabels"][0]["label"].as_str().unwrap();
-    let (only, _) = walk(&sb, &format!("/safety-events/stream?startTime=2026-11-01T00:00:00Z&behaviorLabels={label}"));
+    let (only, _) = walk(
+        &sb,
+        &format!("/safety-events/stream?startTime=2026-11-01T00:00:00Z&behaviorLabels={label}"),
+    );
     assert!(!only.is_empty() && only.iter().all(|e| e["behaviorLabels"][0]["label"] == label));
     let (trips, _) = walk(&sb, "/speeding-intervals/stream?startTime=2026-11-01T00:00:00Z");
-    assert!(trips.iter().any(|t| !t["intervals"].as_array().unwrap().is_empty()));
-    assert!(trips.iter().any(|t| t["intervals"].as_array().unwrap().is_empty()));
-    let (idle, end) = walk(&sb, "/idling/events?startTime=2026-11-01T00:00:00Z&endTime=2026-11-02T18:00:00Z&limit=50");
+    assert!(trips
+        .iter()
+        .any(|t| !t["intervals"].as_array().unwrap().is_empty()));
+    assert!(trips
+        .iter()
+        .any(|t| t["intervals"].as_array().unwrap().is_empty()));
+    let (idle, end) = walk(
+        &sb,
+        "/idling/events?startTime=2026-11-01T00:00:00Z&endTime=2026-11-02T18:00:00Z&limit=50",
+    );
     assert!(!idle.is_empty() && end.is_empty());
-    assert!(idle.iter().all(|e| e["durationMilliseconds"].as_i64().unwrap() >= 120_000 && e["assetId"].is_i64() && e["asset"]["id"].is_i64()));
-    let r = sb.req(reqwest::Method::GET, "/idling/events?startTime=2026-11-01T00:00:00Z&endTime=2026-11-02T18:00:00Z").header("X-Samsara-Version", "2025-10-23").send().unwrap();
+    assert!(idle
+        .iter()
+        .all(|e| e["durationMilliseconds"].as_i64().unwrap() >= 120_000
+            && e["assetId"].is_i64()
+            && e["asset"]["id"].is_i64()));
+    let r = sb
+        .req(
+            reqwest::Method::GET,
+            "/idling/events?startTime=2026-11-01T00:00:00Z&endTime=2026-11-02T18:00:00Z",
+        )
+        .header("X-Samsara-Version", "2025-10-23")
+        .send()
+        .unwrap();
     let v: Value = serde_json::from_str(&r.text().unwrap()).unwrap();
     assert!(v["data"][0].get("assetId").is_none() && v["data"][0]["asset"]["id"].is_i64());
-    assert_eq!(sb.get("/idling/events?startTime=2026-11-01T00:00:00Z").0, 400, "endTime is required");
+    assert_eq!(
+        sb.get("/idling/events?startTime=2026-11-01T00:00:00Z").0,
+        400,
+        "endTime is required"
+    );
 }
 
 #[test]
@@ -113,38 +201,72 @@ fn locations_and_legacy_v1_endpoints() {
     let (s, snap) = sb.get("/fleet/vehicles/locations");
     assert_eq!(s, 200);
     let l = &snap["data"][0]["location"];
-    assert!(l["heading"].is_number() && l["speed"].is_number() && l.get("headingDegrees").is_none(), "{l}");
+    assert!(
+        l["heading"].is_number() && l["speed"].is_number() && l.get("headingDegrees").is_none(),
+        "{l}"
+    );
     let (_, feed) = sb.get("/fleet/vehicles/locations/feed");
     assert!(feed["data"][0]["locations"].is_array());
-    let (_, hist) = sb.get("/fleet/vehicles/locations/history?startTime=2026-11-02T14:00:00Z&endTime=2026-11-02T14:10:00Z");
-    assert!(hist["data"].as_array().unwrap().iter().any(|v| v["locations"].as_array().unwrap().len() > 10));
-    let (s, trips) = sb.get("/v1/fleet/trips?vehicleId=281474977000011&startMs=1793491200000&endMs=1793642400000");
+    let (_, hist) = sb
+        .get("/fleet/vehicles/locations/history?startTime=2026-11-02T14:00:00Z&endTime=2026-11-02T14:10:00Z");
+    assert!(hist["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v["locations"].as_array().unwrap().len() > 10));
+    let (s, trips) =
+        sb.get("/v1/fleet/trips?vehicleId=281474977000011&startMs=1793491200000&endMs=1793642400000");
     assert_eq!(s, 200);
     for t in trips["trips"].as_array().unwrap() {
         assert!(t["endOdometer"].as_i64() >= t["startOdometer"].as_i64());
     }
-    assert_eq!(sb.get("/v1/fleet/trips?vehicleId=281474977000011&startMs=0&endMs=1793642400000").0, 400);
+    assert_eq!(
+        sb.get("/v1/fleet/trips?vehicleId=281474977000011&startMs=0&endMs=1793642400000")
+            .0,
+        400
+    );
     let (_, d) = sb.get("/fleet/drivers?limit=1");
     let did: i64 = d["data"][0]["id"].as_str().unwrap().parse().unwrap();
-    let (s, sent) = sb.send("POST", "/v1/fleet/messages", &json!({"driverIds": [did], "text": "hello"}));
+    let (s, sent) = sb.send(
+        "POST",
+        "/v1/fleet/messages",
+        &json!({"driverIds": [did], "text": "hello"}),
+    );
     assert_eq!((s, &sent["data"][0]["driverId"]), (200, &json!(did)));
     let (_, msgs) = sb.get("/v1/fleet/messages");
-    assert!(msgs["data"].as_array().unwrap().iter().any(|m| m["text"] == "hello" && m["driverId"] == did));
+    assert!(msgs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["text"] == "hello" && m["driverId"] == did));
 }
 
 #[test]
 fn issues_media_and_ifta() {
     let sb = Sandbox::default_fleet();
-    let (issues, cursor) = walk(&sb, "/issues/stream?startTime=2026-10-20T00:00:00Z&include=externalIds");
+    let (issues, cursor) = walk(
+        &sb,
+        "/issues/stream?startTime=2026-10-20T00:00:00Z&include=externalIds",
+    );
     assert!(!issues.is_empty(), "generated issues exist");
     let id = issues[0]["id"].as_str().unwrap();
-    let (s, b) = sb.send("PATCH", "/issues", &json!({"id": id, "status": "dismissed", "externalIds": {"fmcIssue": "I-1"}}));
+    let (s, b) = sb.send(
+        "PATCH",
+        "/issues",
+        &json!({"id": id, "status": "dismissed", "externalIds": {"fmcIssue": "I-1"}}),
+    );
     assert_eq!((s, &b["data"]["status"]), (200, &json!("dismissed")), "{b}");
     let (_, got) = sb.get("/issues?ids=fmcIssue:I-1&include=externalIds");
     assert_eq!(got["data"][0]["id"], id);
-    let (_, changes) = sb.get(&format!("/issues/stream?startTime=2026-10-20T00:00:00Z&after={cursor}"));
+    let (_, changes) = sb.get(&format!(
+        "/issues/stream?startTime=2026-10-20T00:00:00Z&after={cursor}"
+    ));
     assert_eq!(changes["data"][0]["status"], "dismissed");
-    let (s, made) = sb.send("POST", "/issues", &json!({"title": "Door latch", "asset": {"id": "281474977000011"}}));
+    let (s, made) = sb.send(
+        "POST",
+        "/issues",
+        &json!({"title": "Door latch", "asset": {"id": "281474977000011"}}),
+    );
     assert_eq!((s, &made["data"]["status"]), (200, &json!("open")));
 
     let (s, m) = sb.get("/cameras/media?vehicleIds=281474977000011&startTime=2026-11-02T00:00:00Z&endTime=2026-11-02T18:00:00Z");
@@ -153,7 +275,10 @@ fn issues_media_and_ifta() {
     let (s, r) = sb.send("POST", "/cameras/media/retrieval", &json!({"vehicleId": "281474977000011", "mediaType": "image", "startTime": "2026-11-02T15:00:00Z", "endTime": "2026-11-02T15:00:00Z", "inputs": ["dashcamRoadFacing"]}));
     assert_eq!(s, 200, "{r}");
     let rid = r["data"]["retrievalId"].as_str().unwrap();
-    assert_eq!(sb.get(&format!("/cameras/media/retrieval?retrievalId={rid}")).1["data"]["media"][0]["status"], "pending");
+    assert_eq!(
+        sb.get(&format!("/cameras/media/retrieval?retrievalId={rid}")).1["data"]["media"][0]["status"],
+        "pending"
+    );
     sb.advance(180);
     let (_, done) = sb.get(&format!("/cameras/media/retrieval?retrievalId={rid}"));
     assert!(done["data"]["media"][0]["urlInfo"]["url"].is_string(), "{done}");
@@ -161,11 +286,19 @@ fn issues_media_and_ifta() {
 
     let (s, j) = sb.get("/fleet/reports/ifta/jurisdiction?year=2026&month=November");
     assert_eq!(s, 200, "{j}");
-    assert!(j["data"]["jurisdictionReports"].as_array().unwrap().iter().any(|r| r["totalMeters"].as_f64().unwrap() > 0.0));
+    assert!(j["data"]["jurisdictionReports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["totalMeters"].as_f64().unwrap() > 0.0));
     let (s, v) = sb.get("/fleet/reports/ifta/vehicle?year=2026&quarter=Q4&limit=5");
     assert_eq!(s, 200);
     assert_eq!(v["data"]["vehicleReports"].as_array().unwrap().len(), 5);
-    assert_eq!(sb.get("/fleet/reports/ifta/vehicle?year=2026&quarter=Q4&month=May").0, 400);
+    assert_eq!(
+        sb.get("/fleet/reports/ifta/vehicle?year=2026&quarter=Q4&month=May")
+            .0,
+        400
+    );
 }
 
 #[test]
@@ -174,48 +307,117 @@ fn forms_templates_submissions_and_writes() {
     let (_, t) = sb.get("/form-templates");
     let tid = t["data"][0]["id"].as_str().unwrap().to_string();
     let (subs, cursor) = walk(&sb, "/form-submissions/stream?startTime=2026-11-01T00:00:00Z");
-    assert!(!subs.is_empty() && subs.iter().all(|s| s["fields"].is_array() && s["status"] == "completed"));
+    assert!(
+        !subs.is_empty()
+            && subs
+                .iter()
+                .all(|s| s["fields"].is_array() && s["status"] == "completed")
+    );
     let sid = subs[0]["id"].as_str().unwrap();
-    assert_eq!(sb.get(&format!("/form-submissions?ids={sid}")).1["data"][0]["id"], sid);
-    let (s, p) = sb.send("PATCH", "/form-submissions", &json!({"id": sid, "status": "approved"}));
+    assert_eq!(
+        sb.get(&format!("/form-submissions?ids={sid}")).1["data"][0]["id"],
+        sid
+    );
+    let (s, p) = sb.send(
+        "PATCH",
+        "/form-submissions",
+        &json!({"id": sid, "status": "approved"}),
+    );
     assert_eq!((s, &p["data"]["status"]), (200, &json!("approved")), "{p}");
-    let (_, changes) = sb.get(&format!("/form-submissions/stream?startTime=2026-11-01T00:00:00Z&after={cursor}"));
+    let (_, changes) = sb.get(&format!(
+        "/form-submissions/stream?startTime=2026-11-01T00:00:00Z&after={cursor}"
+    ));
     assert_eq!(changes["data"][0]["id"], sid);
-    let (s, made) = sb.send("POST", "/form-submissions", &json!({"formTemplate": {"id": tid}, "status": "notStarted", "title": "Assigned"}));
-    assert_eq!((s, &made["data"]["status"]), (200, &json!("notStarted")), "{made}");
+    let (s, made) = sb.send(
+        "POST",
+        "/form-submissions",
+        &json!({"formTemplate": {"id": tid}, "status": "notStarted", "title": "Assigned"}),
+    );
+    assert_eq!(
+        (s, &made["data"]["status"]),
+        (200, &json!("notStarted")),
+        "{made}"
+    );
 }
 
 #[test]
 fn legacy_safety_idling_and_defect_history() {
     let sb = Sandbox::default_fleet();
-    let (s, legacy) = sb.get("/fleet/safety-events?startTime=2026-11-01T00:00:00Z&endTime=2026-11-02T18:00:00Z");
+    let (s, legacy) =
+        sb.get("/fleet/safety-events?startTime=2026-11-01T00:00:00Z&endTime=2026-11-02T18:00:00Z");
     assert_eq!(s, 200);
     let ev = &legacy["data"][0];
     let label = ev["behaviorLabels"][0]["label"].as_str().unwrap();
-    assert!(label.chars().next().unwrap().is_ascii_lowercase(), "legacy labels are lowerCamel: {label}");
-    let (_, by_id) = sb.get(&format!("/safety-events?safetyEventIds={}", ev["id"].as_str().unwrap()));
+    assert!(
+        label.chars().next().unwrap().is_ascii_lowercase(),
+        "legacy labels are lowerCamel: {label}"
+    );
+    let (_, by_id) = sb.get(&format!(
+        "/safety-events?safetyEventIds={}",
+        ev["id"].as_str().unwrap()
+    ));
     assert_eq!(by_id["data"][0]["id"], ev["id"]);
-    let (s, idle) = sb.get("/fleet/reports/vehicle/idling?startTime=2026-11-01T00:00:00Z&endTime=2026-11-02T18:00:00Z");
+    let (s, idle) =
+        sb.get("/fleet/reports/vehicle/idling?startTime=2026-11-01T00:00:00Z&endTime=2026-11-02T18:00:00Z");
     assert_eq!(s, 200);
-    assert!(idle["data"].as_array().unwrap().iter().all(|e| e["durationMs"].as_i64().unwrap() >= 120_000));
+    assert!(idle["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["durationMs"].as_i64().unwrap() >= 120_000));
     assert!(idle["requestStartTime"].is_string());
-    let (s, hist) = sb.get("/fleet/defects/history?startTime=2026-10-25T00:00:00Z&endTime=2026-11-02T18:00:00Z");
+    let (s, hist) =
+        sb.get("/fleet/defects/history?startTime=2026-10-25T00:00:00Z&endTime=2026-11-02T18:00:00Z");
     assert_eq!(s, 200);
-    assert!(hist["data"].as_array().unwrap().iter().all(|d| d["defectType"].is_string()));
-    assert_eq!(sb.get("/fleet/defects/history?startTime=2026-09-01T00:00:00Z&endTime=2026-11-02T18:00:00Z").0, 400, "30-day window");
+    assert!(hist["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["defectType"].is_string()));
+    assert_eq!(
+        sb.get("/fleet/defects/history?startTime=2026-09-01T00:00:00Z&endTime=2026-11-02T18:00:00Z")
+            .0,
+        400,
+        "30-day window"
+    );
 }
 
 #[test]
 fn legacy_assignment_reads() {
     let sb = Sandbox::default_fleet();
-    let (s, by_driver) = sb.get("/fleet/drivers/vehicle-assignments?startTime=2026-11-02T00:00:00Z&endTime=2026-11-02T18:00:00Z");
+    let (s, by_driver) = sb.get(
+        "/fleet/drivers/vehicle-assignments?startTime=2026-11-02T00:00:00Z&endTime=2026-11-02T18:00:00Z",
+    );
     assert_eq!(s, 200);
-    let spans: Vec<&Value> = by_driver["data"].as_array().unwrap().iter().flat_map(|d| d["vehicleAssignments"].as_array().unwrap()).collect();
-    assert!(!spans.is_empty() && spans.iter().all(|a| a["assignmentType"] == "driverApp" && a["vehicle"]["id"].is_string()));
-    let (s, by_vehicle) = sb.get("/fleet/vehicles/driver-assignments?startTime=2026-11-02T00:00:00Z&endTime=2026-11-02T18:00:00Z");
+    let spans: Vec<&Value> = by_driver["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["vehicleAssignments"].as_array().unwrap())
+        .collect();
+    assert!(
+        !spans.is_empty()
+            && spans
+                .iter()
+                .all(|a| a["assignmentType"] == "driverApp" && a["vehicle"]["id"].is_string())
+    );
+    let (s, by_vehicle) = sb.get(
+        "/fleet/vehicles/driver-assignments?startTime=2026-11-02T00:00:00Z&endTime=2026-11-02T18:00:00Z",
+    );
     assert_eq!(s, 200);
-    assert!(by_vehicle["data"].as_array().unwrap().iter().any(|v| !v["driverAssignments"].as_array().unwrap().is_empty()));
-    assert_eq!(sb.get("/fleet/vehicles/driver-assignments?startTime=2026-10-01T00:00:00Z&endTime=2026-11-02T18:00:00Z").0, 400, "7-day window");
+    assert!(by_vehicle["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| !v["driverAssignments"].as_array().unwrap().is_empty()));
+    assert_eq!(
+        sb.get(
+            "/fleet/vehicles/driver-assignments?startTime=2026-10-01T00:00:00Z&endTime=2026-11-02T18:00:00Z"
+        )
+        .0,
+        400,
+        "7-day window"
+    );
 }
 
 #[test]
@@ -223,9 +425,18 @@ fn dvirs_link_to_defects() {
     let sb = Sandbox::default_fleet();
     let (dvirs, _) = walk(&sb, "/dvirs/stream?startTime=2026-10-28T00:00:00Z");
     assert!(dvirs.iter().any(|d| d["safetyStatus"] == "safe"));
-    let with_defect = dvirs.iter().find(|d| d["safetyStatus"] == "unsafe").expect("an unsafe DVIR");
+    let with_defect = dvirs
+        .iter()
+        .find(|d| d["safetyStatus"] == "unsafe")
+        .expect("an unsafe DVIR");
     let defect = with_defect["defectIds"][0].as_str().unwrap();
-    assert_eq!(sb.get(&format!("/defects/{defect}")).1["dvirId"], with_defect["id"]);
-    let (unsafe_only, _) = walk(&sb, "/dvirs/stream?startTime=2026-10-28T00:00:00Z&safetyStatus=unsafe");
+    assert_eq!(
+        sb.get(&format!("/defects/{defect}")).1["dvirId"],
+        with_defect["id"]
+    );
+    let (unsafe_only, _) = walk(
+        &sb,
+        "/dvirs/stream?startTime=2026-10-28T00:00:00Z&safetyStatus=unsafe",
+    );
     assert!(unsafe_only.iter().all(|d| d["safetyStatus"] == "unsafe"));
 }

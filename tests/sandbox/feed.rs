@@ -144,7 +144,10 @@ fn cached_sequential_walk_equals_fresh_computation() {
     let fresh_server = Sandbox::default_fleet();
     let types = "types=gps,engineStates,fuelPercents";
     let first = walk_server.get(&format!("/fleet/vehicles/stats/feed?{types}")).1;
-    assert_eq!(first, fresh_server.get(&format!("/fleet/vehicles/stats/feed?{types}")).1);
+    assert_eq!(
+        first,
+        fresh_server.get(&format!("/fleet/vehicles/stats/feed?{types}")).1
+    );
     walk_server.advance(3 * 3600);
     fresh_server.advance(3 * 3600);
     let mut cursor = first["pagination"]["endCursor"].as_str().unwrap().to_string();

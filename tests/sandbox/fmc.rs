@@ -139,7 +139,15 @@ fn master_lists_are_a_noisy_copy_with_ground_truth() {
 #[test]
 fn fmc_changes_flow_back_and_are_scored() {
     let sb = Sandbox::default_fleet();
-    let feed: Value = serde_json::from_str(&sb.http.get(format!("{}/fmc/v1/changes", sb.url)).send().unwrap().text().unwrap()).unwrap();
+    let feed: Value = serde_json::from_str(
+        &sb.http
+            .get(format!("{}/fmc/v1/changes", sb.url))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap(),
+    )
+    .unwrap();
     let changes = feed["data"].as_array().unwrap();
     assert!(changes.len() >= 3, "{feed}");
     let cursor = feed["pagination"]["endCursor"].as_str().unwrap().to_string();
@@ -148,34 +156,129 @@ fn fmc_changes_flow_back_and_are_scored() {
     let body = json!({"name": d["name"], "username": d["username"], "password": "x", "licenseNumber": d["licenseNumber"], "licenseState": d["licenseState"], "externalIds": {"fmcId": d["fmcId"]}});
     assert_eq!(sb.send("POST", "/fleet/drivers", &body).0, 200);
     let tag = changes.iter().find(|c| c["type"] == "tag.created").unwrap();
-    let (_, parent) = sb.get(&format!("/tags/samsara.name:{}", tag["data"]["parentName"].as_str().unwrap()));
-    assert_eq!(sb.send("POST", "/tags", &json!({"name": tag["data"]["name"], "parentTagId": parent["data"]["id"]})).0, 200);
+    let (_, parent) = sb.get(&format!(
+        "/tags/samsara.name:{}",
+        tag["data"]["parentName"].as_str().unwrap()
+    ));
+    assert_eq!(
+        sb.send(
+            "POST",
+            "/tags",
+            &json!({"name": tag["data"]["name"], "parentTagId": parent["data"]["id"]})
+        )
+        .0,
+        200
+    );
     let (_, defects) = sb.get("/defects/stream?startTime=2026-10-25T00:00:00Z&isResolved=false");
     let defect = defects["data"][0]["id"].as_str().unwrap().to_string();
-    sb.admin("POST", "/__sandbox/fmc/changes", &json!({"type": "defect.resolved", "data": {"defectId": defect}}));
-    let next: Value = serde_json::from_str(&sb.http.get(format!("{}/fmc/v1/changes?after={cursor}", sb.url)).send().unwrap().text().unwrap()).unwrap();
-    assert_eq!(next["data"].as_array().unwrap().len(), 1, "only the scripted change is new: {next}");
-    assert_eq!(sb.send("PATCH", &format!("/fleet/defects/{defect}"), &json!({"isResolved": true})).0, 200);
+    sb.admin(
+        "POST",
+        "/__sandbox/fmc/changes",
+        &json!({"type": "defect.resolved", "data": {"defectId": defect}}),
+    );
+    let next: Value = serde_json::from_str(
+        &sb.http
+            .get(format!("{}/fmc/v1/changes?after={cursor}", sb.url))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        next["data"].as_array().unwrap().len(),
+        1,
+        "only the scripted change is new: {next}"
+    );
+    assert_eq!(
+        sb.send(
+            "PATCH",
+            &format!("/fleet/defects/{defect}"),
+            &json!({"isResolved": true})
+        )
+        .0,
+        200
+    );
     let status = sb.admin("GET", "/__sandbox/fmc/changes", &Value::Null);
-    let applied = |id: &Value| status["data"].as_array().unwrap().iter().find(|c| &c["id"] == id).unwrap()["applied"].clone();
+    let applied = |id: &Value| {
+        status["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| &c["id"] == id)
+            .unwrap()["applied"]
+            .clone()
+    };
     assert_eq!(applied(&created["id"]), json!(true));
     assert_eq!(applied(&tag["id"]), json!(true));
     assert_eq!(applied(&next["data"][0]["id"]), json!(true));
-    let deact = changes.iter().find(|c| c["type"] == "driver.deactivated").unwrap();
+    let deact = changes
+        .iter()
+        .find(|c| c["type"] == "driver.deactivated")
+        .unwrap();
     assert_eq!(applied(&deact["id"]), json!(false));
 }
 
 #[test]
 fn a_reset_after_storing_is_healed_by_the_idempotency_key() {
     let sb = Sandbox::default_fleet();
-    sb.admin("POST", "/__sandbox/faults", &json!({"rules": [{"method": "POST", "path": "/fmc/v1/streams/{stream}/records", "kind": "reset"}]}));
+    sb.admin(
+        "POST",
+        "/__sandbox/faults",
+        &json!({"rules": [{"method": "POST", "path": "/fmc/v1/streams/{stream}/records", "kind": "reset"}]}),
+    );
     let batch = json!({"records": [{"id": "x1"}, {"id": "x2"}]});
-    let send = || sb.http.post(format!("{}/fmc/v1/streams/gps/records", sb.url)).header("Idempotency-Key", "batch-1").header("content-type", "application/json").body(serde_json::to_vec(&batch).unwrap()).send().and_then(reqwest::blocking::Response::text);
+    let send = || {
+        sb.http
+            .post(format!("{}/fmc/v1/streams/gps/records", sb.url))
+            .header("Idempotency-Key", "batch-1")
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&batch).unwrap())
+            .send()
+            .and_then(reqwest::blocking::Response::text)
+    };
     assert!(send().is_err(), "the answer is lost");
-    let again = sb.http.post(format!("{}/fmc/v1/streams/gps/records", sb.url)).header("Idempotency-Key", "batch-1").header("content-type", "application/json").body(serde_json::to_vec(&batch).unwrap()).send().unwrap();
-    assert_eq!(again.headers().get("idempotent-replayed").map(|v| v.to_str().unwrap()), Some("true"));
-    let page: Value = serde_json::from_str(&sb.http.get(format!("{}/fmc/v1/streams/gps/records", sb.url)).send().unwrap().text().unwrap()).unwrap();
-    assert!(page["data"].as_array().unwrap().iter().all(|r| r["deliveries"] == 1));
-    sb.admin("POST", "/__sandbox/faults", &json!({"rules": [{"path": "/fmc/v1/vehicles", "kind": "status", "status": 503}]}));
-    assert_eq!(sb.http.get(format!("{}/fmc/v1/vehicles", sb.url)).send().unwrap().status().as_u16(), 503);
+    let again = sb
+        .http
+        .post(format!("{}/fmc/v1/streams/gps/records", sb.url))
+        .header("Idempotency-Key", "batch-1")
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(&batch).unwrap())
+        .send()
+        .unwrap();
+    assert_eq!(
+        again
+            .headers()
+            .get("idempotent-replayed")
+            .map(|v| v.to_str().unwrap()),
+        Some("true")
+    );
+    let page: Value = serde_json::from_str(
+        &sb.http
+            .get(format!("{}/fmc/v1/streams/gps/records", sb.url))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["deliveries"] == 1));
+    sb.admin(
+        "POST",
+        "/__sandbox/faults",
+        &json!({"rules": [{"path": "/fmc/v1/vehicles", "kind": "status", "status": 503}]}),
+    );
+    assert_eq!(
+        sb.http
+            .get(format!("{}/fmc/v1/vehicles", sb.url))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        503
+    );
 }

@@ -1,12 +1,17 @@
 //! Integration tests of the `samsara-sandbox` binary: each test starts its own server on a free port.
 
 // Test helpers may unwrap (a failure is the test failing), and timing a slow fault needs real time.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods, clippy::many_single_char_names)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::disallowed_methods,
+    clippy::many_single_char_names
+)]
 
 mod api;
 mod bench;
-mod faults;
 mod events;
+mod faults;
 mod feed;
 mod fmc;
 mod support;
