@@ -318,13 +318,19 @@ impl Sandbox {
         };
         let label = Some(tok.label.clone());
         let now = self.clock.now_ms();
-        let fired = self.faults.fire(&req.method, &req.path, ep.path, |r| {
-            r.kind != Kind::RevokeToken
-                || r.at
-                    .as_deref()
-                    .and_then(parse_rfc3339_ms)
-                    .is_none_or(|at| now >= at)
-        });
+        let has_cursor = req.param("after").is_some();
+        let fired = self
+            .faults
+            .fire(&req.method, &req.path, ep.path, |r| match r.kind {
+                // Time-gated revocation waits for its moment; cursor expiry waits for a request with a cursor.
+                Kind::RevokeToken => {
+                    r.at.as_deref()
+                        .and_then(parse_rfc3339_ms)
+                        .is_none_or(|at| now >= at)
+                }
+                Kind::ExpireCursor => has_cursor,
+                _ => true,
+            });
         let mut delivery = Delivery::Normal;
         let mut page_fault = None;
         if let Some(rule) = fired {
@@ -354,7 +360,7 @@ impl Sandbox {
                     }
                 }
                 Kind::ExpireCursor => {
-                    if req.param("after").is_some() {
+                    if has_cursor {
                         return (
                             Response::bad_param("after", "the cursor has expired; restart without `after`"),
                             label,
