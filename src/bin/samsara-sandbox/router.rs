@@ -329,6 +329,10 @@ impl Sandbox {
                         .is_none_or(|at| now >= at)
                 }
                 Kind::ExpireCursor => has_cursor,
+                // Page faults wait for a paged read.
+                Kind::EmptyPage | Kind::RepeatRecords => {
+                    ep.method == "GET" && !ep.path.contains('{') && ep.path != "/me"
+                }
                 _ => true,
             });
         let mut delivery = Delivery::Normal;
