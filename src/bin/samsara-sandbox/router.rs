@@ -105,7 +105,7 @@ impl Sandbox {
         let fleet = Fleet::generate(cfg.seed, cfg.vehicles, cfg.drivers);
         let start_s = cfg.start_ms.div_euclid(1000);
         let origin = start_s - i64::from(cfg.days) * 86_400;
-        let model = Model::new(cfg.seed, origin, &fleet.vehicles);
+        let model = Model::new(cfg.seed, origin, &fleet.vehicles, cfg.gaps);
         let store = Store::new(&fleet, origin - 30 * 86_400);
         let tokens = cfg
             .tokens
