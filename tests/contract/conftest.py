@@ -7,6 +7,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.support.sandbox import sandbox, sandbox_url
+from tests.support.sandbox import sandbox, sandbox_factory, sandbox_url
 
-__all__ = ["sandbox", "sandbox_url"]
+__all__ = ["sandbox", "sandbox_factory", "sandbox_url"]

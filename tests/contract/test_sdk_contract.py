@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -28,6 +28,8 @@ from samsara import Samsara  # noqa: E402
 from samsara.core.api_error import ApiError  # noqa: E402
 
 from tests.support.sandbox import SandboxProcess  # noqa: E402
+
+pytestmark = pytest.mark.sandbox
 
 SDK_VERSION = importlib.metadata.version("samsara-api")
 SDK_MAJOR = int(SDK_VERSION.split(".")[0])
@@ -124,6 +126,10 @@ def test_drivers_crud(client: Samsara) -> None:
     assert upd.data is not None
     assert upd.data.driver_activation_status == "deactivated"
     assert any(d.id == created.data.id for d in client.drivers.list(driver_activation_status="deactivated"))
+    client.drivers.delete(created.data.id)
+    with pytest.raises(ApiError) as gone:
+        client.drivers.get(created.data.id)
+    assert gone.value.status_code == 404
 
 
 def test_tags_crud(client: Samsara) -> None:
@@ -395,3 +401,15 @@ def test_support_helpers(sandbox: SandboxProcess) -> None:
     sandbox.faults({"path": "/me", "kind": "status", "status": 503})
     sandbox.clear_faults()
     assert sandbox.requests()
+
+
+def test_private_sandbox_with_scoped_token(sandbox_factory: Callable[..., SandboxProcess]) -> None:
+    """A token limited to Read Vehicles gets a 403 naming the missing scope."""
+    sb = sandbox_factory("--vehicles", "5", "--token", "ro=Read Vehicles")
+    with httpx.Client(timeout=30) as http:
+        client = Samsara(token="ro", base_url=sb.url, httpx_client=http)
+        assert len(list(client.vehicles.list())) == 5
+        with pytest.raises(ApiError) as err:
+            client.drivers.list().items  # noqa: B018
+        assert err.value.status_code == 403
+        assert "Read Drivers" in str(err.value.body)

@@ -241,3 +241,76 @@ fn manual_odometer_drives_gps_odometer_and_time_scale_moves_the_clock() {
         .to_string();
     assert!(t1 > t0, "{t0} {t1}");
 }
+
+#[test]
+fn oauth_code_flow_with_rotating_refresh_tokens_and_expiry() {
+    let sb = Sandbox::default_fleet();
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http.get(format!("{}/oauth2/authorize?client_id=sandbox-client&state=xyz&response_type=code&redirect_uri=http://localhost/cb", sb.url)).send().unwrap();
+    assert_eq!(r.status().as_u16(), 302);
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        loc.starts_with("http://localhost/cb?code=") && loc.ends_with("&state=xyz"),
+        "{loc}"
+    );
+    let code = loc
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    let token = |body: String| -> (u16, Value) {
+        let r = http
+            .post(format!("{}/oauth2/token", sb.url))
+            .basic_auth("sandbox-client", Some("sandbox-secret"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .unwrap();
+        (
+            r.status().as_u16(),
+            serde_json::from_str(&r.text().unwrap()).unwrap(),
+        )
+    };
+    let (s, t) = token(format!("grant_type=authorization_code&code={code}"));
+    assert_eq!(s, 200, "{t}");
+    assert_eq!(t["expires_in"], 3600);
+    assert_eq!(
+        token(format!("grant_type=authorization_code&code={code}")).0,
+        400,
+        "codes are single-use"
+    );
+    let me = |tok: &str| {
+        http.get(format!("{}/me", sb.url))
+            .bearer_auth(tok)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let access = t["access_token"].as_str().unwrap();
+    assert_eq!(me(access), 200);
+    let refresh = t["refresh_token"].as_str().unwrap();
+    let (s, t2) = token(format!("grant_type=refresh_token&refresh_token={refresh}"));
+    assert_eq!(s, 200);
+    assert_ne!(t2["refresh_token"], t["refresh_token"]);
+    assert_eq!(
+        token(format!("grant_type=refresh_token&refresh_token={refresh}")).0,
+        400,
+        "refresh tokens rotate"
+    );
+    sb.advance(3601);
+    assert_eq!(me(access), 401, "access tokens expire in simulated time");
+    let bad = http
+        .post(format!("{}/oauth2/token", sb.url))
+        .basic_auth("sandbox-client", Some("wrong"))
+        .body("grant_type=refresh_token")
+        .send()
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 401);
+}

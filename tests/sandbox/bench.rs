@@ -1,5 +1,5 @@
-//! Feed throughput (ignored by default; run in an optimised build):
-//! `cargo test --profile sandbox --features sandbox --test sandbox -- --ignored --nocapture feed_throughput`
+//! Feed throughput and memory (ignored by default; run in an optimised build):
+//! `cargo test --profile sandbox --features sandbox --test sandbox -- --ignored --nocapture`
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -48,16 +48,22 @@ fn feed_throughput() {
         "off",
     ]);
     let addr = sb.url.trim_start_matches("http://").to_string();
-    let clients = 2;
     let start_cursor = {
         let mut c = BufReader::new(TcpStream::connect(&addr).unwrap());
         cursor(&get(&mut c, "/fleet/vehicles/stats/feed?types=gps")).0
     };
     sb.advance(6 * 3600);
-    let budget = Duration::from_secs(5);
+    for clients in [1, 2] {
+        let rate = run_clients(&addr, &start_cursor, clients, Duration::from_secs(3));
+        assert!(rate > 200.0);
+    }
+}
+
+/// Walks the feed from `start_cursor` on `clients` keep-alive connections for `budget`; pages/s.
+fn run_clients(addr: &str, start_cursor: &str, clients: usize, budget: Duration) -> f64 {
     let handles: Vec<_> = (0..clients)
         .map(|_| {
-            let (addr, start_cursor) = (addr.clone(), start_cursor.clone());
+            let (addr, start_cursor) = (addr.to_string(), start_cursor.to_string());
             std::thread::spawn(move || {
                 let mut c = BufReader::new(TcpStream::connect(&addr).unwrap());
                 let (mut cur, mut pages, mut bytes) = (start_cursor.clone(), 0u64, 0u64);
@@ -87,7 +93,61 @@ fn feed_throughput() {
     let rate = pages as f64 / secs;
     #[allow(clippy::print_stderr, clippy::cast_precision_loss)]
     {
-        eprintln!("feed: {pages} pages of 512 gps points in {secs:.2}s over {clients} connections = {rate:.0} pages/s, {:.0} MB/s", bytes as f64 / secs / 1e6);
+        eprintln!("feed: {pages} pages of 512 gps points in {secs:.2}s over {clients} connection(s) = {rate:.0} pages/s, {:.0} MB/s", bytes as f64 / secs / 1e6);
     }
-    assert!(rate > 200.0);
+    rate
+}
+
+/// Resident set size of a process in KiB (Linux).
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+#[ignore = "memory check; run explicitly in an optimised build"]
+fn memory_stays_flat_over_a_day_of_gps() {
+    let sb = Sandbox::start(&[
+        "--vehicles",
+        "1000",
+        "--days",
+        "1",
+        "--start",
+        "2026-11-02T00:00:00Z",
+        "--rate-limits",
+        "off",
+    ]);
+    let addr = sb.url.trim_start_matches("http://").to_string();
+    let mut c = BufReader::new(TcpStream::connect(&addr).unwrap());
+    let (mut cur, _) = cursor(&get(&mut c, "/fleet/vehicles/stats/feed?types=gps"));
+    let before = rss_kib(sb.pid());
+    let mut pages = 0u64;
+    for _ in 0..24 {
+        sb.advance(3600);
+        loop {
+            let body = get(
+                &mut c,
+                &format!("/fleet/vehicles/stats/feed?types=gps&after={cur}"),
+            );
+            pages += 1;
+            let (next, more) = cursor(&body);
+            cur = next;
+            if !more {
+                break;
+            }
+        }
+    }
+    let after = rss_kib(sb.pid());
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "memory: {pages} pages (a day of 5 s GPS for 1000 vehicles): RSS {before} KiB -> {after} KiB"
+        );
+    }
+    assert!(pages > 3000);
+    assert!(
+        after < before + 32 * 1024,
+        "RSS grew from {before} KiB to {after} KiB"
+    );
 }

@@ -60,13 +60,17 @@ fn scripted_faults_fire_in_order_then_clear() {
 #[test]
 fn token_revocation_and_expired_cursors() {
     let sb = Sandbox::default_fleet();
-    let (_, feed) = sb.get("/fleet/vehicles/stats/feed?types=gps");
-    let c = feed["pagination"]["endCursor"].as_str().unwrap().to_string();
     sb.admin(
         "POST",
         "/__sandbox/faults",
         &json!({"rules": [{"kind": "expire_cursor", "path": "/fleet/vehicles/stats/feed"}]}),
     );
+    let (s, feed) = sb.get("/fleet/vehicles/stats/feed?types=gps");
+    assert_eq!(
+        s, 200,
+        "a request without a cursor leaves the rule for the next one"
+    );
+    let c = feed["pagination"]["endCursor"].as_str().unwrap().to_string();
     let (s, b) = sb.get(&format!("/fleet/vehicles/stats/feed?types=gps&after={c}"));
     assert_eq!(s, 400);
     assert!(b["message"].as_str().unwrap().contains("after"));

@@ -112,6 +112,11 @@ impl Sandbox {
             .unwrap_or(Value::Null)
     }
 
+    /// The process ID.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Moves the simulated clock.
     pub(crate) fn advance(&self, seconds: i64) {
         self.admin(
@@ -127,4 +132,12 @@ impl Drop for Sandbox {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `RFC 3339` of `base` plus `seconds` (whole seconds, UTC).
+pub(crate) fn rfc3339_after(base: &str, seconds: i64) -> String {
+    let t = chrono::DateTime::parse_from_rfc3339(base).unwrap() + chrono::Duration::seconds(seconds);
+    t.with_timezone(&chrono::Utc)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }

@@ -11,7 +11,7 @@ import json
 import os
 import subprocess
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,6 +138,24 @@ def sandbox() -> Iterator[SandboxProcess]:
         yield sb
     finally:
         sb.stop()
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[Callable[..., SandboxProcess]]:
+    """Starts private sandboxes (``factory(*args)``) for tests that need their own state; all are
+    killed at teardown."""
+    started: list[SandboxProcess] = []
+
+    def factory(*args: str) -> SandboxProcess:
+        sb = start_sandbox(args or DEFAULT_ARGS)
+        started.append(sb)
+        return sb
+
+    try:
+        yield factory
+    finally:
+        for sb in started:
+            sb.stop()
 
 
 @pytest.fixture(scope="session")

@@ -44,6 +44,7 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
                 Err(e) => Response::bad_param("rules", &e.to_string()),
             }
         }
+        ("GET", "/__sandbox/faults") => Response::json(200, &json!({"rules": sb.faults.list()})),
         ("DELETE", "/__sandbox/faults") => {
             sb.faults.clear();
             Response::no_content()

@@ -87,7 +87,10 @@ pub(crate) fn list(sb: &Sandbox, req: &Request, repeat: bool) -> Response {
             })
             .collect::<Result<_, _>>()?;
         let mut rows: Vec<Row<'_>> = Vec::new();
-        let (lo, hi) = (s.div_euclid(1000), e.div_euclid(1000));
+        let (lo, hi) = (
+            s.div_euclid(1000).max(sb.model.origin - 86_400),
+            e.div_euclid(1000),
+        );
         let days = sb.model.days(lo - 86_400, hi);
         for v in 0..sb.fleet.vehicles.len() {
             for d in sb.model.day_of(v, lo)..=sb.model.day_of(v, hi) {
@@ -263,7 +266,10 @@ pub(crate) fn write(sb: &Sandbox, req: &Request) -> Response {
 /// Generated (driver-app) assignments overlapping `[s, e]` (Unix ms): (start ms, end ms, driver index, vehicle index).
 fn generated(sb: &Sandbox, s: i64, e: i64) -> Vec<(i64, Option<i64>, usize, usize)> {
     let now = sb.clock.now_ms();
-    let (lo, hi) = (s.div_euclid(1000), e.div_euclid(1000));
+    let (lo, hi) = (
+        s.div_euclid(1000).max(sb.model.origin - 86_400),
+        e.div_euclid(1000),
+    );
     let days = sb.model.days(lo - 86_400, hi);
     let mut out = Vec::new();
     for v in 0..sb.fleet.vehicles.len() {

@@ -18,6 +18,7 @@ USAGE: samsara-sandbox [FLAGS]
   --token 'T=S1,S2'     accept token T with only scopes S1, S2 (e.g. 'Read Vehicles')
                         (no --token: one token `sandbox-token` with all scopes)
   --rate-limits on|off  enforce Samsara's rate limits (default on)
+  --gaps on|off         connectivity gaps: some trips' points upload late (default off)
   --db PATH             SQLite file for the FMC endpoint (default in-memory)
   --threads N           worker threads (default 32)
   --help                this text
@@ -57,6 +58,8 @@ pub(crate) struct Config {
     pub(crate) rate_limits: bool,
     /// SQLite path.
     pub(crate) db: Option<String>,
+    /// Connectivity gaps.
+    pub(crate) gaps: bool,
     /// Worker threads.
     pub(crate) threads: usize,
 }
@@ -74,6 +77,7 @@ impl Default for Config {
             tokens: Vec::new(),
             rate_limits: true,
             db: None,
+            gaps: false,
             threads: 32,
         }
     }
@@ -135,6 +139,13 @@ impl Config {
                         Some("on" | "true" | "1") => true,
                         Some("off" | "false" | "0") => false,
                         other => return Err(format!("--rate-limits: expected on|off, got {other:?}")),
+                    }
+                }
+                "--gaps" => {
+                    c.gaps = match val().as_deref() {
+                        Some("on" | "true" | "1") => true,
+                        Some("off" | "false" | "0") => false,
+                        other => return Err(format!("--gaps: expected on|off, got {other:?}")),
                     }
                 }
                 "--db" => c.db = Some(val().ok_or("--db needs a value")?),

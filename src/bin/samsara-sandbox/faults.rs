@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::rng::Rng;
 
 /// What a rule does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Kind {
     /// Answer with `status` (429 carries `Retry-After`).
@@ -29,7 +29,7 @@ pub(crate) enum Kind {
 }
 
 /// One rule.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct Rule {
     /// Method to match (any when absent).
@@ -73,6 +73,11 @@ impl Faults {
         if let Ok(mut g) = self.rules.lock() {
             g.0.extend(rules);
         }
+    }
+
+    /// The active rules (with their remaining `times`).
+    pub(crate) fn list(&self) -> Vec<Rule> {
+        self.rules.lock().map(|g| g.0.clone()).unwrap_or_default()
     }
 
     /// Removes all rules.

@@ -57,6 +57,8 @@ pub(crate) struct DaySched {
     pub(crate) odo0: f64,
     /// Engine seconds at the start of the day.
     pub(crate) eng0: i64,
+    /// A connectivity gap `[start, end)`: points in it are uploaded at `end` (`--gaps on`).
+    pub(crate) gap: Option<(i64, i64)>,
 }
 
 impl DaySched {
@@ -106,6 +108,8 @@ pub(crate) struct Model {
     /// Per-vehicle constants.
     pub(crate) params: Vec<Params>,
     days: RwLock<Vec<Arc<[DaySched]>>>,
+    /// Whether vehicles lose connectivity now and then (`--gaps on`).
+    pub(crate) gaps: bool,
 }
 
 /// Day schedules covering a time range, borrowed for one request.
@@ -119,6 +123,7 @@ static EMPTY: DaySched = DaySched {
     trips: Vec::new(),
     odo0: 0.0,
     eng0: 0,
+    gap: None,
 };
 
 impl Days {
@@ -153,7 +158,7 @@ pub(crate) enum Sampling {
 
 impl Model {
     /// Builds the model; data exists from `origin` (Unix s).
-    pub(crate) fn new(seed: u64, origin: i64, specs: &[VehicleSpec]) -> Self {
+    pub(crate) fn new(seed: u64, origin: i64, specs: &[VehicleSpec], gaps: bool) -> Self {
         let params = specs
             .iter()
             .map(|s| {
@@ -191,6 +196,7 @@ impl Model {
             first_day: origin.div_euclid(86_400) - 1,
             params,
             days: RwLock::new(Vec::new()),
+            gaps,
         }
     }
 
@@ -253,7 +259,18 @@ impl Model {
                 t = end + 900 + i64::try_from(r.below(900)).unwrap_or(0) * 5;
             }
         }
-        DaySched { trips, odo0, eng0 }
+        // A dead zone on some trips: 10-90 minutes whose points upload when the vehicle reconnects.
+        let gap = (self.gaps && !trips.is_empty() && r.chance(0.25)).then(|| {
+            let tr = trips[usize::try_from(r.below(trips.len() as u64)).unwrap_or(0)];
+            let start = tr.drive0 + (tr.drive1 - tr.drive0) / 3 / 5 * 5;
+            (start, start + 600 + i64::try_from(r.below(973)).unwrap_or(0) * 5)
+        });
+        DaySched {
+            trips,
+            odo0,
+            eng0,
+            gap,
+        }
     }
 
     /// Schedules covering `[lo, hi]` (Unix s), generating missing days.
@@ -478,7 +495,7 @@ mod tests {
     fn counters_are_monotonic_and_samples_ordered() {
         let fleet = Fleet::generate(3, 12, 1);
         let origin = 1_793_491_200 - 2 * 86_400;
-        let m = Model::new(3, origin, &fleet.vehicles);
+        let m = Model::new(3, origin, &fleet.vehicles, false);
         let days = m.days(origin, origin + 3 * 86_400);
         for v in 0..12 {
             let (mut odo, mut eng, mut t) = (0.0, 0, origin - 1);

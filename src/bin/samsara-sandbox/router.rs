@@ -3,7 +3,7 @@
 //! Every non-admin request is recorded (with a token label, never the token) for tests to inspect.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use samsara_fmc::endpoints::{lookup, Endpoint};
@@ -41,6 +41,8 @@ pub(crate) struct Token {
     pub(crate) scopes: Option<Vec<String>>,
     /// Revoked from this simulated time (Unix ms) on.
     pub(crate) revoked_at: Option<i64>,
+    /// Expires at this simulated time (Unix ms): OAuth access tokens.
+    pub(crate) expires_at: Option<i64>,
 }
 
 /// One logged request.
@@ -85,7 +87,17 @@ pub(crate) struct Sandbox {
     log: Mutex<(u64, VecDeque<LogEntry>)>,
     /// The FMC side.
     pub(crate) fmc: fmc::Fmc,
+    /// OAuth 2.0 state (authorisation codes and refresh tokens).
+    pub(crate) oauth: crate::oauth::OAuth,
+    /// Recent feed walk states: (key, horizon s, next sample times); see `statsapi`.
+    feed_cache: Mutex<VecDeque<WalkState>>,
 }
+
+/// A remembered feed walk state: key, horizon (Unix s) and next sample times.
+type WalkState = (String, i64, Arc<Vec<i64>>);
+
+/// Feed walk states kept (each a few KiB per 1,000 vehicles).
+const FEED_CACHE: usize = 64;
 
 impl Sandbox {
     /// Builds the sandbox from flags.
@@ -93,7 +105,7 @@ impl Sandbox {
         let fleet = Fleet::generate(cfg.seed, cfg.vehicles, cfg.drivers);
         let start_s = cfg.start_ms.div_euclid(1000);
         let origin = start_s - i64::from(cfg.days) * 86_400;
-        let model = Model::new(cfg.seed, origin, &fleet.vehicles);
+        let model = Model::new(cfg.seed, origin, &fleet.vehicles, cfg.gaps);
         let store = Store::new(&fleet, origin - 30 * 86_400);
         let tokens = cfg
             .tokens
@@ -104,6 +116,7 @@ impl Sandbox {
                 label: format!("token-{}", i + 1),
                 scopes: t.scopes.clone(),
                 revoked_at: None,
+                expires_at: None,
             })
             .collect();
         let fmc = fmc::Fmc::open(cfg.db.as_deref(), &fleet, cfg.seed)?;
@@ -118,6 +131,8 @@ impl Sandbox {
             limiter: Limiter::default(),
             log: Mutex::new((0, VecDeque::new())),
             fmc,
+            feed_cache: Mutex::new(VecDeque::new()),
+            oauth: crate::oauth::OAuth::default(),
             cfg,
         })
     }
@@ -127,6 +142,24 @@ impl Sandbox {
         self.store
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A cached feed walk state for `key`, if its schedules cover `upper`.
+    pub(crate) fn feed_cache_get(&self, key: &str, upper: i64) -> Option<Arc<Vec<i64>>> {
+        let g = self.feed_cache.lock().ok()?;
+        g.iter()
+            .find(|(k, h, _)| k == key && upper <= *h)
+            .map(|(_, _, n)| Arc::clone(n))
+    }
+
+    /// Remembers a feed walk state.
+    pub(crate) fn feed_cache_put(&self, key: String, horizon: i64, next: Vec<i64>) {
+        if let Ok(mut g) = self.feed_cache.lock() {
+            if g.len() >= FEED_CACHE {
+                g.pop_front();
+            }
+            g.push_back((key, horizon, Arc::new(next)));
+        }
     }
 
     /// Logged requests with `seq > since`.
@@ -162,6 +195,8 @@ impl Sandbox {
         }
         let (resp, label) = if req.path.starts_with("/fmc/") {
             (self.fmc(req), None)
+        } else if req.path.starts_with("/oauth2/") {
+            (crate::oauth::handle(self, req), None)
         } else {
             self.samsara(req)
         };
@@ -221,6 +256,12 @@ impl Sandbox {
         let Some(tok) = tokens.into_iter().find(|t| t.value == value) else {
             return Err((Response::error(401, "Unauthorized: unknown API token"), None));
         };
+        if tok.expires_at.is_some_and(|x| now >= x) {
+            return Err((
+                Response::error(401, "Unauthorized: the access token has expired"),
+                Some(tok.label),
+            ));
+        }
         if tok.revoked_at.is_some_and(|r| now >= r) {
             return Err((
                 Response::error(401, "Unauthorized: this API token has been revoked"),
@@ -277,13 +318,23 @@ impl Sandbox {
         };
         let label = Some(tok.label.clone());
         let now = self.clock.now_ms();
-        let fired = self.faults.fire(&req.method, &req.path, ep.path, |r| {
-            r.kind != Kind::RevokeToken
-                || r.at
-                    .as_deref()
-                    .and_then(parse_rfc3339_ms)
-                    .is_none_or(|at| now >= at)
-        });
+        let has_cursor = req.param("after").is_some();
+        let fired = self
+            .faults
+            .fire(&req.method, &req.path, ep.path, |r| match r.kind {
+                // Time-gated revocation waits for its moment; cursor expiry waits for a request with a cursor.
+                Kind::RevokeToken => {
+                    r.at.as_deref()
+                        .and_then(parse_rfc3339_ms)
+                        .is_none_or(|at| now >= at)
+                }
+                Kind::ExpireCursor => has_cursor,
+                // Page faults wait for a paged read.
+                Kind::EmptyPage | Kind::RepeatRecords => {
+                    ep.method == "GET" && !ep.path.contains('{') && ep.path != "/me"
+                }
+                _ => true,
+            });
         let mut delivery = Delivery::Normal;
         let mut page_fault = None;
         if let Some(rule) = fired {
@@ -313,7 +364,7 @@ impl Sandbox {
                     }
                 }
                 Kind::ExpireCursor => {
-                    if req.param("after").is_some() {
+                    if has_cursor {
                         return (
                             Response::bad_param("after", "the cursor has expired; restart without `after`"),
                             label,

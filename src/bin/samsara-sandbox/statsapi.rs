@@ -32,30 +32,37 @@ pub(crate) const PAGE_POINTS: usize = 512;
 pub(crate) const PAGE_VEHICLES: usize = 512;
 const END: u32 = u32::MAX;
 
-/// A feed/history position: everything up to and including (t, v, k) has been served.
+/// A feed/history position: everything up to and including (t, v, k, p) has been served, in the
+/// order (ingest time, vehicle, type, point time); ingest time is the point time unless `--gaps on`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Cursor {
-    /// Unix seconds.
+    /// Ingest time, Unix seconds (the point time for history).
     pub(crate) t: i64,
     /// Vehicle index, or `END` when every vehicle at `t` was served.
     pub(crate) v: u32,
     /// Index into the requested types, or `END`.
     pub(crate) k: u32,
+    /// Point time of the last point served, Unix seconds.
+    pub(crate) p: i64,
 }
 
-fn check(t: i64, v: u32, k: u32) -> u64 {
-    crate::rng::hash(0x5a4d, &[t.unsigned_abs(), u64::from(v), u64::from(k)]) & 0xffff
+fn check(t: i64, v: u32, k: u32, p: i64) -> u64 {
+    crate::rng::hash(
+        0x5a4d,
+        &[t.unsigned_abs(), u64::from(v), u64::from(k), p.unsigned_abs()],
+    ) & 0xffff
 }
 
 impl Cursor {
     /// The opaque string form.
     pub(crate) fn encode(self) -> String {
         format!(
-            "MTY{:x}.{:x}.{:x}.{:x}",
+            "MTY{:x}.{:x}.{:x}.{:x}.{:x}",
             self.t,
             self.v,
             self.k,
-            check(self.t, self.v, self.k)
+            self.p,
+            check(self.t, self.v, self.k, self.p)
         )
     }
 
@@ -65,8 +72,9 @@ impl Cursor {
         let t = i64::from_str_radix(it.next()?, 16).ok()?;
         let v = u32::from_str_radix(it.next()?, 16).ok()?;
         let k = u32::from_str_radix(it.next()?, 16).ok()?;
+        let p = i64::from_str_radix(it.next()?, 16).ok()?;
         let c = u64::from_str_radix(it.next()?, 16).ok()?;
-        (it.next().is_none() && c == check(t, v, k)).then_some(Self { t, v, k })
+        (it.next().is_none() && c == check(t, v, k, p)).then_some(Self { t, v, k, p })
     }
 }
 
@@ -200,7 +208,7 @@ pub(crate) fn snapshot(sb: &Sandbox, req: &Request, locations: bool) -> Response
             if !st.reported_by(model.params[v].kind) {
                 continue;
             }
-            if let Some(t) = model.prev_sample(&days, v, st.sampling(), at) {
+            if let Some(t) = model.prev_visible(&days, v, st.sampling(), at) {
                 out.push(b',');
                 string(&mut out, st.snapshot_key());
                 out.push(b':');
@@ -258,6 +266,7 @@ pub(crate) fn series(
             t: s - 1,
             v: END,
             k: END,
+            p: s - 1,
         });
     }
     let model: &Model = &sb.model;
@@ -274,31 +283,66 @@ pub(crate) fn series(
             t: cursor.t - 5,
             v: END,
             k: END,
+            p: cursor.t - 5,
         }
     } else {
         cursor
     };
-    let days = model.days(cursor.t.max(model.origin) - 3600, upper.max(cursor.t));
+    let days = model.days(cursor.t.max(model.origin) - 3 * 3600, upper.max(cursor.t));
+    // The walk's ordering key of a point: its ingest time (point time for history).
+    let key = |v: usize, t: i64| {
+        if t == i64::MAX || history {
+            t
+        } else {
+            model.ingest(&days, v, t)
+        }
+    };
     let nk = q.types.len();
-    // next[vi * nk + k]: the next unserved sample time of that vehicle and type.
-    let mut next = vec![i64::MAX; q.vehicles.len() * nk];
+    // next[vi * nk + k]: the next unserved sample time of that vehicle and type. Sequential walks reuse
+    // the state the previous page ended with (a pure function of cursor, types and vehicles).
+    let cache = cache_key(&cursor, &q);
+    // History skips points not uploaded yet, so with gaps its state depends on now: no reuse then.
+    let cacheable = fault.is_none() && !(history && model.gaps);
+    let cached = if cacheable {
+        sb.feed_cache_get(&cache, upper)
+    } else {
+        None
+    };
+    let mut next = cached.map_or_else(
+        || {
+            let mut next = vec![i64::MAX; q.vehicles.len() * nk];
+            for (vi, &v) in q.vehicles.iter().enumerate() {
+                let kind = model.params[v].kind;
+                for (k, st) in q.types.iter().enumerate() {
+                    if !st.reported_by(kind) {
+                        continue;
+                    }
+                    let pos = (u32::try_from(v).unwrap_or(END), u32::try_from(k).unwrap_or(END));
+                    // The first sample after the cursor in (ingest, vehicle, type, point) order.
+                    let bound = match pos.cmp(&(cursor.v, cursor.k)) {
+                        std::cmp::Ordering::Greater if history => cursor.t - 1,
+                        std::cmp::Ordering::Greater => model.ingest_floor(&days, v, cursor.t) - 1,
+                        std::cmp::Ordering::Equal => cursor.p,
+                        std::cmp::Ordering::Less if history => cursor.t,
+                        std::cmp::Ordering::Less => model.ingest_floor(&days, v, cursor.t + 1) - 1,
+                    };
+                    next[vi * nk + k] = model.next_sample(&days, v, st.sampling(), bound);
+                }
+            }
+            next
+        },
+        |c| c.as_ref().clone(),
+    );
     let mut heap = BinaryHeap::with_capacity(q.vehicles.len());
     for (vi, &v) in q.vehicles.iter().enumerate() {
-        let kind = model.params[v].kind;
-        for (k, st) in q.types.iter().enumerate() {
-            if !st.reported_by(kind) {
-                continue;
-            }
-            let after_pos =
-                (u32::try_from(v).unwrap_or(END), u32::try_from(k).unwrap_or(END)) > (cursor.v, cursor.k);
-            let bound = if after_pos { cursor.t - 1 } else { cursor.t };
-            next[vi * nk + k] = model.next_sample(&days, v, st.sampling(), bound);
-        }
-        let m = next[vi * nk..vi * nk + nk]
-            .iter()
-            .copied()
-            .min()
-            .unwrap_or(i64::MAX);
+        let m = key(
+            v,
+            next[vi * nk..vi * nk + nk]
+                .iter()
+                .copied()
+                .min()
+                .unwrap_or(i64::MAX),
+        );
         if m <= upper {
             heap.push(Reverse((m, vi)));
         }
@@ -309,37 +353,50 @@ pub(crate) fn series(
     let mut count = 0;
     let mut last = cursor;
     let mut has_next = false;
-    'outer: while let Some(&Reverse((t, vi))) = heap.peek() {
-        if t > upper {
+    'outer: while let Some(&Reverse((i, vi))) = heap.peek() {
+        if i > upper {
             break;
         }
         heap.pop();
         let v = q.vehicles[vi];
         for k in 0..nk {
-            if next[vi * nk + k] != t {
-                continue;
+            // Every point of this vehicle and type with this key (a burst after a connectivity gap).
+            loop {
+                let t = next[vi * nk + k];
+                if t == i64::MAX || key(v, t) != i {
+                    break;
+                }
+                if history && model.ingest(&days, v, t) > now {
+                    // Not uploaded yet: history misses it (the feed delivers it later).
+                    next[vi * nk + k] = model.next_sample(&days, v, q.types[k].sampling(), t);
+                    continue;
+                }
+                if count == PAGE_POINTS {
+                    has_next = true;
+                    break 'outer;
+                }
+                if served[vi].is_empty() {
+                    order.push(vi);
+                }
+                served[vi].push((k, t));
+                count += 1;
+                last = Cursor {
+                    t: i,
+                    v: u32::try_from(v).unwrap_or(END),
+                    k: u32::try_from(k).unwrap_or(END),
+                    p: t,
+                };
+                next[vi * nk + k] = model.next_sample(&days, v, q.types[k].sampling(), t);
             }
-            if count == PAGE_POINTS {
-                has_next = true;
-                break 'outer;
-            }
-            if served[vi].is_empty() {
-                order.push(vi);
-            }
-            served[vi].push((k, t));
-            count += 1;
-            last = Cursor {
-                t,
-                v: u32::try_from(v).unwrap_or(END),
-                k: u32::try_from(k).unwrap_or(END),
-            };
-            next[vi * nk + k] = model.next_sample(&days, v, q.types[k].sampling(), t);
         }
-        let m = next[vi * nk..vi * nk + nk]
-            .iter()
-            .copied()
-            .min()
-            .unwrap_or(i64::MAX);
+        let m = key(
+            v,
+            next[vi * nk..vi * nk + nk]
+                .iter()
+                .copied()
+                .min()
+                .unwrap_or(i64::MAX),
+        );
         if m <= upper {
             heap.push(Reverse((m, vi)));
         }
@@ -384,6 +441,10 @@ pub(crate) fn series(
         }
         out.push(b'}');
     }
+    if cacheable && count > 0 {
+        // The state after this page; valid while later requests stay within the schedules computed here.
+        sb.feed_cache_put(cache_key(&last, &q), upper.max(cursor.t) + 86_400, next);
+    }
     // A finite history ends with an empty cursor; a caught-up feed keeps a cursor to poll with later.
     let end = if history && !has_next {
         String::new()
@@ -392,6 +453,16 @@ pub(crate) fn series(
     };
     envelope(&mut out, &end, has_next);
     Response::json_bytes(200, out)
+}
+
+/// The cache key of a walk position: cursor, types and the selected vehicles.
+fn cache_key(cursor: &Cursor, q: &Query) -> String {
+    let vehicles = q
+        .vehicles
+        .iter()
+        .fold(0u64, |h, &v| crate::rng::mix(h ^ v as u64));
+    let types: Vec<&str> = q.types.iter().map(|t| t.0).collect();
+    format!("{}|{}|{vehicles:x}", cursor.encode(), types.join(","))
 }
 
 /// The feed's first page: the latest point per vehicle and type, and a cursor at now.
@@ -417,7 +488,7 @@ fn latest(sb: &Sandbox, q: &Query, now: i64) -> Response {
             if !st.reported_by(model.params[v].kind) {
                 continue;
             }
-            if let Some(t) = model.prev_sample(&days, v, st.sampling(), now) {
+            if let Some(t) = model.prev_visible(&days, v, st.sampling(), now) {
                 out.push(b',');
                 string(&mut out, st.feed_key());
                 out.extend_from_slice(b":[");
@@ -433,6 +504,7 @@ fn latest(sb: &Sandbox, q: &Query, now: i64) -> Response {
             t: now,
             v: END,
             k: END,
+            p: now,
         }
         .encode(),
         false,
@@ -450,6 +522,7 @@ mod tests {
             t: 1_793_491_200,
             v: 3,
             k: END,
+            p: 1_793_491_195,
         };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("garbage"), None);

@@ -54,9 +54,11 @@ impl Window {
         self.end.map_or(self.now, |e| e.min(self.now))
     }
 
-    /// Start and bound in Unix seconds (for model lookups).
+    /// Start and bound in Unix seconds (for model lookups); the start is clamped to 400 days before
+    /// the bound, which is more than any simulated history.
     pub(crate) fn secs(&self) -> (i64, i64) {
-        (self.start.div_euclid(1000), self.bound().div_euclid(1000))
+        let hi = self.bound().div_euclid(1000);
+        (self.start.div_euclid(1000).max(hi - 400 * 86_400), hi)
     }
 }
 
