@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod endpoints;
 pub mod http;
+pub mod json;
 pub mod matching;
 pub mod stats;
 pub mod time;

@@ -16,12 +16,12 @@
 //! Pages are parsed borrowing from the bytes; no per-record tree is built.
 
 use std::borrow::Cow;
-use std::io::Write;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::http::Pagination;
+use crate::json::push_escaped;
 use crate::units::{convert, Unit};
 
 /// The unit system of converted values.
@@ -530,31 +530,6 @@ fn number(line: &mut Vec<u8>, key: &str, value: f64) {
     let _ = serde_json::to_writer(&mut *line, &value);
 }
 
-/// Appends `s` escaped for a JSON string (without the quotes).
-fn push_escaped(line: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    let mut from = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f => b"",
-            _ => continue,
-        };
-        line.extend_from_slice(&bytes[from..i]);
-        if escape.is_empty() {
-            let _ = write!(line, "\\u{b:04x}");
-        } else {
-            line.extend_from_slice(escape);
-        }
-        from = i + 1;
-    }
-    line.extend_from_slice(&bytes[from..]);
-}
-
 fn decorations(line: &mut Vec<u8>, raw: Option<&RawValue>) {
     if let Some(d) = raw {
         line.extend_from_slice(b",\"decorations\":");
@@ -704,15 +679,5 @@ mod tests {
             err.to_string().contains("stat `engineState` is not an array"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn strings_are_escaped() {
-        let mut out = Vec::new();
-        push_escaped(&mut out, "Truck \"7\"\\\n\u{1}é");
-        assert_eq!(std::str::from_utf8(&out).unwrap(), r#"Truck \"7\"\\\n\u0001é"#);
-        let v: serde_json::Value =
-            serde_json::from_str(&format!("\"{}\"", std::str::from_utf8(&out).unwrap())).unwrap();
-        assert_eq!(v, "Truck \"7\"\\\n\u{1}é");
     }
 }

@@ -171,11 +171,6 @@ impl ApiClient {
         &self.config
     }
 
-    /// The clock the client waits on.
-    pub fn clock(&self) -> &dyn Clock {
-        &*self.clock
-    }
-
     /// `deadline_unix` (seconds since the epoch, as Python's `time.time()`) as a monotonic instant.
     pub fn deadline_from_unix(&self, deadline_unix: f64) -> Instant {
         let remaining = (deadline_unix - self.clock.unix_now()).max(0.0);

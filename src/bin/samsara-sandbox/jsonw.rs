@@ -12,25 +12,10 @@
     clippy::many_single_char_names
 )]
 
-/// Appends a JSON string literal.
+/// Appends a JSON string literal (escaping shared with the library's stats converter).
 pub(crate) fn string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
-    for &c in s.as_bytes() {
-        match c {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            c if c < 0x20 => {
-                let hex = b"0123456789abcdef";
-                out.extend_from_slice(b"\\u00");
-                out.push(hex[usize::from(c >> 4)]);
-                out.push(hex[usize::from(c & 15)]);
-            }
-            c => out.push(c),
-        }
-    }
+    samsara_fmc::json::push_escaped(out, s);
     out.push(b'"');
 }
 
