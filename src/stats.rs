@@ -17,11 +17,8 @@
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
-
 use crate::http::Pagination;
-use crate::json::push_escaped;
+use crate::json::{push_escaped, Kind as JsonKind, ScanError, Scanner, Value};
 use crate::units::{convert, Unit};
 
 /// The unit system of converted values.
@@ -137,257 +134,336 @@ pub struct Converted {
 #[error("invalid vehicle stats page: {0}")]
 pub struct PageError(pub String);
 
-#[derive(Deserialize)]
-struct Page<'a> {
-    #[serde(borrow)]
-    data: Vec<Vehicle<'a>>,
-    pagination: Option<Pagination>,
-}
-
-/// One `data` entry: the vehicle's identity and, for every other key, a stat's points.
-struct Vehicle<'a> {
-    id: Option<Cow<'a, str>>,
-    name: Option<Cow<'a, str>>,
-    external_ids: Option<&'a RawValue>,
-    stats: Vec<(Cow<'a, str>, Points<'a>)>,
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Vehicle<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Vehicle<'de>;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a vehicle stats object")
-            }
-
-            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-                let mut v = Vehicle {
-                    id: None,
-                    name: None,
-                    external_ids: None,
-                    stats: Vec::new(),
-                };
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    match &*key {
-                        "id" => v.id = Some(map.next_value::<Cow<'de, str>>()?),
-                        "name" => v.name = map.next_value::<Option<Cow<'de, str>>>()?,
-                        "externalIds" => v.external_ids = Some(map.next_value::<&'de RawValue>()?),
-                        _ => {
-                            let bad = |e: M::Error| {
-                                serde::de::Error::custom(format_args!(
-                                    "stat `{key}` is not an array of points ({e}); this reads feed and history pages"
-                                ))
-                            };
-                            let points = if kind_of(&key) == Kind::Raw {
-                                Points::Raw(map.next_value::<Vec<&'de RawValue>>().map_err(bad)?)
-                            } else {
-                                Points::Parsed(map.next_value::<Vec<Point<'de>>>().map_err(bad)?)
-                            };
-                            v.stats.push((key, points));
-                        }
-                    }
-                }
-                Ok(v)
-            }
-        }
-        d.deserialize_map(V)
+impl From<ScanError> for PageError {
+    fn from(e: ScanError) -> Self {
+        Self(e.to_string())
     }
-}
-
-/// A stat's points: kept raw for object-valued stats (fault codes, …), parsed in one pass otherwise.
-enum Points<'a> {
-    Raw(Vec<&'a RawValue>),
-    Parsed(Vec<Point<'a>>),
-}
-
-/// Every field a non-raw point may have, each as its raw JSON text: one pass over the bytes, and a
-/// value of the wrong type becomes a rejected point instead of an unreadable page.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Point<'a> {
-    #[serde(borrow, default)]
-    time: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    value: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    latitude: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    longitude: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    heading_degrees: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    speed_miles_per_hour: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    is_ecu_speed: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    address: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    reverse_geo: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    decorations: Option<&'a RawValue>,
-}
-
-impl<'a> Point<'a> {
-    fn time(&self) -> Result<Cow<'a, str>, String> {
-        string(self.time.ok_or("missing field `time`")?, "time")
-    }
-
-    /// The point re-assembled from its fields, for the rejects file.
-    fn reassemble(&self) -> String {
-        let fields = [
-            ("time", self.time),
-            ("value", self.value),
-            ("latitude", self.latitude),
-            ("longitude", self.longitude),
-            ("headingDegrees", self.heading_degrees),
-            ("speedMilesPerHour", self.speed_miles_per_hour),
-            ("isEcuSpeed", self.is_ecu_speed),
-            ("address", self.address),
-            ("reverseGeo", self.reverse_geo),
-            ("decorations", self.decorations),
-        ];
-        let body: Vec<String> = fields
-            .iter()
-            .filter_map(|(k, v)| v.map(|v| format!("\"{k}\":{}", v.get())))
-            .collect();
-        format!("{{{}}}", body.join(","))
-    }
-}
-
-/// A JSON string's text, borrowed unless it has escapes.
-fn string<'a>(raw: &'a RawValue, field: &str) -> Result<Cow<'a, str>, String> {
-    let text = raw.get();
-    if let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        if !inner.contains('\\') {
-            return Ok(Cow::Borrowed(inner));
-        }
-        if let Ok(owned) = serde_json::from_str::<String>(text) {
-            return Ok(Cow::Owned(owned));
-        }
-    }
-    Err(format!("`{field}` `{text}` is not a string"))
-}
-
-/// A JSON number's value.
-fn num(raw: Option<&RawValue>, field: &str) -> Result<Option<f64>, String> {
-    let Some(raw) = raw else { return Ok(None) };
-    match raw.get() {
-        "null" => Ok(None),
-        text => match text.parse::<f64>() {
-            Ok(v) if v.is_finite() => Ok(Some(v)),
-            _ => Err(format!("`{field}` `{text}` is not a finite number")),
-        },
-    }
-}
-
-fn required(raw: Option<&RawValue>, field: &str) -> Result<f64, String> {
-    num(raw, field)?.ok_or_else(|| format!("missing field `{field}`"))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ReverseGeo<'a> {
-    #[serde(borrow, default)]
-    formatted_location: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct TimeOnly<'a> {
-    #[serde(borrow)]
-    time: Cow<'a, str>,
 }
 
 /// Converts one stats page (feed or history) into NDJSON lines appended to `out`; points that do not
 /// have their documented shape go to `rejects` as `{"vehicleId","stat","error","point"}` lines.
+///
+/// On an error both buffers are left as they were: a page is converted whole or not at all.
 pub fn convert_stats_page(
     body: &[u8],
     units: UnitSystem,
     out: &mut Vec<u8>,
     rejects: &mut Vec<u8>,
 ) -> Result<Converted, PageError> {
-    let page: Page<'_> = serde_json::from_slice(body).map_err(|e| PageError(e.to_string()))?;
-    let mut done = Converted {
-        pagination: page.pagination,
-        ..Converted::default()
+    let (out_len, rejects_len) = (out.len(), rejects.len());
+    let converted = convert_page(body, units, out, rejects);
+    if converted.is_err() {
+        out.truncate(out_len);
+        rejects.truncate(rejects_len);
+    }
+    converted
+}
+
+fn convert_page(
+    body: &[u8],
+    units: UnitSystem,
+    out: &mut Vec<u8>,
+    rejects: &mut Vec<u8>,
+) -> Result<Converted, PageError> {
+    let text = std::str::from_utf8(body).map_err(|e| PageError(format!("the page is not UTF-8 ({e})")))?;
+    // Records repeat their vehicle's identity, so the output is about twice the page.
+    out.reserve(body.len() * 2);
+    let mut sink = Sink {
+        units,
+        out,
+        rejects,
+        done: Converted::default(),
     };
-    for vehicle in &page.data {
-        let Some(id) = vehicle.id.as_deref() else {
-            return Err(PageError("a `data` entry has no vehicle `id`".into()));
-        };
-        for (stat, points) in &vehicle.stats {
-            let ctx = Context {
-                vehicle,
-                id,
-                stat,
-                kind: kind_of(stat),
-                units,
-            };
-            match points {
-                Points::Raw(points) => {
-                    for &point in points {
-                        match Context::guarded(out, |out| ctx.write_raw(point, out)) {
-                            Ok(()) => done.records += 1,
-                            Err(reason) => {
-                                reject(rejects, id, stat, &reason, point.get());
-                                done.rejected += 1;
-                            }
-                        }
-                    }
+    let mut has_data = false;
+    let mut sc = Scanner::new(text);
+    sc.object(|sc, key| match &*name(key) {
+        "data" => {
+            has_data = true;
+            if !sc.next_is(JsonKind::Array) {
+                return Err(sc.fail("`data` is not an array"));
+            }
+            sc.array(|sc| sink.vehicle(sc))
+        }
+        "pagination" => {
+            let raw = sc.value()?;
+            if !raw.is_null() {
+                let pagination = serde_json::from_str::<Pagination>(raw.raw)
+                    .map_err(|e| sc.fail(format!("`pagination` is not readable ({e})")))?;
+                sink.done.pagination = Some(pagination);
+            }
+            Ok(())
+        }
+        _ => sc.skip(),
+    })?;
+    sc.finish()?;
+    if !has_data {
+        return Err(PageError("missing field `data`".into()));
+    }
+    Ok(sink.done)
+}
+
+/// A key's name (decoded only when it has escapes).
+#[inline]
+fn name(key: Value<'_>) -> Cow<'_, str> {
+    key.str_decoded().unwrap_or_default()
+}
+
+/// Where converted records and rejects go.
+struct Sink<'o> {
+    units: UnitSystem,
+    out: &'o mut Vec<u8>,
+    rejects: &'o mut Vec<u8>,
+    done: Converted,
+}
+
+/// A vehicle's identity as it will be written into each of its records: JSON text, strings still
+/// escaped.
+#[derive(Default)]
+struct Identity<'a> {
+    id: Option<&'a str>,
+    name: Option<&'a str>,
+    external_ids: Option<&'a str>,
+    /// `name` has been read (it may be null).
+    named: bool,
+}
+
+impl Identity<'_> {
+    /// Every identity field has been read, so records can be written as their points are read.
+    fn complete(&self) -> bool {
+        self.id.is_some() && self.named && self.external_ids.is_some()
+    }
+}
+
+impl Sink<'_> {
+    /// One `data` entry: its identity, and every other key a stat's points.
+    ///
+    /// Samsara sends `id`, `name` and `externalIds` first, so points are converted as they are read;
+    /// a stat that comes before the identity is complete is read again once it is.
+    fn vehicle<'a>(&mut self, sc: &mut Scanner<'a>) -> Result<(), ScanError> {
+        let start = sc.pos();
+        let mut who = Identity::default();
+        let mut waiting: Vec<(Value<'a>, usize)> = Vec::new();
+        if !sc.next_is(JsonKind::Object) {
+            return Err(sc.fail("a `data` entry is not an object"));
+        }
+        sc.object(|sc, key| {
+            match &*name(key) {
+                "id" => {
+                    let v = sc.value()?;
+                    who.id = Some(
+                        v.str_escaped()
+                            .ok_or_else(|| sc.fail("vehicle `id` is not a string"))?,
+                    );
                 }
-                Points::Parsed(points) => {
-                    for point in points {
-                        match Context::guarded(out, |out| ctx.write_point(point, out)) {
-                            Ok(()) => done.records += 1,
-                            Err(reason) => {
-                                reject(rejects, id, stat, &reason, &point.reassemble());
-                                done.rejected += 1;
-                            }
-                        }
+                "name" => {
+                    let v = sc.value()?;
+                    let name = v.str_escaped();
+                    if name.is_none() && !v.is_null() {
+                        return Err(sc.fail("vehicle `name` is not a string"));
                     }
+                    who.name = name;
+                    who.named = true;
+                }
+                "externalIds" => who.external_ids = Some(sc.value()?.raw),
+                _ if who.complete() => self.stat(sc, &who, key)?,
+                _ => {
+                    waiting.push((key, sc.pos_of_next()));
+                    sc.skip()?;
                 }
             }
+            if who.complete() && !waiting.is_empty() {
+                self.replay(sc, &who, &mut waiting)?;
+            }
+            Ok(())
+        })?;
+        if who.id.is_none() {
+            return Err(ScanError {
+                pos: start,
+                what: "a `data` entry has no vehicle `id`".into(),
+            });
         }
-    }
-    Ok(done)
-}
-
-struct Context<'p, 'a> {
-    vehicle: &'p Vehicle<'a>,
-    id: &'p str,
-    stat: &'p str,
-    kind: Kind,
-    units: UnitSystem,
-}
-
-impl Context<'_, '_> {
-    /// Runs `write`, leaving `out` as it was when it fails.
-    fn guarded(
-        out: &mut Vec<u8>,
-        write: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
-    ) -> Result<(), String> {
-        let start = out.len();
-        let written = write(out);
-        if written.is_err() {
-            out.truncate(start);
-        }
-        written
+        self.replay(sc, &who, &mut waiting)
     }
 
-    /// An object-valued stat: the point without change as `value`.
-    fn write_raw(&self, point: &RawValue, line: &mut Vec<u8>) -> Result<(), String> {
-        let p: TimeOnly<'_> = serde_json::from_str(point.get()).map_err(|e| e.to_string())?;
-        self.head(line, &p.time);
-        line.extend_from_slice(b",\"value\":");
-        line.extend_from_slice(point.get().as_bytes());
-        line.extend_from_slice(b"}\n");
+    /// Converts stats read before the identity was complete, in page order.
+    fn replay<'a>(
+        &mut self,
+        sc: &Scanner<'a>,
+        who: &Identity<'a>,
+        waiting: &mut Vec<(Value<'a>, usize)>,
+    ) -> Result<(), ScanError> {
+        for (key, pos) in waiting.drain(..) {
+            self.stat(&mut sc.resume_at(pos), who, key)?;
+        }
         Ok(())
     }
 
-    fn write_point(&self, p: &Point<'_>, line: &mut Vec<u8>) -> Result<(), String> {
-        let time = p.time()?;
+    /// One stat's array of points; `key` is the stat's name as the page has it.
+    fn stat<'a>(
+        &mut self,
+        sc: &mut Scanner<'a>,
+        who: &Identity<'a>,
+        key: Value<'a>,
+    ) -> Result<(), ScanError> {
+        let stat = name(key);
+        if !sc.next_is(JsonKind::Array) {
+            let found = sc.value()?;
+            return Err(sc.fail(format!(
+                "stat `{stat}` is not an array of points (found `{}`); this reads feed and history pages",
+                excerpt(found.raw)
+            )));
+        }
+        let escaped = key.str_escaped().unwrap_or_default();
+        let (head, head_split) = record_head(who, escaped);
+        let ctx = Record {
+            stat: escaped,
+            kind: kind_of(&stat),
+            units: self.units,
+            head,
+            head_split,
+        };
+        sc.array(|sc| {
+            let from = sc.pos_of_next();
+            let point = if sc.next_is(JsonKind::Object) {
+                Point::read(sc, ctx.kind == Kind::Raw)?
+            } else {
+                sc.skip()?;
+                Point::default()
+            };
+            let raw = sc.slice(from, sc.pos());
+            let line_start = self.out.len();
+            let written = if raw.starts_with('{') {
+                ctx.write(&point, raw, self.out)
+            } else {
+                Err("the point is not an object".to_owned())
+            };
+            match written {
+                Ok(()) => self.done.records += 1,
+                Err(reason) => {
+                    self.out.truncate(line_start);
+                    reject(self.rejects, who.id.unwrap_or_default(), ctx.stat, &reason, raw);
+                    self.done.rejected += 1;
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Every field a point may have, as JSON text; read in one pass over the point.
+#[derive(Default)]
+struct Point<'a> {
+    time: Option<Value<'a>>,
+    value: Option<Value<'a>>,
+    latitude: Option<Value<'a>>,
+    longitude: Option<Value<'a>>,
+    heading_degrees: Option<Value<'a>>,
+    speed_miles_per_hour: Option<Value<'a>>,
+    is_ecu_speed: Option<Value<'a>>,
+    address: Option<Value<'a>>,
+    /// `reverseGeo.formattedLocation`, or the `reverseGeo` value itself when it is not an object.
+    location: Option<Value<'a>>,
+    reverse_geo_malformed: bool,
+    decorations: Option<Value<'a>>,
+}
+
+impl<'a> Point<'a> {
+    /// Reads a point object; for object-valued stats (`raw`) only its `time` is kept.
+    fn read(sc: &mut Scanner<'a>, raw: bool) -> Result<Self, ScanError> {
+        let mut p = Point::default();
+        sc.object(|sc, key| {
+            let key = name(key);
+            let slot = match &*key {
+                "time" => &mut p.time,
+                _ if raw => return sc.skip(),
+                "value" => &mut p.value,
+                "latitude" => &mut p.latitude,
+                "longitude" => &mut p.longitude,
+                "headingDegrees" => &mut p.heading_degrees,
+                "speedMilesPerHour" => &mut p.speed_miles_per_hour,
+                "isEcuSpeed" => &mut p.is_ecu_speed,
+                "address" => &mut p.address,
+                "decorations" => &mut p.decorations,
+                "reverseGeo" if sc.next_is(JsonKind::Object) => {
+                    return sc.object(|sc, key| {
+                        if name(key) == "formattedLocation" {
+                            p.location = Some(sc.value()?);
+                            Ok(())
+                        } else {
+                            sc.skip()
+                        }
+                    });
+                }
+                "reverseGeo" => {
+                    let v = sc.value()?;
+                    p.reverse_geo_malformed = !v.is_null();
+                    return Ok(());
+                }
+                _ => return sc.skip(),
+            };
+            *slot = Some(sc.value()?);
+            Ok(())
+        })?;
+        Ok(p)
+    }
+}
+
+/// A string's text still escaped (it is copied into JSON output as is).
+fn string<'a>(v: Option<Value<'a>>, field: &str) -> Result<&'a str, String> {
+    let v = v.ok_or_else(|| format!("missing field `{field}`"))?;
+    v.str_escaped()
+        .ok_or_else(|| format!("`{field}` `{}` is not a string", excerpt(v.raw)))
+}
+
+/// A JSON number's value and text; `None` for a missing or null field.
+fn num<'a>(v: Option<Value<'a>>, field: &str) -> Result<Option<(f64, &'a str)>, String> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    if v.kind == JsonKind::Number {
+        if let Ok(n) = v.raw.parse::<f64>() {
+            if n.is_finite() {
+                return Ok(Some((n, v.raw)));
+            }
+        }
+    }
+    Err(format!("`{field}` `{}` is not a finite number", excerpt(v.raw)))
+}
+
+fn required<'a>(v: Option<Value<'a>>, field: &str) -> Result<(f64, &'a str), String> {
+    num(v, field)?.ok_or_else(|| format!("missing field `{field}`"))
+}
+
+/// The start of a long value, for messages.
+fn excerpt(raw: &str) -> &str {
+    match raw.char_indices().nth(60) {
+        Some((end, _)) => &raw[..end],
+        None => raw,
+    }
+}
+
+/// How one stat's records are written.
+struct Record<'p> {
+    stat: &'p str,
+    kind: Kind,
+    units: UnitSystem,
+    /// See [`record_head`].
+    head: Vec<u8>,
+    head_split: usize,
+}
+
+impl Record<'_> {
+    /// Writes the point's record to `line`; on an error the caller truncates what was written.
+    fn write(&self, p: &Point<'_>, raw: &str, line: &mut Vec<u8>) -> Result<(), String> {
+        let time = string(p.time, "time")?;
         match self.kind {
+            Kind::Raw => {
+                self.head(line, time);
+                line.extend_from_slice(b",\"value\":");
+                line.extend_from_slice(raw.as_bytes());
+                line.extend_from_slice(b"}\n");
+                return Ok(());
+            }
             Kind::Scalar {
                 from,
                 metric,
@@ -398,79 +474,89 @@ impl Context<'_, '_> {
                 } else {
                     imperial
                 };
-                let value = convert(required(p.value, "value")?, from, to).map_err(|e| e.to_string())?;
-                self.head(line, &time);
+                let (value, _) = required(p.value, "value")?;
+                let value = convert(value, from, to).map_err(|e| e.to_string())?;
+                self.head(line, time);
                 number(line, "value", value);
                 text(line, "unit", to.symbol());
             }
             Kind::Plain(unit) => {
-                let value = required(p.value, "value")?;
-                self.head(line, &time);
-                number(line, "value", value);
+                let (_, value) = required(p.value, "value")?;
+                self.head(line, time);
+                number_text(line, "value", value);
                 text(line, "unit", unit);
             }
             Kind::Text => {
-                let value = string(p.value.ok_or("missing field `value`")?, "value")?;
-                self.head(line, &time);
-                text(line, "value", &value);
+                let value = string(p.value, "value")?;
+                self.head(line, time);
+                text(line, "value", value);
             }
             Kind::ChargingStatus => {
-                let word = match required(p.value, "value")? {
+                let word = match required(p.value, "value")?.0 {
                     0.0 => "unknown",
                     1.0 => "notCharging",
                     2.0 => "charging",
                     v => return Err(format!("`value` `{v}` is not a charging status (0, 1 or 2)")),
                 };
-                self.head(line, &time);
+                self.head(line, time);
                 text(line, "value", word);
             }
-            Kind::Gps => self.write_gps(p, &time, line)?,
-            Kind::Raw => return Err("internal: raw stats are written by `write_raw`".into()),
+            Kind::Gps => self.write_gps(p, time, line)?,
         }
-        decorations(line, p.decorations);
+        if let Some(d) = p.decorations {
+            line.extend_from_slice(b",\"decorations\":");
+            line.extend_from_slice(d.raw.as_bytes());
+        }
         line.extend_from_slice(b"}\n");
         Ok(())
     }
 
     fn write_gps(&self, p: &Point<'_>, time: &str, line: &mut Vec<u8>) -> Result<(), String> {
-        let (lat, lon) = (
-            required(p.latitude, "latitude")?,
-            required(p.longitude, "longitude")?,
-        );
+        let (lat, lat_text) = required(p.latitude, "latitude")?;
+        let (lon, lon_text) = required(p.longitude, "longitude")?;
         if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
             return Err(format!("position `{lat}, {lon}` is off the globe"));
         }
         let heading = num(p.heading_degrees, "headingDegrees")?;
         let mph = num(p.speed_miles_per_hour, "speedMilesPerHour")?;
-        let ecu = match p.is_ecu_speed.map(RawValue::get) {
-            None | Some("null") => None,
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            Some(other) => return Err(format!("`isEcuSpeed` `{other}` is not a boolean")),
+        let ecu = match p.is_ecu_speed.filter(|v| !v.is_null()) {
+            None => None,
+            Some(v) => Some(
+                v.as_bool()
+                    .ok_or_else(|| format!("`isEcuSpeed` `{}` is not a boolean", excerpt(v.raw)))?,
+            ),
         };
-        let location = match p.reverse_geo {
-            Some(raw) if raw.get() != "null" => {
-                serde_json::from_str::<ReverseGeo<'_>>(raw.get())
-                    .map_err(|e| format!("`reverseGeo` is not an object: {e}"))?
-                    .formatted_location
-            }
-            _ => None,
+        if p.reverse_geo_malformed {
+            return Err("`reverseGeo` is not an object".into());
+        }
+        let location = match p.location.filter(|v| !v.is_null()) {
+            None => None,
+            Some(v) => Some(v.str_escaped().ok_or_else(|| {
+                format!(
+                    "`reverseGeo.formattedLocation` `{}` is not a string",
+                    excerpt(v.raw)
+                )
+            })?),
         };
         self.head(line, time);
-        number(line, "latitude", lat);
-        number(line, "longitude", lon);
-        if let Some(h) = heading {
-            number(line, "headingDegrees", h);
+        number_text(line, "latitude", lat_text);
+        number_text(line, "longitude", lon_text);
+        if let Some((_, h)) = heading {
+            number_text(line, "headingDegrees", h);
         }
-        if let Some(mph) = mph {
-            let (speed, unit) = match self.units {
-                UnitSystem::Imperial => (mph, Unit::MilesPerHour),
-                UnitSystem::Metric => (
+        if let Some((mph, mph_text)) = mph {
+            match self.units {
+                UnitSystem::Imperial => number_text(line, "speed", mph_text),
+                UnitSystem::Metric => number(
+                    line,
+                    "speed",
                     convert(mph, Unit::MilesPerHour, Unit::KilometersPerHour).map_err(|e| e.to_string())?,
-                    Unit::KilometersPerHour,
                 ),
+            }
+            let unit = match self.units {
+                UnitSystem::Imperial => Unit::MilesPerHour,
+                UnitSystem::Metric => Unit::KilometersPerHour,
             };
-            number(line, "speed", speed);
             text(line, "unit", unit.symbol());
         }
         if let Some(ecu) = ecu {
@@ -480,44 +566,61 @@ impl Context<'_, '_> {
                 b",\"isEcuSpeed\":false"
             });
         }
-        if let Some(address) = p.address.filter(|a| a.get() != "null") {
+        if let Some(address) = p.address.filter(|a| !a.is_null()) {
             line.extend_from_slice(b",\"address\":");
-            line.extend_from_slice(address.get().as_bytes());
+            line.extend_from_slice(address.raw.as_bytes());
         }
         if let Some(loc) = location {
-            text(line, "location", &loc);
+            text(line, "location", loc);
         }
         Ok(())
     }
 
     /// `{"id":…,"vehicleId":…,"vehicleName":…,"externalIds":…,"stat":…,"time":…` (no closing brace).
     fn head(&self, line: &mut Vec<u8>, time: &str) {
-        line.extend_from_slice(b"{\"id\":\"");
-        push_escaped(line, self.id);
-        line.push(b':');
-        push_escaped(line, self.stat);
-        line.push(b':');
-        push_escaped(line, time);
+        let (id_prefix, middle) = self.head.split_at(self.head_split);
+        line.extend_from_slice(id_prefix);
+        line.extend_from_slice(time.as_bytes());
+        line.extend_from_slice(middle);
+        line.extend_from_slice(time.as_bytes());
         line.push(b'"');
-        text(line, "vehicleId", self.id);
-        if let Some(name) = &self.vehicle.name {
-            text(line, "vehicleName", name);
-        }
-        if let Some(ext) = self.vehicle.external_ids {
-            line.extend_from_slice(b",\"externalIds\":");
-            line.extend_from_slice(ext.get().as_bytes());
-        }
-        text(line, "stat", self.stat);
-        text(line, "time", time);
     }
 }
 
-/// `,"key":"value"` with the value escaped. Keys are literals that need no escaping.
+/// The parts of a record's head that are the same for all of a stat's points, as one buffer split at
+/// the returned offset: `{"id":"<id>:<stat>:` and `","vehicleId":…,"stat":"<stat>","time":"`. Every
+/// string here is page text still escaped, so it is copied without escaping again.
+fn record_head(who: &Identity<'_>, stat: &str) -> (Vec<u8>, usize) {
+    let id = who.id.unwrap_or_default();
+    let mut head =
+        Vec::with_capacity(96 + 2 * (id.len() + stat.len()) + who.external_ids.map_or(0, str::len));
+    head.extend_from_slice(b"{\"id\":\"");
+    head.extend_from_slice(id.as_bytes());
+    head.push(b':');
+    head.extend_from_slice(stat.as_bytes());
+    head.push(b':');
+    let split = head.len();
+    head.push(b'"');
+    text(&mut head, "vehicleId", id);
+    if let Some(name) = who.name {
+        text(&mut head, "vehicleName", name);
+    }
+    if let Some(ext) = who.external_ids {
+        head.extend_from_slice(b",\"externalIds\":");
+        head.extend_from_slice(ext.as_bytes());
+    }
+    text(&mut head, "stat", stat);
+    head.extend_from_slice(b",\"time\":\"");
+    (head, split)
+}
+
+/// `,"key":"value"`: `value` must already be JSON string content (escaped page text, or a literal
+/// that needs no escaping).
 fn text(line: &mut Vec<u8>, key: &str, value: &str) {
     line.extend_from_slice(b",\"");
     line.extend_from_slice(key.as_bytes());
     line.extend_from_slice(b"\":\"");
-    push_escaped(line, value);
+    line.extend_from_slice(value.as_bytes());
     line.push(b'"');
 }
 
@@ -530,19 +633,23 @@ fn number(line: &mut Vec<u8>, key: &str, value: f64) {
     let _ = serde_json::to_writer(&mut *line, &value);
 }
 
-fn decorations(line: &mut Vec<u8>, raw: Option<&RawValue>) {
-    if let Some(d) = raw {
-        line.extend_from_slice(b",\"decorations\":");
-        line.extend_from_slice(d.get().as_bytes());
-    }
+/// `,"key":number` with the number's text from the page, which needs no conversion.
+fn number_text(line: &mut Vec<u8>, key: &str, value: &str) {
+    line.extend_from_slice(b",\"");
+    line.extend_from_slice(key.as_bytes());
+    line.extend_from_slice(b"\":");
+    line.extend_from_slice(value.as_bytes());
 }
 
+/// A rejects line; `id` and `stat` are escaped page text, `reason` is ours.
 fn reject(rejects: &mut Vec<u8>, id: &str, stat: &str, reason: &str, point: &str) {
     rejects.extend_from_slice(b"{\"vehicleId\":\"");
-    push_escaped(rejects, id);
+    rejects.extend_from_slice(id.as_bytes());
     rejects.push(b'"');
     text(rejects, "stat", stat);
-    text(rejects, "error", reason);
+    rejects.extend_from_slice(b",\"error\":\"");
+    push_escaped(rejects, reason);
+    rejects.push(b'"');
     rejects.extend_from_slice(b",\"point\":");
     rejects.extend_from_slice(point.as_bytes());
     rejects.extend_from_slice(b"}\n");
@@ -679,5 +786,97 @@ mod tests {
             err.to_string().contains("stat `engineState` is not an array"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn identity_after_the_stats_is_still_on_every_record() {
+        let first = r#"{"data":[{"id":"9","name":"Van \"9\"","externalIds":{"k":"v"},"engineStates":[{"time":"t1","value":"On"}],"fuelPercents":[{"time":"t2","value":50}]}],"pagination":{"endCursor":"c","hasNextPage":false}}"#;
+        let last = r#"{"pagination":{"endCursor":"c","hasNextPage":false},"data":[{"engineStates":[{"time":"t1","value":"On"}],"name":"Van \"9\"","fuelPercents":[{"time":"t2","value":50}],"externalIds":{"k":"v"},"id":"9"}]}"#;
+        let convert = |page: &str| {
+            let (mut out, mut rej) = (Vec::new(), Vec::new());
+            let c = convert_stats_page(page.as_bytes(), UnitSystem::Metric, &mut out, &mut rej).unwrap();
+            (String::from_utf8(out).unwrap(), c)
+        };
+        let (a, ca) = convert(first);
+        let (b, cb) = convert(last);
+        assert_eq!(a, b, "same records in the same order");
+        assert_eq!((ca, cb.records), (cb.clone(), 2));
+        let rec: Value = serde_json::from_str(a.lines().next().unwrap()).unwrap();
+        assert_eq!(
+            (rec["vehicleName"].as_str(), rec["externalIds"]["k"].as_str()),
+            (Some("Van \"9\""), Some("v"))
+        );
+    }
+
+    #[test]
+    fn escaped_page_text_stays_valid_json() {
+        let page = json!({"data": [{"id": "a\"b", "name": "Tab\there \u{e9}\u{1f69a}", "engineStates": [
+            {"time": "2024-05-01T12:00:00Z", "value": "On \"now\""}]}]});
+        let (recs, rej, c) = run(&page, UnitSystem::Metric);
+        assert_eq!((c.records, rej.len()), (1, 0));
+        assert_eq!(recs[0]["id"], "a\"b:engineStates:2024-05-01T12:00:00Z");
+        assert_eq!(recs[0]["vehicleName"], "Tab\there \u{e9}\u{1f69a}");
+        assert_eq!(recs[0]["value"], "On \"now\"");
+        // A key with an escape is matched by its decoded name.
+        let page = r#"{"data":[{"id":"1","name":null,"externalIds":null,"fuel\u0050ercents":[{"time":"t","value":5}]}]}"#;
+        let (mut out, mut rej) = (Vec::new(), Vec::new());
+        convert_stats_page(page.as_bytes(), UnitSystem::Metric, &mut out, &mut rej).unwrap();
+        let rec: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            (rec["stat"].as_str(), rec["unit"].as_str()),
+            (Some("fuelPercents"), Some("%"))
+        );
+    }
+
+    #[test]
+    fn points_of_the_wrong_shape_are_rejected_whole() {
+        let page = r#"{"data": [{"id": "7", "gps": [
+            "not an object",
+            {"time": "t", "latitude": 1, "longitude": 2, "reverseGeo": "Main St"},
+            {"time": "t", "latitude": 1, "longitude": 2, "reverseGeo": {"formattedLocation": 5}},
+            {"time": "t", "latitude": 1, "longitude": 2, "isEcuSpeed": "yes"},
+            {"time": "t", "latitude": 1e400, "longitude": 2},
+            {"time": "t", "latitude": 1, "longitude": 2, "reverseGeo": null, "speedMilesPerHour": null}
+        ]}]}"#;
+        let (mut out, mut rej) = (Vec::new(), Vec::new());
+        let c = convert_stats_page(page.as_bytes(), UnitSystem::Metric, &mut out, &mut rej).unwrap();
+        let lines = |b: &[u8]| -> Vec<Value> {
+            b.split(|&c| c == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(|l| serde_json::from_slice(l).unwrap())
+                .collect()
+        };
+        // serde_json refuses the valid JSON number 1e400, so that rejects line is checked as text.
+        let rej_text = String::from_utf8(rej.clone()).unwrap();
+        let huge = rej_text.lines().nth(4).unwrap();
+        assert!(
+            huge.contains("1e400` is not a finite number")
+                && huge.ends_with(r#""latitude": 1e400, "longitude": 2}}"#),
+            "{huge}"
+        );
+        let rej: Vec<u8> = rej_text
+            .lines()
+            .filter(|l| !l.contains("1e400"))
+            .flat_map(|l| format!("{l}\n").into_bytes())
+            .collect();
+        let (recs, rej) = (lines(&out), lines(&rej));
+        assert_eq!((c.records, c.rejected), (1, 5));
+        assert_eq!(recs[0]["latitude"], 1);
+        assert_eq!(rej[0]["point"], "not an object");
+        assert_eq!(rej[1]["point"]["reverseGeo"], "Main St");
+        let reasons: Vec<&str> = rej.iter().map(|r| r["error"].as_str().unwrap()).collect();
+        assert!(reasons[2].contains("formattedLocation"), "{reasons:?}");
+        assert!(reasons[3].contains("isEcuSpeed"), "{reasons:?}");
+    }
+
+    #[test]
+    fn a_page_failing_late_leaves_the_buffers_as_they_were() {
+        let page = r#"{"data":[{"id":"1","engineStates":[{"time":"t","value":"On"}],"gps":[{"time":"t","latitude":"x","longitude":0}]},{"name":"no id"}]}"#;
+        let (mut out, mut rej) = (b"kept\n".to_vec(), b"kept\n".to_vec());
+        let err = convert_stats_page(page.as_bytes(), UnitSystem::Metric, &mut out, &mut rej).unwrap_err();
+        assert!(err.to_string().contains("no vehicle `id`"), "{err}");
+        assert_eq!((&out[..], &rej[..]), (&b"kept\n"[..], &b"kept\n"[..]));
+        let err = convert_stats_page(b"{\"data\":[]} x", UnitSystem::Metric, &mut out, &mut rej).unwrap_err();
+        assert!(err.to_string().contains("at byte 12"), "{err}");
     }
 }

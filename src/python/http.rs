@@ -174,6 +174,8 @@ impl PyApiClient {
         Ok(StatsPageIter {
             walk: self.pages(path, query, after, deadline),
             units,
+            out: Vec::new(),
+            rejects: Vec::new(),
         })
     }
 }
@@ -286,6 +288,9 @@ pub(crate) struct PyStatsPage {
 pub(crate) struct StatsPageIter {
     walk: PageWalk,
     units: UnitSystem,
+    /// Conversion buffers kept across pages: fresh ones would be page-faulted in every time.
+    out: Vec<u8>,
+    rejects: Vec<u8>,
 }
 
 #[pymethods]
@@ -299,9 +304,11 @@ impl StatsPageIter {
             return Ok(None);
         };
         let units = self.units;
-        let (mut out, mut rejects) = (Vec::with_capacity(body.len()), Vec::new());
+        let (out, rejects) = (&mut self.out, &mut self.rejects);
+        out.clear();
+        rejects.clear();
         let converted = py
-            .detach(|| convert_stats_page(&body, units, &mut out, &mut rejects))
+            .detach(|| convert_stats_page(&body, units, out, rejects))
             .map_err(|e| page_error(&e, "GET", &self.walk.path, attempts))?;
         self.walk.advance(
             converted.pagination.as_ref(),
@@ -309,8 +316,8 @@ impl StatsPageIter {
             attempts,
         )?;
         Ok(Some(PyStatsPage {
-            ndjson: PyBytes::new(py, &out).unbind(),
-            rejects: PyBytes::new(py, &rejects).unbind(),
+            ndjson: PyBytes::new(py, &self.out).unbind(),
+            rejects: PyBytes::new(py, &self.rejects).unbind(),
             records: converted.records,
             rejected: converted.rejected,
             cursor: self.walk.paging.resume_cursor().map(str::to_owned),
@@ -335,22 +342,40 @@ pub(crate) fn convert_stats<'py>(
     bool,
 )> {
     let units: UnitSystem = units.parse().map_err(config_error)?;
-    let (mut out, mut rejects) = (Vec::with_capacity(body.len()), Vec::new());
-    let converted = py
-        .detach(|| convert_stats_page(body, units, &mut out, &mut rejects))
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let (cursor, more) = converted
-        .pagination
-        .map_or((None, false), |p| (Some(p.end_cursor), p.has_next_page));
-    Ok((
-        PyBytes::new(py, &out),
-        PyBytes::new(py, &rejects),
-        converted.records,
-        converted.rejected,
-        cursor,
-        more,
-    ))
+    BUFFERS.with_borrow_mut(|(out, rejects)| {
+        out.clear();
+        rejects.clear();
+        let converted = py
+            .detach(|| convert_stats_page(body, units, out, rejects))
+            .map_err(|e| PyValueError::new_err(e.to_string()));
+        let result = converted.map(|converted| {
+            let (cursor, more) = converted
+                .pagination
+                .map_or((None, false), |p| (Some(p.end_cursor), p.has_next_page));
+            (
+                PyBytes::new(py, out),
+                PyBytes::new(py, rejects),
+                converted.records,
+                converted.rejected,
+                cursor,
+                more,
+            )
+        });
+        if out.capacity() > KEEP_BUFFER {
+            *out = Vec::new();
+        }
+        if rejects.capacity() > KEEP_BUFFER {
+            *rejects = Vec::new();
+        }
+        result
+    })
 }
+
+thread_local! {
+    /// Buffers `convert_stats` keeps between calls on a thread, up to [`KEEP_BUFFER`] bytes each.
+    static BUFFERS: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+const KEEP_BUFFER: usize = 8 << 20;
 
 fn parse_json<'py>(py: Python<'py>, body: &[u8]) -> Result<Bound<'py, PyAny>, String> {
     let parser = PythonParse {
