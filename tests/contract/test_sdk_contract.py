@@ -413,3 +413,57 @@ def test_private_sandbox_with_scoped_token(sandbox_factory: Callable[..., Sandbo
             client.drivers.list().items  # noqa: B018
         assert err.value.status_code == 403
         assert "Read Drivers" in str(err.value.body)
+
+
+def test_readings(client: Samsara, sandbox: SandboxProcess) -> None:
+    """Readings parse in both SDKs: `value` is an object laid out by the definition's `type`."""
+    api = client.readings if SDK_MAJOR >= 14 else client.beta_ap_is
+    tires = [
+        "tirePressuresFrontLeft",
+        "tirePressuresFrontRight",
+        "tirePressuresBackLeft",
+        "tirePressuresBackRight",
+    ]
+    latest = api.get_readings_snapshot(
+        reading_ids=",".join(tires), entity_type="asset", include_external_ids=True
+    )
+    assert latest.data
+    assert {r.reading_id for r in latest.data} == set(tires)
+    first = latest.data[0]
+    assert first.value is not None
+    assert first.value["unit"] == "kilopascal"
+    assert 150 < first.value["number"] < 950
+    assert first.external_ids
+    state = api.get_readings_snapshot(reading_ids="engineState,evChargingStatus", entity_type="asset")
+    assert {r.value["symbol"] for r in state.data if r.value} <= {
+        "off",
+        "running",
+        "idling",
+        "notCharging",
+        "charging",
+    }
+    hist = api.get_readings_history(
+        reading_id="oilPressure",
+        entity_type="asset",
+        start_time="2026-11-02T12:00:00Z",
+        end_time="2026-11-02T13:00:00Z",
+    )
+    assert hist.data
+    assert hist.data[0].happened_at_time is not None
+    feed = api.get_readings_history(reading_id="engineState", entity_type="asset", feed=True)
+    assert feed.pagination.end_cursor
+    sandbox.advance(3600)
+    more = api.get_readings_history(
+        reading_id="engineState", entity_type="asset", feed=True, after=feed.pagination.end_cursor
+    )
+    assert more.pagination.end_cursor
+    with pytest.raises(ApiError) as err:
+        api.get_readings_snapshot(reading_ids="a,b,c,d,e,f", entity_type="asset")
+    assert err.value.status_code == 400
+    assert "readingIds" in str(err.value.body)
+    if SDK_MAJOR >= 14:
+        defs = client.readings.list_readings_definitions(ids="tirePressuresFrontLeft,evChargingStatus")
+        by_id = {d.reading_id: d for d in defs.data}
+        assert by_id["tirePressuresFrontLeft"].type["unit"] == "kilopascal"
+        assert by_id["evChargingStatus"].enum_values
+        assert by_id["evChargingStatus"].type["dataType"] == "enum"

@@ -14,4 +14,5 @@ mod events;
 mod faults;
 mod feed;
 mod fmc;
+mod readings;
 mod support;

@@ -101,7 +101,8 @@ pub(crate) struct Params {
 /// The model over the whole fleet.
 #[derive(Debug)]
 pub(crate) struct Model {
-    seed: u64,
+    /// The `--seed`.
+    pub(crate) seed: u64,
     /// First instant with data (Unix s).
     pub(crate) origin: i64,
     first_day: i64,

@@ -461,6 +461,9 @@ impl Sandbox {
             ("GET", "/fleet/reports/ifta/jurisdiction") => ifta::jurisdiction(self, req),
             ("GET", "/fleet/reports/ifta/vehicle") => ifta::vehicle(self, req),
             ("GET" | "POST", "/v1/fleet/messages") => legacy::messages(self, req),
+            ("GET", "/readings/definitions") => crate::readings::definitions(req),
+            ("GET", "/readings/latest") => crate::readings::latest(self, req),
+            ("GET", "/readings/history") => crate::readings::history(self, req, pf),
             _ => Response::error(
                 501,
                 &format!("{} {} is not implemented by the sandbox yet", ep.method, ep.path),
