@@ -467,3 +467,31 @@ def test_readings(client: Samsara, sandbox: SandboxProcess) -> None:
         assert by_id["tirePressuresFrontLeft"].type["unit"] == "kilopascal"
         assert by_id["evChargingStatus"].enum_values
         assert by_id["evChargingStatus"].type["dataType"] == "enum"
+
+
+def test_trailers_in_tags_defects_and_readings(client: Samsara) -> None:
+    """Trailers appear as tag `assets`, as defect `trailer`s and as `asset` readings entities."""
+    tags = client.tags.list_tags()
+    assets = [a for t in tags.data for a in (t.assets or [])]
+    assert assets
+    assert all(a.name and a.name.startswith("Trailer ") for a in assets)
+    on_trailers = []
+    after = None
+    while True:
+        page = client.maintenance.stream_defects(
+            start_time="2026-10-01T00:00:00Z", include_external_ids=True, after=after
+        )
+        on_trailers += [d for d in page.data if d.trailer is not None]
+        if not page.pagination.has_next_page:
+            break
+        after = page.pagination.end_cursor
+    assert on_trailers
+    assert on_trailers[0].trailer.id in {a.id for a in assets}
+    if SDK_MAJOR >= 14:
+        page = client.readings.get_readings_snapshot(
+            reading_ids="tirePressuresBackLeft,reeferSetPointZone1",
+            entity_type="asset",
+            asset_types="trailer",
+        )
+        assert {r.entity_id for r in page.data} <= {a.id for a in assets}
+        assert any(r.reading_id == "reeferSetPointZone1" for r in page.data)

@@ -16,3 +16,4 @@ mod feed;
 mod fmc;
 mod readings;
 mod support;
+mod trailers;

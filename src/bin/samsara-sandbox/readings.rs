@@ -69,6 +69,8 @@ enum Reporters {
     Ev,
     /// Vehicles and trailers.
     Wheeled,
+    /// Refrigerated trailers.
+    Reefer,
 }
 
 /// One reading definition.
@@ -236,6 +238,36 @@ pub(crate) const DEFS: &[Def] = &[
         DataType::Enum(&[("off", "Off"), ("running", "Running"), ("idling", "Idling")]),
         Reporters::Vehicles,
     ),
+    Def {
+        category: "reefer",
+        ..def(
+            "reeferReturnAirZone1",
+            "Reefer Return Air Temperature (Zone 1)",
+            "Return air temperature for the reefer's zone 1",
+            CELSIUS,
+            Reporters::Reefer,
+        )
+    },
+    Def {
+        category: "reefer",
+        ..def(
+            "reeferSupplyAirZone1",
+            "Reefer Supply Air Temperature (Zone 1)",
+            "Supply air temperature for the reefer's zone 1",
+            CELSIUS,
+            Reporters::Reefer,
+        )
+    },
+    Def {
+        category: "reefer",
+        ..def(
+            "reeferSetPointZone1",
+            "Reefer Set Point (Zone 1)",
+            "Current set point for the reefer's zone 1",
+            CELSIUS,
+            Reporters::Reefer,
+        )
+    },
     def(
         "batteryVoltage",
         "Battery Voltage",
@@ -303,22 +335,29 @@ fn find_def(id: &str) -> Option<&'static Def> {
 pub(crate) enum Class {
     /// A vehicle of this kind.
     Vehicle(Kind),
+    /// A trailer; refrigerated or not.
+    Trailer {
+        /// Has a reefer unit.
+        reefer: bool,
+    },
 }
 
 impl Class {
     fn asset_type(self) -> &'static str {
         match self {
             Self::Vehicle(_) => "vehicle",
+            Self::Trailer { .. } => "trailer",
         }
     }
 
     fn reports(self, d: &Def) -> bool {
-        let Self::Vehicle(kind) = self;
-        match d.reporters {
-            Reporters::Vehicles | Reporters::Wheeled => true,
-            Reporters::Combustion => kind != Kind::Ev,
-            Reporters::Heavy => kind == Kind::Heavy,
-            Reporters::Ev => kind == Kind::Ev,
+        match (self, d.reporters) {
+            (_, Reporters::Wheeled) | (Self::Vehicle(_), Reporters::Vehicles) => true,
+            (Self::Vehicle(kind), Reporters::Combustion) => kind != Kind::Ev,
+            (Self::Vehicle(kind), Reporters::Heavy) => kind == Kind::Heavy,
+            (Self::Vehicle(kind), Reporters::Ev) => kind == Kind::Ev,
+            (Self::Trailer { reefer }, Reporters::Reefer) => reefer,
+            _ => false,
         }
     }
 }
@@ -338,21 +377,28 @@ pub(crate) struct Entity {
     pub(crate) external_ids: Value,
 }
 
-/// Every asset with readings, in entity order (vehicles by fleet index).
+/// Every asset with readings, in entity order: vehicles by fleet index, then trailers (each moves
+/// with the truck that hauls it).
 pub(crate) fn entities(sb: &Sandbox) -> Vec<Entity> {
     let st = sb.store();
-    sb.fleet
-        .vehicles
-        .iter()
-        .enumerate()
-        .map(|(i, v)| Entity {
-            id: v.id.clone(),
-            class: Class::Vehicle(v.kind),
-            host: i,
-            salt: i as u64,
-            external_ids: st.vehicle_external_ids(i),
+    let nv = sb.fleet.vehicles.len();
+    let vehicles = sb.fleet.vehicles.iter().enumerate().map(|(i, v)| Entity {
+        id: v.id.clone(),
+        class: Class::Vehicle(v.kind),
+        host: i,
+        salt: i as u64,
+        external_ids: st.vehicle_external_ids(i),
+    });
+    let trailers = sb.fleet.trailers.iter().enumerate().filter_map(|(i, t)| {
+        Some(Entity {
+            id: t.id.clone(),
+            class: Class::Trailer { reefer: t.reefer },
+            host: t.tractor?,
+            salt: (nv + i) as u64,
+            external_ids: st.trailer_external_ids(i),
         })
-        .collect()
+    });
+    vehicles.chain(trailers).collect()
 }
 
 /// How a reading is sampled: engine state at transitions, everything else like the analogue stats.
@@ -396,8 +442,38 @@ impl Values<'_> {
                 Phase::Idle => 2,
             }),
             "batteryVoltage" => Sample::Number(stat("batteryMilliVolts") / 1000.0),
+            "reeferSetPointZone1" => Sample::Number(Self::set_point(e)),
+            "reeferReturnAirZone1" | "reeferSupplyAirZone1" => {
+                Sample::Number(self.reefer_air(e, t, d.id == "reeferSupplyAirZone1"))
+            }
             tire_id => Sample::Number(self.tire_kpa(e, tire_index(tire_id), t)),
         }
+    }
+
+    /// A reefer's set point: frozen (-18 °C) or chilled (3 °C) loads, by trailer.
+    fn set_point(e: &Entity) -> f64 {
+        if e.salt % 3 == 0 {
+            -18.0
+        } else {
+            3.0
+        }
+    }
+
+    /// Reefer air temperature: the unit cycles around the set point (supply air colder than return
+    /// air); while the truck is stopped with the engine idling (loading), the doors are open and the
+    /// return air drifts towards the outside temperature.
+    fn reefer_air(&self, e: &Entity, t: i64, supply: bool) -> f64 {
+        let m = self.r.model;
+        let v = e.host;
+        let sp = Self::set_point(e);
+        let cycle = ((t + e.salt as i64 * 97) % 1200) as f64 / 1200.0 * std::f64::consts::TAU;
+        let mut ret = sp + 1.2 + 0.8 * cycle.sin() + 0.3 * m.noise(v, t, 41 + e.salt);
+        if m.phase(self.r.days, v, t) == Phase::Idle {
+            let ambient = self.r.ambient_milli_c(v, t) / 1000.0;
+            ret += (ambient - ret) * 0.35;
+        }
+        let out = if supply { sp - 2.0 + 0.5 * cycle.cos() } else { ret };
+        (out * 10.0).round() / 10.0
     }
 
     /// Tire pressure (gauge, kPa) of wheel `w` of `e` at `t`: a per-tire cold pressure that follows the
@@ -408,11 +484,11 @@ impl Values<'_> {
         let v = e.host;
         let seed = m.seed;
         let h = |parts: &[u64]| crate::rng::unit(crate::rng::hash(seed, parts));
-        let Class::Vehicle(kind) = e.class;
-        let nominal = match kind {
-            Kind::Heavy => 758.0,
-            Kind::Light => 448.0,
-            Kind::Ev => 290.0,
+        let nominal = match e.class {
+            Class::Vehicle(Kind::Heavy) => 758.0,
+            Class::Vehicle(Kind::Light) => 448.0,
+            Class::Vehicle(Kind::Ev) => 290.0,
+            Class::Trailer { .. } => 689.0,
         };
         let cold = nominal + (h(&[e.salt, w, 1]) - 0.5) * 28.0;
         // Temperature: absolute pressure scales with absolute temperature (reference 15 °C).
