@@ -495,3 +495,14 @@ def test_trailers_in_tags_defects_and_readings(client: Samsara) -> None:
         )
         assert {r.entity_id for r in page.data} <= {a.id for a in assets}
         assert any(r.reading_id == "reeferSetPointZone1" for r in page.data)
+
+
+def test_manual_engine_hours_show_in_synthetic_engine_seconds(client: Samsara) -> None:
+    vid = "281474977000048"
+    client.vehicles.update(vid, engine_hours=1234, odometer_meters=99_000)
+    snap = client.vehicle_stats.get_vehicle_stats(
+        vehicle_ids=vid, types=["syntheticEngineSeconds", "gpsOdometerMeters"]
+    )
+    assert snap.data[0].synthetic_engine_seconds is not None
+    assert snap.data[0].synthetic_engine_seconds.value >= 1234 * 3600
+    assert snap.data[0].gps_odometer_meters is not None

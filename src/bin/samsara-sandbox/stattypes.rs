@@ -14,7 +14,7 @@
 
 use crate::fleet::{Kind, BRANCHES};
 use crate::jsonw::{fixed, int, string};
-use crate::model::{Days, Model, Phase, Sampling, Trip};
+use crate::model::{Counter, Days, Model, Phase, Sampling, Trip};
 use crate::simtime::write_rfc3339;
 
 /// Every `types` value Samsara accepts (§3.4); the sandbox has data for the ones in [`SUPPORTED`].
@@ -93,6 +93,7 @@ pub(crate) const SUPPORTED: &[&str] = &[
     "gpsOdometerMeters",
     "gpsDistanceMeters",
     "obdEngineSeconds",
+    "syntheticEngineSeconds",
     "fuelPercents",
     "fuelConsumedMilliliters",
     "engineCoolantTemperatureMilliC",
@@ -274,12 +275,22 @@ impl Render<'_> {
         let ambient = || self.ambient_milli_c(v, t);
         match stat.0 {
             "obdOdometerMeters" | "evDistanceDrivenMeters" => odo as i64,
-            // GPS odometer: from a manual override on, the override plus distance driven since.
-            "gpsOdometerMeters" => match self.overrides.get(&v) {
-                Some(&(at, manual, base)) if t >= at => (manual + (odo - base).max(0.0)) as i64,
-                _ => (odo * 1.0031) as i64,
+            // GPS odometer: from a manual override on, the override plus distance driven since (each
+            // override applies from its PATCH time on; earlier points keep what they were).
+            "gpsOdometerMeters" => match m.manual_at(v, Counter::Odometer, t) {
+                Some(o) => (o.value + (odo - o.base).max(0.0)) as i64,
+                None => match self.overrides.get(&v) {
+                    Some(&(at, manual, base)) if t >= at => (manual + (odo - base).max(0.0)) as i64,
+                    _ => (odo * 1.0031) as i64,
+                },
             },
             "obdEngineSeconds" => m.engine_seconds(days, v, t),
+            // Engine-on time, from a manual `engineHours` baseline on counted from it.
+            "syntheticEngineSeconds" => {
+                let eng = m.engine_seconds(days, v, t);
+                m.manual_at(v, Counter::EngineSeconds, t)
+                    .map_or(eng, |o| o.value as i64 + (eng - o.base as i64).max(0))
+            }
             "fuelPercents" => (100.0 - 85.0 * ((odo + p.fuel_phase) % p.range) / p.range).round() as i64,
             "fuelConsumedMilliliters" => (odo * if p.kind == Kind::Heavy { 0.39 } else { 0.12 }) as i64,
             "defLevelMilliPercent" => (100_000.0 - 80_000.0 * ((odo + p.fuel_phase) % 4.0e6) / 4.0e6) as i64,
