@@ -187,6 +187,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("GET", "/me", "Read Org Information", None),
     ep("GET", "/readings/latest", "Read Readings", L3),
     ep("GET", "/readings/history", "Read Readings", L3),
+    ep("GET", "/readings/definitions", "Read Readings", L3),
 ];
 
 /// The catalogue entry for `method` and a concrete `path` (no query string).

@@ -413,3 +413,96 @@ def test_private_sandbox_with_scoped_token(sandbox_factory: Callable[..., Sandbo
             client.drivers.list().items  # noqa: B018
         assert err.value.status_code == 403
         assert "Read Drivers" in str(err.value.body)
+
+
+def test_readings(client: Samsara, sandbox: SandboxProcess) -> None:
+    """Readings parse in both SDKs: `value` is an object laid out by the definition's `type`."""
+    api = client.readings if SDK_MAJOR >= 14 else client.beta_ap_is
+    tires = [
+        "tirePressuresFrontLeft",
+        "tirePressuresFrontRight",
+        "tirePressuresBackLeft",
+        "tirePressuresBackRight",
+    ]
+    latest = api.get_readings_snapshot(
+        reading_ids=",".join(tires), entity_type="asset", include_external_ids=True
+    )
+    assert latest.data
+    assert {r.reading_id for r in latest.data} == set(tires)
+    first = latest.data[0]
+    assert first.value is not None
+    assert first.value["unit"] == "kilopascal"
+    assert 150 < first.value["number"] < 950
+    assert first.external_ids
+    state = api.get_readings_snapshot(reading_ids="engineState,evChargingStatus", entity_type="asset")
+    assert {r.value["symbol"] for r in state.data if r.value} <= {
+        "off",
+        "running",
+        "idling",
+        "notCharging",
+        "charging",
+    }
+    hist = api.get_readings_history(
+        reading_id="oilPressure",
+        entity_type="asset",
+        start_time="2026-11-02T12:00:00Z",
+        end_time="2026-11-02T13:00:00Z",
+    )
+    assert hist.data
+    assert hist.data[0].happened_at_time is not None
+    feed = api.get_readings_history(reading_id="engineState", entity_type="asset", feed=True)
+    assert feed.pagination.end_cursor
+    sandbox.advance(3600)
+    more = api.get_readings_history(
+        reading_id="engineState", entity_type="asset", feed=True, after=feed.pagination.end_cursor
+    )
+    assert more.pagination.end_cursor
+    with pytest.raises(ApiError) as err:
+        api.get_readings_snapshot(reading_ids="a,b,c,d,e,f", entity_type="asset")
+    assert err.value.status_code == 400
+    assert "readingIds" in str(err.value.body)
+    if SDK_MAJOR >= 14:
+        defs = client.readings.list_readings_definitions(ids="tirePressuresFrontLeft,evChargingStatus")
+        by_id = {d.reading_id: d for d in defs.data}
+        assert by_id["tirePressuresFrontLeft"].type["unit"] == "kilopascal"
+        assert by_id["evChargingStatus"].enum_values
+        assert by_id["evChargingStatus"].type["dataType"] == "enum"
+
+
+def test_trailers_in_tags_defects_and_readings(client: Samsara) -> None:
+    """Trailers appear as tag `assets`, as defect `trailer`s and as `asset` readings entities."""
+    tags = client.tags.list_tags()
+    assets = [a for t in tags.data for a in (t.assets or [])]
+    assert assets
+    assert all(a.name and a.name.startswith("Trailer ") for a in assets)
+    on_trailers = []
+    after = None
+    while True:
+        page = client.maintenance.stream_defects(
+            start_time="2026-10-01T00:00:00Z", include_external_ids=True, after=after
+        )
+        on_trailers += [d for d in page.data if d.trailer is not None]
+        if not page.pagination.has_next_page:
+            break
+        after = page.pagination.end_cursor
+    assert on_trailers
+    assert on_trailers[0].trailer.id in {a.id for a in assets}
+    if SDK_MAJOR >= 14:
+        page = client.readings.get_readings_snapshot(
+            reading_ids="tirePressuresBackLeft,reeferSetPointZone1",
+            entity_type="asset",
+            asset_types="trailer",
+        )
+        assert {r.entity_id for r in page.data} <= {a.id for a in assets}
+        assert any(r.reading_id == "reeferSetPointZone1" for r in page.data)
+
+
+def test_manual_engine_hours_show_in_synthetic_engine_seconds(client: Samsara) -> None:
+    vid = "281474977000048"
+    client.vehicles.update(vid, engine_hours=1234, odometer_meters=99_000)
+    snap = client.vehicle_stats.get_vehicle_stats(
+        vehicle_ids=vid, types=["syntheticEngineSeconds", "gpsOdometerMeters"]
+    )
+    assert snap.data[0].synthetic_engine_seconds is not None
+    assert snap.data[0].synthetic_engine_seconds.value >= 1234 * 3600
+    assert snap.data[0].gps_odometer_meters is not None

@@ -314,3 +314,87 @@ fn oauth_code_flow_with_rotating_refresh_tokens_and_expiry() {
         .unwrap();
     assert_eq!(bad.status().as_u16(), 401);
 }
+
+#[test]
+fn manual_engine_hours_and_odometer_apply_from_the_patch_on() {
+    let sb = Sandbox::default_fleet();
+    let id = "281474977000011";
+    let stats = |sb: &Sandbox, at: &str| {
+        sb.get(&format!(
+            "/fleet/vehicles/stats?types=gpsOdometerMeters,syntheticEngineSeconds,obdEngineSeconds&vehicleIds={id}&time={at}"
+        ))
+        .1["data"][0]
+            .clone()
+    };
+    let before = stats(&sb, "2026-11-02T18:00:00Z");
+    let (s, _) = sb.send(
+        "PATCH",
+        &format!("/fleet/vehicles/{id}"),
+        &json!({"engineHours": 5000, "odometerMeters": 2_000_000}),
+    );
+    assert_eq!(s, 200);
+    let (s, bad) = sb.send(
+        "PATCH",
+        &format!("/fleet/vehicles/{id}"),
+        &json!({"engineHours": -1}),
+    );
+    assert_eq!(s, 400);
+    assert!(bad["message"].as_str().unwrap().contains("`engineHours`"));
+    sb.advance(86_400);
+    let (s, _) = sb.send(
+        "PATCH",
+        &format!("/fleet/vehicles/{id}"),
+        &json!({"odometerMeters": 500_000}),
+    );
+    assert_eq!(s, 200);
+    sb.advance(86_400);
+    // Points before the first PATCH are unchanged.
+    assert_eq!(stats(&sb, "2026-11-02T18:00:00Z"), before);
+    let (_, hist) = sb.get(&format!(
+        "/fleet/vehicles/stats/history?types=syntheticEngineSeconds,obdEngineSeconds,gpsOdometerMeters&vehicleIds={id}&startTime=2026-11-02T18:00:00Z&endTime=2026-11-04T18:00:00Z"
+    ));
+    let v = &hist["data"][0];
+    let series = |k: &str| -> Vec<(String, i64)> {
+        v[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["time"].as_str().unwrap().to_string(),
+                    p["value"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (syn, obd) = (series("syntheticEngineSeconds"), series("obdEngineSeconds"));
+    assert_eq!(syn.len(), obd.len());
+    let obd0 = obd[0].1;
+    for ((t, s), (_, o)) in syn.iter().zip(&obd) {
+        // 5000 h at the PATCH, then the engine-on time the ECU counts since.
+        assert_eq!(*s, 5000 * 3600 + (o - obd0), "{t}");
+    }
+    assert!(
+        syn.windows(2).all(|w| w[0].1 <= w[1].1),
+        "synthetic engine seconds decreased"
+    );
+    let odo = series("gpsOdometerMeters");
+    let (first, second): (Vec<_>, Vec<_>) =
+        odo.iter().partition(|(t, _)| t.as_str() < "2026-11-03T18:00:00Z");
+    assert!(
+        first.iter().all(|(_, m)| (2_000_000..2_800_000).contains(m)),
+        "{first:?}"
+    );
+    assert!(
+        second.iter().all(|(_, m)| (500_000..1_300_000).contains(m)),
+        "{second:?}"
+    );
+    assert!(first.windows(2).all(|w| w[0].1 <= w[1].1) && second.windows(2).all(|w| w[0].1 <= w[1].1));
+    // The feed sees the baseline too.
+    let (_, feed) = sb.get(&format!(
+        "/fleet/vehicles/stats/feed?types=syntheticEngineSeconds&vehicleIds={id}"
+    ));
+    let now = feed["data"][0]["syntheticEngineSeconds"][0]["value"]
+        .as_i64()
+        .unwrap();
+    assert!(now >= 5000 * 3600, "{now}");
+}

@@ -14,4 +14,6 @@ mod events;
 mod faults;
 mod feed;
 mod fmc;
+mod readings;
 mod support;
+mod trailers;

@@ -53,6 +53,7 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
             let since = req.param("since").and_then(|s| s.parse().ok()).unwrap_or(0);
             Response::json(200, &json!({"requests": sb.requests_since(since)}))
         }
+        ("GET", "/__sandbox/trailers") => trailers(sb),
         ("GET", "/__sandbox/truth/vehicles") => {
             Response::json(200, &json!({"data": sb.fmc.truth_vehicles()}))
         }
@@ -80,4 +81,20 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
 
 fn clock(sb: &Sandbox) -> Response {
     Response::json(200, &json!({"now": rfc3339_ms(sb.clock.now_ms())}))
+}
+
+/// The simulated trailers (Samsara exposes them only as tag `assets`, defect `trailer`s and readings
+/// entities, so tests and demos read their identity here).
+fn trailers(sb: &Sandbox) -> Response {
+    let data: Vec<Value> = sb
+        .fleet
+        .trailers
+        .iter()
+        .map(|t| {
+            json!({"id": t.id, "name": t.name, "make": t.make, "model": t.model, "year": t.year,
+                "vin": t.vin, "licensePlate": t.plate, "refrigerated": t.reefer,
+                "tractorVehicleId": t.tractor.map(|v| sb.fleet.vehicles[v].id.clone())})
+        })
+        .collect();
+    Response::json(200, &json!({ "data": data }))
 }

@@ -10,7 +10,7 @@ USAGE: samsara-sandbox [FLAGS]
   --seed N              fleet and telemetry seed (default 7)
   --vehicles N          number of vehicles (default 50)
   --drivers N           number of drivers (default: vehicles + 20%)
-  --trailers N          accepted for compatibility; trailers are not simulated yet
+  --trailers N          trailers (assets), hauled by the branch's trucks (default: vehicles / 4)
   --days N              days of history before --start (default 2)
   --start RFC3339       simulated time at start-up (default 2026-11-01T00:00:00Z)
   --time-scale X        simulated seconds per real second (0 = only /__sandbox/clock/advance; default 0)
@@ -46,6 +46,8 @@ pub(crate) struct Config {
     pub(crate) vehicles: usize,
     /// Drivers.
     pub(crate) drivers: usize,
+    /// Trailers.
+    pub(crate) trailers: usize,
     /// Days of history.
     pub(crate) days: u32,
     /// Start, Unix ms.
@@ -71,6 +73,7 @@ impl Default for Config {
             seed: 7,
             vehicles: 50,
             drivers: 60,
+            trailers: 12,
             days: 2,
             start_ms: 1_793_491_200_000,
             time_scale: 0.0,
@@ -93,6 +96,7 @@ impl Config {
     pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Self>, String> {
         let mut c = Self::default();
         let mut drivers = None;
+        let mut trailers = None;
         let mut it = args.into_iter();
         while let Some(a) = it.next() {
             let (flag, inline) = match a.split_once('=') {
@@ -106,9 +110,7 @@ impl Config {
                 "--seed" => c.seed = num(&flag, val())?,
                 "--vehicles" => c.vehicles = num(&flag, val())?,
                 "--drivers" => drivers = Some(num(&flag, val())?),
-                "--trailers" | "--assets" => {
-                    let _: usize = num(&flag, val())?;
-                }
+                "--trailers" | "--assets" => trailers = Some(num(&flag, val())?),
                 "--days" => c.days = num(&flag, val())?,
                 "--start" => {
                     let v = val().ok_or("--start needs a value")?;
@@ -154,8 +156,9 @@ impl Config {
             }
         }
         c.drivers = drivers.unwrap_or(c.vehicles + c.vehicles / 5);
-        if c.vehicles > 100_000 || c.drivers > 100_000 {
-            return Err("at most 100000 vehicles and drivers".into());
+        c.trailers = trailers.unwrap_or(c.vehicles / 4);
+        if c.vehicles > 100_000 || c.drivers > 100_000 || c.trailers > 100_000 {
+            return Err("at most 100000 vehicles, drivers and trailers".into());
         }
         if !(0.0..=10_000.0).contains(&c.time_scale) {
             return Err("--time-scale must be between 0 and 10000".into());

@@ -60,6 +60,19 @@ fn find(sb: &Sandbox, id: &str) -> Option<Gen> {
     generate(sb, v, d, first).filter(|g| g.created <= sb.clock.now_s())
 }
 
+/// The trailer a defect was found on, if any: about half of the brake, tire, light and coupling
+/// defects of a truck that hauls trailers are on one of its trailers.
+fn trailer_of(sb: &Sandbox, g: &Gen) -> Option<usize> {
+    if ![0, 1, 2, 6].contains(&g.ty) {
+        return None;
+    }
+    let hauled: Vec<usize> = (0..sb.fleet.trailers.len())
+        .filter(|&i| sb.fleet.trailers[i].tractor == Some(g.v))
+        .collect();
+    let h = hash(sb.cfg.seed, &[g.id.parse::<u64>().unwrap_or(0), 59]);
+    (!hauled.is_empty() && h % 2 == 0).then(|| hauled[usize::try_from(h >> 8).unwrap_or(0) % hauled.len()])
+}
+
 /// The current version of a defect (stream model) and its `updatedAtTime` (Unix ms).
 fn current(sb: &Sandbox, g: &Gen, ext: bool) -> (Value, i64) {
     let st = sb.store();
@@ -73,6 +86,13 @@ fn current(sb: &Sandbox, g: &Gen, ext: bool) -> (Value, i64) {
     let mut j = json!({"id": g.id, "dvirId": format!("9{}", g.id), "comment": format!("{label}: needs attention"), "createdAtTime": ts(g.created),
         "defectTypeId": TYPES[g.ty].0, "defectSafetyStatus": if sev == "major" { "unsafe" } else { "safe" }, "isResolved": false,
         "defectPhotos": [], "vehicle": vehicle});
+    if let Some(i) = trailer_of(sb, g) {
+        let mut trailer = json!({"id": st.trailers[i].id});
+        if ext {
+            trailer["externalIds"] = st.trailer_external_ids(i);
+        }
+        j["trailer"] = trailer;
+    }
     let mut updated = g.created * 1000;
     if let Some(r) = g.auto_resolved.filter(|r| r * 1000 <= now) {
         j["isResolved"] = json!(true);
@@ -265,6 +285,10 @@ pub(crate) fn history(sb: &Sandbox, req: &Request, repeat: bool) -> Response {
                 let name = sb.store().vehicles[g.v]["name"].clone();
                 let mut legacy = json!({"id": cur["id"], "comment": cur["comment"], "createdAtTime": cur["createdAtTime"], "defectType": TYPES[g.ty].1,
                     "isResolved": cur["isResolved"], "vehicle": {"id": cur["vehicle"]["id"], "name": name}});
+                if let Some(i) = trailer_of(sb, &g) {
+                    let t = &sb.fleet.trailers[i];
+                    legacy["trailer"] = json!({"id": t.id, "name": t.name});
+                }
                 for k in [
                     "mechanicNotes",
                     "mechanicNotesUpdatedAtTime",

@@ -4,6 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::http::{Request, Response};
+use crate::model::Counter;
 use crate::router::Sandbox;
 use crate::simtime::{parse_rfc3339_ms, rfc3339_ms};
 use crate::store::{Entity, Store};
@@ -211,8 +212,8 @@ pub(crate) fn patch_vehicle(sb: &Sandbox, req: &Request) -> Response {
             &["regulated", "unregulated", "mixed"],
         )?;
         for k in ["odometerMeters", "engineHours"] {
-            if body.get(k).is_some_and(|v| !v.is_i64()) {
-                return Err(Response::bad_param(k, "must be an integer"));
+            if body.get(k).is_some_and(|v| v.as_i64().is_none_or(|n| n < 0)) {
+                return Err(Response::bad_param(k, "must be a non-negative integer"));
             }
         }
         if let Some(vin) = want_str(&body, "vin")? {
@@ -235,12 +236,19 @@ pub(crate) fn patch_vehicle(sb: &Sandbox, req: &Request) -> Response {
     if let Some(t) = tags {
         st.set_member_tags("vehicles", &vid, &t);
     }
+    let t = sb.clock.now_s();
     if let Some(manual) = body.get("odometerMeters").and_then(Value::as_i64) {
-        let t = sb.clock.now_s();
         let days = sb.model.days(t - 86_400, t);
         #[allow(clippy::cast_precision_loss)]
         let entry = (t, manual as f64, sb.model.odometer(&days, i, t));
         std::sync::Arc::make_mut(&mut st.odometer_overrides).insert(i, entry);
+        #[allow(clippy::cast_precision_loss)]
+        sb.model.set_manual(i, Counter::Odometer, t, manual as f64);
+    }
+    if let Some(hours) = body.get("engineHours").and_then(Value::as_i64) {
+        #[allow(clippy::cast_precision_loss)]
+        sb.model
+            .set_manual(i, Counter::EngineSeconds, t, (hours * 3600) as f64);
     }
     let rec = &mut st.vehicles[i];
     for (k, v) in &body {

@@ -250,6 +250,52 @@ pub(crate) struct VehicleSpec {
     pub(crate) gateway_model: &'static str,
 }
 
+/// Trailer make/model rows: WMI, make, model, VDS prefix (5 chars), refrigerated.
+const TRAILER_MODELS: [(&str, &str, &str, &str, bool); 8] = [
+    ("1GR", "Great Dane", "Champion CL", "AA062", false),
+    ("1GR", "Great Dane", "Everest", "RA062", true),
+    ("1JJ", "Wabash", "DuraPlate", "V2532", false),
+    ("1JJ", "Wabash", "ArcticLite", "F2532", true),
+    ("1UY", "Utility", "4000D-X", "VA253", false),
+    ("1UY", "Utility", "3000R", "RA253", true),
+    ("3H3", "Hyundai Translead", "HT Composite", "V532C", false),
+    ("3H3", "Hyundai Translead", "ThermoTech", "R532S", true),
+];
+
+/// One trailer: an asset of type `trailer`, hauled by one of the branch's trucks.
+#[derive(Debug, Clone)]
+pub(crate) struct TrailerSpec {
+    /// Samsara asset ID.
+    pub(crate) id: String,
+    /// Dashboard name (`Trailer 5001`).
+    pub(crate) name: String,
+    /// Make.
+    pub(crate) make: &'static str,
+    /// Model.
+    pub(crate) model: &'static str,
+    /// Model year.
+    pub(crate) year: u16,
+    /// 17-character VIN with a valid check digit.
+    pub(crate) vin: String,
+    /// Licence plate.
+    pub(crate) plate: String,
+    /// Branch index.
+    pub(crate) branch: usize,
+    /// Cost-centre index within the branch.
+    pub(crate) cost_centre: usize,
+    /// Refrigerated (a reefer unit reports temperatures).
+    pub(crate) reefer: bool,
+    /// The vehicle that hauls it (its trips move the trailer); `None` in a fleet without vehicles.
+    pub(crate) tractor: Option<usize>,
+    /// Asset gateway serial.
+    pub(crate) serial: String,
+}
+
+/// Trailer asset ID for an index.
+pub(crate) fn trailer_id(i: usize) -> String {
+    format!("{}", 281_474_979_000_000u64 + (i as u64) * 41 + 7)
+}
+
 /// One driver's initial record.
 #[derive(Debug, Clone)]
 pub(crate) struct DriverSpec {
@@ -278,6 +324,8 @@ pub(crate) struct Fleet {
     pub(crate) vehicles: Vec<VehicleSpec>,
     /// Drivers.
     pub(crate) drivers: Vec<DriverSpec>,
+    /// Trailers.
+    pub(crate) trailers: Vec<TrailerSpec>,
     /// Number of branches used.
     pub(crate) branches: usize,
 }
@@ -324,11 +372,23 @@ pub(crate) fn driver_id(i: usize) -> String {
 }
 
 impl Fleet {
-    /// Generates the fleet for a seed.
+    /// Generates the fleet for a seed, without trailers.
+    #[cfg(test)]
     pub(crate) fn generate(seed: u64, vehicles: usize, drivers: usize) -> Self {
+        Self::generate_with_trailers(seed, vehicles, drivers, 0)
+    }
+
+    /// Generates the fleet with `trailers` trailers (their own random stream: adding trailers leaves
+    /// vehicles and drivers unchanged).
+    pub(crate) fn generate_with_trailers(
+        seed: u64,
+        vehicles: usize,
+        drivers: usize,
+        trailers: usize,
+    ) -> Self {
         let branches = vehicles.div_ceil(40).clamp(2, BRANCHES.len());
         let mut rng = Rng::new(seed, 1);
-        let vehicles = (0..vehicles)
+        let vehicles: Vec<VehicleSpec> = (0..vehicles)
             .map(|idx| {
                 let r = rng.unit();
                 let pool: Vec<_> = MODELS
@@ -398,11 +458,49 @@ impl Fleet {
                 }
             })
             .collect();
+        let trailers = Self::trailers(seed, trailers, branches, &vehicles);
         Self {
             vehicles,
             drivers,
+            trailers,
             branches,
         }
+    }
+
+    fn trailers(seed: u64, n: usize, branches: usize, vehicles: &[VehicleSpec]) -> Vec<TrailerSpec> {
+        let mut rng = Rng::new(seed, 4);
+        (0..n)
+            .map(|i| {
+                let &(wmi, make, model, vds, reefer) = rng.pick(&TRAILER_MODELS);
+                let year = 2015 + u16::try_from(rng.below(12)).unwrap_or(0);
+                let branch = usize::try_from(rng.below(branches as u64)).unwrap_or(0);
+                // Hauled by a truck of its branch (any vehicle of the branch, or of the fleet, if none).
+                let trucks: Vec<usize> = vehicles
+                    .iter()
+                    .filter(|v| v.branch == branch && v.kind == Kind::Heavy)
+                    .map(|v| v.idx)
+                    .collect();
+                let tractor = if trucks.is_empty() {
+                    (!vehicles.is_empty()).then(|| i % vehicles.len())
+                } else {
+                    Some(trucks[i % trucks.len()])
+                };
+                TrailerSpec {
+                    id: trailer_id(i),
+                    name: format!("Trailer {:04}", 5001 + i),
+                    make,
+                    model,
+                    year,
+                    vin: make_vin(&mut rng, wmi, vds, year),
+                    plate: pattern(&mut rng, BRANCHES[branch].plate),
+                    branch,
+                    cost_centre: usize::try_from(rng.below(2)).unwrap_or(0),
+                    reefer,
+                    tractor,
+                    serial: pattern(&mut rng, "GLLL-LDD-LDD"),
+                }
+            })
+            .collect()
     }
 }
 
@@ -423,5 +521,21 @@ mod tests {
             );
         }
         assert!(a.vehicles.iter().any(|v| v.kind == Kind::Ev));
+        let t = Fleet::generate_with_trailers(7, 200, 10, 60);
+        assert_eq!(
+            t.vehicles[17].vin, a.vehicles[17].vin,
+            "trailers must not shift vehicles"
+        );
+        for tr in &t.trailers {
+            assert!(
+                samsara_fmc::vin::check_digit::has_valid_check_digit(tr.vin.as_bytes()),
+                "{}",
+                tr.vin
+            );
+            assert!(["1GR", "1JJ", "1UY", "3H3"].contains(&&tr.vin[..3]));
+            let host = &t.vehicles[tr.tractor.unwrap()];
+            assert_eq!((host.branch, host.kind), (tr.branch, Kind::Heavy));
+        }
+        assert!(t.trailers.iter().any(|x| x.reefer) && t.trailers.iter().any(|x| !x.reefer));
     }
 }

@@ -38,9 +38,14 @@ pub(crate) fn int(out: &mut Vec<u8>, n: i64) {
     out.extend_from_slice(&tmp[i..]);
 }
 
-/// Appends a decimal with exactly `decimals` fraction digits (trailing zeros trimmed, at least one).
+/// Appends a decimal with exactly `decimals` fraction digits (trailing zeros trimmed, at least one);
+/// `decimals == 0` writes an integer.
 #[allow(clippy::cast_possible_truncation)]
 pub(crate) fn fixed(out: &mut Vec<u8>, x: f64, decimals: u32) {
+    if decimals == 0 {
+        int(out, x.round() as i64);
+        return;
+    }
     let scale = 10i64.pow(decimals);
     let n = (x * scale as f64).round() as i64;
     if n < 0 {
@@ -76,10 +81,12 @@ mod tests {
         v.push(b' ');
         fixed(&mut v, 0.0, 1);
         v.push(b' ');
+        fixed(&mut v, 172_887_025.4, 0);
+        v.push(b' ');
         string(&mut v, "a\"b\u{1}");
         assert_eq!(
             String::from_utf8(v).unwrap(),
-            "-120 -96.79701 0.0 \"a\\\"b\\u0001\""
+            "-120 -96.79701 0.0 172887025 \"a\\\"b\\u0001\""
         );
     }
 }

@@ -23,6 +23,7 @@ mod limits;
 mod media;
 mod model;
 mod oauth;
+mod readings;
 mod rng;
 mod router;
 mod server;

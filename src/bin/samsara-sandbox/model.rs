@@ -101,7 +101,8 @@ pub(crate) struct Params {
 /// The model over the whole fleet.
 #[derive(Debug)]
 pub(crate) struct Model {
-    seed: u64,
+    /// The `--seed`.
+    pub(crate) seed: u64,
     /// First instant with data (Unix s).
     pub(crate) origin: i64,
     first_day: i64,
@@ -110,6 +111,31 @@ pub(crate) struct Model {
     days: RwLock<Vec<Arc<[DaySched]>>>,
     /// Whether vehicles lose connectivity now and then (`--gaps on`).
     pub(crate) gaps: bool,
+    /// Manual overrides from `PATCH /fleet/vehicles/{id}`, per vehicle, in time order.
+    manual: RwLock<std::collections::BTreeMap<usize, Vec<Manual>>>,
+}
+
+/// A manual counter override: from `at` (Unix s) on the counter reads `value` plus what the model's
+/// counter gained since (`base` = the model's counter at `at`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Manual {
+    /// When it was set.
+    pub(crate) at: i64,
+    /// Which counter.
+    pub(crate) counter: Counter,
+    /// The value set (metres or seconds).
+    pub(crate) value: f64,
+    /// The model's counter at `at`.
+    pub(crate) base: f64,
+}
+
+/// The counters `PATCH /fleet/vehicles/{id}` can set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Counter {
+    /// `odometerMeters` → `gpsOdometerMeters` (distance from GPS).
+    Odometer,
+    /// `engineHours` → `syntheticEngineSeconds` (engine-on time).
+    EngineSeconds,
 }
 
 /// Day schedules covering a time range, borrowed for one request.
@@ -197,6 +223,7 @@ impl Model {
             params,
             days: RwLock::new(Vec::new()),
             gaps,
+            manual: RwLock::new(std::collections::BTreeMap::new()),
         }
     }
 
@@ -298,6 +325,33 @@ impl Model {
             .map(|d| d[start.min(d.len())..need.min(d.len())].to_vec())
             .unwrap_or_default();
         Days { first, days }
+    }
+
+    /// Records a manual override of `counter` for vehicle `v` at `at` (Unix s).
+    pub(crate) fn set_manual(&self, v: usize, counter: Counter, at: i64, value: f64) {
+        let days = self.days(at - 86_400, at);
+        let base = match counter {
+            Counter::Odometer => self.odometer(&days, v, at),
+            Counter::EngineSeconds => self.engine_seconds(&days, v, at) as f64,
+        };
+        if let Ok(mut m) = self.manual.write() {
+            m.entry(v).or_default().push(Manual {
+                at,
+                counter,
+                value,
+                base,
+            });
+        }
+    }
+
+    /// The override of `counter` in force for vehicle `v` at `t` (the latest set at or before `t`).
+    pub(crate) fn manual_at(&self, v: usize, counter: Counter, t: i64) -> Option<Manual> {
+        let m = self.manual.read().ok()?;
+        m.get(&v)?
+            .iter()
+            .rev()
+            .find(|o| o.counter == counter && o.at <= t)
+            .copied()
     }
 
     /// The local day index of vehicle `v` at `t`.

@@ -102,7 +102,7 @@ const FEED_CACHE: usize = 64;
 impl Sandbox {
     /// Builds the sandbox from flags.
     pub(crate) fn new(cfg: Config) -> Result<Self, String> {
-        let fleet = Fleet::generate(cfg.seed, cfg.vehicles, cfg.drivers);
+        let fleet = Fleet::generate_with_trailers(cfg.seed, cfg.vehicles, cfg.drivers, cfg.trailers);
         let start_s = cfg.start_ms.div_euclid(1000);
         let origin = start_s - i64::from(cfg.days) * 86_400;
         let model = Model::new(cfg.seed, origin, &fleet.vehicles, cfg.gaps);
@@ -461,6 +461,9 @@ impl Sandbox {
             ("GET", "/fleet/reports/ifta/jurisdiction") => ifta::jurisdiction(self, req),
             ("GET", "/fleet/reports/ifta/vehicle") => ifta::vehicle(self, req),
             ("GET" | "POST", "/v1/fleet/messages") => legacy::messages(self, req),
+            ("GET", "/readings/definitions") => crate::readings::definitions(req),
+            ("GET", "/readings/latest") => crate::readings::latest(self, req),
+            ("GET", "/readings/history") => crate::readings::history(self, req, pf),
             _ => Response::error(
                 501,
                 &format!("{} {} is not implemented by the sandbox yet", ep.method, ep.path),

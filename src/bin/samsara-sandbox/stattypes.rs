@@ -14,7 +14,7 @@
 
 use crate::fleet::{Kind, BRANCHES};
 use crate::jsonw::{fixed, int, string};
-use crate::model::{Days, Model, Phase, Sampling, Trip};
+use crate::model::{Counter, Days, Model, Phase, Sampling, Trip};
 use crate::simtime::write_rfc3339;
 
 /// Every `types` value Samsara accepts (§3.4); the sandbox has data for the ones in [`SUPPORTED`].
@@ -93,6 +93,7 @@ pub(crate) const SUPPORTED: &[&str] = &[
     "gpsOdometerMeters",
     "gpsDistanceMeters",
     "obdEngineSeconds",
+    "syntheticEngineSeconds",
     "fuelPercents",
     "fuelConsumedMilliliters",
     "engineCoolantTemperatureMilliC",
@@ -227,60 +228,73 @@ impl Render<'_> {
     }
 
     /// Appends `,"field":value…` for one stat (without `time`).
-    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
     pub(crate) fn fields(&self, out: &mut Vec<u8>, stat: Stat, v: usize, t: i64) {
-        let m = self.model;
-        let p = &m.params[v];
-        let days = self.days;
-        let trip = m.trip_at(days, v, t);
-        let phase = match trip {
-            Some(tr) if t >= tr.drive0 && t < tr.drive1 => Phase::Driving,
-            Some(_) => Phase::Idle,
-            None => Phase::Off,
-        };
-        let on = phase != Phase::Off;
-        let odo = m.odometer(days, v, t);
-        let n = |salt: u64| m.noise(v, t, salt);
-        let local_h = ((t - p.shift).rem_euclid(86_400)) as f64 / 3600.0;
-        let ambient = || {
-            14_000.0
-                + 8_000.0 * ((local_h - 9.0) / 24.0 * std::f64::consts::TAU).sin()
-                + 2_000.0 * (p.branch as f64 % 3.0)
-        };
-        let mut val = |x: i64| {
-            out.extend_from_slice(b",\"value\":");
-            int(out, x);
-        };
         match stat.0 {
-            "gps" => self.gps(out, v, t, phase, odo, trip, false),
-            "location" => self.gps(out, v, t, phase, odo, trip, true),
+            "gps" | "location" => {
+                let m = self.model;
+                let trip = m.trip_at(self.days, v, t);
+                let phase = phase_in(trip, t);
+                let odo = m.odometer(self.days, v, t);
+                self.gps(out, v, t, phase, odo, trip, stat.0 == "location");
+            }
             "engineStates" => {
-                out.extend_from_slice(match phase {
+                out.extend_from_slice(match self.model.phase(self.days, v, t) {
                     Phase::Off => b",\"value\":\"Off\"",
                     Phase::Idle => b",\"value\":\"Idle\"",
                     Phase::Driving => b",\"value\":\"On\"",
                 });
             }
             "faultCodes" => crate::dtc::render(out, self.model, v, t),
-            "obdOdometerMeters" | "evDistanceDrivenMeters" => val(odo as i64),
-            // GPS odometer: from a manual override on, the override plus distance driven since.
-            "gpsOdometerMeters" => val(match self.overrides.get(&v) {
-                Some(&(at, manual, base)) if t >= at => (manual + (odo - base).max(0.0)) as i64,
-                _ => (odo * 1.0031) as i64,
-            }),
             "gpsDistanceMeters" => {
                 out.extend_from_slice(b",\"value\":");
-                fixed(out, odo * 1.0031 - 1.0e6, 1);
+                fixed(out, self.model.odometer(self.days, v, t) * 1.0031 - 1.0e6, 1);
             }
-            "obdEngineSeconds" => val(m.engine_seconds(days, v, t)),
-            "fuelPercents" => val((100.0 - 85.0 * ((odo + p.fuel_phase) % p.range) / p.range).round() as i64),
-            "fuelConsumedMilliliters" => {
-                val((odo * if p.kind == Kind::Heavy { 0.39 } else { 0.12 }) as i64);
+            "ecuSpeedMph" => {
+                let trip = self.model.trip_at(self.days, v, t);
+                out.extend_from_slice(b",\"value\":");
+                fixed(out, self.speed_mph(v, t, phase_in(trip, t), trip), 1);
             }
-            "defLevelMilliPercent" => {
-                val((100_000.0 - 80_000.0 * ((odo + p.fuel_phase) % 4.0e6) / 4.0e6) as i64);
+            _ => {
+                out.extend_from_slice(b",\"value\":");
+                int(out, self.int_value(stat, v, t));
             }
-            "ambientAirTemperatureMilliC" => val(ambient() as i64),
+        }
+    }
+
+    /// The value of an integer-valued stat of vehicle `v` at `t` (0 for stats without data). The
+    /// readings API derives its values from these too, so both APIs tell the same story.
+    pub(crate) fn int_value(&self, stat: Stat, v: usize, t: i64) -> i64 {
+        let m = self.model;
+        let p = &m.params[v];
+        let days = self.days;
+        let trip = m.trip_at(days, v, t);
+        let phase = phase_in(trip, t);
+        let on = phase != Phase::Off;
+        let odo = m.odometer(days, v, t);
+        let n = |salt: u64| m.noise(v, t, salt);
+        let ambient = || self.ambient_milli_c(v, t);
+        match stat.0 {
+            "obdOdometerMeters" | "evDistanceDrivenMeters" => odo as i64,
+            // GPS odometer: from a manual override on, the override plus distance driven since (each
+            // override applies from its PATCH time on; earlier points keep what they were).
+            "gpsOdometerMeters" => match m.manual_at(v, Counter::Odometer, t) {
+                Some(o) => (o.value + (odo - o.base).max(0.0)) as i64,
+                None => match self.overrides.get(&v) {
+                    Some(&(at, manual, base)) if t >= at => (manual + (odo - base).max(0.0)) as i64,
+                    _ => (odo * 1.0031) as i64,
+                },
+            },
+            "obdEngineSeconds" => m.engine_seconds(days, v, t),
+            // Engine-on time, from a manual `engineHours` baseline on counted from it.
+            "syntheticEngineSeconds" => {
+                let eng = m.engine_seconds(days, v, t);
+                m.manual_at(v, Counter::EngineSeconds, t)
+                    .map_or(eng, |o| o.value as i64 + (eng - o.base as i64).max(0))
+            }
+            "fuelPercents" => (100.0 - 85.0 * ((odo + p.fuel_phase) % p.range) / p.range).round() as i64,
+            "fuelConsumedMilliliters" => (odo * if p.kind == Kind::Heavy { 0.39 } else { 0.12 }) as i64,
+            "defLevelMilliPercent" => (100_000.0 - 80_000.0 * ((odo + p.fuel_phase) % 4.0e6) / 4.0e6) as i64,
+            "ambientAirTemperatureMilliC" => ambient() as i64,
             "engineCoolantTemperatureMilliC" => {
                 let c = if let Some(tr) = trip {
                     ambient() + (88_000.0 - ambient()) * ((t - tr.start) as f64 / 600.0).min(1.0)
@@ -288,75 +302,71 @@ impl Render<'_> {
                     let since = self.since_off(v, t) as f64;
                     ambient() + (88_000.0 - ambient()) * (-since / 1800.0).exp()
                 };
-                val(c as i64 + (n(5) * 800.0) as i64);
+                c as i64 + (n(5) * 800.0) as i64
             }
-            "engineOilPressureKPa" => val(match phase {
+            "engineOilPressureKPa" => match phase {
                 Phase::Driving => 280 + (n(6) * 60.0) as i64,
                 Phase::Idle => 160 + (n(6) * 30.0) as i64,
                 Phase::Off => 0,
-            }),
-            "batteryMilliVolts" => val(if on {
-                13_900 + (n(7) * 400.0) as i64
-            } else {
-                12_450 + (n(7) * 250.0) as i64
-            }),
-            "engineRpm" => val(match phase {
-                Phase::Driving => {
-                    if p.kind == Kind::Heavy {
-                        1_250 + (n(8) * 450.0) as i64
-                    } else {
-                        1_700 + (n(8) * 700.0) as i64
-                    }
+            },
+            "batteryMilliVolts" => {
+                if on {
+                    13_900 + (n(7) * 400.0) as i64
+                } else {
+                    12_450 + (n(7) * 250.0) as i64
                 }
+            }
+            "engineRpm" => match phase {
+                Phase::Driving if p.kind == Kind::Heavy => 1_250 + (n(8) * 450.0) as i64,
+                Phase::Driving => 1_700 + (n(8) * 700.0) as i64,
                 Phase::Idle => 600 + (n(8) * 100.0) as i64,
                 Phase::Off => 0,
-            }),
-            "engineLoadPercent" => val(match phase {
+            },
+            "engineLoadPercent" => match phase {
                 Phase::Driving => 35 + (n(9) * 40.0) as i64,
                 Phase::Idle => 10 + (n(9) * 8.0) as i64,
                 Phase::Off => 0,
-            }),
-            "ecuSpeedMph" => {
-                out.extend_from_slice(b",\"value\":");
-                fixed(out, self.speed_mph(v, t, phase, trip), 1);
-            }
-            "evStateOfChargeMilliPercent" => val(self.soc(v, t)),
-            "evChargingStatus" => val(if self.charging(v, t) { 2 } else { 1 }),
-            "evChargingEnergyMicroWh" => val(if self.charging(v, t) { 7_200_000_000 } else { 0 }),
-            "evChargingVoltageMilliVolt" => val(if self.charging(v, t) { 240_000 } else { 0 }),
-            "evChargingCurrentMilliAmp" => val(if self.charging(v, t) {
-                30_000 + (n(10) * 2_000.0) as i64
-            } else {
-                0
-            }),
-            "evConsumedEnergyMicroWh" => val((odo * 250.0 * 1000.0) as i64),
-            "evRegeneratedEnergyMicroWh" => val((odo * 30.0 * 1000.0) as i64),
-            "evBatteryVoltageMilliVolt" => val(360_000 + self.soc(v, t) / 2),
-            "evBatteryCurrentMilliAmp" => val(match phase {
+            },
+            "evStateOfChargeMilliPercent" => self.soc(v, t),
+            "evChargingStatus" if self.charging(v, t) => 2,
+            "evChargingStatus" => 1,
+            "evChargingEnergyMicroWh" if self.charging(v, t) => 7_200_000_000,
+            "evChargingVoltageMilliVolt" if self.charging(v, t) => 240_000,
+            "evChargingCurrentMilliAmp" if self.charging(v, t) => 30_000 + (n(10) * 2_000.0) as i64,
+            "evConsumedEnergyMicroWh" => (odo * 250.0 * 1000.0) as i64,
+            "evRegeneratedEnergyMicroWh" => (odo * 30.0 * 1000.0) as i64,
+            "evBatteryVoltageMilliVolt" => 360_000 + self.soc(v, t) / 2,
+            "evBatteryCurrentMilliAmp" => match phase {
                 Phase::Driving => 90_000 + (n(11) * 60_000.0) as i64,
                 Phase::Idle => 4_000,
-                Phase::Off => {
-                    if self.charging(v, t) {
-                        -30_000
-                    } else {
-                        0
-                    }
-                }
-            }),
-            "evBatteryStateOfHealthMilliPercent" => val(96_000 - (v as i64 % 7) * 500),
+                Phase::Off if self.charging(v, t) => -30_000,
+                Phase::Off => 0,
+            },
+            "evBatteryStateOfHealthMilliPercent" => 96_000 - (v as i64 % 7) * 500,
             "evAverageBatteryTemperatureMilliCelsius" => {
-                val(ambient() as i64 / 2 + 15_000 + if on { 6_000 } else { 0 });
+                ambient() as i64 / 2 + 15_000 + if on { 6_000 } else { 0 }
             }
-            _ => val(0),
+            _ => 0,
         }
     }
 
-    fn since_off(&self, v: usize, t: i64) -> i64 {
+    /// Outside air temperature at the vehicle, milli-°C: a daily cycle per branch.
+    pub(crate) fn ambient_milli_c(&self, v: usize, t: i64) -> f64 {
+        let p = &self.model.params[v];
+        let local_h = ((t - p.shift).rem_euclid(86_400)) as f64 / 3600.0;
+        14_000.0
+            + 8_000.0 * ((local_h - 9.0) / 24.0 * std::f64::consts::TAU).sin()
+            + 2_000.0 * (p.branch as f64 % 3.0)
+    }
+
+    /// Seconds since the engine last changed state while off (a day when unknown).
+    pub(crate) fn since_off(&self, v: usize, t: i64) -> i64 {
         let prev = self.model.prev_sample(self.days, v, Sampling::Transitions, t);
         prev.map_or(86_400, |x| t - x)
     }
 
-    fn charging(&self, v: usize, t: i64) -> bool {
+    /// Whether EV `v` is charging at `t` (parked in the evening).
+    pub(crate) fn charging(&self, v: usize, t: i64) -> bool {
         let local_h = (t - self.model.params[v].shift).rem_euclid(86_400) / 3600;
         self.model.phase(self.days, v, t) == Phase::Off && local_h >= 19
     }
@@ -434,5 +444,14 @@ impl Render<'_> {
         }
         out.extend_from_slice(b.state.as_bytes());
         out.extend_from_slice(b"\"}");
+    }
+}
+
+/// The engine phase at `t` given the trip in progress.
+fn phase_in(trip: Option<&Trip>, t: i64) -> Phase {
+    match trip {
+        Some(tr) if t >= tr.drive0 && t < tr.drive1 => Phase::Driving,
+        Some(_) => Phase::Idle,
+        None => Phase::Off,
     }
 }

@@ -19,6 +19,23 @@ pub(crate) enum Entity {
     Driver,
     /// A tag.
     Tag,
+    /// A trailer (asset).
+    Trailer,
+}
+
+/// A trailer's record: an asset of type `trailer`.
+#[derive(Debug, Clone)]
+pub(crate) struct Trailer {
+    /// Asset ID.
+    pub(crate) id: String,
+    /// Name.
+    pub(crate) name: String,
+    /// User external IDs (`maintenanceId` on most).
+    pub(crate) external_ids: BTreeMap<String, String>,
+    /// VIN.
+    pub(crate) vin: String,
+    /// Gateway serial.
+    pub(crate) serial: String,
 }
 
 /// A tag and its members.
@@ -53,6 +70,8 @@ pub(crate) struct Store {
     pub(crate) vehicles: Vec<Map<String, Value>>,
     /// Driver records, by creation order.
     pub(crate) drivers: Vec<Map<String, Value>>,
+    /// Trailers, by fleet index.
+    pub(crate) trailers: Vec<Trailer>,
     /// Tags by numeric ID.
     pub(crate) tags: BTreeMap<u64, Tag>,
     /// Pre-rendered `"id":…,"name":…,"externalIds":{…}` for stats pages, by vehicle index.
@@ -133,6 +152,28 @@ impl Store {
             }
             cc_ids.push(ccs);
         }
+        let trailers = fleet
+            .trailers
+            .iter()
+            .enumerate()
+            .map(|(i, tr)| {
+                let tag = cc_ids[tr.branch][tr.cost_centre];
+                if let Some(tg) = tags.get_mut(&tag) {
+                    tg.members.entry("assets").or_default().insert(tr.id.clone());
+                }
+                let mut ext = BTreeMap::new();
+                if i % 4 != 3 {
+                    ext.insert("maintenanceId".to_string(), format!("T{}", 5001 + i));
+                }
+                Trailer {
+                    id: tr.id.clone(),
+                    name: tr.name.clone(),
+                    external_ids: ext,
+                    vin: tr.vin.clone(),
+                    serial: tr.serial.clone(),
+                }
+            })
+            .collect();
         let t = rfc3339(created);
         let vehicles = fleet
             .vehicles
@@ -187,6 +228,7 @@ impl Store {
         let mut s = Self {
             vehicles,
             drivers,
+            trailers,
             tags,
             stat_headers: Arc::new(Vec::new()),
             defect_patches: BTreeMap::new(),
@@ -248,6 +290,28 @@ impl Store {
                 .position(|v| v.get("id").and_then(Value::as_str) == Some(id)),
             Some((k, val)) => (0..self.vehicles.len())
                 .find(|&i| self.vehicle_external_ids(i).get(k).and_then(Value::as_str) == Some(val)),
+        }
+    }
+
+    /// A trailer's external IDs including the automatic `samsara.serial` and `samsara.vin`.
+    pub(crate) fn trailer_external_ids(&self, i: usize) -> Value {
+        let t = &self.trailers[i];
+        let mut ext: Map<String, Value> = t
+            .external_ids
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        ext.insert("samsara.serial".into(), json!(t.serial));
+        ext.insert("samsara.vin".into(), json!(t.vin));
+        Value::Object(ext)
+    }
+
+    /// Resolves a trailer asset ID or `key:value` external ID to an index.
+    pub(crate) fn find_trailer(&self, id: &str) -> Option<usize> {
+        match id.split_once(':') {
+            None => self.trailers.iter().position(|t| t.id == id),
+            Some((k, val)) => (0..self.trailers.len())
+                .find(|&i| self.trailer_external_ids(i).get(k).and_then(Value::as_str) == Some(val)),
         }
     }
 
@@ -314,7 +378,11 @@ impl Store {
                 .tags
                 .values()
                 .find(|t| (Entity::Tag, t.id.as_str()) != me && t.external_ids.get(k) == Some(&val));
-            if clash_vd.is_some() || clash_tag.is_some() {
+            let clash_trailer = self
+                .trailers
+                .iter()
+                .find(|t| (Entity::Trailer, t.id.as_str()) != me && t.external_ids.get(k) == Some(&val));
+            if clash_vd.is_some() || clash_tag.is_some() || clash_trailer.is_some() {
                 return Err(Response::bad_param(
                     "externalIds",
                     &format!("external ID `{k}:{val}` is already in use by another object"),
@@ -423,6 +491,7 @@ impl Store {
                         "drivers" => self
                             .find_driver(id)
                             .and_then(|i| self.drivers[i].get("name").cloned()),
+                        "assets" => self.find_trailer(id).map(|i| json!(self.trailers[i].name)),
                         _ => None,
                     };
                     json!({"id": id, "name": name.unwrap_or(Value::Null)})

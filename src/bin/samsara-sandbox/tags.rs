@@ -116,6 +116,7 @@ pub(crate) fn tag(sb: &Sandbox, req: &Request) -> Response {
                 let ok = match kind {
                     "vehicles" => st.find_vehicle(id).is_some(),
                     "drivers" => st.find_driver(id).is_some(),
+                    "assets" => st.find_trailer(id).is_some(),
                     _ => true,
                 };
                 if !ok {
