@@ -82,6 +82,25 @@ fn upserts_are_idempotent_and_queryable() {
         .find(|r| r["id"] == "b")
         .unwrap();
     assert_eq!(
+        post(&sb, "k4", &json!({"records": [{"id": "c"}, {"v": 2, "id": "b"}]})).0,
+        200,
+        "the same records again, keys in another order"
+    );
+    let summary = |stream: &str| -> Value {
+        let r = sb
+            .http
+            .get(format!("{}/fmc/v1/streams/{stream}/summary", sb.url))
+            .send()
+            .unwrap();
+        serde_json::from_str::<Value>(&r.text().unwrap()).unwrap()["data"].clone()
+    };
+    assert_eq!(
+        summary("trips"),
+        json!({"stream": "trips", "records": 3, "deliveries": 6, "updates": 1, "duplicates": 2,
+            "batches": 3, "replays": 1})
+    );
+    assert_eq!(summary("nothing")["records"], 0, "an unknown stream has nothing");
+    assert_eq!(
         (b["deliveries"].as_i64(), b["record"]["v"].as_i64()),
         (Some(2), Some(2))
     );
@@ -498,4 +517,16 @@ fn failures_after_commit_neither_lose_nor_duplicate() {
     let rows = page["data"].as_array().unwrap();
     assert_eq!(rows.len(), 203);
     assert!(rows.iter().all(|r| r["deliveries"] == 1), "nothing applied twice");
+    let summary: Value = serde_json::from_str(
+        &fmc_get(&sb, "/fmc/v1/streams/trips/summary", None)
+            .text()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        summary["data"],
+        json!({"stream": "trips", "records": 203, "deliveries": 203, "updates": 0, "duplicates": 0,
+            "batches": 22, "replays": retried + 2}),
+        "every retry after a commit was a replay (two of them for batch b-1)"
+    );
 }

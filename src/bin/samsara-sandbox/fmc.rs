@@ -319,10 +319,11 @@ fn handle(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Response {
         ("GET", ["fmc", "v1", "streams"]) => streams(sb),
         ("POST", ["fmc", "v1", "streams", s, "records"]) if valid_stream(s) => upsert(sb, req, s),
         ("GET", ["fmc", "v1", "streams", s, "records"]) if valid_stream(s) => list(sb, req, s),
+        ("GET", ["fmc", "v1", "streams", s, "summary"]) if valid_stream(s) => summary(sb, s),
         (
             _,
             ["fmc", "v1", "vehicles" | "drivers" | "streams" | "changes"]
-            | ["fmc", "v1", "streams", _, "records"],
+            | ["fmc", "v1", "streams", _, "records" | "summary"],
         ) => Response::error(
             405,
             &format!("Method {} not allowed for {}", req.method, req.path),
@@ -487,6 +488,37 @@ fn digest(body: &Value) -> String {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
     format!("{h:016x}")
+}
+
+/// `GET /fmc/v1/streams/{stream}/summary`: what a delivery left behind, so a test can assert that
+/// nothing was lost or applied twice without paging through the records. `deliveries` = `records`
+/// (distinct ids) + `updates` (re-deliveries with a changed body) + `duplicates` (re-deliveries of
+/// an identical body); `batches` are applied batches, `replays` answers replayed for a repeated key.
+fn summary(sb: &Sandbox, stream: &str) -> Response {
+    let Ok(db) = sb.fmc.db.lock() else {
+        return Response::error(500, "database lock poisoned");
+    };
+    let counts = (|| -> rusqlite::Result<[i64; 5]> {
+        let (records, deliveries, duplicates) = db.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(deliveries), 0), COALESCE(SUM(duplicates), 0) FROM records WHERE stream = ?1",
+            params![stream],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let (batches, replays) = db.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(replays), 0) FROM idempotency WHERE stream = ?1",
+            params![stream],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok([records, deliveries, duplicates, batches, replays])
+    })();
+    match counts {
+        Ok([records, deliveries, duplicates, batches, replays]) => Response::data(json!({
+            "stream": stream, "records": records, "deliveries": deliveries,
+            "updates": deliveries - records - duplicates, "duplicates": duplicates,
+            "batches": batches, "replays": replays,
+        })),
+        Err(e) => db_err(&e),
+    }
 }
 
 fn streams(sb: &Sandbox) -> Response {
