@@ -197,6 +197,12 @@ pub(crate) fn paging(method: &str, template: &str, has_cursor: bool) -> Option<P
     }
 }
 
+/// Whether a page fault can apply to this request: `empty_page` to any paged read, `repeat_records`
+/// only to one that continues from a cursor (a first page has nothing to repeat).
+pub(crate) fn page_fault_ready(kind: Kind, method: &str, template: &str, has_cursor: bool) -> bool {
+    paging(method, template, has_cursor).is_some() && (kind != Kind::RepeatRecords || has_cursor)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,5 +232,18 @@ mod tests {
         );
         assert_eq!(paging("GET", "/fleet/vehicles/{id}", false), None);
         assert_eq!(paging("POST", "/fleet/drivers", false), None);
+        assert!(page_fault_ready(Kind::EmptyPage, "GET", "/trips/stream", false));
+        assert!(!page_fault_ready(
+            Kind::RepeatRecords,
+            "GET",
+            "/trips/stream",
+            false
+        ));
+        assert!(page_fault_ready(
+            Kind::RepeatRecords,
+            "GET",
+            "/trips/stream",
+            true
+        ));
     }
 }

@@ -10,7 +10,7 @@ use samsara_fmc::endpoints::{lookup, Endpoint};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::faults::{injected, paging, Faults, Kind, Paging};
+use crate::faults::{injected, page_fault_ready, paging, Faults, Kind, Paging};
 use crate::fleet::Fleet;
 use crate::http::{Delivery, Request, Response};
 use crate::limits::Limiter;
@@ -297,7 +297,9 @@ impl Sandbox {
                 }
                 Kind::ExpireCursor => has_cursor,
                 // Page faults wait for a paged read.
-                Kind::EmptyPage | Kind::RepeatRecords => paging(ep.method, ep.path, has_cursor).is_some(),
+                Kind::EmptyPage | Kind::RepeatRecords => {
+                    page_fault_ready(r.kind, ep.method, ep.path, has_cursor)
+                }
                 _ => true,
             });
         let mut delivery = Delivery::Normal;
@@ -368,8 +370,8 @@ impl Sandbox {
             ("GET", "/fleet/vehicles") => entities::list_vehicles(self, req, repeat),
             ("GET", "/fleet/vehicles/{id}") => entities::get_vehicle(self, req),
             ("PATCH", "/fleet/vehicles/{id}") => entities::patch_vehicle(self, req),
-            ("GET", "/fleet/vehicles/stats") => statsapi::snapshot(self, req, false),
-            ("GET", "/fleet/vehicles/locations") => statsapi::snapshot(self, req, true),
+            ("GET", "/fleet/vehicles/stats") => statsapi::snapshot(self, req, false, pf),
+            ("GET", "/fleet/vehicles/locations") => statsapi::snapshot(self, req, true, pf),
             ("GET", "/fleet/vehicles/stats/feed") => statsapi::series(self, req, false, false, pf),
             ("GET", "/fleet/vehicles/locations/feed") => statsapi::series(self, req, false, true, pf),
             ("GET", "/fleet/vehicles/stats/history") => statsapi::series(self, req, true, false, pf),
