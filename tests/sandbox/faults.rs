@@ -1,6 +1,6 @@
 //! Fault injection through `/__sandbox/faults`, and the request log.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::support::Sandbox;
 
@@ -104,4 +104,181 @@ fn slow_and_probabilistic_faults() {
     );
     let fails = (0..40).filter(|_| sb.get("/me").0 == 500).count();
     assert!((5..=35).contains(&fails), "{fails}");
+}
+
+/// One page of a paged read: its records (as JSON text, feed points as `vehicle@time`), `endCursor`
+/// and `hasNextPage`.
+struct Page {
+    records: Vec<String>,
+    end: String,
+    more: bool,
+}
+
+/// GETs `path` (with `after` when given) and splits the page; `key` names a feed's point arrays.
+fn page(sb: &Sandbox, path: &str, after: Option<&str>, key: Option<&str>) -> Page {
+    let url = match after {
+        Some(c) => format!("{path}&after={c}"),
+        None => path.to_string(),
+    };
+    let (s, b) = sb.get(&url);
+    assert_eq!(s, 200, "{url}: {b}");
+    let data = b["data"].as_array().unwrap();
+    let records = match key {
+        None => data.iter().map(ToString::to_string).collect(),
+        Some(k) => data
+            .iter()
+            .flat_map(|v| {
+                let id = v["id"].as_str().unwrap().to_string();
+                v[k].as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(move |p| format!("{id}@{}", p["time"].as_str().unwrap()))
+            })
+            .collect(),
+    };
+    Page {
+        records,
+        end: b["pagination"]["endCursor"].as_str().unwrap().to_string(),
+        more: b["pagination"]["hasNextPage"] == json!(true),
+    }
+}
+
+/// Pages from `after` while `hasNextPage`; every record in order.
+fn rest(sb: &Sandbox, path: &str, mut after: String, key: Option<&str>) -> Vec<String> {
+    let mut out = Vec::new();
+    for _ in 0..500 {
+        let p = page(sb, path, Some(&after), key);
+        out.extend(p.records);
+        after = p.end;
+        if !p.more {
+            return out;
+        }
+    }
+    panic!("{path}: no end");
+}
+
+/// After one normal page from `start`, an `empty_page` and then a `repeat_records` fault: the empty
+/// page keeps `hasNextPage: true` and the cursor; the repeated records are the previous page's and
+/// come first (in a feed, first in each vehicle's array, as a feed page groups points by vehicle);
+/// the walk then yields exactly the records of an unfaulted walk.
+fn page_faults_keep_every_record(sb: &Sandbox, path: &str, start: Option<&str>, key: Option<&str>) {
+    let template = path.split('?').next().unwrap();
+    let first = page(sb, path, start, key);
+    assert!(!first.records.is_empty(), "{path}: nothing to repeat");
+    let reference = rest(sb, path, first.end.clone(), key);
+    sb.admin(
+        "POST",
+        "/__sandbox/faults",
+        &json!({"rules": [{"path": template, "kind": "empty_page"}, {"path": template, "kind": "repeat_records"}]}),
+    );
+    let empty = page(sb, path, Some(&first.end), key);
+    assert!(
+        empty.records.is_empty() && empty.more && empty.end == first.end,
+        "{path}: an empty page keeps the cursor and hasNextPage: {:?} {} {} {}",
+        empty.records.first(),
+        empty.more,
+        empty.end,
+        first.end
+    );
+    let repeat = page(sb, path, Some(&empty.end), key);
+    let group = |r: &String| key.map_or("", |_| r.split('@').next().unwrap()).to_string();
+    let mut groups: Vec<(String, Vec<bool>)> = Vec::new();
+    for r in &repeat.records {
+        let g = group(r);
+        if groups.last().is_none_or(|(last, _)| *last != g) {
+            groups.push((g, Vec::new()));
+        }
+        groups.last_mut().unwrap().1.push(first.records.contains(r));
+    }
+    assert!(groups.iter().any(|(_, seen)| seen[0]), "{path}: nothing repeated");
+    assert!(
+        groups
+            .iter()
+            .all(|(_, seen)| seen.iter().skip_while(|s| **s).all(|s| !*s)),
+        "{path}: repeated records come first"
+    );
+    let mut walked: Vec<String> = repeat
+        .records
+        .into_iter()
+        .filter(|r| !first.records.contains(r))
+        .collect();
+    if repeat.more {
+        walked.extend(rest(sb, path, repeat.end, key));
+    }
+    let mut reference = reference;
+    walked.sort();
+    reference.sort();
+    assert_eq!(walked, reference, "{path}: nothing lost, nothing else repeated");
+    assert!(sb.admin("GET", "/__sandbox/faults", &Value::Null)["rules"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn page_faults_on_stats_and_locations_feeds() {
+    let sb = Sandbox::default_fleet();
+    for (path, key) in [
+        ("/fleet/vehicles/stats/feed?types=gps,engineStates", "gps"),
+        (
+            "/fleet/vehicles/locations/feed?vehicleIds=281474977000011",
+            "locations",
+        ),
+    ] {
+        let (_, latest) = sb.get(path);
+        let c0 = latest["pagination"]["endCursor"]
+            .as_str()
+            .expect(path)
+            .to_string();
+        sb.advance(1800);
+        // A feed's first page (no cursor) answers the latest values: page faults wait for a cursor.
+        sb.admin(
+            "POST",
+            "/__sandbox/faults",
+            &json!({"rules": [{"path": path.split('?').next().unwrap(), "kind": "empty_page"}]}),
+        );
+        assert!(!sb.get(path).1["data"].as_array().unwrap().is_empty());
+        sb.admin("DELETE", "/__sandbox/faults", &Value::Null);
+        page_faults_keep_every_record(&sb, path, Some(&c0), Some(key));
+    }
+    page_faults_keep_every_record(
+        &sb,
+        "/fleet/vehicles/stats/history?types=gps&startTime=2026-11-01T12:00:00Z&endTime=2026-11-01T20:00:00Z",
+        None,
+        Some("gps"),
+    );
+}
+
+#[test]
+fn page_faults_on_streams() {
+    let sb = Sandbox::default_fleet();
+    for path in [
+        "/defects/stream?startTime=2026-10-25T00:00:00Z&limit=7",
+        "/dvirs/stream?startTime=2026-10-25T00:00:00Z&limit=5",
+        "/trips/stream?startTime=2026-11-01T00:00:00Z",
+        "/safety-events/stream?startTime=2026-10-31T00:00:00Z",
+        "/speeding-intervals/stream?startTime=2026-11-01T00:00:00Z",
+        "/form-submissions/stream?startTime=2026-10-20T00:00:00Z",
+        "/issues/stream?startTime=2026-10-20T00:00:00Z",
+        "/idling/events?startTime=2026-11-01T00:00:00Z&endTime=2026-11-02T00:00:00Z&limit=20",
+    ] {
+        page_faults_keep_every_record(&sb, path, None, None);
+    }
+}
+
+#[test]
+fn page_faults_on_lists_and_snapshots() {
+    let sb = Sandbox::default_fleet();
+    page_faults_keep_every_record(&sb, "/fleet/vehicles?limit=7", None, None);
+    page_faults_keep_every_record(&sb, "/fleet/vehicles/driver-assignments?limit=5", None, None);
+    // A snapshot of 50 vehicles is one page: the empty page points back at its start.
+    sb.admin(
+        "POST",
+        "/__sandbox/faults",
+        &json!({"rules": [{"path": "/fleet/vehicles/stats", "kind": "empty_page"}]}),
+    );
+    let empty = page(&sb, "/fleet/vehicles/stats?types=gps", None, None);
+    assert!(empty.records.is_empty() && empty.more);
+    let full = page(&sb, "/fleet/vehicles/stats?types=gps", Some(&empty.end), None);
+    assert_eq!((full.records.len(), full.more), (50, false));
 }

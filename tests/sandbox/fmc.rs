@@ -32,10 +32,13 @@ fn upserts_are_idempotent_and_queryable() {
         )
     );
     assert_eq!(
-        post(&sb, "k1", &json!({"records": [{"id": "zzz"}]})),
+        post(&sb, "k1", &batch),
         first,
         "a replayed key returns the first answer"
     );
+    let (s, e) = post(&sb, "k1", &json!({"records": [{"id": "zzz"}]}));
+    assert_eq!(s, 422, "a reused key with another body: {e}");
+    assert!(e["message"].as_str().unwrap().contains("`k1`"), "{e}");
     let second = post(&sb, "k2", &json!({"records": [{"id": "b", "v": 2}, {"id": "c"}]}));
     assert_eq!(second.1["updated"], 1);
     let (s, _) = post(&sb, "k3", &json!({"records": [{"v": 1}]}));
@@ -78,6 +81,25 @@ fn upserts_are_idempotent_and_queryable() {
         .iter()
         .find(|r| r["id"] == "b")
         .unwrap();
+    assert_eq!(
+        post(&sb, "k4", &json!({"records": [{"id": "c"}, {"v": 2, "id": "b"}]})).0,
+        200,
+        "the same records again, keys in another order"
+    );
+    let summary = |stream: &str| -> Value {
+        let r = sb
+            .http
+            .get(format!("{}/fmc/v1/streams/{stream}/summary", sb.url))
+            .send()
+            .unwrap();
+        serde_json::from_str::<Value>(&r.text().unwrap()).unwrap()["data"].clone()
+    };
+    assert_eq!(
+        summary("trips"),
+        json!({"stream": "trips", "records": 3, "deliveries": 6, "updates": 1, "duplicates": 2,
+            "batches": 3, "replays": 1})
+    );
+    assert_eq!(summary("nothing")["records"], 0, "an unknown stream has nothing");
     assert_eq!(
         (b["deliveries"].as_i64(), b["record"]["v"].as_i64()),
         (Some(2), Some(2))
@@ -280,5 +302,231 @@ fn a_reset_after_storing_is_healed_by_the_idempotency_key() {
             .status()
             .as_u16(),
         503
+    );
+}
+
+/// A sandbox whose FMC endpoint requires one of two tokens (rate limits on).
+fn with_fmc_tokens() -> Sandbox {
+    Sandbox::start(&[
+        "--vehicles",
+        "5",
+        "--fmc-token",
+        "fmc-secret-1",
+        "--fmc-token=fmc-secret-2",
+    ])
+}
+
+fn fmc_get(sb: &Sandbox, path: &str, token: Option<&str>) -> reqwest::blocking::Response {
+    let r = sb.http.get(format!("{}{path}", sb.url));
+    match token {
+        Some(t) => r.bearer_auth(t),
+        None => r,
+    }
+    .send()
+    .unwrap()
+}
+
+#[test]
+fn fmc_tokens_are_required_when_configured() {
+    let sb = with_fmc_tokens();
+    for token in [None, Some("fmc-secret-3"), Some("sandbox-token")] {
+        let r = fmc_get(&sb, "/fmc/v1/vehicles", token);
+        assert_eq!(r.status().as_u16(), 401, "{token:?}");
+        assert!(r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer"));
+        let e: Value = serde_json::from_str(&r.text().unwrap()).unwrap();
+        assert!(
+            e["message"].as_str().unwrap().starts_with("Unauthorized") && e["requestId"].is_string(),
+            "{e}"
+        );
+    }
+    let r = sb
+        .http
+        .post(format!("{}/fmc/v1/streams/trips/records", sb.url))
+        .header("Idempotency-Key", "k")
+        .body(r#"{"records":[{"id":1}]}"#)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401, "writes too");
+    assert_eq!(
+        fmc_get(&sb, "/fmc/v1/vehicles", Some("fmc-secret-1"))
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        fmc_get(&sb, "/fmc/v1/changes", Some("fmc-secret-2"))
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        sb.get("/fleet/vehicles").0,
+        200,
+        "Samsara routes keep their own tokens"
+    );
+    let log = sb.admin("GET", "/__sandbox/requests?since=0", &Value::Null);
+    let fmc: Vec<(u64, Value)> = log["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap().starts_with("/fmc/"))
+        .map(|r| (r["status"].as_u64().unwrap(), r["token"].clone()))
+        .collect();
+    assert_eq!(
+        fmc,
+        [
+            (401, Value::Null),
+            (401, Value::Null),
+            (401, Value::Null),
+            (401, Value::Null),
+            (200, json!("fmc-token-1")),
+            (200, json!("fmc-token-2")),
+        ]
+    );
+    assert!(!log.to_string().contains("fmc-secret"), "no token in the log");
+}
+
+#[test]
+fn fmc_rate_limit_is_per_token() {
+    let sb = with_fmc_tokens();
+    let statuses: Vec<(u16, Option<f64>)> = (0..60)
+        .map(|_| {
+            let r = fmc_get(&sb, "/fmc/v1/streams", Some("fmc-secret-1"));
+            let wait = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().parse::<f64>().unwrap());
+            (r.status().as_u16(), wait)
+        })
+        .collect();
+    let limited: Vec<f64> = statuses
+        .iter()
+        .filter(|(s, _)| *s == 429)
+        .map(|(_, w)| w.expect("429 carries Retry-After"))
+        .collect();
+    assert!(
+        statuses[..25].iter().all(|(s, _)| *s == 200),
+        "a full bucket allows one second's requests: {statuses:?}"
+    );
+    assert!(!limited.is_empty(), "{statuses:?}");
+    assert!(
+        limited.iter().all(|w| *w > 0.0 && *w <= 1.0 / 25.0 + 1e-9),
+        "Retry-After is the time until the next request is allowed: {limited:?}"
+    );
+    assert_eq!(
+        fmc_get(&sb, "/fmc/v1/streams", Some("fmc-secret-2"))
+            .status()
+            .as_u16(),
+        200,
+        "another token has its own bucket"
+    );
+    // `--rate-limits off` (the default fixture) turns the FMC limit off too.
+    let open = Sandbox::default_fleet();
+    assert!((0..60).all(|_| fmc_get(&open, "/fmc/v1/streams", None).status().as_u16() == 200));
+}
+
+/// Delivers `batch` under `key` the way a careful client does: retry on transport errors, lost or
+/// truncated answers, 429 and 5xx, with the same key. Returns the final answer and the attempts it took.
+fn deliver(sb: &Sandbox, stream: &str, key: &str, batch: &Value) -> (Value, u32) {
+    for attempt in 1..=20 {
+        let r = sb
+            .http
+            .post(format!("{}/fmc/v1/streams/{stream}/records", sb.url))
+            .header("Idempotency-Key", key)
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(batch).unwrap())
+            .send();
+        let Ok(r) = r else { continue };
+        let status = r.status().as_u16();
+        let Ok(text) = r.text() else { continue };
+        match (status, serde_json::from_str(&text)) {
+            (200, Ok(v)) => return (v, attempt),
+            // A truncated answer is a lost answer: retry.
+            (200 | 429 | 500..=599, _) => {}
+            (other, _) => panic!("unexpected {other}: {text}"),
+        }
+    }
+    panic!("batch {key} never delivered");
+}
+
+#[test]
+fn failures_after_commit_neither_lose_nor_duplicate() {
+    let sb = Sandbox::default_fleet();
+    sb.admin(
+        "POST",
+        "/__sandbox/faults",
+        &json!({"rules": [
+            {"method": "POST", "path": "/fmc/v1/streams/{stream}/records", "kind": "fail_after_commit", "status": 503},
+            {"path": "/fmc/v1/*", "kind": "status", "status": 429, "retryAfter": "0.01"},
+            {"path": "/fmc/v1/streams/trips/records", "kind": "truncate"},
+        ]}),
+    );
+    let batch = json!({"records": [{"id": "t1", "v": 1}, {"id": "t2", "v": 1}]});
+    let stored = || -> Value {
+        let page = fmc_get(&sb, "/fmc/v1/streams/trips/records?limit=1000", None);
+        serde_json::from_str(&page.text().unwrap()).unwrap()
+    };
+    let (answer, attempts) = deliver(&sb, "trips", "b-1", &batch);
+    assert_eq!(attempts, 4, "503 after commit, 429, truncated, then the replay");
+    assert_eq!(
+        answer,
+        json!({"stream": "trips", "received": 2, "inserted": 2, "updated": 0})
+    );
+    let log = sb.admin("GET", "/__sandbox/requests?since=0", &Value::Null);
+    let statuses: Vec<u64> = log["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [503, 429, 200, 200]);
+    sb.admin(
+        "POST",
+        "/__sandbox/faults",
+        &json!({"rules": [{"path": "/fmc/v1/streams/{stream}/records", "kind": "fail_after_commit"}]}),
+    );
+    let r = sb
+        .http
+        .post(format!("{}/fmc/v1/streams/trips/records", sb.url))
+        .header("Idempotency-Key", "b-2")
+        .body(r#"{"records":[{"id":"t3"}]}"#)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 500);
+    assert_eq!(stored()["data"][2]["id"], "t3", "stored before the failure");
+    // Seeded-random failures after commit, on every batch of a larger delivery.
+    sb.admin(
+        "POST",
+        "/__sandbox/faults",
+        &json!({"rules": [{"method": "POST", "path": "/fmc/v1/*", "kind": "fail_after_commit", "probability": 0.5}]}),
+    );
+    let mut retried = 0;
+    for b in 0..20 {
+        let records: Vec<Value> = (0..10)
+            .map(|i| json!({"id": format!("r{b}-{i}"), "b": b}))
+            .collect();
+        let (answer, attempts) = deliver(&sb, "trips", &format!("k-{b}"), &json!({"records": records}));
+        assert_eq!(answer["inserted"], 10, "the replay is the first answer");
+        retried += attempts - 1;
+    }
+    assert!(retried >= 3, "the fault fired: {retried}");
+    let page = stored();
+    let rows = page["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 203);
+    assert!(rows.iter().all(|r| r["deliveries"] == 1), "nothing applied twice");
+    let summary: Value = serde_json::from_str(
+        &fmc_get(&sb, "/fmc/v1/streams/trips/summary", None)
+            .text()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        summary["data"],
+        json!({"stream": "trips", "records": 203, "deliveries": 203, "updates": 0, "duplicates": 0,
+            "batches": 22, "replays": retried + 2}),
+        "every retry after a commit was a replay (two of them for batch b-1)"
     );
 }

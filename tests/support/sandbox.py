@@ -3,6 +3,8 @@
 The binary is taken from ``$SAMSARA_SANDBOX_BIN`` or ``target/sandbox/samsara-sandbox`` (built with
 ``cargo build --profile sandbox --features sandbox --bin samsara-sandbox`` when missing). It is started
 with ``--port 0``; the first stdout line (``listening on http://127.0.0.1:PORT``) gives the URL.
+When it is started with ``--fmc-token T``, the helpers send ``Authorization: Bearer T`` to the FMC
+endpoint (``/fmc/v1/``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -58,13 +61,16 @@ class SandboxProcess:
     url: str
     token: str = TOKEN
     proc: subprocess.Popen[str] | None = field(default=None, repr=False)
+    fmc_token: str | None = field(default=None, repr=False)
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
-        """Calls ``/__sandbox/...`` and returns the decoded JSON (or None for 204)."""
+        """Calls ``/__sandbox/...`` (or ``/fmc/v1/...``, with the FMC token if any) and returns the
+        decoded JSON (or None for 204)."""
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(
-            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
+        headers = {"Content-Type": "application/json"}
+        if self.fmc_token is not None and path.startswith("/fmc/"):
+            headers["Authorization"] = f"Bearer {self.fmc_token}"
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         with urllib.request.urlopen(req, timeout=30) as resp:
             raw = resp.read()
         return json.loads(raw) if raw else None
@@ -78,21 +84,26 @@ class SandboxProcess:
         return list(self.admin("GET", f"/__sandbox/requests?since={since}")["requests"])
 
     def get(self, path: str) -> Any:
-        """GET any sandbox path without auth (admin and FMC routes) and decode the JSON."""
+        """GET an admin or FMC path (no Samsara token) and decode the JSON."""
         return self.admin("GET", path)
 
     def fmc_records(self, stream: str) -> list[dict[str, Any]]:
-        """Every record the FMC endpoint stored for `stream` (with `deliveries` counts)."""
+        """Every record the FMC endpoint stored for `stream`, first received first (with `deliveries`
+        counts), through ``GET /fmc/v1/streams/{stream}/records``."""
         out: list[dict[str, Any]] = []
+        base = f"/fmc/v1/streams/{urllib.parse.quote(stream)}/records?limit=1000"
         after = ""
         while True:
-            page = self.get(
-                f"/fmc/v1/streams/{stream}/records?limit=1000" + (f"&after={after}" if after else "")
-            )
+            page = self.get(base + (f"&after={urllib.parse.quote(after)}" if after else ""))
             out.extend(page["data"])
             after = page["pagination"]["endCursor"]
             if not page["pagination"]["hasNextPage"]:
                 return out
+
+    def fmc_summary(self, stream: str) -> dict[str, Any]:
+        """What deliveries to `stream` left behind: ``records`` (distinct ids), ``deliveries``,
+        ``updates``, ``duplicates`` (identical re-deliveries), ``batches`` and ``replays``."""
+        return dict(self.get(f"/fmc/v1/streams/{urllib.parse.quote(stream)}/summary")["data"])
 
     def faults(self, *rules: dict[str, Any]) -> None:
         """Adds fault rules (see docs/sandbox.md)."""
@@ -127,7 +138,17 @@ def start_sandbox(args: Sequence[str] = DEFAULT_ARGS) -> SandboxProcess:
         proc.wait(timeout=10)
         proc.stdout.close()
         raise RuntimeError(f"sandbox did not start: {line!r}")
-    return SandboxProcess(url=line.removeprefix("listening on "), proc=proc)
+    return SandboxProcess(url=line.removeprefix("listening on "), proc=proc, fmc_token=_fmc_token(args))
+
+
+def _fmc_token(args: Sequence[str]) -> str | None:
+    """The first ``--fmc-token`` in `args` (``--fmc-token T`` or ``--fmc-token=T``), if any."""
+    for i, a in enumerate(args):
+        if a == "--fmc-token" and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith("--fmc-token="):
+            return a.removeprefix("--fmc-token=")
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,8 @@ USAGE: samsara-sandbox [FLAGS]
   --token T             accept token T with all scopes (repeatable)
   --token 'T=S1,S2'     accept token T with only scopes S1, S2 (e.g. 'Read Vehicles')
                         (no --token: one token `sandbox-token` with all scopes)
-  --rate-limits on|off  enforce Samsara's rate limits (default on)
+  --fmc-token T         require `Authorization: Bearer T` on /fmc/v1/ (repeatable; default: open)
+  --rate-limits on|off  enforce Samsara's and the FMC endpoint's rate limits (default on)
   --gaps on|off         connectivity gaps: some trips' points upload late (default off)
   --db PATH             SQLite file for the FMC endpoint (default in-memory)
   --threads N           worker threads (default 32)
@@ -56,6 +57,8 @@ pub(crate) struct Config {
     pub(crate) time_scale: f64,
     /// Tokens.
     pub(crate) tokens: Vec<TokenSpec>,
+    /// Tokens the FMC endpoint accepts; empty = no authentication.
+    pub(crate) fmc_tokens: Vec<String>,
     /// Rate limits on.
     pub(crate) rate_limits: bool,
     /// SQLite path.
@@ -78,6 +81,7 @@ impl Default for Config {
             start_ms: 1_793_491_200_000,
             time_scale: 0.0,
             tokens: Vec::new(),
+            fmc_tokens: Vec::new(),
             rate_limits: true,
             db: None,
             gaps: false,
@@ -136,6 +140,11 @@ impl Config {
                         },
                     });
                 }
+                "--fmc-token" => c.fmc_tokens.push(
+                    val()
+                        .filter(|t| !t.is_empty())
+                        .ok_or("--fmc-token needs a value")?,
+                ),
                 "--rate-limits" => {
                     c.rate_limits = match val().as_deref() {
                         Some("on" | "true" | "1") => true,

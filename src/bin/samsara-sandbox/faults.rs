@@ -1,9 +1,11 @@
 //! Fault injection: scripted or seeded-random rules per endpoint, set through `/__sandbox/faults`.
+//! The same rules serve the Samsara routes and the FMC endpoint (`/fmc/v1/`, explicit paths only).
 
 use std::sync::Mutex;
 
 use serde::Deserialize;
 
+use crate::http::Response;
 use crate::rng::Rng;
 
 /// What a rule does.
@@ -26,6 +28,8 @@ pub(crate) enum Kind {
     RevokeToken,
     /// Reject the request's `after` cursor as expired (400).
     ExpireCursor,
+    /// Let the request take effect, then answer `status` (default 500) instead of its answer.
+    FailAfterCommit,
 }
 
 /// One rule.
@@ -100,9 +104,7 @@ impl Faults {
         let (rules, rng) = &mut *g;
         let idx = rules.iter().position(|r| {
             r.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
-                && r.path
-                    .as_deref()
-                    .is_none_or(|p| p == "*" || p.trim_end_matches('/') == path || p == template)
+                && r.path.as_deref().is_none_or(|p| path_matches(p, path, template))
                 && r.times != Some(0)
                 && ready(r)
         })?;
@@ -121,5 +123,127 @@ impl Faults {
             rules.remove(idx);
         }
         Some(r)
+    }
+}
+
+/// Whether a rule's `path` matches: `*`, the exact path, the endpoint template, or a prefix ending
+/// in `/*` (`/fmc/v1/*` is every FMC route).
+fn path_matches(pattern: &str, path: &str, template: &str) -> bool {
+    pattern == "*"
+        || pattern.trim_end_matches('/') == path
+        || pattern == template
+        || pattern
+            .strip_suffix("/*")
+            .and_then(|prefix| path.strip_prefix(prefix))
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The answer of a `status` (or `fail_after_commit`) rule: 429 carries `Retry-After`.
+pub(crate) fn injected(rule: &Rule) -> Response {
+    let status = rule.status.unwrap_or(500);
+    let r = Response::error(status, &format!("injected fault: HTTP {status}"));
+    if status == 429 {
+        r.with_header("Retry-After", rule.retry_after.as_deref().unwrap_or("0.40235"))
+    } else {
+        r
+    }
+}
+
+/// How an endpoint applies the page faults (`empty_page`, `repeat_records`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Paging {
+    /// A finite list with offset cursors: the router answers an empty page itself, the handler
+    /// repeats records.
+    List,
+    /// A stream, feed, history or paged snapshot: the handler applies both.
+    Handler,
+}
+
+/// The paging of a Samsara endpoint (method and template), or `None` when it does not page.
+/// `has_cursor` tells whether the request carries `after`: a stats or locations feed without it
+/// answers the latest values, which no page fault can apply to, so the rule waits for the next page.
+pub(crate) fn paging(method: &str, template: &str, has_cursor: bool) -> Option<Paging> {
+    if method != "GET" {
+        return None;
+    }
+    match template {
+        "/fleet/vehicles"
+        | "/fleet/drivers"
+        | "/tags"
+        | "/defect-types"
+        | "/fleet/driver-vehicle-assignments"
+        | "/fleet/drivers/vehicle-assignments"
+        | "/fleet/vehicles/driver-assignments"
+        | "/fleet/safety-events"
+        | "/safety-events"
+        | "/fleet/defects/history"
+        | "/fleet/reports/vehicle/idling" => Some(Paging::List),
+        "/fleet/vehicles/stats/feed" | "/fleet/vehicles/locations/feed" if !has_cursor => None,
+        "/fleet/vehicles/stats"
+        | "/fleet/vehicles/locations"
+        | "/fleet/vehicles/stats/feed"
+        | "/fleet/vehicles/locations/feed"
+        | "/fleet/vehicles/stats/history"
+        | "/fleet/vehicles/locations/history"
+        | "/defects/stream"
+        | "/dvirs/stream"
+        | "/trips/stream"
+        | "/safety-events/stream"
+        | "/speeding-intervals/stream"
+        | "/idling/events"
+        | "/form-submissions/stream"
+        | "/issues/stream" => Some(Paging::Handler),
+        _ => None,
+    }
+}
+
+/// Whether a page fault can apply to this request: `empty_page` to any paged read, `repeat_records`
+/// only to one that continues from a cursor (a first page has nothing to repeat).
+pub(crate) fn page_fault_ready(kind: Kind, method: &str, template: &str, has_cursor: bool) -> bool {
+    paging(method, template, has_cursor).is_some() && (kind != Kind::RepeatRecords || has_cursor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_patterns_match_whole_segments() {
+        assert!(path_matches(
+            "/fmc/v1/*",
+            "/fmc/v1/streams/a/records",
+            "/fmc/v1/streams/{stream}/records"
+        ));
+        assert!(!path_matches("/fmc/v1/*", "/fmc/v10/x", "/fmc/v10/x"));
+        assert!(!path_matches("/fmc/v1/*", "/fmc/v1", "/fmc/v1"));
+        assert!(path_matches(
+            "/fleet/vehicles/{id}",
+            "/fleet/vehicles/12",
+            "/fleet/vehicles/{id}"
+        ));
+    }
+
+    #[test]
+    fn feeds_take_page_faults_only_with_a_cursor() {
+        assert_eq!(paging("GET", "/fleet/vehicles/stats/feed", false), None);
+        assert_eq!(
+            paging("GET", "/fleet/vehicles/stats/feed", true),
+            Some(Paging::Handler)
+        );
+        assert_eq!(paging("GET", "/fleet/vehicles/{id}", false), None);
+        assert_eq!(paging("POST", "/fleet/drivers", false), None);
+        assert!(page_fault_ready(Kind::EmptyPage, "GET", "/trips/stream", false));
+        assert!(!page_fault_ready(
+            Kind::RepeatRecords,
+            "GET",
+            "/trips/stream",
+            false
+        ));
+        assert!(page_fault_ready(
+            Kind::RepeatRecords,
+            "GET",
+            "/trips/stream",
+            true
+        ));
     }
 }

@@ -1,20 +1,31 @@
 //! The reference FMC endpoint (`/fmc/v1/`, contract in `docs/fmc-api.yaml`): batch upserts of records
 //! per stream with `Idempotency-Key`, stored in SQLite; and the FMC's master lists, a noisy copy of the
 //! simulated fleet whose ground truth is served under `/__sandbox/truth/`.
+//!
+//! Every call goes through [`serve`]: bearer auth (when `--fmc-token` is given), fault rules with an
+//! explicit FMC path, the per-token rate limit, then the handler.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
+use samsara_fmc::endpoints::Rate;
 use serde_json::{json, Value};
 
+use crate::faults::{injected, Kind};
 use crate::fleet::{Fleet, BRANCHES};
-use crate::http::{Request, Response};
+use crate::http::{Delivery, Request, Response};
+use crate::limits::Limiter;
 use crate::rng::Rng;
-use crate::router::Sandbox;
-use crate::simtime::rfc3339_ms;
+use crate::router::{PageFault, Sandbox};
+use crate::simtime::{real_sleep, rfc3339_ms};
 
 /// Most records accepted in one batch.
 pub(crate) const MAX_BATCH: usize = 5_000;
+
+/// The FMC endpoint's rate limit per token (or for all callers together when it is open): a token
+/// bucket holding one second's requests.
+pub(crate) const FMC_RATE: Rate = Rate::per_second(25);
 
 /// The FMC side's state.
 #[derive(Debug)]
@@ -26,6 +37,7 @@ pub(crate) struct Fmc {
     truth_d: Value,
     /// Changes scripted through `POST /__sandbox/fmc/changes`.
     pub(crate) scripted: Mutex<Vec<Value>>,
+    limiter: Limiter,
 }
 
 fn noisy_vin(rng: &mut Rng, vin: &str) -> String {
@@ -82,6 +94,25 @@ impl Fmc {
                status INTEGER NOT NULL, response TEXT NOT NULL);",
         )
         .map_err(|e| format!("cannot create tables: {e}"))?;
+        // Columns added later; a database file from an older sandbox gains them here.
+        for (table, column) in [
+            ("records", "duplicates INTEGER NOT NULL DEFAULT 0"),
+            ("idempotency", "digest TEXT NOT NULL DEFAULT ''"),
+            ("idempotency", "replays INTEGER NOT NULL DEFAULT 0"),
+        ] {
+            let name = column.split(' ').next().unwrap_or_default();
+            let present: bool = db
+                .query_row(
+                    &format!("SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
+                    params![name],
+                    |r| r.get(0),
+                )
+                .map_err(|e| format!("cannot read the schema: {e}"))?;
+            if !present {
+                db.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column}"))
+                    .map_err(|e| format!("cannot migrate table {table}: {e}"))?;
+            }
+        }
         let mut rng = Rng::new(seed, 500);
         let mut vehicles = Vec::new();
         let mut truth_v = Vec::new();
@@ -160,6 +191,7 @@ impl Fmc {
             truth_v: json!({"pairs": truth_v, "samsaraOnly": samsara_only}),
             truth_d: json!({"pairs": truth_d, "samsaraOnly": d_only}),
             scripted: Mutex::new(Vec::new()),
+            limiter: Limiter::default(),
         })
     }
 
@@ -188,21 +220,110 @@ fn valid_stream(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.')
 }
 
+/// The token label (`fmc-token-N`) of an authorised request, `None` when the endpoint is open, or
+/// the 401 to answer.
+fn authorize(sb: &Sandbox, req: &Request) -> Result<Option<String>, Response> {
+    let tokens = &sb.cfg.fmc_tokens;
+    if tokens.is_empty() {
+        return Ok(None);
+    }
+    let unauthorized = |message: &str| {
+        Err(Response::error(401, message).with_header("WWW-Authenticate", "Bearer realm=\"fmc\""))
+    };
+    let Some(value) = req
+        .header("authorization")
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .map(str::trim)
+    else {
+        return unauthorized("Unauthorized: missing `Authorization: Bearer <token>` header");
+    };
+    match tokens.iter().position(|t| t == value) {
+        Some(i) => Ok(Some(format!("fmc-token-{}", i + 1))),
+        None => unauthorized("Unauthorized: unknown FMC token"),
+    }
+}
+
+/// Serves one `/fmc/v1/...` request: auth, faults, rate limit, handler. Returns the response and the
+/// token label for the request log.
+///
+/// Fault rules apply only with an explicit FMC path (`/fmc/v1/streams/{stream}/records`, an exact
+/// path, or `/fmc/v1/*`), so rules for "any Samsara route" leave the FMC side alone. `reset`,
+/// `truncate` and `fail_after_commit` let the request take effect and break only the answer, which is
+/// how a client ends up retrying a batch that was in fact stored. Page faults and `expire_cursor`
+/// apply to the change feed.
+pub(crate) fn serve(sb: &Sandbox, req: &Request) -> (Response, Option<String>) {
+    let label = match authorize(sb, req) {
+        Ok(l) => l,
+        Err(r) => return (r, None),
+    };
+    let segs: Vec<&str> = req.path.split('/').collect();
+    let template = if segs.len() == 6 && segs[3] == "streams" {
+        format!("/fmc/v1/streams/{{stream}}/{}", segs[5])
+    } else {
+        req.path.clone()
+    };
+    let has_cursor = req.param("after").is_some();
+    let feed = req.method == "GET" && req.path == "/fmc/v1/changes";
+    let fired = sb.faults.fire(&req.method, &req.path, &template, |r| {
+        r.path.as_deref().is_some_and(|p| p != "*")
+            && match r.kind {
+                Kind::Status | Kind::Slow | Kind::Reset | Kind::Truncate | Kind::FailAfterCommit => true,
+                Kind::EmptyPage | Kind::RepeatRecords => feed,
+                Kind::ExpireCursor => feed && has_cursor,
+                Kind::RevokeToken => false,
+            }
+    });
+    let (mut delivery, mut page_fault, mut fail_after) = (Delivery::Normal, None, None);
+    if let Some(rule) = fired {
+        match rule.kind {
+            Kind::Status => return (injected(&rule), label),
+            Kind::Slow => real_sleep(Duration::from_millis(rule.delay_ms.unwrap_or(2_000).min(600_000))),
+            Kind::Reset => delivery = Delivery::Reset,
+            Kind::Truncate => delivery = Delivery::Truncate,
+            Kind::FailAfterCommit => fail_after = Some(rule),
+            Kind::EmptyPage => page_fault = Some(PageFault::Empty),
+            Kind::RepeatRecords => page_fault = Some(PageFault::Repeat),
+            Kind::ExpireCursor => {
+                return (
+                    Response::bad_param("after", "the cursor has expired; restart without `after`"),
+                    label,
+                )
+            }
+            Kind::RevokeToken => {}
+        }
+    }
+    if sb.cfg.rate_limits {
+        let key = format!("fmc:{}", label.as_deref().unwrap_or("open"));
+        if let Err(wait) = sb.fmc.limiter.take_all(&[(key, FMC_RATE)]) {
+            let r = Response::error(429, "Too Many Requests: FMC rate limit exceeded")
+                .with_header("Retry-After", &format!("{wait:.5}"));
+            return (r, label);
+        }
+    }
+    let mut resp = handle(sb, req, page_fault);
+    if let Some(rule) = fail_after {
+        return (injected(&rule), label);
+    }
+    resp.delivery = delivery;
+    (resp, label)
+}
+
 /// Routes one `/fmc/v1/...` request.
-pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
+fn handle(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Response {
     let segs: Vec<String> = (1..6).map_while(|i| req.segment(i)).collect();
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     match (req.method.as_str(), segs.as_slice()) {
         ("GET", ["fmc", "v1", "vehicles"]) => Response::json(200, &json!({"data": sb.fmc.vehicles})),
         ("GET", ["fmc", "v1", "drivers"]) => Response::json(200, &json!({"data": sb.fmc.drivers})),
-        ("GET", ["fmc", "v1", "changes"]) => crate::fmc_changes::feed(sb, req),
+        ("GET", ["fmc", "v1", "changes"]) => crate::fmc_changes::feed(sb, req, pf),
         ("GET", ["fmc", "v1", "streams"]) => streams(sb),
         ("POST", ["fmc", "v1", "streams", s, "records"]) if valid_stream(s) => upsert(sb, req, s),
         ("GET", ["fmc", "v1", "streams", s, "records"]) if valid_stream(s) => list(sb, req, s),
+        ("GET", ["fmc", "v1", "streams", s, "summary"]) if valid_stream(s) => summary(sb, s),
         (
             _,
             ["fmc", "v1", "vehicles" | "drivers" | "streams" | "changes"]
-            | ["fmc", "v1", "streams", _, "records"],
+            | ["fmc", "v1", "streams", _, "records" | "summary"],
         ) => Response::error(
             405,
             &format!("Method {} not allowed for {}", req.method, req.path),
@@ -223,30 +344,46 @@ fn upsert(sb: &Sandbox, req: &Request, stream: &str) -> Response {
     else {
         return Response::error(400, "missing `Idempotency-Key` header (1-255 characters)");
     };
+    let body = match req.json() {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
+    let digest = digest(&body);
     let Ok(db) = sb.fmc.db.lock() else {
         return Response::error(500, "database lock poisoned");
     };
-    let prior: Option<(String, u16, String)> = match db
+    let prior: Option<(String, u16, String, String)> = match db
         .query_row(
-            "SELECT stream, status, response FROM idempotency WHERE key = ?1",
+            "SELECT stream, status, response, digest FROM idempotency WHERE key = ?1",
             params![key],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()
     {
         Ok(p) => p,
         Err(e) => return db_err(&e),
     };
-    if let Some((s, status, body)) = prior {
+    if let Some((s, status, answer, d)) = prior {
         if s != stream {
-            return Response::error(409, "this Idempotency-Key was already used for another stream");
+            return Response::error(
+                409,
+                &format!("Idempotency-Key `{key}` was already used for stream `{s}`"),
+            );
         }
-        return Response::json_bytes(status, body.into_bytes()).with_header("Idempotent-Replayed", "true");
+        if !d.is_empty() && d != digest {
+            return Response::error(
+                422,
+                &format!("Idempotency-Key `{key}` was already used with a different body"),
+            );
+        }
+        if let Err(e) = db.execute(
+            "UPDATE idempotency SET replays = replays + 1 WHERE key = ?1",
+            params![key],
+        ) {
+            return db_err(&e);
+        }
+        return Response::json_bytes(status, answer.into_bytes()).with_header("Idempotent-Replayed", "true");
     }
-    let body = match req.json() {
-        Ok(b) => b,
-        Err(e) => return e,
-    };
     let Some(records) = body.get("records").and_then(Value::as_array) else {
         return Response::bad_param("records", "the body must be {\"records\": [...]}");
     };
@@ -272,7 +409,7 @@ fn upsert(sb: &Sandbox, req: &Request, stream: &str) -> Response {
         let tx = db.unchecked_transaction()?;
         {
             let mut seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM records", [], |r| r.get(0))?;
-            let mut upd = tx.prepare_cached("UPDATE records SET body = ?3, deliveries = deliveries + 1, last_received = ?4 WHERE stream = ?1 AND id = ?2")?;
+            let mut upd = tx.prepare_cached("UPDATE records SET deliveries = deliveries + 1, duplicates = duplicates + (body = ?3), body = ?3, last_received = ?4 WHERE stream = ?1 AND id = ?2")?;
             let mut ins = tx.prepare_cached("INSERT INTO records (stream, id, body, deliveries, first_received, last_received, seq) VALUES (?1, ?2, ?3, 1, ?4, ?4, ?5)")?;
             for (r, id) in records.iter().zip(&ids) {
                 let text = r.to_string();
@@ -289,8 +426,8 @@ fn upsert(sb: &Sandbox, req: &Request, stream: &str) -> Response {
             json!({"stream": stream, "received": records.len(), "inserted": inserted, "updated": updated})
                 .to_string();
         tx.execute(
-            "INSERT INTO idempotency (key, stream, status, response) VALUES (?1, ?2, 200, ?3)",
-            params![key, stream, answer],
+            "INSERT INTO idempotency (key, stream, status, response, digest) VALUES (?1, ?2, 200, ?3, ?4)",
+            params![key, stream, answer, digest],
         )?;
         tx.commit()
     })();
@@ -342,6 +479,46 @@ fn list(sb: &Sandbox, req: &Request, stream: &str) -> Response {
         200,
         &json!({"data": data, "pagination": {"endCursor": end, "hasNextPage": has_next}}),
     )
+}
+
+/// A digest of a batch body for comparing retries: FNV-1a (64 bits) over its JSON text, whose object
+/// keys `serde_json` writes in sorted order, so key order and whitespace do not matter.
+fn digest(body: &Value) -> String {
+    let h = body.to_string().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{h:016x}")
+}
+
+/// `GET /fmc/v1/streams/{stream}/summary`: what a delivery left behind, so a test can assert that
+/// nothing was lost or applied twice without paging through the records. `deliveries` = `records`
+/// (distinct ids) + `updates` (re-deliveries with a changed body) + `duplicates` (re-deliveries of
+/// an identical body); `batches` are applied batches, `replays` answers replayed for a repeated key.
+fn summary(sb: &Sandbox, stream: &str) -> Response {
+    let Ok(db) = sb.fmc.db.lock() else {
+        return Response::error(500, "database lock poisoned");
+    };
+    let counts = (|| -> rusqlite::Result<[i64; 5]> {
+        let (records, deliveries, duplicates) = db.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(deliveries), 0), COALESCE(SUM(duplicates), 0) FROM records WHERE stream = ?1",
+            params![stream],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let (batches, replays) = db.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(replays), 0) FROM idempotency WHERE stream = ?1",
+            params![stream],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok([records, deliveries, duplicates, batches, replays])
+    })();
+    match counts {
+        Ok([records, deliveries, duplicates, batches, replays]) => Response::data(json!({
+            "stream": stream, "records": records, "deliveries": deliveries,
+            "updates": deliveries - records - duplicates, "duplicates": duplicates,
+            "batches": batches, "replays": replays,
+        })),
+        Err(e) => db_err(&e),
+    }
 }
 
 fn streams(sb: &Sandbox) -> Response {

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::fleet::{pattern, BRANCHES};
 use crate::http::{Request, Response};
 use crate::rng::Rng;
-use crate::router::Sandbox;
+use crate::router::{PageFault, Sandbox};
 use crate::simtime::{parse_rfc3339_ms, rfc3339_ms};
 use crate::streams::{page, Item, Window};
 
@@ -82,7 +82,7 @@ fn all(sb: &Sandbox, now: i64) -> Vec<(i64, String, Value)> {
 }
 
 /// `GET /fmc/v1/changes?after=…&limit=…`: the change feed (cursor kept when caught up).
-pub(crate) fn feed(sb: &Sandbox, req: &Request) -> Response {
+pub(crate) fn feed(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Response {
     let now = sb.clock.now_ms();
     let w = Window {
         start: sb.model.origin * 1000,
@@ -93,7 +93,7 @@ pub(crate) fn feed(sb: &Sandbox, req: &Request) -> Response {
         .into_iter()
         .map(|(at, key, json)| Item { at, key, json })
         .collect();
-    page(items, req, &w, Some((100, 500)), None)
+    page(items, req, &w, Some((100, 500)), pf)
 }
 
 /// `POST /__sandbox/fmc/changes` `{"type", "data"}`: scripts a change at simulated now.

@@ -33,7 +33,6 @@ impl Limiter {
         endpoint: &str,
         endpoint_rate: Option<Rate>,
     ) -> Result<(), f64> {
-        let now = real_now();
         let mut keys: Vec<(String, Rate)> = vec![
             (format!("token:{token_label}"), TOKEN_RATE),
             ("org".to_string(), ORG_RATE),
@@ -41,12 +40,19 @@ impl Limiter {
         if let Some(r) = endpoint_rate {
             keys.push((format!("endpoint:{endpoint}"), r));
         }
+        self.take_all(&keys)
+    }
+
+    /// Takes one request from each of the named buckets (all or none), or returns the seconds until
+    /// all allow one.
+    pub(crate) fn take_all(&self, keys: &[(String, Rate)]) -> Result<(), f64> {
+        let now = real_now();
         let Ok(mut map) = self.buckets.lock() else {
             return Ok(());
         };
         let mut wait: f64 = 0.0;
         let mut refreshed = Vec::with_capacity(keys.len());
-        for (k, rate) in &keys {
+        for (k, rate) in keys {
             let b = map.get(k).copied().unwrap_or(Bucket {
                 tokens: capacity(*rate),
                 at: now,

@@ -10,7 +10,7 @@ use samsara_fmc::endpoints::{lookup, Endpoint};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::faults::{Faults, Kind};
+use crate::faults::{injected, page_fault_ready, paging, Faults, Kind, Paging};
 use crate::fleet::Fleet;
 use crate::http::{Delivery, Request, Response};
 use crate::limits::Limiter;
@@ -194,46 +194,13 @@ impl Sandbox {
             return admin::handle(self, req);
         }
         let (resp, label) = if req.path.starts_with("/fmc/") {
-            (self.fmc(req), None)
+            fmc::serve(self, req)
         } else if req.path.starts_with("/oauth2/") {
             (crate::oauth::handle(self, req), None)
         } else {
             self.samsara(req)
         };
         self.record(req, resp.status, label);
-        resp
-    }
-
-    /// The FMC endpoint, with the transport-level fault kinds (`status`, `slow`, `reset`, `truncate`).
-    /// A `reset` or `truncate` fault lets the request take effect and breaks only the answer, which is
-    /// how a client ends up retrying a batch that was in fact stored.
-    fn fmc(&self, req: &Request) -> Response {
-        let segs: Vec<&str> = req.path.split('/').collect();
-        let template = if segs.len() == 6 && segs[3] == "streams" {
-            format!("/fmc/v1/streams/{{stream}}/{}", segs[5])
-        } else {
-            req.path.clone()
-        };
-        let mut delivery = Delivery::Normal;
-        if let Some(rule) = self.faults.fire(&req.method, &req.path, &template, |r| {
-            matches!(r.kind, Kind::Status | Kind::Slow | Kind::Reset | Kind::Truncate) && r.path.is_some()
-        }) {
-            match rule.kind {
-                Kind::Status => {
-                    let status = rule.status.unwrap_or(500);
-                    let mut r = Response::error(status, &format!("injected fault: HTTP {status}"));
-                    if status == 429 {
-                        r = r.with_header("Retry-After", rule.retry_after.as_deref().unwrap_or("0.40235"));
-                    }
-                    return r;
-                }
-                Kind::Slow => real_sleep(Duration::from_millis(rule.delay_ms.unwrap_or(2_000).min(600_000))),
-                Kind::Reset => delivery = Delivery::Reset,
-                _ => delivery = Delivery::Truncate,
-            }
-        }
-        let mut resp = fmc::handle(self, req);
-        resp.delivery = delivery;
         resp
     }
 
@@ -331,22 +298,17 @@ impl Sandbox {
                 Kind::ExpireCursor => has_cursor,
                 // Page faults wait for a paged read.
                 Kind::EmptyPage | Kind::RepeatRecords => {
-                    ep.method == "GET" && !ep.path.contains('{') && ep.path != "/me"
+                    page_fault_ready(r.kind, ep.method, ep.path, has_cursor)
                 }
                 _ => true,
             });
         let mut delivery = Delivery::Normal;
         let mut page_fault = None;
+        let mut fail_after = None;
         if let Some(rule) = fired {
             match rule.kind {
-                Kind::Status => {
-                    let status = rule.status.unwrap_or(500);
-                    let mut r = Response::error(status, &format!("injected fault: HTTP {status}"));
-                    if status == 429 {
-                        r = r.with_header("Retry-After", rule.retry_after.as_deref().unwrap_or("0.40235"));
-                    }
-                    return (r, label);
-                }
+                Kind::Status => return (injected(&rule), label),
+                Kind::FailAfterCommit => fail_after = Some(rule),
                 Kind::Slow => real_sleep(Duration::from_millis(rule.delay_ms.unwrap_or(2_000).min(600_000))),
                 Kind::Reset => delivery = Delivery::Reset,
                 Kind::Truncate => delivery = Delivery::Truncate,
@@ -384,29 +346,23 @@ impl Sandbox {
             }
         }
         let mut resp = self.dispatch(req, ep, page_fault);
+        if let Some(rule) = fail_after {
+            return (injected(&rule), label);
+        }
         resp.delivery = delivery;
         (resp, label)
     }
 
     fn dispatch(&self, req: &Request, ep: &Endpoint, pf: Option<PageFault>) -> Response {
         let repeat = pf == Some(PageFault::Repeat);
-        if pf == Some(PageFault::Empty)
-            && ep.method == "GET"
-            && matches!(
-                ep.path,
-                "/fleet/vehicles"
-                    | "/fleet/drivers"
-                    | "/tags"
-                    | "/fleet/driver-vehicle-assignments"
-                    | "/defect-types"
-                    | "/fleet/safety-events"
-                    | "/fleet/defects/history"
-                    | "/fleet/reports/vehicle/idling"
-            )
-        {
+        if pf == Some(PageFault::Empty) && paging(ep.method, ep.path, true) == Some(Paging::List) {
+            let cursor = match entities::parse_offset(req.param("after")) {
+                Ok(n) => entities::offset_cursor(n),
+                Err(e) => return e,
+            };
             return Response::json(
                 200,
-                &serde_json::json!({"data": [], "pagination": {"endCursor": req.param("after").unwrap_or("b2Zmc2V00"), "hasNextPage": true}}),
+                &serde_json::json!({"data": [], "pagination": {"endCursor": cursor, "hasNextPage": true}}),
             );
         }
         match (ep.method, ep.path) {
@@ -414,8 +370,8 @@ impl Sandbox {
             ("GET", "/fleet/vehicles") => entities::list_vehicles(self, req, repeat),
             ("GET", "/fleet/vehicles/{id}") => entities::get_vehicle(self, req),
             ("PATCH", "/fleet/vehicles/{id}") => entities::patch_vehicle(self, req),
-            ("GET", "/fleet/vehicles/stats") => statsapi::snapshot(self, req, false),
-            ("GET", "/fleet/vehicles/locations") => statsapi::snapshot(self, req, true),
+            ("GET", "/fleet/vehicles/stats") => statsapi::snapshot(self, req, false, pf),
+            ("GET", "/fleet/vehicles/locations") => statsapi::snapshot(self, req, true, pf),
             ("GET", "/fleet/vehicles/stats/feed") => statsapi::series(self, req, false, false, pf),
             ("GET", "/fleet/vehicles/locations/feed") => statsapi::series(self, req, false, true, pf),
             ("GET", "/fleet/vehicles/stats/history") => statsapi::series(self, req, true, false, pf),

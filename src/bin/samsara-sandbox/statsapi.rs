@@ -174,7 +174,7 @@ fn envelope(out: &mut Vec<u8>, end_cursor: &str, has_next: bool) {
 }
 
 /// `GET /fleet/vehicles/stats`: the last value per vehicle and type at `time` (default now).
-pub(crate) fn snapshot(sb: &Sandbox, req: &Request, locations: bool) -> Response {
+pub(crate) fn snapshot(sb: &Sandbox, req: &Request, locations: bool, fault: Option<PageFault>) -> Response {
     let q = match parse_query(sb, req, false, locations) {
         Ok(q) => q,
         Err(e) => return e,
@@ -185,38 +185,27 @@ pub(crate) fn snapshot(sb: &Sandbox, req: &Request, locations: bool) -> Response
         Err(e) => return e,
     };
     let start = match crate::entities::parse_offset(req.param("after")) {
+        Ok(s) if fault == Some(PageFault::Repeat) => s.saturating_sub(2),
         Ok(s) => s,
         Err(e) => return e,
     };
-    let model: &Model = &sb.model;
-    let days = model.days(at - 86_400 * 8, at);
-    let r = Render {
-        model,
-        days: &days,
-        overrides: &q.overrides,
-    };
+    if fault == Some(PageFault::Empty) {
+        let mut out = b"{\"data\":[".to_vec();
+        envelope(&mut out, &crate::entities::offset_cursor(start), true);
+        return Response::json_bytes(200, out);
+    }
+    let start = start.min(q.vehicles.len());
+    let end = (start + PAGE_VEHICLES).min(q.vehicles.len());
     let mut out = Vec::with_capacity(64 * 1024);
     out.extend_from_slice(b"{\"data\":[");
-    let end = (start + PAGE_VEHICLES).min(q.vehicles.len());
-    for (n, &v) in q.vehicles.iter().enumerate().take(end).skip(start) {
-        if n > start {
-            out.push(b',');
-        }
-        out.push(b'{');
-        out.extend_from_slice(q.headers[v].as_bytes());
-        for st in &q.types {
-            if !st.reported_by(model.params[v].kind) {
-                continue;
-            }
-            if let Some(t) = model.prev_visible(&days, v, st.sampling(), at) {
-                out.push(b',');
-                string(&mut out, st.snapshot_key());
-                out.push(b':');
-                r.point(&mut out, *st, v, t, &[]);
-            }
-        }
-        out.push(b'}');
-    }
+    latest_values(
+        &mut out,
+        &sb.model,
+        &q,
+        &q.vehicles[start..end],
+        at,
+        Style::Snapshot,
+    );
     let has_next = end < q.vehicles.len();
     envelope(
         &mut out,
@@ -465,39 +454,61 @@ fn cache_key(cursor: &Cursor, q: &Query) -> String {
     format!("{}|{}|{vehicles:x}", cursor.encode(), types.join(","))
 }
 
-/// The feed's first page: the latest point per vehicle and type, and a cursor at now.
-fn latest(sb: &Sandbox, q: &Query, now: i64) -> Response {
-    let model: &Model = &sb.model;
-    let days = model.days(now - 86_400 * 8, now);
+/// How [`latest_values`] writes a vehicle's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    /// `/fleet/vehicles/stats`: singular keys (`engineState`), bare objects, no decorations.
+    Snapshot,
+    /// The feed's first page: the feed's plural keys, one-point arrays, with the decorations.
+    Feed,
+}
+
+/// Writes one object per vehicle of `vehicles` (comma-separated, for a `data` array) with the last
+/// value visible at `at` of each requested type the vehicle reports.
+fn latest_values(out: &mut Vec<u8>, model: &Model, q: &Query, vehicles: &[usize], at: i64, style: Style) {
+    let days = model.days(at - 86_400 * 8, at);
     let r = Render {
         model,
         days: &days,
         overrides: &q.overrides,
     };
-    let mut out = Vec::with_capacity(q.vehicles.len() * 300 + 256);
-    out.extend_from_slice(b"{\"data\":[");
-    let mut first_v = true;
-    for &v in &q.vehicles {
-        if !first_v {
+    let (open, close, decorations): (&[u8], &[u8], &[Stat]) = match style {
+        Style::Snapshot => (b":", b"", &[]),
+        Style::Feed => (b":[", b"]", &q.decorations),
+    };
+    for (n, &v) in vehicles.iter().enumerate() {
+        if n > 0 {
             out.push(b',');
         }
-        first_v = false;
         out.push(b'{');
         out.extend_from_slice(q.headers[v].as_bytes());
         for st in &q.types {
             if !st.reported_by(model.params[v].kind) {
                 continue;
             }
-            if let Some(t) = model.prev_visible(&days, v, st.sampling(), now) {
+            if let Some(t) = model.prev_visible(&days, v, st.sampling(), at) {
                 out.push(b',');
-                string(&mut out, st.feed_key());
-                out.extend_from_slice(b":[");
-                r.point(&mut out, *st, v, t, &q.decorations);
-                out.push(b']');
+                string(
+                    out,
+                    match style {
+                        Style::Snapshot => st.snapshot_key(),
+                        Style::Feed => st.feed_key(),
+                    },
+                );
+                out.extend_from_slice(open);
+                r.point(out, *st, v, t, decorations);
+                out.extend_from_slice(close);
             }
         }
         out.push(b'}');
     }
+}
+
+/// The feed's first page: the latest point per vehicle and type, and a cursor at now.
+fn latest(sb: &Sandbox, q: &Query, now: i64) -> Response {
+    let mut out = Vec::with_capacity(q.vehicles.len() * 300 + 256);
+    out.extend_from_slice(b"{\"data\":[");
+    latest_values(&mut out, &sb.model, q, &q.vehicles, now, Style::Feed);
     envelope(
         &mut out,
         &Cursor {
@@ -527,5 +538,72 @@ mod tests {
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("garbage"), None);
         assert_eq!(Cursor::decode(&c.encode().replace(".3.", ".4.")), None);
+    }
+}
+
+#[cfg(test)]
+mod latest_tests {
+    use serde_json::Value;
+
+    use super::*;
+    use crate::config::Config;
+
+    fn get(sb: &Sandbox, target: &str) -> Value {
+        let req = Request::new("GET", target, Vec::new(), Vec::new());
+        let resp = if target.contains("/feed") {
+            series(sb, &req, false, false, None)
+        } else {
+            snapshot(sb, &req, false, None)
+        };
+        assert_eq!(resp.status, 200, "{target}");
+        serde_json::from_slice(&resp.body).unwrap_or(Value::Null)
+    }
+
+    /// The snapshot and the feed's first page render the same latest values: singular keys and bare
+    /// objects without decorations in one, plural one-point arrays with decorations in the other.
+    #[test]
+    fn snapshot_and_feed_first_page_agree() {
+        let sb = Sandbox::new(Config {
+            vehicles: 12,
+            start_ms: 1_793_545_200_000,
+            ..Config::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let snap = get(
+            &sb,
+            "/fleet/vehicles/stats?types=engineStates,gps,evStateOfChargeMilliPercent",
+        );
+        let feed = get(
+            &sb,
+            "/fleet/vehicles/stats/feed?types=engineStates,gps,evStateOfChargeMilliPercent&decorations=obdOdometerMeters",
+        );
+        let (snap, feed) = (snap["data"].as_array(), feed["data"].as_array());
+        let (Some(snap), Some(feed)) = (snap, feed) else {
+            panic!("no data");
+        };
+        assert_eq!(snap.len(), 12);
+        assert_eq!(snap.len(), feed.len());
+        let mut ev = 0;
+        for (s, f) in snap.iter().zip(feed) {
+            assert_eq!(s["id"], f["id"]);
+            for (singular, plural) in [
+                ("engineState", "engineStates"),
+                ("gps", "gps"),
+                ("evStateOfChargeMilliPercent", "evStateOfChargeMilliPercent"),
+            ] {
+                let Some(points) = f[plural].as_array() else {
+                    assert!(s.get(singular).is_none(), "{singular} only in the snapshot");
+                    continue;
+                };
+                assert_eq!(points.len(), 1, "one point per type");
+                let mut point = points[0].clone();
+                let decorations = point.as_object_mut().and_then(|p| p.remove("decorations"));
+                assert!(decorations.is_some_and(|d| d["obdOdometerMeters"]["value"].is_number()));
+                assert!(s[singular].get("decorations").is_none());
+                assert_eq!(s[singular], point, "{singular}");
+                ev += usize::from(singular.starts_with("ev"));
+            }
+        }
+        assert!(ev > 0 && ev < 12, "a mixed fleet: {ev} EVs");
     }
 }
