@@ -261,6 +261,7 @@ fn page_faults_on_streams() {
         "/form-submissions/stream?startTime=2026-10-20T00:00:00Z",
         "/issues/stream?startTime=2026-10-20T00:00:00Z",
         "/idling/events?startTime=2026-11-01T00:00:00Z&endTime=2026-11-02T00:00:00Z&limit=20",
+        "/readings/history?readingId=tirePressuresFrontLeft&entityType=asset&startTime=2026-10-31T00:00:00Z",
     ] {
         page_faults_keep_every_record(&sb, path, None, None);
     }

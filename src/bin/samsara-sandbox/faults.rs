@@ -192,7 +192,8 @@ pub(crate) fn paging(method: &str, template: &str, has_cursor: bool) -> Option<P
         | "/speeding-intervals/stream"
         | "/idling/events"
         | "/form-submissions/stream"
-        | "/issues/stream" => Some(Paging::Handler),
+        | "/issues/stream"
+        | "/readings/history" => Some(Paging::Handler),
         _ => None,
     }
 }
