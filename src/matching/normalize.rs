@@ -149,7 +149,10 @@ pub fn state_code(state: &str) -> Option<String> {
 #[rustfmt::skip]
 const MAKES: &[(&str, &str)] = &[
     ("CHEV", "CHEVROLET"), ("CHEVY", "CHEVROLET"), ("DODGE", "RAM"), ("FRHT", "FREIGHTLINER"),
-    ("FREIGHTLINER", "FREIGHTLINER"), ("FRTL", "FREIGHTLINER"), ("GREATDANE", "GREAT DANE"),
+    ("FREIGHTLINER", "FREIGHTLINER"), ("FRTL", "FREIGHTLINER"), ("FUSO", "MITSUBISHI FUSO"),
+    ("GREATDANE", "GREAT DANE"), ("HYUNDAITRANSLEAD", "HYUNDAI TRANSLEAD"), ("ICBUS", "IC BUS"),
+    ("MITSUBISHIFUSO", "MITSUBISHI FUSO"), ("TRANSLEAD", "HYUNDAI TRANSLEAD"),
+    ("WESTERNSTAR", "WESTERN STAR"),
     ("GMC", "GMC"), ("INTERNATIONAL", "INTERNATIONAL"), ("INTL", "INTERNATIONAL"),
     ("KENWORTH", "KENWORTH"), ("KW", "KENWORTH"), ("MERCEDES", "MERCEDES-BENZ"),
     ("MERCEDESBENZ", "MERCEDES-BENZ"), ("NAVISTAR", "INTERNATIONAL"), ("PETE", "PETERBILT"),
@@ -262,6 +265,11 @@ mod tests {
         assert!(make_agrees("FORD", "Ford"));
         assert!(make_agrees("FREIGHTLINER", "Freightliner Custom Chassis"));
         assert!(!make_agrees("FORD", "Kenworth"));
+        let fuso = make_key("Fuso").unwrap_or_default();
+        assert!(make_agrees(&fuso, "Mitsubishi Fuso"));
+        let translead = make_key("Translead").unwrap_or_default();
+        assert!(make_agrees(&translead, "Hyundai Translead"));
+        assert!(make_agrees("BLUEBIRD", "Blue Bird"));
     }
 
     #[test]
