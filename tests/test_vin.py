@@ -162,6 +162,66 @@ def test_transposition_is_repaired(vin: str, pos: int) -> None:
     assert vin in [r.candidate for r in repair_vin(bad, limit=1000)]
 
 
+def ref_insertions(short: str) -> set[str]:
+    """Every valid VIN one insertion away from a 16-character string."""
+    cands = {short[:i] + c + short[i:] for i in range(17) for c in ALPHABET}
+    return {v for v in cands if ref_valid(v)}
+
+
+def ref_deletions(long: str) -> set[str]:
+    """Every valid VIN one deletion away from an 18-character string."""
+    return {v for v in (long[:i] + long[i + 1 :] for i in range(18)) if ref_valid(v)}
+
+
+@given(st.text(alphabet=ALPHABET, min_size=16, max_size=16))
+@settings(max_examples=200, deadline=None)
+def test_insertions_match_reference(short: str) -> None:
+    cands = repair_vin(short, limit=10_000)
+    assert {r.candidate for r in cands} == ref_insertions(short)
+    assert len(cands) == len({r.candidate for r in cands})
+    for r in cands:
+        ((kind, pos),) = r.edits
+        assert kind == "insert" and r.candidate[: pos - 1] + r.candidate[pos:] == short
+        assert r.edit == f"insert `{r.candidate[pos - 1]}` at position {pos}"
+    assert [r.cost for r in cands] == sorted(r.cost for r in cands)
+
+
+@given(st.text(alphabet=ALPHABET, min_size=18, max_size=18))
+@settings(max_examples=200, deadline=None)
+def test_deletions_match_reference(long: str) -> None:
+    cands = repair_vin(long, limit=10_000)
+    assert {r.candidate for r in cands} == ref_deletions(long)
+    for r in cands:
+        ((kind, pos),) = r.edits
+        assert kind == "delete" and long[: pos - 1] + long[pos:] == r.candidate
+
+
+@given(na_vins, st.integers(0, 16))
+@settings(max_examples=300, deadline=None)
+def test_dropped_character_is_restored(vin: str, pos: int) -> None:
+    short = vin[:pos] + vin[pos + 1 :]
+    cands = [r.candidate for r in repair_vin(short, limit=10_000)]
+    assert vin in cands
+    if short[0] in "12345":
+        # The check digit leaves few: about one insertion in eleven fits (plus foreign VINs made by
+        # putting a non-North-American character in front, which need no check digit).
+        assert len(cands) < 150
+
+
+@given(na_vins, st.integers(0, 17), st.sampled_from(ALPHABET))
+@settings(max_examples=300, deadline=None)
+def test_extra_character_is_dropped(vin: str, pos: int, c: str) -> None:
+    assert vin in [r.candidate for r in repair_vin(vin[:pos] + c + vin[pos:], limit=10_000)]
+
+
+def test_doubled_or_lost_twin_ranks_first() -> None:
+    # `…0427888`: one `8` too many; `…04278`: one lost. Both restore the same VIN at the best cost.
+    for bad in ("1M8GDM9AXKP0427888", "1M8GDM9AXKP04278"):
+        cands = repair_vin(bad, limit=10_000)
+        best = min(r.cost for r in cands)
+        assert "1M8GDM9AXKP042788" in [r.candidate for r in cands if r.cost == best]
+
+
 @given(na_vins)
 @settings(deadline=None)
 def test_letter_o_and_i_are_mapped_back(vin: str) -> None:

@@ -68,12 +68,15 @@ def repair_vin(vin: str, *, limit: int = 10) -> list[VinRepair]:
     """Candidate corrections for a mistyped VIN, likeliest first.
 
     ``O``/``Q`` become ``0`` and ``I`` becomes ``1``; if the check digit still fails, every single
-    substitution and adjacent transposition (and, for 18 characters, deletion) that yields a valid
-    VIN is proposed, visually confusable substitutions (``S``/``5``, ``B``/``8``, …) first.
+    substitution and adjacent transposition (for 16 characters every insertion, for 18 every
+    deletion) that yields a valid VIN is proposed, visually confusable substitutions (``S``/``5``,
+    ``B``/``8``, …) and a lost or doubled twin character (``…0042…`` typed ``…042…``) first.
 
     Returns:
-        ``VinRepair`` objects with ``candidate``, ``edit`` (readable), ``edits``
-        (``(kind, position)`` pairs) and ``cost``; empty when ``vin`` is already valid or beyond repair.
+        ``VinRepair`` objects with ``candidate``, ``edit`` (readable), ``edits`` (``(kind, position)``
+        pairs, kind ``"substitute"``, ``"transpose"``, ``"insert"`` or ``"delete"``; positions are
+        1-based, an insertion's in the candidate) and ``cost``; empty when ``vin`` is already valid or
+        beyond repair.
     """
     if limit < 0:
         raise ValueError(f"limit `{limit}` must be ≥ 0")

@@ -5,6 +5,8 @@
 const UNIT_WORDS: &[&str] = &[
     "asset", "bus", "fleet", "no", "num", "number", "t", "tk", "tr", "tractor", "trailer", "trk", "trl", "truck",
     "u", "un", "unit", "v", "van", "veh", "vehicle",
+    // Body types fleets name units by ("Pickup 12", "Reefer 0310").
+    "bobtail", "boxtruck", "car", "ev", "flatbed", "pickup", "reefer", "semi", "shuttle", "suv", "tanker",
 ];
 
 /// Splits a name into lower-case alphanumeric tokens, also between letters and digits
@@ -58,11 +60,34 @@ pub fn unit_number(name: &str) -> Option<String> {
     }
     // Otherwise only a bare number, perhaps behind a short prefix ("0042", "T004", "A-12"), so that
     // model numbers ("F-150", "3000R") are not taken for unit numbers.
+    // A zero-padded number behind any word ("Loader 0042") is a unit number too: model numbers and
+    // years are not written with leading zeros.
     match t.as_slice() {
         [n] if is_num(n) && n.len() <= 8 => Some(strip_zeros(n)),
         [p, n] if p.len() <= 2 && !is_num(p) && is_num(n) && n.len() <= 8 => Some(strip_zeros(n)),
+        [p, n] if !is_num(p) && is_num(n) && n.len() >= 2 && n.len() <= 8 && n.starts_with('0') => {
+            Some(strip_zeros(n))
+        }
         _ => None,
     }
+}
+
+/// A vehicle name for comparison: [`default_process`](super::default_process)ed, with leading
+/// zeros dropped from numbers, so `"Truck 0241"` and `"TRUCK #241"` compare equal.
+pub fn name_key(name: &str) -> String {
+    let p = super::default_process(name);
+    let mut out = String::with_capacity(p.len());
+    for tok in p.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        if tok.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&strip_zeros(tok));
+        } else {
+            out.push_str(tok);
+        }
+    }
+    out
 }
 
 /// A plate as a comparison key: upper case, alphanumerics only, `O` folded to `0` and `I` to `1`
@@ -124,7 +149,10 @@ pub fn state_code(state: &str) -> Option<String> {
 #[rustfmt::skip]
 const MAKES: &[(&str, &str)] = &[
     ("CHEV", "CHEVROLET"), ("CHEVY", "CHEVROLET"), ("DODGE", "RAM"), ("FRHT", "FREIGHTLINER"),
-    ("FREIGHTLINER", "FREIGHTLINER"), ("FRTL", "FREIGHTLINER"), ("GREATDANE", "GREAT DANE"),
+    ("FREIGHTLINER", "FREIGHTLINER"), ("FRTL", "FREIGHTLINER"), ("FUSO", "MITSUBISHI FUSO"),
+    ("GREATDANE", "GREAT DANE"), ("HYUNDAITRANSLEAD", "HYUNDAI TRANSLEAD"), ("ICBUS", "IC BUS"),
+    ("MITSUBISHIFUSO", "MITSUBISHI FUSO"), ("TRANSLEAD", "HYUNDAI TRANSLEAD"),
+    ("WESTERNSTAR", "WESTERN STAR"),
     ("GMC", "GMC"), ("INTERNATIONAL", "INTERNATIONAL"), ("INTL", "INTERNATIONAL"),
     ("KENWORTH", "KENWORTH"), ("KW", "KENWORTH"), ("MERCEDES", "MERCEDES-BENZ"),
     ("MERCEDESBENZ", "MERCEDES-BENZ"), ("NAVISTAR", "INTERNATIONAL"), ("PETE", "PETERBILT"),
@@ -203,10 +231,23 @@ mod tests {
             ("Bob's truck", None),
             ("", None),
             ("12 34", None),
+            ("Pickup 0200", Some("200")),
+            ("Reefer 310", Some("310")),
+            ("Loader 0042", Some("42")),
+            ("Cascadia 2019", None),
+            ("Pickup", None),
         ];
         for &(name, want) in cases {
             assert_eq!(unit_number(name).as_deref(), want, "{name}");
         }
+    }
+
+    #[test]
+    fn name_keys_drop_leading_zeros() {
+        assert_eq!(name_key("Truck 0241"), "truck 241");
+        assert_eq!(name_key("TRUCK #241"), "truck 241");
+        assert_eq!(name_key("Van 000"), "van 0");
+        assert_eq!(name_key("  "), "");
     }
 
     #[test]
@@ -224,6 +265,11 @@ mod tests {
         assert!(make_agrees("FORD", "Ford"));
         assert!(make_agrees("FREIGHTLINER", "Freightliner Custom Chassis"));
         assert!(!make_agrees("FORD", "Kenworth"));
+        let fuso = make_key("Fuso").unwrap_or_default();
+        assert!(make_agrees(&fuso, "Mitsubishi Fuso"));
+        let translead = make_key("Translead").unwrap_or_default();
+        assert!(make_agrees(&translead, "Hyundai Translead"));
+        assert!(make_agrees("BLUEBIRD", "Blue Bird"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! number, name, make / model / year.
 
 use super::engine::{key, run, BlockKey, Prepared};
-use super::normalize::{make_agrees, make_key, plate_key, state_code, unit_number};
+use super::normalize::{make_agrees, make_key, name_key, plate_key, state_code, unit_number};
 use super::scorers::{default_process, osa_bounded, token_set_ratio};
 use super::{
     external_keys, external_link, external_pairs, MatchOptions, MatchResult, Reason, Reasons, Tally,
@@ -93,7 +93,7 @@ fn prep(v: &Vehicle) -> Prep {
         plate: v.license_plate.as_deref().and_then(plate_key),
         state: v.license_plate_state.as_deref().and_then(state_code),
         unit: v.name.as_deref().and_then(unit_number),
-        name: v.name.as_deref().map(default_process).unwrap_or_default(),
+        name: v.name.as_deref().map(name_key).unwrap_or_default(),
         make_from_vin: v.make.as_deref().and_then(make_key).is_none(),
         make: v
             .make

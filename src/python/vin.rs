@@ -99,6 +99,7 @@ pub(crate) fn repair_vin(vin: &str, limit: usize) -> Vec<PyVinRepair> {
                 .map(|e| match *e {
                     vin::VinEdit::Substitute { position, .. }
                     | vin::VinEdit::Transpose { position }
+                    | vin::VinEdit::Insert { position, .. }
                     | vin::VinEdit::Delete { position, .. } => (e.kind(), position),
                 })
                 .collect(),

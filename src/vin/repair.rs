@@ -3,9 +3,13 @@
 //! 1. `O` and `Q` become `0`, `I` becomes `1` (they are never VIN characters; these are the usual
 //!    misreadings).
 //! 2. If the check digit still fails: every single-character substitution and every adjacent
-//!    transposition that makes it valid. An 18-character VIN also gets every single deletion.
+//!    transposition that makes it valid. A 16-character VIN gets every single insertion that makes
+//!    it valid, an 18-character VIN every single deletion.
 //!
-//! Candidates must be valid VINs (legal model-year code included). They come ranked: fewest and most
+//! Candidates must be valid VINs (legal model-year code included; the check digit for North American
+//! VINs). A dropped or doubled character next to its twin (`…0042…` typed `…042…`) is the likeliest
+//! length error and ranks first; outside North America no check digit narrows an insertion down, so a
+//! 16-character foreign VIN gets hundreds of equally plausible candidates (the limit keeps the best). They come ranked: fewest and most
 //! plausible edits first, where a visually confusable substitution (`S`/`5`, `B`/`8`, `Z`/`2`, …) costs
 //! less than an arbitrary one. A VIN from outside North America needs no check digit, so step 1's
 //! result is a candidate for it even when the digit fails.
@@ -58,6 +62,13 @@ pub enum VinEdit {
         /// 1-based position of the first of the two.
         position: usize,
     },
+    /// `inserted` was added so that it stands at `position` in the candidate.
+    Insert {
+        /// 1-based position in the candidate.
+        position: usize,
+        /// The added character.
+        inserted: char,
+    },
     /// The character at `position` was dropped.
     Delete {
         /// 1-based position.
@@ -68,11 +79,12 @@ pub enum VinEdit {
 }
 
 impl VinEdit {
-    /// A stable code for the kind of edit: `"substitute"`, `"transpose"` or `"delete"`.
+    /// A stable code for the kind of edit: `"substitute"`, `"transpose"`, `"insert"` or `"delete"`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Substitute { .. } => "substitute",
             Self::Transpose { .. } => "transpose",
+            Self::Insert { .. } => "insert",
             Self::Delete { .. } => "delete",
         }
     }
@@ -84,6 +96,9 @@ impl std::fmt::Display for VinEdit {
             Self::Substitute { position, from, to } => write!(f, "`{from}` → `{to}` at position {position}"),
             Self::Transpose { position } => {
                 write!(f, "swap positions {position} and {}", position + 1)
+            }
+            Self::Insert { position, inserted } => {
+                write!(f, "insert `{inserted}` at position {position}")
             }
             Self::Delete { position, found } => write!(f, "drop `{found}` at position {position}"),
         }
@@ -116,6 +131,17 @@ fn confusable(a: u8, b: u8) -> bool {
     CONFUSABLE
         .iter()
         .any(|&(x, y)| (x, y) == (a, b) || (y, x) == (a, b))
+}
+
+/// The cost of adding or dropping `c` at index `i` of the shorter VIN `short`: a character next to
+/// its twin (a doubled keystroke, or one of a pair lost) is the likelier slip.
+fn length_cost(short: &[u8], i: usize, c: u8) -> f32 {
+    let twin = short.get(i) == Some(&c) || (i > 0 && short.get(i - 1) == Some(&c));
+    if twin {
+        0.7
+    } else {
+        0.9
+    }
 }
 
 /// Whether `v` (17 bytes) is a candidate: legal characters, model-year code, and a check digit
@@ -196,19 +222,39 @@ pub fn repair(s: &str, limit: usize) -> Vec<VinRepair> {
                 }
             }
         }
+    } else if base.len() == 16 {
+        for i in 0..=16 {
+            for &c in VIN_CHARS {
+                // Inserting next to an equal character gives the same VIN from both sides: once.
+                if i > 0 && base[i - 1] == c {
+                    continue;
+                }
+                let mut v = base.clone();
+                v.insert(i, c);
+                if acceptable(&v, true) {
+                    let edit = VinEdit::Insert {
+                        position: i + 1,
+                        inserted: char::from(c),
+                    };
+                    push(v, Some(edit), length_cost(&base, i, c));
+                }
+            }
+        }
     } else if base.len() == 18 {
         for i in 0..18 {
             let mut v = base.clone();
-            let found = char::from(v.remove(i));
-            if acceptable(&v, false) {
-                push(
-                    v,
-                    Some(VinEdit::Delete {
-                        position: i + 1,
-                        found,
-                    }),
-                    0.8,
-                );
+            let found = v.remove(i);
+            // Dropping either of two equal neighbours gives the same VIN: keep the first.
+            if i > 0 && base[i - 1] == found {
+                continue;
+            }
+            if acceptable(&v, true) {
+                let edit = VinEdit::Delete {
+                    position: i + 1,
+                    found: char::from(found),
+                };
+                let cost = length_cost(&v, i, found);
+                push(v, Some(edit), cost);
             }
         }
     }
@@ -266,6 +312,31 @@ mod tests {
         assert!(r
             .iter()
             .any(|c| c.candidate == GOOD && c.edits[0].kind() == "delete"));
+    }
+
+    #[test]
+    fn sixteen_characters_get_one_inserted() {
+        // The second `8` of `…788` lost: restoring a twin ranks before other insertions.
+        let r = repair("1M8GDM9AXKP04278", 1000);
+        let hit = r.iter().position(|c| c.candidate == GOOD);
+        let hit = hit.map(|i| &r[i]);
+        assert!(hit.is_some_and(|c| c.edits[0].kind() == "insert" && (c.cost - 0.7).abs() < 1e-6));
+        assert!(r.iter().all(|c| super::super::is_valid(&c.candidate)));
+        assert!(r.windows(2).all(|w| w[0].cost <= w[1].cost));
+        // One edit each, and no candidate twice.
+        let mut seen: Vec<&str> = r.iter().map(|c| c.candidate.as_str()).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), r.len());
+        // A lost check digit.
+        let r = repair("1M8GDM9AKP042788", 1000);
+        assert!(r.iter().any(|c| c.candidate == GOOD
+            && c.edits
+                == [VinEdit::Insert {
+                    position: 9,
+                    inserted: 'X'
+                }]
+            && c.description() == "insert `X` at position 9"));
     }
 
     #[test]
