@@ -3,6 +3,38 @@
 from collections.abc import Iterator
 from typing import Any, final
 
+__all__ = [
+    "ApiClient",
+    "Page",
+    "PageIterator",
+    "StatsPage",
+    "StatsPageIterator",
+    "VinInfo",
+    "VinRepair",
+    "__version__",
+    "convert",
+    "convert_stats",
+    "decode_vin",
+    "default_process",
+    "extract_one",
+    "is_valid_vin",
+    "jaro_winkler",
+    "levenshtein",
+    "match_drivers",
+    "match_vehicles",
+    "normalize_rfc3339",
+    "ratio",
+    "repair_vin",
+    "rfc3339_to_unix_ms",
+    "token_set_ratio",
+    "token_sort_ratio",
+    "unit_number",
+    "unit_symbols",
+    "unix_ms_to_rfc3339",
+    "validate_vin",
+    "vin_check_digit",
+]
+
 __version__: str
 
 @final
