@@ -15,6 +15,9 @@ window from that cursor in a fresh process:
 Reported per method: client CPU (``time.process_time`` of the paging loop, the sandbox runs in
 another process) per record and per 100k records, peak RSS, and import-plus-first-call time
 (import the library, build a client, ``GET /me``). The median of ``--repeat`` runs is shown.
+
+Then the bar without HTTP: the same page bytes, saved once, through ``_core.convert_stats`` (bytes
+to converted NDJSON) and through ``orjson.loads`` (bytes to dicts, nothing converted), best of 5.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -117,6 +122,47 @@ def worker(method: str, url: str, cursor: str) -> dict[str, float]:
     return {"records": records, "cpu_s": cpu, "rss_mb": rss_mb, "first_ms": first * 1000}
 
 
+def converter_worker(pages_file: str) -> dict[str, float]:
+    """CPU per record of converting saved page bytes, against ``orjson.loads`` of the same bytes."""
+    import orjson
+
+    from samsara_fmc import _core
+
+    pages = json.loads(Path(pages_file).read_text())
+    bodies = [p.encode() for p in pages]
+    records = sum(_core.convert_stats(b, "metric")[2] for b in bodies)
+
+    def best(fn: object) -> float:
+        runs = []
+        for _ in range(5):
+            c0 = time.process_time()
+            for b in bodies:
+                fn(b)  # type: ignore[operator]
+            runs.append(time.process_time() - c0)
+        return min(runs) / records
+
+    return {
+        "records": records,
+        "convert_stats": best(lambda b: _core.convert_stats(b, "metric")),
+        "orjson.loads": best(orjson.loads),
+    }
+
+
+def save_pages(url: str, cursor: str, path: Path) -> None:
+    after, pages = cursor, []
+    while True:
+        q = urllib.parse.urlencode({"types": ",".join(TYPES), "after": after})
+        req = urllib.request.Request(f"{url}{FEED}?{q}", headers={"Authorization": f"Bearer {TOKEN}"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            body = resp.read()
+        pages.append(body.decode())
+        page = json.loads(body)
+        after = page["pagination"]["endCursor"] or after
+        if not page["pagination"]["hasNextPage"]:
+            break
+    path.write_text(json.dumps(pages))
+
+
 def start_sandbox(vehicles: int) -> tuple[subprocess.Popen[str], str]:
     exe = os.environ.get("SAMSARA_SANDBOX_BIN") or str(ROOT / "target/sandbox/samsara-sandbox")
     cmd = [exe, "--port", "0", "--vehicles", str(vehicles), "--days", "0", "--start", "2026-11-02T15:00:00Z",
@@ -146,7 +192,11 @@ def main() -> int:
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
     ap.add_argument("--cursor", help=argparse.SUPPRESS)
+    ap.add_argument("--pages", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.pages:
+        print(json.dumps(converter_worker(args.pages)))
+        return 0
     if args.worker:
         print(json.dumps(worker(args.worker, args.url, args.cursor)))
         return 0
@@ -164,6 +214,11 @@ def main() -> int:
                 out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
                 runs.append(json.loads(out.strip().splitlines()[-1]))
             rows.append((method, runs))
+        with tempfile.TemporaryDirectory() as tmp:
+            pages_file = Path(tmp) / "pages.json"
+            save_pages(url, cursor, pages_file)
+            cmd = [sys.executable, __file__, "--pages", str(pages_file)]
+            alone = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip())
     finally:
         proc.kill()
     n = {r["records"] for _, runs in rows for r in runs}
@@ -185,6 +240,11 @@ def main() -> int:
         first_ms = statistics.median(r["first_ms"] for r in runs)
         print(f"{method:<20} {cpu / records * 1e6:>8.2f} µs {cpu / records * 1e5:>7.2f} s {ratio:>7} "
               f"{rss:>6.0f} MB {first_ms:>8.1f} ms")  # fmt: skip
+    ours, theirs = alone["convert_stats"] * 1e6, alone["orjson.loads"] * 1e6
+    print(
+        "without HTTP, best of 5 over the same page bytes: "
+        f"convert_stats {ours:.2f} µs/record, orjson.loads {theirs:.2f} µs/record ({ours / theirs:.2f}x)"
+    )
     return 0
 
 
