@@ -1,4 +1,5 @@
-//! [`ApiClient`]: one reused blocking HTTP client per token, with retries, pacing and deadlines.
+//! [`ApiClient`]: one reused HTTP client per token, with retries, pacing and deadlines. Calls block
+//! their thread (the Python bindings release the GIL around them); I/O runs on the calling thread.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -121,7 +122,10 @@ pub struct Response {
 /// The Samsara API client. Cheap to share: build one per token and reuse it, so connections are.
 #[derive(Debug)]
 pub struct ApiClient {
-    http: reqwest::blocking::Client,
+    http: reqwest::Client,
+    /// Drives `http` on whichever thread calls: requests run on the caller's thread, so a response
+    /// body is read where it is used instead of being handed across threads chunk by chunk.
+    runtime: tokio::runtime::Runtime,
     config: ClientConfig,
     limiter: RateLimiter,
     clock: Arc<dyn Clock>,
@@ -147,18 +151,23 @@ impl ApiClient {
             HeaderValue::from_str(&config.api_version)
                 .map_err(|_| ConfigError::BadApiVersion(config.api_version.clone()))?,
         );
-        let http = reqwest::blocking::Client::builder()
+        let http = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .default_headers(headers)
             .connect_timeout(config.connect_timeout)
-            .timeout(None)
             // The API does not redirect; refusing keeps the token on the configured host.
             .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(Duration::from_secs(50))
             .build()
             .map_err(|e| ConfigError::Http(e.to_string()))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| ConfigError::Http(format!("cannot start the I/O runtime: {e}")))?;
         Ok(Self {
             http,
+            runtime,
             config,
             limiter: RateLimiter::new(),
             clock,
@@ -314,14 +323,17 @@ impl ApiClient {
                 .header(CONTENT_TYPE, "application/json")
                 .body(body.clone());
         }
-        let resp = builder.send().map_err(|e| transport_kind(&e))?;
-        let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
-        let body = resp.bytes().map_err(|e| transport_kind(&e))?;
+        let (status, retry_after, body) = self.runtime.block_on(async {
+            let resp = builder.send().await.map_err(|e| transport_kind(&e))?;
+            let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after);
+            let body = resp.bytes().await.map_err(|e| transport_kind(&e))?;
+            Ok::<_, ApiErrorKind>((status, retry_after, body))
+        })?;
         if status < 400 {
             return Ok((status, body));
         }

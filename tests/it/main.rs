@@ -211,3 +211,26 @@ fn a_stats_feed_page_converts_and_carries_its_cursor() {
         (Some(10.0), Some("h"))
     );
 }
+
+/// One client shared by several threads (Python threads with the GIL released): every request is
+/// driven on its caller's thread and all of them complete.
+#[test]
+fn one_client_serves_concurrent_callers() {
+    let server = Server::start(vec![Reply::json(200, r#"{"data":{"id":"1"}}"#)]);
+    let clock = Arc::new(FakeClock::new(0.0));
+    let api = Arc::new(client(&server, &clock));
+    let callers: Vec<_> = (0..6)
+        .map(|_| {
+            let api = Arc::clone(&api);
+            std::thread::spawn(move || {
+                (0..25)
+                    .map(|_| api.send(&Request::get("/me", &[])).unwrap().status)
+                    .collect::<Vec<u16>>()
+            })
+        })
+        .collect();
+    for caller in callers {
+        assert_eq!(caller.join().unwrap(), vec![200; 25]);
+    }
+    assert_eq!(server.requests().len(), 150);
+}
