@@ -291,7 +291,10 @@ pub(crate) fn safety(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Resp
 }
 
 /// `GET /idling/events`: selected by start time (`startTime <= start < endTime`), completed events only.
-pub(crate) fn idling(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Response {
+/// The record has exactly one shape, the one of the request's API `version` (`shared/samsara-api.md`
+/// §3.13.1): from 2025-10-23 nested `asset`/`operator` objects plus `latitude`/`longitude`, before
+/// that flat `assetId`/`operatorId` (and no external IDs: `includeExternalIds` came with the nesting).
+pub(crate) fn idling(sb: &Sandbox, req: &Request, pf: Option<PageFault>, version: &str) -> Response {
     let run = || -> Result<Response, Response> {
         let mut w = Window::parse(req, sb.clock.now_ms(), true)?;
         w.end = w.end.map(|e| e - 1);
@@ -304,7 +307,13 @@ pub(crate) fn idling(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Resp
             return Err(Response::bad_param("ptoState", "must be `active` or `inactive`"));
         }
         let ext = flag(req, "includeExternalIds")?;
-        let nested = req.header("x-samsara-version").map(|v| v >= "2025-10-23");
+        let nested = version >= crate::version::IDLING_NESTED;
+        let driver_ext: Vec<Value> = if ext && nested {
+            let st = sb.store();
+            st.drivers.iter().map(|d| d["externalIds"].clone()).collect()
+        } else {
+            Vec::new()
+        };
         let now = w.now.div_euclid(1000);
         let (lo, hi) = w.secs();
         let days = sb.model.days(lo - 86_400, hi);
@@ -320,7 +329,8 @@ pub(crate) fn idling(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Resp
                 {
                     continue;
                 }
-                let op = driver_id(sb, a.v, d);
+                let op_idx = sb.model.driver_for(a.v, d, sb.fleet.drivers.len());
+                let op = op_idx.map(|i| sb.fleet.drivers[i].id.clone());
                 if !operators.is_empty() && !op.as_ref().is_some_and(|o| operators.contains(o)) {
                     continue;
                 }
@@ -340,23 +350,27 @@ pub(crate) fn idling(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Resp
                 let mut j = json!({"eventUuid": uuid_, "startTime": ts(s), "durationMilliseconds": dur, "fuelConsumedMilliliters": (litres * 1000.0).round(),
                     "fuelCost": {"amount": format!("{:.2}", litres * 1.05), "currency": "usd"}, "gaseousFuelConsumedGrams": 0.0,
                     "gaseousFuelCost": {"amount": "0.00", "currency": "usd"}, "ptoState": "inactive", "airTemperatureMillicelsius": 15_000 + i64::try_from(a.v % 10).unwrap_or(0) * 500});
-                if nested != Some(true) {
-                    j["assetId"] = json!(aid);
-                    if let Some(o) = oid {
-                        j["operatorId"] = json!(o);
-                    }
-                }
-                if nested != Some(false) {
+                if nested {
                     j["asset"] = if ext {
                         json!({"id": aid, "externalIds": a.ext})
                     } else {
                         json!({"id": aid})
                     };
                     if let Some(o) = oid {
-                        j["operator"] = json!({"id": o});
+                        j["operator"] = match op_idx.and_then(|i| driver_ext.get(i)) {
+                            Some(x) if x.as_object().is_some_and(|m| !m.is_empty()) => {
+                                json!({"id": o, "externalIds": x})
+                            }
+                            _ => json!({"id": o}),
+                        };
                     }
                     j["latitude"] = json!((lat * 1e6).round() / 1e6);
                     j["longitude"] = json!((lon * 1e6).round() / 1e6);
+                } else {
+                    j["assetId"] = json!(aid);
+                    if let Some(o) = oid {
+                        j["operatorId"] = json!(o);
+                    }
                 }
                 items.push(Item {
                     at: s * 1000,
