@@ -256,6 +256,69 @@ fn issues_media_and_ifta() {
         &json!({"title": "Door latch", "asset": {"id": "281474977000011"}}),
     );
     assert_eq!((s, &made["data"]["status"]), (200, &json!("open")));
+    // External IDs are unique per key across entity types, issues and trailers included (§1.6).
+    let vehicle_ext =
+        sb.get("/fleet/vehicles/281474977000011").1["data"]["externalIds"]["maintenanceId"].clone();
+    let trailer_ext = json!("T5001");
+    let clash = |method: &str, path: &str, body: Value| {
+        let (s, b) = sb.send(method, path, &body);
+        assert_eq!(s, 400, "{method} {path} {body}: {b}");
+        assert!(b["message"].as_str().unwrap().contains("already in use"), "{b}");
+    };
+    for taken in [&vehicle_ext, &trailer_ext] {
+        assert!(taken.is_string());
+        clash(
+            "PATCH",
+            "/issues",
+            json!({"id": id, "externalIds": {"maintenanceId": taken}}),
+        );
+        clash(
+            "POST",
+            "/issues",
+            json!({"title": "Mirror", "asset": {"id": "281474977000011"}, "externalIds": {"maintenanceId": taken}}),
+        );
+    }
+    let made_id = made["data"]["id"].as_str().unwrap();
+    clash(
+        "POST",
+        "/issues",
+        json!({"title": "Mirror", "asset": {"id": "281474977000011"}, "externalIds": {"fmcIssue": "I-1"}}),
+    );
+    clash(
+        "PATCH",
+        "/issues",
+        json!({"id": made_id, "externalIds": {"fmcIssue": "I-1"}}),
+    );
+    clash(
+        "PATCH",
+        "/fleet/vehicles/281474977000011",
+        json!({"externalIds": {"fmcIssue": "I-1"}}),
+    );
+    clash(
+        "POST",
+        "/tags",
+        json!({"name": "Issue tag", "externalIds": {"fmcIssue": "I-1"}}),
+    );
+    clash(
+        "POST",
+        "/tags",
+        json!({"name": "Trailer tag", "externalIds": {"maintenanceId": "T5001"}}),
+    );
+    // Re-sending an issue's own external ID is no conflict; a number is stored as a string.
+    let (s, b) = sb.send(
+        "PATCH",
+        "/issues",
+        &json!({"id": id, "externalIds": {"fmcIssue": "I-1", "seq": 7}}),
+    );
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["data"]["externalIds"], json!({"fmcIssue": "I-1", "seq": "7"}));
+    let (s, b) = sb.send(
+        "PATCH",
+        "/issues",
+        &json!({"id": made_id, "externalIds": {"fmcIssue": "I-2"}}),
+    );
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(sb.get("/issues?ids=fmcIssue:I-2").1["data"][0]["id"], made_id);
 
     let (s, m) = sb.get("/cameras/media?vehicleIds=281474977000011&startTime=2026-11-02T00:00:00Z&endTime=2026-11-02T18:00:00Z");
     assert_eq!(s, 200, "{m}");
