@@ -168,10 +168,16 @@ pub(crate) fn stream(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Resp
         if let Some(bad) = statuses.iter().find(|s| !STATUSES.contains(&s.as_str())) {
             return Err(Response::bad_param("status", &format!("unknown status `{bad}`")));
         }
-        let assets = req.list("assetIds");
-        if assets.len() > 50 {
-            return Err(Response::bad_param("assetIds", "at most 50 IDs"));
+        let mut assets = req.capped_list("assetIds", 50)?;
+        let by_ext = req.capped_list("assetExternalIds", 50)?;
+        if let Some(bad) = by_ext.iter().find(|x| !x.contains(':')) {
+            return Err(Response::bad_param(
+                "assetExternalIds",
+                &format!("`{bad}` is not `key:value`"),
+            ));
         }
+        assets.extend(by_ext);
+        req.capped_list("assignedToRouteStopIds", 50)?;
         let wanted: Vec<String> = {
             let st = sb.store();
             assets
