@@ -262,8 +262,23 @@ def test_idling_events(client: Samsara) -> None:
     else:
         # Known SDK 4.1 bug (samsara-api.md §3.13.1): `ptoState` is a closed enum whose only literal is
         # the vendor typo "active, inactive", so a record with the real value "inactive" fails validation.
-        with pytest.raises(pydantic.ValidationError, match=r"pto_?[sS]tate"):
+        # It is the only failure: the flat shape of the token's version (`assetId`, ...) parses.
+        with pytest.raises(pydantic.ValidationError, match=r"pto_?[sS]tate") as err:
             client.idling.get_idling_events(**kwargs)
+        assert all("pto" in str(e["loc"]).lower() for e in err.value.errors()), err.value
+
+
+def test_idling_shape_follows_the_token_version(sandbox: SandboxProcess) -> None:
+    """Neither SDK sends `X-Samsara-Version`, so the token's version picks the idling shape: the
+    conftest gives 4.1 a 2025-06-11 token (flat `assetId`) and 14.x a 2025-10-23 one (nested `asset`)."""
+    url = f"{sandbox.url}/idling/events?startTime={START}&endTime=2026-11-02T18:00:00Z&limit=5"
+    auth = {"Authorization": f"Bearer {sandbox.token}"}
+    record = httpx.get(url, headers=auth, timeout=30).json()["data"][0]
+    nested = SDK_MAJOR >= 14
+    assert ("asset" in record, "assetId" in record) == (nested, not nested), record
+    other = "2025-06-11" if nested else "2025-10-23"
+    override = httpx.get(url, headers={**auth, "X-Samsara-Version": other}, timeout=30).json()["data"][0]
+    assert ("asset" in override) == (not nested), override
 
 
 def test_vehicle_locations(client: Samsara) -> None:

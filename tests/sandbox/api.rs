@@ -295,6 +295,23 @@ fn oauth_code_flow_with_rotating_refresh_tokens_and_expiry() {
     };
     let access = t["access_token"].as_str().unwrap();
     assert_eq!(me(access), 200);
+    let idle: Value = serde_json::from_str(
+        &http
+            .get(format!(
+                "{}/idling/events?startTime=2026-11-02T00:00:00Z&endTime=2026-11-02T18:00:00Z&limit=1",
+                sb.url
+            ))
+            .bearer_auth(access)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        idle["data"][0]["asset"]["id"].is_i64() && idle["data"][0].get("assetId").is_none(),
+        "OAuth tokens default to the latest API version: {idle}"
+    );
     let refresh = t["refresh_token"].as_str().unwrap();
     let (s, t2) = token(format!("grant_type=refresh_token&refresh_token={refresh}"));
     assert_eq!(s, 200);

@@ -175,19 +175,7 @@ fn safety_speeding_and_idling_streams() {
     assert!(!idle.is_empty() && end.is_empty());
     assert!(idle
         .iter()
-        .all(|e| e["durationMilliseconds"].as_i64().unwrap() >= 120_000
-            && e["assetId"].is_i64()
-            && e["asset"]["id"].is_i64()));
-    let r = sb
-        .req(
-            reqwest::Method::GET,
-            "/idling/events?startTime=2026-11-01T00:00:00Z&endTime=2026-11-02T18:00:00Z",
-        )
-        .header("X-Samsara-Version", "2025-10-23")
-        .send()
-        .unwrap();
-    let v: Value = serde_json::from_str(&r.text().unwrap()).unwrap();
-    assert!(v["data"][0].get("assetId").is_none() && v["data"][0]["asset"]["id"].is_i64());
+        .all(|e| e["durationMilliseconds"].as_i64().unwrap() >= 120_000));
     assert_eq!(
         sb.get("/idling/events?startTime=2026-11-01T00:00:00Z").0,
         400,
@@ -268,6 +256,69 @@ fn issues_media_and_ifta() {
         &json!({"title": "Door latch", "asset": {"id": "281474977000011"}}),
     );
     assert_eq!((s, &made["data"]["status"]), (200, &json!("open")));
+    // External IDs are unique per key across entity types, issues and trailers included (§1.6).
+    let vehicle_ext =
+        sb.get("/fleet/vehicles/281474977000011").1["data"]["externalIds"]["maintenanceId"].clone();
+    let trailer_ext = json!("T5001");
+    let clash = |method: &str, path: &str, body: Value| {
+        let (s, b) = sb.send(method, path, &body);
+        assert_eq!(s, 400, "{method} {path} {body}: {b}");
+        assert!(b["message"].as_str().unwrap().contains("already in use"), "{b}");
+    };
+    for taken in [&vehicle_ext, &trailer_ext] {
+        assert!(taken.is_string());
+        clash(
+            "PATCH",
+            "/issues",
+            json!({"id": id, "externalIds": {"maintenanceId": taken}}),
+        );
+        clash(
+            "POST",
+            "/issues",
+            json!({"title": "Mirror", "asset": {"id": "281474977000011"}, "externalIds": {"maintenanceId": taken}}),
+        );
+    }
+    let made_id = made["data"]["id"].as_str().unwrap();
+    clash(
+        "POST",
+        "/issues",
+        json!({"title": "Mirror", "asset": {"id": "281474977000011"}, "externalIds": {"fmcIssue": "I-1"}}),
+    );
+    clash(
+        "PATCH",
+        "/issues",
+        json!({"id": made_id, "externalIds": {"fmcIssue": "I-1"}}),
+    );
+    clash(
+        "PATCH",
+        "/fleet/vehicles/281474977000011",
+        json!({"externalIds": {"fmcIssue": "I-1"}}),
+    );
+    clash(
+        "POST",
+        "/tags",
+        json!({"name": "Issue tag", "externalIds": {"fmcIssue": "I-1"}}),
+    );
+    clash(
+        "POST",
+        "/tags",
+        json!({"name": "Trailer tag", "externalIds": {"maintenanceId": "T5001"}}),
+    );
+    // Re-sending an issue's own external ID is no conflict; a number is stored as a string.
+    let (s, b) = sb.send(
+        "PATCH",
+        "/issues",
+        &json!({"id": id, "externalIds": {"fmcIssue": "I-1", "seq": 7}}),
+    );
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["data"]["externalIds"], json!({"fmcIssue": "I-1", "seq": "7"}));
+    let (s, b) = sb.send(
+        "PATCH",
+        "/issues",
+        &json!({"id": made_id, "externalIds": {"fmcIssue": "I-2"}}),
+    );
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(sb.get("/issues?ids=fmcIssue:I-2").1["data"][0]["id"], made_id);
 
     let (s, m) = sb.get("/cameras/media?vehicleIds=281474977000011&startTime=2026-11-02T00:00:00Z&endTime=2026-11-02T18:00:00Z");
     assert_eq!(s, 200, "{m}");
@@ -439,4 +490,99 @@ fn dvirs_link_to_defects() {
         "/dvirs/stream?startTime=2026-10-28T00:00:00Z&safetyStatus=unsafe",
     );
     assert!(unsafe_only.iter().all(|d| d["safetyStatus"] == "unsafe"));
+}
+
+/// The keys of the first idling event a token gets, with an optional `X-Samsara-Version`.
+fn idling_keys(sb: &Sandbox, token: &str, version: Option<&str>) -> (u16, Value) {
+    let mut r = sb
+        .http
+        .get(format!(
+            "{}/idling/events?startTime=2026-11-02T00:00:00Z&endTime=2026-11-02T18:00:00Z&includeExternalIds=true",
+            sb.url
+        ))
+        .bearer_auth(token);
+    if let Some(v) = version {
+        r = r.header("X-Samsara-Version", v);
+    }
+    let r = r.send().unwrap();
+    let status = r.status().as_u16();
+    (status, serde_json::from_str(&r.text().unwrap()).unwrap())
+}
+
+/// Asserts every idling record has exactly one of the two shapes.
+fn assert_idling_shape(page: &Value, nested: bool) {
+    let data = page["data"].as_array().unwrap();
+    assert!(!data.is_empty());
+    for e in data {
+        let flat = ["assetId", "operatorId"].iter().any(|k| e.get(*k).is_some());
+        let nest = ["asset", "operator", "latitude", "longitude"]
+            .iter()
+            .any(|k| e.get(*k).is_some());
+        assert_eq!((flat, nest), (!nested, nested), "nested={nested}: {e}");
+        if nested {
+            assert!(e["asset"]["id"].is_i64() && e["latitude"].is_f64());
+        } else {
+            assert!(e["assetId"].is_i64());
+        }
+    }
+    if nested {
+        assert!(data
+            .iter()
+            .any(|e| e["asset"]["externalIds"]["samsara.vin"].is_string()));
+        assert!(data
+            .iter()
+            .any(|e| e["operator"]["externalIds"]["payrollId"].is_string()));
+    }
+}
+
+#[test]
+fn api_version_is_per_token_and_the_header_overrides_it() {
+    let sb = Sandbox::start(&[
+        "--vehicles",
+        "10",
+        "--start",
+        "2026-11-02T18:00:00Z",
+        "--rate-limits",
+        "off",
+        "--token",
+        "old",
+        "--token",
+        "new@2025-10-23",
+        "--token",
+        "mid@2025-10-22=Read Idling",
+    ]);
+    // No version on the token: the documented default 2025-06-11, flat.
+    let (s, page) = idling_keys(&sb, "old", None);
+    assert_eq!(s, 200, "{page}");
+    assert_idling_shape(&page, false);
+    assert_idling_shape(&idling_keys(&sb, "new", None).1, true);
+    assert_idling_shape(&idling_keys(&sb, "mid", None).1, false);
+    // The header wins over the token's version, either way.
+    assert_idling_shape(&idling_keys(&sb, "old", Some("2025-10-23")).1, true);
+    assert_idling_shape(&idling_keys(&sb, "new", Some("2024-01-01")).1, false);
+    for bad in ["latest", "2025-13-01", "2025-6-1"] {
+        let (s, body) = idling_keys(&sb, "new", Some(bad));
+        assert_eq!(s, 400, "{bad}: {body}");
+        let msg = body["message"].as_str().unwrap();
+        assert!(msg.contains("X-Samsara-Version") && msg.contains(bad), "{msg}");
+    }
+    // The header is checked on every endpoint, not only the versioned one.
+    let r = sb
+        .http
+        .get(format!("{}/me", sb.url))
+        .bearer_auth("old")
+        .header("X-Samsara-Version", "soon")
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+}
+
+#[test]
+fn a_token_with_a_malformed_version_is_a_startup_error() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_samsara-sandbox"))
+        .args(["--token", "t@2025-02-30"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2025-02-30"));
 }

@@ -10,6 +10,7 @@
 
 mod api;
 mod bench;
+mod conformance;
 mod events;
 mod faults;
 mod feed;

@@ -316,7 +316,9 @@ fn span(start: i64, end: Option<i64>) -> Value {
 pub(crate) fn legacy_by_driver(sb: &Sandbox, req: &Request, repeat: bool) -> Response {
     let run = || -> Result<Response, Response> {
         let (s, e) = legacy_window(sb, req)?;
-        let status = req.param("driverActivationStatus").unwrap_or("active");
+        let status = req
+            .enum_param("driverActivationStatus", &["active", "deactivated"])?
+            .unwrap_or("active");
         let rows = generated(sb, s, e);
         let st = sb.store();
         let wanted: Vec<usize> = req

@@ -16,7 +16,9 @@ USAGE: samsara-sandbox [FLAGS]
   --time-scale X        simulated seconds per real second (0 = only /__sandbox/clock/advance; default 0)
   --token T             accept token T with all scopes (repeatable)
   --token 'T=S1,S2'     accept token T with only scopes S1, S2 (e.g. 'Read Vehicles')
-                        (no --token: one token `sandbox-token` with all scopes)
+  --token 'T@V[=S1,S2]' token T at API version V (YYYY-MM-DD; default 2025-06-11; the
+                        X-Samsara-Version header overrides it per request)
+                        (no --token: one token `sandbox-token` with all scopes at 2025-06-11)
   --fmc-token T         require `Authorization: Bearer T` on /fmc/v1/ (repeatable; default: open)
   --rate-limits on|off  enforce Samsara's and the FMC endpoint's rate limits (default on)
   --gaps on|off         connectivity gaps: some trips' points upload late (default off)
@@ -34,6 +36,8 @@ pub(crate) struct TokenSpec {
     pub(crate) value: String,
     /// Scopes, or `None` for all.
     pub(crate) scopes: Option<Vec<String>>,
+    /// API version (`YYYY-MM-DD`), or `None` for `version::DEFAULT`.
+    pub(crate) version: Option<String>,
 }
 
 /// Parsed flags.
@@ -95,6 +99,35 @@ fn num<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String>
     v.parse().map_err(|_| format!("{flag}: invalid value `{v}`"))
 }
 
+/// `T`, `T=S1,S2`, `T@V` or `T@V=S1,S2`.
+fn token_spec(v: &str) -> Result<TokenSpec, String> {
+    let (head, scopes) = match v.split_once('=') {
+        Some((h, s)) => (
+            h,
+            Some(
+                s.split(',')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect(),
+            ),
+        ),
+        None => (v, None),
+    };
+    let (value, version) = match head.split_once('@') {
+        Some((t, ver)) if crate::version::is_valid(ver) => (t, Some(ver.to_string())),
+        Some((_, ver)) => return Err(format!("--token: API version `{ver}` is not YYYY-MM-DD")),
+        None => (head, None),
+    };
+    if value.is_empty() {
+        return Err("--token: empty token".into());
+    }
+    Ok(TokenSpec {
+        value: value.to_string(),
+        scopes,
+        version,
+    })
+}
+
 impl Config {
     /// Parses arguments (without the program name). `Ok(None)` means `--help`.
     pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Self>, String> {
@@ -122,24 +155,7 @@ impl Config {
                         .ok_or(format!("--start: not RFC 3339: `{v}`"))?;
                 }
                 "--time-scale" => c.time_scale = num(&flag, val())?,
-                "--token" => {
-                    let v = val().ok_or("--token needs a value")?;
-                    c.tokens.push(match v.split_once('=') {
-                        Some((t, s)) => TokenSpec {
-                            value: t.to_string(),
-                            scopes: Some(
-                                s.split(',')
-                                    .map(|x| x.trim().to_string())
-                                    .filter(|x| !x.is_empty())
-                                    .collect(),
-                            ),
-                        },
-                        None => TokenSpec {
-                            value: v,
-                            scopes: None,
-                        },
-                    });
-                }
+                "--token" => c.tokens.push(token_spec(&val().ok_or("--token needs a value")?)?),
                 "--fmc-token" => c.fmc_tokens.push(
                     val()
                         .filter(|t| !t.is_empty())
@@ -176,6 +192,7 @@ impl Config {
             c.tokens.push(TokenSpec {
                 value: "sandbox-token".into(),
                 scopes: None,
+                version: None,
             });
         }
         Ok(Some(c))

@@ -190,6 +190,12 @@ pub(crate) fn patch(sb: &Sandbox, req: &Request) -> Response {
     };
     let now = sb.clock.now_ms();
     let mut p = Map::new();
+    if body.get("resolvedBy").is_some_and(|b| {
+        b.get("type").and_then(Value::as_str) != Some("mechanic")
+            || !b.get("id").is_some_and(Value::is_string)
+    }) {
+        return Response::bad_param("resolvedBy", "must be {\"id\": string, \"type\": \"mechanic\"}");
+    }
     if let Some(r) = body.get("isResolved") {
         if r != &json!(true) {
             return Response::bad_param("isResolved", "must be true");
@@ -203,12 +209,6 @@ pub(crate) fn patch(sb: &Sandbox, req: &Request) -> Response {
             Err(e) => return e,
         };
         let by = body.get("resolvedBy");
-        if by.is_some_and(|b| {
-            b.get("type").and_then(Value::as_str) != Some("mechanic")
-                || !b.get("id").is_some_and(Value::is_string)
-        }) {
-            return Response::bad_param("resolvedBy", "must be {\"id\": string, \"type\": \"mechanic\"}");
-        }
         let by_id = by.and_then(|b| b["id"].as_str()).unwrap_or("0").to_string();
         p.insert("isResolved".into(), json!(true));
         p.insert("resolvedAtTime".into(), json!(rfc3339_ms(at)));

@@ -175,6 +175,31 @@ fn merge_external_ids(rec: &mut Map<String, Value>, ext: &Map<String, Value>) {
     }
 }
 
+/// The `auxInputType1…13` request enum (camelCase, §3.3; responses echo it as a free string).
+const AUX_INPUT_TYPES: &[&str] = &[
+    "none",
+    "emergencyLights",
+    "emergencyAlarm",
+    "stopPaddle",
+    "powerTakeOff",
+    "plow",
+    "sweeper",
+    "salter",
+    "reefer",
+    "door",
+    "boom",
+    "auxiliaryEngine",
+    "generator",
+    "eightWayLights",
+    "panicButton",
+    "privacyButton",
+    "frontAxleDrive",
+    "weightSensor",
+    "other",
+    "secondaryFuelSource",
+    "ecuPowerTakeOff",
+];
+
 /// `PATCH /fleet/vehicles/{id}`.
 pub(crate) fn patch_vehicle(sb: &Sandbox, req: &Request) -> Response {
     let body = match req.json() {
@@ -190,6 +215,15 @@ pub(crate) fn patch_vehicle(sb: &Sandbox, req: &Request) -> Response {
     };
     let vid = st.vehicles[i]["id"].as_str().unwrap_or("").to_string();
     let checks = || -> Result<Option<Vec<u64>>, Response> {
+        for n in 1..=13 {
+            let k = format!("auxInputType{n}");
+            if want_str(&body, &k)?.is_some_and(|v| !AUX_INPUT_TYPES.contains(&v)) {
+                return Err(Response::bad_param(
+                    &k,
+                    &format!("must be one of {}", AUX_INPUT_TYPES.join(", ")),
+                ));
+            }
+        }
         for k in [
             "name",
             "licensePlate",

@@ -180,6 +180,83 @@ const SEVERITIES: [(&str, f64); 4] = [
     ("severe", 1.38),
 ];
 
+/// `behaviorLabels` filter values of `/safety-events/stream` (upper camel case, §3.7.2, with 14.10's additions).
+const V2_LABELS: &[&str] = &[
+    "Acceleration",
+    "AggressiveDriving",
+    "BluetoothHeadset",
+    "Braking",
+    "ContextConstructionOrWorkZone",
+    "ContextSnowyOrIcy",
+    "ContextVulnerableRoadUser",
+    "ContextWet",
+    "Crash",
+    "DefensiveDriving",
+    "DidNotYield",
+    "Drinking",
+    "Drowsy",
+    "Eating",
+    "EatingDrinking",
+    "EdgeDistractedDriving",
+    "EdgeRailroadCrossingViolation",
+    "FollowingDistance",
+    "FollowingDistanceModerate",
+    "FollowingDistanceSevere",
+    "ForwardCollisionWarning",
+    "GenericDistraction",
+    "GenericTailgating",
+    "HarshImpact",
+    "HarshTurn",
+    "HeavySpeeding",
+    "HighSpeedSuddenDisconnect",
+    "HosViolation",
+    "Idling",
+    "ImproperEgress",
+    "Invalid",
+    "LaneDeparture",
+    "LateResponse",
+    "LeftTurn",
+    "LightSpeeding",
+    "MaxSpeed",
+    "MobileUsage",
+    "ModerateSpeeding",
+    "NearCollison",
+    "NearPedestrianCollision",
+    "NoSeatbelt",
+    "ObstructedCamera",
+    "OperationalEvent",
+    "OtherViolation",
+    "Passenger",
+    "PolicyViolationMask",
+    "ProtectiveEquipment",
+    "ProximityWarning",
+    "RanRedLight",
+    "RearCollisionWarning",
+    "Reversing",
+    "RollingStop",
+    "RolloverProtection",
+    "SevereSpeeding",
+    "Smoking",
+    "Speeding",
+    "UTurn",
+    "UnsafeManeuver",
+    "UnsafeParking",
+    "VehicleInBlindSpotWarning",
+    "VulnerableRoadUserCollisionWarning",
+    "YawControl",
+];
+
+/// `eventStates` filter values of `/safety-events/stream`.
+const EVENT_STATES: &[&str] = &[
+    "needsReview",
+    "reviewed",
+    "needsCoaching",
+    "coached",
+    "dismissed",
+    "needsRecognition",
+    "recognized",
+];
+
 /// `GET /speeding-intervals/stream`.
 pub(crate) fn speeding(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Response {
     let run = || -> Result<Response, Response> {
@@ -187,7 +264,8 @@ pub(crate) fn speeding(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Re
         let assets = assets(sb, req, "assetIds", 50, false)?;
         let expand = flag(req, "includeAsset")?;
         let with_driver = flag(req, "includeDriverId")?;
-        let by_start = req.param("queryBy") == Some("tripStartTime");
+        let by_start =
+            req.enum_param("queryBy", &["updatedAtTime", "tripStartTime"])? == Some("tripStartTime");
         let levels = req.list("severityLevels");
         if let Some(bad) = levels
             .iter()
@@ -267,10 +345,12 @@ pub(crate) fn safety(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Resp
             }
         };
         let (labels, states, drivers) = (
-            req.list("behaviorLabels"),
-            req.list("eventStates"),
-            req.list("driverIds"),
+            req.enum_list("behaviorLabels", V2_LABELS)?,
+            req.enum_list("eventStates", EVENT_STATES)?,
+            req.capped_list("driverIds", 2000)?,
         );
+        req.capped_list("tagIds", 2000)?;
+        req.capped_list("assignedCoaches", 2000)?;
         let (lo, hi) = w.secs();
         let q = SafetyQuery {
             assets,
@@ -291,7 +371,10 @@ pub(crate) fn safety(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Resp
 }
 
 /// `GET /idling/events`: selected by start time (`startTime <= start < endTime`), completed events only.
-pub(crate) fn idling(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Response {
+/// The record has exactly one shape, the one of the request's API `version` (`shared/samsara-api.md`
+/// §3.13.1): from 2025-10-23 nested `asset`/`operator` objects plus `latitude`/`longitude`, before
+/// that flat `assetId`/`operatorId` (and no external IDs: `includeExternalIds` came with the nesting).
+pub(crate) fn idling(sb: &Sandbox, req: &Request, pf: Option<PageFault>, version: &str) -> Response {
     let run = || -> Result<Response, Response> {
         let mut w = Window::parse(req, sb.clock.now_ms(), true)?;
         w.end = w.end.map(|e| e - 1);
@@ -299,12 +382,22 @@ pub(crate) fn idling(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Resp
         let operators = req.list("operatorIds");
         let min_d = req.int_param("minDurationMilliseconds", 120_000, 86_400_000)?;
         let max_d = req.int_param("maxDurationMilliseconds", 120_000, 86_400_000)?;
+        let min_t = req.int_param("minAirTemperatureMillicelsius", -20_000, 50_000)?;
+        let max_t = req.int_param("maxAirTemperatureMillicelsius", -20_000, 50_000)?;
+        // Every simulated event knows its air temperature, so the unknown-temperature filter only validates.
+        flag(req, "excludeEventsWithUnknownAirTemperature")?;
         let pto = req.param("ptoState");
         if pto.is_some_and(|p| p != "active" && p != "inactive") {
             return Err(Response::bad_param("ptoState", "must be `active` or `inactive`"));
         }
         let ext = flag(req, "includeExternalIds")?;
-        let nested = req.header("x-samsara-version").map(|v| v >= "2025-10-23");
+        let nested = version >= crate::version::IDLING_NESTED;
+        let driver_ext: Vec<Value> = if ext && nested {
+            let st = sb.store();
+            st.drivers.iter().map(|d| d["externalIds"].clone()).collect()
+        } else {
+            Vec::new()
+        };
         let now = w.now.div_euclid(1000);
         let (lo, hi) = w.secs();
         let days = sb.model.days(lo - 86_400, hi);
@@ -320,7 +413,12 @@ pub(crate) fn idling(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Resp
                 {
                     continue;
                 }
-                let op = driver_id(sb, a.v, d);
+                let air = 15_000 + i64::try_from(a.v % 10).unwrap_or(0) * 500;
+                if min_t.is_some_and(|m| air < m) || max_t.is_some_and(|m| air > m) {
+                    continue;
+                }
+                let op_idx = sb.model.driver_for(a.v, d, sb.fleet.drivers.len());
+                let op = op_idx.map(|i| sb.fleet.drivers[i].id.clone());
                 if !operators.is_empty() && !op.as_ref().is_some_and(|o| operators.contains(o)) {
                     continue;
                 }
@@ -339,24 +437,28 @@ pub(crate) fn idling(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Resp
                 let oid: Option<i64> = op.as_ref().and_then(|o| o.parse().ok());
                 let mut j = json!({"eventUuid": uuid_, "startTime": ts(s), "durationMilliseconds": dur, "fuelConsumedMilliliters": (litres * 1000.0).round(),
                     "fuelCost": {"amount": format!("{:.2}", litres * 1.05), "currency": "usd"}, "gaseousFuelConsumedGrams": 0.0,
-                    "gaseousFuelCost": {"amount": "0.00", "currency": "usd"}, "ptoState": "inactive", "airTemperatureMillicelsius": 15_000 + i64::try_from(a.v % 10).unwrap_or(0) * 500});
-                if nested != Some(true) {
-                    j["assetId"] = json!(aid);
-                    if let Some(o) = oid {
-                        j["operatorId"] = json!(o);
-                    }
-                }
-                if nested != Some(false) {
+                    "gaseousFuelCost": {"amount": "0.00", "currency": "usd"}, "ptoState": "inactive", "airTemperatureMillicelsius": air});
+                if nested {
                     j["asset"] = if ext {
                         json!({"id": aid, "externalIds": a.ext})
                     } else {
                         json!({"id": aid})
                     };
                     if let Some(o) = oid {
-                        j["operator"] = json!({"id": o});
+                        j["operator"] = match op_idx.and_then(|i| driver_ext.get(i)) {
+                            Some(x) if x.as_object().is_some_and(|m| !m.is_empty()) => {
+                                json!({"id": o, "externalIds": x})
+                            }
+                            _ => json!({"id": o}),
+                        };
                     }
                     j["latitude"] = json!((lat * 1e6).round() / 1e6);
                     j["longitude"] = json!((lon * 1e6).round() / 1e6);
+                } else {
+                    j["assetId"] = json!(aid);
+                    if let Some(o) = oid {
+                        j["operatorId"] = json!(o);
+                    }
                 }
                 items.push(Item {
                     at: s * 1000,

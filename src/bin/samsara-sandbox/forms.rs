@@ -56,7 +56,10 @@ fn template_json(i: usize) -> Value {
 
 /// `GET /form-templates`.
 pub(crate) fn templates(req: &Request) -> Response {
-    let ids = req.list("ids");
+    let ids = match req.capped_list("ids", 100) {
+        Ok(ids) => ids,
+        Err(e) => return e,
+    };
     let items = (0..TEMPLATES.len())
         .filter(|&i| ids.is_empty() || ids.iter().any(|x| x == TEMPLATES[i].0))
         .map(template_json)
@@ -139,13 +142,12 @@ pub(crate) fn stream(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Resp
     let run = || -> Result<Response, Response> {
         let mut w = Window::parse(req, sb.clock.now_ms(), false)?;
         w.end = w.end.map(|e| e - 1);
-        let (templates, drivers) = (req.list("formTemplateIds"), req.list("driverIds"));
-        if templates.len() > 50 || drivers.len() > 50 {
-            return Err(Response::bad_param(
-                "formTemplateIds",
-                "at most 50 IDs per filter",
-            ));
-        }
+        let (templates, drivers) = (
+            req.capped_list("formTemplateIds", 50)?,
+            req.capped_list("driverIds", 50)?,
+        );
+        req.capped_list("userIds", 50)?;
+        req.capped_list("assignedToRouteStopIds", 50)?;
         let (lo, hi) = w.secs();
         let mut items = all(sb, lo, hi);
         items.retain(|i| {

@@ -87,6 +87,41 @@ impl Request {
             .collect()
     }
 
+    /// A list parameter whose values must all be in `allowed` (a 400 naming the first that is not).
+    pub(crate) fn enum_list(&self, name: &str, allowed: &[&str]) -> Result<Vec<String>, Response> {
+        let list = self.list(name);
+        match list.iter().find(|v| !allowed.contains(&v.as_str())) {
+            Some(bad) => Err(Response::bad_param(
+                name,
+                &format!("unknown value `{bad}` (valid: {})", allowed.join(", ")),
+            )),
+            None => Ok(list),
+        }
+    }
+
+    /// An optional scalar parameter that must be one of `allowed`.
+    pub(crate) fn enum_param(&self, name: &str, allowed: &[&str]) -> Result<Option<&str>, Response> {
+        match self.param(name) {
+            Some(v) if !allowed.contains(&v) => Err(Response::bad_param(
+                name,
+                &format!("unknown value `{v}` (valid: {})", allowed.join(", ")),
+            )),
+            v => Ok(v),
+        }
+    }
+
+    /// A list parameter of at most `max` values (ID caps).
+    pub(crate) fn capped_list(&self, name: &str, max: usize) -> Result<Vec<String>, Response> {
+        let list = self.list(name);
+        if list.len() > max {
+            return Err(Response::bad_param(
+                name,
+                &format!("at most {max} IDs are allowed"),
+            ));
+        }
+        Ok(list)
+    }
+
     /// A path segment, percent-decoded (`/fleet/vehicles/{id}` → segment 3).
     pub(crate) fn segment(&self, i: usize) -> Option<String> {
         self.path.split('/').nth(i).map(percent_decode)

@@ -101,10 +101,30 @@ fn fuel_type(kind: Kind) -> &'static str {
     }
 }
 
+/// `fuelType` values (§3.14).
+const FUEL_TYPES: &[&str] = &[
+    "Unspecified",
+    "A55",
+    "Biodiesel",
+    "CompressedNaturalGas",
+    "Diesel",
+    "E85",
+    "Electricity",
+    "Ethanol",
+    "Gasohol",
+    "Gasoline",
+    "Hydrogen",
+    "LiquifiedNaturalGas",
+    "M85",
+    "Methanol",
+    "Propane",
+    "Other",
+];
+
 /// Per selected vehicle: (index, jurisdiction → (metres, litres)).
 fn compute(sb: &Sandbox, req: &Request, p: &Period) -> Result<Rows, Response> {
     let assets = crate::events::assets(sb, req, "vehicleIds", 100_000, true)?;
-    let fuel = req.param("fuelType");
+    let fuel = req.enum_param("fuelType", FUEL_TYPES)?;
     let juris = req.list("jurisdictions");
     let now = sb.clock.now_s();
     let (lo, hi) = (p.start.max(sb.model.origin), p.end.min(now));

@@ -9,6 +9,7 @@ use crate::http::{Request, Response};
 use crate::rng::hash;
 use crate::router::{PageFault, Sandbox};
 use crate::simtime::{parse_rfc3339_ms, rfc3339_ms};
+use crate::store::Entity;
 use crate::streams::{page, ts, Item, Window};
 
 const TITLES: [&str; 6] = [
@@ -167,10 +168,16 @@ pub(crate) fn stream(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Resp
         if let Some(bad) = statuses.iter().find(|s| !STATUSES.contains(&s.as_str())) {
             return Err(Response::bad_param("status", &format!("unknown status `{bad}`")));
         }
-        let assets = req.list("assetIds");
-        if assets.len() > 50 {
-            return Err(Response::bad_param("assetIds", "at most 50 IDs"));
+        let mut assets = req.capped_list("assetIds", 50)?;
+        let by_ext = req.capped_list("assetExternalIds", 50)?;
+        if let Some(bad) = by_ext.iter().find(|x| !x.contains(':')) {
+            return Err(Response::bad_param(
+                "assetExternalIds",
+                &format!("`{bad}` is not `key:value`"),
+            ));
         }
+        assets.extend(by_ext);
+        req.capped_list("assignedToRouteStopIds", 50)?;
         let wanted: Vec<String> = {
             let st = sb.store();
             assets
@@ -273,6 +280,30 @@ pub(crate) fn write(sb: &Sandbox, req: &Request) -> Response {
         };
         validate(&body)?;
         let now = sb.clock.now_ms();
+        let patched = if req.method == "POST" {
+            None
+        } else {
+            let raw = want_str(&body, "id")?.ok_or_else(|| Response::bad_param("id", "is required"))?;
+            Some(resolve(sb, raw).ok_or_else(|| Response::not_found(&format!("issue {raw}")))?)
+        };
+        let ext = match body.get("externalIds") {
+            Some(Value::Object(ext)) => {
+                let me = patched.as_deref().unwrap_or("");
+                sb.store().check_external_ids(ext, (Entity::Issue, me))?;
+                // Values are stored as strings, as for every other entity.
+                let strings: Map<String, Value> = ext
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.as_str().map_or_else(|| json!(v.to_string()), |x| json!(x)),
+                        )
+                    })
+                    .collect();
+                Some(Value::Object(strings))
+            }
+            _ => None,
+        };
         let mut fields = Map::new();
         for k in [
             "title",
@@ -284,7 +315,12 @@ pub(crate) fn write(sb: &Sandbox, req: &Request) -> Response {
             "assignedTo",
         ] {
             if let Some(v) = body.get(k) {
-                fields.insert(k.to_string(), v.clone());
+                let v = if k == "externalIds" {
+                    ext.clone().unwrap_or_default()
+                } else {
+                    v.clone()
+                };
+                fields.insert(k.to_string(), v);
             }
         }
         if let Some(Value::Array(media)) = body.get("media") {
@@ -321,8 +357,7 @@ pub(crate) fn write(sb: &Sandbox, req: &Request) -> Response {
             st.issues.push(j.clone());
             return Ok(Response::data(j));
         }
-        let raw = want_str(&body, "id")?.ok_or_else(|| Response::bad_param("id", "is required"))?;
-        let id = resolve(sb, raw).ok_or_else(|| Response::not_found(&format!("issue {raw}")))?;
+        let id = patched.unwrap_or_default();
         {
             let mut st = sb.store();
             if let Some(i) = st.issues.iter_mut().find(|i| i["id"] == id.as_str()) {

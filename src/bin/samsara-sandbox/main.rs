@@ -33,6 +33,7 @@ mod stattypes;
 mod store;
 mod streams;
 mod tags;
+mod version;
 
 use std::io::Write;
 use std::net::TcpListener;

@@ -10,6 +10,41 @@ use crate::rng::hash;
 use crate::router::Sandbox;
 use crate::simtime::{parse_rfc3339_ms, rfc3339_ms};
 
+/// `triggerReasons` filter values of `GET /cameras/media`.
+const TRIGGER_REASONS: &[&str] = &[
+    "api",
+    "panicButton",
+    "periodicStill",
+    "rfidEvent",
+    "safetyEvent",
+    "tripEndStill",
+    "tripStartStill",
+    "videoRetrieval",
+];
+
+/// `cameraRoles` of `POST /cameras/media/retrieval` (14.10).
+const CAMERA_ROLES: &[&str] = &[
+    "leftMirrorMount",
+    "leftSide",
+    "rightMirrorMount",
+    "rightSide",
+    "rearHigh",
+    "rearBumper",
+    "inCab",
+    "front",
+    "hopper",
+    "other1",
+    "other2",
+    "other3",
+    "other4",
+    "leftBev",
+    "rightBev",
+    "rearBev",
+    "frontBev",
+    "otherBev",
+    "bevNotUsed",
+];
+
 const INPUTS: [&str; 6] = [
     "dashcamRoadFacing",
     "dashcamDriverFacing",
@@ -52,9 +87,9 @@ pub(crate) fn list(sb: &Sandbox, req: &Request) -> Response {
         }
         let after = req.time_param("availableAfterTime")?;
         let (inputs, types, reasons) = (
-            req.list("inputs"),
-            req.list("mediaTypes"),
-            req.list("triggerReasons"),
+            req.enum_list("inputs", &INPUTS)?,
+            req.enum_list("mediaTypes", &["image", "videoHighRes"])?,
+            req.enum_list("triggerReasons", TRIGGER_REASONS)?,
         );
         let now = sb.clock.now_ms();
         let (st, vs) = {
@@ -199,15 +234,34 @@ pub(crate) fn retrieval(sb: &Sandbox, req: &Request) -> Response {
                 "must equal startTime for an image, be after it for a video, and lie in the past",
             ));
         }
-        let inputs: Vec<String> = body
-            .get("inputs")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
-            .unwrap_or_default();
-        if inputs.is_empty() || inputs.iter().any(|i| !INPUTS.contains(&i.as_str())) {
+        let strings = |k: &str| -> Vec<String> {
+            body.get(k)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                .unwrap_or_default()
+        };
+        let (mut inputs, roles) = (strings("inputs"), strings("cameraRoles"));
+        if let Some(bad) = inputs.iter().find(|i| !INPUTS.contains(&i.as_str())) {
+            return Err(Response::bad_param("inputs", &format!("unknown input `{bad}`")));
+        }
+        if let Some(bad) = roles.iter().find(|r| !CAMERA_ROLES.contains(&r.as_str())) {
+            return Err(Response::bad_param(
+                "cameraRoles",
+                &format!("unknown camera role `{bad}`"),
+            ));
+        }
+        // A camera role resolves to an analog input of the (simulated) AHD4 auxcam at request time.
+        for r in &roles {
+            let n = CAMERA_ROLES.iter().position(|x| x == r).unwrap_or(0) % 4 + 1;
+            let input = format!("analog{n}");
+            if !inputs.contains(&input) {
+                inputs.push(input);
+            }
+        }
+        if inputs.is_empty() {
             return Err(Response::bad_param(
                 "inputs",
-                "a non-empty list of dashcamRoadFacing, dashcamDriverFacing, analog1-4",
+                "at least one of inputs or cameraRoles must be provided",
             ));
         }
         let mut st = sb.store();

@@ -171,6 +171,7 @@ fn token(sb: &Sandbox, req: &Request) -> Response {
             scopes: None,
             revoked_at: None,
             expires_at: Some(sb.clock.now_ms() + EXPIRES_IN * 1000),
+            version: crate::version::LATEST.into(),
         });
     }
     Response::json(

@@ -43,6 +43,8 @@ pub(crate) struct Token {
     pub(crate) revoked_at: Option<i64>,
     /// Expires at this simulated time (Unix ms): OAuth access tokens.
     pub(crate) expires_at: Option<i64>,
+    /// API version (`YYYY-MM-DD`), overridable per request with `X-Samsara-Version`.
+    pub(crate) version: String,
 }
 
 /// One logged request.
@@ -117,6 +119,10 @@ impl Sandbox {
                 scopes: t.scopes.clone(),
                 revoked_at: None,
                 expires_at: None,
+                version: t
+                    .version
+                    .clone()
+                    .unwrap_or_else(|| crate::version::DEFAULT.into()),
             })
             .collect();
         let fmc = fmc::Fmc::open(cfg.db.as_deref(), &fleet, cfg.seed)?;
@@ -284,6 +290,10 @@ impl Sandbox {
             Err(e) => return e,
         };
         let label = Some(tok.label.clone());
+        let version = match crate::version::effective(req, &tok.version) {
+            Ok(v) => v,
+            Err(r) => return (r, label),
+        };
         let now = self.clock.now_ms();
         let has_cursor = req.param("after").is_some();
         let fired = self
@@ -345,7 +355,7 @@ impl Sandbox {
                 return (r, label);
             }
         }
-        let mut resp = self.dispatch(req, ep, page_fault);
+        let mut resp = self.dispatch(req, ep, page_fault, version);
         if let Some(rule) = fail_after {
             return (injected(&rule), label);
         }
@@ -353,7 +363,7 @@ impl Sandbox {
         (resp, label)
     }
 
-    fn dispatch(&self, req: &Request, ep: &Endpoint, pf: Option<PageFault>) -> Response {
+    fn dispatch(&self, req: &Request, ep: &Endpoint, pf: Option<PageFault>, version: &str) -> Response {
         let repeat = pf == Some(PageFault::Repeat);
         if pf == Some(PageFault::Empty) && paging(ep.method, ep.path, true) == Some(Paging::List) {
             let cursor = match entities::parse_offset(req.param("after")) {
@@ -395,7 +405,7 @@ impl Sandbox {
             ("GET", "/trips/stream") => events::trips(self, req, pf),
             ("GET", "/speeding-intervals/stream") => events::speeding(self, req, pf),
             ("GET", "/safety-events/stream") => events::safety(self, req, pf),
-            ("GET", "/idling/events") => events::idling(self, req, pf),
+            ("GET", "/idling/events") => events::idling(self, req, pf, version),
             ("GET", "/v1/fleet/trips") => legacy::trips(self, req),
             ("GET", "/fleet/safety-events") => legacy::safety_events(self, req, repeat),
             ("GET", "/fleet/drivers/vehicle-assignments") => assignments::legacy_by_driver(self, req, repeat),

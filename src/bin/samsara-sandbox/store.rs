@@ -21,6 +21,8 @@ pub(crate) enum Entity {
     Tag,
     /// A trailer (asset).
     Trailer,
+    /// An issue (created by `POST /issues` or generated and patched).
+    Issue,
 }
 
 /// A trailer's record: an asset of type `trailer`.
@@ -342,7 +344,8 @@ impl Store {
         }
     }
 
-    /// A 400 when any user external ID in `ext` is already used by another entity (any kind).
+    /// A 400 when any user external ID in `ext` is already used by another entity (vehicle, driver,
+    /// tag, trailer or issue): values are unique per key across entity types (§1.6).
     pub(crate) fn check_external_ids(
         &self,
         ext: &Map<String, Value>,
@@ -382,7 +385,15 @@ impl Store {
                 .trailers
                 .iter()
                 .find(|t| (Entity::Trailer, t.id.as_str()) != me && t.external_ids.get(k) == Some(&val));
-            if clash_vd.is_some() || clash_tag.is_some() || clash_trailer.is_some() {
+            let issue_has = |id: &str, x: &Value| {
+                (Entity::Issue, id) != me && x["externalIds"][k.as_str()].as_str() == Some(val.as_str())
+            };
+            let clash_issue = self
+                .issues
+                .iter()
+                .any(|i| issue_has(i["id"].as_str().unwrap_or(""), i))
+                || self.issue_patches.iter().any(|(id, p)| issue_has(id, p));
+            if clash_vd.is_some() || clash_tag.is_some() || clash_trailer.is_some() || clash_issue {
                 return Err(Response::bad_param(
                     "externalIds",
                     &format!("external ID `{k}:{val}` is already in use by another object"),
