@@ -31,10 +31,14 @@ pub(crate) fn paged(items: Vec<Value>, req: &Request, repeat: bool) -> Response 
         Ok(l) => usize::try_from(l.unwrap_or(512)).unwrap_or(512),
         Err(e) => return e,
     };
-    let start = match parse_offset(req.param("after")) {
-        Ok(s) => s.saturating_sub(if repeat { 2 } else { 0 }),
-        Err(e) => return e,
-    };
+    match parse_offset(req.param("after")) {
+        Ok(s) => page_of(items, s.saturating_sub(if repeat { 2 } else { 0 }), limit),
+        Err(e) => e,
+    }
+}
+
+/// `items[start..start + limit]` as a page, with the offset cursor of the next one.
+pub(crate) fn page_of(items: Vec<Value>, start: usize, limit: usize) -> Response {
     let end = (start + limit).min(items.len());
     let has_next = end < items.len();
     let data: Vec<Value> = items

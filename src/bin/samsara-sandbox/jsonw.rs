@@ -20,6 +20,17 @@ pub(crate) fn string(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Appends an integer.
+/// Closes a page written as `{"data":[…`: `],"pagination":{…}}`.
+pub(crate) fn envelope(out: &mut Vec<u8>, end_cursor: &str, has_next: bool) {
+    out.extend_from_slice(b"],\"pagination\":{\"endCursor\":");
+    string(out, end_cursor);
+    out.extend_from_slice(if has_next {
+        b",\"hasNextPage\":true}}"
+    } else {
+        b",\"hasNextPage\":false}}"
+    });
+}
+
 pub(crate) fn int(out: &mut Vec<u8>, n: i64) {
     if n < 0 {
         out.push(b'-');

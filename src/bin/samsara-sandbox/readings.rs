@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 
 use crate::fleet::Kind;
 use crate::http::{Request, Response};
-use crate::jsonw::{fixed, string};
+use crate::jsonw::{envelope, fixed, string};
 use crate::model::{Days, Model, Phase, Sampling};
 use crate::router::{PageFault, Sandbox};
 use crate::simtime::write_rfc3339;
@@ -611,16 +611,6 @@ fn select(sb: &Sandbox, req: &Request) -> Result<Selection, Response> {
     })
 }
 
-fn envelope(out: &mut Vec<u8>, end_cursor: &str, has_next: bool) {
-    out.extend_from_slice(b"],\"pagination\":{\"endCursor\":");
-    string(out, end_cursor);
-    out.extend_from_slice(if has_next {
-        b",\"hasNextPage\":true}}"
-    } else {
-        b",\"hasNextPage\":false}}"
-    });
-}
-
 /// Appends one data point: `{"entityId", ["readingId",] "happenedAtTime", "value"[, "externalIds"]}`.
 fn record(out: &mut Vec<u8>, vals: &Values<'_>, d: &Def, e: &Entity, t: i64, with_id: bool, ext: bool) {
     out.extend_from_slice(b"{\"entityId\":");
@@ -673,21 +663,10 @@ pub(crate) fn definitions(req: &Request) -> Response {
             j
         })
         .collect();
-    let start = match crate::entities::parse_offset(req.param("after")) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    let end = (start + PAGE).min(items.len());
-    let has_next = end < items.len();
-    let data: Vec<Value> = items
-        .into_iter()
-        .skip(start)
-        .take(end.saturating_sub(start))
-        .collect();
-    Response::json(
-        200,
-        &json!({"data": data, "pagination": {"endCursor": if has_next { crate::entities::offset_cursor(end) } else { String::new() }, "hasNextPage": has_next}}),
-    )
+    match crate::entities::parse_offset(req.param("after")) {
+        Ok(start) => crate::entities::page_of(items, start, PAGE),
+        Err(e) => e,
+    }
 }
 
 /// `GET /readings/latest`: the last value of each requested reading per entity at `asOfTime` (default

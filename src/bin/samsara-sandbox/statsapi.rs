@@ -21,7 +21,7 @@ use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use crate::http::{Request, Response};
-use crate::jsonw::string;
+use crate::jsonw::{envelope, string};
 use crate::model::Model;
 use crate::router::{PageFault, Sandbox};
 use crate::stattypes::{Render, Stat};
@@ -161,16 +161,6 @@ fn parse_query(
         headers,
         overrides,
     })
-}
-
-fn envelope(out: &mut Vec<u8>, end_cursor: &str, has_next: bool) {
-    out.extend_from_slice(b"],\"pagination\":{\"endCursor\":");
-    string(out, end_cursor);
-    out.extend_from_slice(if has_next {
-        b",\"hasNextPage\":true}}"
-    } else {
-        b",\"hasNextPage\":false}}"
-    });
 }
 
 /// `GET /fleet/vehicles/stats`: the last value per vehicle and type at `time` (default now).
