@@ -72,7 +72,7 @@ def _year(value: str | None) -> int | None:
         return None
     try:
         y = int(float(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # "INFINITY" parses as a float
         return None
     return y if 1900 <= y <= 2100 else None
 
