@@ -173,6 +173,49 @@ def test_tricky_drivers() -> None:
     assert [r["id"] for r in result.unmatched_left] == ["5"]
 
 
+@pytest.mark.parametrize(
+    ("samsara", "fmc"),
+    [
+        ("Robert Smith", "Bob Smith"),
+        ("William Jones", "JONES, BILL"),
+        ("Elizabeth Moore", "Liz Moore"),
+        ("James Taylor", "Jim Taylor"),
+        ("Michael Davis", "Mike Davis"),
+        ("Richard Hall", "Dick Hall"),
+        ("Margaret Nguyen", "Peggy Nguyen"),
+    ],
+)
+def test_driver_nicknames(samsara: str, fmc: str) -> None:
+    # A one-character licence typo (+40) alone stays below the cutoff; the nickname-aware name
+    # supplies the rest. The same typo with another given name and the same surname does not link.
+    surname = samsara.split()[-1]
+    left = [{"id": "s", "name": samsara, "licenseNumber": "D1234567", "licenseState": "CA"}]
+    nick = {"id": "f", "name": fmc, "licenseNumber": "D1234576", "licenseState": "CA"}
+    other = {"id": "g", "name": f"Hector {surname}", "licenseNumber": "D1234576", "licenseState": "CA"}
+    result = match_drivers(left, [nick])
+    assert [ln.right["id"] for ln in result.links] == ["f"]
+    if not fmc.startswith("Mike"):  # "mike" is close to "michael" as a string already
+        assert "name_nickname" in result.links[0].reasons
+    result = match_drivers(left, [other])
+    assert not result.links and not result.review
+
+
+def test_driver_initials_and_unrelated_nicknames() -> None:
+    left = [
+        {"id": "s1", "name": "Aisha Lee", "licenseNumber": "06-304-0167", "licenseState": "CO"},
+        {"id": "s2", "name": "Robert Brown", "licenseNumber": "W1111111", "licenseState": "CA"},
+    ]
+    right = [
+        {"id": "f1", "name": "A. Lee", "licenseNumber": "063045167", "licenseState": "CO"},
+        # "Bill" is William, not Robert: a licence typo and a surname are not enough.
+        {"id": "f2", "name": "Bill Brown", "licenseNumber": "W1111112", "licenseState": "CA"},
+    ]
+    result = match_drivers(left, right)
+    assert [(ln.left["id"], ln.right["id"]) for ln in result.links] == [("s1", "f1")]
+    assert "name_initial" in result.links[0].reasons
+    assert [r["id"] for r in result.unmatched_right] == ["f2"]
+
+
 # --- precision and recall on the generator ------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@
 
 mod drivers;
 mod engine;
+pub mod names;
 pub mod normalize;
 pub mod scorers;
 mod vehicles;
@@ -81,10 +82,14 @@ pub enum Reason {
     PhoneExact,
     /// Identical usernames.
     UsernameExact,
+    /// The names agree once a nickname is read as its formal name (`Bob` / `Robert`).
+    NameNickname,
+    /// The names agree once an initial is read as the name it starts (`A. Lee` / `Aisha Lee`).
+    NameInitial,
 }
 
 /// Every reason, in bit order.
-const ALL_REASONS: [Reason; 26] = [
+const ALL_REASONS: [Reason; 28] = [
     Reason::ExternalId,
     Reason::VinExact,
     Reason::VinFolded,
@@ -111,6 +116,8 @@ const ALL_REASONS: [Reason; 26] = [
     Reason::EmailExact,
     Reason::PhoneExact,
     Reason::UsernameExact,
+    Reason::NameNickname,
+    Reason::NameInitial,
 ];
 
 impl Reason {
@@ -143,6 +150,8 @@ impl Reason {
             Self::EmailExact => "email_exact",
             Self::PhoneExact => "phone_exact",
             Self::UsernameExact => "username_exact",
+            Self::NameNickname => "name_nickname",
+            Self::NameInitial => "name_initial",
         }
     }
 }
