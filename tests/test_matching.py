@@ -216,6 +216,47 @@ def test_driver_initials_and_unrelated_nicknames() -> None:
     assert [r["id"] for r in result.unmatched_right] == ["f2"]
 
 
+def _reasons(left: dict[str, Any], right: object, fn: Any = match_vehicles) -> set[str]:
+    result = fn([left], [right], score_cutoff=0)
+    return {r for ln in [*result.links, *result.review] for r in ln.reasons}
+
+
+def test_record_fields_are_read_in_the_core() -> None:
+    vin = "1M8GDM9AXKP042788"
+    base = {"id": "s1", "vin": vin, "make": "Motor Coach", "model": "J4500", "year": 2019}
+    # Padded text, other aliases, numbers where text is usual, years as text or float.
+    other = {"vehicle_id": "f1", "VIN": f"  {vin.lower()} ", "model": "J4500", "model_year": "2019.0"}
+    assert {"vin_exact", "model", "year"} <= _reasons(base, other)
+    # Without VINs (whose model-year code would stand in for the year).
+    by_plate = {"id": "s", "licensePlate": "ABC123", "year": 2019}
+    assert "year" in _reasons(by_plate, {"id": "f", "plate": "ABC123", "modelYear": "2019.7"})
+    for bad in ("INFINITY", "nan", "1850", "20x9", "", True):
+        assert "year" not in _reasons(by_plate, {"id": "f", "plate": "ABC123", "modelYear": bad}), bad
+    plate = {"id": "s", "licensePlate": 1234567, "name": "Truck 7"}
+    assert "plate_exact" in _reasons(plate, {"id": "f", "plate": " 1234567", "unitNumber": None, "unit": "7"})
+    # External ids: a mapping, a JSON object string, the snake_case key, flattened CSV columns.
+    linked = {"id": "s", "externalIds": {"fmcId": "F-1", "blank": " ", "none": None}}
+    for ext in (
+        {"id": "f", "externalIds": '{"fmcId": "F-1"}'},
+        {"id": "f", "external_ids": {"fmcId": "F-1"}},
+        {"id": "f", "externalIds.fmcId": "F-1", "externalIds.other": ""},
+    ):
+        assert "external_id" in _reasons(linked, ext), ext
+    assert "external_id" not in _reasons(linked, {"id": "f", "externalIds": "{not json"})
+    # Drivers too, and records that are not dicts.
+    @dataclass
+    class Row:
+        id: str
+        name: str
+        license_number: str
+
+    ann = {"id": "s", "name": "Ann Lee", "licenseNumber": "A1112223"}
+    row = Row("f", "LEE, ANN", "a111-2223")
+    assert {"license_exact", "name_similar"} <= _reasons(ann, row, match_drivers)
+    with pytest.raises(TypeError):
+        match_vehicles([1], [])
+
+
 # --- precision and recall on the generator ------------------------------------------------------------
 
 
