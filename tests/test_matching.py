@@ -253,6 +253,11 @@ def test_record_fields_are_read_in_the_core() -> None:
     ann = {"id": "s", "name": "Ann Lee", "licenseNumber": "A1112223"}
     row = Row("f", "LEE, ANN", "a111-2223")
     assert {"license_exact", "name_similar"} <= _reasons(ann, row, match_drivers)
+    # An FMC employee number against Samsara's payroll id (kept in externalIds), re-keyed.
+    lee = {"id": "s", "name": "Aisha Lee", "externalIds": {"payrollId": "PR01310"}}
+    for emp, expected in (("pr-01310", True), ("E20017", False)):
+        fmc = {"id": "f", "name": "A. Lee", "employeeId": emp}
+        assert ("employee_id" in _reasons(lee, fmc, match_drivers)) is expected, emp
     with pytest.raises(TypeError):
         match_vehicles([1], [])
 

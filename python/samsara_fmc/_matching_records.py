@@ -40,6 +40,7 @@ DRIVER_FIELDS: dict[str, tuple[str, ...]] = {
     "email": ("email",),
     "phone": ("phone",),
     "username": ("username",),
+    "employeeId": ("employeeId", "employee_id", "employeeNumber", "payrollId", "payroll_id"),
 }
 
 

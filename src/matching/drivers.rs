@@ -25,9 +25,15 @@ pub struct Driver {
     pub phone: Option<String>,
     /// Samsara username.
     pub username: Option<String>,
+    /// Employee or payroll number. When absent, an external id named `payrollId`, `employeeId` or
+    /// `employeeNumber` stands in (Samsara keeps the payroll id there).
+    pub employee_id: Option<String>,
     /// External ids, `(key, value)`.
     pub external_ids: Vec<(String, String)>,
 }
+
+/// External-id keys (lower case) that hold an employee number.
+const EMPLOYEE_KEYS: [&str; 4] = ["payrollid", "employeeid", "employeenumber", "employeeno"];
 
 #[derive(Debug)]
 struct Prep {
@@ -37,6 +43,7 @@ struct Prep {
     email: Option<String>,
     phone: Option<String>,
     username: Option<String>,
+    employee: Option<String>,
     /// Processed name tokens, sorted and joined.
     name: String,
     /// The same tokens.
@@ -55,6 +62,16 @@ fn prep(d: &Driver) -> Prep {
         email: d.email.as_deref().and_then(email_key),
         phone: d.phone.as_deref().and_then(phone_key),
         username: d.username.as_deref().and_then(ident_key),
+        employee: d
+            .employee_id
+            .as_deref()
+            .or_else(|| {
+                d.external_ids
+                    .iter()
+                    .find(|(k, _)| EMPLOYEE_KEYS.contains(&k.trim().to_ascii_lowercase().as_str()))
+                    .map(|(_, v)| v.as_str())
+            })
+            .and_then(ident_key),
         name: tokens.join(" "),
         tokens: tokens.iter().map(|&t| t.to_owned()).collect(),
         ext: external_pairs(&d.external_ids),
@@ -152,6 +169,12 @@ impl Prepared for Prep {
             (Some(a), Some(b)) if a == b => t.add(Reason::UsernameExact, 35.0),
             _ => {}
         }
+        // Employee numbers: equal is good evidence; different says little, since the two systems
+        // often number people differently.
+        match (&self.employee, &o.employee) {
+            (Some(a), Some(b)) if a == b => t.add(Reason::EmployeeId, 50.0),
+            _ => {}
+        }
         // The name adds at most 30 points: skip the string work when that cannot reach the cutoff.
         if cutoff > 0.0 && t.s + 30.0 < cutoff {
             return t.finish(ext);
@@ -211,7 +234,12 @@ impl Prep {
                 });
             }
         }
-        for (kind, v) in [(b'E', &self.email), (b'F', &self.phone), (b'G', &self.username)] {
+        for (kind, v) in [
+            (b'E', &self.email),
+            (b'F', &self.phone),
+            (b'G', &self.username),
+            (b'H', &self.employee),
+        ] {
             if let Some(v) = v {
                 out.push(BlockKey {
                     hash: key(kind, &[v.as_bytes()]),
@@ -255,6 +283,7 @@ mod tests {
             email: opt(email),
             phone: opt(phone),
             username: None,
+            employee_id: None,
             external_ids: vec![],
         }
     }
@@ -300,6 +329,28 @@ mod tests {
             vec![3, 4],
             "other state / other licence: no link"
         );
+    }
+
+    #[test]
+    fn employee_numbers_match_payroll_ids() {
+        let mut s1 = d("s1", "Aisha Lee", "", "", "", "");
+        s1.external_ids = vec![("payrollId".into(), "PR01310".into())];
+        let s2 = d("s2", "Wei Chen", "", "", "", "");
+        let mut f1 = d("f1", "A. Lee", "", "", "", "");
+        f1.employee_id = Some("pr-01310".into());
+        // The FMC's own numbering for Wei Chen: no evidence either way.
+        let mut f2 = d("f2", "Chen, Wei", "W1", "", "", "");
+        f2.employee_id = Some("E20017".into());
+        let res = match_drivers(&[s1.clone(), s2], &[f1, f2], &MatchOptions::default());
+        assert_eq!(res.links.len(), 1, "{res:?}");
+        assert_eq!((res.links[0].left, res.links[0].right), (0, 0));
+        assert!(res.links[0].reasons.contains(Reason::EmployeeId));
+        // Another person with the same number: the names disagree, no link.
+        let mut other = d("f3", "Hector Lopez", "", "", "", "");
+        other.employee_id = Some("PR01310".into());
+        assert!(match_drivers(&[s1], &[other], &MatchOptions::default())
+            .links
+            .is_empty());
     }
 
     #[test]

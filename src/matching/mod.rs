@@ -86,10 +86,12 @@ pub enum Reason {
     NameNickname,
     /// The names agree once an initial is read as the name it starts (`A. Lee` / `Aisha Lee`).
     NameInitial,
+    /// Identical employee numbers (an FMC's `employeeId`, Samsara's `externalIds.payrollId`).
+    EmployeeId,
 }
 
 /// Every reason, in bit order.
-const ALL_REASONS: [Reason; 28] = [
+const ALL_REASONS: [Reason; 29] = [
     Reason::ExternalId,
     Reason::VinExact,
     Reason::VinFolded,
@@ -118,6 +120,7 @@ const ALL_REASONS: [Reason; 28] = [
     Reason::UsernameExact,
     Reason::NameNickname,
     Reason::NameInitial,
+    Reason::EmployeeId,
 ];
 
 impl Reason {
@@ -152,6 +155,7 @@ impl Reason {
             Self::UsernameExact => "username_exact",
             Self::NameNickname => "name_nickname",
             Self::NameInitial => "name_initial",
+            Self::EmployeeId => "employee_id",
         }
     }
 }

@@ -290,6 +290,7 @@ fn drivers(py: Python<'_>, records: &Bound<'_, PyList>, aliases: &[Vec<String>])
                 email: r.pick(d, 4)?,
                 phone: r.pick(d, 5)?,
                 username: r.pick(d, 6)?,
+                employee_id: r.pick(d, 7)?,
                 external_ids: r.external_ids(d)?,
             })
         })
@@ -327,7 +328,7 @@ pub(crate) fn match_vehicles(
 }
 
 /// Matches driver dicts; `fields` are the aliases of `id, name, licenseNumber, licenseState, email,
-/// phone, username`.
+/// phone, username, employeeId`.
 #[pyfunction]
 #[allow(clippy::needless_pass_by_value)] // pyo3 extracts a list into a `Vec`, not a slice.
 pub(crate) fn match_drivers(
@@ -339,7 +340,7 @@ pub(crate) fn match_drivers(
     review_margin: f64,
 ) -> PyResult<ResultTuple> {
     let opts = options(score_cutoff, review_margin)?;
-    check_fields(&fields, 7)?;
+    check_fields(&fields, 8)?;
     let (l, r) = (drivers(py, left, &fields)?, drivers(py, right, &fields)?);
     Ok(py.detach(|| result_tuple(matching::match_drivers(&l, &r, &opts))))
 }
