@@ -169,6 +169,23 @@ def test_drivers_meet_the_bar(lists: Lists) -> None:
     assert recall >= MIN_RECALL, wrong[:10]
 
 
+def test_lists_are_the_same_for_a_seed() -> None:
+    """Two sandboxes with one seed serve the same lists and truth; another seed, other lists."""
+
+    def lists(seed: int) -> list[Any]:
+        sb = start_sandbox(["--seed", str(seed), "--vehicles", "60", "--days", "1", "--rate-limits", "off"])
+        try:
+            paths = [f"/fmc/v1/{k}" for k in ("vehicles", "drivers")]
+            paths += [f"/__sandbox/truth/{k}" for k in ("vehicles", "drivers")]
+            return [sb.get(p)["data"] for p in paths]
+        finally:
+            sb.stop()
+
+    first = lists(5)
+    assert first == lists(5)
+    assert first[0] != lists(6)[0]
+
+
 def _write_csv(path: Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
     """Rows as CSV; ``externalIds`` flattened to ``externalIds.<key>`` columns."""
     flat: list[dict[str, str]] = []
