@@ -173,6 +173,95 @@ def test_tricky_drivers() -> None:
     assert [r["id"] for r in result.unmatched_left] == ["5"]
 
 
+@pytest.mark.parametrize(
+    ("samsara", "fmc"),
+    [
+        ("Robert Smith", "Bob Smith"),
+        ("William Jones", "JONES, BILL"),
+        ("Elizabeth Moore", "Liz Moore"),
+        ("James Taylor", "Jim Taylor"),
+        ("Michael Davis", "Mike Davis"),
+        ("Richard Hall", "Dick Hall"),
+        ("Margaret Nguyen", "Peggy Nguyen"),
+    ],
+)
+def test_driver_nicknames(samsara: str, fmc: str) -> None:
+    # A one-character licence typo (+40) alone stays below the cutoff; the nickname-aware name
+    # supplies the rest. The same typo with another given name and the same surname does not link.
+    surname = samsara.split()[-1]
+    left = [{"id": "s", "name": samsara, "licenseNumber": "D1234567", "licenseState": "CA"}]
+    nick = {"id": "f", "name": fmc, "licenseNumber": "D1234576", "licenseState": "CA"}
+    other = {"id": "g", "name": f"Hector {surname}", "licenseNumber": "D1234576", "licenseState": "CA"}
+    result = match_drivers(left, [nick])
+    assert [ln.right["id"] for ln in result.links] == ["f"]
+    if not fmc.startswith("Mike"):  # "mike" is close to "michael" as a string already
+        assert "name_nickname" in result.links[0].reasons
+    result = match_drivers(left, [other])
+    assert not result.links and not result.review
+
+
+def test_driver_initials_and_unrelated_nicknames() -> None:
+    left = [
+        {"id": "s1", "name": "Aisha Lee", "licenseNumber": "06-304-0167", "licenseState": "CO"},
+        {"id": "s2", "name": "Robert Brown", "licenseNumber": "W1111111", "licenseState": "CA"},
+    ]
+    right = [
+        {"id": "f1", "name": "A. Lee", "licenseNumber": "063045167", "licenseState": "CO"},
+        # "Bill" is William, not Robert: a licence typo and a surname are not enough.
+        {"id": "f2", "name": "Bill Brown", "licenseNumber": "W1111112", "licenseState": "CA"},
+    ]
+    result = match_drivers(left, right)
+    assert [(ln.left["id"], ln.right["id"]) for ln in result.links] == [("s1", "f1")]
+    assert "name_initial" in result.links[0].reasons
+    assert [r["id"] for r in result.unmatched_right] == ["f2"]
+
+
+def _reasons(left: dict[str, Any], right: object, fn: Any = match_vehicles) -> set[str]:
+    result = fn([left], [right], score_cutoff=0)
+    return {r for ln in [*result.links, *result.review] for r in ln.reasons}
+
+
+def test_record_fields_are_read_in_the_core() -> None:
+    vin = "1M8GDM9AXKP042788"
+    base = {"id": "s1", "vin": vin, "make": "Motor Coach", "model": "J4500", "year": 2019}
+    # Padded text, other aliases, numbers where text is usual, years as text or float.
+    other = {"vehicle_id": "f1", "VIN": f"  {vin.lower()} ", "model": "J4500", "model_year": "2019.0"}
+    assert {"vin_exact", "model", "year"} <= _reasons(base, other)
+    # Without VINs (whose model-year code would stand in for the year).
+    by_plate = {"id": "s", "licensePlate": "ABC123", "year": 2019}
+    assert "year" in _reasons(by_plate, {"id": "f", "plate": "ABC123", "modelYear": "2019.7"})
+    for bad in ("INFINITY", "nan", "1850", "20x9", "", True):
+        assert "year" not in _reasons(by_plate, {"id": "f", "plate": "ABC123", "modelYear": bad}), bad
+    plate = {"id": "s", "licensePlate": 1234567, "name": "Truck 7"}
+    assert "plate_exact" in _reasons(plate, {"id": "f", "plate": " 1234567", "unitNumber": None, "unit": "7"})
+    # External ids: a mapping, a JSON object string, the snake_case key, flattened CSV columns.
+    linked = {"id": "s", "externalIds": {"fmcId": "F-1", "blank": " ", "none": None}}
+    for ext in (
+        {"id": "f", "externalIds": '{"fmcId": "F-1"}'},
+        {"id": "f", "external_ids": {"fmcId": "F-1"}},
+        {"id": "f", "externalIds.fmcId": "F-1", "externalIds.other": ""},
+    ):
+        assert "external_id" in _reasons(linked, ext), ext
+    assert "external_id" not in _reasons(linked, {"id": "f", "externalIds": "{not json"})
+    # Drivers too, and records that are not dicts.
+    @dataclass
+    class Row:
+        id: str
+        name: str
+        license_number: str
+
+    ann = {"id": "s", "name": "Ann Lee", "licenseNumber": "A1112223"}
+    row = Row("f", "LEE, ANN", "a111-2223")
+    assert {"license_exact", "name_similar"} <= _reasons(ann, row, match_drivers)
+    # An FMC employee number against Samsara's payroll id (kept in externalIds), re-keyed.
+    lee = {"id": "s", "name": "Aisha Lee", "externalIds": {"payrollId": "PR01310"}}
+    for emp, expected in (("pr-01310", True), ("E20017", False)):
+        fmc = {"id": "f", "name": "A. Lee", "employeeId": emp}
+        assert ("employee_id" in _reasons(lee, fmc, match_drivers)) is expected, emp
+    with pytest.raises(TypeError):
+        match_vehicles([1], [])
+
+
 # --- precision and recall on the generator ------------------------------------------------------------
 
 

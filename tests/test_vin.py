@@ -9,6 +9,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from samsara_fmc import InvalidVinError as Exported
+from samsara_fmc import _core
 from samsara_fmc.exceptions import InvalidVinError, SamsaraFmcError
 from samsara_fmc.vin import decode_vin, is_valid_vin, repair_vin, validate_vin, vin_check_digit
 
@@ -245,3 +247,46 @@ def test_fuzz_never_panics(s: str) -> None:
     repair_vin(s)
     with contextlib.suppress(InvalidVinError):
         vin_check_digit(s)
+
+
+# --- VinError → InvalidVinError, reason by reason ------------------------------------------------------
+
+# Every reason code the core's `VinError` maps to, with one VIN that fails for it (the fixture's
+# lines must cover the same set), the part of the message that names the fault, and which entry
+# points raise it: `vin_check_digit` needs only the characters and the length.
+REASONS: dict[str, tuple[str, str, bool]] = {
+    "empty": (" - ", "the VIN is empty", True),
+    "length": ("1M8GDM9AXKP04278", "has 16 characters, a VIN has 17", True),
+    "character": ("1M8GDM9AXKPO42788", "has `O` at position 12", True),
+    "model_year": ("1M8GDM9AXUP042788", "has `U` at position 10, which is not a model-year code", False),
+    "check_digit": ("1M8GDM9A1KP042788", "`1` at position 9 but its characters call for `X`", False),
+}
+
+
+def test_fixture_covers_every_reason() -> None:
+    reasons = {ln.rsplit(",", 1)[1] for ln in _lines("invalid.txt")}
+    assert reasons == set(REASONS)
+
+
+@pytest.mark.parametrize("reason", sorted(REASONS))
+def test_vin_error_maps_to_invalid_vin_error(reason: str) -> None:
+    vin, message, check_digit_raises = REASONS[reason]
+    normalised = vin.replace("-", "").strip().upper()
+    entry_points = [_core.validate_vin, validate_vin, decode_vin]
+    if check_digit_raises:
+        entry_points.append(vin_check_digit)
+    for fn in entry_points:
+        with pytest.raises(InvalidVinError) as e:
+            fn(vin)
+        err = e.value
+        # The core raises the package's class itself, not a look-alike or a subclass.
+        assert type(err) is InvalidVinError is Exported, fn
+        assert (err.reason, err.vin) == (reason, normalised), fn
+        assert message in str(err), (fn, str(err))
+        assert str(err) == err.args[0]
+        if normalised:
+            assert f"`{normalised}`" in str(err)
+        # Callers that only know ValueError (or the package's base class) still catch it.
+        assert isinstance(err, ValueError) and isinstance(err, SamsaraFmcError)
+    if not check_digit_raises:
+        assert len(vin_check_digit(vin)) == 1

@@ -186,21 +186,6 @@ def decode_vin(vin: str) -> VinInfo: ...
 
 _LinkTuple = tuple[int, int, float, list[str]]
 _ResultTuple = tuple[list[_LinkTuple], list[_LinkTuple], list[int], list[int]]
-_VehicleTuple = tuple[
-    str,
-    str | None,
-    str | None,
-    str | None,
-    str | None,
-    str | None,
-    str | None,
-    int | None,
-    list[tuple[str, str]],
-]
-_DriverTuple = tuple[
-    str, str | None, str | None, str | None, str | None, str | None, str | None, list[tuple[str, str]]
-]
-
 def jaro_winkler(a: str, b: str) -> float: ...
 def ratio(a: str, b: str) -> float: ...
 def token_sort_ratio(a: str, b: str) -> float: ...
@@ -212,8 +197,16 @@ def extract_one(
     query: str, choices: list[str], scorer_name: str, score_cutoff: float
 ) -> tuple[int, float] | None: ...
 def match_vehicles(
-    left: list[_VehicleTuple], right: list[_VehicleTuple], score_cutoff: float, review_margin: float
+    left: list[dict[str, Any]],
+    right: list[dict[str, Any]],
+    fields: list[list[str]],
+    score_cutoff: float,
+    review_margin: float,
 ) -> _ResultTuple: ...
 def match_drivers(
-    left: list[_DriverTuple], right: list[_DriverTuple], score_cutoff: float, review_margin: float
+    left: list[dict[str, Any]],
+    right: list[dict[str, Any]],
+    fields: list[list[str]],
+    score_cutoff: float,
+    review_margin: float,
 ) -> _ResultTuple: ...

@@ -10,7 +10,7 @@ from typing import Any
 
 from samsara_fmc import _core
 from samsara_fmc._matching_csv import Link, MatchResult, main
-from samsara_fmc._matching_records import driver_tuple, has_flat_external_ids, vehicle_tuple
+from samsara_fmc._matching_records import DRIVER_ALIASES, VEHICLE_ALIASES, as_dicts
 
 __all__ = [
     "Link",
@@ -202,9 +202,9 @@ def match_vehicles(
     """
     lv, rv = list(left), list(right)
     with _no_gc():
-        fl, fr = has_flat_external_ids(lv), has_flat_external_ids(rv)
-        lt, rt = [vehicle_tuple(r, fl) for r in lv], [vehicle_tuple(r, fr) for r in rv]
-        raw = _core.match_vehicles(lt, rt, float(score_cutoff), float(review_margin))
+        raw = _core.match_vehicles(
+            as_dicts(lv), as_dicts(rv), VEHICLE_ALIASES, float(score_cutoff), float(review_margin)
+        )
         return _result("vehicles", lv, rv, raw)
 
 
@@ -214,7 +214,7 @@ def match_drivers(
     """Link Samsara drivers (``left``) with FMC drivers (``right``) one to one; see :func:`match_vehicles`."""
     lv, rv = list(left), list(right)
     with _no_gc():
-        fl, fr = has_flat_external_ids(lv), has_flat_external_ids(rv)
-        lt, rt = [driver_tuple(r, fl) for r in lv], [driver_tuple(r, fr) for r in rv]
-        raw = _core.match_drivers(lt, rt, float(score_cutoff), float(review_margin))
+        raw = _core.match_drivers(
+            as_dicts(lv), as_dicts(rv), DRIVER_ALIASES, float(score_cutoff), float(review_margin)
+        )
         return _result("drivers", lv, rv, raw)

@@ -1,15 +1,16 @@
-"""Turning vehicle and driver records (dicts, dataclasses, CSV rows) into the core's tuples.
+"""Vehicle and driver record fields: the names and aliases the core reads (in ``src/python/matching.rs``).
 
 Field names are Samsara's wire names; the FMC side may use them too, or the snake_case and short
-aliases below. ``externalIds`` may be a mapping, a JSON object string, or flattened CSV columns
-``externalIds.<key>``.
+aliases below. The first non-blank value (``str()`` of it, stripped) under a field's aliases wins; a
+year is any number ``float()`` reads, 1900-2100. ``externalIds`` (or ``external_ids``) may be a
+mapping, a JSON object string, or flattened CSV columns ``externalIds.<key>`` (looked for when the
+first record has one).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 VEHICLE_FIELDS: dict[str, tuple[str, ...]] = {
@@ -39,6 +40,7 @@ DRIVER_FIELDS: dict[str, tuple[str, ...]] = {
     "email": ("email",),
     "phone": ("phone",),
     "username": ("username",),
+    "employeeId": ("employeeId", "employee_id", "employeeNumber", "payrollId", "payroll_id"),
 }
 
 
@@ -56,68 +58,14 @@ def as_mapping(record: object) -> Mapping[str, Any]:
         ) from None
 
 
-def _pick(get: Callable[[str], Any], names: tuple[str, ...]) -> str | None:
-    """The first non-blank value under one of ``names``, as stripped text."""
-    for n in names:
-        v = get(n)
-        if v is not None:
-            t = (v if type(v) is str else str(v)).strip()
-            if t:
-                return t
-    return None
+def as_dicts(records: list[Any]) -> list[Any]:
+    """The records as dicts for the core (which reads the fields itself): dicts as they are, other
+    mappings, dataclasses and plain objects converted."""
+    if all(type(r) is dict for r in records):
+        return records
+    return [r if type(r) is dict else dict(as_mapping(r)) for r in records]
 
 
-def _year(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        y = int(float(value))
-    except ValueError:
-        return None
-    return y if 1900 <= y <= 2100 else None
-
-
-def has_flat_external_ids(records: Sequence[object]) -> bool:
-    """Whether the records (CSV rows, say) carry ``externalIds.<key>`` columns; judged on the first."""
-    if not records:
-        return False
-    first = as_mapping(records[0])
-    return any(isinstance(k, str) and k.startswith("externalIds.") for k in first)
-
-
-def external_ids(rec: Mapping[str, Any], flat: bool = True) -> list[tuple[str, str]]:
-    """``externalIds`` as ``(key, value)`` pairs: a mapping, a JSON string or ``externalIds.*`` columns."""
-    out: list[tuple[str, str]] = []
-    raw = rec.get("externalIds", rec.get("external_ids"))
-    if isinstance(raw, str) and raw.strip():
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            raw = None
-    if isinstance(raw, Mapping):
-        out.extend((str(k), str(v)) for k, v in raw.items() if v is not None and str(v).strip())
-    if flat:
-        for k, v in rec.items():
-            if isinstance(k, str) and k.startswith("externalIds.") and v is not None and str(v).strip():
-                out.append((k.removeprefix("externalIds."), str(v).strip()))
-    return out
-
-
-_V = tuple(VEHICLE_FIELDS.values())
-_D = tuple(DRIVER_FIELDS.values())
-
-
-def vehicle_tuple(record: object, flat: bool = True) -> tuple[Any, ...]:
-    """The core's vehicle tuple for one record."""
-    rec = record if type(record) is dict else as_mapping(record)
-    get = rec.get
-    i, vin, plate, state, name, make, model, year = (_pick(get, names) for names in _V)
-    return (i or "", vin, plate, state, name, make, model, _year(year), external_ids(rec, flat))
-
-
-def driver_tuple(record: object, flat: bool = True) -> tuple[Any, ...]:
-    """The core's driver tuple for one record."""
-    rec = record if type(record) is dict else as_mapping(record)
-    get = rec.get
-    i, name, lic, state, email, phone, username = (_pick(get, names) for names in _D)
-    return (i or "", name, lic, state, email, phone, username, external_ids(rec, flat))
+# Per field, its aliases in order, as the core wants them.
+VEHICLE_ALIASES: list[list[str]] = [list(v) for v in VEHICLE_FIELDS.values()]
+DRIVER_ALIASES: list[list[str]] = [list(v) for v in DRIVER_FIELDS.values()]

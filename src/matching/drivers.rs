@@ -1,6 +1,7 @@
 //! Driver matching: external ids, licence number + state, email, phone, username, name.
 
 use super::engine::{key, run, BlockKey, Prepared};
+use super::names::{align, same_given_name, Aligned};
 use super::normalize::{email_key, ident_key, phone_key, state_code};
 use super::scorers::{default_process, jaro_winkler, osa_bounded, token_set_ratio};
 use super::{
@@ -24,9 +25,15 @@ pub struct Driver {
     pub phone: Option<String>,
     /// Samsara username.
     pub username: Option<String>,
+    /// Employee or payroll number. When absent, an external id named `payrollId`, `employeeId` or
+    /// `employeeNumber` stands in (Samsara keeps the payroll id there).
+    pub employee_id: Option<String>,
     /// External ids, `(key, value)`.
     pub external_ids: Vec<(String, String)>,
 }
+
+/// External-id keys (lower case) that hold an employee number.
+const EMPLOYEE_KEYS: [&str; 4] = ["payrollid", "employeeid", "employeenumber", "employeeno"];
 
 #[derive(Debug)]
 struct Prep {
@@ -36,8 +43,11 @@ struct Prep {
     email: Option<String>,
     phone: Option<String>,
     username: Option<String>,
+    employee: Option<String>,
     /// Processed name tokens, sorted and joined.
     name: String,
+    /// The same tokens.
+    tokens: Vec<String>,
     ext: Vec<(String, String)>,
 }
 
@@ -52,7 +62,18 @@ fn prep(d: &Driver) -> Prep {
         email: d.email.as_deref().and_then(email_key),
         phone: d.phone.as_deref().and_then(phone_key),
         username: d.username.as_deref().and_then(ident_key),
+        employee: d
+            .employee_id
+            .as_deref()
+            .or_else(|| {
+                d.external_ids
+                    .iter()
+                    .find(|(k, _)| EMPLOYEE_KEYS.contains(&k.trim().to_ascii_lowercase().as_str()))
+                    .map(|(_, v)| v.as_str())
+            })
+            .and_then(ident_key),
         name: tokens.join(" "),
+        tokens: tokens.iter().map(|&t| t.to_owned()).collect(),
         ext: external_pairs(&d.external_ids),
     }
 }
@@ -60,6 +81,46 @@ fn prep(d: &Driver) -> Prep {
 /// Name similarity in `0..=100`: the better of token-set ratio and Jaro-Winkler on sorted tokens.
 fn name_similarity(a: &str, b: &str) -> f64 {
     token_set_ratio(a, b).max(jaro_winkler(a, b))
+}
+
+/// Whether the names disagree on a token: each has a token the other lacks, and no two of those are
+/// spellings of one name (a prefix or initial, a nickname, Jaro-Winkler ≥ 85). `Michael Davis` and
+/// `Hector Davis` share only the surname; `John Smith` and `John Q Smith` do not disagree.
+fn names_disagree(a: &[String], b: &[String]) -> bool {
+    let only_a: Vec<&str> = a.iter().filter(|t| !b.contains(t)).map(String::as_str).collect();
+    let only_b: Vec<&str> = b.iter().filter(|t| !a.contains(t)).map(String::as_str).collect();
+    let close = |x: &str, y: &str| {
+        x.starts_with(y) || y.starts_with(x) || same_given_name(x, y) || jaro_winkler(x, y) >= 85.0
+    };
+    !only_a.is_empty() && !only_b.is_empty() && !only_a.iter().any(|x| only_b.iter().any(|y| close(x, y)))
+}
+
+/// The most a pair of names that disagree on a token ([`names_disagree`]) may score: a shared
+/// surname is weak evidence (families, and common surnames, share them).
+const DISAGREE_CAP: f64 = 70.0;
+
+/// Highest similarity a name reaches only through a nickname or an initial: such a match is
+/// good evidence, not as good as the same name written out.
+const ALIGNED_CAP: f64 = 90.0;
+
+/// The names' similarity once either side's nicknames and initials are aligned with the other's
+/// tokens (see [`align`]), capped at [`ALIGNED_CAP`], and what was aligned; `None` when nothing was.
+fn aligned_similarity(a: &Prep, b: &Prep) -> Option<(f64, Aligned)> {
+    let at: Vec<&str> = a.tokens.iter().map(String::as_str).collect();
+    let bt: Vec<&str> = b.tokens.iter().map(String::as_str).collect();
+    let mut best: Option<(f64, Aligned)> = None;
+    for (x, y, other) in [(&at, &bt, &b.name), (&bt, &at, &a.name)] {
+        let (mut t, how) = align(x, y);
+        if how == Aligned::default() {
+            continue;
+        }
+        t.sort_unstable();
+        let sim = name_similarity(&t.join(" "), other).min(ALIGNED_CAP);
+        if best.is_none_or(|(s, _)| sim > s) {
+            best = Some((sim, how));
+        }
+    }
+    best
 }
 
 impl Prepared for Prep {
@@ -108,12 +169,31 @@ impl Prepared for Prep {
             (Some(a), Some(b)) if a == b => t.add(Reason::UsernameExact, 35.0),
             _ => {}
         }
+        // Employee numbers: equal is good evidence; different says little, since the two systems
+        // often number people differently.
+        match (&self.employee, &o.employee) {
+            (Some(a), Some(b)) if a == b => t.add(Reason::EmployeeId, 50.0),
+            _ => {}
+        }
         // The name adds at most 30 points: skip the string work when that cannot reach the cutoff.
         if cutoff > 0.0 && t.s + 30.0 < cutoff {
             return t.finish(ext);
         }
         if !self.name.is_empty() && !o.name.is_empty() {
-            let sim = name_similarity(&self.name, &o.name);
+            let mut sim = name_similarity(&self.name, &o.name);
+            if sim > DISAGREE_CAP && names_disagree(&self.tokens, &o.tokens) {
+                sim = DISAGREE_CAP;
+            } else if sim < ALIGNED_CAP {
+                if let Some((aligned, how)) = aligned_similarity(self, o).filter(|(s, _)| *s > sim) {
+                    sim = aligned;
+                    if how.nickname {
+                        t.add(Reason::NameNickname, 0.0);
+                    }
+                    if how.initial {
+                        t.add(Reason::NameInitial, 0.0);
+                    }
+                }
+            }
             if sim >= 95.0 {
                 t.add(Reason::NameSimilar, 30.0);
             } else if sim >= 85.0 {
@@ -154,7 +234,12 @@ impl Prep {
                 });
             }
         }
-        for (kind, v) in [(b'E', &self.email), (b'F', &self.phone), (b'G', &self.username)] {
+        for (kind, v) in [
+            (b'E', &self.email),
+            (b'F', &self.phone),
+            (b'G', &self.username),
+            (b'H', &self.employee),
+        ] {
             if let Some(v) = v {
                 out.push(BlockKey {
                     hash: key(kind, &[v.as_bytes()]),
@@ -198,6 +283,7 @@ mod tests {
             email: opt(email),
             phone: opt(phone),
             username: None,
+            employee_id: None,
             external_ids: vec![],
         }
     }
@@ -243,5 +329,57 @@ mod tests {
             vec![3, 4],
             "other state / other licence: no link"
         );
+    }
+
+    #[test]
+    fn employee_numbers_match_payroll_ids() {
+        let mut s1 = d("s1", "Aisha Lee", "", "", "", "");
+        s1.external_ids = vec![("payrollId".into(), "PR01310".into())];
+        let s2 = d("s2", "Wei Chen", "", "", "", "");
+        let mut f1 = d("f1", "A. Lee", "", "", "", "");
+        f1.employee_id = Some("pr-01310".into());
+        // The FMC's own numbering for Wei Chen: no evidence either way.
+        let mut f2 = d("f2", "Chen, Wei", "W1", "", "", "");
+        f2.employee_id = Some("E20017".into());
+        let res = match_drivers(&[s1.clone(), s2], &[f1, f2], &MatchOptions::default());
+        assert_eq!(res.links.len(), 1, "{res:?}");
+        assert_eq!((res.links[0].left, res.links[0].right), (0, 0));
+        assert!(res.links[0].reasons.contains(Reason::EmployeeId));
+        // Another person with the same number: the names disagree, no link.
+        let mut other = d("f3", "Hector Lopez", "", "", "", "");
+        other.employee_id = Some("PR01310".into());
+        assert!(match_drivers(&[s1], &[other], &MatchOptions::default())
+            .links
+            .is_empty());
+    }
+
+    #[test]
+    fn nicknames_and_initials_are_name_evidence() {
+        // A mistyped licence (+40) needs the name to reach the cutoff.
+        let left = vec![
+            d("s1", "Robert Smith", "D1234567", "CA", "", ""),
+            d("s2", "Elizabeth Moore", "E7654321", "CA", "", ""),
+            d("s3", "Aisha Lee", "06-304-0167", "CO", "", ""),
+            d("s4", "William Brown", "W1111111", "CA", "", ""),
+            d("s5", "Michael Davis", "M5555555", "CA", "", ""),
+        ];
+        let right = vec![
+            d("f1", "SMITH, BOB", "D1234576", "CA", "", ""),
+            d("f2", "Liz Moore", "E7654320", "CA", "", ""),
+            d("f3", "A. Lee", "06-304-5167", "CO", "", ""),
+            // A nickname of another name, or another given name with the surname: no help.
+            d("f4", "Bob Brown", "W1111112", "CA", "", ""),
+            d("f5", "Hector Davis", "M5555556", "CA", "", ""),
+        ];
+        let mut res = match_drivers(&left, &right, &MatchOptions::default());
+        res.links.sort_by_key(|l| l.left);
+        let pairs: Vec<(usize, usize)> = res.links.iter().map(|l| (l.left, l.right)).collect();
+        assert_eq!(pairs, vec![(0, 0), (1, 1), (2, 2)]);
+        assert!(res.links[0].reasons.contains(Reason::NameNickname));
+        assert!(res.links[2].reasons.contains(Reason::NameInitial));
+        // Aligned names weigh less than the same name written out.
+        let exact = vec![d("f1", "Robert Smith", "D1234576", "CA", "", "")];
+        let full = match_drivers(&left[..1], &exact, &MatchOptions::default());
+        assert!(full.links[0].score > res.links[0].score);
     }
 }

@@ -14,6 +14,7 @@
 
 mod drivers;
 mod engine;
+pub mod names;
 pub mod normalize;
 pub mod scorers;
 mod vehicles;
@@ -81,10 +82,16 @@ pub enum Reason {
     PhoneExact,
     /// Identical usernames.
     UsernameExact,
+    /// The names agree once a nickname is read as its formal name (`Bob` / `Robert`).
+    NameNickname,
+    /// The names agree once an initial is read as the name it starts (`A. Lee` / `Aisha Lee`).
+    NameInitial,
+    /// Identical employee numbers (an FMC's `employeeId`, Samsara's `externalIds.payrollId`).
+    EmployeeId,
 }
 
 /// Every reason, in bit order.
-const ALL_REASONS: [Reason; 26] = [
+const ALL_REASONS: [Reason; 29] = [
     Reason::ExternalId,
     Reason::VinExact,
     Reason::VinFolded,
@@ -111,6 +118,9 @@ const ALL_REASONS: [Reason; 26] = [
     Reason::EmailExact,
     Reason::PhoneExact,
     Reason::UsernameExact,
+    Reason::NameNickname,
+    Reason::NameInitial,
+    Reason::EmployeeId,
 ];
 
 impl Reason {
@@ -143,6 +153,9 @@ impl Reason {
             Self::EmailExact => "email_exact",
             Self::PhoneExact => "phone_exact",
             Self::UsernameExact => "username_exact",
+            Self::NameNickname => "name_nickname",
+            Self::NameInitial => "name_initial",
+            Self::EmployeeId => "employee_id",
         }
     }
 }

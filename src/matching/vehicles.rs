@@ -280,6 +280,10 @@ impl Prep {
                 2 if both_na && !both_valid && same_frame => add(Reason::VinTypo, 55.0),
                 2 if both_na && both_valid => add(Reason::VinConflict, -60.0),
                 2 => {}
+                // Three or more edits between two North American VINs that both pass their check
+                // digit: two well-formed identities, so two vehicles, whatever else agrees (a plate
+                // and unit number passed on to a replacement, say).
+                _ if both_na && both_valid => add(Reason::VinConflict, -100.0),
                 _ => add(Reason::VinConflict, -60.0),
             }
             return;

@@ -201,3 +201,35 @@ fn empty_and_garbage_inputs() {
     );
     assert!(res.links.is_empty());
 }
+
+#[test]
+fn replacement_with_the_old_plate_and_unit_does_not_link() {
+    // The retired truck is still in Samsara; its replacement (same make, model year, plate and
+    // unit number) is in the FMC list with its own VIN. Two valid VINs many edits apart decide it.
+    let old = fix("5YJ3E1EA0TA126097");
+    let new = fix("5YJ3E1EA0T7124457");
+    let model = |mut x: Vehicle| {
+        x.model = Some("Model 3".into());
+        x
+    };
+    let left = vec![model(v("s1", &old, "VEH54EB", "", "EV 0228", "Tesla", 2026))];
+    let right = vec![model(v("f1", &new, "VEH54EB", "AZ", "228", "Tesla", 2026))];
+    let res = match_vehicles(&left, &right, &MatchOptions::default());
+    assert!(res.links.is_empty() && res.review.is_empty(), "{res:?}");
+    // The same pair with a one-character VIN typo instead is one vehicle.
+    let mut typo = old.clone().into_bytes();
+    typo[14] = if typo[14] == b'1' { b'7' } else { b'1' };
+    let right = vec![v(
+        "f1",
+        std::str::from_utf8(&typo).unwrap(),
+        "VEH54EB",
+        "AZ",
+        "228",
+        "Tesla",
+        2026,
+    )];
+    assert_eq!(
+        pairs(&match_vehicles(&left, &right, &MatchOptions::default())),
+        vec![(0, 0)]
+    );
+}

@@ -113,83 +113,18 @@ impl Fmc {
                     .map_err(|e| format!("cannot migrate table {table}: {e}"))?;
             }
         }
+        // One stream for the original noise (so each seed's base lists stay as they were) and one for
+        // the duplicates, re-issued plates, fleet orders, namesakes and the rest added later.
         let mut rng = Rng::new(seed, 500);
-        let mut vehicles = Vec::new();
-        let mut truth_v = Vec::new();
-        let mut samsara_only = Vec::new();
-        for v in &fleet.vehicles {
-            if rng.chance(0.08) {
-                samsara_only.push(json!(v.id));
-                continue;
-            }
-            let unit = match rng.below(4) {
-                0 => format!("UNIT {:04}", v.unit),
-                1 => format!("Truck #{}", v.unit),
-                2 => format!("{}", v.unit),
-                _ => format!("T-{}", v.unit),
-            };
-            let make = if rng.chance(0.3) {
-                v.make.to_ascii_uppercase()
-            } else {
-                v.make.to_string()
-            };
-            let year = if rng.chance(0.05) { v.year - 1 } else { v.year };
-            vehicles.push(json!({"vin": noisy_vin(&mut rng, &v.vin), "licensePlate": noisy_plate(&mut rng, &v.plate),
-                "licenseState": BRANCHES[v.branch].state, "unitNumber": unit, "make": make, "model": v.model, "year": year, "samsaraId": v.id}));
-        }
-        for i in 0..fleet.vehicles.len().div_ceil(20) {
-            let year = 2018 + u16::try_from(rng.below(8)).unwrap_or(0);
-            vehicles.push(json!({"vin": crate::fleet::make_vin(&mut rng, "1FU", "JGLDR", year), "licensePlate": crate::fleet::pattern(&mut rng, "LLL-DDDD"),
-                "licenseState": "TX", "unitNumber": format!("UNIT {:04}", 9000 + i), "make": "Freightliner", "model": "M2 106", "year": year, "samsaraId": null}));
-        }
-        shuffle(&mut rng, &mut vehicles);
-        for (i, v) in vehicles.iter_mut().enumerate() {
-            let id = format!("FMC-V{:05}", i + 1);
-            let sid = v
-                .as_object_mut()
-                .and_then(|o| o.remove("samsaraId"))
-                .unwrap_or(Value::Null);
-            truth_v.push(json!({"fmcId": id, "samsaraId": sid}));
-            v["id"] = json!(id);
-        }
-        let mut drivers = Vec::new();
-        let mut truth_d = Vec::new();
-        let mut d_only = Vec::new();
-        for d in &fleet.drivers {
-            if rng.chance(0.07) {
-                d_only.push(json!(d.id));
-                continue;
-            }
-            let (first, last) = d.name.split_once(' ').unwrap_or((&d.name, ""));
-            let name = match rng.below(3) {
-                0 => d.name.clone(),
-                1 => format!("{}, {}", last.to_ascii_uppercase(), first.to_ascii_uppercase()),
-                _ => format!("{}. {last}", &first[..1]),
-            };
-            let lic = if rng.chance(0.2) {
-                d.licence.replace('-', "")
-            } else {
-                d.licence.clone()
-            };
-            drivers.push(json!({"name": name, "licenseNumber": lic, "licenseState": BRANCHES[d.branch].state,
-                "employeeId": d.payroll.clone().filter(|_| rng.chance(0.8)), "phone": d.phone, "samsaraId": d.id}));
-        }
-        shuffle(&mut rng, &mut drivers);
-        for (i, d) in drivers.iter_mut().enumerate() {
-            let id = format!("FMC-D{:05}", i + 1);
-            let sid = d
-                .as_object_mut()
-                .and_then(|o| o.remove("samsaraId"))
-                .unwrap_or(Value::Null);
-            truth_d.push(json!({"fmcId": id, "samsaraId": sid}));
-            d["id"] = json!(id);
-        }
+        let mut extra = Rng::new(seed, 501);
+        let (vehicles, truth_v) = vehicle_list(fleet, &mut rng, &mut extra);
+        let (drivers, truth_d) = driver_list(fleet, &mut rng, &mut extra);
         Ok(Self {
             db: Mutex::new(db),
             vehicles,
             drivers,
-            truth_v: json!({"pairs": truth_v, "samsaraOnly": samsara_only}),
-            truth_d: json!({"pairs": truth_d, "samsaraOnly": d_only}),
+            truth_v,
+            truth_d,
             scripted: Mutex::new(Vec::new()),
             limiter: Limiter::default(),
         })
@@ -204,6 +139,253 @@ impl Fmc {
     pub(crate) fn truth_drivers(&self) -> Value {
         self.truth_d.clone()
     }
+}
+
+/// A unit number the way the FMC writes it.
+fn unit_label(rng: &mut Rng, unit: u32) -> String {
+    match rng.below(4) {
+        0 => format!("UNIT {unit:04}"),
+        1 => format!("Truck #{unit}"),
+        2 => format!("{unit}"),
+        _ => format!("T-{unit}"),
+    }
+}
+
+/// The VIN `step` vehicles further along the same fleet order: serial (positions 12–17) advanced,
+/// check digit recomputed; WMI, VDS, model year and plant unchanged.
+fn next_in_order(vin: &str, step: u32) -> String {
+    let serial: u32 = vin.get(11..).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let mut v = vin.as_bytes()[..11.min(vin.len())].to_vec();
+    v.extend(format!("{:06}", (serial + step) % 1_000_000).bytes());
+    if let Some(c) = samsara_fmc::vin::compute_check_digit(&v) {
+        v[8] = c;
+    }
+    String::from_utf8(v).unwrap_or_default()
+}
+
+/// Moves each record's `_truth` object into the ground truth under the id the record gets after the
+/// shuffle (`FMC-V00001`, …), and links a stale duplicate to its current record (`duplicateOf`).
+fn number(rng: &mut Rng, records: &mut [Value], prefix: &str) -> Vec<Value> {
+    shuffle(rng, records);
+    let mut pairs = Vec::with_capacity(records.len());
+    for (i, r) in records.iter_mut().enumerate() {
+        let id = format!("{prefix}{:05}", i + 1);
+        let mut t = r
+            .as_object_mut()
+            .and_then(|o| o.remove("_truth"))
+            .unwrap_or_else(|| json!({}));
+        t["fmcId"] = json!(id);
+        r["id"] = json!(id);
+        pairs.push(t);
+    }
+    let current: std::collections::HashMap<String, Value> = pairs
+        .iter()
+        .filter_map(|p| Some((p["samsaraId"].as_str()?.to_owned(), p["fmcId"].clone())))
+        .collect();
+    for p in &mut pairs {
+        if let Some(fid) = p["sameVehicleAs"].as_str().and_then(|s| current.get(s)) {
+            p["duplicateOf"] = fid.clone();
+        }
+    }
+    pairs
+}
+
+/// The FMC's vehicle master list and its ground truth. Each pair says what a matcher should do with
+/// the FMC record (`expect`): `link` to `samsaraId`, `none` (no Samsara counterpart), or `review`
+/// (a stale duplicate of the vehicle in `sameVehicleAs`, whose current record is `duplicateOf`).
+/// `kind` names the trap a record was made for: `duplicate` (both records of a re-registered vehicle),
+/// `reissuedPlate` (a replacement carrying a retired vehicle's plate, `plateFrom`) or `fleetOrder` (a
+/// later serial of the same order as `sameOrderAs`).
+fn vehicle_list(fleet: &Fleet, rng: &mut Rng, extra: &mut Rng) -> (Vec<Value>, Value) {
+    let mut vehicles = Vec::new();
+    let mut samsara_only = Vec::new();
+    let mut retired = Vec::new();
+    let mut next_unit = 7000;
+    for v in &fleet.vehicles {
+        if rng.chance(0.08) {
+            samsara_only.push(json!(v.id));
+            retired.push(v);
+            continue;
+        }
+        let unit = unit_label(rng, v.unit);
+        let make = if rng.chance(0.3) {
+            v.make.to_ascii_uppercase()
+        } else {
+            v.make.to_string()
+        };
+        let year = if rng.chance(0.05) { v.year - 1 } else { v.year };
+        let state = BRANCHES[v.branch].state;
+        let mut rec = json!({"vin": noisy_vin(rng, &v.vin), "licensePlate": noisy_plate(rng, &v.plate),
+            "licenseState": state, "unitNumber": unit, "make": make, "model": v.model, "year": year,
+            "_truth": {"samsaraId": v.id, "expect": "link"}});
+        if extra.chance(0.025) {
+            // Re-registered and entered again: the old record keeps the old plate (and its own typos);
+            // the new one carries the current plate. Which is current, only the FMC can say: review.
+            let mut old = rec.clone();
+            old["vin"] = json!(noisy_vin(extra, &v.vin));
+            old["licensePlate"] = json!(crate::fleet::pattern(extra, BRANCHES[v.branch].plate));
+            old["unitNumber"] = json!(unit_label(extra, v.unit));
+            old["_truth"] =
+                json!({"samsaraId": null, "expect": "review", "kind": "duplicate", "sameVehicleAs": v.id});
+            rec["licensePlate"] = json!(v.plate);
+            rec["_truth"]["kind"] = json!("duplicate");
+            vehicles.push(old);
+        }
+        if extra.chance(0.06) {
+            // More of the same fleet order that Samsara does not have (yet): consecutive serials.
+            for step in 1..=1 + u32::try_from(extra.below(2)).unwrap_or(0) {
+                next_unit += 1;
+                vehicles.push(json!({"vin": next_in_order(&v.vin, step), "licensePlate": crate::fleet::pattern(extra, BRANCHES[v.branch].plate),
+                    "licenseState": state, "unitNumber": unit_label(extra, next_unit), "make": v.make, "model": v.model, "year": v.year,
+                    "_truth": {"samsaraId": null, "expect": "none", "kind": "fleetOrder", "sameOrderAs": v.id}}));
+            }
+        }
+        vehicles.push(rec);
+    }
+    for v in retired {
+        // Sold or retired: gone from the FMC, still in Samsara. Half the time its plate moved to the
+        // replacement, which often takes over the unit number too.
+        if !extra.chance(0.5) {
+            continue;
+        }
+        let year = (v.year + 1 + u16::try_from(extra.below(3)).unwrap_or(0)).min(2026);
+        let unit = if extra.chance(0.5) {
+            v.unit
+        } else {
+            next_unit += 1;
+            next_unit
+        };
+        let vin = crate::fleet::make_vin(extra, &v.vin[..3], &v.vin[3..8], year);
+        vehicles.push(
+            json!({"vin": vin, "licensePlate": v.plate, "licenseState": BRANCHES[v.branch].state,
+            "unitNumber": unit_label(extra, unit), "make": v.make, "model": v.model, "year": year,
+            "_truth": {"samsaraId": null, "expect": "none", "kind": "reissuedPlate", "plateFrom": v.id}}),
+        );
+    }
+    for i in 0..fleet.vehicles.len().div_ceil(20) {
+        let year = 2018 + u16::try_from(rng.below(8)).unwrap_or(0);
+        vehicles.push(json!({"vin": crate::fleet::make_vin(rng, "1FU", "JGLDR", year), "licensePlate": crate::fleet::pattern(rng, "LLL-DDDD"),
+            "licenseState": "TX", "unitNumber": format!("UNIT {:04}", 9000 + i), "make": "Freightliner", "model": "M2 106", "year": year,
+            "_truth": {"samsaraId": null, "expect": "none"}}));
+    }
+    let pairs = number(rng, &mut vehicles, "FMC-V");
+    (vehicles, json!({"pairs": pairs, "samsaraOnly": samsara_only}))
+}
+
+/// Nicknames the FMC's clerks write for first names.
+const NICKNAMES: [(&str, &str); 16] = [
+    ("James", "Jim"),
+    ("Robert", "Bob"),
+    ("Michael", "Mike"),
+    ("Patricia", "Patty"),
+    ("David", "Dave"),
+    ("Jennifer", "Jenny"),
+    ("William", "Bill"),
+    ("Elizabeth", "Liz"),
+    ("Susan", "Sue"),
+    ("Thomas", "Tom"),
+    ("Jessica", "Jess"),
+    ("Daniel", "Dan"),
+    ("Anthony", "Tony"),
+    ("Sandra", "Sandy"),
+    ("Kevin", "Kev"),
+    ("Nancy", "Nan"),
+];
+
+/// A licence number with one character mistyped (a digit for a digit, a letter for a letter).
+fn licence_typo(rng: &mut Rng, lic: &str) -> String {
+    let mut b = lic.as_bytes().to_vec();
+    let slots: Vec<usize> = (0..b.len()).filter(|&i| b[i].is_ascii_alphanumeric()).collect();
+    if slots.is_empty() {
+        return lic.to_owned();
+    }
+    let i = *rng.pick(&slots);
+    let pool: &[u8] = if b[i].is_ascii_digit() {
+        b"0123456789"
+    } else {
+        b"ABCDEFGHJKLMNPRSTUVWXYZ"
+    };
+    let old = b[i];
+    while b[i] == old {
+        b[i] = *rng.pick(pool);
+    }
+    String::from_utf8(b).unwrap_or_default()
+}
+
+/// The FMC's driver roster and its ground truth (`expect` `link` or `none`; `kind: "namesake"` for
+/// an FMC-only driver with a Samsara driver's name, `sameNameAs`).
+fn driver_list(fleet: &Fleet, rng: &mut Rng, extra: &mut Rng) -> (Vec<Value>, Value) {
+    let mut drivers = Vec::new();
+    let mut d_only = Vec::new();
+    let mut employee = 20_000;
+    for d in &fleet.drivers {
+        if rng.chance(0.07) {
+            d_only.push(json!(d.id));
+            continue;
+        }
+        let (first, last) = d.name.split_once(' ').unwrap_or((&d.name, ""));
+        let style = rng.below(3);
+        let first = match NICKNAMES.iter().find(|(n, _)| *n == first) {
+            Some((_, nick)) if style < 2 && extra.chance(0.25) => nick,
+            _ => first,
+        };
+        let name = match style {
+            0 => format!("{first} {last}"),
+            1 => format!("{}, {}", last.to_ascii_uppercase(), first.to_ascii_uppercase()),
+            _ => format!("{}. {last}", &first[..1]),
+        };
+        let mut lic = if rng.chance(0.2) {
+            d.licence.replace('-', "")
+        } else {
+            d.licence.clone()
+        };
+        let r = extra.unit();
+        if r < 0.04 {
+            lic = licence_typo(extra, &lic);
+        } else if r < 0.12 {
+            // Re-keyed with spaces every four characters, lower case.
+            let plain: Vec<char> = lic.chars().filter(char::is_ascii_alphanumeric).collect();
+            lic = plain
+                .chunks(4)
+                .map(|c| c.iter().collect::<String>())
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_ascii_lowercase();
+        }
+        let payroll = d.payroll.clone().filter(|_| rng.chance(0.8));
+        let r = extra.unit();
+        let emp = match payroll {
+            // The FMC's employee number is the payroll id for part of the roster (sometimes
+            // re-keyed), its own numbering for the rest.
+            Some(p) if r < 0.55 => Some(p),
+            Some(p) if r < 0.7 => Some(format!("{}-{}", p[..2].to_ascii_lowercase(), &p[2..])),
+            _ if r < 0.85 => {
+                employee += 1;
+                Some(format!("E{employee}"))
+            }
+            _ => None,
+        };
+        let r = extra.unit();
+        let phone = if r < 0.1 {
+            Value::Null
+        } else if r < 0.25 {
+            json!(d.phone.chars().filter(char::is_ascii_digit).collect::<String>())
+        } else {
+            json!(d.phone)
+        };
+        let state = BRANCHES[d.branch].state;
+        if extra.chance(0.04) {
+            // Another person with the same name, licensed in the same state.
+            employee += 1;
+            drivers.push(json!({"name": name, "licenseNumber": crate::fleet::pattern(extra, BRANCHES[d.branch].licence),
+                "licenseState": state, "employeeId": format!("E{employee}"), "phone": crate::fleet::pattern(extra, "(DDD) 555-DDDD"),
+                "_truth": {"samsaraId": null, "expect": "none", "kind": "namesake", "sameNameAs": d.id}}));
+        }
+        drivers.push(json!({"name": name, "licenseNumber": lic, "licenseState": state,
+            "employeeId": emp, "phone": phone, "_truth": {"samsaraId": d.id, "expect": "link"}}));
+    }
+    let pairs = number(rng, &mut drivers, "FMC-D");
+    (drivers, json!({"pairs": pairs, "samsaraOnly": d_only}))
 }
 
 fn shuffle(rng: &mut Rng, v: &mut [Value]) {
