@@ -10,7 +10,7 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 
 use super::errors::{config_error, decode_error, page_error, CoreErr};
 use crate::http::{ApiClient, ClientConfig, Method, Pagination, Paging, Region, Request, RetryPolicy};
-use crate::stats::{convert_stats_page, UnitSystem};
+use crate::stats::{convert_stats_page, Converted, PageError, UnitSystem};
 
 /// The client (`samsara_fmc.Client` wraps it).
 #[pyclass(name = "ApiClient", module = "samsara_fmc._core", frozen)]
@@ -174,8 +174,6 @@ impl PyApiClient {
         Ok(StatsPageIter {
             walk: self.pages(path, query, after, deadline),
             units,
-            out: Vec::new(),
-            rejects: Vec::new(),
         })
     }
 }
@@ -288,9 +286,6 @@ pub(crate) struct PyStatsPage {
 pub(crate) struct StatsPageIter {
     walk: PageWalk,
     units: UnitSystem,
-    /// Conversion buffers kept across pages: fresh ones would be page-faulted in every time.
-    out: Vec<u8>,
-    rejects: Vec<u8>,
 }
 
 #[pymethods]
@@ -303,12 +298,7 @@ impl StatsPageIter {
         let Some((body, attempts)) = self.walk.fetch(py)? else {
             return Ok(None);
         };
-        let units = self.units;
-        let (out, rejects) = (&mut self.out, &mut self.rejects);
-        out.clear();
-        rejects.clear();
-        let converted = py
-            .detach(|| convert_stats_page(&body, units, out, rejects))
+        let (ndjson, rejects, converted) = convert_to_bytes(py, &body, self.units)
             .map_err(|e| page_error(&e, "GET", &self.walk.path, attempts))?;
         self.walk.advance(
             converted.pagination.as_ref(),
@@ -316,8 +306,8 @@ impl StatsPageIter {
             attempts,
         )?;
         Ok(Some(PyStatsPage {
-            ndjson: PyBytes::new(py, &self.out).unbind(),
-            rejects: PyBytes::new(py, &self.rejects).unbind(),
+            ndjson: ndjson.unbind(),
+            rejects: rejects.unbind(),
             records: converted.records,
             rejected: converted.rejected,
             cursor: self.walk.paging.resume_cursor().map(str::to_owned),
@@ -342,37 +332,45 @@ pub(crate) fn convert_stats<'py>(
     bool,
 )> {
     let units: UnitSystem = units.parse().map_err(config_error)?;
+    let (ndjson, rejects, converted) =
+        convert_to_bytes(py, body, units).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let (cursor, more) = converted
+        .pagination
+        .map_or((None, false), |p| (Some(p.end_cursor), p.has_next_page));
+    Ok((
+        ndjson,
+        rejects,
+        converted.records,
+        converted.rejected,
+        cursor,
+        more,
+    ))
+}
+
+/// Converts a stats page into `(ndjson, rejects)` bytes with the GIL released, through buffers kept
+/// per thread between pages (fresh 200 KB buffers would be page-faulted in every time).
+fn convert_to_bytes<'py>(
+    py: Python<'py>,
+    body: &[u8],
+    units: UnitSystem,
+) -> Result<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Converted), PageError> {
     BUFFERS.with_borrow_mut(|(out, rejects)| {
         out.clear();
         rejects.clear();
-        let converted = py
-            .detach(|| convert_stats_page(body, units, out, rejects))
-            .map_err(|e| PyValueError::new_err(e.to_string()));
-        let result = converted.map(|converted| {
-            let (cursor, more) = converted
-                .pagination
-                .map_or((None, false), |p| (Some(p.end_cursor), p.has_next_page));
-            (
-                PyBytes::new(py, out),
-                PyBytes::new(py, rejects),
-                converted.records,
-                converted.rejected,
-                cursor,
-                more,
-            )
-        });
+        let converted = py.detach(|| convert_stats_page(body, units, out, rejects));
+        let bytes = converted.map(|c| (PyBytes::new(py, out), PyBytes::new(py, rejects), c));
         if out.capacity() > KEEP_BUFFER {
             *out = Vec::new();
         }
         if rejects.capacity() > KEEP_BUFFER {
             *rejects = Vec::new();
         }
-        result
+        bytes
     })
 }
 
 thread_local! {
-    /// Buffers `convert_stats` keeps between calls on a thread, up to [`KEEP_BUFFER`] bytes each.
+    /// Buffers `convert_to_bytes` keeps between calls on a thread, up to [`KEEP_BUFFER`] bytes each.
     static BUFFERS: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 const KEEP_BUFFER: usize = 8 << 20;
