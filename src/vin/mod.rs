@@ -153,27 +153,8 @@ pub fn validate(s: &str) -> Result<Vin, VinError> {
 
 /// [`validate`] for text that is already normalised.
 fn validate_normalized(text: String) -> Result<Vin, VinError> {
-    if text.is_empty() {
-        return Err(VinError::Empty);
-    }
     // Characters first: a 16-character VIN with an `O` is best explained by the `O`.
-    if let Some((i, found)) = text
-        .chars()
-        .enumerate()
-        .find(|&(_, c)| !c.is_ascii() || check_digit::transliterate(c as u8).is_none())
-    {
-        let hint = match found {
-            'O' | 'Q' => "; it is usually a mistyped `0`",
-            'I' => "; it is usually a mistyped `1`",
-            _ => "",
-        };
-        return Err(VinError::Character {
-            vin: text,
-            position: i + 1,
-            found,
-            hint,
-        });
-    }
+    let text = legal_characters(text)?;
     let len = text.len();
     if len != 17 {
         return Err(VinError::Length { vin: text, len });
@@ -199,14 +180,8 @@ fn validate_normalized(text: String) -> Result<Vin, VinError> {
     })
 }
 
-/// Whether `s` is a valid VIN (never fails).
-pub fn is_valid(s: &str) -> bool {
-    validate(s).is_ok()
-}
-
-/// The check digit `s` (normalised, 17 legal characters) should carry at position 9.
-pub fn check_digit_of(s: &str) -> Result<char, VinError> {
-    let text = normalize(s);
+/// `text` (normalised) if it is not empty and every character may appear in a VIN.
+fn legal_characters(text: String) -> Result<String, VinError> {
     if text.is_empty() {
         return Err(VinError::Empty);
     }
@@ -215,13 +190,29 @@ pub fn check_digit_of(s: &str) -> Result<char, VinError> {
         .enumerate()
         .find(|&(_, c)| !c.is_ascii() || check_digit::transliterate(c as u8).is_none())
     {
+        let hint = match found {
+            'O' | 'Q' => "; it is usually a mistyped `0`",
+            'I' => "; it is usually a mistyped `1`",
+            _ => "",
+        };
         return Err(VinError::Character {
             vin: text,
             position: i + 1,
             found,
-            hint: "",
+            hint,
         });
     }
+    Ok(text)
+}
+
+/// Whether `s` is a valid VIN (never fails).
+pub fn is_valid(s: &str) -> bool {
+    validate(s).is_ok()
+}
+
+/// The check digit `s` (normalised, 17 legal characters) should carry at position 9.
+pub fn check_digit_of(s: &str) -> Result<char, VinError> {
+    let text = legal_characters(normalize(s))?;
     let len = text.len();
     compute_check_digit(text.as_bytes())
         .map(char::from)
