@@ -313,15 +313,16 @@ pub(crate) fn series(
         |c| c.as_ref().clone(),
     );
     let mut heap = BinaryHeap::with_capacity(q.vehicles.len());
+    // A vehicle's place in the walk: its earliest unserved sample.
+    let earliest = |next: &[i64], vi: usize| {
+        next[vi * nk..vi * nk + nk]
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or(i64::MAX)
+    };
     for (vi, &v) in q.vehicles.iter().enumerate() {
-        let m = key(
-            v,
-            next[vi * nk..vi * nk + nk]
-                .iter()
-                .copied()
-                .min()
-                .unwrap_or(i64::MAX),
-        );
+        let m = key(v, earliest(&next, vi));
         if m <= upper {
             heap.push(Reverse((m, vi)));
         }
@@ -368,14 +369,7 @@ pub(crate) fn series(
                 next[vi * nk + k] = model.next_sample(&days, v, q.types[k].sampling(), t);
             }
         }
-        let m = key(
-            v,
-            next[vi * nk..vi * nk + nk]
-                .iter()
-                .copied()
-                .min()
-                .unwrap_or(i64::MAX),
-        );
+        let m = key(v, earliest(&next, vi));
         if m <= upper {
             heap.push(Reverse((m, vi)));
         }
