@@ -54,18 +54,18 @@ bundle: wheel ## vendor the wheel into every function and write dist/<name>.zip
 
 .PHONY: sandbox
 sandbox: ## build the local Samsara sandbox (never part of the wheel)
-	cargo build --profile sandbox --features sandbox --bin samsara-sandbox
+	cargo build --profile sandbox -p samsara-sandbox
 
 .PHONY: demo
 demo: bundle sandbox ## the main job: the Functions end to end under samsara-fn against the sandbox
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) functions/demo.py
 
 .PHONY: lint-rust
-lint-rust: ## rustfmt and clippy, with and without the python feature
-	cargo fmt --check
+lint-rust: ## rustfmt and clippy: the core with and without the python feature, and the sandbox crate
+	cargo fmt --all --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --all-targets --features python -- -D warnings
-	cargo clippy --all-targets --features sandbox -- -D warnings
+	cargo clippy -p samsara-sandbox --all-targets -- -D warnings
 
 .PHONY: lint-python
 lint-python: venv ## ruff and mypy
@@ -76,9 +76,8 @@ lint-python: venv ## ruff and mypy
 lint: lint-rust lint-python ## all linters
 
 .PHONY: test-rust
-test-rust: ## Rust unit and integration tests (core without pyo3; sandbox)
-	cargo test
-	cargo test --features sandbox
+test-rust: ## Rust unit and integration tests (the core without pyo3, and the sandbox crate)
+	cargo test --workspace
 
 .PHONY: test-python
 test-python: bundle install-wheel sandbox ## pytest against the installed Lambda wheel, samsara-fn end to end included

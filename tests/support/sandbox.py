@@ -1,7 +1,7 @@
 """Start the ``samsara-sandbox`` binary for a test session and talk to its admin API.
 
 The binary is taken from ``$SAMSARA_SANDBOX_BIN`` or ``target/sandbox/samsara-sandbox`` (built with
-``cargo build --profile sandbox --features sandbox --bin samsara-sandbox`` when missing). It is started
+``cargo build --profile sandbox -p samsara-sandbox`` when missing). It is started
 with ``--port 0``; the first stdout line (``listening on http://127.0.0.1:PORT``) gives the URL.
 When it is started with ``--fmc-token T``, the helpers send ``Authorization: Bearer T`` to the FMC
 endpoint (``/fmc/v1/``).
@@ -47,7 +47,7 @@ def sandbox_binary() -> Path:
     path = REPO / "target" / "sandbox" / "samsara-sandbox"
     if not path.exists():
         subprocess.run(
-            ["cargo", "build", "--profile", "sandbox", "--features", "sandbox", "--bin", "samsara-sandbox"],
+            ["cargo", "build", "--profile", "sandbox", "-p", "samsara-sandbox"],
             cwd=REPO,
             check=True,
         )

@@ -1,5 +1,5 @@
 //! Feed throughput and memory (ignored by default; run in an optimised build):
-//! `cargo test --profile sandbox --features sandbox --test sandbox -- --ignored --nocapture`
+//! `cargo test --profile sandbox -p samsara-sandbox --test sandbox -- --ignored --nocapture`
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
