@@ -10,10 +10,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 VENV14 := .venv-sdk14
+# What the Functions runtime has (and samsara-fn to run a zip under it): no samsara_fmc, so a zip's own
+# lib/ is what runs.
+VENVRT := .venv-runtime
 SANDBOX_BIN := target/sandbox/samsara-sandbox
 export SAMSARA_SANDBOX_BIN := $(CURDIR)/$(SANDBOX_BIN)
 # The sandbox contract tests re-run under the newest samsara-api 14.x from this interpreter.
 export SAMSARA_SDK14_PYTHON := $(CURDIR)/$(VENV14)/bin/python
+# samsara-fn runs the bundled zips from the runtime-like interpreter.
+export SAMSARA_FN := $(CURDIR)/$(VENVRT)/bin/samsara-fn
 
 .PHONY: help
 help: ## list the targets
@@ -33,8 +38,15 @@ $(VENV14)/.ready: pyproject.toml
 	$(VENV14)/bin/pip install -q 'samsara-api>=14,<15' pytest
 	touch $@
 
+$(VENVRT)/.ready: pyproject.toml
+	@test -x "$(PY312)" || { echo "CPython 3.12 not found: install it (pyenv install 3.12) or set PY312=/path/to/python3.12"; exit 1; }
+	$(PY312) -m venv $(VENVRT)
+	$(VENVRT)/bin/pip install -q --upgrade pip
+	$(VENVRT)/bin/pip install -q boto3 requests tenacity paramiko 'samsara-api==4.1.0' samsara-fn
+	touch $@
+
 .PHONY: venv
-venv: $(VENV)/.ready $(VENV14)/.ready ## create .venv (Python 3.12: build, test and bench tools) and .venv-sdk14 (samsara-api 14.x)
+venv: $(VENV)/.ready $(VENV14)/.ready $(VENVRT)/.ready ## create .venv (Python 3.12: build, test, bench), .venv-sdk14 (samsara-api 14.x), .venv-runtime (the Functions runtime's packages)
 
 .PHONY: wheel
 wheel: venv ## build the Lambda wheel (cp311-abi3-manylinux2014_x86_64) into dist/wheels
@@ -50,7 +62,7 @@ dev: venv ## editable debug build for quick iteration
 
 .PHONY: bundle
 bundle: wheel ## vendor the wheel into every function and write dist/<name>.zip
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) functions/bundle.py --skip-build
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) scripts/bundle.py --skip-build
 
 .PHONY: sandbox
 sandbox: ## build the local Samsara sandbox (never part of the wheel)
@@ -58,7 +70,7 @@ sandbox: ## build the local Samsara sandbox (never part of the wheel)
 
 .PHONY: demo
 demo: bundle sandbox ## the main job: the Functions end to end under samsara-fn against the sandbox
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) functions/demo.py
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m scripts.demo
 
 .PHONY: lint-rust
 lint-rust: ## rustfmt and clippy: the core with and without the python feature, and the sandbox crate
@@ -69,7 +81,7 @@ lint-rust: ## rustfmt and clippy: the core with and without the python feature, 
 
 .PHONY: lint-python
 lint-python: venv ## ruff and mypy
-	$(VENV)/bin/ruff check python tests functions bench
+	$(VENV)/bin/ruff check python tests functions bench scripts
 	$(VENV)/bin/mypy
 
 .PHONY: lint

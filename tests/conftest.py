@@ -14,6 +14,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", help="long runs: the convergence harness's 500 schedules")
+
+
 @dataclass
 class Reply:
     status: int = 200
@@ -102,6 +106,10 @@ class MiniFeed:
 
     Page ``n`` holds one ``obdOdometerMeters`` point per vehicle at minute ``n``. The last page says
     ``hasNextPage: false``. ``fail_on`` maps a page number to replies served instead of it (consumed).
+    ``repeat_on`` holds page numbers that start with the previous page's points again (as Samsara's
+    feed may); ``empty_once`` holds page numbers answered once with an empty page that has a next
+    page under the same cursor. A cursor that is not ``p<n>`` and a vehicle ID the fleet does not
+    have are 400s, as Samsara answers them.
     """
 
     def __init__(self, pages: int = 5, vehicles: int = 3, org: str = "5005") -> None:
@@ -110,6 +118,9 @@ class MiniFeed:
         self.org = org
         self.fail_on: dict[int, list[Reply]] = {}
         self.delay_on: dict[int, float] = {}
+        self.repeat_on: set[int] = set()
+        self.empty_once: set[int] = set()
+        self.delay_all = 0.0
 
     def __call__(self, seen: Seen) -> Reply:
         if seen.path == "/me":
@@ -117,17 +128,27 @@ class MiniFeed:
         if seen.path != "/fleet/vehicles/stats/feed":
             return Reply(404, {"message": "no route", "requestId": "r404"})
         after = seen.query.get("after", ["p0"])[0]
+        if not (after.startswith("p") and after[1:].isdigit()):
+            return Reply(400, {"message": "Invalid value for parameter `after`: the cursor has expired"})
+        fleet = {str(100 + v) for v in range(self.vehicles)}
+        asked = ",".join(seen.query.get("vehicleIds", [])).split(",") if "vehicleIds" in seen.query else []
+        if any(v not in fleet for v in asked):
+            return Reply(400, {"message": f"Invalid vehicleIds: {asked}", "requestId": "r400"})
         n = int(after[1:])
         if self.fail_on.get(n):
             return self.fail_on[n].pop(0)
+        if n in self.empty_once:
+            self.empty_once.discard(n)
+            return Reply(body={"data": [], "pagination": {"endCursor": after, "hasNextPage": True}})
         if n >= self.pages:  # caught up: nothing new, same cursor
             return Reply(body={"data": [], "pagination": {"endCursor": after, "hasNextPage": False}})
+        minutes = [n - 1, n] if n in self.repeat_on and n > 0 else [n]
         data = [
             {
                 "id": str(100 + v),
                 "name": f"Truck {v}",
                 "obdOdometerMeters": [
-                    {"time": f"2026-11-01T00:{n:02d}:00Z", "value": 1_000_000 + 1000 * n + v}
+                    {"time": f"2026-11-01T00:{m:02d}:00Z", "value": 1_000_000 + 1000 * m + v} for m in minutes
                 ],
             }
             for v in range(self.vehicles)
@@ -135,7 +156,8 @@ class MiniFeed:
         ]
         last = n >= self.pages - 1
         pagination = {"endCursor": f"p{n + 1}", "hasNextPage": not last}
-        return Reply(body={"data": data, "pagination": pagination}, delay=self.delay_on.get(n, 0.0))
+        delay = self.delay_on.get(n, self.delay_all)
+        return Reply(body={"data": data, "pagination": pagination}, delay=delay)
 
 
 @pytest.fixture

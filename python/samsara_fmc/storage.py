@@ -1,11 +1,16 @@
-"""Object stores for checkpoints and delivered records: Function Storage (S3), a local directory, memory.
+"""Object stores for state and delivered records: Function Storage (S3), a local directory, memory.
 
 Every write replaces a whole object atomically (S3 ``put_object``; a temp file and ``os.replace``
-locally), so a reader never sees half a checkpoint or half a page.
+locally), so a reader never sees half a state document or half a page. Conditional writes
+(:meth:`ObjectStore.put_if`) let two runs that race for the same state or lease find out: the
+local and memory stores compare under a lock; Function Storage sends S3's ``If-Match`` /
+``If-None-Match`` and reads the object back, so a store that ignores the condition is caught too.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import tempfile
 import threading
@@ -28,11 +33,30 @@ class ObjectStore(Protocol):
         """Creates or replaces the object."""
         ...
 
+    def get_versioned(self, key: str) -> tuple[bytes | None, str | None]:
+        """The object's bytes and version (``None``, ``None`` when there is none)."""
+        ...
+
+    def put_if(self, key: str, data: bytes, *, version: str | None) -> bool:
+        """Writes only if the object is still at ``version`` (``None``: only if it does not exist).
+
+        Returns whether the write happened.
+        """
+        ...
+
+    def delete(self, key: str) -> None:
+        """Removes the object (no error when there is none)."""
+        ...
+
+
+def _version(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
 
 def _check_key(key: str) -> str:
     parts = key.split("/")
     if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        msg = f"invalid storage key `{key}`: use relative keys like `checkpoints/stream.json`"
+        msg = f"invalid storage key `{key}`: use relative keys like `state/org/stream.json`"
         raise ConfigurationError(msg)
     return key
 
@@ -51,6 +75,22 @@ class MemoryStorage:
     def put(self, key: str, data: bytes, *, content_type: str = "application/json") -> None:
         with self._lock:
             self.objects[_check_key(key)] = bytes(data)
+
+    def get_versioned(self, key: str) -> tuple[bytes | None, str | None]:
+        data = self.get(key)
+        return data, None if data is None else _version(data)
+
+    def put_if(self, key: str, data: bytes, *, version: str | None) -> bool:
+        with self._lock:
+            current = self.objects.get(_check_key(key))
+            if (None if current is None else _version(current)) != version:
+                return False
+            self.objects[key] = bytes(data)
+            return True
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self.objects.pop(_check_key(key), None)
 
 
 class LocalStorage:
@@ -78,6 +118,26 @@ class LocalStorage:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    def get_versioned(self, key: str) -> tuple[bytes | None, str | None]:
+        data = self.get(key)
+        return data, None if data is None else _version(data)
+
+    def put_if(self, key: str, data: bytes, *, version: str | None) -> bool:
+        path = self.root / _check_key(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.parent / f".{path.name}.lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                if self.get_versioned(key)[1] != version:
+                    return False
+                self.put(key, data)
+                return True
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def delete(self, key: str) -> None:
+        (self.root / _check_key(key)).unlink(missing_ok=True)
 
 
 class FunctionStorage:
@@ -146,6 +206,36 @@ class FunctionStorage:
         except Exception as e:
             msg = f"Function Storage refused `{key}` ({len(data)} bytes): {type(e).__name__}: {e}"
             raise DeliveryError(msg) from e
+
+    def get_versioned(self, key: str) -> tuple[bytes | None, str | None]:
+        try:
+            response = self._call("get_object", Key=_check_key(key))
+        except Exception as e:
+            if _error_code(e) in {"NoSuchKey", "404", "NotFound"} or type(e).__name__ == "NoSuchKey":
+                return None, None
+            raise
+        body: bytes = response["Body"].read()
+        return body, str(response.get("ETag") or _version(body))
+
+    def put_if(self, key: str, data: bytes, *, version: str | None) -> bool:
+        if self.get_versioned(key)[1] != version:
+            return False
+        condition = {"IfNoneMatch": "*"} if version is None else {"IfMatch": version}
+        try:
+            self._call(
+                "put_object", Key=_check_key(key), Body=data, ContentType="application/json", **condition
+            )
+        except Exception as e:
+            if _error_code(e) in {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}:
+                return False
+            msg = f"Function Storage refused `{key}` ({len(data)} bytes): {type(e).__name__}: {e}"
+            raise DeliveryError(msg) from e
+        # A store that ignores the condition (a stand-in) is caught by reading back: the last
+        # writer wins there, and a loser sees someone else's bytes.
+        return self.get(key) == data
+
+    def delete(self, key: str) -> None:
+        self._call("delete_object", Key=_check_key(key))
 
 
 def _error_code(e: BaseException) -> str:

@@ -1,20 +1,22 @@
 """The bundled zip under the real ``samsara-fn`` on Python 3.12: init, then every trigger, with resume.
 
-Needs ``dist/vehicle-stats.zip`` (``make bundle``); ``make test`` builds it first.
+Needs ``dist/vehicle-stats.zip`` (``make bundle``); ``make test`` builds it first. samsara-fn runs
+from ``$SAMSARA_FN`` (``.venv-runtime``: only the Functions runtime's packages), so what runs is the
+zip's own ``lib/samsara_fmc``, as in Functions.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from scripts.demo import NAME, TOKEN, Demo, samsara_fn
 from tests.conftest import MiniFeed, ScriptedServer
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions"))
-from demo import NAME, TOKEN, Demo
 
 ZIP = Path(__file__).resolve().parents[2] / "dist" / f"{NAME}.zip"
 pytestmark = pytest.mark.slow
@@ -29,16 +31,32 @@ def demo(tmp_path: Path, server: ScriptedServer, feed: MiniFeed) -> Demo:
     return d
 
 
-def checkpoint(demo: Demo) -> dict[str, object]:
-    path = demo.storage() / "checkpoints/5005/vehicle-stats/vehicle-stats.obdOdometerMeters.json"
-    return json.loads(path.read_text())
+def state(demo: Demo) -> dict[str, object]:
+    path = demo.storage() / "state/5005/vehicle-stats/stats.metric.obdOdometerMeters.json"
+    return dict(json.loads(path.read_text()))
+
+
+def test_samsara_fn_runs_without_samsara_fmc_installed() -> None:
+    """§7.9: the interpreter that runs zips must not have samsara_fmc, or the vendored copy never runs."""
+    if not os.environ.get("SAMSARA_FN"):
+        pytest.skip("`SAMSARA_FN` is not set: `make test` points it at .venv-runtime")
+    python = Path(samsara_fn()).parent / "python"
+    probe = (
+        "import importlib.util as u; "
+        "print(u.find_spec('samsara_fmc') is None, u.find_spec('paramiko') is not None)"
+    )
+    out = subprocess.run(
+        [str(python), "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["True", "True"], "runtime interpreter: no samsara_fmc, and paramiko as in Functions"
 
 
 def test_every_trigger_delivers_and_resumes(demo: Demo, server: ScriptedServer, feed: MiniFeed) -> None:
     first = demo.run("manual")
     assert first["trigger"] == "manual" and first["caughtUp"]
     assert first["records"] == feed.pages * feed.vehicles
-    assert checkpoint(demo)["cursor"] == f"p{feed.pages}"
+    st = state(demo)
+    assert st["state"] == {"cursor": f"p{feed.pages}"} and st["seq"] == feed.pages
 
     feed.pages += 2  # two more pages of data arrive
     second = demo.run("schedule")
@@ -59,12 +77,12 @@ def test_every_trigger_delivers_and_resumes(demo: Demo, server: ScriptedServer, 
     assert alert["trigger"] == "alert" and alert["records"] == feed.pages, (
         "one point per page for vehicle 101"
     )
-    assert alert["streams"][0]["stream"].startswith("vehicle-stats.obdOdometerMeters.")
+    assert alert["streams"][0]["stream"].startswith("stats.metric.obdOdometerMeters.")
     assert server.seen[-1].query["vehicleIds"] == ["101"]
 
     records = demo.records()
-    fleet_dir = next(demo.storage().rglob("vehicle-stats.obdOdometerMeters"))
-    fleet = [json.loads(x) for f in sorted(fleet_dir.glob("*.ndjson")) for x in f.read_text().splitlines()]
+    fleet_dir = next(demo.storage().rglob("stats.metric.obdOdometerMeters"))
+    fleet = [json.loads(x) for f in sorted(fleet_dir.rglob("*.ndjson")) for x in f.read_text().splitlines()]
     assert len(fleet) == len({r["id"] for r in fleet}) == feed.pages * feed.vehicles, "no gaps, no duplicates"
     assert {r["id"] for r in records} == {r["id"] for r in fleet}, "the alert's records are a subset"
     assert records[0]["unit"] == "km"

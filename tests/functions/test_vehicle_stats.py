@@ -1,141 +1,229 @@
-"""The vehicle-stats integration end to end against a scripted feed: delivery, checkpoints, resume."""
+"""vehicle-stats on the engine against a scripted feed: delivery, state, resume, and the defects of
+issue 11 §7 (each test here failed on the cursor-only engine it replaces)."""
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
 
 from samsara_fmc.exceptions import ServerError
-from samsara_fmc.integrations import vehicle_stats
 from samsara_fmc.runtime import FunctionRuntime
+from samsara_fmc.sinks.memory import MemorySink
+from samsara_fmc.state import StateStore
 from samsara_fmc.storage import MemoryStorage
 from tests.conftest import MiniFeed, Reply, ScriptedServer
-from tests.test_runtime import FakeSecrets
+from tests.test_runtime import make_runtime
+
+STATE = "state/5005/vehicle-stats/stats.metric.obdOdometerMeters.json"
+EVENT = {
+    "types": "obdOdometerMeters",
+    "units": "metric",
+    "SamsaraFunctionCorrelationId": "corr",
+    "SamsaraFunctionTriggerSource": "manual",
+}
 
 
-def make_runtime(server: ScriptedServer, storage: MemoryStorage) -> FunctionRuntime:
-    secrets = {"SAMSARA_API_TOKEN": "tok-123456", "SAMSARA_BASE_URL": server.url}
-    rt = FunctionRuntime(
-        function="vehicle-stats",
-        storage=storage,
-        secret_source=FakeSecrets(secrets),
-        required_secrets=["SAMSARA_API_TOKEN"],
-        optional_secrets=["SAMSARA_BASE_URL", "SAMSARA_REGION"],
+def runtime(server: ScriptedServer, storage: MemoryStorage | None = None, **secrets: str) -> FunctionRuntime:
+    return make_runtime(
+        {"SAMSARA_API_TOKEN": "tok-123456", "SAMSARA_BASE_URL": server.url, **secrets}, storage=storage
     )
-    rt.client(retry=__import__("samsara_fmc").RetryPolicy(max_attempts=2, base_delay=0.001, max_delay=0.002))
-    return rt
 
 
-def delivered(storage: MemoryStorage) -> list[dict[str, Any]]:
-    keys = sorted(k for k in storage.objects if k.endswith(".ndjson") and not k.endswith(".rejects.ndjson"))
-    return [json.loads(line) for k in keys for line in storage.objects[k].splitlines()]
+def sink_of(rt: FunctionRuntime) -> MemorySink:
+    sink = rt.sink()
+    assert isinstance(sink, MemorySink)
+    return sink
 
 
-EVENT = {"types": "obdOdometerMeters", "units": "metric", "SamsaraFunctionCorrelationId": "corr"}
+def ids(rt: FunctionRuntime) -> list[str]:
+    return [str(r["id"]) for r in sink_of(rt).records("vehicle_stats")]
 
 
-def test_delivers_every_page_then_checkpoints(server: ScriptedServer, feed: MiniFeed) -> None:
-    storage = MemoryStorage()
-    out = make_runtime(server, storage).invoke(EVENT, None, vehicle_stats.run)
+def state(rt: FunctionRuntime) -> dict[str, Any]:
+    return dict(json.loads(rt.storage.get(STATE) or b"{}"))
+
+
+def camel_only(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all("_" not in k and camel_only(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(camel_only(v) for v in value)
+    return True
+
+
+def test_delivers_every_page_then_saves_state(server: ScriptedServer, feed: MiniFeed) -> None:
+    rt = runtime(server)
+    out = rt.invoke(EVENT, None)
     assert out["ok"] and out["caughtUp"] and out["records"] == feed.pages * feed.vehicles
-    records = delivered(storage)
-    assert len({r["id"] for r in records}) == len(records) == feed.pages * feed.vehicles
-    cp = json.loads(storage.objects["checkpoints/5005/vehicle-stats/vehicle-stats.obdOdometerMeters.json"])
-    assert cp["cursor"] == f"p{feed.pages}" and cp["pages"] == feed.pages
-    assert records[0]["unit"] == "km" and records[0]["value"] == pytest.approx(1000.0)
-    assert "tok-123456" not in json.dumps(out)
+    assert len(set(ids(rt))) == len(ids(rt)) == feed.pages * feed.vehicles
+    st = state(rt)
+    assert st["state"]["cursor"] == f"p{feed.pages}" and st["seq"] == feed.pages and st["epoch"] == 1
+    first = sink_of(rt).records("vehicle_stats")[0]
+    assert first["unit"] == "km" and first["value"] == pytest.approx(1000.0)
+    assert "tok-123456" not in json.dumps(out) and camel_only(out), "one key style in the summary"
+    again = rt.invoke(EVENT, None)
+    assert again["ok"] and again["records"] == 0 and sink_of(rt).calls == feed.pages + 2, "only health again"
 
 
 def test_a_failed_run_resumes_without_gaps_or_duplicates(server: ScriptedServer, feed: MiniFeed) -> None:
-    storage = MemoryStorage()
     feed.fail_on[2] = [Reply(503, "unavailable")] * 2
-    rt = make_runtime(server, storage)
+    rt = runtime(server)
     with pytest.raises(ServerError):
-        rt.invoke(EVENT, None, vehicle_stats.run)
-    cp = json.loads(storage.objects["checkpoints/5005/vehicle-stats/vehicle-stats.obdOdometerMeters.json"])
-    assert (cp["cursor"], cp["pages"]) == ("p2", 2), "checkpoint stays at the last delivered page"
-    assert len(delivered(storage)) == 2 * feed.vehicles
-    # The platform retries the run: it resumes at page 2.
-    out = rt.invoke(EVENT, None, vehicle_stats.run)
-    assert out["ok"] and out["records"] == (feed.pages - 2) * feed.vehicles
-    feed_requests = [s for s in server.seen if s.path.endswith("/feed")]
-    assert feed_requests[-(feed.pages - 2)].query["after"] == ["p2"]
-    records = delivered(storage)
-    assert len(records) == len({r["id"] for r in records}) == feed.pages * feed.vehicles
+        rt.invoke(EVENT, None)
+    assert state(rt)["state"]["cursor"] == "p2" and len(ids(rt)) == 2 * feed.vehicles
+    out = rt.invoke(EVENT, None)  # the platform's retry
+    assert out["ok"] and out["caughtUp"]
+    assert sorted(ids(rt)) == sorted(set(ids(rt))) and len(ids(rt)) == feed.pages * feed.vehicles
 
 
-def test_redelivery_after_a_crash_between_delivery_and_checkpoint_overwrites(
-    server: ScriptedServer, feed: MiniFeed
+def test_records_the_feed_repeats_are_not_delivered_again(server: ScriptedServer, feed: MiniFeed) -> None:
+    """§7.1: the feed may start a page with points it already sent."""
+    feed.repeat_on = {1, 2, 4}
+    rt = runtime(server)
+    out = rt.invoke(EVENT, None)
+    assert out["ok"] and out["repeated"] == 3 * feed.vehicles
+    assert len(ids(rt)) == len(set(ids(rt))) == feed.pages * feed.vehicles
+
+
+def test_crash_after_delivery_then_empty_refetch_does_not_duplicate(
+    server: ScriptedServer, feed: MiniFeed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    storage = MemoryStorage()
-    rt = make_runtime(server, storage)
-    real_put = storage.put
+    """§7.2: page n delivered, state not saved (crash), the re-fetch answers empty first."""
+    rt = runtime(server)
+    real_save = StateStore.save
     calls = {"n": 0}
 
-    def crash_on_second_checkpoint(key: str, data: bytes, **kw: Any) -> None:
-        if key.startswith("checkpoints/"):
-            calls["n"] += 1
-            if calls["n"] == 2:
-                raise ServerError("storage blip", "PUT", key, 1, 0.0, 503, None, "")
-        real_put(key, data, **kw)
+    def crashing_save(self: StateStore, st: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:  # after page 2 (index 2) is delivered
+            raise ServerError("killed", "PUT", "state", 1, 0.0, 503, None, "")
+        real_save(self, st)
 
-    storage.put = crash_on_second_checkpoint  # type: ignore[method-assign]
+    monkeypatch.setattr(StateStore, "save", crashing_save)
     with pytest.raises(ServerError):
-        rt.invoke(EVENT, None, vehicle_stats.run)
-    storage.put = real_put  # type: ignore[method-assign]
-    rt.invoke(EVENT, None, vehicle_stats.run)
-    records = delivered(storage)
-    assert len(records) == len({r["id"] for r in records}) == feed.pages * feed.vehicles
+        rt.invoke(EVENT, None)
+    monkeypatch.setattr(StateStore, "save", real_save)
+    assert len(ids(rt)) == 3 * feed.vehicles, "page 2 was delivered before the crash"
+    feed.empty_once = {2}
+    out = rt.invoke(EVENT, None)
+    assert out["ok"] and out["caughtUp"]
+    assert len(ids(rt)) == len(set(ids(rt))) == feed.pages * feed.vehicles
+    keys = sorted(k for s, k in sink_of(rt).deliveries if s == "vehicle_stats")
+    assert [k.rsplit("/", 1)[1] for k in keys] == [f"{i:08d}" for i in range(feed.pages)]
 
 
-def test_max_pages_and_caught_up_runs(server: ScriptedServer, feed: MiniFeed) -> None:
+def test_reset_starts_a_new_epoch_and_overwrites_nothing(server: ScriptedServer, feed: MiniFeed) -> None:
+    """§7.3: a reset used to restart page numbers in the same place, overwriting deliveries."""
+    rt = runtime(server)
+    rt.invoke(EVENT, None)
+    before = {k: v for k, v in sink_of(rt).deliveries.items() if k[0] == "vehicle_stats"}
+    out = rt.invoke({**EVENT, "reset": "true", "SamsaraFunctionCorrelationId": "corr-2"}, None)
+    assert out["ok"] and out["streams"][0]["epoch"] == 2
+    after = sink_of(rt).deliveries
+    assert all(after[k] == v for k, v in before.items()), "nothing of epoch 1 was overwritten"
+    assert any("/e0002/" in k for _, k in after)
+    retried = rt.invoke({**EVENT, "reset": "true", "SamsaraFunctionCorrelationId": "corr-2"}, None)
+    assert retried["streams"][0]["epoch"] == 2, "a retry of the resetting run does not reset again"
+    scheduled = rt.invoke({**EVENT, "reset": "true", "SamsaraFunctionTriggerSource": "schedule"}, None)
+    assert scheduled["streams"][0]["epoch"] == 2, "a schedule never resets"
+
+
+def test_errors_no_retry_can_fix_fail_once_before_any_work(server: ScriptedServer, feed: MiniFeed) -> None:
+    """§7.4: bad parameters and a refused cursor were raised as retryable, forever."""
+    rt = runtime(server)
+    for event, message in (
+        ({"types": "gps,bogusStat"}, "`bogusStat` not allowed"),
+        ({"vehicleIds": "12;DROP"}, "`12;DROP` not allowed"),
+        ({"tagIds": "abc"}, "`abc` not allowed"),
+        ({"decorations": "gps,engineStates,fuelPercents"}, "at most 2 items"),
+        ({"maxPages": "0"}, "whole number from 1"),
+    ):
+        out = rt.invoke({**EVENT, **event}, None)
+        assert out["ok"] is False and message in out["message"], out
+    assert server.seen == [], "nothing was requested"
+    assert not sink_of(rt).deliveries
     storage = MemoryStorage()
-    rt = make_runtime(server, storage)
-    first = rt.invoke({**EVENT, "maxPages": "2"}, None, vehicle_stats.run)
-    assert first["records"] == 2 * feed.vehicles and not first["caughtUp"]
-    rest = rt.invoke(EVENT, None, vehicle_stats.run)
-    assert rest["records"] == (feed.pages - 2) * feed.vehicles and rest["caughtUp"]
+    rt = runtime(server, storage)
+    rt.invoke(EVENT, None)
+    st = json.loads(storage.objects[STATE])
+    st["state"]["cursor"] = "garbage"
+    storage.objects[STATE] = json.dumps(st).encode()
+    for _ in range(2):
+        out = rt.invoke(EVENT, None)
+        assert out["ok"] is False and out["error"] == "CheckpointError"
+        assert STATE in out["message"] and "reset=true" in out["message"]
+    assert rt.invoke({**EVENT, "reset": "true", "SamsaraFunctionCorrelationId": "c3"}, None)["ok"]
 
 
-def test_bad_parameters_change_nothing(server: ScriptedServer, feed: MiniFeed) -> None:
-    storage = MemoryStorage()
-    rt = make_runtime(server, storage)
-    for event, match in [
-        ({"types": "gps;drop"}, "invalid stat types"),
-        ({"units": "furlongs"}, "`units` is `furlongs`"),
-        ({"maxPages": "0"}, "`maxPages` is `0`"),
-        ({"resetCheckpoint": "perhaps"}, "`resetCheckpoint` is `perhaps`"),
-    ]:
-        out = rt.invoke(event, None, vehicle_stats.run)
-        assert out["ok"] is False and match in out["message"], out
-    assert storage.objects == {}
+def test_a_short_budget_returns_cleanly(server: ScriptedServer, feed: MiniFeed) -> None:
+    """§7.5: a budget of 30 s or less, or `GET /me` overrunning it, raised DeadlineExceeded."""
+
+    class Ctx:
+        def __init__(self, ms: int) -> None:
+            self.ms = ms
+
+        def get_remaining_time_in_millis(self) -> int:
+            return self.ms
+
+    rt = runtime(server)
+    out = rt.invoke(EVENT, Ctx(20_000))
+    assert out["ok"] and out["caughtUp"]
+    out = runtime(server).invoke(EVENT, Ctx(1))
+    assert out["ok"] and out["stoppedByDeadline"] and out["records"] == 0
 
 
-def test_changed_types_refuse_the_old_checkpoint_until_reset(server: ScriptedServer, feed: MiniFeed) -> None:
-    storage = MemoryStorage()
-    rt = make_runtime(server, storage)
-    rt.invoke(EVENT, None, vehicle_stats.run)
-    out = rt.invoke({**EVENT, "units": "imperial"}, None, vehicle_stats.run)
-    assert (
-        out["ok"] is False and out["error"] == "CheckpointError" and "resetCheckpoint=true" in out["message"]
-    )
-    out = rt.invoke({**EVENT, "units": "imperial", "resetCheckpoint": "true"}, None, vehicle_stats.run)
-    assert out["ok"] and out["records"] == feed.pages * feed.vehicles
+def test_streams_progress_in_parallel_under_one_deadline(server: ScriptedServer, feed: MiniFeed) -> None:
+    """§7.6: streams ran in order, so a later one starved while the first had data to follow."""
+    feed.pages, feed.delay_all = 40, 0.05
+
+    class Ctx:
+        def get_remaining_time_in_millis(self) -> int:
+            return 1_200
+
+    rt = runtime(server)
+    out = rt.invoke({**EVENT, "types": "obdOdometerMeters,gps,fuelPercents,engineStates"}, Ctx())
+    assert out["ok"] and out["stoppedByDeadline"] and len(out["streams"]) == 2
+    assert all(s["records"] > 0 for s in out["streams"]), out["streams"]
 
 
-def test_a_run_stopped_at_its_deadline_returns_cleanly_and_resumes(
+def test_secrets_pasted_where_they_do_not_belong_never_surface(
     server: ScriptedServer, feed: MiniFeed
 ) -> None:
+    """§7.7: a token in SAMSARA_BASE_URL's query, or pasted as SAMSARA_REGION."""
+    secret = "samsara_api_Z9y8X7w6"
+    rt = runtime(server, SAMSARA_BASE_URL=f"{server.url}/?access_token={secret}")
+    out = rt.invoke(EVENT, None)
+    assert secret not in json.dumps(out)
+    out = runtime(server, SAMSARA_REGION=secret.upper()).invoke(EVENT, None)
+    assert out["ok"] is False and secret.lower() not in json.dumps(out).lower()
+
+
+def test_an_alert_for_an_unknown_asset_is_not_retried(server: ScriptedServer, feed: MiniFeed) -> None:
+    """§7.10: a 400 for an asset the API does not know was re-raised as retryable."""
+    rt = runtime(server)
+    out = rt.invoke({**EVENT, "SamsaraFunctionTriggerSource": "alert", "assetId": "281474979000001"}, None)
+    assert out["ok"] is False and out["error"] == "BadRequestError" and out["fix"]
+    ok = rt.invoke({**EVENT, "SamsaraFunctionTriggerSource": "alert", "assetId": "101"}, None)
+    assert (
+        ok["ok"]
+        and ok["records"] == feed.pages
+        and all(r["vehicleId"] == "101" for r in sink_of(rt).records("vehicle_stats"))
+    )
+    assert ok["streams"][0]["stream"] != "stats.metric.obdOdometerMeters", "the alert has a stream of its own"
+
+
+def test_an_overlapping_run_leaves_a_busy_stream_alone(server: ScriptedServer, feed: MiniFeed) -> None:
     storage = MemoryStorage()
-    rt = make_runtime(server, storage)
-    feed.delay_on[3] = 2.0  # page 3 answers after the deadline
-    out = rt.invoke(EVENT, None, vehicle_stats.run, margin_s=900 - 1.0)  # a one-second budget
-    assert out["ok"] and not out["caughtUp"] and out["streams"][0]["stopped_by_deadline"]
-    assert out["records"] == 3 * feed.vehicles
-    feed.delay_on.clear()
-    out = rt.invoke(EVENT, None, vehicle_stats.run)
-    assert out["caughtUp"] and out["records"] == (feed.pages - 3) * feed.vehicles
-    records = delivered(storage)
-    assert len(records) == len({r["id"] for r in records}) == feed.pages * feed.vehicles
+    rt = runtime(server, storage)
+    lease = StateStore(storage, org_id="5005", function="vehicle-stats").lease(
+        "stats.metric.obdOdometerMeters", owner="scheduled-run", until=time.time() + 60
+    )
+    assert lease.acquire()
+    out = rt.invoke(EVENT, None)
+    assert out["ok"] and out["busy"] == ["stats.metric.obdOdometerMeters"] and out["records"] == 0
+    lease.release()
+    out = rt.invoke(EVENT, None)
+    assert out["ok"] and out["records"] == feed.pages * feed.vehicles

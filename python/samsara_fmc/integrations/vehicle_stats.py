@@ -1,72 +1,50 @@
-"""Vehicle stats feed → converted NDJSON in Function Storage.
+"""Vehicle stats: the stats feed, converted in Rust, delivered to the FMC.
 
-Follows ``GET /fleet/vehicles/stats/feed`` from its stored cursor, converts units in Rust, and writes
-each page to ``<prefix>/<org>/<stream>/<page>.ndjson`` (points without their documented shape to
-``….rejects.ndjson``), checkpointing after each delivered page. Samsara takes at most three stat types
-per request, so the requested types are followed as streams of up to three, each with its own cursor.
+Follows ``GET /fleet/vehicles/stats/feed`` (the ``feed`` driver): its first call returns each
+vehicle's latest values, later calls what arrived since. Samsara takes at most three stat types per
+request, so the types are followed as streams of up to three, each with its own state, in parallel.
+Units are part of a stream's name: switching units starts new streams rather than mixing units.
+Records are the converter's (one per data point, stable ``id`` = vehicle, stat and time); points
+without their documented shape go to ``vehicle_stats_rejects`` with the reason.
 
-Event parameters (all optional):
-    types: comma-separated stat types (default: gps, odometers, engine seconds, engine states, fuel).
-    units: ``metric`` (default) or ``imperial``.
-    decorations: up to two stat types attached to every point.
-    vehicleIds, tagIds: comma-separated filters.
-    maxPages: stop each stream after this many pages in one run.
-    resetCheckpoint: ``true`` to start the streams afresh.
-    deliveryPrefix: the storage prefix (default ``deliveries/vehicle-stats``).
-
-From an alert action, the alert's ``assetId`` narrows the run to that vehicle (its own streams, so
-the fleet-wide cursors are untouched): the alert captures the vehicle's latest stats and, on later
-alerts, what changed since.
+From an alert action, the alert's ``assetId`` narrows the run to that vehicle on streams of its
+own, so the fleet-wide streams are untouched.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any, Literal
+from typing import Any
 
-from samsara_fmc.checkpoints import Checkpoint, Checkpoints, fingerprint
-from samsara_fmc.client import StatsPage
-from samsara_fmc.exceptions import ConfigurationError
-from samsara_fmc.runtime import FunctionRuntime, Run
-from samsara_fmc.sync import StreamSummary, follow
+from samsara_fmc.engine import FeedDriver, RunContext, Stream, run_streams
+from samsara_fmc.sinks import Batch
+from samsara_fmc.state import fingerprint
 
-DEFAULT_TYPES = (
-    "gps",
-    "obdOdometerMeters",
-    "gpsOdometerMeters",
-    "obdEngineSeconds",
-    "engineStates",
-    "fuelPercents",
-)
-_TYPE = re.compile(r"^[a-zA-Z][a-zA-Z0-9]{1,63}$")
+__all__ = ["SINK_STREAM", "run", "streams"]
+
+SINK_STREAM = "vehicle_stats"
+_TYPES_PER_REQUEST = 3
 
 
-def run(runtime: FunctionRuntime, job: Run) -> dict[str, Any]:
-    """One run of the feed: every stream until caught up or out of time."""
-    p = job.params
-    types = p.items("types", DEFAULT_TYPES)
-    bad = [t for t in types if not _TYPE.match(t)]
-    if not types or bad:
-        msg = f"event parameter `types` has invalid stat types {bad or types}: use e.g. `gps,engineStates`"
-        raise ConfigurationError(msg)
-    units: Literal["metric", "imperial"] = (
-        "imperial" if p.choice("units", ("metric", "imperial"), "metric") == "imperial" else "metric"
-    )
-    decorations = p.items("decorations")
-    vehicle_ids, tag_ids = p.items("vehicleIds"), p.items("tagIds")
-    if job.trigger == "alert" and p.text("assetId"):
-        vehicle_ids = [p.text("assetId") or ""]
-    prefix = (p.text("deliveryPrefix", "deliveries/vehicle-stats") or "").strip("/")
-    max_pages = p.number("maxPages", None, minimum=1)
-    reset = p.flag("resetCheckpoint")
-
-    client = runtime.client()
-    deadline = job.budget.deadline
-    org = runtime.org_id(deadline)
-    checkpoints = Checkpoints(runtime.storage, org_id=org, function=runtime.function)
-    streams: list[StreamSummary] = []
-    for i in range(0, len(types), 3):
-        group = types[i : i + 3]
+def streams(ctx: RunContext) -> list[Stream]:
+    """The streams a run follows, from its parameters."""
+    p = ctx.params
+    types: list[str] = p["types"]
+    units: str = p["units"]
+    decorations: list[str] = p.get("decorations", [])
+    vehicle_ids: list[str] = p.get("vehicleIds", [])
+    tag_ids: list[str] = p.get("tagIds", [])
+    alert_asset = p.text("assetId") if ctx.trigger == "alert" else None
+    if alert_asset:
+        vehicle_ids = [alert_asset]
+    # auxInput3 to auxInput13 count as one type against Samsara's limit of three.
+    groups: list[list[str]] = []
+    for t in dict.fromkeys(types):
+        if groups and len({_limit_class(x) for x in [*groups[-1], t]}) <= _TYPES_PER_REQUEST:
+            groups[-1].append(t)
+        else:
+            groups.append([t])
+    out = []
+    for group in groups:
         query = {
             "types": group,
             "units": units,
@@ -74,48 +52,55 @@ def run(runtime: FunctionRuntime, job: Run) -> dict[str, Any]:
             "vehicleIds": vehicle_ids,
             "tagIds": tag_ids,
         }
-        stream = "vehicle-stats." + "+".join(group)
+        name = f"stats.{units}." + "+".join(group)
         if vehicle_ids or tag_ids or decorations:
-            stream += "." + fingerprint([vehicle_ids, tag_ids, decorations])[:8]
+            name += "." + fingerprint([vehicle_ids, tag_ids, decorations])[:8]
 
-        def pages(cursor: str | None, group: list[str] = group) -> Any:
-            return client.stats_pages(
+        def pages(cursor: str | None, deadline: float, group: list[str] = group) -> Any:
+            return ctx.client.stats_pages(
                 types=group,
                 after=cursor,
-                units=units,
+                units=units,  # type: ignore[arg-type]
                 decorations=decorations,
                 vehicle_ids=vehicle_ids,
                 tag_ids=tag_ids,
                 deadline=deadline,
             )
 
-        def deliver(cp: Checkpoint, page: StatsPage, stream: str = stream) -> tuple[int, int]:
-            key = f"{prefix}/{org}/{stream}/{cp.pages:010d}"
-            if page.records:
-                runtime.storage.put(f"{key}.ndjson", page.ndjson, content_type="application/x-ndjson")
-            if page.rejected:
-                runtime.storage.put(
-                    f"{key}.rejects.ndjson", page.rejects, content_type="application/x-ndjson"
-                )
-            return page.records, page.rejected
-
-        summary = follow(
-            stream=stream,
-            checkpoints=checkpoints,
-            fingerprint=fingerprint(query),
-            pages=pages,
-            deliver=deliver,
-            log=job.log,
-            reset=reset,
-            max_pages=max_pages,
+        out.append(
+            Stream(
+                name=name,
+                sink_stream=SINK_STREAM,
+                fingerprint=fingerprint(query),
+                driver=FeedDriver(pages=pages, to_batch=_to_batch),
+                newest=_newest,
+            )
         )
-        streams.append(summary)
-        if summary.stopped_by_deadline:
-            break
-    return {
-        "orgId": org,
-        "records": sum(s.records for s in streams),
-        "rejected": sum(s.rejected for s in streams),
-        "caughtUp": len(streams) * 3 >= len(types) and all(s.caught_up for s in streams),
-        "streams": [s.as_dict() for s in streams],
-    }
+    return out
+
+
+def run(ctx: RunContext) -> dict[str, Any]:
+    """One run: every stream until caught up, the page limit or the deadline."""
+    return run_streams(
+        ctx, streams(ctx), reset=bool(ctx.params.get("reset")), max_pages=ctx.params.get("maxPages")
+    )
+
+
+def _limit_class(stat_type: str) -> str:
+    aux = stat_type.removeprefix("auxInput")
+    return "auxInput3-13" if aux.isdigit() and 3 <= int(aux) <= 13 else stat_type
+
+
+def _to_batch(page: Any) -> tuple[Batch, Batch | None]:
+    return Batch(ndjson=page.ndjson), (Batch(ndjson=page.rejects) if page.rejected else None)
+
+
+def _newest(batch: Batch) -> str | None:
+    """The newest point time in a batch of converted records (each line carries ``"time":"…"``)."""
+    newest = None
+    for line in batch.ndjson().splitlines():
+        at = line.find(b'"time":"')
+        if at >= 0:
+            t = line[at + 8 : line.find(b'"', at + 8)].decode()
+            newest = t if newest is None or t > newest else newest
+    return newest

@@ -1,6 +1,6 @@
 """Build the Lambda wheel, vendor it into each Function and zip them with ``samsara-fn bundle``.
 
-    python functions/bundle.py [--skip-build] [--wheel PATH] [NAME ...]
+    python scripts/bundle.py [--skip-build] [--wheel PATH] [NAME ...]
 
 1. ``maturin build --release --zig --compatibility manylinux2014`` → ``dist/wheels/*.whl``
    (``cp311-abi3-manylinux2014_x86_64``: one wheel for the runtime's 3.12 and any later CPython).
@@ -107,7 +107,12 @@ def bundle(name: str, staged: Path) -> Path:
         raise SystemExit(f"{zip_path.name} is {size} bytes, over the 50 MB Functions limit")
     with zipfile.ZipFile(zip_path) as z:
         names = set(z.namelist())
-    for needed in ("function.py", "lib/samsara_fmc/__init__.py", "lib/samsara_fmc/_core.abi3.so"):
+    for needed in (
+        "function.py",
+        "function.json",
+        "lib/samsara_fmc/__init__.py",
+        "lib/samsara_fmc/_core.abi3.so",
+    ):
         if needed not in names:
             raise SystemExit(f"{zip_path.name} lacks `{needed}`")
     return zip_path
@@ -120,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="functions to bundle (default: all)")
     parser.add_argument("--skip-build", action="store_true", help="reuse the wheel in dist/wheels")
     args = parser.parse_args(argv)
-    names = args.names or sorted(p.parent.name for p in FUNCTIONS.glob("*/function.py"))
+    names = args.names or sorted(p.parent.name for p in FUNCTIONS.glob("*/function.json"))
     wheel = find_wheel(DIST / "wheels") if args.skip_build else build_wheel()
     check_wheel(wheel)
     for name in names:

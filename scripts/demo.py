@@ -1,12 +1,15 @@
 """The main job: the bundled Functions under ``samsara-fn`` (Python 3.12) against the local sandbox.
 
-    python functions/demo.py [--workdir build/demo] [--vehicles 25]
+    python -m scripts.demo [--workdir build/demo] [--vehicles 25]
 
 Starts ``samsara-sandbox`` on 127.0.0.1, initialises ``vehicle-stats`` from ``dist/vehicle-stats.zip``
 with secrets pointing at the sandbox, then runs it the four ways Functions does: ``manual`` (first
 run: latest values and a cursor), ``schedule`` after an hour of simulated driving (only what changed),
 ``api``, and ``alertAction`` for one vehicle. Prints each run's summary and what landed in Function
 Storage. ``tests/functions/test_samsara_fn.py`` runs the same steps and asserts on them.
+
+``samsara-fn`` runs from ``$SAMSARA_FN`` (``make`` points it at ``.venv-runtime``, an interpreter with
+only what the Functions runtime has), so the zip's own ``lib/samsara_fmc`` is what runs.
 """
 
 from __future__ import annotations
@@ -84,24 +87,25 @@ class Demo:
     base_url: str
     runs: list[dict[str, Any]] = field(default_factory=list)
 
+    name: str = NAME
+
     def fn(self, *args: str) -> subprocess.CompletedProcess[str]:
-        exe = Path(sys.executable).parent / "samsara-fn"
-        cmd = [str(exe if exe.exists() else "samsara-fn"), *args]
+        cmd = [samsara_fn(), *args]
         done = subprocess.run(cmd, cwd=self.workdir, text=True, capture_output=True, check=False)
         if done.returncode != 0:
             raise SystemExit(f"`samsara-fn {' '.join(args)}` failed:\n{done.stdout}\n{done.stderr}")
         return done
 
-    def init(self, zip_path: Path, params: dict[str, str]) -> None:
+    def init(self, zip_path: Path, params: dict[str, str], secrets: dict[str, str] | None = None) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)
         self.workdir.mkdir(parents=True)
         (self.workdir / ".secrets.json").write_text(
-            json.dumps({"SAMSARA_API_TOKEN": TOKEN, "SAMSARA_BASE_URL": self.base_url})
+            json.dumps({"SAMSARA_API_TOKEN": TOKEN, "SAMSARA_BASE_URL": self.base_url, **(secrets or {})})
         )
         (self.workdir / "params.json").write_text(json.dumps(params))
         self.fn(
             "init",
-            NAME,
+            self.name,
             "--zipFile",
             str(zip_path),
             "--handler",
@@ -113,7 +117,7 @@ class Demo:
         )
 
     def run(self, mode: str, *extra: str) -> dict[str, Any]:
-        out = self.fn("run", mode, NAME, *extra).stdout
+        out = self.fn("run", mode, self.name, *extra).stdout
         summary = json.loads(out.strip().splitlines()[-1])
         if not isinstance(summary, dict) or not summary.get("ok"):
             raise SystemExit(f"`{mode}` run failed: {summary}\n{out}")
@@ -124,8 +128,17 @@ class Demo:
         return self.workdir / ".samsara-functions" / "storage"
 
     def records(self) -> list[dict[str, Any]]:
-        files = sorted(p for p in self.storage().rglob("*.ndjson") if not p.name.endswith(".rejects.ndjson"))
+        files = sorted(self.storage().glob("deliveries/vehicle_stats/**/*.ndjson"))
         return [json.loads(line) for f in files for line in f.read_text().splitlines()]
+
+
+def samsara_fn() -> str:
+    """The samsara-fn to run zips with: ``$SAMSARA_FN``, else the one beside this interpreter."""
+    env = os.environ.get("SAMSARA_FN")
+    if env:
+        return env
+    here = Path(sys.executable).parent / "samsara-fn"
+    return str(here if here.exists() else "samsara-fn")
 
 
 def run_all(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Demo:

@@ -1,0 +1,152 @@
+"""The engine's core: a stream, its context during a run, delivery with keys and repeat filtering.
+
+An integration declares :class:`Stream` objects (a name, the FMC stream it delivers to, the query
+fingerprint, and a driver that knows how to walk the source); the engine owns everything else:
+the lease, the state, delivery keys, repeated-record filtering, the deadline, and the summary.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from samsara_fmc.exceptions import DeadlineExceeded
+from samsara_fmc.sinks import Batch, Sink, check_stream
+from samsara_fmc.state import StateStore, StreamState, id_digests
+
+if TYPE_CHECKING:
+    from samsara_fmc.runtime.log import RunLog
+
+__all__ = ["Driver", "Stream", "StreamContext", "StreamSummary"]
+
+
+@dataclass
+class StreamSummary:
+    """What one stream did in a run (camelCase keys in :meth:`as_dict`, like the rest of the summary)."""
+
+    stream: str
+    sink_stream: str
+    epoch: int = 0
+    pages: int = 0
+    deliveries: int = 0
+    records: int = 0
+    repeated: int = 0
+    rejected: int = 0
+    caught_up: bool = False
+    stopped_by_deadline: bool = False
+    busy: bool = False
+    newest: str | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form, keys in camelCase."""
+        out = {}
+        for k, v in asdict(self).items():
+            head, *rest = k.split("_")
+            out[head + "".join(w.title() for w in rest)] = v
+        return out
+
+
+class Driver(Protocol):
+    """Walks one source for one stream: reads from ``ctx.state.state``, delivers with ``ctx.deliver``,
+    then records its new position and calls ``ctx.commit()``; returns whether it caught up."""
+
+    def run(self, ctx: StreamContext) -> bool:
+        """Drives the stream until caught up (``True``), a page limit or the deadline."""
+        ...
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One stream of a Function.
+
+    Attributes:
+        name: The state's name within the Function (letters, digits, ``.``, ``_``, ``+``, ``-``).
+        sink_stream: The FMC stream its records go to (``vehicle_stats``).
+        fingerprint: The query's fingerprint; a stored state for another query is refused.
+        driver: How to walk the source.
+        newest: Given a delivered batch, the newest record time in it (for lag), if known.
+    """
+
+    name: str
+    sink_stream: str
+    fingerprint: str
+    driver: Driver
+    newest: Callable[[Batch], str | None] | None = None
+
+    def __post_init__(self) -> None:
+        check_stream(self.sink_stream)
+
+
+@dataclass
+class StreamContext:
+    """A stream during one run: its state, the sink, the deadline, and the delivery step."""
+
+    stream: Stream
+    state: StreamState
+    states: StateStore
+    sink: Sink
+    deadline: float
+    log: RunLog
+    summary: StreamSummary
+    max_pages: int | None = None
+    sink_lock: threading.Lock | None = None
+    _pending: set[bytes] | None = field(default=None, repr=False)
+
+    def deliver(self, batch: Batch, *, rejects: Batch | None = None) -> int:
+        """Delivers ``batch`` (less records the last delivery already carried) under the next key.
+
+        Nothing is saved here: the driver records its new position in ``state.state`` and calls
+        :meth:`commit`. A crash before the commit re-delivers under the same key, which replaces.
+        Returns the number of records delivered.
+        """
+        st = self.state
+        self.summary.pages += 1
+        if st.recent:
+            before = len(batch)
+            batch = batch.keep(lambda i: not (id_digests([i]) & st.recent))
+            self.summary.repeated += before - len(batch)
+        if not batch and not rejects:
+            return 0
+        key = f"{st.org_id}/{st.function}/{st.stream}/e{st.epoch:04d}/{st.seq:08d}"
+        if self.sink_lock is not None:
+            with self.sink_lock:
+                self._send(key, batch, rejects)
+        else:
+            self._send(key, batch, rejects)
+        st.seq += 1
+        st.records += len(batch)
+        self._pending = id_digests(batch.ids()) if batch else None
+        newest = self.stream.newest(batch) if (self.stream.newest and batch) else None
+        if newest and (st.newest is None or newest > st.newest):
+            st.newest = newest
+        self.summary.deliveries += 1
+        self.summary.records += len(batch)
+        self.summary.rejected += len(rejects) if rejects else 0
+        return len(batch)
+
+    def _send(self, key: str, batch: Batch, rejects: Batch | None) -> None:
+        if batch:
+            self.sink.deliver(self.stream.sink_stream, key, batch, deadline=self.deadline)
+        if rejects:
+            self.sink.deliver(f"{self.stream.sink_stream}_rejects", key, rejects, deadline=self.deadline)
+
+    def commit(self) -> None:
+        """Saves the state after a delivery (or an empty page): the position moves on."""
+        if self._pending is not None:
+            self.state.recent = self._pending
+            self._pending = None
+        self.states.save(self.state)
+
+    def page_limit_reached(self) -> bool:
+        """Whether this run's page limit for the stream is used up."""
+        return self.max_pages is not None and self.summary.pages >= self.max_pages
+
+    def check_deadline(self) -> None:
+        """Raises :class:`DeadlineExceeded` once the run's deadline has passed."""
+        import time
+
+        if time.time() >= self.deadline:
+            raise DeadlineExceeded(f"the run's deadline passed while following `{self.stream.name}`")

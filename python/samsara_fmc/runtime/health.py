@@ -1,0 +1,120 @@
+"""Health: how a Function is doing, for the people who run it.
+
+Each run writes ``health/<function>.json`` (last success, last error and its fix, lag per stream,
+counts) to storage and delivers the same document to the sink's ``_health`` stream; the run summary
+carries the per-stream figures it is built from.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from samsara_fmc.sinks import Batch, Sink
+from samsara_fmc.storage import ObjectStore
+
+__all__ = ["HEALTH_SCHEMA_VERSION", "Health"]
+
+HEALTH_SCHEMA_VERSION = 1
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC)
+
+
+def _iso(t: _dt.datetime) -> str:
+    return t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Health:
+    """The health document of one Function."""
+
+    function: str
+    doc: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def key(cls, function: str) -> str:
+        """The storage key of ``function``'s health document."""
+        return f"health/{function}.json"
+
+    @classmethod
+    def load(cls, store: ObjectStore, function: str) -> Health:
+        """The stored document (or an empty one; an unreadable one is started afresh)."""
+        raw = store.get(cls.key(function))
+        try:
+            doc = json.loads(raw) if raw else {}
+        except ValueError:
+            doc = {}
+        return cls(function=function, doc=doc if isinstance(doc, dict) else {})
+
+    def succeeded(self, result: Mapping[str, Any], *, org_id: str | None) -> None:
+        """Records a successful run and the lag of each stream."""
+        now = _now()
+        self.doc.update(ok=True, runAt=_iso(now), lastSuccessAt=_iso(now), orgId=org_id)
+        streams = self.doc.setdefault("streams", {})
+        for s in result.get("streams", []):
+            entry = streams.setdefault(s["stream"], {})
+            entry.update(
+                sinkStream=s.get("sinkStream"),
+                records=entry.get("records", 0) + s.get("records", 0),
+                lastRunRecords=s.get("records", 0),
+                caughtUp=s.get("caughtUp"),
+                busy=s.get("busy"),
+                newest=s.get("newest") or entry.get("newest"),
+            )
+            newest = entry.get("newest")
+            entry["lagSeconds"] = _lag(now, newest)
+        counts = self.doc.setdefault("counts", {"runs": 0, "failures": 0, "records": 0})
+        counts["runs"] += 1
+        counts["records"] += int(result.get("records", 0))
+
+    def failed(self, error: BaseException, *, message: str, org_id: str | None, fix: str) -> None:
+        """Records a failed run with its error (``message``: already scrubbed) and fix."""
+        now = _now()
+        self.doc.update(ok=False, runAt=_iso(now), orgId=org_id or self.doc.get("orgId"))
+        self.doc["lastError"] = {
+            "at": _iso(now),
+            "error": type(error).__name__,
+            "message": message,
+            "fix": fix,
+        }
+        counts = self.doc.setdefault("counts", {"runs": 0, "failures": 0, "records": 0})
+        counts["runs"] += 1
+        counts["failures"] += 1
+
+    def record(self, *, org_id: str) -> dict[str, Any]:
+        """The health record delivered to the ``_health`` stream (one id per Function and org)."""
+        return {
+            "id": f"{org_id}:{self.function}",
+            "schemaVersion": HEALTH_SCHEMA_VERSION,
+            "function": self.function,
+            **self.doc,
+        }
+
+    def save(self, store: ObjectStore) -> None:
+        """Writes the document to storage."""
+        self.doc.update(function=self.function, schemaVersion=HEALTH_SCHEMA_VERSION)
+        store.put(self.key(self.function), json.dumps(self.doc, indent=1, sort_keys=True).encode())
+
+    def deliver(self, sink: Sink, *, org_id: str, deadline: float | None) -> None:
+        """Delivers the health record (one key per Function: each delivery replaces the last)."""
+        sink.deliver(
+            "_health",
+            f"{org_id}/{self.function}/health",
+            Batch.of([self.record(org_id=org_id)]),
+            deadline=deadline,
+        )
+
+
+def _lag(now: _dt.datetime, newest: str | None) -> float | None:
+    if not newest:
+        return None
+    try:
+        t = _dt.datetime.fromisoformat(newest.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return round((now - t).total_seconds(), 1)

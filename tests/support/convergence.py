@@ -1,0 +1,298 @@
+"""The convergence harness: a Function run against the sandbox under seeded trouble until caught up,
+then what the FMC side holds compared with the sandbox's ground truth.
+
+A schedule is a seed. From it come: fault rules on the Samsara side (429 with fractional
+``Retry-After``, 5xx, connection resets, truncated bodies, empty pages with a next page, repeated
+records, slow answers) and, when the sink is the FMC endpoint, on the FMC side (429, 5xx,
+``fail_after_commit``); and a sequence of invocations, each one of: a plain run, a run killed with
+SIGKILL at a random moment and then retried as the platform would (same correlation ID), a run with
+a budget of a second or two (a deadline stop), and two overlapping runs. Faults are then cleared and
+the Function is run until it reports itself caught up. The harness then counts, against the truth:
+records lost, records delivered more than once, and records that should not be there.
+
+Runs are subprocesses (``python -m samsara_fmc.cli run``), so a kill is a real ``kill -9``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.support.sandbox import SandboxProcess, start_sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+TYPES = ["gps", "engineStates", "obdOdometerMeters", "fuelPercents"]
+SNAPSHOT_KEY = {"engineStates": "engineState", "fuelPercents": "fuelPercent"}
+
+
+@dataclass
+class Outcome:
+    """What one schedule ended with."""
+
+    seed: int
+    truth: int = 0
+    delivered: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    unexpected: int = 0
+    invocations: int = 0
+    kills: int = 0
+    deadline_stops: int = 0
+    busy: int = 0
+    unhandled: list[str] = field(default_factory=list)
+    caught_up: bool = False
+
+    def row(self) -> str:
+        return (
+            f"{self.seed:>5} {self.truth:>7} {self.lost:>5} {self.duplicated:>5} {self.unexpected:>5} "
+            f"{self.invocations:>4} {self.kills:>3} {self.deadline_stops:>3} {self.busy:>3} "
+            f"{len(self.unhandled):>3}"
+        )
+
+
+class Harness:
+    """One schedule of vehicle-stats against a fresh sandbox, delivering to storage (a local folder)."""
+
+    def __init__(self, seed: int, workdir: Path) -> None:
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.workdir = workdir
+        self.storage = workdir / "storage"
+        self.sandbox: SandboxProcess = start_sandbox(
+            (
+                "--seed",
+                str(seed % 97 + 1),
+                "--vehicles",
+                "6",
+                "--drivers",
+                "6",
+                "--days",
+                "1",
+                "--start",
+                "2026-11-02T15:00:00Z",
+                "--rate-limits",
+                "off",
+            )
+        )
+        self.outcome = Outcome(seed=seed)
+        self._corr = 0
+
+    def close(self) -> None:
+        self.sandbox.stop()
+
+    # ---- invocations -------------------------------------------------------------------------
+    def _env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SAMSARA_", "FMC_", "SFTP_"))}
+        env.update(SAMSARA_API_TOKEN=self.sandbox.token, SAMSARA_BASE_URL=self.sandbox.url)
+        return env
+
+    def _cmd(self, correlation: str, budget: float) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "samsara_fmc.cli",
+            "run",
+            str(ROOT / "functions" / "vehicle-stats"),
+            "--param",
+            f"types={','.join(TYPES)}",
+            "--param",
+            "units=imperial",
+            "--trigger",
+            "schedule",
+            "--correlation-id",
+            correlation,
+            "--storage",
+            str(self.storage),
+            "--budget",
+            str(budget),
+        ]
+
+    def _next_corr(self) -> str:
+        self._corr += 1
+        return f"{self.seed}-{self._corr}"
+
+    def invoke(self, *, budget: float = 60.0, correlation: str | None = None) -> dict[str, Any]:
+        """A run to its end; returns its summary (or records an unhandled error)."""
+        self.outcome.invocations += 1
+        done = subprocess.run(
+            self._cmd(correlation or self._next_corr(), budget),
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        lines = done.stdout.strip().splitlines()
+        summary = json.loads(lines[-1]) if lines else {}
+        if done.returncode not in (0, 2) or not summary:
+            self.outcome.unhandled.append(f"exit {done.returncode}: {done.stderr[-400:]}")
+        if summary.get("stoppedByDeadline"):
+            self.outcome.deadline_stops += 1
+        if summary.get("busy"):
+            self.outcome.busy += 1
+        return dict(summary)
+
+    def killed(self) -> None:
+        """A run killed with SIGKILL at a random moment, then retried with the same correlation ID."""
+        corr = self._next_corr()
+        self.outcome.invocations += 1
+        proc = subprocess.Popen(
+            self._cmd(corr, 60.0), env=self._env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(self.rng.uniform(0.05, 1.2))
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            self.outcome.kills += 1
+        proc.wait(timeout=30)
+        self.invoke(correlation=corr)
+
+    def overlapping(self) -> None:
+        """Two runs at once (a manual run during a scheduled one)."""
+        procs = [
+            subprocess.Popen(
+                self._cmd(self._next_corr(), 60.0),
+                env=self._env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            self.outcome.invocations += 1
+            lines = out.strip().splitlines()
+            summary = json.loads(lines[-1]) if lines else {}
+            if p.returncode not in (0, 2) or not summary:
+                self.outcome.unhandled.append(f"exit {p.returncode}: {err[-400:]}")
+            if summary.get("busy"):
+                self.outcome.busy += 1
+
+    # ---- faults ------------------------------------------------------------------------------
+    def samsara_faults(self) -> list[dict[str, Any]]:
+        r = self.rng
+        feed = "/fleet/vehicles/stats/feed"
+        choices: list[Callable[[], dict[str, Any]]] = [
+            lambda: {
+                "path": feed,
+                "kind": "status",
+                "status": 429,
+                "retryAfter": f"{r.uniform(0.01, 0.2):.5f}",
+                "times": r.randint(1, 4),
+            },
+            lambda: {
+                "path": feed,
+                "kind": "status",
+                "status": r.choice([500, 502, 503]),
+                "times": r.randint(1, 3),
+            },
+            lambda: {"path": feed, "kind": "reset", "times": r.randint(1, 2)},
+            lambda: {"path": feed, "kind": "truncate", "times": r.randint(1, 2)},
+            lambda: {"path": feed, "kind": "empty_page", "times": r.randint(1, 3)},
+            lambda: {"path": feed, "kind": "repeat_records", "times": r.randint(1, 4)},
+            lambda: {"path": feed, "kind": "slow", "delayMs": r.randint(100, 600), "times": r.randint(1, 2)},
+            lambda: {"path": "/me", "kind": "status", "status": 503, "times": 1},
+        ]
+        return [r.choice(choices)() for _ in range(r.randint(2, 6))]
+
+    # ---- truth ---------------------------------------------------------------------------------
+    def _api(self, path: str, params: dict[str, str]) -> Any:
+        url = f"{self.sandbox.url}{path}?{urllib.parse.urlencode(params)}"
+        req = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.sandbox.token}"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read())
+
+    def snapshot_ids(self) -> set[str]:
+        """The latest values now: what the feed's first call delivers."""
+        out: set[str] = set()
+        for i in range(0, len(TYPES), 3):
+            group = TYPES[i : i + 3]
+            body = self._api("/fleet/vehicles/stats", {"types": ",".join(group)})
+            for v in body["data"]:
+                for t in group:
+                    point = v.get(SNAPSHOT_KEY.get(t, t))
+                    if point:
+                        out.add(f"{v['id']}:{t}:{point['time']}")
+        return out
+
+    def history_ids(self, start: str, end: str) -> set[str]:
+        """Every point in (start, end] from the history endpoint, fault-free."""
+        out: set[str] = set()
+        for i in range(0, len(TYPES), 3):
+            group = TYPES[i : i + 3]
+            after = ""
+            while True:
+                params = {"types": ",".join(group), "startTime": start, "endTime": end}
+                if after:
+                    params["after"] = after
+                body = self._api("/fleet/vehicles/stats/history", params)
+                for v in body["data"]:
+                    for t in group:
+                        for point in v.get(t, []):
+                            if point["time"] > start:
+                                out.add(f"{v['id']}:{t}:{point['time']}")
+                after = body["pagination"]["endCursor"]
+                if not body["pagination"]["hasNextPage"]:
+                    break
+        return out
+
+    def delivered(self) -> list[str]:
+        """Every record id the sink holds, once per time it was written."""
+        root = self.storage / "deliveries" / "vehicle_stats"
+        return [
+            json.loads(line)["id"]
+            for f in sorted(root.rglob("*.ndjson"))
+            for line in f.read_text().splitlines()
+        ]
+
+    # ---- the schedule --------------------------------------------------------------------------
+    def run(self, steps: int = 6) -> Outcome:
+        o = self.outcome
+        first = self.invoke()
+        if not first.get("ok"):
+            o.unhandled.append(f"baseline run failed: {first}")
+            return o
+        truth = self.snapshot_ids()
+        start = self.sandbox.advance(0)
+        self.sandbox.faults(*self.samsara_faults())
+        for _ in range(steps):
+            self.sandbox.advance(self.rng.randint(60, 600))
+            action = self.rng.choice(["plain", "kill", "kill", "deadline", "overlap"])
+            if action == "plain":
+                self.invoke()
+            elif action == "kill":
+                self.killed()
+            elif action == "deadline":
+                self.invoke(budget=self.rng.uniform(0.1, 0.6))
+            else:
+                self.overlapping()
+        self.sandbox.clear_faults()
+        for _ in range(6):
+            summary = self.invoke()
+            if summary.get("ok") and summary.get("caughtUp") and not summary.get("busy"):
+                o.caught_up = True
+                break
+            time.sleep(0.2)
+        end = self.sandbox.advance(0)
+        truth |= self.history_ids(start, end)
+        got = self.delivered()
+        distinct = set(got)
+        o.truth, o.delivered = len(truth), len(distinct)
+        o.lost = len(truth - distinct)
+        o.unexpected = len(distinct - truth)
+        o.duplicated = len(got) - len(distinct)
+        return o
+
+
+HEADER = "seed   truth  lost   dup extra runs kil ddl bsy err"
