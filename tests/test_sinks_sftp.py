@@ -304,3 +304,15 @@ def test_the_upload_is_owned_by_the_login_and_no_part_file_remains(sftp: SftpSer
 
     assert pwd.getpwuid(os.stat(path).st_uid).pw_name == sftp.username
     assert not any(p.endswith(".part") for p in sftp.files())
+
+
+def test_privacy_rules_keep_personal_fields_out_of_the_file(sftp: SftpServer, sink: SftpSink) -> None:
+    from samsara_fmc.sinks.privacy import FilteredSink
+
+    filtered = FilteredSink(sink, "drivers:-phone,-email; vehicle_stats:-latitude,-longitude")
+    batch = Batch.of([{"id": "d1", "name": "Ann", "phone": "+1 555 0100", "email": "ann@example.com"}])
+    filtered.deliver("drivers", "k1", batch)
+    filtered.deliver("vehicle_stats", "k1", Batch(ndjson=STATS))
+    assert read_csv(sftp.root / "drivers" / "k1.csv") == [["id", "name"], ["d1", "Ann"]]
+    stats = (sftp.root / "vehicle_stats" / "k1.csv").read_text()
+    assert "latitude" not in stats and "37.77" not in stats and "Idle" in stats
