@@ -72,3 +72,22 @@ def test_a_passed_deadline_writes_nothing() -> None:
     with pytest.raises(DeadlineExceeded):
         StorageSink(store).deliver("s", "k", Batch(ndjson=NDJSON), deadline=time.time() - 1)
     assert store.objects == {}
+
+
+@pytest.mark.parametrize(
+    "ndjson",
+    [
+        b'{"id":"a"}\n\n{"id":"b"}\n',
+        b'{"id":"a"}\r\n{"id":"b"}\r\n',
+        b'\n{"id":"a"}\n{"id":"b"}',
+        b'{"id":"a"}\n{"id":"b"}',
+    ],
+)
+def test_a_batch_reads_one_record_per_nonblank_line(ndjson: bytes) -> None:
+    batch = Batch(ndjson=ndjson)
+    assert len(batch) == 2 and batch.ids() == ["a", "b"]
+    assert json.loads(batch.json_array()) == [{"id": "a"}, {"id": "b"}]
+    assert batch.ndjson() == b'{"id":"a"}\n{"id":"b"}\n'
+    store = MemoryStorage()
+    StorageSink(store).deliver("s", "k", batch)
+    assert store.objects["deliveries/s/k.ndjson"] == b'{"id":"a"}\n{"id":"b"}\n'
