@@ -25,6 +25,7 @@ record type               stream              one record is
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -47,7 +48,9 @@ __all__ = [
     "csv_cell",
     "csv_header",
     "for_stream",
+    "generated_files",
     "get",
+    "readme_text",
     "schema",
     "schema_text",
     "validate",
@@ -94,3 +97,61 @@ def schema(stream: str) -> dict[str, Any] | None:
 def schema_text(t: RecordType) -> str:
     """A record type's schema as the committed file holds it: 2-space JSON, a final newline."""
     return json.dumps(t.schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _rows(fields: tuple[Field, ...], prefix: str) -> list[str]:
+    rows = []
+    for f in fields:
+        name = prefix + f.name
+        types = " or ".join(f.types())
+        if f.format:
+            types += f" ({f.format})"
+        desc = f.description + (" Required." if f.required else "")
+        if f.enum:
+            desc += " One of " + ", ".join(f"`{e}`" for e in f.enum) + "."
+        desc = desc.replace("|", "\\|")
+        unit = f"`{f.unit}`" if f.unit else ""
+        rows.append(f"| `{name}` | {types} | {unit} | {'yes' if f.personal else ''} | {desc} |")
+        rows.extend(_rows(f.fields, f"{name}."))
+        if f.values is not None:
+            v = f.values
+            rows.extend(_rows((dataclasses.replace(v, name="*"),), f"{name}."))
+        if f.items is not None:
+            rows.extend(_rows(f.items.fields, f"{name}[]."))
+    return rows
+
+
+def readme_text() -> str:
+    """``docs/schemas/README.md``: every record type's fields, units and personal data, as a table."""
+    out = [
+        "# Record schemas",
+        "",
+        "Generated from `python/samsara_fmc/records/` by",
+        "`python -m samsara_fmc.records --write docs/schemas`; do not edit (a test fails when these files",
+        "differ from the definitions). Each record type has a JSON Schema (draft 2020-12) here, and its",
+        "fields in this order are the CSV header of the SFTP sink.",
+        "",
+        "Personal data can be kept from the FMC with a Function's privacy rules",
+        "(`samsara_fmc.sinks.privacy`): `stream:-field,-field` removes fields, `stream:+field,+field`",
+        "keeps only those (and `id`); rules for several streams are separated by `;`, and a dotted name",
+        "reaches a nested key (`drivers:-phone,-email; vehicle_stats:-externalIds.payrollId`).",
+    ]
+    for t in _TYPES:
+        out += [
+            "",
+            f"## `{t.name}`: stream `{t.stream}`, `schemaVersion` {t.version}",
+            "",
+            t.schema()["description"],
+            "",
+            "| field | type | unit | personal | description |",
+            "|---|---|---|---|---|",
+            *_rows(t.all_fields(), ""),
+        ]
+    return "\n".join(out) + "\n"
+
+
+def generated_files() -> dict[str, str]:
+    """What ``docs/schemas/`` holds: file name to text (a schema per record type, and the README)."""
+    files = {f"{t.name}.schema.json": schema_text(t) for t in _TYPES}
+    files["README.md"] = readme_text()
+    return files

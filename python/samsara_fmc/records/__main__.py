@@ -7,11 +7,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from samsara_fmc.records import all_types, schema_text
+from samsara_fmc.records import all_types, generated_files
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Writes ``<name>.schema.json`` per record type into ``--write DIR``, or reports files that differ."""
+    """Writes ``<name>.schema.json`` per record type and ``README.md`` into ``--write DIR``, or reports
+    files that differ (``--check DIR``)."""
     p = argparse.ArgumentParser(
         prog="python -m samsara_fmc.records",
         description="The JSON Schemas of the record types (docs/schemas/).",
@@ -23,15 +24,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.write:
         out = Path(args.write)
         out.mkdir(parents=True, exist_ok=True)
-        for t in all_types():
-            (out / f"{t.name}.schema.json").write_text(schema_text(t), encoding="utf-8")
-            print(f"wrote {out / f'{t.name}.schema.json'}")
+        for name, text in generated_files().items():
+            (out / name).write_text(text, encoding="utf-8")
+            print(f"wrote {out / name}")
         return 0
     if args.check:
         stale: list[Path] = []
-        for t in all_types():
-            path = Path(args.check) / f"{t.name}.schema.json"
-            if not path.is_file() or path.read_text(encoding="utf-8") != schema_text(t):
+        for name, text in generated_files().items():
+            path = Path(args.check) / name
+            if not path.is_file() or path.read_text(encoding="utf-8") != text:
                 stale.append(path)
         for path in stale:
             fix = f"python -m samsara_fmc.records --write {args.check}"

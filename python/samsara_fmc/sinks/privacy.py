@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from samsara_fmc import records as _records
 from samsara_fmc.exceptions import ConfigurationError
@@ -259,3 +259,11 @@ class FilteredSink:
     def close(self) -> None:
         """Closes the inner sink."""
         self.inner.close()
+
+
+if TYPE_CHECKING:  # the sinks implement the protocol
+    from samsara_fmc.sinks.storage import StorageSink
+    from samsara_fmc.storage import MemoryStorage
+
+    _checked: Sink = StorageSink(MemoryStorage())
+    _filtered: Sink = FilteredSink(_checked, PrivacyRules())

@@ -55,11 +55,11 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from samsara_fmc import records as _records
 from samsara_fmc.exceptions import ConfigurationError, DeadlineExceeded, DeliveryError
-from samsara_fmc.sinks import Batch, DeliveryResult, check_key, check_stream
+from samsara_fmc.sinks import Batch, DeliveryResult, Sink, check_key, check_stream
 
 __all__ = ["SftpSink", "host_key_fingerprint"]
 
@@ -503,3 +503,7 @@ def _load_private_key(text: str, passphrase: str | None) -> Any:
     else:
         msg = "`SFTP_PRIVATE_KEY` cannot be read: use an RSA, ECDSA or Ed25519 key in PEM or OpenSSH form"
     raise ConfigurationError(msg)
+
+
+if TYPE_CHECKING:  # the sink implements the protocol
+    _checked: Sink = SftpSink(host="h", username="u", host_key_fingerprint="", directory="", password="p")

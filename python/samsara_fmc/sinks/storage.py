@@ -12,9 +12,10 @@ batch. The batch's NDJSON is written as it is (the converter's bytes, unparsed):
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from samsara_fmc.exceptions import ConfigurationError, DeadlineExceeded, DeliveryError
-from samsara_fmc.sinks import Batch, DeliveryResult, check_key, check_stream
+from samsara_fmc.sinks import Batch, DeliveryResult, Sink, check_key, check_stream
 from samsara_fmc.storage import ObjectStore
 
 __all__ = ["StorageSink"]
@@ -76,3 +77,9 @@ class StorageSink:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+if TYPE_CHECKING:  # the sink implements the protocol
+    from samsara_fmc.storage import MemoryStorage
+
+    _checked: Sink = StorageSink(MemoryStorage())
