@@ -85,6 +85,7 @@ def test_redelivery_replaces_the_file_without_duplicates_or_leftovers(
     sink.deliver("vehicle_stats", KEY, Batch(ndjson=one))
     assert [r[0] for r in read_csv(path)] == ["id", "112:engineStates:2024-05-01T12:00:06Z"]
     assert sftp.files() == [f"vehicle_stats/{KEY}.csv"]
+    assert sink._posix_rename, "OpenSSH replaces the file atomically with posix-rename"
 
 
 def test_a_stream_without_a_record_type_uses_the_union_of_keys_in_first_seen_order(
@@ -316,3 +317,14 @@ def test_privacy_rules_keep_personal_fields_out_of_the_file(sftp: SftpServer, si
     assert read_csv(sftp.root / "drivers" / "k1.csv") == [["id", "name"], ["d1", "Ann"]]
     stats = (sftp.root / "vehicle_stats" / "k1.csv").read_text()
     assert "latitude" not in stats and "37.77" not in stats and "Idle" in stats
+
+
+def test_without_posix_rename_a_redelivery_still_replaces_the_file(sftp: SftpServer) -> None:
+    secrets = sftp.secrets(SFTP_PORT=str(sftp.no_posix_rename_port))
+    with SftpSink.from_secrets(secrets) as s:
+        s.deliver("vehicle_stats", KEY, Batch(ndjson=STATS))
+        s.deliver("vehicle_stats", KEY, Batch(ndjson=STATS.splitlines(keepends=True)[1]))
+        assert s._posix_rename is False
+    path = sftp.root / "vehicle_stats" / f"{KEY}.csv"
+    assert [r[0] for r in read_csv(path)] == ["id", "112:engineStates:2024-05-01T12:00:06Z"]
+    assert sftp.files() == [f"vehicle_stats/{KEY}.csv"]

@@ -38,6 +38,8 @@ class SftpServer:
 
     host: str
     port: int
+    no_posix_rename_port: int
+    """Another port of the same server, whose SFTP subsystem denies ``posix-rename``."""
     username: str
     password: str
     fingerprint: str
@@ -160,6 +162,9 @@ def start_sftp_server() -> SftpServer:
         ["ssh-keygen", "-lf", str(tmp / "host_key.pub")], check=True, capture_output=True, text=True
     ).stdout.split()[1]
     port = _free_port()
+    plain_port = _free_port()
+    while plain_port == port:
+        plain_port = _free_port()
     config = tmp / "sshd_config"
     config.write_text(
         "\n".join(
@@ -183,6 +188,10 @@ def start_sftp_server() -> SftpServer:
                 "MaxAuthTries 10",
                 "MaxStartups 100",
                 "LogLevel VERBOSE",
+                # A second port whose SFTP server denies posix-rename, as some servers lack it.
+                f"Port {plain_port}",
+                f"Match LocalPort {plain_port}",
+                "    ForceCommand internal-sftp -P posix-rename",
                 "",
             ]
         )
@@ -196,6 +205,7 @@ def start_sftp_server() -> SftpServer:
         )
     try:
         _wait_for_banner(port, proc, log)
+        _wait_for_banner(plain_port, proc, log)
     except BaseException:
         proc.kill()
         proc.wait()
@@ -204,6 +214,7 @@ def start_sftp_server() -> SftpServer:
     return SftpServer(
         host="127.0.0.1",
         port=port,
+        no_posix_rename_port=plain_port,
         username=USER,
         password=password,
         fingerprint=fingerprint,

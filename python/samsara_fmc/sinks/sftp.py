@@ -3,8 +3,9 @@
 A batch for ``stream`` under ``key`` becomes ``<directory>/<stream>/<key>.csv``, the key's segments as
 subdirectories (``…/vehicle_stats/org1/vehicle-stats/e0001/00000042.csv``), created as needed. The file
 is written as ``<name>.csv.part`` and then renamed over the final name (OpenSSH's atomic
-``posix-rename``, or remove-and-rename on servers without it), so a reader that skips ``*.part`` never
-sees half a file, and a re-delivery of the key replaces the file.
+``posix-rename``; on servers without it, or that deny it, the old file is removed first and the rename
+is not atomic), so a reader that skips ``*.part`` never sees half a file, and a re-delivery of the key
+replaces the file.
 
 CSV: UTF-8, RFC 4180 quoting, ``\\r\\n`` line ends, a header row. Columns come from the stream's record
 type (:func:`samsara_fmc.records.csv_header`; keys a record has beyond it are appended in first-seen
@@ -131,6 +132,11 @@ class SftpSink:
         if not password and not private_key:
             msg = "the SFTP sink needs a password or a private key: set `SFTP_PASSWORD` or `SFTP_PRIVATE_KEY`"
             raise ConfigurationError(msg)
+        if not directory.strip():
+            msg = (
+                "the SFTP sink needs a directory: set `SFTP_DIRECTORY` (absolute, or relative to the login's)"
+            )
+            raise ConfigurationError(msg)
         self.host = host
         self.port = port
         self.username = username
@@ -145,6 +151,7 @@ class SftpSink:
         self._sftp: Any = None
         self._made_dirs: set[str] = set()
         self._columns: dict[str, Callable[[str], bool]] = {}
+        self._posix_rename = True
         self._lock = threading.RLock()
 
     @classmethod
@@ -428,13 +435,19 @@ class SftpSink:
         self._makedirs(sftp, posixpath.dirname(final))
         part = final + ".part"
         self._sftp_call(lambda: sftp.putfo(io.BytesIO(data), part, file_size=len(data), confirm=True), part)
-        try:
-            self._sftp_call(lambda: sftp.posix_rename(part, final), final)
-        except DeliveryError:
-            # No posix-rename@openssh.com: SFTP v3 rename does not replace, so remove the old file first.
-            if self._sftp_call(lambda: _exists(sftp, final), final):
-                self._sftp_call(lambda: sftp.remove(final), final)
-            self._sftp_call(lambda: sftp.rename(part, final), final)
+        if self._posix_rename:
+            try:
+                self._sftp_call(lambda: sftp.posix_rename(part, final), final)
+                return
+            except (DeliveryError, ConfigurationError):
+                # The server lacks posix-rename@openssh.com, or its policy denies it (OpenSSH's
+                # `sftp-server -P posix-rename` answers "permission denied").
+                log.info("SFTP server `%s` does not allow posix-rename: renaming in two steps", self.host)
+                self._posix_rename = False
+        # SFTP v3 rename does not replace a file, so the old one goes first (not atomic).
+        if self._sftp_call(lambda: _exists(sftp, final), final):
+            self._sftp_call(lambda: sftp.remove(final), final)
+        self._sftp_call(lambda: sftp.rename(part, final), final)
 
     def _scrub(self, text: str) -> str:
         return _scrub(text, self._password, self._passphrase)
