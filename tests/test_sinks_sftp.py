@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 import socket
 import threading
@@ -163,7 +164,10 @@ def _other_key() -> str:
     return buf.getvalue()
 
 
-def test_a_wrong_password_is_a_configuration_error_without_the_password(sftp: SftpServer) -> None:
+def test_a_wrong_password_is_a_configuration_error_without_the_password(
+    sftp: SftpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     wrong = "wrong'\"\\pw" + sftp.password[::-1]
     s = SftpSink.from_secrets(sftp.secrets(SFTP_PASSWORD=wrong), retry_delays=(0.05,))
     with pytest.raises(ConfigurationError) as e:
@@ -171,7 +175,27 @@ def test_a_wrong_password_is_a_configuration_error_without_the_password(sftp: Sf
     message = str(e.value)
     assert "refused the login `samsara-fmc-sftp`" in message and "`SFTP_PASSWORD`" in message
     assert wrong not in message and sftp.password not in message and wrong not in repr(s)
+    assert caplog.records and wrong not in caplog.text
     assert sftp.files() == []
+
+
+def test_secrets_stay_out_of_the_logs_of_a_flaky_connection(
+    sftp: SftpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    secrets = sftp.secrets(
+        SFTP_PORT=str(port),
+        SFTP_PRIVATE_KEY=sftp.encrypted_private_key,
+        SFTP_PRIVATE_KEY_PASSPHRASE=KEY_PASSPHRASE,
+    )
+    with pytest.raises(DeliveryError):
+        SftpSink.from_secrets(secrets, retry_delays=(0.01,)).deliver("s", "k", Batch(ndjson=STATS))
+    assert "retrying" in caplog.text
+    for secret in (sftp.password, KEY_PASSPHRASE, sftp.encrypted_private_key.splitlines()[5]):
+        assert secret not in caplog.text
 
 
 def test_bad_secrets_are_one_error_naming_everything(sftp: SftpServer) -> None:
