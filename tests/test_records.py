@@ -201,3 +201,31 @@ def test_csv_cells_and_rows() -> None:
     ]
     data = records.write_csv(["id", "v"], [{"id": "1", "v": 'say "hi"', "other": 1}, {"id": "2"}])
     assert data == b'id,v\r\n1,"say ""hi"""\r\n2,\r\n'
+
+
+def test_the_validator_knows_every_keyword_the_schemas_use() -> None:
+    checked = {"type", "const", "enum", "format", "minimum", "properties", "required"}
+    checked |= {"additionalProperties", "items"}
+    annotations = {"$schema", "$id", "title", "description", "x-unit", "x-personal", "x-stream"}
+
+    def keywords(schema: dict[str, Any]) -> set[str]:
+        found = set(schema)
+        for sub in schema.get("properties", {}).values():
+            found |= keywords(sub)
+        for key in ("additionalProperties", "items"):
+            if isinstance(schema.get(key), dict):
+                found |= keywords(schema[key])
+        return found
+
+    used = set().union(*(keywords(t.schema()) for t in records.all_types()))
+    assert used <= checked | annotations, used - checked - annotations
+    assert {f for t in records.all_types() for f in _formats(t.schema())} == {"date-time"}
+
+
+def _formats(schema: dict[str, Any]) -> set[str]:
+    found = {schema["format"]} if "format" in schema else set()
+    for sub in schema.get("properties", {}).values():
+        found |= _formats(sub)
+    if isinstance(schema.get("additionalProperties"), dict):
+        found |= _formats(schema["additionalProperties"])
+    return found
