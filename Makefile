@@ -28,7 +28,7 @@ $(VENV)/.ready: pyproject.toml
 	@test -x "$(PY312)" || { echo "CPython 3.12 not found: install it (pyenv install 3.12) or set PY312=/path/to/python3.12"; exit 1; }
 	$(PY312) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q 'maturin>=1.9.4,<2' ziglang auditwheel pytest hypothesis boto3 'samsara-api==4.1.0' samsara-fn ruff mypy requests orjson httpx rapidfuzz numpy
+	$(PIP) install -q 'maturin>=1.9.4,<2' ziglang auditwheel pytest hypothesis boto3 'samsara-api==4.1.0' samsara-fn paramiko ruff mypy requests orjson httpx rapidfuzz numpy
 	touch $@
 
 $(VENV14)/.ready: pyproject.toml
@@ -64,6 +64,14 @@ dev: venv ## editable debug build for quick iteration
 bundle: wheel ## vendor the wheel into every function and write dist/<name>.zip
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) scripts/bundle.py --skip-build
 
+.PHONY: sftp-server
+sftp-server: ## install OpenSSH's sshd (Debian openssh-server) for the SFTP sink tests, when missing
+	@test -x /usr/sbin/sshd || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends openssh-server; }
+	@/usr/sbin/sshd -V 2>&1 | head -1 || true
+
 .PHONY: sandbox
 sandbox: ## build the local Samsara sandbox (never part of the wheel)
 	cargo build --profile sandbox -p samsara-sandbox
@@ -92,7 +100,7 @@ test-rust: ## Rust unit and integration tests (the core without pyo3, and the sa
 	cargo test --workspace
 
 .PHONY: test-python
-test-python: bundle install-wheel sandbox ## pytest against the installed Lambda wheel, samsara-fn end to end included
+test-python: bundle install-wheel sandbox sftp-server ## pytest against the installed Lambda wheel, samsara-fn end to end included
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest
 
 .PHONY: test

@@ -155,5 +155,5 @@ def test_invoke_returns_unfixable_errors_and_raises_retryable_ones(
     logs = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert logs[-1]["level"] == "error" and "tok-secret-1" not in json.dumps(logs)
     health = json.loads(rt.storage.get("health/vehicle-stats.json") or b"{}")
-    assert health["ok"] is False and health["lastError"]["error"] == "ServerError"
-    assert "tok-secret-1" not in json.dumps(health) and "****" in health["lastError"]["message"]
+    assert health["ok"] is False and health["lastError"].startswith("ServerError")
+    assert "tok-secret-1" not in json.dumps(health) and "****" in health["lastError"]

@@ -7,7 +7,6 @@ matching; this package is its typed façade, the Samsara Functions runtime glue 
 from __future__ import annotations
 
 from samsara_fmc._core import __version__, convert, normalize_rfc3339, rfc3339_to_unix_ms, unix_ms_to_rfc3339
-from samsara_fmc._matching_api import MatchResult, extract_one, match_drivers, match_vehicles
 from samsara_fmc.client import Client, RetryPolicy, encode_params, path_id
 from samsara_fmc.exceptions import (
     ApiError,
@@ -29,6 +28,7 @@ from samsara_fmc.exceptions import (
     TransportError,
     UnitConversionError,
 )
+from samsara_fmc.matching import MatchResult, extract_one, match_drivers, match_vehicles
 from samsara_fmc.vin import decode_vin, is_valid_vin, repair_vin, validate_vin, vin_check_digit
 
 __all__ = [

@@ -227,3 +227,25 @@ def test_an_overlapping_run_leaves_a_busy_stream_alone(server: ScriptedServer, f
     lease.release()
     out = rt.invoke(EVENT, None)
     assert out["ok"] and out["records"] == feed.pages * feed.vehicles
+
+
+def test_health_is_written_delivered_and_valid(server: ScriptedServer, feed: MiniFeed) -> None:
+    from samsara_fmc import records
+
+    rt = runtime(server)
+    rt.invoke(EVENT, None)
+    feed.fail_on[5] = [Reply(503, "unavailable")] * 2
+    feed.pages += 1
+    with pytest.raises(ServerError):
+        rt.invoke(EVENT, None)
+    stored = json.loads(rt.storage.get("health/vehicle-stats.json") or b"{}")
+    delivered = sink_of(rt).records("_health")
+    assert len(delivered) == 1 and delivered[0]["id"] == "5005:vehicle-stats"
+    assert stored["ok"] is False and "ServerError" in stored["lastError"] and stored["lastErrorFix"]
+    assert stored["counts"]["runs"] == 2 and stored["counts"]["failures"] == 1
+    assert stored["streams"]["stats.metric.obdOdometerMeters"]["newestRecordAt"] == "2026-11-01T00:04:00Z"
+    schema = records.schema("_health")
+    assert records.validate(schema, delivered[0]) == []
+    ok = rt.invoke(EVENT, None)
+    assert ok["ok"] and records.validate(schema, sink_of(rt).records("_health")[0]) == []
+    assert json.loads(rt.storage.get("health/vehicle-stats.json") or b"{}")["lastError"] is None

@@ -54,45 +54,47 @@ class Health:
     def succeeded(self, result: Mapping[str, Any], *, org_id: str | None) -> None:
         """Records a successful run and the lag of each stream."""
         now = _now()
-        self.doc.update(ok=True, runAt=_iso(now), lastSuccessAt=_iso(now), orgId=org_id)
+        self.doc.update(
+            ok=True, runAt=_iso(now), lastSuccessAt=_iso(now), orgId=org_id, lastError=None, lastErrorFix=None
+        )
         streams = self.doc.setdefault("streams", {})
         for s in result.get("streams", []):
             entry = streams.setdefault(s["stream"], {})
+            newest = s.get("newest") or entry.get("newestRecordAt")
             entry.update(
-                sinkStream=s.get("sinkStream"),
                 records=entry.get("records", 0) + s.get("records", 0),
-                lastRunRecords=s.get("records", 0),
-                caughtUp=s.get("caughtUp"),
-                busy=s.get("busy"),
-                newest=s.get("newest") or entry.get("newest"),
+                caughtUp=bool(s.get("caughtUp")),
+                busy=bool(s.get("busy")),
+                newestRecordAt=newest,
+                lagSeconds=_lag(now, newest),
             )
-            newest = entry.get("newest")
-            entry["lagSeconds"] = _lag(now, newest)
-        counts = self.doc.setdefault("counts", {"runs": 0, "failures": 0, "records": 0})
+        counts = self._counts()
         counts["runs"] += 1
         counts["records"] += int(result.get("records", 0))
+        counts["repeated"] += int(result.get("repeated", 0))
+        counts["rejected"] += int(result.get("rejected", 0))
 
     def failed(self, error: BaseException, *, message: str, org_id: str | None, fix: str) -> None:
         """Records a failed run with its error (``message``: already scrubbed) and fix."""
-        now = _now()
-        self.doc.update(ok=False, runAt=_iso(now), orgId=org_id or self.doc.get("orgId"))
-        self.doc["lastError"] = {
-            "at": _iso(now),
-            "error": type(error).__name__,
-            "message": message,
-            "fix": fix,
-        }
-        counts = self.doc.setdefault("counts", {"runs": 0, "failures": 0, "records": 0})
+        self.doc.update(ok=False, runAt=_iso(_now()), orgId=org_id or self.doc.get("orgId") or "unknown")
+        self.doc.update(lastError=f"{type(error).__name__}: {message}", lastErrorFix=fix)
+        counts = self._counts()
         counts["runs"] += 1
         counts["failures"] += 1
+
+    def _counts(self) -> dict[str, int]:
+        counts: dict[str, int] = self.doc.setdefault("counts", {})
+        for name in ("runs", "failures", "records", "repeated", "rejected"):
+            counts.setdefault(name, 0)
+        return counts
 
     def record(self, *, org_id: str) -> dict[str, Any]:
         """The health record delivered to the ``_health`` stream (one id per Function and org)."""
         return {
+            **self.doc,
             "id": f"{org_id}:{self.function}",
             "schemaVersion": HEALTH_SCHEMA_VERSION,
             "function": self.function,
-            **self.doc,
         }
 
     def save(self, store: ObjectStore) -> None:

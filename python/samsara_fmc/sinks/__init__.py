@@ -58,6 +58,9 @@ class Batch:
         if (ndjson is None) == (records is None):
             msg = "a Batch takes either `ndjson` or `records`"
             raise TypeError(msg)
+        if ndjson is not None and (b"\r" in ndjson or b"\n\n" in ndjson or ndjson.startswith(b"\n")):
+            # Blank lines and CRLF would miscount records and break `json_array`: one record per line.
+            ndjson = b"".join(line + b"\n" for line in ndjson.splitlines() if line.strip())
         if ndjson is not None and ndjson and not ndjson.endswith(b"\n"):
             ndjson += b"\n"
         self._ndjson = ndjson

@@ -29,7 +29,7 @@ def sink_from_secrets(
         return fmc
     if secrets.get("SFTP_HOST"):
         _allow("sftp", allowed, function)
-        from samsara_fmc.sinks.sftp import SftpSink  # type: ignore[import-not-found]
+        from samsara_fmc.sinks.sftp import SftpSink
 
         sftp: Sink = SftpSink.from_secrets(secrets)
         return sftp

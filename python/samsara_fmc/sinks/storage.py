@@ -1,32 +1,86 @@
-"""Function Storage (or any object store) as a sink: one NDJSON object per delivery key."""
+"""The Function Storage sink: each batch as one NDJSON object, ``<prefix>/<stream>/<key>.ndjson``.
+
+The object store replaces a whole object at once (S3 ``put_object``; a temp file and ``os.replace``
+locally), so a re-delivery of a key replaces what was written under it and a reader never sees half a
+batch. The batch's NDJSON is written as it is (the converter's bytes, unparsed)::
+
+    sink = StorageSink(FunctionStorage.from_environment(), prefix="deliveries")
+    sink.deliver("vehicle_stats", "org1/vehicle-stats/e0001/00000042", Batch(ndjson=page))
+    # -> deliveries/vehicle_stats/org1/vehicle-stats/e0001/00000042.ndjson
+"""
 
 from __future__ import annotations
 
-from samsara_fmc.sinks import Batch, DeliveryResult, check_key, check_stream
+import time
+from typing import TYPE_CHECKING
+
+from samsara_fmc.exceptions import ConfigurationError, DeadlineExceeded, DeliveryError
+from samsara_fmc.sinks import Batch, DeliveryResult, Sink, check_key, check_stream
 from samsara_fmc.storage import ObjectStore
 
 __all__ = ["StorageSink"]
 
 
 class StorageSink:
-    """Writes ``<prefix>/<stream>/<key>.ndjson``; a re-delivery of a key replaces its object."""
+    """Delivers batches as NDJSON objects in an :class:`~samsara_fmc.storage.ObjectStore`.
+
+    Args:
+        store: Function Storage, a local directory or memory.
+        prefix: The key prefix, relative (``deliveries``, ``fmc/outbox``); may be empty.
+    """
 
     name = "storage"
     thread_safe = True
 
-    def __init__(self, store: ObjectStore, *, prefix: str = "deliveries") -> None:
+    def __init__(self, store: ObjectStore, prefix: str = "deliveries") -> None:
+        prefix = prefix.strip("/")
+        if prefix:
+            try:
+                check_key(prefix)
+            except ConfigurationError:
+                msg = f"invalid storage sink prefix `{prefix}`: use a relative path such as `deliveries`"
+                raise ConfigurationError(msg) from None
         self.store = store
-        self.prefix = check_key(prefix.strip("/"))
+        self.prefix = prefix
+
+    def __repr__(self) -> str:
+        return f"StorageSink(prefix={self.prefix!r})"
+
+    def location(self, stream: str, key: str) -> str:
+        """The storage key a batch for ``stream`` under ``key`` is written to."""
+        path = f"{check_stream(stream)}/{check_key(key)}.ndjson"
+        return f"{self.prefix}/{path}" if self.prefix else path
 
     def deliver(
         self, stream: str, key: str, batch: Batch, *, deadline: float | None = None
     ) -> DeliveryResult:
-        path = f"{self.prefix}/{check_stream(stream)}/{check_key(key)}.ndjson"
-        self.store.put(path, batch.ndjson(), content_type="application/x-ndjson")
-        return DeliveryResult(records=len(batch), location=path)
+        """Writes ``batch`` to :meth:`location`, replacing an earlier delivery of the key.
+
+        An empty batch is written too (an empty object), so a re-delivery that found nothing still
+        replaces what an earlier delivery of the key wrote.
+        """
+        where = self.location(stream, key)
+        if deadline is not None and time.time() >= deadline:
+            msg = f"the deadline passed before `{where}` was written"
+            raise DeadlineExceeded(msg)
+        data = batch.ndjson()
+        try:
+            self.store.put(where, data, content_type="application/x-ndjson")
+        except (ConfigurationError, DeliveryError):
+            raise
+        except OSError as e:
+            msg = f"could not write `{where}` ({len(data)} bytes): {type(e).__name__}: {e}"
+            raise DeliveryError(msg) from e
+        return DeliveryResult(records=len(batch), location=where)
 
     def check(self, *, deadline: float | None = None) -> None:
-        """Function Storage needs no probe: a refused write fails the delivery with the store's reason."""
+        """Nothing to check up front: the store was reached when it was built."""
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+if TYPE_CHECKING:  # the sink implements the protocol
+    from samsara_fmc.storage import MemoryStorage
+
+    _checked: Sink = StorageSink(MemoryStorage())

@@ -25,12 +25,13 @@ licence + state carry most weight), then fuzzy evidence (VIN typos the check dig
 similarity, unit numbers in names, name similarity, make/model/year). A record links at most once,
 best pair first; a best pair with a rival within ``review_margin`` goes to ``review`` instead.
 
-The command line matches two CSV files: ``python -m samsara_fmc.matching left.csv right.csv --out links.csv``.
+The command line matches two CSV files: ``python -m samsara_fmc.matching left.csv right.csv --out links.csv``
+(also installed as ``samsara-fmc-match``).
 """
 
 from __future__ import annotations
 
-from samsara_fmc._matching_api import (
+from samsara_fmc.matching._api import (
     Link,
     MatchResult,
     default_process,
@@ -63,6 +64,3 @@ __all__ = [
     "token_sort_ratio",
     "unit_number",
 ]
-
-if __name__ == "__main__":
-    raise SystemExit(main())

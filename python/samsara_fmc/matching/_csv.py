@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, NamedTuple
 
-from samsara_fmc._matching_records import DRIVER_FIELDS, VEHICLE_FIELDS, as_mapping
+from samsara_fmc.matching._records import DRIVER_FIELDS, VEHICLE_FIELDS, as_mapping
 
 
 class Link(NamedTuple):
@@ -135,7 +135,7 @@ def _kind(rows: Sequence[Mapping[str, Any]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``samsara-fmc-match left.csv right.csv [--out links.csv]``: match two CSV files of records."""
-    from samsara_fmc._matching_api import match_drivers, match_vehicles
+    from samsara_fmc.matching._api import match_drivers, match_vehicles
 
     p = argparse.ArgumentParser(
         prog="samsara-fmc-match",

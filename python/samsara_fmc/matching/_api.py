@@ -1,5 +1,5 @@
-"""The implementation behind :mod:`samsara_fmc.matching` (kept apart so ``python -m samsara_fmc.matching``
-runs cleanly while the package root re-exports these names)."""
+"""The implementation behind :mod:`samsara_fmc.matching`: scorers, ``extract``/``extract_one`` and record
+matching over the compiled core (the package root and :mod:`samsara_fmc` re-export these names)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from samsara_fmc import _core
-from samsara_fmc._matching_csv import Link, MatchResult, main
-from samsara_fmc._matching_records import DRIVER_ALIASES, VEHICLE_ALIASES, as_dicts
+from samsara_fmc.matching._csv import Link, MatchResult, main
+from samsara_fmc.matching._records import DRIVER_ALIASES, VEHICLE_ALIASES, as_dicts
 
 __all__ = [
     "Link",

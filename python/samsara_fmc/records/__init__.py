@@ -1,0 +1,157 @@
+"""Record types: one declarative definition each, from which the JSON Schema and the CSV header come.
+
+A definition (:class:`RecordType`) lists its fields (:class:`Field`: name, JSON type, unit,
+description, personal data or not); ``id`` (stable: a record delivered twice is upserted) and
+``schemaVersion`` come first in every record type. The registry is keyed by the sink stream each type
+is delivered to::
+
+    >>> from samsara_fmc import records
+    >>> records.for_stream("vehicle_stats").csv_header()[:4]
+    ['id', 'schemaVersion', 'vehicleId', 'vehicleName']
+    >>> records.schema("_health")["required"][:3]
+    ['id', 'schemaVersion', 'function']
+
+The schemas are committed as ``docs/schemas/<name>.schema.json``; regenerate them with
+``python -m samsara_fmc.records --write docs/schemas`` (a test fails when they differ).
+
+========================  ==================  ======================================================
+record type               stream              one record is
+========================  ==================  ======================================================
+``vehicle_stat``          ``vehicle_stats``   a data point of a vehicle stat (the Rust converter's)
+``health``                ``_health``         one run of a Function
+``write_outcome``         ``write_outcomes``  what became of an FMC change applied to Samsara
+========================  ==================  ======================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from samsara_fmc.exceptions import ConfigurationError
+from samsara_fmc.records._model import SCHEMA_DIALECT, Field, RecordType, csv_cell, validate, write_csv
+from samsara_fmc.records.health import HEALTH
+from samsara_fmc.records.outcomes import OUTCOME_STATUSES, WRITE_OUTCOME
+from samsara_fmc.records.vehicle_stats import VALUE_UNITS, VEHICLE_STAT
+
+__all__ = [
+    "HEALTH",
+    "OUTCOME_STATUSES",
+    "SCHEMA_DIALECT",
+    "VALUE_UNITS",
+    "VEHICLE_STAT",
+    "WRITE_OUTCOME",
+    "Field",
+    "RecordType",
+    "all_types",
+    "csv_cell",
+    "csv_header",
+    "for_stream",
+    "generated_files",
+    "get",
+    "readme_text",
+    "schema",
+    "schema_text",
+    "validate",
+    "write_csv",
+]
+
+_TYPES: tuple[RecordType, ...] = (VEHICLE_STAT, HEALTH, WRITE_OUTCOME)
+_BY_STREAM = {t.stream: t for t in _TYPES}
+_BY_NAME = {t.name: t for t in _TYPES}
+
+
+def all_types() -> tuple[RecordType, ...]:
+    """Every registered record type."""
+    return _TYPES
+
+
+def for_stream(stream: str) -> RecordType | None:
+    """The record type delivered to ``stream``, or ``None`` for a stream without one."""
+    return _BY_STREAM.get(stream)
+
+
+def get(name: str) -> RecordType:
+    """The record type named ``name`` (``vehicle_stat``), or a :class:`ConfigurationError`."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        known = ", ".join(f"`{n}`" for n in _BY_NAME)
+        msg = f"unknown record type `{name}`: use one of {known}"
+        raise ConfigurationError(msg) from None
+
+
+def csv_header(stream: str) -> list[str] | None:
+    """The CSV header of ``stream``'s record type, or ``None`` for a stream without one."""
+    t = for_stream(stream)
+    return None if t is None else t.csv_header()
+
+
+def schema(stream: str) -> dict[str, Any] | None:
+    """The JSON Schema of ``stream``'s record type, or ``None`` for a stream without one."""
+    t = for_stream(stream)
+    return None if t is None else t.schema()
+
+
+def schema_text(t: RecordType) -> str:
+    """A record type's schema as the committed file holds it: 2-space JSON, a final newline."""
+    return json.dumps(t.schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _rows(fields: tuple[Field, ...], prefix: str) -> list[str]:
+    rows = []
+    for f in fields:
+        name = prefix + f.name
+        types = " or ".join(f.types())
+        if f.format:
+            types += f" ({f.format})"
+        desc = f.description + (" Required." if f.required else "")
+        if f.enum:
+            desc += " One of " + ", ".join(f"`{e}`" for e in f.enum) + "."
+        desc = desc.replace("|", "\\|")
+        unit = f"`{f.unit}`" if f.unit else ""
+        rows.append(f"| `{name}` | {types} | {unit} | {'yes' if f.personal else ''} | {desc} |")
+        rows.extend(_rows(f.fields, f"{name}."))
+        if f.values is not None:
+            v = f.values
+            rows.extend(_rows((dataclasses.replace(v, name="*"),), f"{name}."))
+        if f.items is not None:
+            rows.extend(_rows(f.items.fields, f"{name}[]."))
+    return rows
+
+
+def readme_text() -> str:
+    """``docs/schemas/README.md``: every record type's fields, units and personal data, as a table."""
+    out = [
+        "# Record schemas",
+        "",
+        "Generated from `python/samsara_fmc/records/` by",
+        "`python -m samsara_fmc.records --write docs/schemas`; do not edit (a test fails when these files",
+        "differ from the definitions). Each record type has a JSON Schema (draft 2020-12) here, and its",
+        "fields in this order are the CSV header of the SFTP sink.",
+        "",
+        "Personal data can be kept from the FMC with a Function's privacy rules",
+        "(`samsara_fmc.sinks.privacy`): `stream:-field,-field` removes fields, `stream:+field,+field`",
+        "keeps only those (and `id`); rules for several streams are separated by `;`, and a dotted name",
+        "reaches a nested key (`drivers:-phone,-email; vehicle_stats:-externalIds.payrollId`).",
+    ]
+    for t in _TYPES:
+        out += [
+            "",
+            f"## `{t.name}`: stream `{t.stream}`, `schemaVersion` {t.version}",
+            "",
+            t.schema()["description"],
+            "",
+            "| field | type | unit | personal | description |",
+            "|---|---|---|---|---|",
+            *_rows(t.all_fields(), ""),
+        ]
+    return "\n".join(out) + "\n"
+
+
+def generated_files() -> dict[str, str]:
+    """What ``docs/schemas/`` holds: file name to text (a schema per record type, and the README)."""
+    files = {f"{t.name}.schema.json": schema_text(t) for t in _TYPES}
+    files["README.md"] = readme_text()
+    return files
