@@ -13,6 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.support.sandbox import sandbox, sandbox_factory, sandbox_url
+
+__all__ = ["sandbox", "sandbox_factory", "sandbox_url"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--slow", action="store_true", help="long runs: the convergence harness's 500 schedules")

@@ -90,6 +90,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _doctor(args: argparse.Namespace) -> int:
     from samsara_fmc.runtime import FunctionRuntime
+    from samsara_fmc.runtime.function import fix_for
     from samsara_fmc.runtime.scopes import missing_scopes
 
     folders = [_function_dir(n) for n in args.functions] or sorted(
@@ -103,7 +104,7 @@ def _doctor(args: argparse.Namespace) -> int:
         client = first.client()
         org = first.org_id(time.time() + 30)
     except SamsaraFmcError as e:
-        print(f"token: FAILED: {first.scrubber.text(str(e))}")
+        print(f"token: FAILED: {first.scrubber.text(str(e))}\n  fix: {fix_for(e)}")
         return 1
     version = first._client_options.get("api_version") or DEFAULT_API_VERSION
     print(f"token: org `{org}` at {client.base_url}, API version {version}")

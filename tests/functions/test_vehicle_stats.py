@@ -249,3 +249,28 @@ def test_health_is_written_delivered_and_valid(server: ScriptedServer, feed: Min
     ok = rt.invoke(EVENT, None)
     assert ok["ok"] and records.validate(schema, sink_of(rt).records("_health")[0]) == []
     assert json.loads(rt.storage.get("health/vehicle-stats.json") or b"{}")["lastError"] is None
+
+
+def test_privacy_rules_apply_before_delivery(server: ScriptedServer, feed: MiniFeed) -> None:
+    from samsara_fmc.runtime import FunctionRuntime
+    from tests.test_runtime import VEHICLE_STATS, FakeSecrets
+
+    def rt_with(rules: str) -> FunctionRuntime:
+        secrets = {"SAMSARA_API_TOKEN": "tok-1", "SAMSARA_BASE_URL": server.url, "PRIVACY_RULES": rules}
+        return FunctionRuntime(VEHICLE_STATS, storage=MemoryStorage(), secret_source=FakeSecrets(secrets))
+
+    rt = rt_with("vehicle_stats:-vehicleName,-externalIds")
+    assert rt.invoke(EVENT, None)["ok"]
+    store = rt.storage
+    assert isinstance(store, MemoryStorage)
+    lines = [
+        json.loads(line)
+        for k, v in store.objects.items()
+        if k.startswith("deliveries/vehicle_stats/")
+        for line in v.splitlines()
+    ]
+    assert len(lines) == feed.pages * feed.vehicles
+    assert all("vehicleName" not in r and "vehicleId" in r for r in lines)
+    seen = len(server.seen)
+    out = rt_with("vehicle_stats:-vehicleNmae").invoke(EVENT, None)
+    assert out["ok"] is False and "vehicleNmae" in out["message"] and len(server.seen) == seen

@@ -47,11 +47,12 @@ from samsara_fmc.runtime.params import EventParams, parse_params
 from samsara_fmc.runtime.scopes import missing_scopes
 from samsara_fmc.runtime.secrets import Scrubber, function_secret_source, load_secrets
 from samsara_fmc.sinks import Sink
+from samsara_fmc.sinks.privacy import FilteredSink, PrivacyRules
 from samsara_fmc.sinks.select import sink_from_secrets
 from samsara_fmc.state import StateStore
 from samsara_fmc.storage import FunctionStorage, LocalStorage, ObjectStore
 
-__all__ = ["FunctionRuntime", "Run"]
+__all__ = ["FunctionRuntime", "Run", "fix_for"]
 
 _REGIONS = ("us", "eu", "ca")
 
@@ -144,9 +145,14 @@ class FunctionRuntime:
     def sink(self) -> Sink:
         """The run's sink, chosen by the secrets (built once)."""
         if self._sink is None:
-            self._sink = sink_from_secrets(
-                self.secrets(), self.storage, allowed=self.manifest.sinks, function=self.function
+            secrets = self.secrets()
+            sink = sink_from_secrets(
+                secrets, self.storage, allowed=self.manifest.sinks, function=self.function
             )
+            if secrets.get("PRIVACY_RULES"):
+                streams = [*self.manifest.streams, "_health"]
+                sink = FilteredSink(sink, PrivacyRules.parse(secrets["PRIVACY_RULES"], streams=streams))
+            self._sink = sink
         return self._sink
 
     def org_id(self, deadline: float | None = None) -> str:
@@ -243,7 +249,7 @@ class FunctionRuntime:
             result = {"stoppedByDeadline": True, "caughtUp": False, "records": 0, "streams": []}
         except SamsaraFmcError as e:
             final = _is_final(e)
-            health.failed(e, message=self.scrubber.text(str(e)), org_id=self._org_id, fix=_fix(e))
+            health.failed(e, message=self.scrubber.text(str(e)), org_id=self._org_id, fix=fix_for(e))
             self._write_health(health, run)
             if final:
                 return self._finish(run, started, error=e)
@@ -302,7 +308,7 @@ class FunctionRuntime:
         }
         if error is not None:
             summary.update(_describe(error))
-            summary["fix"] = _fix(error)
+            summary["fix"] = fix_for(error)
         summary.update(result or {})
         summary["seconds"] = round(time.time() - started, 3)
         summary = self.scrubber.value(summary)
@@ -327,7 +333,8 @@ def _is_final(e: SamsaraFmcError) -> bool:
     return isinstance(e, ApiStatusError) and 400 <= e.status_code < 500 and e.status_code not in (408, 429)
 
 
-def _fix(e: BaseException) -> str:
+def fix_for(e: BaseException) -> str:
+    """What a user does about ``e``, in one line."""
     if isinstance(e, AuthenticationError):
         return "the API token was refused: check or replace the `SAMSARA_API_TOKEN` secret"
     if isinstance(e, PermissionDeniedError):

@@ -17,7 +17,7 @@ from typing import Any
 from samsara_fmc.exceptions import ConfigurationError
 from samsara_fmc.runtime.params import ParamSpec
 
-__all__ = ["SAMSARA_SECRETS", "SINK_SECRETS", "TRIGGERS", "Manifest"]
+__all__ = ["COMMON_SECRETS", "SAMSARA_SECRETS", "SINK_SECRETS", "TRIGGERS", "Manifest"]
 
 TRIGGERS = ("manual", "schedule", "api", "alert")
 SAMSARA_SECRETS = {
@@ -25,6 +25,13 @@ SAMSARA_SECRETS = {
     "SAMSARA_REGION": "Optional: `us` (default), `eu` or `ca`",
     "SAMSARA_BASE_URL": "Optional: an API URL instead of the region's (https; http only to loopback)",
 }
+COMMON_SECRETS = {
+    "PRIVACY_RULES": (
+        "Optional: fields kept from or removed before delivery, per stream: "
+        "`drivers:-phone,-email; vehicle_stats:+vehicleId,+time,+value`"
+    ),
+}
+"""Secrets every Function reads when they are set."""
 SINK_SECRETS: dict[str, dict[str, str]] = {
     "fmc-http": {
         "FMC_URL": "The FMC endpoint's base URL (https; http only to loopback)",
@@ -60,6 +67,7 @@ class Manifest:
         secrets: Secrets the Function itself needs (besides the sink's), name → help.
         required_secrets: The names of those that must be set.
         sinks: Sinks the Function can deliver to.
+        streams: The FMC streams its records go to (each with its record type in ``records``).
         parameters: Event parameters.
         triggers: How it may be started.
         alert_fields: Event keys an alert action adds that the Function reads.
@@ -74,6 +82,7 @@ class Manifest:
     secrets: dict[str, str]
     required_secrets: tuple[str, ...]
     sinks: tuple[str, ...]
+    streams: tuple[str, ...]
     parameters: tuple[ParamSpec, ...]
     triggers: tuple[str, ...]
     alert_fields: tuple[str, ...] = ()
@@ -134,6 +143,7 @@ class Manifest:
             secrets={s: SAMSARA_SECRETS[s] for s in (*required, *optional)},
             required_secrets=required,
             sinks=sinks,
+            streams=tuple(need("streams", list)),
             parameters=params,
             triggers=triggers,
             alert_fields=tuple(doc.get("alertFields", ())),
@@ -143,4 +153,27 @@ class Manifest:
     def optional_secrets(self) -> list[str]:
         """Every secret the Function may read that is not required: its own and its sinks'."""
         own = [s for s in self.secrets if s not in self.required_secrets]
-        return own + [s for sink in self.sinks for s in SINK_SECRETS[sink] if s not in own]
+        return (
+            own
+            + list(COMMON_SECRETS)
+            + [s for sink in self.sinks for s in SINK_SECRETS[sink] if s not in own]
+        )
+
+
+def functions_table(manifests: list[Manifest]) -> str:
+    """The README's table of Functions, generated from their manifests."""
+    rows = [
+        "| Function | what it does | token scopes | secrets | event parameters | delivers to | schedule |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for m in sorted(manifests, key=lambda m: m.name):
+        secrets = ", ".join(f"`{s}`" + ("" if s in m.required_secrets else " (optional)") for s in m.secrets)
+        params = ", ".join(
+            f"`{p.name}`" + (f" (`{p.default}`)" if p.default is not None and len(p.default) <= 16 else "")
+            for p in m.parameters
+        )
+        streams = ", ".join(f"`{s}`" for s in m.streams)
+        schedule = f"`{m.schedule['cron']}`" if m.schedule.get("cron") else "-"
+        cells = [f"`{m.name}`", m.description, ", ".join(m.scopes), secrets, params, streams, schedule]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"

@@ -236,6 +236,7 @@ class FilteredSink:
         self.inner = inner
         self.rules = PrivacyRules.parse(rules) if isinstance(rules, str) else rules
         self.name = inner.name
+        self.thread_safe = bool(getattr(inner, "thread_safe", False))
         restrict: Callable[[str, Callable[[str], bool]], None] | None = getattr(
             inner, "restrict_columns", None
         )
