@@ -80,7 +80,7 @@ def test_manifests_are_checked() -> None:
     for change, message in (
         ({"name": "x" * 36}, "must be 1-35"),
         ({"triggers": ["cron"]}, "triggers"),
-        ({"secrets": {"required": ["NOPE"]}}, "unknown secrets"),
+        ({"secrets": {"required": ["NOPE"]}}, "need a line in `secrets.help`"),
         ({"parameters": [{"name": "a", "type": "int", "default": "x", "help": ""}]}, "`a` is `x`"),
     ):
         with pytest.raises(ConfigurationError, match=message):

@@ -43,6 +43,7 @@ from samsara_fmc.runtime.budget import Budget
 from samsara_fmc.runtime.health import Health
 from samsara_fmc.runtime.log import RunLog
 from samsara_fmc.runtime.manifest import Manifest
+from samsara_fmc.runtime.oauth import OAUTH_SECRETS, OAuthSession
 from samsara_fmc.runtime.params import EventParams, parse_params
 from samsara_fmc.runtime.scopes import missing_scopes
 from samsara_fmc.runtime.secrets import Scrubber, function_secret_source, load_secrets
@@ -54,7 +55,11 @@ from samsara_fmc.storage import FunctionStorage, LocalStorage, ObjectStore
 
 __all__ = ["FunctionRuntime", "Run", "fix_for"]
 
-_REGIONS = ("us", "eu", "ca")
+_REGIONS = {
+    "us": "https://api.samsara.com",
+    "eu": "https://api.eu.samsara.com",
+    "ca": "https://api.ca.samsara.com",
+}
 
 
 @dataclass
@@ -91,7 +96,8 @@ class FunctionRuntime:
         self._org_id: str | None = None
         self._scopes_checked = False
         self._secrets: dict[str, str] | None = None
-        self.scrubber = Scrubber(lambda: (self._secrets or {}).values())
+        self._oauth: OAuthSession | None = None
+        self.scrubber = Scrubber(self._secret_values)
 
     @classmethod
     def at_import(cls, handler_file: str | os.PathLike[str], **options: Any) -> FunctionRuntime:
@@ -116,27 +122,68 @@ class FunctionRuntime:
             **options,
         )
 
+    def _secret_values(self) -> list[str]:
+        values = list((self._secrets or {}).values())
+        if self._oauth is not None:
+            values += self._oauth.tokens_in_use()
+        return values
+
     def secrets(self) -> dict[str, str]:
-        """The secrets, loaded on first use (every one the manifest and its sinks name)."""
+        """The secrets, loaded on first use (every one the manifest and its sinks name).
+
+        Auth is an API token (``SAMSARA_API_TOKEN``) or an OAuth app (the three ``SAMSARA_OAUTH_*``).
+        """
         if self._secrets is None:
-            self._secrets = load_secrets(
+            secrets = load_secrets(
                 self.manifest.required_secrets, self.manifest.optional_secrets(), source=self._secret_source
             )
+            oauth = [k for k in OAUTH_SECRETS if secrets.get(k)]
+            if not secrets.get("SAMSARA_API_TOKEN") and len(oauth) < len(OAUTH_SECRETS):
+                missing = [k for k in OAUTH_SECRETS if k not in oauth]
+                msg = (
+                    "missing secret `SAMSARA_API_TOKEN`: set an API token with the scopes this Function lists"
+                    + (
+                        f", or complete the OAuth secrets (missing {', '.join(f'`{m}`' for m in missing)})"
+                        if oauth
+                        else ", or set the OAuth secrets " + ", ".join(f"`{k}`" for k in OAUTH_SECRETS)
+                    )
+                )
+                raise ConfigurationError(msg)
+            self._secrets = secrets
         return self._secrets
 
-    def client(self) -> Client:
-        """The API client, built on first use from the secrets and reused across warm invocations."""
-        if self._client is None:
+    def _base_url(self) -> str:
+        s = self.secrets()
+        region = s.get("SAMSARA_REGION", "us")
+        if region.lower() not in _REGIONS:
+            # The value is not repeated: a token pasted here must not reach a log.
+            msg = f"secret `SAMSARA_REGION` is not `us`, `eu` or `ca` ({len(region)} characters): fix it"
+            raise ConfigurationError(msg)
+        return s.get("SAMSARA_BASE_URL") or _REGIONS[region.lower()]
+
+    def client(self, *, refresh: bool = False) -> Client:
+        """The API client, built on first use from the secrets and reused across warm invocations.
+
+        With OAuth, the client carries a current access token; ``refresh`` forces a new one (after a 401).
+        """
+        if self._client is None or refresh:
             s = self.secrets()
-            region = s.get("SAMSARA_REGION", "us")
-            if region.lower() not in _REGIONS:
-                # The value is not repeated: a token pasted here must not reach a log.
-                msg = f"secret `SAMSARA_REGION` is not `us`, `eu` or `ca` ({len(region)} characters): fix it"
-                raise ConfigurationError(msg)
+            base_url = self._base_url()
+            token = s.get("SAMSARA_API_TOKEN")
+            if not token:
+                if self._oauth is None:
+                    self._oauth = OAuthSession(
+                        client_id=s["SAMSARA_OAUTH_CLIENT_ID"],
+                        client_secret=s["SAMSARA_OAUTH_CLIENT_SECRET"],
+                        refresh_token=s["SAMSARA_OAUTH_REFRESH_TOKEN"],
+                        token_url=base_url.rstrip("/") + "/oauth2/token",
+                        store=self.storage,
+                        function=self.function,
+                    )
+                token = self._oauth.access_token(force=refresh)
             self._client = Client(
-                token=s["SAMSARA_API_TOKEN"],
-                base_url=s.get("SAMSARA_BASE_URL"),
-                region=region.lower(),  # type: ignore[arg-type]
+                token=token,
+                base_url=base_url,
                 user_agent=f"samsara-functions/{self.function}",
                 **self._client_options,
             )
@@ -158,7 +205,12 @@ class FunctionRuntime:
     def org_id(self, deadline: float | None = None) -> str:
         """The organisation ID of the token (``GET /me``), fetched once."""
         if self._org_id is None:
-            me = self.client().get("/me", deadline=deadline)
+            try:
+                me = self.client().get("/me", deadline=deadline)
+            except AuthenticationError:
+                if self._oauth is None:
+                    raise
+                me = self.client(refresh=True).get("/me", deadline=deadline)
             org = (me or {}).get("data", {}).get("id") if isinstance(me, dict) else None
             if not org:
                 msg = "`GET /me` returned no `data.id`; cannot namespace state by organisation"
@@ -241,7 +293,14 @@ class FunctionRuntime:
                 trigger=run.trigger,
                 correlation_id=run.correlation_id,
             )
-            result = (job or self._integration())(ctx)
+            try:
+                result = (job or self._integration())(ctx)
+            except AuthenticationError:
+                if self._oauth is None:
+                    raise
+                # The access token was refused mid-run: once, a new one, and the streams resume.
+                ctx.client = self.client(refresh=True)
+                result = (job or self._integration())(ctx)
         except DeadlineExceeded as e:
             run.log.warning(
                 "run stopped at the deadline before it began; the next run starts over", detail=str(e)
@@ -336,7 +395,10 @@ def _is_final(e: SamsaraFmcError) -> bool:
 def fix_for(e: BaseException) -> str:
     """What a user does about ``e``, in one line."""
     if isinstance(e, AuthenticationError):
-        return "the API token was refused: check or replace the `SAMSARA_API_TOKEN` secret"
+        return (
+            "the API token was refused: check or replace the `SAMSARA_API_TOKEN` secret "
+            "(with OAuth: re-authorise the app and update `SAMSARA_OAUTH_REFRESH_TOKEN`)"
+        )
     if isinstance(e, PermissionDeniedError):
         return "grant the token the scope named in the message (Settings → API Tokens)"
     if isinstance(e, ConfigurationError | CheckpointError):

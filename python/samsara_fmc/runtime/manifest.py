@@ -21,7 +21,10 @@ __all__ = ["COMMON_SECRETS", "SAMSARA_SECRETS", "SINK_SECRETS", "TRIGGERS", "Man
 
 TRIGGERS = ("manual", "schedule", "api", "alert")
 SAMSARA_SECRETS = {
-    "SAMSARA_API_TOKEN": "The Samsara API token (Settings → API Tokens) with the scopes listed",
+    "SAMSARA_API_TOKEN": "The API token (Settings → API Tokens) with the scopes listed; or OAuth:",
+    "SAMSARA_OAUTH_CLIENT_ID": "OAuth instead of a token: the app's client ID",
+    "SAMSARA_OAUTH_CLIENT_SECRET": "OAuth: the app's client secret",
+    "SAMSARA_OAUTH_REFRESH_TOKEN": "OAuth: the grant's refresh token (rotated, kept in Function Storage)",
     "SAMSARA_REGION": "Optional: `us` (default), `eu` or `ca`",
     "SAMSARA_BASE_URL": "Optional: an API URL instead of the region's (https; http only to loopback)",
 }
@@ -31,7 +34,7 @@ COMMON_SECRETS = {
         "`drivers:-phone,-email; vehicle_stats:+vehicleId,+time,+value`"
     ),
 }
-"""Secrets every Function reads when they are set."""
+"""Secrets every Function reads when they are set (with ``SAMSARA_SECRETS``: auth and the API URL)."""
 SINK_SECRETS: dict[str, dict[str, str]] = {
     "fmc-http": {
         "FMC_URL": "The FMC endpoint's base URL (https; http only to loopback)",
@@ -64,7 +67,7 @@ class Manifest:
         description: One paragraph for the dashboard.
         integration: The module that runs it (``samsara_fmc.integrations.vehicle_stats``).
         scopes: Token scopes as the dashboard names them (least privilege).
-        secrets: Secrets the Function itself needs (besides the sink's), name → help.
+        secrets: Secrets the Function needs besides auth, the API URL, privacy and its sink's, name → help.
         required_secrets: The names of those that must be set.
         sinks: Sinks the Function can deliver to.
         streams: The FMC streams its records go to (each with its record type in ``records``).
@@ -114,12 +117,13 @@ class Manifest:
         if not _FUNCTION_NAME.match(name):
             msg = f"manifest `{where}`: name `{name}` must be 1-35 of lower-case letters, digits and `-`"
             raise ConfigurationError(msg)
-        secrets_doc = need("secrets", dict)
+        secrets_doc = doc.get("secrets") or {}
         required = tuple(secrets_doc.get("required", ()))
         optional = tuple(secrets_doc.get("optional", ()))
-        unknown_secrets = [s for s in (*required, *optional) if s not in SAMSARA_SECRETS]
+        extra = secrets_doc.get("help", {})
+        unknown_secrets = [s for s in (*required, *optional) if s not in extra]
         if unknown_secrets:
-            msg = f"manifest `{where}`: unknown secrets {unknown_secrets}; add them to SAMSARA_SECRETS"
+            msg = f"manifest `{where}`: secrets {unknown_secrets} need a line in `secrets.help`"
             raise ConfigurationError(msg)
         sinks = tuple(doc.get("sinks", ("fmc-http", "sftp", "storage")))
         if not set(sinks) <= set(SINK_SECRETS):
@@ -140,7 +144,7 @@ class Manifest:
             description=need("description", str),
             integration=need("integration", str),
             scopes=tuple(need("scopes", list)),
-            secrets={s: SAMSARA_SECRETS[s] for s in (*required, *optional)},
+            secrets={s: str(extra[s]) for s in (*required, *optional)},
             required_secrets=required,
             sinks=sinks,
             streams=tuple(need("streams", list)),
@@ -151,13 +155,11 @@ class Manifest:
         )
 
     def optional_secrets(self) -> list[str]:
-        """Every secret the Function may read that is not required: its own and its sinks'."""
+        """Every secret the Function may read besides its required ones: auth and the API URL, its own,
+        the common ones and its sinks'."""
         own = [s for s in self.secrets if s not in self.required_secrets]
-        return (
-            own
-            + list(COMMON_SECRETS)
-            + [s for sink in self.sinks for s in SINK_SECRETS[sink] if s not in own]
-        )
+        sinks = [s for sink in self.sinks for s in SINK_SECRETS[sink]]
+        return [*SAMSARA_SECRETS, *own, *COMMON_SECRETS, *sinks]
 
 
 def functions_table(manifests: list[Manifest]) -> str:
@@ -167,7 +169,8 @@ def functions_table(manifests: list[Manifest]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for m in sorted(manifests, key=lambda m: m.name):
-        secrets = ", ".join(f"`{s}`" + ("" if s in m.required_secrets else " (optional)") for s in m.secrets)
+        own = [f"`{s}`" + ("" if s in m.required_secrets else " (optional)") for s in m.secrets]
+        secrets = ", ".join(["`SAMSARA_API_TOKEN` or OAuth", *own, "the sink's"])
         params = ", ".join(
             f"`{p.name}`" + (f" (`{p.default}`)" if p.default is not None and len(p.default) <= 16 else "")
             for p in m.parameters
