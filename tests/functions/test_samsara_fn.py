@@ -7,6 +7,8 @@ zip's own ``lib/samsara_fmc``, as in Functions.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -17,6 +19,9 @@ import pytest
 
 from scripts.demo import NAME, TOKEN, Demo, samsara_fn
 from tests.conftest import MiniFeed, ScriptedServer
+from tests.support.sftp import SftpServer, sftp, sftp_server
+
+__all__ = ["sftp", "sftp_server"]  # the fixtures, imported for pytest
 
 ZIP = Path(__file__).resolve().parents[2] / "dist" / f"{NAME}.zip"
 pytestmark = pytest.mark.slow
@@ -89,3 +94,22 @@ def test_every_trigger_delivers_and_resumes(demo: Demo, server: ScriptedServer, 
     assert all(s.headers["authorization"] == f"Bearer {TOKEN}" for s in server.seen)
     stored = "".join(p.read_text() for p in demo.storage().rglob("*") if p.is_file())
     assert TOKEN not in stored, "the token never reaches Function Storage"
+
+
+def test_the_zip_delivers_to_a_real_sftp_server(
+    tmp_path: Path, server: ScriptedServer, feed: MiniFeed, sftp: SftpServer
+) -> None:
+    """The shipped zip, its own lib/ and the runtime's paramiko, writing CSV to OpenSSH's sftp-server."""
+    assert ZIP.exists(), f"{ZIP} is missing: run `make bundle` (make test does)"
+    d = Demo(tmp_path / "fn", server.url)
+    d.init(ZIP, {"types": "obdOdometerMeters", "units": "imperial"}, secrets=sftp.secrets())
+    out = d.run("manual")
+    assert out["ok"] and out["records"] == feed.pages * feed.vehicles
+    csvs = [f for f in sftp.files() if f.startswith("vehicle_stats/") and f.endswith(".csv")]
+    assert len(csvs) == feed.pages and not [f for f in sftp.files() if f.endswith(".part")]
+    rows = [r for f in csvs for r in csv.DictReader(io.StringIO((sftp.root / f).read_text()))]
+    assert len(rows) == len({r["id"] for r in rows}) == feed.pages * feed.vehicles
+    assert {r["unit"] for r in rows} == {"mi"}
+    assert any(f.startswith("_health/") for f in sftp.files())
+    logs = json.dumps(out) + "".join(p.read_text() for p in d.storage().rglob("*") if p.is_file())
+    assert sftp.password not in logs
