@@ -4,7 +4,6 @@
 //! deadlines run on a [`FakeClock`] in tests and take no real time.
 
 use std::fmt::Debug;
-use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A source of monotonic and wall time that can also wait.
@@ -40,20 +39,24 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that only moves when slept on or advanced, and records every sleep.
+/// A clock that only moves when slept on or advanced, and records every sleep. A test helper: not
+/// in the wheel (feature `testing`, which only tests turn on).
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug)]
 pub struct FakeClock {
     origin: Instant,
     unix_origin: f64,
-    state: Mutex<FakeState>,
+    state: std::sync::Mutex<FakeState>,
 }
 
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug, Default)]
 struct FakeState {
     elapsed: Duration,
     sleeps: Vec<Duration>,
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl FakeClock {
     /// A fake clock whose wall time starts at `unix_origin` seconds.
     #[allow(clippy::disallowed_methods)]
@@ -61,7 +64,7 @@ impl FakeClock {
         Self {
             origin: Instant::now(),
             unix_origin,
-            state: Mutex::new(FakeState::default()),
+            state: std::sync::Mutex::new(FakeState::default()),
         }
     }
 
@@ -88,6 +91,7 @@ impl FakeClock {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl Clock for FakeClock {
     fn now(&self) -> Instant {
         self.origin + self.lock().elapsed

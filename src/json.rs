@@ -41,11 +41,11 @@ const MAX_DEPTH: usize = 128;
 
 /// Why a text is not the JSON a caller expected, and at which byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScanError {
+pub(crate) struct ScanError {
     /// Byte offset in the text.
-    pub pos: usize,
+    pub(crate) pos: usize,
     /// What was expected or found.
-    pub what: Cow<'static, str>,
+    pub(crate) what: Cow<'static, str>,
 }
 
 impl fmt::Display for ScanError {
@@ -58,7 +58,7 @@ impl std::error::Error for ScanError {}
 
 /// The type of a JSON value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Null,
     Bool,
     Number,
@@ -70,9 +70,9 @@ pub enum Kind {
 /// One JSON value as its text: `raw` is exactly what the page holds (strings with their quotes and
 /// escapes, containers whole and validated).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Value<'a> {
-    pub kind: Kind,
-    pub raw: &'a str,
+pub(crate) struct Value<'a> {
+    pub(crate) kind: Kind,
+    pub(crate) raw: &'a str,
     /// A string with at least one escape sequence.
     escaped: bool,
 }
@@ -80,13 +80,13 @@ pub struct Value<'a> {
 impl<'a> Value<'a> {
     /// A string's content still escaped, valid inside quotes in JSON output; `None` if not a string.
     #[inline]
-    pub fn str_escaped(&self) -> Option<&'a str> {
+    pub(crate) fn str_escaped(&self) -> Option<&'a str> {
         (self.kind == Kind::String).then(|| &self.raw[1..self.raw.len() - 1])
     }
 
     /// A string's content decoded; `None` if not a string.
     #[inline]
-    pub fn str_decoded(&self) -> Option<Cow<'a, str>> {
+    pub(crate) fn str_decoded(&self) -> Option<Cow<'a, str>> {
         let inner = self.str_escaped()?;
         if !self.escaped {
             return Some(Cow::Borrowed(inner));
@@ -96,7 +96,7 @@ impl<'a> Value<'a> {
     }
 
     /// `true` or `false`; `None` if not a boolean.
-    pub fn as_bool(&self) -> Option<bool> {
+    pub(crate) fn as_bool(&self) -> Option<bool> {
         match (self.kind, self.raw) {
             (Kind::Bool, "true") => Some(true),
             (Kind::Bool, _) => Some(false),
@@ -104,7 +104,7 @@ impl<'a> Value<'a> {
         }
     }
 
-    pub fn is_null(&self) -> bool {
+    pub(crate) fn is_null(&self) -> bool {
         self.kind == Kind::Null
     }
 }
@@ -135,40 +135,40 @@ fn plain_run(bytes: &[u8], mut i: usize) -> usize {
 
 /// A pull reader over JSON text; see the module documentation.
 #[derive(Debug)]
-pub struct Scanner<'a> {
+pub(crate) struct Scanner<'a> {
     text: &'a str,
     pos: usize,
 }
 
 impl<'a> Scanner<'a> {
-    pub fn new(text: &'a str) -> Self {
+    pub(crate) fn new(text: &'a str) -> Self {
         Self { text, pos: 0 }
     }
 
     /// The byte offset of the next unread byte.
-    pub fn pos(&self) -> usize {
+    pub(crate) fn pos(&self) -> usize {
         self.pos
     }
 
     /// The text between two offsets this scanner has handed out.
-    pub fn slice(&self, from: usize, to: usize) -> &'a str {
+    pub(crate) fn slice(&self, from: usize, to: usize) -> &'a str {
         &self.text[from..to]
     }
 
     /// A scanner over the same text, at `pos` (an offset this scanner handed out).
     #[must_use]
-    pub fn resume_at(&self, pos: usize) -> Self {
+    pub(crate) fn resume_at(&self, pos: usize) -> Self {
         Self { text: self.text, pos }
     }
 
     /// The offset of the next value, blanks skipped.
-    pub fn pos_of_next(&mut self) -> usize {
+    pub(crate) fn pos_of_next(&mut self) -> usize {
         self.ws();
         self.pos
     }
 
     /// An error at the current position, for a caller's own expectation.
-    pub fn fail(&self, what: impl Into<Cow<'static, str>>) -> ScanError {
+    pub(crate) fn fail(&self, what: impl Into<Cow<'static, str>>) -> ScanError {
         ScanError {
             pos: self.pos,
             what: what.into(),
@@ -212,7 +212,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Only blanks remain.
-    pub fn finish(&mut self) -> Result<(), ScanError> {
+    pub(crate) fn finish(&mut self) -> Result<(), ScanError> {
         match self.peek() {
             None => Ok(()),
             Some(_) => self.error(format!("expected the end of the text, found {}", self.found())),
@@ -220,7 +220,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Reads one value. Objects and arrays are validated and returned whole.
-    pub fn value(&mut self) -> Result<Value<'a>, ScanError> {
+    pub(crate) fn value(&mut self) -> Result<Value<'a>, ScanError> {
         self.value_at(0)
     }
 
@@ -268,7 +268,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Skips one value.
-    pub fn skip(&mut self) -> Result<(), ScanError> {
+    pub(crate) fn skip(&mut self) -> Result<(), ScanError> {
         self.value().map(drop)
     }
 
@@ -352,7 +352,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Reads an object, calling `each` with the scanner and every key; `each` must read the value.
-    pub fn object(
+    pub(crate) fn object(
         &mut self,
         mut each: impl FnMut(&mut Self, Value<'a>) -> Result<(), ScanError>,
     ) -> Result<(), ScanError> {
@@ -380,7 +380,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Reads an array, calling `each` with the scanner for every element; `each` must read it.
-    pub fn array(
+    pub(crate) fn array(
         &mut self,
         mut each: impl FnMut(&mut Self) -> Result<(), ScanError>,
     ) -> Result<(), ScanError> {
@@ -403,7 +403,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// `true` when the next value is `kind`'s opening byte (`{`, `[`) or literal, without reading it.
-    pub fn next_is(&mut self, kind: Kind) -> bool {
+    pub(crate) fn next_is(&mut self, kind: Kind) -> bool {
         matches!(
             (kind, self.peek()),
             (Kind::Object, Some(b'{'))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import json
+import socket
 import threading
 import time
 
 import pytest
 
 import samsara_fmc as s
+from samsara_fmc import _core
 from tests.conftest import MiniFeed, Reply, ScriptedServer
 
 TOKEN = "samsara_api_SECRETSECRET"
@@ -94,6 +97,7 @@ def test_transport_errors_are_typed() -> None:
     )
     with pytest.raises(s.TransportError) as info:
         client.get("/me")
+    assert isinstance(info.value, s.ConnectError), "refused: nothing was sent"
     assert info.value.attempts == 2 and TOKEN not in str(info.value)
 
 
@@ -179,3 +183,84 @@ def test_stats_pages_convert(server: ScriptedServer, feed: MiniFeed) -> None:
     assert [p.cursor for p in pages][-1] == f"p{feed.pages}"
     with pytest.raises(s.ConfigurationError, match="1 to 3 stat types"):
         client.stats_pages(types=["gps", "a", "b", "c"])
+
+
+def test_a_body_cut_short_under_a_valid_content_length_is_retried(server: ScriptedServer) -> None:
+    whole = {"data": {"id": "7", "name": "Acme Leasing"}}
+    text = json.dumps(whole).encode()
+    server.script = [Reply(200, text[: len(text) // 2]), Reply(200, whole)]
+    assert make(server).get("/me") == whole
+    assert len(server.seen) == 2, "the cut-short answer was fetched again"
+
+
+def _plain_http_port(accepted: list[int]) -> int:
+    """A server answering every connection with a plain-HTTP 400, as a plain server does to TLS."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        with listener:
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                with conn:
+                    accepted.append(1)
+                    conn.recv(4096)
+                    conn.sendall(
+                        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    )
+
+    threading.Thread(target=serve, daemon=True).start()
+    port: int = listener.getsockname()[1]
+    return port
+
+
+def test_https_to_a_plain_http_server_fails_at_once_and_says_why() -> None:
+    accepted: list[int] = []
+    port = _plain_http_port(accepted)
+    client = s.Client(
+        token=TOKEN,
+        base_url=f"https://127.0.0.1:{port}",
+        retry=s.RetryPolicy(max_attempts=5, base_delay=0.001),
+    )
+    with pytest.raises(s.ConnectError) as info:
+        client.get("/me")
+    e = info.value
+    assert isinstance(e, s.TransportError)
+    assert e.attempts == 1 and len(accepted) == 1, "no retry: it cannot help"
+    assert "answered plain HTTP to a TLS handshake" in str(e) and "`http://` only for loopback" in str(e)
+    assert TOKEN not in str(e)
+
+
+def test_a_401_says_to_check_or_replace_the_token_secret(server: ScriptedServer) -> None:
+    server.script = [Reply(401, {"message": "Unauthorized", "requestId": "r401"})]
+    with pytest.raises(s.AuthenticationError) as info:
+        make(server).get("/me")
+    text = str(info.value)
+    assert "replace it" in text and "`SAMSARA_API_TOKEN`" in text and TOKEN not in text
+
+
+def test_a_malformed_path_is_a_configuration_error(server: ScriptedServer) -> None:
+    server.script = [Reply(body={"data": {}})]
+    for path in ("fleet/vehicles", "//elsewhere.example.com/me"):
+        with pytest.raises(s.ConfigurationError, match="invalid request path"):
+            make(server).get(path)
+        with pytest.raises(s.ConfigurationError, match="invalid request path"):
+            list(make(server).pages(path))
+    assert server.seen == []
+
+
+def test_defaults_are_the_cores() -> None:
+    assert s.client.DEFAULT_API_VERSION == _core.DEFAULT_API_VERSION == "2025-06-11"
+    policy = s.RetryPolicy()
+    assert (policy.max_attempts, policy.base_delay, policy.max_delay, policy.max_elapsed) == (
+        _core.DEFAULT_MAX_ATTEMPTS,
+        _core.DEFAULT_BASE_DELAY,
+        _core.DEFAULT_MAX_DELAY,
+        _core.DEFAULT_MAX_ELAPSED,
+    )
+    params = inspect.signature(s.Client).parameters
+    assert params["api_version"].default == _core.DEFAULT_API_VERSION
+    assert params["connect_timeout"].default == _core.DEFAULT_CONNECT_TIMEOUT
+    assert params["request_timeout"].default == _core.DEFAULT_REQUEST_TIMEOUT

@@ -4,7 +4,16 @@ from collections.abc import Iterator
 from typing import Any, final
 
 __all__ = [
+    "DEFAULT_API_VERSION",
+    "DEFAULT_BASE_DELAY",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_MAX_DELAY",
+    "DEFAULT_MAX_ELAPSED",
+    "DEFAULT_REQUEST_TIMEOUT",
+    "FMC_MAX_BATCH",
     "ApiClient",
+    "FmcClient",
     "Page",
     "PageIterator",
     "StatsPage",
@@ -37,6 +46,16 @@ __all__ = [
 
 __version__: str
 
+# Defaults defined once in the Rust core (the values live there, not here).
+DEFAULT_API_VERSION: str
+DEFAULT_CONNECT_TIMEOUT: float
+DEFAULT_REQUEST_TIMEOUT: float
+DEFAULT_MAX_ATTEMPTS: int
+DEFAULT_BASE_DELAY: float
+DEFAULT_MAX_DELAY: float
+DEFAULT_MAX_ELAPSED: float
+FMC_MAX_BATCH: int
+
 @final
 class ApiClient:
     def __new__(
@@ -47,12 +66,12 @@ class ApiClient:
         region: str = "us",
         api_version: str | None = None,
         user_agent_suffix: str | None = None,
-        connect_timeout: float = 10.0,
-        request_timeout: float = 60.0,
-        max_attempts: int = 5,
-        base_delay: float = 0.5,
-        max_delay: float = 30.0,
-        max_elapsed: float = 120.0,
+        connect_timeout: float = ...,
+        request_timeout: float = ...,
+        max_attempts: int = ...,
+        base_delay: float = ...,
+        max_delay: float = ...,
+        max_elapsed: float = ...,
         rate_limit: bool = True,
     ) -> ApiClient: ...
     @property
@@ -88,6 +107,39 @@ class ApiClient:
         units: str = "metric",
         deadline: float | None = None,
     ) -> StatsPageIterator: ...
+
+@final
+class FmcClient:
+    def __new__(
+        cls,
+        base_url: str,
+        token: str,
+        *,
+        user_agent_suffix: str | None = None,
+        connect_timeout: float = ...,
+        request_timeout: float = ...,
+        max_attempts: int = ...,
+        base_delay: float = ...,
+        max_delay: float = ...,
+        max_elapsed: float = ...,
+        rate_limit: bool = True,
+    ) -> FmcClient: ...
+    @property
+    def base_url(self) -> str: ...
+    def post_batch(
+        self, stream: str, idempotency_key: str, body: bytes, *, deadline: float | None = None
+    ) -> tuple[dict[str, Any], bool]: ...
+    def get(
+        self, path: str, *, query: list[tuple[str, str]] | None = None, deadline: float | None = None
+    ) -> Any: ...
+    def pages(
+        self,
+        path: str,
+        *,
+        query: list[tuple[str, str]] | None = None,
+        after: str | None = None,
+        deadline: float | None = None,
+    ) -> PageIterator: ...
 
 @final
 class Page:

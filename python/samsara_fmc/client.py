@@ -24,8 +24,8 @@ from samsara_fmc.exceptions import ConfigurationError
 
 __all__ = ["DEFAULT_API_VERSION", "Client", "Page", "RetryPolicy", "StatsPage", "encode_params", "path_id"]
 
-DEFAULT_API_VERSION = "2025-06-11"
-"""The ``X-Samsara-Version`` sent unless another is configured."""
+DEFAULT_API_VERSION: str = _core.DEFAULT_API_VERSION
+"""The ``X-Samsara-Version`` sent unless another is configured (defined once, in the Rust core)."""
 
 Page = _core.Page
 StatsPage = _core.StatsPage
@@ -37,6 +37,8 @@ ParamValue = str | int | float | bool | _dt.datetime | Sequence[str | int] | Non
 class RetryPolicy:
     """How patiently the client retries transient failures (connection errors, timeouts, 408, 429, 5xx).
 
+    The defaults are the core's (``_core.DEFAULT_MAX_ATTEMPTS`` and so on), defined once in Rust.
+
     Attributes:
         max_attempts: Attempts in all, the first included.
         base_delay: Upper bound of the first backoff in seconds; it doubles per retry (full jitter).
@@ -44,10 +46,10 @@ class RetryPolicy:
         max_elapsed: No retry starts after this many seconds from the first attempt.
     """
 
-    max_attempts: int = 5
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    max_elapsed: float = 120.0
+    max_attempts: int = _core.DEFAULT_MAX_ATTEMPTS
+    base_delay: float = _core.DEFAULT_BASE_DELAY
+    max_delay: float = _core.DEFAULT_MAX_DELAY
+    max_elapsed: float = _core.DEFAULT_MAX_ELAPSED
 
 
 def encode_params(params: Mapping[str, ParamValue] | None) -> list[tuple[str, str]]:
@@ -109,8 +111,8 @@ class Client:
         base_url: str | None = None,
         api_version: str = DEFAULT_API_VERSION,
         user_agent: str | None = None,
-        connect_timeout: float = 10.0,
-        request_timeout: float = 60.0,
+        connect_timeout: float = _core.DEFAULT_CONNECT_TIMEOUT,
+        request_timeout: float = _core.DEFAULT_REQUEST_TIMEOUT,
         retry: RetryPolicy | None = None,
         rate_limit: bool = True,
     ) -> None:

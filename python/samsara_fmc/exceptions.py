@@ -8,6 +8,7 @@ also :class:`TimeoutError`, so either vocabulary works in an ``except``::
     ├── DeadlineExceeded (TimeoutError)        the run's time budget would be overrun; checkpoint and stop
     ├── ApiError                               anything from the API; method, path, attempts, elapsed_s
     │   ├── TransportError                     connection refused or reset, DNS, TLS
+    │   │   ├── ConnectError                   no connection: refused, DNS, TLS; the request was not sent
     │   │   └── ApiTimeoutError (TimeoutError) a request timed out
     │   ├── ApiStatusError                     an HTTP error status; status_code, request_id, body_excerpt
     │   │   ├── BadRequestError                400, and other 4xx without a class of their own
@@ -17,14 +18,17 @@ also :class:`TimeoutError`, so either vocabulary works in an ``except``::
     │   │   ├── RateLimitError                 429 after the retries; retry_after_s
     │   │   └── ServerError                    5xx after the retries
     │   └── ResponseDecodeError (ValueError)   a body that is not the JSON the endpoint documents
+    ├── RecordTypeError (TypeError)            a record (or list item) of the wrong type, e.g. not a dict
     ├── UnitConversionError (ValueError)       unknown unit, mixed quantities, non-finite value
     ├── InvalidVinError (ValueError)           reason: "length", "character", "check_digit", …; vin
     ├── CheckpointError                        corrupt, foreign or newer-version checkpoint
-    └── DeliveryError                          a record sink refused a batch
+    └── DeliveryError                          a sink (FMC endpoint, storage, SFTP) refused or failed a batch
 
 The compiled core raises these classes directly (they are imported into Rust), with the attributes
 passed as constructor arguments; the ``__init__`` signatures are therefore part of the boundary.
-Messages never contain the API token or media URLs.
+``ApiError`` and its subclasses come from either API the transport speaks (Samsara, or the FMC
+endpoint through ``_core.FmcClient``); the FMC HTTP sink turns the latter into ``DeliveryError`` or
+``ConfigurationError``. Messages never contain a token or media URLs.
 """
 
 from __future__ import annotations
@@ -37,12 +41,14 @@ __all__ = [
     "BadRequestError",
     "CheckpointError",
     "ConfigurationError",
+    "ConnectError",
     "DeadlineExceeded",
     "DeliveryError",
     "InvalidVinError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RecordTypeError",
     "ResponseDecodeError",
     "SamsaraFmcError",
     "ServerError",
@@ -93,6 +99,14 @@ class ApiError(SamsaraFmcError):
 
 class TransportError(ApiError):
     """The request did not get an HTTP response: connection refused or reset, DNS or TLS failure."""
+
+
+class ConnectError(TransportError):
+    """No connection could be made (refused, DNS, a TLS handshake that failed); nothing was sent.
+
+    A TLS failure is not retried: a certificate the client does not trust, or a plain-HTTP server
+    behind an ``https://`` URL, stays so.
+    """
 
 
 class ApiTimeoutError(TransportError, TimeoutError):
@@ -191,6 +205,10 @@ class ServerError(ApiStatusError):
     """5xx on the last attempt."""
 
 
+class RecordTypeError(SamsaraFmcError, TypeError):
+    """A record (or another list item) is not of the type the function takes, e.g. not a dict."""
+
+
 class UnitConversionError(SamsaraFmcError, ValueError):
     """An unknown unit, units of different quantities, or a non-finite value."""
 
@@ -215,4 +233,7 @@ class CheckpointError(SamsaraFmcError):
 
 
 class DeliveryError(SamsaraFmcError):
-    """A record sink (Function Storage, a file, an FMC endpoint) refused a batch."""
+    """A record sink (Function Storage, a file, an FMC endpoint) refused a batch or failed to take it.
+
+    Raised after the sink's own retries; the batch may be delivered again under the same key.
+    """

@@ -5,7 +5,7 @@ use crate::http::{Request, Response};
 
 /// The version of a `--token` given without one: `2025-06-11`, the one the vendor's Java SDK pins
 /// and the last known version before the idling-event reshape, i.e. an older dashboard token.
-pub(crate) const DEFAULT: &str = "2025-06-11";
+pub(crate) const DEFAULT: &str = samsara_fmc::DEFAULT_API_VERSION;
 
 /// The latest version known (the 2025-10-23 vendor spec); OAuth access tokens get it.
 pub(crate) const LATEST: &str = "2025-10-23";

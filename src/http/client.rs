@@ -1,5 +1,8 @@
 //! [`ApiClient`]: one reused HTTP client per token, with retries, pacing and deadlines. Calls block
 //! their thread (the Python bindings release the GIL around them); I/O runs on the calling thread.
+//!
+//! One transport for both sides: the config's [`Profile`] says whether it talks to the Samsara API
+//! or to an FMC endpoint; everything else (retries, buckets, deadline, redaction) is shared.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -8,11 +11,12 @@ use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 
 use super::config::ClientConfig;
-use super::error::{excerpt, ApiError, ApiErrorKind, ConfigError};
+use super::error::{excerpt, ApiError, ApiErrorKind, ConfigError, Source};
+use super::profile::Profile;
 use super::rate_limit::RateLimiter;
 use super::retry::{classify, parse_retry_after, Decision};
 use crate::clock::{Clock, SystemClock};
-use crate::endpoints::{self, Endpoint};
+use crate::endpoints::Endpoint;
 
 /// An HTTP method the client sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +89,8 @@ pub struct Request<'a> {
     pub idempotent: bool,
     /// No request, backoff or rate-limit wait runs past this instant.
     pub deadline: Option<Instant>,
+    /// Sent as `Idempotency-Key` (FMC batches); every attempt of the request repeats it.
+    pub idempotency_key: Option<&'a str>,
 }
 
 impl<'a> Request<'a> {
@@ -97,7 +103,30 @@ impl<'a> Request<'a> {
             body: None,
             idempotent: true,
             deadline: None,
+            idempotency_key: None,
         }
+    }
+
+    /// A POST of a JSON `body` to `path`; not retried after it may have reached the server unless
+    /// marked idempotent (see [`Request::idempotency_key`]).
+    pub fn post(path: &'a str, body: Bytes) -> Self {
+        Self {
+            method: Method::Post,
+            path,
+            query: &[],
+            body: Some(body),
+            idempotent: false,
+            deadline: None,
+            idempotency_key: None,
+        }
+    }
+
+    /// Sends `key` as `Idempotency-Key`, which makes the request safe to repeat.
+    #[must_use]
+    pub fn idempotency_key(mut self, key: &'a str) -> Self {
+        self.idempotency_key = Some(key);
+        self.idempotent = true;
+        self
     }
 
     /// Sets the deadline.
@@ -112,11 +141,30 @@ impl<'a> Request<'a> {
 #[derive(Debug, Clone)]
 pub struct Response {
     /// The HTTP status (2xx or 3xx).
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))] // The bindings need only the body.
     pub status: u16,
     /// The body.
     pub body: Bytes,
     /// Requests made, retries included.
     pub attempts: u32,
+    /// The server answered from an earlier request with the same `Idempotency-Key`
+    /// (`Idempotent-Replayed: true`).
+    pub replayed: bool,
+}
+
+/// A failed attempt: what went wrong, and the HTTP stack's error behind it.
+struct Failure {
+    kind: Box<ApiErrorKind>,
+    source: Option<Source>,
+}
+
+impl From<ApiErrorKind> for Failure {
+    fn from(kind: ApiErrorKind) -> Self {
+        Self {
+            kind: Box::new(kind),
+            source: None,
+        }
+    }
 }
 
 /// The Samsara API client. Cheap to share: build one per token and reuse it, so connections are.
@@ -133,7 +181,8 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
-    /// A client on the system clock.
+    /// A client on the system clock. Use one per token: it holds the connection pool and the
+    /// token's rate-limit buckets.
     pub fn new(config: ClientConfig) -> Result<Self, ConfigError> {
         Self::with_clock(config, Arc::new(SystemClock), fastrand::u64(..))
     }
@@ -142,15 +191,17 @@ impl ApiClient {
     pub fn with_clock(config: ClientConfig, clock: Arc<dyn Clock>, seed: u64) -> Result<Self, ConfigError> {
         let mut headers = HeaderMap::new();
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", config.token.expose()))
-            .map_err(|_| ConfigError::BadToken("not printable ASCII"))?;
+            .map_err(|_| ConfigError::BadToken("not printable ASCII", config.profile))?;
         auth.set_sensitive(true);
         headers.insert(AUTHORIZATION, auth);
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        headers.insert(
-            "X-Samsara-Version",
-            HeaderValue::from_str(&config.api_version)
-                .map_err(|_| ConfigError::BadApiVersion(config.api_version.clone()))?,
-        );
+        if config.profile == Profile::Samsara {
+            headers.insert(
+                "X-Samsara-Version",
+                HeaderValue::from_str(&config.api_version)
+                    .map_err(|_| ConfigError::BadApiVersion(config.api_version.clone()))?,
+            );
+        }
         let http = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .default_headers(headers)
@@ -165,11 +216,12 @@ impl ApiClient {
             .enable_time()
             .build()
             .map_err(|e| ConfigError::Http(format!("cannot start the I/O runtime: {e}")))?;
+        let limiter = RateLimiter::new(config.profile.client_rate());
         Ok(Self {
             http,
             runtime,
             config,
-            limiter: RateLimiter::new(),
+            limiter,
             clock,
             rng: Mutex::new(fastrand::Rng::with_seed(seed)),
         })
@@ -189,22 +241,31 @@ impl ApiClient {
     /// Sends `req`, retrying transient failures as the policy allows.
     pub fn send(&self, req: &Request<'_>) -> Result<Response, ApiError> {
         let method = req.method.as_str();
-        let endpoint = endpoints::lookup(method, req.path);
+        let profile = self.config.profile;
+        let endpoint = profile.endpoint(method, req.path);
         let idempotent = req.idempotent || req.method == Method::Get;
         let policy = self.config.retry;
         let start = self.clock.now();
-        let fail = |kind, attempts, clock: &dyn Clock| {
+        let fail_with = |failure: Failure, attempts, clock: &dyn Clock| {
             ApiError::new(
-                kind,
+                *failure.kind,
                 method,
                 req.path,
                 attempts,
                 clock.now().saturating_duration_since(start),
             )
+            .context(profile, failure.source)
         };
-        if !req.path.starts_with('/') {
-            let msg = ConfigError::BadPath(req.path.to_owned()).to_string();
-            return Err(fail(ApiErrorKind::Decode(msg), 0, &*self.clock));
+        let fail = |kind: ApiErrorKind, attempts, clock: &dyn Clock| fail_with(kind.into(), attempts, clock);
+        if !req.path.starts_with('/') || req.path.starts_with("//") {
+            let kind = ApiErrorKind::Invalid(ConfigError::BadPath(req.path.to_owned()));
+            return Err(fail(kind, 0, &*self.clock));
+        }
+        if let Some(key) = req.idempotency_key {
+            if !(1..=255).contains(&key.len()) || !key.bytes().all(|b| b.is_ascii_graphic()) {
+                let kind = ApiErrorKind::Invalid(ConfigError::BadIdempotencyKey(key.to_owned()));
+                return Err(fail(kind, 0, &*self.clock));
+            }
         }
         let url = self.url(req.path, req.query);
         let mut attempts = 0;
@@ -230,26 +291,31 @@ impl ApiClient {
                 }
             }
             attempts += 1;
-            let kind = match self.attempt(req, &url, timeout, endpoint) {
-                Ok(body) => {
+            let failure = match self.attempt(req, &url, timeout, endpoint) {
+                Ok((status, body, replayed)) => {
                     return Ok(Response {
-                        status: body.0,
-                        body: body.1,
+                        status,
+                        body,
                         attempts,
+                        replayed,
                     })
                 }
-                Err(ApiErrorKind::Timeout(what)) if clamped => {
-                    ApiErrorKind::Deadline(format!("a response (the request timed out: {what})"))
+                Err(mut failure) => {
+                    if let (true, ApiErrorKind::Timeout(what)) = (clamped, &*failure.kind) {
+                        let what = format!("a response (the request timed out: {what})");
+                        *failure.kind = ApiErrorKind::Deadline(what);
+                    }
+                    failure
                 }
-                Err(kind) => kind,
             };
-            let Decision::Retry { after } = classify(&kind, idempotent) else {
-                return Err(fail(kind, attempts, &*self.clock));
+            let Decision::Retry { after } = classify(&failure.kind, idempotent) else {
+                return Err(fail_with(failure, attempts, &*self.clock));
             };
             let elapsed = self.clock.now().saturating_duration_since(start);
             if attempts >= policy.max_attempts || elapsed >= policy.max_elapsed {
-                return Err(fail(kind, attempts, &*self.clock));
+                return Err(fail_with(failure, attempts, &*self.clock));
             }
+            let kind = &failure.kind;
             let wait = if let Some(advised) = after {
                 policy.advised(advised)
             } else {
@@ -306,14 +372,14 @@ impl ApiClient {
         url
     }
 
-    /// One attempt: the status and body of a success, or what went wrong.
+    /// One attempt: the status, body and replay flag of a success, or what went wrong.
     fn attempt(
         &self,
         req: &Request<'_>,
         url: &reqwest::Url,
         timeout: Duration,
         endpoint: Option<&'static Endpoint>,
-    ) -> Result<(u16, Bytes), ApiErrorKind> {
+    ) -> Result<(u16, Bytes, bool), Failure> {
         let mut builder = self
             .http
             .request(req.method.to_reqwest(), url.clone())
@@ -323,22 +389,40 @@ impl ApiClient {
                 .header(CONTENT_TYPE, "application/json")
                 .body(body.clone());
         }
-        let (status, retry_after, body) = self.runtime.block_on(async {
-            let resp = builder.send().await.map_err(|e| transport_kind(&e))?;
+        if let Some(key) = req.idempotency_key {
+            let value = HeaderValue::from_str(key).map_err(|_| {
+                Failure::from(ApiErrorKind::Invalid(ConfigError::BadIdempotencyKey(
+                    key.to_owned(),
+                )))
+            })?;
+            builder = builder.header("Idempotency-Key", value);
+        }
+        let (status, retry_after, replayed, json, body) = self.runtime.block_on(async {
+            let resp = builder.send().await.map_err(transport_failure)?;
             let status = resp.status().as_u16();
-            let retry_after = resp
-                .headers()
+            let headers = resp.headers();
+            let retry_after = headers
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
-            let body = resp.bytes().await.map_err(|e| transport_kind(&e))?;
-            Ok::<_, ApiErrorKind>((status, retry_after, body))
+            let replayed = headers
+                .get("Idempotent-Replayed")
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
+            let json = headers
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("json"));
+            let body = resp.bytes().await.map_err(transport_failure)?;
+            Ok::<_, Failure>((status, retry_after, replayed, json, body))
         })?;
         if status < 400 {
-            return Ok((status, body));
+            if json {
+                check_complete(&body)?;
+            }
+            return Ok((status, body, replayed));
         }
         let (message, request_id) = error_body(&body);
-        Err(ApiErrorKind::Status {
+        Err(Failure::from(ApiErrorKind::Status {
             status,
             request_id,
             message,
@@ -349,29 +433,75 @@ impl ApiClient {
             } else {
                 None
             },
-        })
+        }))
     }
 }
 
-/// Maps a reqwest error to a kind, keeping the URL out of the message (it may carry filters).
-fn transport_kind(e: &reqwest::Error) -> ApiErrorKind {
-    let mut msg = e.to_string();
-    if let Some(url) = e.url() {
-        msg = msg.replace(url.as_str(), "");
+/// Checks a body sent as JSON. One that ends before its document does was cut short in transit (a
+/// proxy, or a reset under a valid `Content-Length`): retryable. One that is not JSON at all is the
+/// server's answer, and no retry changes it.
+fn check_complete(body: &[u8]) -> Result<(), Failure> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
     }
-    let mut source = std::error::Error::source(e);
+    match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_eof() => {
+            Err(ApiErrorKind::Incomplete(format!("{e}; {} bytes received", body.len())).into())
+        }
+        Err(e) => Err(ApiErrorKind::Decode(format!("the body is not valid JSON: {e}")).into()),
+    }
+}
+
+/// Maps a reqwest error to a failure. The URL is dropped from the error itself (`without_url`: it
+/// may carry filters and cursors), so neither the message nor the kept source chain shows it.
+fn transport_failure(e: reqwest::Error) -> Failure {
+    let e = e.without_url();
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    let mut tls = None;
     while let Some(s) = source {
-        msg = format!("{msg}: {s}");
+        let text = s.to_string();
+        if !msg.ends_with(&text) {
+            msg = format!("{msg}: {text}");
+        }
+        tls = tls.or_else(|| tls_failure(s));
         source = s.source();
     }
-    let msg = msg.replace(" ()", "").replace(" for url", "");
-    if e.is_timeout() {
+    let kind = if let Some(why) = tls {
+        ApiErrorKind::Tls(format!("{why} ({msg})"))
+    } else if e.is_timeout() {
         ApiErrorKind::Timeout(msg)
     } else if e.is_connect() {
         ApiErrorKind::Connect(msg)
     } else {
         ApiErrorKind::Transport(msg)
+    };
+    Failure {
+        kind: Box::new(kind),
+        source: Some(std::sync::Arc::new(e)),
     }
+}
+
+/// What to tell a user about a TLS error no retry fixes, when `e` is one.
+fn tls_failure(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    // tokio-rustls wraps rustls' error in an `io::Error`, which the connector wraps in another.
+    let mut cur = e;
+    let tls = loop {
+        if let Some(tls) = cur.downcast_ref::<rustls::Error>() {
+            break tls;
+        }
+        cur = cur.downcast_ref::<std::io::Error>()?.get_ref()?;
+    };
+    Some(match tls {
+        rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => {
+            "the server answered plain HTTP to a TLS handshake: use `http://` only for loopback, or check the port".to_owned()
+        }
+        rustls::Error::InvalidCertificate(why) => {
+            format!("the server's certificate is not trusted ({why:?}): check the host name in the URL")
+        }
+        other => format!("the TLS handshake failed: {other}"),
+    })
 }
 
 /// Samsara's `{"message", "requestId"}`, or the first line of a plain-text body.

@@ -6,11 +6,18 @@ use std::time::Duration;
 use reqwest::Url;
 
 use super::error::ConfigError;
+use super::profile::Profile;
 use super::retry::RetryPolicy;
 
 /// The `X-Samsara-Version` sent when none is configured. Pinned, so a token upgraded in the dashboard
 /// cannot change response shapes under a running integration (`shared/samsara-api.md` §1.3).
 pub const DEFAULT_API_VERSION: &str = "2025-06-11";
+
+/// Time to establish a connection, unless configured.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Time for one request, body included, unless configured.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A Samsara cloud region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,14 +59,14 @@ impl std::str::FromStr for Region {
 pub struct Token(String);
 
 impl Token {
-    /// Checks that `token` can be sent as a bearer token.
-    pub fn new(token: &str) -> Result<Self, ConfigError> {
+    /// Checks that `token` can be sent as a bearer token to `profile`'s API.
+    pub fn new(token: &str, profile: Profile) -> Result<Self, ConfigError> {
         let token = token.trim();
         if token.is_empty() {
-            return Err(ConfigError::BadToken("empty"));
+            return Err(ConfigError::BadToken("empty", profile));
         }
         if !token.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ConfigError::BadToken("not printable ASCII"));
+            return Err(ConfigError::BadToken("not printable ASCII", profile));
         }
         Ok(Self(token.to_owned()))
     }
@@ -78,6 +85,7 @@ impl fmt::Debug for Token {
 /// Everything an [`ApiClient`](super::ApiClient) needs.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
+    pub(crate) profile: Profile,
     pub(crate) base_url: Url,
     pub(crate) token: Token,
     pub(crate) api_version: String,
@@ -89,28 +97,34 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// A config for `base_url` (a region's URL or an explicit one) with defaults for the rest.
+    /// A Samsara API config for `base_url` (a region's URL or an explicit one) with defaults for the
+    /// rest.
     ///
     /// `http://` is accepted only for loopback hosts, so a token never crosses a network in clear.
     pub fn new(token: &str, base_url: &str) -> Result<Self, ConfigError> {
+        Self::with_profile(Profile::Samsara, token, base_url)
+    }
+
+    /// A config for an FMC endpoint speaking the reference contract (`docs/fmc-api.yaml`).
+    pub fn fmc(token: &str, base_url: &str) -> Result<Self, ConfigError> {
+        Self::with_profile(Profile::Fmc, token, base_url)
+    }
+
+    fn with_profile(profile: Profile, token: &str, base_url: &str) -> Result<Self, ConfigError> {
         Ok(Self {
-            base_url: parse_base_url(base_url)?,
-            token: Token::new(token)?,
+            profile,
+            base_url: parse_base_url(base_url, profile)?,
+            token: Token::new(token, profile)?,
             api_version: DEFAULT_API_VERSION.to_owned(),
             user_agent: format!("samsara-fmc/{}", crate::VERSION),
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(60),
-            retry: RetryPolicy::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            retry: RetryPolicy::DEFAULT,
             rate_limit: true,
         })
     }
 
-    /// A config for a region.
-    pub fn for_region(token: &str, region: Region) -> Result<Self, ConfigError> {
-        Self::new(token, region.base_url())
-    }
-
-    /// Sets `X-Samsara-Version` (a `YYYY-MM-DD` date).
+    /// Sets `X-Samsara-Version` (a `YYYY-MM-DD` date; sent to the Samsara API only).
     pub fn api_version(mut self, version: &str) -> Result<Self, ConfigError> {
         let ok = version.len() == 10
             && version.bytes().enumerate().all(|(i, b)| {
@@ -178,33 +192,48 @@ impl ClientConfig {
     }
 }
 
-fn parse_base_url(raw: &str) -> Result<Url, ConfigError> {
+fn parse_base_url(raw: &str, profile: Profile) -> Result<Url, ConfigError> {
     let raw = raw.trim();
-    let url = Url::parse(raw).map_err(|e| ConfigError::InvalidUrl(raw.to_owned(), e.to_string()))?;
+    let what = profile.url_name();
+    // What does not parse is not echoed: it may be a token pasted into the wrong setting.
+    let url = Url::parse(raw).map_err(|e| ConfigError::NotAUrl(what, e.to_string()))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(ConfigError::InvalidUrl(
-            raw.to_owned(),
+            what,
+            shown(&url),
             "credentials in the URL are not allowed; pass the token separately".into(),
         ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(ConfigError::InvalidUrl(
-            raw.to_owned(),
+            what,
+            shown(&url),
             "no query or fragment allowed".into(),
         ));
     }
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&url) => {}
-        "http" => return Err(ConfigError::InsecureUrl(raw.to_owned())),
+        "http" => return Err(ConfigError::InsecureUrl(what, shown(&url))),
         other => {
             return Err(ConfigError::InvalidUrl(
-                raw.to_owned(),
+                what,
+                shown(&url),
                 format!("unsupported scheme `{other}`"),
             ))
         }
     }
     Ok(url)
+}
+
+/// A URL as messages show it: without credentials, query or fragment, where a pasted token could sit.
+fn shown(url: &Url) -> String {
+    let mut safe = url.clone();
+    let _ = safe.set_username("");
+    let _ = safe.set_password(None);
+    safe.set_query(None);
+    safe.set_fragment(None);
+    safe.to_string()
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -236,7 +265,7 @@ mod tests {
             ("http://api.samsara.com", "plain-HTTP"),
             ("http://10.0.0.1", "plain-HTTP"),
             ("ftp://x", "unsupported scheme"),
-            ("api.samsara.com", "invalid base URL"),
+            ("api.samsara.com", "invalid base URL: relative URL"),
             ("https://user:pw@api.samsara.com", "credentials"),
             ("https://api.samsara.com?x=1", "query"),
         ];
@@ -244,6 +273,27 @@ mod tests {
             let err = ClientConfig::new("t", url).unwrap_err().to_string();
             assert!(err.contains(msg), "{url}: {err}");
         }
+    }
+
+    #[test]
+    fn url_errors_never_echo_a_pasted_secret_and_name_the_setting() {
+        for url in [
+            "https://user:SECRET@api.samsara.com",
+            "https://api.samsara.com/?token=SECRET",
+            "https://api.samsara.com/#SECRET",
+            "SECRET",
+        ] {
+            let err = ClientConfig::new("t", url).unwrap_err().to_string();
+            assert!(!err.contains("SECRET"), "{err}");
+        }
+        let err = ClientConfig::fmc("t", "http://fmc.example.com?k=SECRET")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`FMC_URL`") && !err.contains("SECRET"), "{err}");
+        let err = ClientConfig::fmc(" ", "https://fmc.example.com")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`FMC_TOKEN`"), "{err}");
     }
 
     #[test]
@@ -257,13 +307,17 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("`mars`"));
-        assert_eq!(Token::new("  ").unwrap_err(), ConfigError::BadToken("empty"));
+        let p = Profile::Samsara;
         assert_eq!(
-            Token::new("a b").unwrap_err(),
-            ConfigError::BadToken("not printable ASCII")
+            Token::new("  ", p).unwrap_err(),
+            ConfigError::BadToken("empty", p)
         );
         assert_eq!(
-            format!("{:?}", Token::new("samsara_api_SECRET").unwrap()),
+            Token::new("a b", p).unwrap_err(),
+            ConfigError::BadToken("not printable ASCII", p)
+        );
+        assert_eq!(
+            format!("{:?}", Token::new("samsara_api_SECRET", p).unwrap()),
             "Token(****)"
         );
         let cfg = ClientConfig::new("samsara_api_SECRET", "https://api.samsara.com").unwrap();

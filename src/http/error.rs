@@ -5,7 +5,10 @@
 //! many attempts were made and how long they took.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+use super::profile::Profile;
 
 /// Bytes of an error body kept for messages.
 pub const BODY_EXCERPT_LIMIT: usize = 2048;
@@ -13,9 +16,13 @@ pub const BODY_EXCERPT_LIMIT: usize = 2048;
 /// What went wrong with a request.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiErrorKind {
-    /// No connection could be made (refused, DNS, TLS handshake). The request was not sent.
+    /// No connection could be made (refused, DNS). The request was not sent.
     #[error("could not connect: {0}")]
     Connect(String),
+    /// The TLS handshake failed for a reason a retry cannot fix: a certificate the client does not
+    /// trust, or a server that answered plain HTTP. The request was not sent.
+    #[error("TLS failed: {0}")]
+    Tls(String),
     /// The connection failed after the request may have been sent (reset, closed mid-body).
     #[error("transport error: {0}")]
     Transport(String),
@@ -41,19 +48,34 @@ pub enum ApiErrorKind {
     /// The body is not the JSON the endpoint documents.
     #[error("invalid response body: {0}")]
     Decode(String),
+    /// The body ended before its JSON did (cut short, e.g. under a valid `Content-Length`): a
+    /// transport failure, retried when the request is idempotent.
+    #[error("the body is not valid JSON: it ends early ({0})")]
+    Incomplete(String),
+    /// The request itself is malformed (e.g. a path without a leading `/`); nothing was sent.
+    #[error("{0}")]
+    Invalid(ConfigError),
     /// The run's deadline would pass before the request, backoff or rate-limit wait could finish.
     #[error("deadline reached before {0}")]
     Deadline(String),
 }
 
+/// The underlying error of a transport failure (reqwest's, with its URL removed).
+pub(crate) type Source = Arc<dyn std::error::Error + Send + Sync>;
+
 /// An error from [`ApiClient`](super::ApiClient), with the request's context.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// [`source`](std::error::Error::source) is the HTTP stack's error for transport failures, so the
+/// whole chain is kept; it carries no URL (reqwest's `without_url`), hence no query values.
+#[derive(Debug, Clone)]
 pub struct ApiError {
     kind: Box<ApiErrorKind>,
     method: String,
     path: String,
     attempts: u32,
     elapsed: Duration,
+    profile: Profile,
+    source: Option<Source>,
 }
 
 impl ApiError {
@@ -70,7 +92,16 @@ impl ApiError {
             path: path.to_owned(),
             attempts,
             elapsed,
+            profile: Profile::Samsara,
+            source: None,
         }
+    }
+
+    /// Sets the API the request went to (it picks the fix a 401 suggests) and the underlying error.
+    pub(crate) fn context(mut self, profile: Profile, source: Option<Source>) -> Self {
+        self.profile = profile;
+        self.source = source;
+        self
     }
 
     /// What went wrong.
@@ -99,6 +130,7 @@ impl ApiError {
     }
 
     /// The HTTP status, for [`ApiErrorKind::Status`].
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))] // The bindings read the kind.
     pub fn status(&self) -> Option<u16> {
         match *self.kind {
             ApiErrorKind::Status { status, .. } => Some(status),
@@ -132,32 +164,41 @@ impl fmt::Display for ApiError {
             )?;
         }
         if let ApiErrorKind::Status { status: 401, .. } = &*self.kind {
-            write!(
-                f,
-                "; check that the API token is current and belongs to this organisation"
-            )?;
+            write!(f, "; {}", self.profile.unauthorized_fix())?;
         }
         Ok(())
     }
 }
 
-impl std::error::Error for ApiError {}
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// A client that cannot be built as configured.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    /// The base URL does not parse.
-    #[error("invalid base URL `{0}`: {1}")]
-    InvalidUrl(String, String),
+    /// The base URL (named by the first field) does not parse; the value is not shown, since it may be
+    /// a secret pasted into the wrong setting.
+    #[error("invalid {0}: {1}; expected an absolute URL such as `https://host.example.com`")]
+    NotAUrl(&'static str, String),
+    /// The base URL (named by the first field) carries what it must not.
+    #[error("invalid {0} `{1}`: {2}")]
+    InvalidUrl(&'static str, String, String),
     /// Plain `http://` to a host that is not loopback.
-    #[error("refusing plain-HTTP base URL `{0}`: use https:// (http is only allowed for 127.0.0.1, ::1 and localhost)")]
-    InsecureUrl(String),
+    #[error(
+        "refusing plain-HTTP {0} `{1}`: use https:// (http is only allowed for 127.0.0.1, ::1 and localhost)"
+    )]
+    InsecureUrl(&'static str, String),
     /// An unknown region name.
     #[error("unknown region `{0}`: expected `us`, `eu` or `ca`, or pass an explicit base URL")]
     UnknownRegion(String),
     /// An empty token, or one that cannot be sent in a header.
-    #[error("the API token is {0}: set it to a Samsara API token (Settings → API Tokens)")]
-    BadToken(&'static str),
+    #[error("the {name} is {0}: {fix}", name = .1.token_name(), fix = .1.token_fix())]
+    BadToken(&'static str, Profile),
     /// A malformed `X-Samsara-Version`.
     #[error("invalid API version `{0}`: expected a date such as `2025-06-11`")]
     BadApiVersion(String),
@@ -170,6 +211,9 @@ pub enum ConfigError {
     /// A path that is not absolute.
     #[error("invalid request path `{0}`: paths start with `/`, e.g. `/fleet/vehicles`")]
     BadPath(String),
+    /// An `Idempotency-Key` the contract does not take.
+    #[error("invalid Idempotency-Key `{0}`: use 1 to 255 printable ASCII characters")]
+    BadIdempotencyKey(String),
 }
 
 /// Cuts `body` to at most [`BODY_EXCERPT_LIMIT`] bytes on a character boundary.
@@ -211,6 +255,17 @@ mod tests {
         assert!(
             e.to_string()
                 .starts_with("`GET /me` failed after 5 attempts in 3.2 s: HTTP 503"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_401_says_which_token_to_fix() {
+        let e = ApiError::new(status(401, None), "GET", "/me", 1, Duration::ZERO);
+        assert!(e.to_string().contains("`SAMSARA_API_TOKEN`"), "{e}");
+        let e = e.context(Profile::Fmc, None);
+        assert!(
+            e.to_string().contains("`FMC_TOKEN`") && !e.to_string().contains("SAMSARA"),
             "{e}"
         );
     }

@@ -41,6 +41,7 @@ impl Paging {
     }
 
     /// The `after` to send next, or `None` when the walk is over. `Some(None)` sends no `after`.
+    #[allow(clippy::option_option)] // Three states: done, first page (no `after`), a cursor.
     pub fn next_after(&self) -> Option<Option<&str>> {
         (!self.done).then_some(self.cursor.as_deref())
     }

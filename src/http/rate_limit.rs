@@ -1,7 +1,8 @@
 //! Client-side pacing, so a healthy run stays under Samsara's limits instead of bouncing off 429s.
 //!
-//! Two token buckets gate every request: one for the token's global limit (150/s) and one per
-//! endpoint with a documented limit (5/s, 10/s, 25/s, 100/min; they apply per endpoint, so two 5/s
+//! Two token buckets gate every request: one for the token's global limit (150/s for Samsara, 25/s
+//! for an FMC endpoint; see [`Profile`](super::Profile)) and one per Samsara endpoint with a
+//! documented limit (5/s, 10/s, 25/s, 100/min; they apply per endpoint, so two 5/s
 //! endpoints may each run at 5/s). The client's buckets refill at 90 % of the documented rate and
 //! hold half a window's burst, so they admit a subset of what a server bucket of the documented size
 //! admits, even when requests arrive a little bunched.
@@ -75,16 +76,16 @@ pub struct WouldOverrun {
 
 impl Default for RateLimiter {
     fn default() -> Self {
-        Self::new()
+        Self::new(TOKEN_RATE)
     }
 }
 
 impl RateLimiter {
-    /// A limiter with full buckets.
-    pub fn new() -> Self {
+    /// A limiter with full buckets, every request sharing `client_rate`.
+    pub fn new(client_rate: Rate) -> Self {
         Self {
             state: Mutex::new(State {
-                token: Bucket::for_rate(TOKEN_RATE),
+                token: Bucket::for_rate(client_rate),
                 endpoints: HashMap::new(),
             }),
         }
@@ -144,7 +145,7 @@ mod tests {
     #[test]
     fn five_per_second_endpoint_is_paced_below_the_limit() {
         let clock = FakeClock::new(0.0);
-        let limiter = RateLimiter::new();
+        let limiter = RateLimiter::default();
         let ep = lookup("GET", "/defects/stream");
         let start = clock.now();
         let mut sent = Vec::new();
@@ -169,7 +170,7 @@ mod tests {
     #[test]
     fn unlimited_endpoints_only_pay_the_token_bucket() {
         let clock = FakeClock::new(0.0);
-        let limiter = RateLimiter::new();
+        let limiter = RateLimiter::default();
         let ep = lookup("GET", "/fleet/vehicles/stats/feed");
         for _ in 0..75 {
             assert_eq!(limiter.acquire(&clock, ep, None).unwrap(), Duration::ZERO);
@@ -178,9 +179,33 @@ mod tests {
     }
 
     #[test]
+    fn an_fmc_client_is_paced_below_the_contracts_25_per_second() {
+        let clock = FakeClock::new(0.0);
+        let limiter = RateLimiter::new(crate::http::profile::FMC_RATE);
+        let start = clock.now();
+        let mut sent = Vec::new();
+        for _ in 0..200 {
+            limiter.acquire(&clock, None, None).unwrap();
+            sent.push(clock.now() - start);
+        }
+        // The contract's bucket: 25 per second, holding one second's requests.
+        let mut server = Bucket::for_rate(crate::http::profile::FMC_RATE);
+        server.per_second = 25.0;
+        server.capacity = 25.0;
+        server.tokens = 25.0;
+        for at in &sent {
+            server.refill(start + *at);
+            assert!(server.tokens >= 1.0, "request at {at:?} would get a 429");
+            server.tokens -= 1.0;
+        }
+        let rate = 100.0 / sent[199].saturating_sub(sent[99]).as_secs_f64();
+        assert!((rate - 22.5).abs() < 1e-6, "steady rate {rate}");
+    }
+
+    #[test]
     fn a_wait_past_the_deadline_fails_without_sleeping() {
         let clock = FakeClock::new(0.0);
-        let limiter = RateLimiter::new();
+        let limiter = RateLimiter::default();
         let ep = lookup("POST", "/issues"); // 100 per minute: burst 50
         let deadline = clock.now() + Duration::from_millis(100);
         for _ in 0..50 {

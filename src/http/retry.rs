@@ -1,9 +1,11 @@
 //! When to retry and how long to wait: the policy is data, the decision is one function.
 //!
-//! Transient: connection failures, timeouts, 408, 429 and 5xx except 501. Never: other 4xx, decode
-//! errors. A request is retried only when repeating it cannot duplicate an effect: reads, writes the
-//! caller marked idempotent, and any request the server provably did not act on (a failed connect, or
-//! a 429, which Samsara sends before doing anything).
+//! Transient: connection failures, timeouts, a body cut short, 408, 429 and 5xx except 501. Never:
+//! other 4xx, TLS failures (a certificate error or a plain-HTTP server stays so), bodies that are
+//! not JSON, a bad request. A request is retried only when repeating it cannot duplicate an effect:
+//! reads, writes the caller marked idempotent (an FMC batch carries its `Idempotency-Key`), and any
+//! request the server provably did not act on (a failed connect, or a 429, which both APIs send
+//! before doing anything).
 
 use std::time::Duration;
 
@@ -24,16 +26,20 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self {
-            max_attempts: 5,
-            base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(30),
-            max_elapsed: Duration::from_secs(120),
-        }
+        Self::DEFAULT
     }
 }
 
 impl RetryPolicy {
+    /// The policy unless configured: 5 attempts, backoff from 0.5 s doubling up to 30 s, no retry
+    /// after 120 s. Python's `RetryPolicy` reads these through `_core`.
+    pub const DEFAULT: Self = Self {
+        max_attempts: 5,
+        base_delay: Duration::from_millis(500),
+        max_delay: Duration::from_secs(30),
+        max_elapsed: Duration::from_secs(120),
+    };
+
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         if self.max_attempts == 0 {
             return Err(ConfigError::BadRetryPolicy(
@@ -80,7 +86,7 @@ pub fn classify(kind: &ApiErrorKind, idempotent: bool) -> Decision {
     match kind {
         // Nothing reached the server: always safe.
         ApiErrorKind::Connect(_) => Decision::Retry { after: None },
-        ApiErrorKind::Transport(_) | ApiErrorKind::Timeout(_) if idempotent => {
+        ApiErrorKind::Transport(_) | ApiErrorKind::Timeout(_) | ApiErrorKind::Incomplete(_) if idempotent => {
             Decision::Retry { after: None }
         }
         ApiErrorKind::Status {
@@ -157,6 +163,18 @@ mod tests {
             ),
             (ApiErrorKind::Timeout("read".into()), false, Decision::Fail),
             (ApiErrorKind::Decode("x".into()), true, Decision::Fail),
+            (
+                ApiErrorKind::Incomplete("eof".into()),
+                true,
+                Decision::Retry { after: None },
+            ),
+            (ApiErrorKind::Incomplete("eof".into()), false, Decision::Fail),
+            (ApiErrorKind::Tls("plain HTTP".into()), true, Decision::Fail),
+            (
+                ApiErrorKind::Invalid(ConfigError::BadPath("x".into())),
+                true,
+                Decision::Fail,
+            ),
             (ApiErrorKind::Deadline("x".into()), true, Decision::Fail),
         ];
         for (kind, idempotent, want) in cases {

@@ -21,8 +21,7 @@ mod vehicles;
 
 pub use drivers::{match_drivers, Driver};
 pub use scorers::{
-    default_process, extract_one, jaro_winkler, levenshtein, osa_distance, ratio, token_set_ratio,
-    token_sort_ratio, Scorer,
+    default_process, extract_one, jaro_winkler, levenshtein, ratio, token_set_ratio, token_sort_ratio, Scorer,
 };
 pub use vehicles::{match_vehicles, Vehicle};
 
@@ -180,7 +179,8 @@ impl Reasons {
         ALL_REASONS.into_iter().filter(move |&r| self.contains(r))
     }
 
-    /// The codes joined with `+`, e.g. `"vin_exact+plate_exact"`.
+    /// The codes joined with `+`, e.g. `"vin_exact+plate_exact"` (for test messages).
+    #[cfg(test)]
     pub fn codes(self) -> String {
         self.iter().map(Reason::code).collect::<Vec<_>>().join("+")
     }

@@ -1,15 +1,18 @@
-//! `ApiClient` and its page iterators. Network I/O and every wait run with the GIL released.
+//! `ApiClient` (Samsara), `FmcClient` (an FMC endpoint) and their page iterators: two profiles of one
+//! transport. Network I/O and every wait run with the GIL released.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiter::{PythonParse, StringCacheMode};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
-use super::errors::{config_error, decode_error, page_error, CoreErr};
-use crate::http::{ApiClient, ClientConfig, Method, Pagination, Paging, Region, Request, RetryPolicy};
+use super::errors::{body_error, config_error, decode_error, page_error, CoreErr};
+use crate::http::{
+    ApiClient, ClientConfig, Method, Pagination, Paging, Region, Request, RetryPolicy,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+};
 use crate::stats::{convert_stats_page, Converted, PageError, UnitSystem};
 
 /// The client (`samsara_fmc.Client` wraps it).
@@ -28,13 +31,57 @@ fn secs(name: &str, v: f64) -> PyResult<Duration> {
     }
 }
 
+/// The options both clients take, as Python passes them.
+struct Options<'a> {
+    user_agent_suffix: Option<&'a str>,
+    connect_timeout: f64,
+    request_timeout: f64,
+    max_attempts: u32,
+    base_delay: f64,
+    max_delay: f64,
+    max_elapsed: f64,
+    rate_limit: bool,
+}
+
+impl Options<'_> {
+    /// `config` with these options applied, as a client.
+    fn build(&self, mut config: ClientConfig) -> PyResult<Arc<ApiClient>> {
+        if let Some(s) = self.user_agent_suffix {
+            config = config.user_agent_suffix(s);
+        }
+        let retry = RetryPolicy {
+            max_attempts: self.max_attempts,
+            base_delay: secs("base_delay", self.base_delay)?,
+            max_delay: secs("max_delay", self.max_delay)?,
+            max_elapsed: secs("max_elapsed", self.max_elapsed)?,
+        };
+        config = config
+            .timeouts(
+                secs("connect_timeout", self.connect_timeout)?,
+                secs("request_timeout", self.request_timeout)?,
+            )
+            .retry(retry)
+            .map_err(CoreErr::from)?
+            .rate_limit(self.rate_limit);
+        Ok(Arc::new(ApiClient::new(config).map_err(CoreErr::from)?))
+    }
+}
+
+// The defaults of both constructors, from the core (`_core` exports them to Python too).
+const CONNECT_TIMEOUT: f64 = DEFAULT_CONNECT_TIMEOUT.as_secs_f64();
+const REQUEST_TIMEOUT: f64 = DEFAULT_REQUEST_TIMEOUT.as_secs_f64();
+const MAX_ATTEMPTS: u32 = RetryPolicy::DEFAULT.max_attempts;
+const BASE_DELAY: f64 = RetryPolicy::DEFAULT.base_delay.as_secs_f64();
+const MAX_DELAY: f64 = RetryPolicy::DEFAULT.max_delay.as_secs_f64();
+const MAX_ELAPSED: f64 = RetryPolicy::DEFAULT.max_elapsed.as_secs_f64();
+
 #[pymethods]
 impl PyApiClient {
     #[new]
     #[pyo3(signature = (
         token, *, base_url=None, region="us", api_version=None, user_agent_suffix=None,
-        connect_timeout=10.0, request_timeout=60.0, max_attempts=5, base_delay=0.5, max_delay=30.0,
-        max_elapsed=120.0, rate_limit=true,
+        connect_timeout=CONNECT_TIMEOUT, request_timeout=REQUEST_TIMEOUT, max_attempts=MAX_ATTEMPTS,
+        base_delay=BASE_DELAY, max_delay=MAX_DELAY, max_elapsed=MAX_ELAPSED, rate_limit=true,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -63,25 +110,18 @@ impl PyApiClient {
         if let Some(v) = api_version {
             config = config.api_version(v).map_err(CoreErr::from)?;
         }
-        if let Some(s) = user_agent_suffix {
-            config = config.user_agent_suffix(s);
-        }
-        let retry = RetryPolicy {
+        let options = Options {
+            user_agent_suffix,
+            connect_timeout,
+            request_timeout,
             max_attempts,
-            base_delay: secs("base_delay", base_delay)?,
-            max_delay: secs("max_delay", max_delay)?,
-            max_elapsed: secs("max_elapsed", max_elapsed)?,
+            base_delay,
+            max_delay,
+            max_elapsed,
+            rate_limit,
         };
-        config = config
-            .timeouts(
-                secs("connect_timeout", connect_timeout)?,
-                secs("request_timeout", request_timeout)?,
-            )
-            .retry(retry)
-            .map_err(CoreErr::from)?
-            .rate_limit(rate_limit);
         Ok(Self {
-            inner: Arc::new(ApiClient::new(config).map_err(CoreErr::from)?),
+            inner: options.build(config)?,
         })
     }
 
@@ -133,13 +173,9 @@ impl PyApiClient {
             body: body.map(Into::into),
             idempotent,
             deadline,
+            idempotency_key: None,
         };
-        let client = &self.inner;
-        let resp = py.detach(|| client.send(&req)).map_err(CoreErr::from)?;
-        if resp.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(py.None().into_bound(py));
-        }
-        parse_json(py, &resp.body).map_err(|msg| decode_error(&msg, path, resp.attempts))
+        send_json(py, &self.inner, &req).map(|(body, _)| body)
     }
 
     /// Pages of `path` from `after` (a stored cursor) until `hasNextPage` is false.
@@ -151,13 +187,7 @@ impl PyApiClient {
         after: Option<String>,
         deadline: Option<f64>,
     ) -> PageWalk {
-        PageWalk {
-            client: Arc::clone(&self.inner),
-            deadline: deadline.map(|d| self.inner.deadline_from_unix(d)),
-            path,
-            query: query.unwrap_or_default(),
-            paging: Paging::new(after),
-        }
+        PageWalk::new(&self.inner, path, query, after, deadline)
     }
 
     /// Like `pages`, for vehicle stats: each page converted to NDJSON bytes in Rust.
@@ -178,6 +208,131 @@ impl PyApiClient {
     }
 }
 
+/// Sends `req` with the GIL released; the decoded JSON body (`None` when empty) and whether the
+/// server replayed an earlier answer.
+fn send_json<'py>(
+    py: Python<'py>,
+    client: &ApiClient,
+    req: &Request<'_>,
+) -> PyResult<(Bound<'py, PyAny>, bool)> {
+    let resp = py.detach(|| client.send(req)).map_err(CoreErr::from)?;
+    if resp.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok((py.None().into_bound(py), resp.replayed));
+    }
+    let body = parse_json(py, &resp.body).map_err(|msg| decode_error(&msg, req.path, resp.attempts))?;
+    Ok((body, resp.replayed))
+}
+
+/// A client for an FMC endpoint speaking the reference contract (`docs/fmc-api.yaml`); the FMC HTTP
+/// sink (`samsara_fmc.sinks.fmc_http`) wraps it.
+#[pyclass(name = "FmcClient", module = "samsara_fmc._core", frozen)]
+pub(crate) struct PyFmcClient {
+    inner: Arc<ApiClient>,
+}
+
+#[pymethods]
+impl PyFmcClient {
+    #[new]
+    #[pyo3(signature = (
+        base_url, token, *, user_agent_suffix=None, connect_timeout=CONNECT_TIMEOUT,
+        request_timeout=REQUEST_TIMEOUT, max_attempts=MAX_ATTEMPTS, base_delay=BASE_DELAY,
+        max_delay=MAX_DELAY, max_elapsed=MAX_ELAPSED, rate_limit=true,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        base_url: &str,
+        token: &str,
+        user_agent_suffix: Option<&str>,
+        connect_timeout: f64,
+        request_timeout: f64,
+        max_attempts: u32,
+        base_delay: f64,
+        max_delay: f64,
+        max_elapsed: f64,
+        rate_limit: bool,
+    ) -> PyResult<Self> {
+        let options = Options {
+            user_agent_suffix,
+            connect_timeout,
+            request_timeout,
+            max_attempts,
+            base_delay,
+            max_delay,
+            max_elapsed,
+            rate_limit,
+        };
+        let config = ClientConfig::fmc(token, base_url).map_err(CoreErr::from)?;
+        Ok(Self {
+            inner: options.build(config)?,
+        })
+    }
+
+    /// The FMC endpoint's base URL.
+    #[getter]
+    fn base_url(&self) -> &str {
+        self.inner.config().base_url()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "FmcClient(base_url={:?}, token=****)",
+            self.inner.config().base_url()
+        )
+    }
+
+    /// `POST /fmc/v1/streams/{stream}/records` with `body` (`{"records": [...]}`) under
+    /// `idempotency_key`, retried after 429, 5xx, timeouts and cut-short answers (the key makes the
+    /// repeat safe). Returns the decoded `UpsertResult` and whether the FMC replayed an earlier answer.
+    #[pyo3(signature = (stream, idempotency_key, body, *, deadline=None))]
+    fn post_batch<'py>(
+        &self,
+        py: Python<'py>,
+        stream: &str,
+        idempotency_key: &str,
+        body: &[u8],
+        deadline: Option<f64>,
+    ) -> PyResult<(Bound<'py, PyAny>, bool)> {
+        let valid = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-');
+        if stream.is_empty() || stream.len() > 64 || !stream.bytes().all(valid) {
+            return Err(config_error(format!(
+                "invalid stream name `{stream}`: use 1 to 64 of letters, digits, `.`, `_` and `-`"
+            )));
+        }
+        let path = format!("/fmc/v1/streams/{stream}/records");
+        let req = Request::post(&path, bytes::Bytes::copy_from_slice(body))
+            .idempotency_key(idempotency_key)
+            .deadline(deadline.map(|d| self.inner.deadline_from_unix(d)));
+        send_json(py, &self.inner, &req)
+    }
+
+    /// GET `path` (e.g. `/fmc/v1/streams`) and return the decoded body (`None` when empty).
+    #[pyo3(signature = (path, *, query=None, deadline=None))]
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        path: &str,
+        query: Option<Vec<(String, String)>>,
+        deadline: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let query = query.unwrap_or_default();
+        let req = Request::get(path, &query).deadline(deadline.map(|d| self.inner.deadline_from_unix(d)));
+        send_json(py, &self.inner, &req).map(|(body, _)| body)
+    }
+
+    /// Pages of a cursor list such as the changes feed (`/fmc/v1/changes`), from `after` until
+    /// `hasNextPage` is false.
+    #[pyo3(signature = (path, *, query=None, after=None, deadline=None))]
+    fn pages(
+        &self,
+        path: String,
+        query: Option<Vec<(String, String)>>,
+        after: Option<String>,
+        deadline: Option<f64>,
+    ) -> PageWalk {
+        PageWalk::new(&self.inner, path, query, after, deadline)
+    }
+}
+
 /// The state of a paged walk, shared by both iterators.
 struct PageWalk {
     client: Arc<ApiClient>,
@@ -188,6 +343,22 @@ struct PageWalk {
 }
 
 impl PageWalk {
+    fn new(
+        client: &Arc<ApiClient>,
+        path: String,
+        query: Option<Vec<(String, String)>>,
+        after: Option<String>,
+        deadline: Option<f64>,
+    ) -> Self {
+        Self {
+            client: Arc::clone(client),
+            deadline: deadline.map(|d| client.deadline_from_unix(d)),
+            path,
+            query: query.unwrap_or_default(),
+            paging: Paging::new(after),
+        }
+    }
+
     /// The next page's bytes and attempts, or `None` when the walk is over.
     fn fetch(&self, py: Python<'_>) -> PyResult<Option<(bytes::Bytes, u32)>> {
         let Some(after) = self.paging.next_after() else {
@@ -333,7 +504,7 @@ pub(crate) fn convert_stats<'py>(
 )> {
     let units: UnitSystem = units.parse().map_err(config_error)?;
     let (ndjson, rejects, converted) =
-        convert_to_bytes(py, body, units).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        convert_to_bytes(py, body, units).map_err(|e| body_error(e.to_string()))?;
     let (cursor, more) = converted
         .pagination
         .map_or((None, false), |p| (Some(p.end_cursor), p.has_next_page));

@@ -7,10 +7,10 @@
 //! `(links, review, unmatched_left, unmatched_right)` with links as
 //! `(left_index, right_index, score, reasons)`.
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyMapping, PyString};
 
+use super::errors::{config_error, record_type_error};
 use crate::matching::{self, Driver, MatchOptions, MatchResult, Scorer, Vehicle};
 
 type LinkTuple = (usize, usize, f64, Vec<&'static str>);
@@ -23,7 +23,7 @@ fn scorer(name: &str) -> PyResult<Scorer> {
         "token_sort_ratio" => Scorer::TokenSortRatio,
         "token_set_ratio" => Scorer::TokenSetRatio,
         other => {
-            return Err(PyValueError::new_err(format!(
+            return Err(config_error(format!(
                 "unknown scorer `{other}`; expected `ratio`, `jaro_winkler`, `token_sort_ratio` or `token_set_ratio`"
             )))
         }
@@ -32,7 +32,7 @@ fn scorer(name: &str) -> PyResult<Scorer> {
 
 fn options(score_cutoff: f64, review_margin: f64) -> PyResult<MatchOptions> {
     if !score_cutoff.is_finite() || !review_margin.is_finite() || review_margin < 0.0 {
-        return Err(PyValueError::new_err(format!(
+        return Err(config_error(format!(
             "score_cutoff `{score_cutoff}` and review_margin `{review_margin}` must be finite, the margin ≥ 0"
         )));
     }
@@ -245,7 +245,7 @@ fn dicts<'py>(records: &Bound<'py, PyList>) -> PyResult<Vec<Bound<'py, PyDict>>>
         .enumerate()
         .map(|(i, r)| {
             r.cast_into::<PyDict>().map_err(|e| {
-                PyTypeError::new_err(format!(
+                record_type_error(format!(
                     "record {i} must be a dict, not `{}`",
                     e.into_inner()
                         .get_type()
@@ -302,7 +302,7 @@ fn check_fields(aliases: &[Vec<String>], n: usize) -> PyResult<()> {
     if aliases.len() == n {
         Ok(())
     } else {
-        Err(PyValueError::new_err(format!(
+        Err(config_error(format!(
             "expected aliases for {n} fields, got {}",
             aliases.len()
         )))

@@ -14,7 +14,9 @@ mod _core {
     use pyo3::prelude::*;
 
     #[pymodule_export]
-    use super::http::{convert_stats, PageIter, PyApiClient, PyPage, PyStatsPage, StatsPageIter};
+    use super::http::{
+        convert_stats, PageIter, PyApiClient, PyFmcClient, PyPage, PyStatsPage, StatsPageIter,
+    };
     #[pymodule_export]
     use super::matching::{
         default_process, extract_one, jaro_winkler, levenshtein, match_drivers, match_vehicles, ratio,
@@ -27,8 +29,21 @@ mod _core {
         decode_vin, is_valid_vin, repair_vin, validate_vin, vin_check_digit, PyVinInfo, PyVinRepair,
     };
 
+    /// `__version__` and the defaults defined once in the core, which `samsara_fmc.client` and the
+    /// sinks read from here.
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
-        m.add("__version__", crate::VERSION)
+        use crate::http::{RetryPolicy, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
+        let retry = RetryPolicy::DEFAULT;
+        m.add("__version__", crate::VERSION)?;
+        m.add("DEFAULT_API_VERSION", crate::http::DEFAULT_API_VERSION)?;
+        m.add("DEFAULT_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT.as_secs_f64())?;
+        m.add("DEFAULT_REQUEST_TIMEOUT", DEFAULT_REQUEST_TIMEOUT.as_secs_f64())?;
+        m.add("DEFAULT_MAX_ATTEMPTS", retry.max_attempts)?;
+        m.add("DEFAULT_BASE_DELAY", retry.base_delay.as_secs_f64())?;
+        m.add("DEFAULT_MAX_DELAY", retry.max_delay.as_secs_f64())?;
+        m.add("DEFAULT_MAX_ELAPSED", retry.max_elapsed.as_secs_f64())?;
+        m.add("FMC_MAX_BATCH", crate::http::FMC_MAX_BATCH)?;
+        Ok(())
     }
 }

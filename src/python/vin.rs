@@ -2,22 +2,7 @@
 
 use pyo3::prelude::*;
 
-use crate::vin::{self, VinError};
-
-pyo3::import_exception!(samsara_fmc.exceptions, InvalidVinError);
-
-impl From<VinError> for PyErr {
-    fn from(e: VinError) -> Self {
-        let reason = match &e {
-            VinError::Empty => "empty",
-            VinError::Length { .. } => "length",
-            VinError::Character { .. } => "character",
-            VinError::ModelYear { .. } => "model_year",
-            VinError::CheckDigit { .. } => "check_digit",
-        };
-        InvalidVinError::new_err((e.to_string(), e.vin().to_owned(), reason))
-    }
-}
+use crate::vin;
 
 /// A repair candidate: the VIN, the edits as text and as `(kind, position)` pairs, and its cost.
 #[pyclass(name = "VinRepair", module = "samsara_fmc._core", frozen, get_all)]

@@ -5,10 +5,10 @@
 //! sum taken modulo 11; a remainder of 10 is written `X`.
 
 /// Position weights, 49 CFR 565.15(c)(2). Position 9 (the check digit itself) weighs 0.
-pub const WEIGHTS: [u32; 17] = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2];
+pub(crate) const WEIGHTS: [u32; 17] = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2];
 
 /// The numeric value of a VIN character, or `None` for a character a VIN may not contain.
-pub const fn transliterate(c: u8) -> Option<u32> {
+pub(crate) const fn transliterate(c: u8) -> Option<u32> {
     Some(match c {
         b'0'..=b'9' => (c - b'0') as u32,
         b'A' | b'J' => 1,

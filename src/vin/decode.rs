@@ -14,50 +14,50 @@ const YEAR_CODES: &[u8; 30] = b"ABCDEFGHJKLMNPRSTVWXY123456789";
 
 /// A decoded VIN.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VinInfo {
+pub(crate) struct VinInfo {
     /// The normalised VIN.
-    pub vin: String,
+    pub(crate) vin: String,
     /// World manufacturer identifier, positions 1–3 (for makers of fewer than 1,000 vehicles a year,
     /// position 3 is `9` and positions 12–14 complete it; see [`VinInfo::small_manufacturer`]).
-    pub wmi: String,
+    pub(crate) wmi: String,
     /// Vehicle descriptor section, positions 4–8.
-    pub vds: String,
+    pub(crate) vds: String,
     /// Position 9.
-    pub check_digit: char,
+    pub(crate) check_digit: char,
     /// Whether position 9 is the computed check digit (always `true` for North American VINs).
-    pub check_digit_valid: bool,
+    pub(crate) check_digit_valid: bool,
     /// Position 10.
-    pub model_year_code: char,
+    pub(crate) model_year_code: char,
     /// The model year per the position-7 rule.
-    pub model_year: u16,
+    pub(crate) model_year: u16,
     /// Both readings of the model-year code within 1980–2039, earlier first.
-    pub model_year_candidates: [u16; 2],
+    pub(crate) model_year_candidates: [u16; 2],
     /// Assembly plant code, position 11.
-    pub plant: char,
+    pub(crate) plant: char,
     /// Production sequence number, positions 12–17.
-    pub serial: String,
+    pub(crate) serial: String,
     /// The manufacturer, for the WMIs in our table.
-    pub manufacturer: Option<&'static str>,
+    pub(crate) manufacturer: Option<&'static str>,
     /// Country of manufacture, from positions 1–2.
-    pub country: Option<&'static str>,
+    pub(crate) country: Option<&'static str>,
     /// Made for North America (WMI `1`–`5`), where the check digit is mandatory.
-    pub north_american: bool,
+    pub(crate) north_american: bool,
     /// Position 3 is `9`: a maker of fewer than 1,000 vehicles a year, identified by positions 12–14 too.
-    pub small_manufacturer: bool,
+    pub(crate) small_manufacturer: bool,
     /// Warning codes that did not make the VIN invalid: `"check_digit"` (a failed check digit on a
     /// VIN from outside North America).
-    pub warnings: Vec<&'static str>,
+    pub(crate) warnings: Vec<&'static str>,
 }
 
 /// Both model years (1980–2009 and 2010–2039) a position-10 code can stand for.
-pub fn model_year_candidates(code: u8) -> Option<[u16; 2]> {
+pub(crate) fn model_year_candidates(code: u8) -> Option<[u16; 2]> {
     let i = YEAR_CODES.iter().position(|&c| c == code)?;
     let y = 1980 + u16::try_from(i).ok()?;
     Some([y, y + 30])
 }
 
 /// The model year of a 17-character VIN by the position-7 rule, `None` if position 10 is not a code.
-pub fn resolve_model_year(vin: &[u8]) -> Option<u16> {
+pub(crate) fn resolve_model_year(vin: &[u8]) -> Option<u16> {
     let [early, late] = model_year_candidates(*vin.get(9)?)?;
     Some(if vin.get(6).is_some_and(u8::is_ascii_alphabetic) {
         late
@@ -67,7 +67,7 @@ pub fn resolve_model_year(vin: &[u8]) -> Option<u16> {
 }
 
 /// Validates and decodes `s`.
-pub fn decode(s: &str) -> Result<VinInfo, VinError> {
+pub(crate) fn decode(s: &str) -> Result<VinInfo, VinError> {
     let vin = validate(s)?;
     let text = vin.as_str();
     let b = text.as_bytes();

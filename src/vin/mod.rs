@@ -17,9 +17,9 @@ mod repair;
 mod wmi;
 
 pub use check_digit::{compute_check_digit, has_valid_check_digit};
-pub use decode::{decode, model_year_candidates, resolve_model_year, VinInfo};
-pub use repair::{repair, VinEdit, VinRepair};
-pub use wmi::{country, manufacturer};
+pub(crate) use decode::{decode, model_year_candidates};
+pub(crate) use repair::{repair, VinEdit};
+pub(crate) use wmi::manufacturer;
 
 /// Characters dropped by [`normalize`]: whitespace and the separators people type into VINs.
 const SEPARATORS: &[char] = &['-', '.', '_', '/', '*', '\'', '"', ','];
@@ -27,25 +27,25 @@ const SEPARATORS: &[char] = &['-', '.', '_', '/', '*', '\'', '"', ','];
 /// The validated, normalised VIN: 17 upper-case characters, no `I`, `O` or `Q`, a legal model-year
 /// code, and (for North American VINs) a correct check digit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Vin {
+pub(crate) struct Vin {
     text: String,
     check_digit_valid: bool,
 }
 
 impl Vin {
     /// The normalised VIN.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.text
     }
 
     /// Whether position 9 holds the check digit the other 16 characters call for. Always `true`
     /// for North American VINs (they are rejected otherwise); may be `false` for others.
-    pub fn check_digit_valid(&self) -> bool {
+    pub(crate) fn check_digit_valid(&self) -> bool {
         self.check_digit_valid
     }
 
     /// Consumes the VIN and returns its text.
-    pub fn into_string(self) -> String {
+    pub(crate) fn into_string(self) -> String {
         self.text
     }
 }
@@ -58,7 +58,7 @@ impl std::fmt::Display for Vin {
 
 /// Why a string is not a valid VIN. Each variant has a stable [`reason`](VinError::reason) code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum VinError {
+pub(crate) enum VinError {
     /// Nothing left after normalisation.
     #[error("the VIN is empty")]
     Empty,
@@ -104,7 +104,7 @@ pub enum VinError {
 
 impl VinError {
     /// The stable reason code: `"empty"`, `"length"`, `"character"`, `"model_year"` or `"check_digit"`.
-    pub fn reason(&self) -> &'static str {
+    pub(crate) fn reason(&self) -> &'static str {
         match self {
             Self::Empty => "empty",
             Self::Length { .. } => "length",
@@ -115,7 +115,7 @@ impl VinError {
     }
 
     /// The normalised VIN the error is about (empty for [`VinError::Empty`]).
-    pub fn vin(&self) -> &str {
+    pub(crate) fn vin(&self) -> &str {
         match self {
             Self::Empty => "",
             Self::Length { vin, .. }
@@ -128,7 +128,7 @@ impl VinError {
 
 /// Trims, upper-cases and drops whitespace and separators (`-`, `.`, `_`, `/`, …). Other
 /// characters are kept, so [`validate`] can name them.
-pub fn normalize(s: &str) -> String {
+pub(crate) fn normalize(s: &str) -> String {
     s.chars()
         .filter(|c| !c.is_whitespace() && !SEPARATORS.contains(c))
         .map(|c| c.to_ascii_uppercase())
@@ -136,17 +136,17 @@ pub fn normalize(s: &str) -> String {
 }
 
 /// Whether a VIN is subject to the mandatory check digit: North American WMIs start with `1`–`5`.
-pub fn is_north_american(vin: &[u8]) -> bool {
+pub(crate) fn is_north_american(vin: &[u8]) -> bool {
     matches!(vin.first(), Some(b'1'..=b'5'))
 }
 
 /// Whether `c` may appear at position 10 (the model-year code).
-pub const fn is_model_year_code(c: u8) -> bool {
+pub(crate) const fn is_model_year_code(c: u8) -> bool {
     matches!(c, b'1'..=b'9' | b'A'..=b'H' | b'J'..=b'N' | b'P' | b'R'..=b'T' | b'V'..=b'Y')
 }
 
 /// Normalises and validates `s`; see the module docs for the rules.
-pub fn validate(s: &str) -> Result<Vin, VinError> {
+pub(crate) fn validate(s: &str) -> Result<Vin, VinError> {
     let text = normalize(s);
     validate_normalized(text)
 }
@@ -206,12 +206,12 @@ fn legal_characters(text: String) -> Result<String, VinError> {
 }
 
 /// Whether `s` is a valid VIN (never fails).
-pub fn is_valid(s: &str) -> bool {
+pub(crate) fn is_valid(s: &str) -> bool {
     validate(s).is_ok()
 }
 
 /// The check digit `s` (normalised, 17 legal characters) should carry at position 9.
-pub fn check_digit_of(s: &str) -> Result<char, VinError> {
+pub(crate) fn check_digit_of(s: &str) -> Result<char, VinError> {
     let text = legal_characters(normalize(s))?;
     let len = text.len();
     compute_check_digit(text.as_bytes())

@@ -47,7 +47,7 @@ const CONFUSABLE: &[(u8, u8)] = &[
 /// One edit that turns the input into a candidate. Positions are 1-based, in the VIN after the
 /// edits before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VinEdit {
+pub(crate) enum VinEdit {
     /// The character at `position` was `from`, the candidate has `to`.
     Substitute {
         /// 1-based position.
@@ -80,7 +80,7 @@ pub enum VinEdit {
 
 impl VinEdit {
     /// A stable code for the kind of edit: `"substitute"`, `"transpose"`, `"insert"` or `"delete"`.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Self::Substitute { .. } => "substitute",
             Self::Transpose { .. } => "transpose",
@@ -107,18 +107,18 @@ impl std::fmt::Display for VinEdit {
 
 /// A repaired VIN and the edits that produced it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct VinRepair {
+pub(crate) struct VinRepair {
     /// The candidate VIN (valid).
-    pub candidate: String,
+    pub(crate) candidate: String,
     /// The edits, in order.
-    pub edits: Vec<VinEdit>,
+    pub(crate) edits: Vec<VinEdit>,
     /// How implausible the edits are; lower is likelier. Candidates come sorted by it.
-    pub cost: f32,
+    pub(crate) cost: f32,
 }
 
 impl VinRepair {
     /// The edits joined into one readable description.
-    pub fn description(&self) -> String {
+    pub(crate) fn description(&self) -> String {
         self.edits
             .iter()
             .map(ToString::to_string)
@@ -155,7 +155,7 @@ fn acceptable(v: &[u8], lenient: bool) -> bool {
 
 /// Repair candidates for `s`, best first, at most `limit`. Empty when `s` is already valid or
 /// nothing within one edit (after the `O`/`I`/`Q` mapping) is.
-pub fn repair(s: &str, limit: usize) -> Vec<VinRepair> {
+pub(crate) fn repair(s: &str, limit: usize) -> Vec<VinRepair> {
     let text = normalize(s);
     if super::is_valid(&text) || !text.is_ascii() {
         return Vec::new();

@@ -155,7 +155,7 @@ const WMIS: &[(&str, &str)] = &[
 ];
 
 /// The manufacturer a WMI (VIN positions 1–3, upper case) belongs to, for the makes in our table.
-pub fn manufacturer(wmi: &str) -> Option<&'static str> {
+pub(crate) fn manufacturer(wmi: &str) -> Option<&'static str> {
     let wmi = wmi.get(..3)?;
     WMIS.binary_search_by(|&(w, _)| w.cmp(wmi))
         .ok()
@@ -163,7 +163,7 @@ pub fn manufacturer(wmi: &str) -> Option<&'static str> {
 }
 
 /// The country (or region) of manufacture from VIN positions 1–2 (ISO 3780 ranges, the common ones).
-pub fn country(vin: &str) -> Option<&'static str> {
+pub(crate) fn country(vin: &str) -> Option<&'static str> {
     let b = vin.as_bytes();
     let (c1, c2) = (*b.first()?, b.get(1).copied().unwrap_or(b'A'));
     Some(match c1 {

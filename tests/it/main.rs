@@ -110,6 +110,7 @@ fn writes_are_retried_only_when_marked_idempotent() {
             body: Some(r#"{"isResolved":true}"#.into()),
             idempotent,
             deadline: None,
+            idempotency_key: None,
         };
         let got = client(&server, &clock).send(&req);
         assert_eq!(got.map_or_else(|e| e.attempts(), |r| r.attempts), attempts);
@@ -233,4 +234,164 @@ fn one_client_serves_concurrent_callers() {
         assert_eq!(caller.join().unwrap(), vec![200; 25]);
     }
     assert_eq!(server.requests().len(), 150);
+}
+
+fn retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 4,
+        base_delay: Duration::from_millis(200),
+        max_delay: Duration::from_secs(5),
+        max_elapsed: Duration::from_secs(60),
+    }
+}
+
+fn fmc_client(url: &str, clock: &Arc<FakeClock>) -> ApiClient {
+    let config = ClientConfig::fmc("fmc_TESTTOKEN", url)
+        .unwrap()
+        .retry(retry())
+        .unwrap();
+    let clock: Arc<dyn Clock> = clock.clone();
+    ApiClient::with_clock(config, clock, 7).unwrap()
+}
+
+/// Issue 11 §7.8: a body cut short under a valid `Content-Length` on a GET is retried.
+#[test]
+fn a_json_body_cut_short_is_retried_when_the_request_is_idempotent() {
+    let whole = r#"{"data":[{"id":"1"},{"id":"2"}],"pagination":{"endCursor":"","hasNextPage":false}}"#;
+    let server = Server::start(vec![
+        Reply::json(200, &whole[..whole.len() / 2]),
+        Reply::json(200, whole),
+    ]);
+    let clock = Arc::new(FakeClock::new(0.0));
+    let resp = client(&server, &clock)
+        .send(&Request::get("/fleet/vehicles", &[]))
+        .unwrap();
+    assert_eq!((resp.attempts, &resp.body[..]), (2, whole.as_bytes()));
+
+    // A write that is not idempotent may have taken effect: its cut answer is not repeated.
+    let server = Server::start(vec![Reply::json(200, r#"{"data":{"id":"#)]);
+    let req = Request::post("/tags", r#"{"name":"x"}"#.into());
+    let err = client(&server, &clock).send(&req).unwrap_err();
+    assert!(matches!(err.kind(), ApiErrorKind::Incomplete(_)), "{err}");
+    assert_eq!(err.attempts(), 1);
+    assert!(err.to_string().contains("ends early"), "{err}");
+}
+
+/// A server that answers every connection with a plain-HTTP 400, as a plain server does to a TLS
+/// handshake.
+fn plain_http_server() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut hello = [0u8; 4096];
+            let _ = stream.read(&mut hello);
+            let _ = stream
+                .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    format!("https://127.0.0.1:{port}")
+}
+
+#[test]
+fn https_to_a_plain_http_server_fails_at_once_and_says_why() {
+    let url = plain_http_server();
+    let config = ClientConfig::new("samsara_api_TESTTOKEN", &url)
+        .unwrap()
+        .retry(retry())
+        .unwrap();
+    let clock = Arc::new(FakeClock::new(0.0));
+    let c = ApiClient::with_clock(config, clock.clone(), 7).unwrap();
+    let err = c.send(&Request::get("/me", &[])).unwrap_err();
+    assert!(matches!(err.kind(), ApiErrorKind::Tls(_)), "{err}");
+    assert_eq!(err.attempts(), 1, "no retry can fix it");
+    assert!(clock.sleeps().is_empty());
+    let text = err.to_string();
+    assert!(
+        text.contains("answered plain HTTP to a TLS handshake") && text.contains("`http://`"),
+        "{text}"
+    );
+    assert!(!text.contains(&url), "no URL in transport messages: {text}");
+    // The HTTP stack's error chain is kept behind the message.
+    assert!(std::error::Error::source(&err).is_some());
+}
+
+#[test]
+fn a_401_says_to_check_or_replace_the_token() {
+    let server = Server::start(vec![Reply::json(
+        401,
+        r#"{"message":"Unauthorized","requestId":"r"}"#,
+    )]);
+    let clock = Arc::new(FakeClock::new(0.0));
+    let err = client(&server, &clock)
+        .send(&Request::get("/me", &[]))
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("replace it") && text.contains("`SAMSARA_API_TOKEN`"),
+        "{text}"
+    );
+    assert!(!text.contains("TESTTOKEN"));
+    let err = fmc_client(&server.url, &clock)
+        .send(&Request::get("/fmc/v1/streams", &[]))
+        .unwrap_err();
+    assert!(err.to_string().contains("`FMC_TOKEN`"), "{err}");
+}
+
+#[test]
+fn a_malformed_path_is_a_request_error_and_nothing_is_sent() {
+    let server = Server::start(vec![Reply::json(200, "{}")]);
+    let clock = Arc::new(FakeClock::new(0.0));
+    for path in ["fleet/vehicles", "//evil.example.com/x"] {
+        let err = client(&server, &clock)
+            .send(&Request::get(path, &[]))
+            .unwrap_err();
+        assert!(matches!(err.kind(), ApiErrorKind::Invalid(_)), "{err}");
+        assert_eq!(err.attempts(), 0);
+    }
+    for key in ["", "with space", &"k".repeat(256)] {
+        let req = Request::post("/fmc/v1/streams/s/records", "{}".into()).idempotency_key(key);
+        let err = fmc_client(&server.url, &clock).send(&req).unwrap_err();
+        assert!(err.to_string().contains("invalid Idempotency-Key"), "{err}");
+    }
+    assert!(server.requests().is_empty());
+}
+
+/// The FMC profile: bearer token, the batch's `Idempotency-Key` on every attempt, no Samsara
+/// version header, a 503 and a 429 with a fractional `Retry-After` retried, the replay flag read.
+#[test]
+fn an_fmc_batch_is_retried_under_its_idempotency_key() {
+    let server = Server::start(vec![
+        Reply::json(503, r#"{"message":"unavailable","requestId":"f1"}"#),
+        Reply::json(429, r#"{"message":"slow down","requestId":"f2"}"#).header("Retry-After", "0.03981"),
+        Reply::json(200, r#"{"stream":"trips","received":1,"inserted":0,"updated":0}"#)
+            .header("Idempotent-Replayed", "true"),
+    ]);
+    let clock = Arc::new(FakeClock::new(0.0));
+    let req = Request::post(
+        "/fmc/v1/streams/trips/records",
+        r#"{"records":[{"id":"1"}]}"#.into(),
+    )
+    .idempotency_key("org/fn/trips/e0001/00000001/p1-abc");
+    let resp = fmc_client(&server.url, &clock).send(&req).unwrap();
+    assert_eq!((resp.attempts, resp.replayed), (3, true));
+    assert_eq!(clock.sleeps()[1], Duration::from_secs_f64(0.03981));
+    let seen = server.requests();
+    assert_eq!(seen.len(), 3);
+    for s in &seen {
+        assert_eq!(
+            s.header("idempotency-key"),
+            Some("org/fn/trips/e0001/00000001/p1-abc")
+        );
+        assert_eq!(s.header("authorization"), Some("Bearer fmc_TESTTOKEN"));
+        assert_eq!(s.header("x-samsara-version"), None);
+        assert_eq!(s.header("content-type"), Some("application/json"));
+    }
+    // Without a key the same POST is not repeated after a 5xx.
+    let server = Server::start(vec![Reply::json(503, "{}")]);
+    let req = Request::post("/fmc/v1/streams/trips/records", "{}".into());
+    let err = fmc_client(&server.url, &clock).send(&req).unwrap_err();
+    assert_eq!(err.attempts(), 1);
 }

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from samsara_fmc.exceptions import ConfigurationError
+from samsara_fmc.exceptions import ConfigurationError, RecordTypeError
 
 __all__ = ["Batch", "DeliveryResult", "Sink", "check_key", "check_stream"]
 
@@ -57,7 +57,7 @@ class Batch:
     def __init__(self, *, ndjson: bytes | None = None, records: Sequence[Mapping[str, Any]] | None = None):
         if (ndjson is None) == (records is None):
             msg = "a Batch takes either `ndjson` or `records`"
-            raise TypeError(msg)
+            raise RecordTypeError(msg)
         if ndjson is not None and (b"\r" in ndjson or b"\n\n" in ndjson or ndjson.startswith(b"\n")):
             # Blank lines and CRLF would miscount records and break `json_array`: one record per line.
             ndjson = b"".join(line + b"\n" for line in ndjson.splitlines() if line.strip())

@@ -21,11 +21,13 @@ def sink_from_secrets(
     """
     if secrets.get("FMC_URL"):
         _allow("fmc-http", allowed, function)
-        from samsara_fmc.sinks.fmc_http import FmcHttpSink  # type: ignore[import-not-found]
+        from samsara_fmc.sinks.fmc_http import FmcHttpSink
 
         if not secrets.get("FMC_TOKEN"):
             raise ConfigurationError("secret `FMC_URL` is set but `FMC_TOKEN` is not: set both, or neither")
-        fmc: Sink = FmcHttpSink(secrets["FMC_URL"], secrets["FMC_TOKEN"])
+        fmc: Sink = FmcHttpSink(
+            secrets["FMC_URL"], secrets["FMC_TOKEN"], user_agent=f"samsara-functions/{function}"
+        )
         return fmc
     if secrets.get("SFTP_HOST"):
         _allow("sftp", allowed, function)

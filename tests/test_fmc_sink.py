@@ -1,0 +1,259 @@
+"""The FMC HTTP sink against the sandbox's reference FMC endpoint (``docs/fmc-api.yaml``).
+
+Each test starts its own sandbox with ``--fmc-token``, so the FMC's records and counters are its own.
+``fmc_summary(stream)`` tells what the deliveries left behind: ``records`` (distinct ids),
+``deliveries`` (record writes), ``batches`` (distinct keys applied) and ``replays``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from samsara_fmc import _core
+from samsara_fmc.client import RetryPolicy
+from samsara_fmc.exceptions import ConfigurationError, DeadlineExceeded, DeliveryError, SamsaraFmcError
+from samsara_fmc.sinks import Batch, Sink
+from samsara_fmc.sinks.fmc_http import MAX_BATCH, FmcHttpSink
+from tests.support.sandbox import DEFAULT_ARGS, SandboxProcess, start_sandbox
+
+pytestmark = pytest.mark.sandbox
+
+FMC_TOKEN = "fmc_SECRET_token_4711"
+FAST = RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.5)
+STREAM = "vehicle_stats"
+RECORDS = "/fmc/v1/streams/{stream}/records"
+"""The fault rules' path for every stream's batch upserts."""
+
+
+@pytest.fixture
+def fmc() -> Iterator[SandboxProcess]:
+    sb = start_sandbox((*DEFAULT_ARGS, "--fmc-token", FMC_TOKEN))
+    try:
+        yield sb
+    finally:
+        sb.stop()
+
+
+def sink(sb: SandboxProcess, **kw: Any) -> FmcHttpSink:
+    kw.setdefault("retry", FAST)
+    return FmcHttpSink(sb.url, FMC_TOKEN, **kw)
+
+
+def records(n: int, start: int = 0, value: int = 1) -> Batch:
+    """``n`` converter-style records (``{"id":…}`` first), as NDJSON bytes."""
+    lines = (
+        json.dumps({"id": f"r{i:06d}", "vehicleId": str(i % 50), "value": value}, separators=(",", ":"))
+        for i in range(start, start + n)
+    )
+    return Batch(ndjson="\n".join(lines).encode())
+
+
+def key(seq: int) -> str:
+    return f"5005/vehicle-stats/vehicle_stats-metric/e0001/{seq:08d}"
+
+
+def test_is_a_sink_and_delivers_a_batch(fmc: SandboxProcess) -> None:
+    s: Sink = sink(fmc)
+    s.check()
+    got = s.deliver(STREAM, key(1), records(10))
+    assert (got.records, got.inserted, got.updated, got.replayed) == (10, 10, 0, False)
+    assert got.location == f"/fmc/v1/streams/{STREAM}/records"
+    stored = fmc.fmc_records(STREAM)
+    assert [r["id"] for r in stored] == [f"r{i:06d}" for i in range(10)]
+    assert stored[0]["record"] == {"id": "r000000", "vehicleId": "0", "value": 1}
+    dicts = s.deliver("trips", key(2), Batch.of([{"id": "t1", "miles": 3.5}]))
+    assert (dicts.records, dicts.inserted) == (1, 1)
+
+
+def test_a_batch_delivered_twice_under_one_key_is_applied_once(fmc: SandboxProcess) -> None:
+    s = sink(fmc)
+    first = s.deliver(STREAM, key(1), records(100))
+    again = s.deliver(STREAM, key(1), records(100))
+    assert (first.replayed, again.replayed) == (False, True)
+    assert (again.inserted, again.updated) == (100, 0), "the first answer, replayed"
+    summary = fmc.fmc_summary(STREAM)
+    assert (summary["records"], summary["deliveries"], summary["batches"], summary["replays"]) == (
+        100,
+        100,
+        1,
+        1,
+    )
+
+
+def test_a_changed_redelivery_under_one_key_is_upserted_not_refused(fmc: SandboxProcess) -> None:
+    s = sink(fmc)
+    s.deliver(STREAM, key(1), records(20, value=1))
+    changed = s.deliver(STREAM, key(1), records(20, value=2))
+    assert (changed.inserted, changed.updated, changed.replayed) == (0, 20, False)
+    assert {r["record"]["value"] for r in fmc.fmc_records(STREAM)} == {2}
+    summary = fmc.fmc_summary(STREAM)
+    assert (summary["records"], summary["updates"], summary["batches"]) == (20, 20, 2)
+
+
+# Each schedule fails the first POSTs in its own way; the batch must land exactly once.
+FAULTS = {
+    "503": ({"kind": "status", "status": 503, "times": 2}, 0),
+    "fail_after_commit": ({"kind": "fail_after_commit", "status": 502, "times": 2}, 2),
+    "429 fractional Retry-After": ({"kind": "status", "status": 429, "retryAfter": "0.03981", "times": 3}, 0),
+    "truncated answer": ({"kind": "truncate", "times": 1}, 1),
+    "reset after commit": ({"kind": "reset", "times": 1}, 1),
+}
+
+
+@pytest.mark.parametrize(("rule", "replays"), FAULTS.values(), ids=FAULTS.keys())
+def test_faults_deliver_everything_exactly_once(
+    fmc: SandboxProcess, rule: dict[str, Any], replays: int
+) -> None:
+    fmc.faults({"method": "POST", "path": RECORDS, **rule})
+    s = sink(fmc)
+    for seq in range(3):
+        got = s.deliver(STREAM, key(seq), records(50, start=50 * seq))
+        assert got.records == 50
+    summary = fmc.fmc_summary(STREAM)
+    assert summary["records"] == summary["deliveries"] == 150
+    assert (summary["batches"], summary["replays"]) == (3, replays)
+    posts = [r for r in fmc.requests() if r["method"] == "POST"]
+    assert len(posts) == 3 + rule["times"], "each fault cost one retried request"
+
+
+def test_a_batch_larger_than_the_contract_is_split_and_all_land(fmc: SandboxProcess) -> None:
+    s = sink(fmc)
+    big = records(12_000)
+    got = s.deliver(STREAM, key(1), big)
+    assert MAX_BATCH == 5_000
+    assert got.details["parts"] == 3 and (got.records, got.inserted) == (12_000, 12_000)
+    keys = got.details["idempotencyKeys"]
+    assert len(set(keys)) == 3 and all(k.startswith(key(1) + "/p") and len(k) <= 255 for k in keys)
+    summary = fmc.fmc_summary(STREAM)
+    assert (summary["records"], summary["deliveries"], summary["batches"]) == (12_000, 12_000, 3)
+    # A re-delivery after a crash repeats every part's key: nothing is applied twice.
+    again = s.deliver(STREAM, key(1), big)
+    assert again.replayed and again.details["idempotencyKeys"] == keys
+    assert fmc.fmc_summary(STREAM)["deliveries"] == 12_000
+    posts = [r for r in fmc.requests() if r["method"] == "POST"]
+    assert len(posts) == 6
+
+
+def test_max_batch_sets_the_part_size(fmc: SandboxProcess) -> None:
+    got = sink(fmc, max_batch=7).deliver(STREAM, key(1), records(20))
+    assert got.details["parts"] == 3 and got.inserted == 20
+    with pytest.raises(ConfigurationError, match="max_batch"):
+        sink(fmc, max_batch=MAX_BATCH + 1)
+
+
+def test_a_wrong_token_is_a_configuration_error_naming_fmc_token(fmc: SandboxProcess) -> None:
+    wrong = FmcHttpSink(fmc.url, "fmc_WRONG_token_0815", retry=FAST)
+    with pytest.raises(ConfigurationError, match="`FMC_TOKEN`") as info:
+        wrong.check()
+    assert "fmc_WRONG_token_0815" not in str(info.value)
+    with pytest.raises(ConfigurationError, match="`FMC_TOKEN`"):
+        wrong.deliver(STREAM, key(1), records(1))
+    assert "WRONG" not in repr(wrong)
+    assert fmc.fmc_summary(STREAM)["records"] == 0
+
+
+def test_a_url_that_does_not_serve_the_contract_names_fmc_url(fmc: SandboxProcess) -> None:
+    with pytest.raises(ConfigurationError, match="`FMC_URL`") as info:
+        FmcHttpSink(fmc.url + "/elsewhere", FMC_TOKEN, retry=FAST).check()
+    assert FMC_TOKEN not in str(info.value)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    down = FmcHttpSink(f"http://127.0.0.1:{port}", FMC_TOKEN, retry=FAST)
+    with pytest.raises(ConfigurationError, match="`FMC_URL`"):
+        down.check()
+    # Past the preflight, an endpoint that is down is a delivery error: a later run delivers again.
+    with pytest.raises(DeliveryError, match="could not connect"):
+        down.deliver(STREAM, key(1), records(1))
+    # A trailing `/fmc/v1` is the same endpoint.
+    FmcHttpSink(fmc.url + "/fmc/v1/", FMC_TOKEN, retry=FAST).check()
+
+
+def test_failures_after_the_retries_are_delivery_errors_without_the_token(fmc: SandboxProcess) -> None:
+    fmc.faults({"method": "POST", "path": RECORDS, "kind": "status", "status": 500, "times": 10})
+    s = sink(fmc, retry=RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.01))
+    with pytest.raises(DeliveryError) as info:
+        s.deliver(STREAM, key(1), records(3))
+    text = str(info.value)
+    assert "HTTP 500" in text and "after 2 attempts" in text and f"`{key(1)}`" in text
+    assert FMC_TOKEN not in text and FMC_TOKEN not in repr(info.value.__cause__)
+    assert FMC_TOKEN not in repr(s) and repr(s) == f"FmcHttpSink(url={fmc.url + '/'!r})"
+
+
+def test_configuration_is_checked_before_any_request() -> None:
+    for url in ("http://fmc.example.com", f"http://fmc.example.com?token={FMC_TOKEN}", "ftp://x", FMC_TOKEN):
+        with pytest.raises(ConfigurationError, match="`FMC_URL`") as info:
+            FmcHttpSink(url, FMC_TOKEN)
+        assert FMC_TOKEN not in str(info.value)
+    FmcHttpSink("https://fmc.example.com", FMC_TOKEN)
+    FmcHttpSink("http://localhost:8080", FMC_TOKEN)
+    with pytest.raises(ConfigurationError, match="`FMC_TOKEN`"):
+        FmcHttpSink("https://fmc.example.com", " ")
+    with pytest.raises(ConfigurationError, match="`FMC_URL` and `FMC_TOKEN` secrets"):
+        FmcHttpSink.from_secrets({})
+    with pytest.raises(ConfigurationError, match="invalid stream name"):
+        FmcHttpSink("https://fmc.example.com", FMC_TOKEN).deliver("a/b", key(1), records(1))
+    assert issubclass(DeliveryError, SamsaraFmcError)
+
+
+def test_a_timed_out_batch_is_sent_again_and_applied_once(fmc: SandboxProcess) -> None:
+    # The first attempt is answered after 1.5 s, long after the client gave up on it at 0.3 s.
+    fmc.faults({"method": "POST", "path": RECORDS, "kind": "slow", "delayMs": 1500, "times": 1})
+    s = sink(fmc, request_timeout=0.3)
+    got = s.deliver(STREAM, key(1), records(30))
+    assert got.records == 30
+    s.deliver(STREAM, key(1), records(30))  # the same key again: answered, not applied
+    summary = fmc.fmc_summary(STREAM)
+    assert (summary["records"], summary["deliveries"], summary["batches"]) == (30, 30, 1)
+
+
+def test_a_deadline_that_has_passed_sends_nothing(fmc: SandboxProcess) -> None:
+    with pytest.raises(DeadlineExceeded):
+        sink(fmc).deliver(STREAM, key(1), records(3), deadline=time.time() - 1)
+    assert fmc.fmc_summary(STREAM)["records"] == 0
+
+
+def test_blank_ndjson_lines_are_not_records(fmc: SandboxProcess) -> None:
+    batch = Batch(ndjson=b'\n{"id":"a","v":1}\n\n{"id":"b","v":2}\n\n')
+    assert len(batch) == 2 and json.loads(batch.json_array()) == [{"id": "a", "v": 1}, {"id": "b", "v": 2}]
+    got = sink(fmc).deliver(STREAM, key(1), batch)
+    assert (got.records, got.inserted) == (2, 2)
+
+
+def test_empty_batches_send_nothing(fmc: SandboxProcess) -> None:
+    got = sink(fmc).deliver(STREAM, key(1), Batch(ndjson=b""))
+    assert (got.records, got.inserted) == (0, 0)
+    assert not [r for r in fmc.requests() if r["method"] == "POST"]
+
+
+def test_requests_are_paced_under_the_contracts_rate_limit() -> None:
+    args = [a for a in DEFAULT_ARGS if a not in ("--rate-limits", "off")]
+    sb = start_sandbox((*args, "--fmc-token", FMC_TOKEN))
+    try:
+        s = sink(sb, retry=RetryPolicy(max_attempts=1))
+        for seq in range(40):
+            s.deliver(STREAM, key(seq), records(1, start=seq))
+        statuses = [r["status"] for r in sb.requests() if r["method"] == "POST"]
+        assert statuses == [200] * 40, "no request bounced off the FMC's 25/s limit"
+    finally:
+        sb.stop()
+
+
+def test_the_changes_feed_pages_through_the_fmc_client(fmc: SandboxProcess) -> None:
+    for n in range(3):
+        fmc.admin("POST", "/__sandbox/fmc/changes", {"type": "tag.created", "data": {"name": f"Depot {n}"}})
+    client = _core.FmcClient(fmc.url, FMC_TOKEN)
+    pages = list(client.pages("/fmc/v1/changes", query=[("limit", "2")]))
+    changes = [c for p in pages for c in p.data]
+    scripted = [c for c in changes if c["type"] == "tag.created" and c["data"]["name"].startswith("Depot ")]
+    assert [c["data"]["name"] for c in scripted] == ["Depot 0", "Depot 1", "Depot 2"]
+    assert not pages[-1].has_next_page
+    resumed = list(client.pages("/fmc/v1/changes", after=pages[-1].cursor))
+    assert all(c["id"] not in {x["id"] for x in changes} for p in resumed for c in p.data)
+    assert "fmc_SECRET" not in repr(client)
