@@ -20,13 +20,16 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "demo-token-0123456789"
+FMC_TOKEN = "demo-fmc-token-42"
 SCOPES = "Read Vehicle Statistics,Read Org Information,Read Vehicles"
 NAME = "vehicle-stats"
 
@@ -59,6 +62,8 @@ class Sandbox:
             "2026-11-01T00:00:00Z",
             "--token",
             f"{TOKEN}={SCOPES}",
+            "--fmc-token",
+            FMC_TOKEN,
         ]
         process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         line = process.stdout.readline().strip() if process.stdout else ""
@@ -74,6 +79,27 @@ class Sandbox:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read() or b"null")
 
+    def fmc(self, path: str) -> Any:
+        req = urllib.request.Request(f"{self.url}{path}", headers={"Authorization": f"Bearer {FMC_TOKEN}"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read())
+
+    def fmc_records(self, stream: str) -> list[dict[str, Any]]:
+        """Every record the FMC endpoint holds for ``stream``."""
+        out: list[dict[str, Any]] = []
+        after = ""
+        while True:
+            query = urllib.parse.urlencode({"limit": 1000, **({"after": after} if after else {})})
+            page = self.fmc(f"/fmc/v1/streams/{stream}/records?{query}")
+            out.extend(page["data"])
+            after = page["pagination"]["endCursor"]
+            if not page["pagination"]["hasNextPage"]:
+                return out
+
+    def fmc_summary(self, stream: str) -> dict[str, Any]:
+        """The FMC endpoint's counts for ``stream`` (records, deliveries, updates, duplicates, …)."""
+        return dict(self.fmc(f"/fmc/v1/streams/{stream}/summary")["data"])
+
     def stop(self) -> None:
         self.process.kill()
         self.process.wait()
@@ -85,9 +111,8 @@ class Demo:
 
     workdir: Path
     base_url: str
-    runs: list[dict[str, Any]] = field(default_factory=list)
-
     name: str = NAME
+    runs: list[dict[str, Any]] = field(default_factory=list)
 
     def fn(self, *args: str) -> subprocess.CompletedProcess[str]:
         cmd = [samsara_fn(), *args]
@@ -141,32 +166,117 @@ def samsara_fn() -> str:
     return str(here if here.exists() else "samsara-fn")
 
 
-def run_all(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Demo:
-    """Every trigger, in the order a deployment would see them."""
-    demo = Demo(workdir, sandbox.url)
-    params = {
-        "types": "gps,obdOdometerMeters,gpsOdometerMeters,obdEngineSeconds,engineStates,fuelPercents",
-        "units": "imperial",
-    }
-    demo.init(zip_path, params)
+SNAPSHOT_KEY = {"engineStates": "engineState", "fuelPercents": "fuelPercent"}
+"""Stat types whose snapshot key differs from the feed's."""
+
+
+def api_get(base_url: str, token: str, path: str, params: dict[str, str]) -> Any:
+    """A plain GET, no retries and no faults expected: the truth is read around the Functions."""
+    url = f"{base_url}{path}?{urllib.parse.urlencode(params)}"
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def latest_ids(base_url: str, token: str, types: list[str]) -> set[str]:
+    """The record ids of each vehicle's latest values now: what a stats feed's first call delivers."""
+    out: set[str] = set()
+    for i in range(0, len(types), 3):
+        group = types[i : i + 3]
+        for v in api_get(base_url, token, "/fleet/vehicles/stats", {"types": ",".join(group)})["data"]:
+            for t in group:
+                point = v.get(SNAPSHOT_KEY.get(t, t))
+                if point:
+                    out.add(f"{v['id']}:{t}:{point['time']}")
+    return out
+
+
+def history_ids(base_url: str, token: str, types: list[str], start: str, end: str) -> set[str]:
+    """The record ids of every point in (start, end]: what a stats feed delivers after its first call."""
+    out: set[str] = set()
+    for i in range(0, len(types), 3):
+        group = types[i : i + 3]
+        after = ""
+        while True:
+            params = {"types": ",".join(group), "startTime": start, "endTime": end}
+            if after:
+                params["after"] = after
+            body = api_get(base_url, token, "/fleet/vehicles/stats/history", params)
+            for v in body["data"]:
+                for t in group:
+                    out.update(f"{v['id']}:{t}:{p['time']}" for p in v.get(t, []) if p["time"] > start)
+            after = body["pagination"]["endCursor"]
+            if not body["pagination"]["hasNextPage"]:
+                break
+    return out
+
+
+HEADER = "  Function         runs  records delivered  writes applied  lost  duplicated"
+
+
+@dataclass
+class Report:
+    """What one Function did in the demo, checked against the sandbox."""
+
+    name: str
+    runs: int
+    delivered: int
+    writes: int
+    lost: int
+    duplicated: int
+
+    def row(self) -> str:
+        return (
+            f"  {self.name:<16} {self.runs:>4} {self.delivered:>18} {self.writes:>15} {self.lost:>5} "
+            f"{self.duplicated:>10}"
+        )
+
+
+def vehicle_stats(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """vehicle-stats every way Functions starts it, delivering to the reference FMC endpoint."""
+    types = [
+        "gps",
+        "obdOdometerMeters",
+        "gpsOdometerMeters",
+        "obdEngineSeconds",
+        "engineStates",
+        "fuelPercents",
+    ]
+    demo = Demo(workdir, sandbox.url, name="vehicle-stats")
+    demo.init(
+        zip_path,
+        {"types": ",".join(types), "units": "imperial"},
+        {"FMC_URL": sandbox.url, "FMC_TOKEN": FMC_TOKEN},
+    )
     demo.run("manual")
+    truth = latest_ids(sandbox.url, TOKEN, types)
+    start = sandbox.admin("/__sandbox/clock/advance", {"seconds": 0})["now"]
     sandbox.admin("/__sandbox/clock/advance", {"seconds": 3600})
     demo.run("schedule")
     sandbox.admin("/__sandbox/clock/advance", {"seconds": 600})
     demo.run("api")
-    vehicle = sandbox_vehicle(sandbox)
+    end = sandbox.admin("/__sandbox/clock/advance", {"seconds": 0})["now"]
+    truth |= history_ids(sandbox.url, TOKEN, types, start, end)
+    held = {str(r["id"]) for r in sandbox.fmc_records("vehicle_stats")}
+    summary = sandbox.fmc_summary("vehicle_stats")
+    again = int(summary["updates"]) + int(summary["duplicates"])
     payload = workdir / "alert.json"
     payload.write_text(
         json.dumps(
-            {
-                "driverId": "",
-                "assetId": vehicle,
-                "alertConfigurationId": "51a1f7de-ca2d-414d-8a23-8e149a4d88be",
-            }
+            {"driverId": "", "assetId": sandbox_vehicle(sandbox), "alertConfigurationId": "demo-alert"}
         )
     )
     demo.run("alertAction", "--alertPayload", str(payload))
-    return demo
+    for r in demo.runs:
+        print(
+            f"  vehicle-stats {r['mode']:<12} records {r['records']:>6}  repeated {r['repeated']:>4}  "
+            f"caught up {r['caughtUp']!s:<5}  {r['seconds']:.2f} s"
+        )
+    return Report("vehicle-stats", len(demo.runs), len(held), 0, len(truth - held), again + len(held - truth))
+
+
+SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {"vehicle-stats": vehicle_stats}
+"""How the demo exercises each Function (every folder under functions/ must have one)."""
 
 
 def sandbox_vehicle(sandbox: Sandbox) -> str:
@@ -182,26 +292,29 @@ def main() -> int:
     )
     parser.add_argument("--workdir", default=str(ROOT / "build" / "demo"))
     parser.add_argument("--vehicles", type=int, default=25)
-    parser.add_argument("--zip", default=str(ROOT / "dist" / f"{NAME}.zip"))
     args = parser.parse_args()
+    names = sorted(p.parent.name for p in (ROOT / "functions").glob("*/function.json"))
+    missing = [n for n in names if n not in SCENARIOS]
+    if missing:
+        raise SystemExit(f"no demo scenario for {missing}: add one to SCENARIOS in scripts/demo.py")
     sandbox = Sandbox.start(vehicles=args.vehicles)
+    reports = []
     try:
-        demo = run_all(Path(args.workdir), sandbox, Path(args.zip))
+        for name in names:
+            zip_path = ROOT / "dist" / f"{name}.zip"
+            if not zip_path.exists():
+                raise SystemExit(f"`{zip_path}` is missing: run `make bundle`")
+            reports.append(SCENARIOS[name](Path(args.workdir) / name, sandbox, zip_path))
     finally:
         sandbox.stop()
-    print(f"\n{NAME} under samsara-fn against the sandbox ({args.vehicles} vehicles):")
-    for r in demo.runs:
-        print(
-            f"  {r['mode']:<12} records {r['records']:>6}  rejected {r['rejected']:>3}  "
-            f"caught up {r['caughtUp']!s:<5}  {r['seconds']:.2f} s"
-        )
-    records = demo.records()
-    print(
-        f"  Function Storage holds {len(records)} records ({len({r['id'] for r in records})} distinct ids) "
-        f"under {demo.storage()}"
-    )
-    if records:
-        print("  e.g.", json.dumps(records[-1]))
+    print(f"\nFunctions under samsara-fn, sandbox of {args.vehicles} vehicles, FMC endpoint:")
+    print(HEADER)
+    for r in reports:
+        print(r.row())
+    bad = [r.name for r in reports if r.lost or r.duplicated]
+    if bad:
+        print(f"LOST OR DUPLICATED records in {bad}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -23,14 +23,19 @@ def test_state_round_trips_and_names_its_key(store: ObjectStore) -> None:
     states = StateStore(store, org_id="5005", function="f")
     st = states.load("s", fingerprint="q1")
     assert (st.epoch, st.seq, st.state) == (1, 0, {})
-    st.seq, st.records, st.state, st.recent = 3, 42, {"cursor": "c3"}, id_digests(["a", "b"])
+    st.seq, st.records, st.state, st.recent = (
+        3,
+        42,
+        {"cursor": "c3"},
+        [id_digests(["a", "b"]), id_digests(["c"])],
+    )
     states.save(st)
     again = states.load("s", fingerprint="q1")
     assert (again.seq, again.records, again.state, again.recent) == (
         3,
         42,
         {"cursor": "c3"},
-        id_digests(["a", "b"]),
+        [id_digests(["a", "b"]), id_digests(["c"])],
     )
     with pytest.raises(CheckpointError, match=r"state `state/5005/f/s.json` was made for a different query"):
         states.load("s", fingerprint="q2")

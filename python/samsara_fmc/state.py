@@ -64,8 +64,11 @@ class StreamState:
         records: Records delivered in this epoch.
         newest: The newest record time delivered (RFC 3339), for lag.
         state: The driver's own state (JSON-able).
-        recent: Digests of the ids of the last delivered batch.
+        recent: Digests of the ids of the last two delivered batches, newest first (a source that
+            repeats records repeats those just before its cursor).
         reset_by: The correlation ID of the run that last reset the stream.
+        pending: A delivery sent (or about to be) but not yet committed: ``{"seq", "outbox"}``, the
+            storage key of its exact body, so the next run re-sends the same bytes under the same key.
     """
 
     org_id: str
@@ -78,8 +81,9 @@ class StreamState:
     newest: str | None = None
     updated_at: str | None = None
     state: dict[str, Any] = field(default_factory=dict)
-    recent: set[bytes] = field(default_factory=set)
+    recent: list[set[bytes]] = field(default_factory=list)
     reset_by: str | None = None
+    pending: dict[str, Any] | None = None
     version: str | None = field(default=None, repr=False)
     """The stored version this state was read at (not stored)."""
 
@@ -97,8 +101,9 @@ class StreamState:
             "newest": self.newest,
             "updatedAt": self.updated_at,
             "resetBy": self.reset_by,
+            "pending": self.pending,
             "state": self.state,
-            "recent": base64.b64encode(b"".join(sorted(self.recent))).decode(),
+            "recent": [base64.b64encode(b"".join(sorted(g))).decode() for g in self.recent[:2]],
         }
         return json.dumps(doc, separators=(",", ":")).encode()
 
@@ -169,7 +174,7 @@ class StateStore:
         try:
             epoch, seq, records = int(doc["epoch"]), int(doc["seq"]), int(doc["records"])
             driver_state = doc["state"]
-            recent_raw = base64.b64decode(doc.get("recent") or "", validate=True)
+            recent_raw = [base64.b64decode(g, validate=True) for g in doc.get("recent") or []]
         except (KeyError, TypeError, ValueError) as e:
             raise CheckpointError(f"state `{key}` is missing or has an invalid `{e}`; {hint}") from e
         if (
@@ -177,7 +182,7 @@ class StateStore:
             or seq < 0
             or records < 0
             or not isinstance(driver_state, dict)
-            or len(recent_raw) % _DIGEST
+            or any(len(g) % _DIGEST for g in recent_raw)
         ):
             raise CheckpointError(f"state `{key}` has invalid counters or driver state; {hint}")
         return StreamState(
@@ -191,8 +196,9 @@ class StateStore:
             newest=doc.get("newest"),
             updated_at=doc.get("updatedAt"),
             state=driver_state,
-            recent={recent_raw[i : i + _DIGEST] for i in range(0, len(recent_raw), _DIGEST)},
+            recent=[{g[i : i + _DIGEST] for i in range(0, len(g), _DIGEST)} for g in recent_raw[:2]],
             reset_by=doc.get("resetBy"),
+            pending=doc.get("pending") if isinstance(doc.get("pending"), dict) else None,
             version=version,
         )
 

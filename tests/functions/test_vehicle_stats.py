@@ -274,3 +274,47 @@ def test_privacy_rules_apply_before_delivery(server: ScriptedServer, feed: MiniF
     seen = len(server.seen)
     out = rt_with("vehicle_stats:-vehicleNmae").invoke(EVENT, None)
     assert out["ok"] is False and "vehicleNmae" in out["message"] and len(server.seen) == seen
+
+
+class UpsertSink(MemorySink):
+    """Like the FMC endpoint: upserts records, so a changed re-delivery of a key would add copies;
+    the first delivery of key 00000002 is stored but its answer is lost."""
+
+    replaces_by_key = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bodies: dict[str, list[bytes]] = {}
+
+    def deliver(self, stream: str, key: str, batch: Any, *, deadline: float | None = None) -> Any:
+        result = super().deliver(stream, key, batch, deadline=deadline)
+        self.bodies.setdefault(key, []).append(batch.ndjson())
+        if key.endswith("/00000002") and len(self.bodies[key]) == 1:
+            raise ServerError(
+                "answer lost", "POST", "/fmc/v1/streams/vehicle_stats/records", 5, 1.0, 503, None, ""
+            )
+        return result
+
+
+def test_an_upserting_sink_gets_the_same_bytes_again_after_a_lost_answer(
+    server: ScriptedServer, feed: MiniFeed
+) -> None:
+    from samsara_fmc.runtime import FunctionRuntime
+    from tests.test_runtime import VEHICLE_STATS, FakeSecrets
+
+    sink = UpsertSink()
+    storage = MemoryStorage()
+    secrets = {"SAMSARA_API_TOKEN": "tok-1", "SAMSARA_BASE_URL": server.url}
+    rt = FunctionRuntime(VEHICLE_STATS, storage=storage, secret_source=FakeSecrets(secrets), sink=sink)
+    with pytest.raises(ServerError):
+        rt.invoke(EVENT, None)
+    assert any(k.startswith("outbox/") for k in storage.objects), "the exact bytes wait in the outbox"
+    feed.vehicles = 4  # a vehicle joins: the re-read page now differs from what was sent
+    out = rt.invoke(EVENT, None)
+    assert out["ok"] and out["caughtUp"]
+    stats_keys = [k for k in sink.bodies if "/stats." in k]
+    again = [k for k in stats_keys if len(sink.bodies[k]) > 1]
+    assert again == [stats_keys[2]] and len(set(sink.bodies[again[0]])) == 1, "same key, same bytes"
+    ids = [r["id"] for (s, _), rs in sorted(sink.deliveries.items()) if s == "vehicle_stats" for r in rs]
+    assert len(ids) == len(set(ids)) == 2 * 3 + 3 * 4
+    assert not any(k.startswith("outbox/") for k in storage.objects), "the outbox is emptied once committed"

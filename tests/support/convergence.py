@@ -22,18 +22,16 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scripts.demo import history_ids, latest_ids
 from tests.support.sandbox import SandboxProcess, start_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 TYPES = ["gps", "engineStates", "obdOdometerMeters", "fuelPercents"]
-SNAPSHOT_KEY = {"engineStates": "engineState", "fuelPercents": "fuelPercent"}
 
 
 @dataclass
@@ -61,13 +59,18 @@ class Outcome:
         )
 
 
-class Harness:
-    """One schedule of vehicle-stats against a fresh sandbox, delivering to storage (a local folder)."""
+FMC_TOKEN = "fmc-harness-token"
 
-    def __init__(self, seed: int, workdir: Path) -> None:
+
+class Harness:
+    """One schedule of vehicle-stats against a fresh sandbox, delivering to the sandbox's reference FMC
+    endpoint (``sink="fmc"``) or to storage, a local folder (``sink="storage"``)."""
+
+    def __init__(self, seed: int, workdir: Path, *, sink: str = "fmc") -> None:
         self.seed = seed
         self.rng = random.Random(seed)
         self.workdir = workdir
+        self.sink = sink
         self.storage = workdir / "storage"
         self.sandbox: SandboxProcess = start_sandbox(
             (
@@ -83,6 +86,8 @@ class Harness:
                 "2026-11-02T15:00:00Z",
                 "--rate-limits",
                 "off",
+                "--fmc-token",
+                FMC_TOKEN,
             )
         )
         self.outcome = Outcome(seed=seed)
@@ -95,6 +100,8 @@ class Harness:
     def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SAMSARA_", "FMC_", "SFTP_"))}
         env.update(SAMSARA_API_TOKEN=self.sandbox.token, SAMSARA_BASE_URL=self.sandbox.url)
+        if self.sink == "fmc":
+            env.update(FMC_URL=self.sandbox.url, FMC_TOKEN=FMC_TOKEN)
         return env
 
     def _cmd(self, correlation: str, budget: float) -> list[str]:
@@ -206,55 +213,52 @@ class Harness:
         ]
         return [r.choice(choices)() for _ in range(r.randint(2, 6))]
 
-    # ---- truth ---------------------------------------------------------------------------------
-    def _api(self, path: str, params: dict[str, str]) -> Any:
-        url = f"{self.sandbox.url}{path}?{urllib.parse.urlencode(params)}"
-        req = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.sandbox.token}"})
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return json.loads(resp.read())
+    def fmc_faults(self) -> list[dict[str, Any]]:
+        r = self.rng
+        records = "/fmc/v1/streams/{stream}/records"
+        choices: list[Callable[[], dict[str, Any]]] = [
+            lambda: {
+                "path": records,
+                "kind": "status",
+                "status": 429,
+                "retryAfter": f"{r.uniform(0.01, 0.2):.5f}",
+                "times": r.randint(1, 3),
+            },
+            lambda: {
+                "path": records,
+                "kind": "status",
+                "status": r.choice([500, 503]),
+                "times": r.randint(1, 3),
+            },
+            lambda: {"path": records, "kind": "fail_after_commit", "status": 503, "times": r.randint(1, 3)},
+            lambda: {"path": records, "kind": "reset", "times": r.randint(1, 2)},
+        ]
+        return [r.choice(choices)() for _ in range(r.randint(1, 4))]
 
+    # ---- truth ---------------------------------------------------------------------------------
     def snapshot_ids(self) -> set[str]:
         """The latest values now: what the feed's first call delivers."""
-        out: set[str] = set()
-        for i in range(0, len(TYPES), 3):
-            group = TYPES[i : i + 3]
-            body = self._api("/fleet/vehicles/stats", {"types": ",".join(group)})
-            for v in body["data"]:
-                for t in group:
-                    point = v.get(SNAPSHOT_KEY.get(t, t))
-                    if point:
-                        out.add(f"{v['id']}:{t}:{point['time']}")
-        return out
+        return latest_ids(self.sandbox.url, self.sandbox.token, TYPES)
 
     def history_ids(self, start: str, end: str) -> set[str]:
         """Every point in (start, end] from the history endpoint, fault-free."""
-        out: set[str] = set()
-        for i in range(0, len(TYPES), 3):
-            group = TYPES[i : i + 3]
-            after = ""
-            while True:
-                params = {"types": ",".join(group), "startTime": start, "endTime": end}
-                if after:
-                    params["after"] = after
-                body = self._api("/fleet/vehicles/stats/history", params)
-                for v in body["data"]:
-                    for t in group:
-                        for point in v.get(t, []):
-                            if point["time"] > start:
-                                out.add(f"{v['id']}:{t}:{point['time']}")
-                after = body["pagination"]["endCursor"]
-                if not body["pagination"]["hasNextPage"]:
-                    break
-        return out
+        return history_ids(self.sandbox.url, self.sandbox.token, TYPES, start, end)
 
-    def delivered(self) -> list[str]:
-        """Every record id the sink holds, once per time it was written."""
+    def delivered(self) -> tuple[set[str], int]:
+        """The record ids the FMC side holds, and how often a record was written again as something
+        other than a replay of the same batch (a file sink's second copy; the endpoint's updates and
+        identical re-deliveries)."""
+        if self.sink == "fmc":
+            held = {str(r["id"]) for r in self.sandbox.fmc_records("vehicle_stats")}
+            summary = self.sandbox.fmc_summary("vehicle_stats")
+            return held, int(summary["updates"]) + int(summary["duplicates"])
         root = self.storage / "deliveries" / "vehicle_stats"
-        return [
+        ids = [
             json.loads(line)["id"]
             for f in sorted(root.rglob("*.ndjson"))
             for line in f.read_text().splitlines()
         ]
+        return set(ids), len(ids) - len(set(ids))
 
     # ---- the schedule --------------------------------------------------------------------------
     def run(self, steps: int = 6) -> Outcome:
@@ -265,7 +269,7 @@ class Harness:
             return o
         truth = self.snapshot_ids()
         start = self.sandbox.advance(0)
-        self.sandbox.faults(*self.samsara_faults())
+        self.sandbox.faults(*self.samsara_faults(), *(self.fmc_faults() if self.sink == "fmc" else []))
         for _ in range(steps):
             self.sandbox.advance(self.rng.randint(60, 600))
             action = self.rng.choice(["plain", "kill", "kill", "deadline", "overlap"])
@@ -286,12 +290,11 @@ class Harness:
             time.sleep(0.2)
         end = self.sandbox.advance(0)
         truth |= self.history_ids(start, end)
-        got = self.delivered()
-        distinct = set(got)
+        distinct, again = self.delivered()
         o.truth, o.delivered = len(truth), len(distinct)
         o.lost = len(truth - distinct)
         o.unexpected = len(distinct - truth)
-        o.duplicated = len(got) - len(distinct)
+        o.duplicated = again
         return o
 
 

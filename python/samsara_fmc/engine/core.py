@@ -7,6 +7,8 @@ the lease, the state, delivery keys, repeated-record filtering, the deadline, an
 
 from __future__ import annotations
 
+import contextlib
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -98,24 +100,26 @@ class StreamContext:
     def deliver(self, batch: Batch, *, rejects: Batch | None = None) -> int:
         """Delivers ``batch`` (less records the last delivery already carried) under the next key.
 
-        Nothing is saved here: the driver records its new position in ``state.state`` and calls
-        :meth:`commit`. A crash before the commit re-delivers under the same key, which replaces.
-        Returns the number of records delivered.
+        The driver then records its new position in ``state.state`` and calls :meth:`commit`.
+        A crash before the commit is mended by the next run: a sink that replaces a key's earlier
+        delivery (files) gets it again from the re-read source; a sink that upserts records (the
+        FMC endpoint) gets the exact bytes again from the outbox, under the same key, so it answers
+        from its first delivery, and the re-read source's records it carried are then left out as
+        repeats. Returns the number of records delivered.
         """
         st = self.state
         self.summary.pages += 1
         if st.recent:
             before = len(batch)
-            batch = batch.keep(lambda i: not (id_digests([i]) & st.recent))
+            seen = set().union(*st.recent)
+            batch = batch.keep(lambda i: not (id_digests([i]) & seen))
             self.summary.repeated += before - len(batch)
         if not batch and not rejects:
             return 0
-        key = f"{st.org_id}/{st.function}/{st.stream}/e{st.epoch:04d}/{st.seq:08d}"
-        if self.sink_lock is not None:
-            with self.sink_lock:
-                self._send(key, batch, rejects)
-        else:
-            self._send(key, batch, rejects)
+        key = self._key(st.seq)
+        if not getattr(self.sink, "replaces_by_key", False):
+            self._stage(key, batch, rejects)
+        self._send(key, batch, rejects)
         st.seq += 1
         st.records += len(batch)
         self._pending = id_digests(batch.ids()) if batch else None
@@ -127,18 +131,71 @@ class StreamContext:
         self.summary.rejected += len(rejects) if rejects else 0
         return len(batch)
 
+    def _key(self, seq: int) -> str:
+        st = self.state
+        return f"{st.org_id}/{st.function}/{st.stream}/e{st.epoch:04d}/{seq:08d}"
+
+    def _outbox_key(self, seq: int) -> str:
+        st = self.state
+        return f"outbox/{st.org_id}/{st.function}/{st.stream}/e{st.epoch:04d}/{seq:08d}.json"
+
+    def _stage(self, key: str, batch: Batch, rejects: Batch | None) -> None:
+        """Writes the delivery's exact bytes to the outbox and marks it pending, before sending."""
+        st = self.state
+        outbox = self._outbox_key(st.seq)
+        body = {
+            "key": key,
+            "records": batch.ndjson().decode(),
+            "rejects": rejects.ndjson().decode() if rejects else "",
+        }
+        self.states.store.put(outbox, json.dumps(body).encode())
+        st.pending = {"seq": st.seq, "outbox": outbox}
+        self.states.save(st)
+
     def _send(self, key: str, batch: Batch, rejects: Batch | None) -> None:
-        if batch:
-            self.sink.deliver(self.stream.sink_stream, key, batch, deadline=self.deadline)
-        if rejects:
-            self.sink.deliver(f"{self.stream.sink_stream}_rejects", key, rejects, deadline=self.deadline)
+        with self.sink_lock or contextlib.nullcontext():
+            if batch:
+                self.sink.deliver(self.stream.sink_stream, key, batch, deadline=self.deadline)
+            if rejects:
+                self.sink.deliver(f"{self.stream.sink_stream}_rejects", key, rejects, deadline=self.deadline)
+
+    def replay_pending(self) -> None:
+        """Re-sends a delivery an earlier run sent (or was about to) but did not commit: the same bytes
+        under the same key. Its records then count as the last delivery, so the re-read source's copies
+        of them are left out."""
+        st = self.state
+        if not st.pending:
+            return
+        raw = self.states.store.get(str(st.pending.get("outbox", "")))
+        seq = int(st.pending.get("seq", st.seq))
+        if raw is None or seq != st.seq:
+            # Nothing was staged under this number (or it was committed): the source is read again.
+            st.pending = None
+            self.states.save(st)
+            return
+        doc = json.loads(raw)
+        batch = Batch(ndjson=doc["records"].encode())
+        rejects = Batch(ndjson=doc["rejects"].encode()) if doc.get("rejects") else None
+        self.log.info("re-sending a delivery the last run did not commit", stream=st.stream, seq=seq)
+        self._send(self._key(seq), batch, rejects)
+        st.seq += 1
+        st.records += len(batch)
+        st.recent = [id_digests(batch.ids()), *st.recent[:1]]
+        self.summary.deliveries += 1
+        self.summary.records += len(batch)
+        self.commit()
 
     def commit(self) -> None:
         """Saves the state after a delivery (or an empty page): the position moves on."""
         if self._pending is not None:
-            self.state.recent = self._pending
+            self.state.recent = [self._pending, *self.state.recent[:1]]
             self._pending = None
+        done = self.state.pending
+        self.state.pending = None
         self.states.save(self.state)
+        if done:
+            with contextlib.suppress(Exception):  # a leftover outbox object is only clutter
+                self.states.store.delete(str(done["outbox"]))
 
     def page_limit_reached(self) -> bool:
         """Whether this run's page limit for the stream is used up."""

@@ -104,6 +104,7 @@ def run_streams(
                 sink_lock=sink_lock,
             )
             ctx.log.info("stream start", stream=stream.name, epoch=state.epoch, seq=state.seq)
+            sctx.replay_pending()
             summary.caught_up = stream.driver.run(sctx)
             summary.newest = state.newest
         except DeadlineExceeded as e:

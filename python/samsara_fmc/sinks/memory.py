@@ -14,6 +14,8 @@ class MemorySink:
 
     name = "memory"
     thread_safe = True
+    replaces_by_key = True
+    """A re-delivery of a key replaces everything delivered under it (the engine needs no outbox)."""
 
     def __init__(self) -> None:
         self.deliveries: dict[tuple[str, str], list[dict[str, object]]] = {}

@@ -237,6 +237,7 @@ class FilteredSink:
         self.rules = PrivacyRules.parse(rules) if isinstance(rules, str) else rules
         self.name = inner.name
         self.thread_safe = bool(getattr(inner, "thread_safe", False))
+        self.replaces_by_key = bool(getattr(inner, "replaces_by_key", False))
         restrict: Callable[[str, Callable[[str], bool]], None] | None = getattr(
             inner, "restrict_columns", None
         )

@@ -110,6 +110,10 @@ class SftpSink:
     """
 
     name = "sftp"
+    thread_safe = True
+    """One connection, used under a lock."""
+    replaces_by_key = True
+    """A re-delivery of a key replaces its file (the engine needs no outbox)."""
 
     def __init__(
         self,

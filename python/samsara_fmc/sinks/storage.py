@@ -31,6 +31,8 @@ class StorageSink:
 
     name = "storage"
     thread_safe = True
+    replaces_by_key = True
+    """A re-delivery of a key replaces everything delivered under it (the engine needs no outbox)."""
 
     def __init__(self, store: ObjectStore, prefix: str = "deliveries") -> None:
         prefix = prefix.strip("/")
