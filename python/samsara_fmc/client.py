@@ -142,6 +142,17 @@ class Client:
         """The ``User-Agent`` sent."""
         return self._api.user_agent
 
+    @property
+    def api_version(self) -> str:
+        """The ``X-Samsara-Version`` sent."""
+        return self._api.api_version
+
+    def counts(self) -> dict[str, int]:
+        """What the client has done since it was built: ``attempts`` (requests sent), ``retries``
+        and ``rateLimited`` (429 answers)."""
+        attempts, retries, limited = self._api.counts()
+        return {"attempts": attempts, "retries": retries, "rateLimited": limited}
+
     def __repr__(self) -> str:
         return f"Client(base_url={self.base_url!r})"
 

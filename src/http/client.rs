@@ -4,6 +4,7 @@
 //! One transport for both sides: the config's [`Profile`] says whether it talks to the Samsara API
 //! or to an FMC endpoint; everything else (retries, buckets, deadline, redaction) is shared.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -178,9 +179,38 @@ pub struct ApiClient {
     limiter: RateLimiter,
     clock: Arc<dyn Clock>,
     rng: Mutex<fastrand::Rng>,
+    counters: Counters,
+}
+
+/// What a client has done since it was built, for a run's health: attempts sent, retries, and 429s.
+#[derive(Debug, Default)]
+struct Counters {
+    attempts: AtomicU64,
+    retries: AtomicU64,
+    rate_limited: AtomicU64,
+}
+
+/// A snapshot of a client's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    /// Requests sent, every attempt counted.
+    pub attempts: u64,
+    /// Attempts that were retries of a failed one.
+    pub retries: u64,
+    /// Answers that were 429 (rate limited), retried or not.
+    pub rate_limited: u64,
 }
 
 impl ApiClient {
+    /// What the client has done since it was built.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            attempts: self.counters.attempts.load(Ordering::Relaxed),
+            retries: self.counters.retries.load(Ordering::Relaxed),
+            rate_limited: self.counters.rate_limited.load(Ordering::Relaxed),
+        }
+    }
+
     /// A client on the system clock. Use one per token: it holds the connection pool and the
     /// token's rate-limit buckets.
     pub fn new(config: ClientConfig) -> Result<Self, ConfigError> {
@@ -224,6 +254,7 @@ impl ApiClient {
             limiter,
             clock,
             rng: Mutex::new(fastrand::Rng::with_seed(seed)),
+            counters: Counters::default(),
         })
     }
 
@@ -291,6 +322,10 @@ impl ApiClient {
                 }
             }
             attempts += 1;
+            self.counters.attempts.fetch_add(1, Ordering::Relaxed);
+            if attempts > 1 {
+                self.counters.retries.fetch_add(1, Ordering::Relaxed);
+            }
             let failure = match self.attempt(req, &url, timeout, endpoint) {
                 Ok((status, body, replayed)) => {
                     return Ok(Response {
@@ -308,6 +343,9 @@ impl ApiClient {
                     failure
                 }
             };
+            if matches!(&*failure.kind, ApiErrorKind::Status { status: 429, .. }) {
+                self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+            }
             let Decision::Retry { after } = classify(&failure.kind, idempotent) else {
                 return Err(fail_with(failure, attempts, &*self.clock));
             };

@@ -12,7 +12,7 @@ pub(crate) mod profile;
 mod rate_limit;
 mod retry;
 
-pub use client::{ApiClient, Method, Request, Response};
+pub use client::{ApiClient, Counts, Method, Request, Response};
 pub use config::{
     ClientConfig, Region, Token, DEFAULT_API_VERSION, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
 };

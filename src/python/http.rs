@@ -143,6 +143,11 @@ impl PyApiClient {
         self.inner.config().api_version_str()
     }
 
+    /// What the client has done since it was built: `(attempts, retries, rate_limited)`.
+    fn counts(&self) -> (u64, u64, u64) {
+        counts(&self.inner)
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "ApiClient(base_url={:?}, token=****)",
@@ -271,6 +276,11 @@ impl PyFmcClient {
     #[getter]
     fn base_url(&self) -> &str {
         self.inner.config().base_url()
+    }
+
+    /// What the client has done since it was built: `(attempts, retries, rate_limited)`.
+    fn counts(&self) -> (u64, u64, u64) {
+        counts(&self.inner)
     }
 
     fn __repr__(&self) -> String {
@@ -576,4 +586,9 @@ fn pagination_from_py(p: &Bound<'_, PyAny>) -> Result<Pagination, String> {
         end_cursor,
         has_next_page,
     })
+}
+
+fn counts(client: &ApiClient) -> (u64, u64, u64) {
+    let c = client.counts();
+    (c.attempts, c.retries, c.rate_limited)
 }

@@ -318,3 +318,13 @@ def test_an_upserting_sink_gets_the_same_bytes_again_after_a_lost_answer(
     ids = [r["id"] for (s, _), rs in sorted(sink.deliveries.items()) if s == "vehicle_stats" for r in rs]
     assert len(ids) == len(set(ids)) == 2 * 3 + 3 * 4
     assert not any(k.startswith("outbox/") for k in storage.objects), "the outbox is emptied once committed"
+
+
+def test_retries_and_429s_reach_the_summary_and_health(server: ScriptedServer, feed: MiniFeed) -> None:
+    feed.fail_on[1] = [Reply(429, {"message": "slow down"}, headers={"Retry-After": "0.01"})]
+    rt = runtime(server)
+    out = rt.invoke(EVENT, None)
+    assert out["ok"] and out["requests"]["samsara"]["retries"] == 1
+    assert out["requests"]["samsara"]["rateLimited"] == 1
+    health = json.loads(rt.storage.get("health/vehicle-stats.json") or b"{}")
+    assert (health["retries"], health["rateLimited"]) == (1, 1)

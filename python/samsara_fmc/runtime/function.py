@@ -293,6 +293,7 @@ class FunctionRuntime:
                 trigger=run.trigger,
                 correlation_id=run.correlation_id,
             )
+            before = self._counts()
             try:
                 result = (job or self._integration())(ctx)
             except AuthenticationError:
@@ -301,6 +302,7 @@ class FunctionRuntime:
                 # The access token was refused mid-run: once, a new one, and the streams resume.
                 ctx.client = self.client(refresh=True)
                 result = (job or self._integration())(ctx)
+            result = {**result, "requests": _delta(before, self._counts())}
         except DeadlineExceeded as e:
             run.log.warning(
                 "run stopped at the deadline before it began; the next run starts over", detail=str(e)
@@ -334,6 +336,13 @@ class FunctionRuntime:
         health.succeeded(result, org_id=self._org_id)
         self._write_health(health, run)
         return self._finish(run, started, result=result)
+
+    def _counts(self) -> dict[str, dict[str, int]]:
+        """The Samsara client's and the sink's request counters (retries, 429s), for health."""
+        out = {"samsara": self._client.counts() if self._client is not None else {}}
+        sink_counts = getattr(getattr(self._sink, "inner", self._sink), "counts", None)
+        out["fmc"] = sink_counts() if callable(sink_counts) else {}
+        return out
 
     def _integration(self) -> Callable[[Any], dict[str, Any]]:
         module = importlib.import_module(self.manifest.integration)
@@ -379,6 +388,15 @@ class FunctionRuntime:
             )
         log.info("run end", **summary)
         return summary
+
+
+def _delta(before: dict[str, dict[str, int]], after: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """What happened between two counter snapshots (a client rebuilt meanwhile counts from zero)."""
+    out = {}
+    for side, counts in after.items():
+        base = before.get(side, {})
+        out[side] = {k: v - base.get(k, 0) if v >= base.get(k, 0) else v for k, v in counts.items()}
+    return out
 
 
 def _text(value: Any) -> str | None:

@@ -68,6 +68,9 @@ class Health:
                 newestRecordAt=newest,
                 lagSeconds=_lag(now, newest),
             )
+        requests = result.get("requests", {})
+        self.doc["retries"] = sum(int(side.get("retries", 0)) for side in requests.values())
+        self.doc["rateLimited"] = sum(int(side.get("rateLimited", 0)) for side in requests.values())
         counts = self._counts()
         counts["runs"] += 1
         counts["records"] += int(result.get("records", 0))

@@ -121,6 +121,11 @@ class FmcHttpSink:
         """The FMC's base URL (it carries no secret)."""
         return self._client.base_url
 
+    def counts(self) -> dict[str, int]:
+        """Requests sent to the FMC since the sink was built: ``attempts``, ``retries``, ``rateLimited``."""
+        attempts, retries, limited = self._client.counts()
+        return {"attempts": attempts, "retries": retries, "rateLimited": limited}
+
     def __repr__(self) -> str:
         return f"FmcHttpSink(url={self.url!r})"
 
