@@ -3,7 +3,7 @@
 //! One output line per data point, in page order, with the units converted:
 //!
 //! ```json
-//! {"id":"112:obdOdometerMeters:2024-05-01T12:00:00Z","vehicleId":"112","vehicleName":"Truck 12",
+//! {"id":"112:obdOdometerMeters:2024-05-01T12:00:00Z","schemaVersion":1,"vehicleId":"112","vehicleName":"Truck 12",
 //!  "externalIds":{"maintenanceId":"250020"},"stat":"obdOdometerMeters","time":"2024-05-01T12:00:00Z",
 //!  "value":8705.592465004374,"unit":"mi"}
 //! ```
@@ -587,6 +587,9 @@ impl Record<'_> {
     }
 }
 
+/// The version of the record this module writes (`schemaVersion`), as `samsara_fmc.records` defines it.
+const SCHEMA_VERSION: &str = "1";
+
 /// The parts of a record's head that are the same for all of a stat's points, as one buffer split at
 /// the returned offset: `{"id":"<id>:<stat>:` and `","vehicleId":…,"stat":"<stat>","time":"`. Every
 /// string here is page text still escaped, so it is copied without escaping again.
@@ -601,6 +604,8 @@ fn record_head(who: &Identity<'_>, stat: &str) -> (Vec<u8>, usize) {
     head.push(b':');
     let split = head.len();
     head.push(b'"');
+    head.extend_from_slice(b",\"schemaVersion\":");
+    head.extend_from_slice(SCHEMA_VERSION.as_bytes());
     text(&mut head, "vehicleId", id);
     if let Some(name) = who.name {
         text(&mut head, "vehicleName", name);

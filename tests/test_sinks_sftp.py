@@ -25,10 +25,12 @@ __all__ = ["sftp", "sftp_server"]  # the fixtures, imported for pytest
 
 KEY = "org1/vehicle-stats/vehicle_stats/e0001/00000042"
 STATS = (
-    b'{"id":"112:gps:2024-05-01T12:00:05Z","vehicleId":"112","vehicleName":"Truck, \\"12\\"",'
+    b'{"id":"112:gps:2024-05-01T12:00:05Z","schemaVersion":1,'
+    b'"vehicleId":"112","vehicleName":"Truck, \\"12\\"",'
     b'"externalIds":{"maintenanceId":"250020"},"stat":"gps","time":"2024-05-01T12:00:05Z",'
     b'"latitude":37.77,"longitude":-122.41,"speed":80.4672,"unit":"km/h","isEcuSpeed":false}\n'
-    b'{"id":"112:engineStates:2024-05-01T12:00:06Z","vehicleId":"112","vehicleName":"Truck, \\"12\\"",'
+    b'{"id":"112:engineStates:2024-05-01T12:00:06Z","schemaVersion":1,'
+    b'"vehicleId":"112","vehicleName":"Truck, \\"12\\"",'
     b'"externalIds":{"maintenanceId":"250020"},"stat":"engineStates","time":"2024-05-01T12:00:06Z",'
     b'"value":"Idle"}\n'
 )

@@ -14,11 +14,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from scripts.demo import NAME, TOKEN, Demo, samsara_fn
+from scripts.demo import NAME, TOKEN, Demo, history_ids, latest_ids, samsara_fn
 from tests.conftest import MiniFeed, ScriptedServer
+from tests.support.sandbox import DEFAULT_ARGS
 from tests.support.sftp import SftpServer, sftp, sftp_server
 
 __all__ = ["sftp", "sftp_server"]  # the fixtures, imported for pytest
@@ -113,3 +115,29 @@ def test_the_zip_delivers_to_a_real_sftp_server(
     assert any(f.startswith("_health/") for f in sftp.files())
     logs = json.dumps(out) + "".join(p.read_text() for p in d.storage().rglob("*") if p.is_file())
     assert sftp.password not in logs
+
+
+def test_the_zip_delivers_to_the_fmc_endpoint(tmp_path: Path, sandbox_factory: Any) -> None:
+    """The shipped zip against the sandbox, delivering to its reference FMC endpoint, every trigger."""
+    assert ZIP.exists(), f"{ZIP} is missing: run `make bundle` (make test does)"
+    sb = sandbox_factory(*DEFAULT_ARGS, "--fmc-token", "fmc-token-9")
+    d = Demo(tmp_path / "fn", sb.url)
+    types = ["gps", "engineStates", "obdOdometerMeters"]
+    d.init(
+        ZIP,
+        {"types": ",".join(types), "units": "metric"},
+        secrets={"SAMSARA_API_TOKEN": sb.token, "FMC_URL": sb.url, "FMC_TOKEN": "fmc-token-9"},
+    )
+    first = d.run("manual")
+    truth = latest_ids(sb.url, sb.token, types)
+    start = sb.advance(0)
+    sb.advance(1800)
+    second = d.run("schedule")
+    end = sb.advance(0)
+    truth |= history_ids(sb.url, sb.token, types, start, end)
+    assert first["ok"] and second["ok"] and second["records"] > 0
+    held = {str(r["id"]) for r in sb.fmc_records("vehicle_stats")}
+    summary = sb.fmc_summary("vehicle_stats")
+    assert held == truth and summary["duplicates"] == summary["updates"] == 0
+    health = sb.fmc_records("_health")
+    assert len(health) == 1 and health[0]["record"]["ok"] is True

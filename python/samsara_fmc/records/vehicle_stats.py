@@ -40,7 +40,6 @@ VEHICLE_STAT = RecordType(
         " scans, aux inputs and stat types the converter does not know carry the point object as `value`."
     ),
     id_description="`<vehicleId>:<stat>:<time>`: stable, so a point delivered twice is the same record.",
-    version_written=False,
     fields=(
         Field("vehicleId", "string", "The Samsara vehicle ID.", required=True),
         Field("vehicleName", "string", "The vehicle's name in Samsara; absent when it has none."),
