@@ -24,6 +24,9 @@ def test_vehicle_stats_converges(
             outcomes.append(h.run())
         finally:
             h.close()
+        if schedules > 20:  # a long run shows its progress, one row per schedule
+            with capsys.disabled():
+                print(outcomes[-1].row(), flush=True)
     with capsys.disabled():
         print(f"\nvehicle-stats convergence: {schedules} schedules\n{HEADER}")
         for o in outcomes:
