@@ -86,12 +86,26 @@ struct Query {
     overrides: Arc<std::collections::BTreeMap<usize, (i64, f64, f64)>>,
 }
 
+/// How many of the request's 3 `types` a list uses: `auxInput3`…`auxInput13` count as one.
+fn weight(raw: &[String]) -> usize {
+    let wide_aux = |s: &str| {
+        s.strip_prefix("auxInput")
+            .and_then(|n| n.parse::<u8>().ok())
+            .is_some_and(|n| (3..=13).contains(&n))
+    };
+    let aux = raw.iter().any(|s| wide_aux(s));
+    raw.iter().filter(|s| !wide_aux(s)).count() + usize::from(aux)
+}
+
 fn stat_list(req: &Request, name: &str, max: usize, decorations: bool) -> Result<Vec<Stat>, Response> {
     let raw = req.list(name);
-    if raw.len() > max {
+    let used = if decorations { raw.len() } else { weight(&raw) };
+    if used > max {
         return Err(Response::bad_param(
             name,
-            &format!("at most {max} values are allowed"),
+            &format!(
+                "at most {max} values are allowed (in `types`, `auxInput3` to `auxInput13` count as one)"
+            ),
         ));
     }
     raw.iter()

@@ -147,13 +147,10 @@ impl Stat {
         }
     }
 
-    /// Whether it may be used in `decorations` (the SDK enum excludes EV stats and a few others).
+    /// Whether it may be used in `decorations` (the SDK enum excludes EV stats and two others;
+    /// `tellTales` is allowed, though no response model has a field for it).
     pub(crate) fn decoration_allowed(self) -> bool {
-        !(self.0.starts_with("ev")
-            || matches!(
-                self.0,
-                "gpsOdometerMeters" | "syntheticEngineSeconds" | "tellTales"
-            ))
+        !(self.0.starts_with("ev") || matches!(self.0, "gpsOdometerMeters" | "syntheticEngineSeconds"))
     }
 
     /// How the model samples it.

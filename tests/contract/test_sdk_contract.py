@@ -455,7 +455,7 @@ def test_readings(client: Samsara, sandbox: SandboxProcess) -> None:
     if SDK_MAJOR >= 14:
         defs = client.readings.list_readings_definitions(ids="tirePressuresFrontLeft,evChargingStatus")
         by_id = {d.reading_id: d for d in defs.data}
-        assert by_id["tirePressuresFrontLeft"].type["unit"] == "kilopascal"
+        assert by_id["tirePressuresFrontLeft"].type["unit"]["baseUnit"] == "kilopascal"
         assert by_id["evChargingStatus"].enum_values
         assert by_id["evChargingStatus"].type["dataType"] == "enum"
 
