@@ -3,7 +3,8 @@
 //! Feed and history pages hold at most [`PAGE_POINTS`] points, ordered by (time, vehicle, type); a
 //! vehicle's arrays may continue on the next page. A cursor is the position of the last point served
 //! (time, vehicle, type), so the same cursor always yields the same page and a checkpointed cursor
-//! resumes exactly. Without `after` the feed returns the latest point per vehicle and type.
+//! resumes exactly. Without `after` the feed returns the latest point per vehicle and type, 512
+//! vehicles a page (`hasNextPage` while more remain), then continues from the time of that first call.
 
 // The physical model mixes f64 and i64 at magnitudes far below 2^52 (metres, seconds, milli-units),
 // and short names (t, v, k, d) follow the maths; casts and names are deliberate here.
@@ -31,6 +32,9 @@ pub(crate) const PAGE_POINTS: usize = 512;
 /// Vehicles per snapshot page.
 pub(crate) const PAGE_VEHICLES: usize = 512;
 const END: u32 = u32::MAX;
+/// The `k` of a cursor inside the feed's first walk (the latest values, [`PAGE_VEHICLES`] vehicles a
+/// page): `t` is the time of those values and `v` the offset of the next vehicle in the selection.
+const LATEST: u32 = u32::MAX - 1;
 
 /// A feed/history position: everything up to and including (t, v, k, p) has been served, in the
 /// order (ingest time, vehicle, type, point time); ingest time is the point time unless `--gaps on`.
@@ -264,8 +268,22 @@ pub(crate) fn series(
     }
     let model: &Model = &sb.model;
     let Some(cursor) = cursor else {
-        return latest(sb, &q, now);
+        return latest(sb, &q, now, 0);
     };
+    if cursor.k == LATEST {
+        if history {
+            return Response::bad_param("after", "not a cursor returned by this endpoint");
+        }
+        return match fault {
+            Some(PageFault::Empty) => {
+                let mut out = b"{\"data\":[".to_vec();
+                envelope(&mut out, &cursor.encode(), true);
+                Response::json_bytes(200, out)
+            }
+            Some(PageFault::Repeat) => latest(sb, &q, cursor.t, cursor.v.saturating_sub(2) as usize),
+            None => latest(sb, &q, cursor.t, cursor.v as usize),
+        };
+    }
     if fault == Some(PageFault::Empty) {
         let mut out = b"{\"data\":[".to_vec();
         envelope(&mut out, &cursor.encode(), true);
@@ -502,22 +520,27 @@ fn latest_values(out: &mut Vec<u8>, model: &Model, q: &Query, vehicles: &[usize]
     }
 }
 
-/// The feed's first page: the latest point per vehicle and type, and a cursor at now.
-fn latest(sb: &Sandbox, q: &Query, now: i64) -> Response {
-    let mut out = Vec::with_capacity(q.vehicles.len() * 300 + 256);
+/// The feed's first walk: the latest point per vehicle and type at `at` (the time of the first call),
+/// [`PAGE_VEHICLES`] vehicles a page from offset `from` of the selection, `hasNextPage: true` while
+/// vehicles remain; the last page's cursor is an ordinary feed position at `at`.
+fn latest(sb: &Sandbox, q: &Query, at: i64, from: usize) -> Response {
+    let from = from.min(q.vehicles.len());
+    let to = (from + PAGE_VEHICLES).min(q.vehicles.len());
+    let mut out = Vec::with_capacity((to - from) * 300 + 256);
     out.extend_from_slice(b"{\"data\":[");
-    latest_values(&mut out, &sb.model, q, &q.vehicles, now, Style::Feed);
-    envelope(
-        &mut out,
-        &Cursor {
-            t: now,
-            v: END,
-            k: END,
-            p: now,
-        }
-        .encode(),
-        false,
-    );
+    latest_values(&mut out, &sb.model, q, &q.vehicles[from..to], at, Style::Feed);
+    let more = to < q.vehicles.len();
+    let next = Cursor {
+        t: at,
+        v: if more {
+            u32::try_from(to).unwrap_or(END)
+        } else {
+            END
+        },
+        k: if more { LATEST } else { END },
+        p: at,
+    };
+    envelope(&mut out, &next.encode(), more);
     Response::json_bytes(200, out)
 }
 
