@@ -46,6 +46,8 @@ pub(crate) struct Trip {
     pub(crate) end: i64,
     /// Cruise speed, m/s.
     pub(crate) speed: f64,
+    /// Whether the power take-off runs during the idle before engine-off (a work truck at a job).
+    pub(crate) pto: bool,
 }
 
 /// A vehicle's local day: trips plus the counters at its start.
@@ -96,6 +98,8 @@ pub(crate) struct Params {
     pub(crate) fuel_phase: f64,
     /// Branch index.
     pub(crate) branch: usize,
+    /// A work truck (dump, utility or service body): runs its PTO at jobs.
+    pub(crate) work: bool,
 }
 
 /// The model over the whole fleet.
@@ -213,6 +217,14 @@ impl Model {
                     range,
                     fuel_phase: r.unit() * range,
                     branch: s.branch,
+                    // One heavy truck in five and one pickup in three carry a PTO-driven body.
+                    work: match s.kind {
+                        Kind::Heavy => hash(seed, &[s.idx as u64, 78]) % 5 == 0,
+                        Kind::Light => {
+                            s.name.starts_with("Pickup") && hash(seed, &[s.idx as u64, 78]) % 3 == 0
+                        }
+                        Kind::Ev => false,
+                    },
                 }
             })
             .collect();
@@ -225,6 +237,30 @@ impl Model {
             gaps,
             manual: RwLock::new(std::collections::BTreeMap::new()),
         }
+    }
+
+    /// The long idles of trip `i` of vehicle `v` on day `d` (a draw of their own, so the rest of the
+    /// day's schedule keeps its random stream): a cold-morning warm-up of 20-70 min before the day's
+    /// first trip (15 % of days), and before engine-off either a PTO job of 20-90 min (40 % of a work
+    /// truck's trips), a lunch or dock wait of 15-60 min (8 % of trips), or a sleeper-cab rest of 1-3 h
+    /// (3 % of a heavy truck's trips). Returns the warm-up, the closing idle (s) and whether the PTO runs.
+    fn long_idles(seed: u64, v: usize, d: i64, i: u64, p: &Params) -> (Option<i64>, Option<i64>, bool) {
+        let x = hash(seed, &[v as u64, d.unsigned_abs(), i, 77]);
+        let u = |k: u64| crate::rng::unit(hash(x, &[k]));
+        #[allow(clippy::cast_possible_truncation)]
+        let span = |lo: i64, width: f64, k: u64| Some(lo + (u(k) * width) as i64 / 5 * 5);
+        let warm = (i == 0 && u(1) < 0.15).then(|| span(1200, 3000.0, 2)).flatten();
+        if p.work && u(3) < 0.4 {
+            return (warm, span(1200, 4200.0, 4), true);
+        }
+        let idle = if u(5) < 0.08 {
+            span(900, 2700.0, 6)
+        } else if p.kind == Kind::Heavy && u(7) < 0.03 {
+            span(3600, 7200.0, 8)
+        } else {
+            None
+        };
+        (warm, idle, false)
     }
 
     fn gen_day(&self, v: usize, d: i64, prev: Option<&DaySched>) -> DaySched {
@@ -263,15 +299,18 @@ impl Model {
                 2 + r.below(3)
             };
             let mut t = day0 + 4 * 3600 + i64::try_from(r.below(4 * 720)).unwrap_or(0) * 5;
-            for _ in 0..n {
-                let warm = 60 + i64::try_from(r.below(48)).unwrap_or(0) * 5;
+            for i in 0..n {
+                let mut warm = 60 + i64::try_from(r.below(48)).unwrap_or(0) * 5;
                 let drive_min = if p.kind == Kind::Heavy {
                     90 + r.below(240)
                 } else {
                     15 + r.below(90)
                 };
                 let drive = i64::try_from(drive_min).unwrap_or(30) * 60;
-                let idle = i64::try_from(r.below(121)).unwrap_or(0) * 5;
+                let mut idle = i64::try_from(r.below(121)).unwrap_or(0) * 5;
+                let (long_warm, long_idle, pto) = Self::long_idles(self.seed, v, d, i, p);
+                warm = long_warm.unwrap_or(warm);
+                idle = long_idle.unwrap_or(idle);
                 let end = t + warm + drive + idle;
                 if end > day0 + 23 * 3600 {
                     break;
@@ -282,10 +321,15 @@ impl Model {
                     drive1: t + warm + drive,
                     end,
                     speed: p.speed * (0.85 + 0.3 * r.unit()),
+                    pto,
                 });
                 t = end + 900 + i64::try_from(r.below(900)).unwrap_or(0) * 5;
             }
         }
+        // Every stream starts at the simulated window's start (`--days` before `--start`): no trip
+        // (hence no inspection, form, safety event or defect) begins before it, so trips, telemetry and
+        // IFTA agree. The day's pre-trip inspection comes 10 minutes before its first trip.
+        trips.retain(|tr| tr.start - 900 >= self.origin);
         // A dead zone on some trips: 10-90 minutes whose points upload when the vehicle reconnects.
         let gap = (self.gaps && !trips.is_empty() && r.chance(0.25)).then(|| {
             let tr = trips[usize::try_from(r.below(trips.len() as u64)).unwrap_or(0)];

@@ -25,7 +25,7 @@ from samsara import Samsara  # noqa: E402
 from samsara.core.api_error import ApiError  # noqa: E402
 
 from tests.contract._sdk14 import rerun_under_sdk14  # noqa: E402
-from tests.support.sandbox import SandboxProcess  # noqa: E402
+from tests.support.sandbox import DEFAULT_ARGS, SandboxProcess  # noqa: E402
 
 pytestmark = pytest.mark.sandbox
 
@@ -460,8 +460,19 @@ def test_readings(client: Samsara, sandbox: SandboxProcess) -> None:
         assert by_id["evChargingStatus"].type["dataType"] == "enum"
 
 
-def test_trailers_in_tags_defects_and_readings(client: Samsara) -> None:
+def test_trailers_in_tags_defects_and_readings(
+    sandbox: SandboxProcess, sandbox_factory: Callable[..., SandboxProcess]
+) -> None:
     """Trailers appear as tag `assets`, as defect `trailer`s and as `asset` readings entities."""
+    # Defects over a working week (two weekend days of 50 vehicles may have none on a trailer).
+    args = [*DEFAULT_ARGS]
+    args[args.index("--days") + 1] = "7"
+    week = sandbox_factory(*args, "--token", sandbox.token)
+    with httpx.Client(timeout=30) as http:
+        _check_trailers(Samsara(token=sandbox.token, base_url=week.url, httpx_client=http))
+
+
+def _check_trailers(client: Samsara) -> None:
     tags = client.tags.list_tags()
     assets = [a for t in tags.data for a in (t.assets or [])]
     assert assets
