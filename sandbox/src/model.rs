@@ -59,6 +59,8 @@ pub(crate) struct DaySched {
     pub(crate) odo0: f64,
     /// Engine seconds at the start of the day.
     pub(crate) eng0: i64,
+    /// Idle seconds (engine on, not moving) at the start of the day.
+    pub(crate) idle0: i64,
     /// A connectivity gap `[start, end)`: points in it are uploaded at `end` (`--gaps on`).
     pub(crate) gap: Option<(i64, i64)>,
 }
@@ -73,10 +75,19 @@ impl DaySched {
     fn engine(&self) -> i64 {
         self.trips.iter().map(|t| t.end - t.start).sum()
     }
+
+    fn idle(&self) -> i64 {
+        self.trips
+            .iter()
+            .map(|t| (t.drive0 - t.start) + (t.end - t.drive1))
+            .sum()
+    }
 }
 
 /// Per-vehicle constants of the model.
 #[derive(Debug, Clone)]
+// Independent equipment flags (PTO body, van, plow, NFC reader, immobiliser), not a state machine.
+#[allow(clippy::struct_excessive_bools)]
 pub(crate) struct Params {
     /// Vehicle class.
     pub(crate) kind: Kind,
@@ -100,6 +111,14 @@ pub(crate) struct Params {
     pub(crate) branch: usize,
     /// A work truck (dump, utility or service body): runs its PTO at jobs.
     pub(crate) work: bool,
+    /// A cargo van (door sensor on the ECU).
+    pub(crate) van: bool,
+    /// A plow and spreader truck (the spreader controller reports).
+    pub(crate) plow: bool,
+    /// A pool vehicle drivers badge into (NFC card reader).
+    pub(crate) shared: bool,
+    /// Fitted with a first-generation engine immobiliser.
+    pub(crate) immobilizer: bool,
 }
 
 /// The model over the whole fleet.
@@ -153,6 +172,7 @@ static EMPTY: DaySched = DaySched {
     trips: Vec::new(),
     odo0: 0.0,
     eng0: 0,
+    idle0: 0,
     gap: None,
 };
 
@@ -182,6 +202,8 @@ pub(crate) enum Sampling {
     Periodic(i64),
     /// At engine transitions.
     Transitions,
+    /// At engine-on only (a card scanned as the driver starts the vehicle).
+    Starts,
     /// Once per block of `n` seconds.
     Block(i64),
 }
@@ -225,6 +247,11 @@ impl Model {
                         }
                         Kind::Ev => false,
                     },
+                    van: s.name.starts_with("Van"),
+                    // Half the heavy work trucks carry a plow and spreader.
+                    plow: s.kind == Kind::Heavy && hash(seed, &[s.idx as u64, 78]) % 10 == 0,
+                    shared: hash(seed, &[s.idx as u64, 79]) % 4 == 0,
+                    immobilizer: s.kind == Kind::Light && hash(seed, &[s.idx as u64, 80]) % 10 == 0,
                 }
             })
             .collect();
@@ -265,7 +292,7 @@ impl Model {
 
     fn gen_day(&self, v: usize, d: i64, prev: Option<&DaySched>) -> DaySched {
         let p = &self.params[v];
-        let (odo0, eng0) = prev.map_or_else(
+        let (odo0, eng0, idle0) = prev.map_or_else(
             || {
                 let mut r = Rng::new(self.seed, 2000 + v as u64);
                 let years = 1.0 + 5.0 * r.unit();
@@ -276,9 +303,10 @@ impl Model {
                 };
                 #[allow(clippy::cast_possible_truncation)]
                 let eng = (years * if p.kind == Kind::Heavy { 3_000.0 } else { 700.0 } * 3600.0) as i64;
-                ((years * per_year).round(), eng)
+                // A fifth of a vehicle's engine time is idling.
+                ((years * per_year).round(), eng, eng / 5)
             },
-            |s| (s.odo0 + s.distance(), s.eng0 + s.engine()),
+            |s| (s.odo0 + s.distance(), s.eng0 + s.engine(), s.idle0 + s.idle()),
         );
         let mut r = Rng::new(
             hash(self.seed, &[v as u64, u64::try_from(d + 100_000).unwrap_or(0)]),
@@ -340,6 +368,7 @@ impl Model {
             trips,
             odo0,
             eng0,
+            idle0,
             gap,
         }
     }
@@ -452,6 +481,16 @@ impl Model {
                 .sum::<i64>()
     }
 
+    /// Cumulative idle seconds of vehicle `v` at `t` (engine on, wheels still).
+    pub(crate) fn idle_seconds(&self, days: &Days, v: usize, t: i64) -> i64 {
+        let s = days.get(v, self.day_of(v, t));
+        s.idle0
+            + s.trips
+                .iter()
+                .map(|tr| (t.min(tr.drive0) - tr.start).max(0) + (t.min(tr.end) - tr.drive1).max(0))
+                .sum::<i64>()
+    }
+
     /// The first sample strictly after `t`, within the view.
     pub(crate) fn next_sample(&self, days: &Days, v: usize, how: Sampling, t: i64) -> i64 {
         let t1 = (t + 1).max(self.origin);
@@ -461,6 +500,9 @@ impl Model {
                 let off = self.params[v].off_offset;
                 align_up(t1 - off, b) + off
             }
+            Sampling::Starts => (d0..d0 + 8)
+                .find_map(|d| days.get(v, d).trips.iter().map(|tr| tr.start).find(|&x| x >= t1))
+                .unwrap_or(i64::MAX),
             Sampling::Transitions => {
                 for d in d0..d0 + 8 {
                     for tr in &days.get(v, d).trips {
@@ -508,6 +550,14 @@ impl Model {
                 let off = self.params[v].off_offset;
                 Some(align_down(t - off, b) + off)
             }
+            Sampling::Starts => (d0 - 7..=d0).rev().find_map(|d| {
+                days.get(v, d)
+                    .trips
+                    .iter()
+                    .rev()
+                    .map(|tr| tr.start)
+                    .find(|&x| x <= t)
+            }),
             Sampling::Transitions => (d0 - 7..=d0).rev().find_map(|d| {
                 days.get(v, d)
                     .trips

@@ -323,9 +323,9 @@ pub(crate) fn series(
         || {
             let mut next = vec![i64::MAX; q.vehicles.len() * nk];
             for (vi, &v) in q.vehicles.iter().enumerate() {
-                let kind = model.params[v].kind;
+                let params = &model.params[v];
                 for (k, st) in q.types.iter().enumerate() {
-                    if !st.reported_by(kind) {
+                    if !st.reported_by(params) {
                         continue;
                     }
                     let pos = (u32::try_from(v).unwrap_or(END), u32::try_from(k).unwrap_or(END));
@@ -499,7 +499,7 @@ fn latest_values(out: &mut Vec<u8>, model: &Model, q: &Query, vehicles: &[usize]
         out.push(b'{');
         out.extend_from_slice(q.headers[v].as_bytes());
         for st in &q.types {
-            if !st.reported_by(model.params[v].kind) {
+            if !st.reported_by(&model.params[v]) {
                 continue;
             }
             if let Some(t) = model.prev_visible(&days, v, st.sampling(), at) {

@@ -5,6 +5,7 @@ speeding, driver replies)."""
 from __future__ import annotations
 
 import importlib.metadata
+import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -116,3 +117,37 @@ def test_messages_carry_driver_replies(client: Samsara) -> None:
     assert senders["dispatch"] > 0
     assert senders["driver"] > 0
     assert len({m.text for m in got if m.sender and m.sender.type == "driver"}) >= 4
+
+
+def snake(name: str) -> str:
+    """The SDK attribute of a stat type (`auxInput1` -> `aux_input_1`)."""
+    return re.sub(r"(?<!^)(?=[A-Z0-9])", "_", name).lower()
+
+
+@pytest.mark.parametrize(
+    "types",
+    [
+        ["auxInput1", "auxInput2", "auxInput3"],
+        ["auxInput4", "idlingDurationMilliseconds", "intakeManifoldTemperatureMilliC"],
+        ["barometricPressurePa", "seatbeltDriver", "ecuDoorStatus"],
+        ["nfcCardScans", "engineImmobilizer", "spreaderOnState"],
+        ["spreaderActive", "spreaderPlowStatus", "spreaderGranularRate"],
+        ["spreaderAirTemp", "spreaderRoadTemp", "spreaderLiquidName"],
+        ["spreaderLiquidRate", "spreaderPrewetRate", "spreaderBlastState"],
+        ["spreaderGranularName", "spreaderPrewetName", "engineStates"],
+    ],
+)
+def test_equipment_stat_types_return_data(client: Samsara, types: list[str]) -> None:
+    """Types that need equipment (PTO, plow, door sensor, NFC reader, immobiliser) have vehicles with it."""
+    found: Counter[str] = Counter()
+    after = None
+    while True:
+        page = client.vehicle_stats.get_vehicle_stats_history(
+            start_time="2026-11-02T00:00:00Z", end_time="2026-11-02T18:00:00Z", types=types, after=after
+        )
+        for v in page.data:
+            found.update({t: len(getattr(v, snake(t)) or []) for t in types})
+        if not page.pagination.has_next_page:
+            break
+        after = page.pagination.end_cursor
+    assert all(found[t] > 0 for t in types), found
