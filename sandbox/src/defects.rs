@@ -140,7 +140,7 @@ fn found(sb: &Sandbox, v: usize, d: i64, kind: Inspection, at: i64) -> Vec<Gen> 
             };
             (crate::rng::unit(h) < DEFECT_RATE[ty] * factor * trailer_too).then(|| {
                 let major = TYPES[ty].3 == "major";
-                let r = crate::rng::unit(h >> 11);
+                let r = crate::rng::unit(crate::rng::mix(h ^ 0x2e));
                 let delay = if major {
                     (r < 0.85).then(|| 2 * 3600 + i64::try_from((h >> 24) % (28 * 3600)).unwrap_or(0))
                 } else {
