@@ -359,9 +359,9 @@ pub(crate) fn series(
             heap.push(Reverse((m, vi)));
         }
     }
-    // Points served, grouped by vehicle position: (type index, time).
-    let mut served: Vec<Vec<(usize, i64)>> = vec![Vec::new(); q.vehicles.len()];
-    let mut order: Vec<usize> = Vec::new();
+    // Points served: (vehicle position, type index, time), in walk order (at most a page: no
+    // per-vehicle allocation, which at 50,000 vehicles would cost more than the page).
+    let mut served: Vec<(usize, usize, i64)> = Vec::with_capacity(PAGE_POINTS);
     let mut count = 0;
     let mut last = cursor;
     let mut has_next = false;
@@ -387,10 +387,7 @@ pub(crate) fn series(
                     has_next = true;
                     break 'outer;
                 }
-                if served[vi].is_empty() {
-                    order.push(vi);
-                }
-                served[vi].push((k, t));
+                served.push((vi, k, t));
                 count += 1;
                 last = Cursor {
                     t: i,
@@ -409,7 +406,8 @@ pub(crate) fn series(
     if count == PAGE_POINTS && heap.peek().is_some_and(|Reverse((t, _))| *t <= upper) {
         has_next = true;
     }
-    order.sort_unstable();
+    // Grouped by vehicle, then type; a stable sort keeps each array in time order.
+    served.sort_by_key(|&(vi, k, _)| (vi, k));
     let r = Render {
         model,
         days: &days,
@@ -417,32 +415,31 @@ pub(crate) fn series(
     };
     let mut out = Vec::with_capacity(count * 220 + 256);
     out.extend_from_slice(b"{\"data\":[");
-    for (n, &vi) in order.iter().enumerate() {
+    let mut i = 0;
+    while i < served.len() {
+        let vi = served[i].0;
         let v = q.vehicles[vi];
-        if n > 0 {
+        if i > 0 {
             out.push(b',');
         }
         out.push(b'{');
         out.extend_from_slice(q.headers[v].as_bytes());
-        for (k, st) in q.types.iter().enumerate() {
+        while i < served.len() && served[i].0 == vi {
+            let k = served[i].1;
+            let st = q.types[k];
+            out.push(b',');
+            string(&mut out, st.feed_key());
+            out.extend_from_slice(b":[");
             let mut first = true;
-            for &(pk, t) in &served[vi] {
-                if pk != k {
-                    continue;
-                }
-                if first {
-                    out.push(b',');
-                    string(&mut out, st.feed_key());
-                    out.extend_from_slice(b":[");
-                    first = false;
-                } else {
+            while i < served.len() && served[i].0 == vi && served[i].1 == k {
+                if !first {
                     out.push(b',');
                 }
-                r.point(&mut out, *st, v, t, &q.decorations);
+                first = false;
+                r.point(&mut out, st, v, served[i].2, &q.decorations);
+                i += 1;
             }
-            if !first {
-                out.push(b']');
-            }
+            out.push(b']');
         }
         out.push(b'}');
     }
