@@ -376,3 +376,87 @@ pub(crate) fn merge_inputs(t: &Template, current: &Value, inputs: Vec<(usize, Va
     }
     Value::Array(by_pos.into_iter().flatten().collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{check_inputs, find, merge_inputs, TEMPLATES};
+
+    #[test]
+    fn inputs_are_checked_against_the_template() {
+        let incident = find(TEMPLATES[3].id).unwrap();
+        let ok = check_inputs(
+            incident,
+            &json!([{"id": "f-parties", "checkBoxesValue": {"valueIds": ["o-property", "o-vehicle", "o-property"]}},
+                    {"id": "f-kind", "type": "multiple_choice", "multipleChoiceValue": {"valueId": "o-injury", "value": "Injury"}}]),
+        )
+        .unwrap();
+        let merged = merge_inputs(incident, &json!([]), ok);
+        assert_eq!(
+            merged[0]["multipleChoiceValue"],
+            json!({"value": "Injury", "valueId": "o-injury"})
+        );
+        assert_eq!(
+            merged[1]["checkBoxesValue"],
+            json!({"value": ["Property", "Other vehicle"], "valueIds": ["o-property", "o-vehicle"]})
+        );
+        let delivery = find(TEMPLATES[2].id).unwrap();
+        let when = check_inputs(
+            delivery,
+            &json!([{"id": "f-delivered-at", "dateTimeValue": {"value": "2026-11-02T10:00:00-05:00"}}]),
+        )
+        .unwrap();
+        assert_eq!(when[0].1["dateTimeValue"]["value"], "2026-11-02T15:00:00.000Z");
+        for (bad, needle) in [
+            (
+                json!([{"id": "f-kind", "multipleChoiceValue": {"valueId": "o-injury", "value": "Collision"}}]),
+                "different options",
+            ),
+            (
+                json!([{"id": "f-parties", "checkBoxesValue": {"value": ["Pedestrian"]}}]),
+                "valueIds",
+            ),
+            (
+                json!([{"id": "f-kind", "type": "text", "multipleChoiceValue": {"valueId": "o-injury"}}]),
+                "`type`",
+            ),
+            (json!([{"id": "f-description"}]), "textValue"),
+            (
+                json!([{"id": "f-description", "textValue": {"value": 3}}]),
+                "string",
+            ),
+            (json!([{"textValue": {"value": "x"}}]), "`id`"),
+            (json!({"id": "f-kind"}), "array"),
+        ] {
+            let err = check_inputs(incident, &bad).unwrap_err();
+            let body = String::from_utf8(err.body).unwrap();
+            assert!(
+                body.contains(needle) && body.contains("`fields`"),
+                "{bad}: {body}"
+            );
+        }
+        let bad_time = check_inputs(
+            delivery,
+            &json!([{"id": "f-delivered-at", "dateTimeValue": {"value": "noon"}}]),
+        );
+        assert!(bad_time.is_err());
+    }
+
+    #[test]
+    fn a_later_answer_replaces_the_earlier_one() {
+        let pre = find(TEMPLATES[0].id).unwrap();
+        let first = check_inputs(pre, &json!([{"id": "f-notes", "textValue": {"value": "a"}}, {"id": "f-odometer", "numberValue": {"value": 5}}])).unwrap();
+        let cur = merge_inputs(pre, &json!([]), first);
+        let again = check_inputs(pre, &json!([{"id": "f-notes", "textValue": {"value": "b"}}])).unwrap();
+        let cur = merge_inputs(pre, &cur, again);
+        let ids: Vec<&str> = cur
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["f-odometer", "f-notes"]);
+        assert_eq!(cur[1]["textValue"]["value"], "b");
+    }
+}

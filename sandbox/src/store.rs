@@ -558,3 +558,32 @@ pub(crate) fn external_id_rule(key: &str, value: &str) -> Result<(), Response> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::external_id_rule;
+
+    #[test]
+    fn external_id_character_rules() {
+        for (k, v) in [
+            ("maintenanceId", "M250104"),
+            ("payrollSys1", "Ty_Frec-%01+27+94%"),
+            ("crm", "a.b@example.com"),
+            ("k", &"x".repeat(128)),
+        ] {
+            assert!(external_id_rule(k, v).is_ok(), "{k}:{v}");
+        }
+        for (k, v) in [
+            ("bad key", "v"),
+            ("bad-key", "v"),
+            ("", "v"),
+            ("k", "has space"),
+            ("k", "a/b"),
+            ("k", "a,b"),
+            ("k", "café"),
+            ("k", &"x".repeat(129)),
+        ] {
+            assert!(external_id_rule(k, v).is_err(), "{k}:{v}");
+        }
+    }
+}
