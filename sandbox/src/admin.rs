@@ -55,11 +55,13 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
         }
         ("GET", "/__sandbox/trailers") => trailers(sb),
         ("GET", "/__sandbox/truth/vehicles") => {
-            Response::json(200, &json!({"data": sb.fmc.truth_vehicles()}))
+            Response::json(200, &json!({"data": sb.fmc.truth_vehicles(&sb.fleet)}))
         }
         ("POST", "/__sandbox/fmc/changes") => crate::fmc_changes::script(sb, req),
         ("GET", "/__sandbox/fmc/changes") => crate::fmc_changes::status(sb),
-        ("GET", "/__sandbox/truth/drivers") => Response::json(200, &json!({"data": sb.fmc.truth_drivers()})),
+        ("GET", "/__sandbox/truth/drivers") => {
+            Response::json(200, &json!({"data": sb.fmc.truth_drivers(&sb.fleet)}))
+        }
         (_, p)
             if [
                 "/__sandbox/health",

@@ -1,8 +1,10 @@
 //! DVIR defects (`/defects/stream`, `/defects/{id}`, `/defect-types`, `PATCH /fleet/defects/{id}`)
 //! and driver–vehicle assignments (`/fleet/driver-vehicle-assignments`, all four verbs).
 //!
-//! Defects come from pre-trip inspections in the trip model; some are resolved by a mechanic a day or
-//! two later, and `PATCH` resolutions are kept in the store and move the defect in the stream.
+//! Defects come from the inspections of each vehicle-day in the trip model (pre-trip, post-trip and
+//! now and then a mechanic's), at a rate per defect type; mechanics resolve most major ones within a
+//! day and some minor ones over days, the rest stay open. `PATCH` resolutions are kept in the store
+//! and move the defect in the stream.
 
 use serde_json::{json, Map, Value};
 
@@ -25,45 +27,175 @@ const TYPES: [(&str, &str, &str, &str); 8] = [
     ("108", "Fluid Leaks", "exteriorSideUnderneath", "major"),
 ];
 
-/// A generated defect: (id, vehicle, created, type index, auto-resolution time).
+/// Per inspection, the chance of a defect of each type (index as [`TYPES`]): lights and tires are
+/// what drivers find most, horns and coupling devices least; a mechanic's inspection finds about four
+/// times as much. Coupling devices only on heavy trucks.
+const DEFECT_RATE: [f64; 8] = [0.008, 0.025, 0.035, 0.012, 0.008, 0.003, 0.006, 0.010];
+/// Defect types a trailer can have (brakes, tires, lights, coupling devices).
+const TRAILER_TYPES: [usize; 4] = [0, 1, 2, 6];
+/// What a mechanic's inspection finds, relative to a driver's.
+const MECHANIC_FACTOR: f64 = 4.0;
+/// What the driver wrote, by defect type.
+const COMMENTS: [[&str; 2]; 8] = [
+    ["Brakes pulling to the left", "Air brake slow to release"],
+    [
+        "Front left tire worn to the cords",
+        "Low tread on the drive tires",
+    ],
+    ["Left turn signal out", "Right brake light out"],
+    ["Wipers streaking", "Washer fluid pump not working"],
+    ["Right mirror cracked", "Mirror bracket loose"],
+    ["Horn not working", "Horn intermittent"],
+    ["Fifth wheel jaw worn", "Kingpin lock loose"],
+    ["Oil drip under the engine", "Coolant leak at the radiator hose"],
+];
+/// Mechanics who resolve defects in the dashboard: ID, name.
+const MECHANICS: [(&str, &str); 3] = [
+    ("7001", "Dana Ruiz"),
+    ("7002", "Lee Okafor"),
+    ("7003", "Sam Whitfield"),
+];
+
+/// An inspection: pre-trip, post-trip or a mechanic's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Inspection {
+    /// Before the day's first trip.
+    PreTrip = 0,
+    /// After the day's last trip.
+    PostTrip = 1,
+    /// A mechanic's periodic inspection at the yard, after the last trip.
+    Mechanic = 2,
+}
+
+impl Inspection {
+    /// The DVIR `type`.
+    fn wire(self) -> &'static str {
+        match self {
+            Self::PreTrip => "preTrip",
+            Self::PostTrip => "postTrip",
+            Self::Mechanic => "mechanic",
+        }
+    }
+}
+
+/// The inspections of vehicle `v` on local day `d` whose trips run from `first` to `last` (s):
+/// kind and start time. Every day with trips has a pre-trip inspection, 85 % a post-trip one, and
+/// one in twelve a mechanic's.
+fn inspections(sb: &Sandbox, v: usize, d: i64, first: i64, last: i64) -> Vec<(Inspection, i64)> {
+    let h = hash(sb.cfg.seed, &[v as u64, d.unsigned_abs(), 54]);
+    let mut out = vec![(Inspection::PreTrip, first - 600)];
+    if crate::rng::unit(h) < 0.85 {
+        out.push((Inspection::PostTrip, last + 120));
+    }
+    if (h >> 20) % 12 == 0 {
+        out.push((Inspection::Mechanic, last + 3600));
+    }
+    out
+}
+
+/// A generated defect.
 struct Gen {
     id: String,
     v: usize,
+    /// Local day.
+    d: i64,
+    /// The inspection that found it.
+    found_by: Inspection,
     created: i64,
     ty: usize,
+    /// When a mechanic resolved it in the dashboard, if they did.
     auto_resolved: Option<i64>,
 }
 
-fn generate(sb: &Sandbox, v: usize, d: i64, first_trip: i64) -> Option<Gen> {
-    let h = hash(sb.cfg.seed, &[v as u64, d.unsigned_abs(), 53]);
-    (crate::rng::unit(h) < 0.15).then(|| Gen {
-        id: (d * 100_000 + i64::try_from(v).unwrap_or(0)).to_string(),
-        v,
-        created: first_trip - 600,
-        ty: usize::try_from(h % 8).unwrap_or(0),
-        auto_resolved: (h % 2 == 0)
-            .then(|| first_trip - 600 + 86_400 + i64::try_from((h >> 8) % 86_400).unwrap_or(0) / 5 * 5),
-    })
+/// The DVIR ID of an inspection.
+fn dvir_id(v: usize, d: i64, kind: Inspection) -> String {
+    format!(
+        "9{}",
+        (d * 100_000 + i64::try_from(v).unwrap_or(0)) * 10 + kind as i64
+    )
+}
+
+/// The defects an inspection found (at `at`, s). Major defects are mostly repaired within a day or
+/// so; about half the minor ones wait for days and many stay open.
+fn found(sb: &Sandbox, v: usize, d: i64, kind: Inspection, at: i64) -> Vec<Gen> {
+    let heavy = sb.fleet.vehicles[v].kind == crate::fleet::Kind::Heavy;
+    // A tractor's inspection covers its trailer too: twice the brakes, tires, lights and coupling.
+    let tractor = sb.fleet.trailers.iter().any(|t| t.tractor == Some(v));
+    let factor = if kind == Inspection::Mechanic {
+        MECHANIC_FACTOR
+    } else {
+        1.0
+    };
+    (0..TYPES.len())
+        .filter(|&ty| ty != 6 || heavy)
+        .filter_map(|ty| {
+            let h = hash(
+                sb.cfg.seed,
+                &[v as u64, d.unsigned_abs(), 55 + kind as u64, ty as u64],
+            );
+            let trailer_too = if tractor && TRAILER_TYPES.contains(&ty) {
+                2.0
+            } else {
+                1.0
+            };
+            (crate::rng::unit(h) < DEFECT_RATE[ty] * factor * trailer_too).then(|| {
+                let major = TYPES[ty].3 == "major";
+                let r = crate::rng::unit(crate::rng::mix(h ^ 0x2e));
+                let delay = if major {
+                    (r < 0.85).then(|| 2 * 3600 + i64::try_from((h >> 24) % (28 * 3600)).unwrap_or(0))
+                } else {
+                    (r < 0.45).then(|| 86_400 + i64::try_from((h >> 24) % (4 * 86_400)).unwrap_or(0))
+                };
+                Gen {
+                    id: ((d * 100_000 + i64::try_from(v).unwrap_or(0)) * 100
+                        + kind as i64 * 10
+                        + i64::try_from(ty).unwrap_or(0))
+                    .to_string(),
+                    v,
+                    d,
+                    found_by: kind,
+                    created: at + 120,
+                    ty,
+                    auto_resolved: delay.map(|x| (at + 120 + x) / 5 * 5),
+                }
+            })
+        })
+        .collect()
+}
+
+/// Every defect found on vehicle `v`'s day `d` (none without trips).
+fn day_defects(sb: &Sandbox, days: &crate::model::Days, v: usize, d: i64) -> Vec<Gen> {
+    let trips = &days.get(v, d).trips;
+    let (Some(first), Some(last)) = (trips.first(), trips.last()) else {
+        return Vec::new();
+    };
+    inspections(sb, v, d, first.start, last.end)
+        .into_iter()
+        .flat_map(|(kind, at)| found(sb, v, d, kind, at))
+        .collect()
 }
 
 fn find(sb: &Sandbox, id: &str) -> Option<Gen> {
     let n: i64 = id.parse().ok()?;
+    let base = n.div_euclid(100);
     let (d, v) = (
-        n.div_euclid(100_000),
-        usize::try_from(n.rem_euclid(100_000)).ok()?,
+        base.div_euclid(100_000),
+        usize::try_from(base.rem_euclid(100_000)).ok()?,
     );
     if v >= sb.fleet.vehicles.len() {
         return None;
     }
     let days = sb.model.days(d * 86_400 - 86_400, d * 86_400 + 86_400);
-    let first = days.get(v, d).trips.first()?.start;
-    generate(sb, v, d, first).filter(|g| g.created <= sb.clock.now_s())
+    day_defects(sb, &days, v, d)
+        .into_iter()
+        .find(|g| g.id == id)
+        .filter(|g| g.created <= sb.clock.now_s())
 }
 
 /// The trailer a defect was found on, if any: about half of the brake, tire, light and coupling
 /// defects of a truck that hauls trailers are on one of its trailers.
 fn trailer_of(sb: &Sandbox, g: &Gen) -> Option<usize> {
-    if ![0, 1, 2, 6].contains(&g.ty) {
+    if !TRAILER_TYPES.contains(&g.ty) {
         return None;
     }
     let hauled: Vec<usize> = (0..sb.fleet.trailers.len())
@@ -82,10 +214,18 @@ fn current(sb: &Sandbox, g: &Gen, ext: bool) -> (Value, i64) {
     if ext {
         vehicle["externalIds"] = st.vehicle_external_ids(g.v);
     }
-    let (_, label, _, sev) = TYPES[g.ty];
-    let mut j = json!({"id": g.id, "dvirId": format!("9{}", g.id), "comment": format!("{label}: needs attention"), "createdAtTime": ts(g.created),
+    let (_, _, _, sev) = TYPES[g.ty];
+    let h = hash(sb.cfg.seed, &[g.id.parse::<u64>().unwrap_or(0), 57]);
+    // Most drivers photograph what they report: one or two photos on about 60 % of defects.
+    let photos: Vec<Value> = (0..[0, 0, 1, 1, 1, 2, 2, 1, 0, 1][usize::try_from(h % 10).unwrap_or(0)])
+        .map(|n| {
+            json!({"createdAtTime": ts(g.created - 60 + n * 20),
+                "url": format!("https://media.sandbox.invalid/defects/{}-{n}.jpeg", g.id)})
+        })
+        .collect();
+    let mut j = json!({"id": g.id, "dvirId": dvir_id(g.v, g.d, g.found_by), "comment": COMMENTS[g.ty][usize::try_from((h >> 8) % 2).unwrap_or(0)], "createdAtTime": ts(g.created),
         "defectTypeId": TYPES[g.ty].0, "defectSafetyStatus": if sev == "major" { "unsafe" } else { "safe" }, "isResolved": false,
-        "defectPhotos": [], "vehicle": vehicle});
+        "defectPhotos": photos, "vehicle": vehicle});
     if let Some(i) = trailer_of(sb, g) {
         let mut trailer = json!({"id": st.trailers[i].id});
         if ext {
@@ -97,8 +237,13 @@ fn current(sb: &Sandbox, g: &Gen, ext: bool) -> (Value, i64) {
     if let Some(r) = g.auto_resolved.filter(|r| r * 1000 <= now) {
         j["isResolved"] = json!(true);
         j["resolvedAtTime"] = json!(ts(r));
-        j["resolvedBy"] = json!({"id": "7001", "name": "Sandbox Mechanic", "type": "mechanic"});
-        j["mechanicNotes"] = json!("Repaired in shop");
+        let (mid, name) = MECHANICS[usize::try_from((h >> 16) % 3).unwrap_or(0)];
+        j["resolvedBy"] = json!({"id": mid, "name": name, "type": "mechanic"});
+        j["mechanicNotes"] = json!(
+            ["Repaired in shop", "Part replaced", "Adjusted and tested"]
+                [usize::try_from((h >> 20) % 3).unwrap_or(0)]
+        );
+        j["mechanicNotesUpdatedAtTime"] = json!(ts(r));
         updated = r * 1000;
     }
     if let Some(Value::Object(p)) = st.defect_patches.get(&g.id) {
@@ -130,13 +275,10 @@ pub(crate) fn stream(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Resp
         let mut items = Vec::new();
         for v in 0..sb.fleet.vehicles.len() {
             let (d0, d1) = (sb.model.day_of(v, lo) - 3, sb.model.day_of(v, hi));
-            for d in d0..=d1 {
-                let Some(first) = days.get(v, d).trips.first() else {
+            for g in (d0..=d1).flat_map(|d| day_defects(sb, &days, v, d)) {
+                if g.created * 1000 > w.now {
                     continue;
-                };
-                let Some(g) = generate(sb, v, d, first.start).filter(|g| g.created * 1000 <= w.now) else {
-                    continue;
-                };
+                }
                 let (j, at) = current(sb, &g, ext);
                 if resolved.is_some_and(|r| j["isResolved"].as_bool() != Some(r)) {
                     continue;
@@ -270,14 +412,11 @@ pub(crate) fn history(sb: &Sandbox, req: &Request, repeat: bool) -> Response {
         let days = sb.model.days(lo - 86_400, hi);
         let mut rows = Vec::new();
         for v in 0..sb.fleet.vehicles.len() {
-            for d in sb.model.day_of(v, lo)..=sb.model.day_of(v, hi) {
-                let Some(first) = days.get(v, d).trips.first() else {
+            let (d0, d1) = (sb.model.day_of(v, lo) - 1, sb.model.day_of(v, hi));
+            for g in (d0..=d1).flat_map(|d| day_defects(sb, &days, v, d)) {
+                if g.created < lo || g.created > hi {
                     continue;
-                };
-                let Some(g) = generate(sb, v, d, first.start).filter(|g| g.created >= lo && g.created <= hi)
-                else {
-                    continue;
-                };
+                }
                 let (cur, _) = current(sb, &g, false);
                 if resolved.is_some_and(|r| cur["isResolved"].as_bool() != Some(r)) {
                     continue;
@@ -314,8 +453,9 @@ pub(crate) fn is_resolved(sb: &Sandbox, id: &str) -> Option<bool> {
     current(sb, &g, false).0["isResolved"].as_bool()
 }
 
-/// `GET /dvirs/stream`: one pre-trip DVIR per vehicle-day with trips; `unsafe` while its defect is
-/// open, `resolved` once the defect is resolved (which also moves it in the stream).
+/// `GET /dvirs/stream`: the pre-trip, post-trip and mechanic's inspections of each vehicle-day with
+/// trips; `unsafe` while a major defect is open, `resolved` once every defect is resolved (which also
+/// moves it in the stream), `safe` otherwise.
 pub(crate) fn dvirs(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Response {
     let run = || -> Result<Response, Response> {
         let w = Window::parse(req, sb.clock.now_ms(), false)?;
@@ -335,47 +475,66 @@ pub(crate) fn dvirs(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Respo
         let mut items = Vec::new();
         for v in 0..sb.fleet.vehicles.len() {
             for d in sb.model.day_of(v, lo) - 3..=sb.model.day_of(v, hi) {
-                let Some(first) = days.get(v, d).trips.first() else {
+                let trips = &days.get(v, d).trips;
+                let (Some(first), Some(last)) = (trips.first(), trips.last()) else {
                     continue;
                 };
-                let created = first.start - 600;
-                if created * 1000 > w.now {
-                    continue;
-                }
-                let id = format!("9{}", d * 100_000 + i64::try_from(v).unwrap_or(0));
-                let (status, defects, updated) = match generate(sb, v, d, first.start) {
-                    Some(g) => {
-                        let (cur, at) = current(sb, &g, false);
-                        let resolved = cur["isResolved"].as_bool() == Some(true);
-                        (if resolved { "resolved" } else { "unsafe" }, json!([g.id]), at)
+                for (kind, created) in inspections(sb, v, d, first.start, last.end) {
+                    let took = if kind == Inspection::Mechanic { 1800 } else { 240 };
+                    if (created + took) * 1000 > w.now {
+                        continue;
                     }
-                    None => ("safe", json!([]), created * 1000),
-                };
-                if !statuses.is_empty() && !statuses.iter().any(|s| s == status) {
-                    continue;
+                    let mut updated = (created + took) * 1000;
+                    let (mut open_major, mut open, mut ids) = (false, false, Vec::new());
+                    for g in found(sb, v, d, kind, created) {
+                        let (cur, at) = current(sb, &g, false);
+                        if cur["isResolved"] != json!(true) {
+                            open = true;
+                            open_major |= TYPES[g.ty].3 == "major";
+                        }
+                        updated = updated.max(at);
+                        ids.push(g.id);
+                    }
+                    let status = match (ids.is_empty(), open_major, open) {
+                        (false, true, _) => "unsafe",
+                        (false, false, false) => "resolved",
+                        _ => "safe",
+                    };
+                    if !statuses.is_empty() && !statuses.iter().any(|s| s == status) {
+                        continue;
+                    }
+                    let st = sb.store();
+                    let mut vehicle = json!({"id": st.vehicles[v]["id"]});
+                    if ext {
+                        vehicle["externalIds"] = st.vehicle_external_ids(v);
+                    }
+                    drop(st);
+                    let driver = sb
+                        .model
+                        .driver_for(v, d, sb.fleet.drivers.len())
+                        .map_or_else(|| "0".to_string(), |i| sb.fleet.drivers[i].id.clone());
+                    #[allow(clippy::cast_possible_truncation)]
+                    let odo = sb.model.odometer(&days, v, created).round() as i64;
+                    let b = crate::fleet::BRANCHES[sb.fleet.vehicles[v].branch];
+                    let id = dvir_id(v, d, kind);
+                    let signature = if kind == Inspection::Mechanic {
+                        let (mid, _) = MECHANICS[v % MECHANICS.len()];
+                        json!({"signatoryUser": {"id": mid}, "signedAtTime": ts(created + took), "type": "mechanic"})
+                    } else {
+                        json!({"signatoryUser": {"id": driver}, "signedAtTime": ts(created + took), "type": "driver"})
+                    };
+                    let mut j = json!({"id": id, "type": kind.wire(), "safetyStatus": status, "defectIds": ids, "vehicle": vehicle,
+                        "authorSignature": signature, "dvirSubmissionBeginTime": ts(created), "dvirSubmissionTime": ts(created + took),
+                        "updatedAtTime": rfc3339_ms(updated), "odometerMeters": odo, "formattedAddress": format!("1 Depot Rd, {}, {}", b.city, b.state)});
+                    if kind == Inspection::Mechanic {
+                        j["mechanicNotes"] = json!("Periodic inspection at the yard");
+                    }
+                    items.push(Item {
+                        at: updated,
+                        key: id,
+                        json: j,
+                    });
                 }
-                let st = sb.store();
-                let mut vehicle = json!({"id": st.vehicles[v]["id"]});
-                if ext {
-                    vehicle["externalIds"] = st.vehicle_external_ids(v);
-                }
-                drop(st);
-                let driver = sb
-                    .model
-                    .driver_for(v, d, sb.fleet.drivers.len())
-                    .map_or_else(|| "0".to_string(), |i| sb.fleet.drivers[i].id.clone());
-                #[allow(clippy::cast_possible_truncation)]
-                let odo = sb.model.odometer(&days, v, created).round() as i64;
-                let b = crate::fleet::BRANCHES[sb.fleet.vehicles[v].branch];
-                let j = json!({"id": id, "type": "preTrip", "safetyStatus": status, "defectIds": defects, "vehicle": vehicle,
-                    "authorSignature": {"signatoryUser": {"id": driver}, "signedAtTime": ts(created + 240), "type": "driver"},
-                    "dvirSubmissionBeginTime": ts(created), "dvirSubmissionTime": ts(created + 240), "updatedAtTime": rfc3339_ms(updated.max((created + 240) * 1000)),
-                    "odometerMeters": odo, "formattedAddress": format!("1 Depot Rd, {}, {}", b.city, b.state)});
-                items.push(Item {
-                    at: updated.max((created + 240) * 1000),
-                    key: id,
-                    json: j,
-                });
             }
         }
         Ok(page(items, req, &w, Some((200, 200)), pf))

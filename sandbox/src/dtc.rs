@@ -43,6 +43,24 @@ const OBD: [(i64, &str, &str); 4] = [
     ),
 ];
 
+/// The active code of vehicle `v` at `t` in its short form (`SPN 3226 FMI 9`, `P0420`), if any.
+pub(crate) fn active_code(model: &Model, v: usize, t: i64) -> Option<&'static str> {
+    /// The J1939 codes' short forms, in [`J1939`] order.
+    const J1939_SHORT: [&str; 4] = [
+        "SPN 3226 FMI 9",
+        "SPN 110 FMI 16",
+        "SPN 100 FMI 1",
+        "SPN 4364 FMI 18",
+    ];
+    let h = model.fault_at(v, t)?;
+    let i = usize::try_from(h % 4).unwrap_or(0);
+    Some(if model.params[v].kind == Kind::Heavy {
+        J1939_SHORT[i]
+    } else {
+        OBD[i].1
+    })
+}
+
 /// Appends the `faultCodes` fields (without `time`) of vehicle `v` at `t`.
 pub(crate) fn render(out: &mut Vec<u8>, model: &Model, v: usize, t: i64) {
     let kind = model.params[v].kind;

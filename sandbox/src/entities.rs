@@ -169,7 +169,12 @@ fn merge_external_ids(rec: &mut Map<String, Value>, ext: &Map<String, Value>) {
     let cur = rec.entry("externalIds").or_insert_with(|| json!({}));
     if let Some(cur) = cur.as_object_mut() {
         for (k, v) in ext {
-            let s = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+            // `null` or `""` deletes the key.
+            let s = match v {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
             if s.is_empty() {
                 cur.remove(k);
             } else {
@@ -421,6 +426,9 @@ pub(crate) fn write_driver(sb: &Sandbox, req: &Request, create: bool) -> Respons
             }
         }
         want_enum(&body, "driverActivationStatus", &["active", "deactivated"])?;
+        if let Some(at) = want_str(&body, "deactivatedAtTime")? {
+            check_deactivated_at(at, &body, idx.map(|i| &st.drivers[i]), sb.clock.now_ms())?;
+        }
         want_enum(
             &body,
             "locale",
@@ -490,8 +498,18 @@ pub(crate) fn write_driver(sb: &Sandbox, req: &Request, create: bool) -> Respons
             "externalIds" => merge_external_ids(rec, v.as_object().unwrap_or(&Map::new())),
             "tagIds" | "password" | "profileImageBase64" => {}
             "driverActivationStatus" => {
-                rec.insert("isDeactivated".into(), json!(v.as_str() == Some("deactivated")));
+                let off = v.as_str() == Some("deactivated");
+                rec.insert("isDeactivated".into(), json!(off));
+                if !off {
+                    rec.remove("deactivatedAtTime");
+                } else if !body.contains_key("deactivatedAtTime") {
+                    rec.insert("deactivatedAtTime".into(), json!(now));
+                }
                 rec.insert(k.clone(), v.clone());
+            }
+            "deactivatedAtTime" => {
+                let ms = v.as_str().and_then(parse_rfc3339_ms).unwrap_or_default();
+                rec.insert(k.clone(), json!(rfc3339_ms(ms)));
             }
             _ => {
                 rec.insert(k.clone(), v.clone());
@@ -500,6 +518,41 @@ pub(crate) fn write_driver(sb: &Sandbox, req: &Request, create: bool) -> Respons
     }
     rec.insert("updatedAtTime".into(), json!(now));
     Response::data(driver_json(&st, i))
+}
+
+/// How far back `deactivatedAtTime` may go: six months (183 days).
+const MAX_DEACTIVATION_AGE_MS: i64 = 183 * 86_400_000;
+
+/// `deactivatedAtTime` is an RFC 3339 time at most six months back, sent only for a driver who is
+/// (or becomes, in the same request) deactivated: the 14.x docstring calls it an error with
+/// `driverActivationStatus: active`.
+fn check_deactivated_at(
+    at: &str,
+    body: &Map<String, Value>,
+    current: Option<&Map<String, Value>>,
+    now_ms: i64,
+) -> Result<(), Response> {
+    let ms = parse_rfc3339_ms(at).ok_or_else(|| {
+        Response::bad_param("deactivatedAtTime", &format!("`{at}` is not an RFC 3339 time"))
+    })?;
+    let status = body
+        .get("driverActivationStatus")
+        .and_then(Value::as_str)
+        .or_else(|| current.and_then(|d| d.get("driverActivationStatus")?.as_str()))
+        .unwrap_or("active");
+    if status != "deactivated" {
+        return Err(Response::bad_param(
+            "deactivatedAtTime",
+            "applies to a deactivated driver only; send `driverActivationStatus: deactivated` with it",
+        ));
+    }
+    if ms < now_ms - MAX_DEACTIVATION_AGE_MS {
+        return Err(Response::bad_param(
+            "deactivatedAtTime",
+            &format!("`{at}` is more than 6 months in the past"),
+        ));
+    }
+    Ok(())
 }
 
 /// `DELETE /fleet/drivers/{id}`.

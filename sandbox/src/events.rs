@@ -173,6 +173,39 @@ pub(crate) fn trips(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Respo
     run().unwrap_or_else(|e| e)
 }
 
+/// How many speeding intervals a trip has: none on about 65 % of trips, one on 22 %, two on 9 %,
+/// three on 4 %.
+fn speeding_count(h: u64) -> u64 {
+    match crate::rng::unit(h) {
+        x if x < 0.65 => 0,
+        x if x < 0.87 => 1,
+        x if x < 0.96 => 2,
+        _ => 3,
+    }
+}
+
+/// An interval's severity (index into [`SEVERITIES`]): light 60 %, moderate 25 %, heavy 11 %, severe 4 %.
+fn severity_of(h: u64) -> usize {
+    match crate::rng::unit(crate::rng::mix(h ^ 0x5e)) {
+        x if x < 0.60 => 0,
+        x if x < 0.85 => 1,
+        x if x < 0.96 => 2,
+        _ => 3,
+    }
+}
+
+/// An interval's length, s: mostly 30 s to 3 min, one in six a long stretch of 5-20 min.
+fn speeding_secs(h: u64) -> i64 {
+    let u = crate::rng::unit(crate::rng::mix(h ^ 0x1e));
+    #[allow(clippy::cast_possible_truncation)]
+    let secs = if u < 0.83 {
+        30.0 + 150.0 * (u / 0.83)
+    } else {
+        300.0 + 900.0 * ((u - 0.83) / 0.17)
+    };
+    (secs as i64) / 5 * 5
+}
+
 const SEVERITIES: [(&str, f64); 4] = [
     ("light", 1.08),
     ("moderate", 1.16),
@@ -286,15 +319,15 @@ pub(crate) fn speeding(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Re
             }
             let h = hash(sb.cfg.seed, &[a.v as u64, t.start.unsigned_abs(), 41]);
             let drive = (t.drive1 - t.drive0).max(1);
-            let intervals: Vec<Value> = (0..h % 4)
+            let intervals: Vec<Value> = (0..speeding_count(h))
                 .filter_map(|i| {
                     let hi_ = crate::rng::mix(h ^ i);
-                    let (sev, factor) = SEVERITIES[usize::try_from(hi_ % 4).unwrap_or(0)];
+                    let (sev, factor) = SEVERITIES[severity_of(hi_)];
                     if !levels.is_empty() && !levels.iter().any(|l| l == sev) {
                         return None;
                     }
                     let s = t.drive0 + (i64::try_from(hi_ >> 8).unwrap_or(0) % drive) / 5 * 5;
-                    let e = (s + 30 + i64::try_from((hi_ >> 20) % 270).unwrap_or(0)).min(t.drive1);
+                    let e = (s + speeding_secs(hi_)).min(t.drive1);
                     let posted = if t.speed > 20.0 { 104.6 } else { 72.4 };
                     Some(json!({"startTime": ts(s), "endTime": ts(e), "isDismissed": hi_ % 10 == 0, "location": loc_at(sb, &days, a, s),
                         "maxSpeedKilometersPerHour": (posted * factor * 10.0_f64).round() / 10.0, "postedSpeedLimitKilometersPerHour": posted, "severityLevel": sev}))
@@ -403,13 +436,14 @@ pub(crate) fn idling(sb: &Sandbox, req: &Request, pf: Option<PageFault>, version
         let days = sb.model.days(lo - 86_400, hi);
         let mut items = Vec::new();
         for (a, d, t) in each_trip(sb, &days, &assets, lo - 86_400, hi) {
-            for (s, e) in [(t.start, t.drive0), (t.drive1, t.end)] {
+            for (s, e, pto_on) in [(t.start, t.drive0, false), (t.drive1, t.end, t.pto)] {
                 let dur = (e - s) * 1000;
+                let pto_state = if pto_on { "active" } else { "inactive" };
                 if dur < 120_000
                     || e > now
                     || min_d.is_some_and(|m| dur < m)
                     || max_d.is_some_and(|m| dur > m)
-                    || pto == Some("active")
+                    || pto.is_some_and(|p| p != pto_state)
                 {
                     continue;
                 }
@@ -437,7 +471,7 @@ pub(crate) fn idling(sb: &Sandbox, req: &Request, pf: Option<PageFault>, version
                 let oid: Option<i64> = op.as_ref().and_then(|o| o.parse().ok());
                 let mut j = json!({"eventUuid": uuid_, "startTime": ts(s), "durationMilliseconds": dur, "fuelConsumedMilliliters": (litres * 1000.0).round(),
                     "fuelCost": {"amount": format!("{:.2}", litres * 1.05), "currency": "usd"}, "gaseousFuelConsumedGrams": 0.0,
-                    "gaseousFuelCost": {"amount": "0.00", "currency": "usd"}, "ptoState": "inactive", "airTemperatureMillicelsius": air});
+                    "gaseousFuelCost": {"amount": "0.00", "currency": "usd"}, "ptoState": pto_state, "airTemperatureMillicelsius": air});
                 if nested {
                     j["asset"] = if ext {
                         json!({"id": aid, "externalIds": a.ext})
@@ -496,20 +530,65 @@ pub(crate) struct SafetyQuery {
     pub(crate) drivers: Vec<String>,
 }
 
+/// One safety event of a trip, as the model draws it.
+#[derive(Debug, Clone)]
+pub(crate) struct TripEvent {
+    /// The event's own hash (drives its details).
+    pub(crate) h: u64,
+    /// Start and end, Unix s.
+    pub(crate) start: i64,
+    /// End, Unix s.
+    pub(crate) end: i64,
+    /// Created (processed), Unix s.
+    pub(crate) created: i64,
+    /// Event ID.
+    pub(crate) id: String,
+    /// Behaviour label (v2 spelling).
+    pub(crate) label: &'static str,
+}
+
+impl TripEvent {
+    /// Whether the camera clip of this event also faces the driver (behaviours seen in the cab).
+    pub(crate) fn inward(&self) -> bool {
+        matches!(self.label, "MobileUsage" | "NoSeatbelt")
+    }
+}
+
+/// The safety events of trip `t` of vehicle `v`.
+pub(crate) fn trip_events(seed: u64, v: usize, t: &crate::model::Trip) -> Vec<TripEvent> {
+    let h = hash(seed, &[v as u64, t.start.unsigned_abs(), 43]);
+    (0..(h % 5).saturating_sub(2))
+        .map(|i| {
+            let hh = crate::rng::mix(h ^ (i + 1));
+            let start =
+                t.drive0 + (i64::try_from(hh >> 8).unwrap_or(0) % (t.drive1 - t.drive0).max(1)) / 5 * 5;
+            TripEvent {
+                h: hh,
+                start,
+                end: start + 5 + i64::try_from(hh % 20).unwrap_or(0),
+                created: start + 2 * PROCESSING,
+                id: uuid(hh, crate::rng::mix(hh)),
+                label: BEHAVIOURS[usize::try_from(hh % BEHAVIOURS.len() as u64).unwrap_or(0)],
+            }
+        })
+        .collect()
+}
+
+/// The clip URL of a safety event's camera (`front` or `inward`).
+pub(crate) fn clip_url(id: &str, camera: &str) -> String {
+    format!("https://media.sandbox.invalid/{id}/{camera}.mp4")
+}
+
 /// Safety events (v2 shape) of the selected vehicles around the window, ordered by the query's time.
 pub(crate) fn safety_items(sb: &Sandbox, q: &SafetyQuery) -> Vec<Item> {
     let days = sb.model.days(q.lo - 2 * 86_400, q.hi);
     let mut items = Vec::new();
     for (a, d, t) in each_trip(sb, &days, &q.assets, q.lo - 2 * 86_400, q.hi) {
-        let h = hash(sb.cfg.seed, &[a.v as u64, t.start.unsigned_abs(), 43]);
-        for i in 0..(h % 5).saturating_sub(2) {
-            let hh = crate::rng::mix(h ^ (i + 1));
-            let s = t.drive0 + (i64::try_from(hh >> 8).unwrap_or(0) % (t.drive1 - t.drive0).max(1)) / 5 * 5;
-            let created = s + 2 * PROCESSING;
+        for ev in trip_events(sb.cfg.seed, a.v, t) {
+            let (hh, s, created, label) = (ev.h, ev.start, ev.created, ev.label);
             if created > q.now {
                 continue;
             }
-            let label = BEHAVIOURS[usize::try_from(hh % BEHAVIOURS.len() as u64).unwrap_or(0)];
             let reviewed = q.now >= created + 4 * 3600 && hh % 3 != 2;
             let (state, updated) = if reviewed {
                 (
@@ -526,16 +605,19 @@ pub(crate) fn safety_items(sb: &Sandbox, q: &SafetyQuery) -> Vec<Item> {
             {
                 continue;
             }
-            let id = uuid(hh, crate::rng::mix(hh));
+            let id = ev.id.clone();
+            let mut media = vec![json!({"input": "dashcamRoadFacing", "url": clip_url(&id, "front")})];
+            if ev.inward() {
+                media.push(json!({"input": "dashcamDriverFacing", "url": clip_url(&id, "inward")}));
+            }
             let mut j = json!({"id": id, "asset": asset_json(a, q.expand_a), "behaviorLabels": [{"label": label, "source": "automated"}],
-                    "contextLabels": [], "createdAtTime": ts(created), "startMs": ts(s), "endMs": ts(s + 5 + i64::try_from(hh % 20).unwrap_or(0)),
+                    "contextLabels": [], "createdAtTime": ts(created), "startMs": ts(s), "endMs": ts(ev.end),
                     "eventState": state, "updatedAtTime": ts(updated), "location": loc_at(sb, &days, a, s),
                     "maxAccelerationGForce": 0.25 + f64::from(u32::try_from(hh % 40).unwrap_or(0)) / 100.0,
                     "inboxEventUrl": format!("https://cloud.samsara.com/o/{}/fleet/safety/event/{id}", sb.org_id),
                     "incidentReportUrl": format!("https://cloud.samsara.com/o/{}/fleet/reports/safety/incident/{id}", sb.org_id),
                     "tripStartTime": ts(t.start),
-                    "media": [{"input": "dashcamRoadFacing", "url": format!("https://media.sandbox.invalid/{id}/front.mp4")}],
-                    "downloadForwardVideoUrl": format!("https://media.sandbox.invalid/{id}/front.mp4")});
+                    "media": media, "downloadForwardVideoUrl": clip_url(&id, "front")});
             j["driver"] = match &driver {
                 Some(did) if q.expand_d => {
                     json!({"id": did, "name": sb.fleet.drivers.iter().find(|x| &x.id == did).map(|x| x.name.clone())})

@@ -5,7 +5,7 @@
 //! Every call goes through [`serve`]: bearer auth (when `--fmc-token` is given), fault rules with an
 //! explicit FMC path, the per-token rate limit, then the handler.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -31,10 +31,10 @@ pub(crate) const FMC_RATE: Rate = Rate::per_second(25);
 #[derive(Debug)]
 pub(crate) struct Fmc {
     db: Mutex<Connection>,
-    vehicles: Vec<Value>,
-    drivers: Vec<Value>,
-    truth_v: Value,
-    truth_d: Value,
+    /// The master lists, built on first use (at 50,000 vehicles they take a quarter of a GB, which a
+    /// sandbox serving only telemetry should not pay for).
+    lists: OnceLock<Lists>,
+    seed: u64,
     /// Changes scripted through `POST /__sandbox/fmc/changes`.
     pub(crate) scripted: Mutex<Vec<Value>>,
     limiter: Limiter,
@@ -78,8 +78,8 @@ fn noisy_plate(rng: &mut Rng, plate: &str) -> Value {
 }
 
 impl Fmc {
-    /// Opens (or creates) the database and derives the master lists from the fleet.
-    pub(crate) fn open(path: Option<&str>, fleet: &Fleet, seed: u64) -> Result<Self, String> {
+    /// Opens (or creates) the database; the master lists come from the fleet on first use.
+    pub(crate) fn open(path: Option<&str>, seed: u64) -> Result<Self, String> {
         let db = match path {
             Some(p) => Connection::open(p),
             None => Connection::open_in_memory(),
@@ -113,32 +113,51 @@ impl Fmc {
                     .map_err(|e| format!("cannot migrate table {table}: {e}"))?;
             }
         }
-        // One stream for the original noise (so each seed's base lists stay as they were) and one for
-        // the duplicates, re-issued plates, fleet orders, namesakes and the rest added later.
-        let mut rng = Rng::new(seed, 500);
-        let mut extra = Rng::new(seed, 501);
-        let (vehicles, truth_v) = vehicle_list(fleet, &mut rng, &mut extra);
-        let (drivers, truth_d) = driver_list(fleet, &mut rng, &mut extra);
         Ok(Self {
             db: Mutex::new(db),
-            vehicles,
-            drivers,
-            truth_v,
-            truth_d,
+            lists: OnceLock::new(),
+            seed,
             scripted: Mutex::new(Vec::new()),
             limiter: Limiter::default(),
         })
     }
 
+    /// The master lists and their ground truth for `fleet` (the sandbox's own), built once.
+    fn lists(&self, fleet: &Fleet) -> &Lists {
+        self.lists.get_or_init(|| {
+            // One stream for the original noise (so each seed's base lists stay as they were) and one
+            // for the duplicates, re-issued plates, fleet orders, namesakes and the rest added later.
+            let mut rng = Rng::new(self.seed, 500);
+            let mut extra = Rng::new(self.seed, 501);
+            let (vehicles, truth_v) = vehicle_list(fleet, &mut rng, &mut extra);
+            let (drivers, truth_d) = driver_list(fleet, &mut rng, &mut extra);
+            Lists {
+                vehicles,
+                drivers,
+                truth_v,
+                truth_d,
+            }
+        })
+    }
+
     /// Ground truth for vehicle matching.
-    pub(crate) fn truth_vehicles(&self) -> Value {
-        self.truth_v.clone()
+    pub(crate) fn truth_vehicles(&self, fleet: &Fleet) -> Value {
+        self.lists(fleet).truth_v.clone()
     }
 
     /// Ground truth for driver matching.
-    pub(crate) fn truth_drivers(&self) -> Value {
-        self.truth_d.clone()
+    pub(crate) fn truth_drivers(&self, fleet: &Fleet) -> Value {
+        self.lists(fleet).truth_d.clone()
     }
+}
+
+/// The FMC's master lists and the matching ground truth.
+#[derive(Debug)]
+struct Lists {
+    vehicles: Vec<Value>,
+    drivers: Vec<Value>,
+    truth_v: Value,
+    truth_d: Value,
 }
 
 /// A unit number the way the FMC writes it.
@@ -495,8 +514,12 @@ fn handle(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Response {
     let segs: Vec<String> = (1..6).map_while(|i| req.segment(i)).collect();
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     match (req.method.as_str(), segs.as_slice()) {
-        ("GET", ["fmc", "v1", "vehicles"]) => Response::json(200, &json!({"data": sb.fmc.vehicles})),
-        ("GET", ["fmc", "v1", "drivers"]) => Response::json(200, &json!({"data": sb.fmc.drivers})),
+        ("GET", ["fmc", "v1", "vehicles"]) => {
+            Response::json(200, &json!({"data": sb.fmc.lists(&sb.fleet).vehicles}))
+        }
+        ("GET", ["fmc", "v1", "drivers"]) => {
+            Response::json(200, &json!({"data": sb.fmc.lists(&sb.fleet).drivers}))
+        }
         ("GET", ["fmc", "v1", "changes"]) => crate::fmc_changes::feed(sb, req, pf),
         ("GET", ["fmc", "v1", "streams"]) => streams(sb),
         ("POST", ["fmc", "v1", "streams", s, "records"]) if valid_stream(s) => upsert(sb, req, s),

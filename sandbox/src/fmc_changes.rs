@@ -30,7 +30,7 @@ const LAST: [&str; 8] = [
 
 /// Every change visible at `now` (Unix s), in time order: (time ms, id, change object).
 fn all(sb: &Sandbox, now: i64) -> Vec<(i64, String, Value)> {
-    let pairs = sb.fmc.truth_drivers()["pairs"]
+    let pairs = sb.fmc.truth_drivers(&sb.fleet)["pairs"]
         .as_array()
         .cloned()
         .unwrap_or_default();

@@ -291,8 +291,10 @@ pub(crate) fn write(sb: &Sandbox, req: &Request) -> Response {
                 let me = patched.as_deref().unwrap_or("");
                 sb.store().check_external_ids(ext, (Entity::Issue, me))?;
                 // Values are stored as strings, as for every other entity.
+                // `null` or `""` deletes the key.
                 let strings: Map<String, Value> = ext
                     .iter()
+                    .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
                     .map(|(k, v)| {
                         (
                             k.clone(),

@@ -128,19 +128,29 @@ pub(crate) fn messages(sb: &Sandbox, req: &Request) -> Response {
         let mut msgs: Vec<Value> = Vec::new();
         for v in 0..sb.fleet.vehicles.len() {
             for d in sb.model.day_of(v, lo)..=sb.model.day_of(v, hi) {
-                let Some(first) = days.get(v, d).trips.first() else {
+                let trips = &days.get(v, d).trips;
+                let (Some(first), Some(last)) = (trips.first(), trips.last()) else {
                     continue;
                 };
                 let Some(di) = sb.model.driver_for(v, d, sb.fleet.drivers.len()) else {
                     continue;
                 };
-                let at = (first.start - 900) * 1000;
-                if at < start || at > end {
-                    continue;
-                }
                 let did: i64 = sb.fleet.drivers[di].id.parse().unwrap_or(0);
-                msgs.push(json!({"driverId": did, "isRead": now >= at + 3_600_000, "sender": {"name": "Dispatch", "type": "dispatch"}, "sentAtMs": at,
-                    "text": format!("Good morning! {} is ready for you at the depot.", sb.fleet.vehicles[v].name)}));
+                for (at, from_driver, text) in day_messages(sb, v, d, first, last) {
+                    let at = at * 1000;
+                    if at < start || at > end {
+                        continue;
+                    }
+                    let (sender, read_after) = if from_driver {
+                        (
+                            json!({"name": sb.fleet.drivers[di].name, "type": "driver"}),
+                            600_000,
+                        )
+                    } else {
+                        (json!({"name": "Dispatch", "type": "dispatch"}), 3_600_000)
+                    };
+                    msgs.push(json!({"driverId": did, "isRead": now >= at + read_after, "sender": sender, "sentAtMs": at, "text": text}));
+                }
             }
         }
         msgs.extend(
@@ -154,6 +164,120 @@ pub(crate) fn messages(sb: &Sandbox, req: &Request) -> Response {
         Ok(Response::json(200, &json!({"data": msgs})))
     };
     run().unwrap_or_else(|e| e)
+}
+
+/// The conversation of vehicle `v`'s driver on day `d` whose trips run from `first` to `last`: (time
+/// s, from the driver, text). Dispatch greets every morning; most drivers acknowledge; some days bring
+/// a new stop, a delay notice, an arrival, a question about the load or an end-of-day note.
+#[allow(clippy::cast_possible_truncation)]
+fn day_messages(
+    sb: &Sandbox,
+    v: usize,
+    d: i64,
+    first: &crate::model::Trip,
+    last: &crate::model::Trip,
+) -> Vec<(i64, bool, String)> {
+    let h = crate::rng::hash(sb.cfg.seed, &[v as u64, d.unsigned_abs(), 61]);
+    let u = |k: u64| crate::rng::unit(crate::rng::hash(h, &[k]));
+    let pick = |k: u64, xs: &[&'static str]| xs[(h >> (k * 3)) as usize % xs.len()];
+    let name = &sb.fleet.vehicles[v].name;
+    let mut out = vec![(
+        first.start - 900,
+        false,
+        format!("Good morning! {name} is ready for you at the depot."),
+    )];
+    let mid = first.drive0 + (first.drive1 - first.drive0) / 2;
+    if u(1) < 0.7 {
+        let ack = pick(1, &["Copy that", "On my way", "Thanks, heading out now", "👍"]);
+        out.push((
+            first.start - 900 + 120 + (u(2) * 600.0) as i64,
+            true,
+            ack.to_string(),
+        ));
+    }
+    if u(3) < 0.3 {
+        out.push((
+            mid,
+            false,
+            format!(
+                "New stop added after your current one: {}",
+                pick(
+                    2,
+                    &[
+                        "Dock 4, 1200 Commerce St",
+                        "Gate B, 77 Industrial Pkwy",
+                        "Back door, 9 Elm Ave"
+                    ]
+                )
+            ),
+        ));
+        out.push((
+            mid + 300,
+            true,
+            pick(3, &["Got it", "Ok, will do", "Can it wait until tomorrow?"]).to_string(),
+        ));
+    }
+    if u(4) < 0.15 {
+        out.push((
+            first.drive0 + 1200,
+            true,
+            pick(
+                4,
+                &[
+                    "Running 20 min late, traffic on the interstate",
+                    "Stuck behind an accident, ETA +30 min",
+                    "Waiting at the shipper, not loaded yet",
+                ],
+            )
+            .to_string(),
+        ));
+    }
+    if u(5) < 0.2 {
+        out.push((
+            first.drive1 + 60,
+            true,
+            pick(
+                5,
+                &[
+                    "Arrived at the customer",
+                    "Delivered, paperwork signed",
+                    "At the receiver, they are unloading",
+                ],
+            )
+            .to_string(),
+        ));
+    }
+    if u(6) < 0.08 {
+        out.push((
+            mid + 900,
+            true,
+            pick(
+                6,
+                &[
+                    "Do I need to pick up empty pallets too?",
+                    "What's the door code at the next stop?",
+                    "Load is 2 pallets short, please advise",
+                ],
+            )
+            .to_string(),
+        ));
+    }
+    if u(7) < 0.25 {
+        out.push((
+            last.end + 300,
+            true,
+            pick(
+                7,
+                &[
+                    "Done for the day, truck is at the yard",
+                    "Back at the depot, keys in the box",
+                    "Shift over, fuel at 40%",
+                ],
+            )
+            .to_string(),
+        ));
+    }
+    out
 }
 
 /// `GET /fleet/safety-events` (legacy): events detected in `[startTime, endTime]`, lowerCamel labels.
@@ -199,11 +323,21 @@ fn legacy_safety(v2: &Value) -> Value {
             json!({"label": lower_camel(name), "name": name, "source": l["source"]})
         })
         .collect();
-    json!({"id": v2["id"], "time": v2["startMs"], "behaviorLabels": labels, "coachingState": v2["eventState"],
+    let inward = v2["media"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["input"] == "dashcamDriverFacing")
+        .map(|m| m["url"].clone());
+    let mut j = json!({"id": v2["id"], "time": v2["startMs"], "behaviorLabels": labels, "coachingState": v2["eventState"],
         "driver": {"id": v2["driver"]["id"], "name": v2["driver"]["name"]},
         "vehicle": {"id": v2["asset"]["id"], "name": v2["asset"]["name"], "ExternalIds": v2["asset"]["externalIds"]},
         "location": {"latitude": v2["location"]["latitude"], "longitude": v2["location"]["longitude"]},
-        "maxAccelerationGForce": v2["maxAccelerationGForce"], "downloadForwardVideoUrl": v2["downloadForwardVideoUrl"]})
+        "maxAccelerationGForce": v2["maxAccelerationGForce"], "downloadForwardVideoUrl": v2["downloadForwardVideoUrl"]});
+    if let Some(url) = inward {
+        j["downloadInwardVideoUrl"] = url;
+    }
+    j
 }
 
 /// `GET /safety-events?safetyEventIds=…` (v2 records by ID).

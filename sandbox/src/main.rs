@@ -13,6 +13,7 @@ mod fleet;
 mod fmc;
 mod fmc_changes;
 mod forms;
+mod formtemplates;
 mod gaps;
 mod http;
 mod ifta;

@@ -110,6 +110,27 @@ pub(crate) fn list(sb: &Sandbox, req: &Request) -> Response {
             let vid = sb.fleet.vehicles[v].id.clone();
             for d in sb.model.day_of(v, s.div_euclid(1000))..=sb.model.day_of(v, e.div_euclid(1000)) {
                 for t in &days.get(v, d).trips {
+                    // Each safety event's clips (road-facing, and driver-facing for in-cab behaviours),
+                    // 8 s before to 4 s after, uploaded a minute after the event is processed.
+                    for ev in crate::events::trip_events(sb.cfg.seed, v, t) {
+                        let (cs, ce, avail) = (
+                            (ev.start - 8) * 1000,
+                            (ev.end + 4) * 1000,
+                            (ev.created + 60) * 1000,
+                        );
+                        if cs < s || cs > e || avail > now {
+                            continue;
+                        }
+                        let mut cams = vec![("dashcamForwardFacing", "front")];
+                        if ev.inward() {
+                            cams.push(("dashcamInwardFacing", "inward"));
+                        }
+                        for (input, cam) in cams {
+                            media.push(json!({"vehicleId": vid, "input": input, "mediaType": "videoHighRes", "triggerReason": "safetyEvent",
+                                "startTime": rfc3339_ms(cs), "endTime": rfc3339_ms(ce), "availableAtTime": rfc3339_ms(avail),
+                                "urlInfo": {"url": crate::events::clip_url(&ev.id, cam), "urlExpiryTime": rfc3339_ms(now + URL_MS)}}));
+                        }
+                    }
                     for (at, reason) in [(t.start * 1000, "tripStartStill"), (t.end * 1000, "tripEndStill")] {
                         let avail = at + 60_000;
                         if at < s || at > e || avail > now {

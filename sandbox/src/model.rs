@@ -46,6 +46,8 @@ pub(crate) struct Trip {
     pub(crate) end: i64,
     /// Cruise speed, m/s.
     pub(crate) speed: f64,
+    /// Whether the power take-off runs during the idle before engine-off (a work truck at a job).
+    pub(crate) pto: bool,
 }
 
 /// A vehicle's local day: trips plus the counters at its start.
@@ -57,6 +59,8 @@ pub(crate) struct DaySched {
     pub(crate) odo0: f64,
     /// Engine seconds at the start of the day.
     pub(crate) eng0: i64,
+    /// Idle seconds (engine on, not moving) at the start of the day.
+    pub(crate) idle0: i64,
     /// A connectivity gap `[start, end)`: points in it are uploaded at `end` (`--gaps on`).
     pub(crate) gap: Option<(i64, i64)>,
 }
@@ -71,10 +75,19 @@ impl DaySched {
     fn engine(&self) -> i64 {
         self.trips.iter().map(|t| t.end - t.start).sum()
     }
+
+    fn idle(&self) -> i64 {
+        self.trips
+            .iter()
+            .map(|t| (t.drive0 - t.start) + (t.end - t.drive1))
+            .sum()
+    }
 }
 
 /// Per-vehicle constants of the model.
 #[derive(Debug, Clone)]
+// Independent equipment flags (PTO body, van, plow, NFC reader, immobiliser), not a state machine.
+#[allow(clippy::struct_excessive_bools)]
 pub(crate) struct Params {
     /// Vehicle class.
     pub(crate) kind: Kind,
@@ -96,6 +109,16 @@ pub(crate) struct Params {
     pub(crate) fuel_phase: f64,
     /// Branch index.
     pub(crate) branch: usize,
+    /// A work truck (dump, utility or service body): runs its PTO at jobs.
+    pub(crate) work: bool,
+    /// A cargo van (door sensor on the ECU).
+    pub(crate) van: bool,
+    /// A plow and spreader truck (the spreader controller reports).
+    pub(crate) plow: bool,
+    /// A pool vehicle drivers badge into (NFC card reader).
+    pub(crate) shared: bool,
+    /// Fitted with a first-generation engine immobiliser.
+    pub(crate) immobilizer: bool,
 }
 
 /// The model over the whole fleet.
@@ -149,6 +172,7 @@ static EMPTY: DaySched = DaySched {
     trips: Vec::new(),
     odo0: 0.0,
     eng0: 0,
+    idle0: 0,
     gap: None,
 };
 
@@ -178,6 +202,8 @@ pub(crate) enum Sampling {
     Periodic(i64),
     /// At engine transitions.
     Transitions,
+    /// At engine-on only (a card scanned as the driver starts the vehicle).
+    Starts,
     /// Once per block of `n` seconds.
     Block(i64),
 }
@@ -213,6 +239,19 @@ impl Model {
                     range,
                     fuel_phase: r.unit() * range,
                     branch: s.branch,
+                    // One heavy truck in five and one pickup in three carry a PTO-driven body.
+                    work: match s.kind {
+                        Kind::Heavy => hash(seed, &[s.idx as u64, 78]) % 5 == 0,
+                        Kind::Light => {
+                            s.name.starts_with("Pickup") && hash(seed, &[s.idx as u64, 78]) % 3 == 0
+                        }
+                        Kind::Ev => false,
+                    },
+                    van: s.name.starts_with("Van"),
+                    // Half the heavy work trucks carry a plow and spreader.
+                    plow: s.kind == Kind::Heavy && hash(seed, &[s.idx as u64, 78]) % 10 == 0,
+                    shared: hash(seed, &[s.idx as u64, 79]) % 4 == 0,
+                    immobilizer: s.kind == Kind::Light && hash(seed, &[s.idx as u64, 80]) % 10 == 0,
                 }
             })
             .collect();
@@ -227,9 +266,33 @@ impl Model {
         }
     }
 
+    /// The long idles of trip `i` of vehicle `v` on day `d` (a draw of their own, so the rest of the
+    /// day's schedule keeps its random stream): a cold-morning warm-up of 20-70 min before the day's
+    /// first trip (15 % of days), and before engine-off either a PTO job of 20-90 min (40 % of a work
+    /// truck's trips), a lunch or dock wait of 15-60 min (8 % of trips), or a sleeper-cab rest of 1-3 h
+    /// (3 % of a heavy truck's trips). Returns the warm-up, the closing idle (s) and whether the PTO runs.
+    fn long_idles(seed: u64, v: usize, d: i64, i: u64, p: &Params) -> (Option<i64>, Option<i64>, bool) {
+        let x = hash(seed, &[v as u64, d.unsigned_abs(), i, 77]);
+        let u = |k: u64| crate::rng::unit(hash(x, &[k]));
+        #[allow(clippy::cast_possible_truncation)]
+        let span = |lo: i64, width: f64, k: u64| Some(lo + (u(k) * width) as i64 / 5 * 5);
+        let warm = (i == 0 && u(1) < 0.15).then(|| span(1200, 3000.0, 2)).flatten();
+        if p.work && u(3) < 0.4 {
+            return (warm, span(1200, 4200.0, 4), true);
+        }
+        let idle = if u(5) < 0.08 {
+            span(900, 2700.0, 6)
+        } else if p.kind == Kind::Heavy && u(7) < 0.03 {
+            span(3600, 7200.0, 8)
+        } else {
+            None
+        };
+        (warm, idle, false)
+    }
+
     fn gen_day(&self, v: usize, d: i64, prev: Option<&DaySched>) -> DaySched {
         let p = &self.params[v];
-        let (odo0, eng0) = prev.map_or_else(
+        let (odo0, eng0, idle0) = prev.map_or_else(
             || {
                 let mut r = Rng::new(self.seed, 2000 + v as u64);
                 let years = 1.0 + 5.0 * r.unit();
@@ -240,9 +303,10 @@ impl Model {
                 };
                 #[allow(clippy::cast_possible_truncation)]
                 let eng = (years * if p.kind == Kind::Heavy { 3_000.0 } else { 700.0 } * 3600.0) as i64;
-                ((years * per_year).round(), eng)
+                // A fifth of a vehicle's engine time is idling.
+                ((years * per_year).round(), eng, eng / 5)
             },
-            |s| (s.odo0 + s.distance(), s.eng0 + s.engine()),
+            |s| (s.odo0 + s.distance(), s.eng0 + s.engine(), s.idle0 + s.idle()),
         );
         let mut r = Rng::new(
             hash(self.seed, &[v as u64, u64::try_from(d + 100_000).unwrap_or(0)]),
@@ -263,15 +327,18 @@ impl Model {
                 2 + r.below(3)
             };
             let mut t = day0 + 4 * 3600 + i64::try_from(r.below(4 * 720)).unwrap_or(0) * 5;
-            for _ in 0..n {
-                let warm = 60 + i64::try_from(r.below(48)).unwrap_or(0) * 5;
+            for i in 0..n {
+                let mut warm = 60 + i64::try_from(r.below(48)).unwrap_or(0) * 5;
                 let drive_min = if p.kind == Kind::Heavy {
                     90 + r.below(240)
                 } else {
                     15 + r.below(90)
                 };
                 let drive = i64::try_from(drive_min).unwrap_or(30) * 60;
-                let idle = i64::try_from(r.below(121)).unwrap_or(0) * 5;
+                let mut idle = i64::try_from(r.below(121)).unwrap_or(0) * 5;
+                let (long_warm, long_idle, pto) = Self::long_idles(self.seed, v, d, i, p);
+                warm = long_warm.unwrap_or(warm);
+                idle = long_idle.unwrap_or(idle);
                 let end = t + warm + drive + idle;
                 if end > day0 + 23 * 3600 {
                     break;
@@ -282,10 +349,15 @@ impl Model {
                     drive1: t + warm + drive,
                     end,
                     speed: p.speed * (0.85 + 0.3 * r.unit()),
+                    pto,
                 });
                 t = end + 900 + i64::try_from(r.below(900)).unwrap_or(0) * 5;
             }
         }
+        // Every stream starts at the simulated window's start (`--days` before `--start`): no trip
+        // (hence no inspection, form, safety event or defect) begins before it, so trips, telemetry and
+        // IFTA agree. The day's pre-trip inspection comes 10 minutes before its first trip.
+        trips.retain(|tr| tr.start - 900 >= self.origin);
         // A dead zone on some trips: 10-90 minutes whose points upload when the vehicle reconnects.
         let gap = (self.gaps && !trips.is_empty() && r.chance(0.25)).then(|| {
             let tr = trips[usize::try_from(r.below(trips.len() as u64)).unwrap_or(0)];
@@ -296,6 +368,7 @@ impl Model {
             trips,
             odo0,
             eng0,
+            idle0,
             gap,
         }
     }
@@ -408,6 +481,16 @@ impl Model {
                 .sum::<i64>()
     }
 
+    /// Cumulative idle seconds of vehicle `v` at `t` (engine on, wheels still).
+    pub(crate) fn idle_seconds(&self, days: &Days, v: usize, t: i64) -> i64 {
+        let s = days.get(v, self.day_of(v, t));
+        s.idle0
+            + s.trips
+                .iter()
+                .map(|tr| (t.min(tr.drive0) - tr.start).max(0) + (t.min(tr.end) - tr.drive1).max(0))
+                .sum::<i64>()
+    }
+
     /// The first sample strictly after `t`, within the view.
     pub(crate) fn next_sample(&self, days: &Days, v: usize, how: Sampling, t: i64) -> i64 {
         let t1 = (t + 1).max(self.origin);
@@ -417,6 +500,9 @@ impl Model {
                 let off = self.params[v].off_offset;
                 align_up(t1 - off, b) + off
             }
+            Sampling::Starts => (d0..d0 + 8)
+                .find_map(|d| days.get(v, d).trips.iter().map(|tr| tr.start).find(|&x| x >= t1))
+                .unwrap_or(i64::MAX),
             Sampling::Transitions => {
                 for d in d0..d0 + 8 {
                     for tr in &days.get(v, d).trips {
@@ -464,6 +550,14 @@ impl Model {
                 let off = self.params[v].off_offset;
                 Some(align_down(t - off, b) + off)
             }
+            Sampling::Starts => (d0 - 7..=d0).rev().find_map(|d| {
+                days.get(v, d)
+                    .trips
+                    .iter()
+                    .rev()
+                    .map(|tr| tr.start)
+                    .find(|&x| x <= t)
+            }),
             Sampling::Transitions => (d0 - 7..=d0).rev().find_map(|d| {
                 days.get(v, d)
                     .trips

@@ -54,6 +54,8 @@ pub(crate) enum DataType {
     },
     /// One of `values` (symbol, label); the number is the index.
     Enum(&'static [(&'static str, &'static str)]),
+    /// Free text (the active fault codes).
+    Text,
 }
 
 /// Which entities report a reading.
@@ -278,15 +280,44 @@ pub(crate) const DEFS: &[Def] = &[
         },
         Reporters::Vehicles,
     ),
+    def(
+        "evChargingEnergy",
+        "EV Charging Energy",
+        "Energy the charger delivers to the high-voltage battery.",
+        DataType::Continuous {
+            unit: "watthour",
+            decimals: 0,
+        },
+        Reporters::Ev,
+    ),
+    def(
+        "evHighCapacityBatteryVoltage",
+        "EV High Capacity Battery Voltage",
+        "Voltage of the high-voltage traction battery.",
+        DataType::Continuous {
+            unit: "volt",
+            decimals: 1,
+        },
+        Reporters::Ev,
+    ),
+    def(
+        "faultCodes",
+        "Fault Codes",
+        "The engine fault code active now (J1939 `SPN n FMI m` or OBD-II `Pxxxx`); empty when none.",
+        DataType::Text,
+        Reporters::Vehicles,
+    ),
 ];
 
-/// A reading's value at one instant: a number, or an index into the definition's enum values.
+/// A reading's value at one instant: a number, an index into the definition's enum values, or text.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Sample {
     /// Continuous.
     Number(f64),
     /// Enum index.
     Symbol(usize),
+    /// Text.
+    Text(&'static str),
 }
 
 /// The sandbox's layout of a reading `value`, driven by the definition's `type`:
@@ -309,15 +340,38 @@ pub(crate) fn write_value(out: &mut Vec<u8>, dt: DataType, s: Sample) {
             crate::jsonw::int(out, i64::try_from(i).unwrap_or(0));
             out.push(b'}');
         }
+        (DataType::Text, Sample::Text(text)) => {
+            out.extend_from_slice(b"{\"dataType\":\"string\",\"string\":");
+            string(out, text);
+            out.push(b'}');
+        }
         // A definition and its sample always agree; keep the output valid JSON regardless.
         _ => out.extend_from_slice(b"{}"),
     }
 }
 
-/// The definition's `type` object, the counterpart of [`write_value`].
+/// The `measurementType` of a unit (the SDK's `UnitResponseBody` enum).
+fn measurement_type(unit: &str) -> &'static str {
+    match unit {
+        "kilopascal" => "pressure",
+        "celsius" => "temperature",
+        "meter" => "distance",
+        "second" => "duration",
+        "volt" => "voltage",
+        "watthour" => "energy",
+        // `percent` and anything unitless.
+        _ => "ratio",
+    }
+}
+
+/// The definition's `type` object, the counterpart of [`write_value`]: a continuous reading's `unit`
+/// is the object `{baseUnit, measurementType}` both SDKs model.
 fn type_json(dt: DataType) -> Value {
     match dt {
-        DataType::Continuous { unit, .. } => json!({"dataType": "continuous", "unit": unit}),
+        DataType::Continuous { unit, .. } => {
+            json!({"dataType": "continuous", "unit": {"baseUnit": unit, "measurementType": measurement_type(unit)}})
+        }
+        DataType::Text => json!({"dataType": "string"}),
         DataType::Enum(values) => json!({"dataType": "enum", "enumValues": values
             .iter()
             .enumerate()
@@ -403,10 +457,10 @@ pub(crate) fn entities(sb: &Sandbox) -> Vec<Entity> {
 
 /// How a reading is sampled: engine state at transitions, everything else like the analogue stats.
 fn sampling(d: &Def) -> Sampling {
-    if d.id == "engineState" {
-        Sampling::Transitions
-    } else {
-        Sampling::Periodic(60)
+    match d.id {
+        "engineState" => Sampling::Transitions,
+        "faultCodes" => Sampling::Block(21_600),
+        _ => Sampling::Periodic(60),
     }
 }
 
@@ -442,6 +496,9 @@ impl Values<'_> {
                 Phase::Idle => 2,
             }),
             "batteryVoltage" => Sample::Number(stat("batteryMilliVolts") / 1000.0),
+            "evChargingEnergy" => Sample::Number(stat("evChargingEnergyMicroWh") / 1e6),
+            "evHighCapacityBatteryVoltage" => Sample::Number(stat("evBatteryVoltageMilliVolt") / 1000.0),
+            "faultCodes" => Sample::Text(crate::dtc::active_code(m, v, t).unwrap_or("")),
             "reeferSetPointZone1" => Sample::Number(Self::set_point(e)),
             "reeferReturnAirZone1" | "reeferSupplyAirZone1" => {
                 Sample::Number(self.reefer_air(e, t, d.id == "reeferSupplyAirZone1"))

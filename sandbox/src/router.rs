@@ -98,8 +98,10 @@ pub(crate) struct Sandbox {
 /// A remembered feed walk state: key, horizon (Unix s) and next sample times.
 type WalkState = (String, i64, Arc<Vec<i64>>);
 
-/// Feed walk states kept (each a few KiB per 1,000 vehicles).
+/// Feed walk states kept (each 8 bytes per vehicle and type: a few KiB per 1,000 vehicles)...
 const FEED_CACHE: usize = 64;
+/// ...within this many next-sample slots in all (32 MiB), so a 50,000-vehicle fleet keeps fewer.
+const FEED_CACHE_SLOTS: usize = 4 << 20;
 
 impl Sandbox {
     /// Builds the sandbox from flags.
@@ -125,7 +127,7 @@ impl Sandbox {
                     .unwrap_or_else(|| crate::version::DEFAULT.into()),
             })
             .collect();
-        let fmc = fmc::Fmc::open(cfg.db.as_deref(), &fleet, cfg.seed)?;
+        let fmc = fmc::Fmc::open(cfg.db.as_deref(), cfg.seed)?;
         Ok(Self {
             org_id: format!("{}", 8_000 + cfg.seed % 1_000),
             clock: SimClock::new(cfg.start_ms, cfg.time_scale),
@@ -161,8 +163,9 @@ impl Sandbox {
     /// Remembers a feed walk state.
     pub(crate) fn feed_cache_put(&self, key: String, horizon: i64, next: Vec<i64>) {
         if let Ok(mut g) = self.feed_cache.lock() {
-            if g.len() >= FEED_CACHE {
-                g.pop_front();
+            let mut slots: usize = g.iter().map(|e| e.2.len()).sum::<usize>() + next.len();
+            while !g.is_empty() && (g.len() >= FEED_CACHE || slots > FEED_CACHE_SLOTS) {
+                slots -= g.pop_front().map_or(0, |e| e.2.len());
             }
             g.push_back((key, horizon, Arc::new(next)));
         }

@@ -3,7 +3,8 @@
 //! Feed and history pages hold at most [`PAGE_POINTS`] points, ordered by (time, vehicle, type); a
 //! vehicle's arrays may continue on the next page. A cursor is the position of the last point served
 //! (time, vehicle, type), so the same cursor always yields the same page and a checkpointed cursor
-//! resumes exactly. Without `after` the feed returns the latest point per vehicle and type.
+//! resumes exactly. Without `after` the feed returns the latest point per vehicle and type, 512
+//! vehicles a page (`hasNextPage` while more remain), then continues from the time of that first call.
 
 // The physical model mixes f64 and i64 at magnitudes far below 2^52 (metres, seconds, milli-units),
 // and short names (t, v, k, d) follow the maths; casts and names are deliberate here.
@@ -31,6 +32,9 @@ pub(crate) const PAGE_POINTS: usize = 512;
 /// Vehicles per snapshot page.
 pub(crate) const PAGE_VEHICLES: usize = 512;
 const END: u32 = u32::MAX;
+/// The `k` of a cursor inside the feed's first walk (the latest values, [`PAGE_VEHICLES`] vehicles a
+/// page): `t` is the time of those values and `v` the offset of the next vehicle in the selection.
+const LATEST: u32 = u32::MAX - 1;
 
 /// A feed/history position: everything up to and including (t, v, k, p) has been served, in the
 /// order (ingest time, vehicle, type, point time); ingest time is the point time unless `--gaps on`.
@@ -86,12 +90,26 @@ struct Query {
     overrides: Arc<std::collections::BTreeMap<usize, (i64, f64, f64)>>,
 }
 
+/// How many of the request's 3 `types` a list uses: `auxInput3`…`auxInput13` count as one.
+fn weight(raw: &[String]) -> usize {
+    let wide_aux = |s: &str| {
+        s.strip_prefix("auxInput")
+            .and_then(|n| n.parse::<u8>().ok())
+            .is_some_and(|n| (3..=13).contains(&n))
+    };
+    let aux = raw.iter().any(|s| wide_aux(s));
+    raw.iter().filter(|s| !wide_aux(s)).count() + usize::from(aux)
+}
+
 fn stat_list(req: &Request, name: &str, max: usize, decorations: bool) -> Result<Vec<Stat>, Response> {
     let raw = req.list(name);
-    if raw.len() > max {
+    let used = if decorations { raw.len() } else { weight(&raw) };
+    if used > max {
         return Err(Response::bad_param(
             name,
-            &format!("at most {max} values are allowed"),
+            &format!(
+                "at most {max} values are allowed (in `types`, `auxInput3` to `auxInput13` count as one)"
+            ),
         ));
     }
     raw.iter()
@@ -250,8 +268,22 @@ pub(crate) fn series(
     }
     let model: &Model = &sb.model;
     let Some(cursor) = cursor else {
-        return latest(sb, &q, now);
+        return latest(sb, &q, now, 0);
     };
+    if cursor.k == LATEST {
+        if history {
+            return Response::bad_param("after", "not a cursor returned by this endpoint");
+        }
+        return match fault {
+            Some(PageFault::Empty) => {
+                let mut out = b"{\"data\":[".to_vec();
+                envelope(&mut out, &cursor.encode(), true);
+                Response::json_bytes(200, out)
+            }
+            Some(PageFault::Repeat) => latest(sb, &q, cursor.t, cursor.v.saturating_sub(2) as usize),
+            None => latest(sb, &q, cursor.t, cursor.v as usize),
+        };
+    }
     if fault == Some(PageFault::Empty) {
         let mut out = b"{\"data\":[".to_vec();
         envelope(&mut out, &cursor.encode(), true);
@@ -291,9 +323,9 @@ pub(crate) fn series(
         || {
             let mut next = vec![i64::MAX; q.vehicles.len() * nk];
             for (vi, &v) in q.vehicles.iter().enumerate() {
-                let kind = model.params[v].kind;
+                let params = &model.params[v];
                 for (k, st) in q.types.iter().enumerate() {
-                    if !st.reported_by(kind) {
+                    if !st.reported_by(params) {
                         continue;
                     }
                     let pos = (u32::try_from(v).unwrap_or(END), u32::try_from(k).unwrap_or(END));
@@ -327,9 +359,9 @@ pub(crate) fn series(
             heap.push(Reverse((m, vi)));
         }
     }
-    // Points served, grouped by vehicle position: (type index, time).
-    let mut served: Vec<Vec<(usize, i64)>> = vec![Vec::new(); q.vehicles.len()];
-    let mut order: Vec<usize> = Vec::new();
+    // Points served: (vehicle position, type index, time), in walk order (at most a page: no
+    // per-vehicle allocation, which at 50,000 vehicles would cost more than the page).
+    let mut served: Vec<(usize, usize, i64)> = Vec::with_capacity(PAGE_POINTS);
     let mut count = 0;
     let mut last = cursor;
     let mut has_next = false;
@@ -355,10 +387,7 @@ pub(crate) fn series(
                     has_next = true;
                     break 'outer;
                 }
-                if served[vi].is_empty() {
-                    order.push(vi);
-                }
-                served[vi].push((k, t));
+                served.push((vi, k, t));
                 count += 1;
                 last = Cursor {
                     t: i,
@@ -377,7 +406,8 @@ pub(crate) fn series(
     if count == PAGE_POINTS && heap.peek().is_some_and(|Reverse((t, _))| *t <= upper) {
         has_next = true;
     }
-    order.sort_unstable();
+    // Grouped by vehicle, then type; a stable sort keeps each array in time order.
+    served.sort_by_key(|&(vi, k, _)| (vi, k));
     let r = Render {
         model,
         days: &days,
@@ -385,32 +415,31 @@ pub(crate) fn series(
     };
     let mut out = Vec::with_capacity(count * 220 + 256);
     out.extend_from_slice(b"{\"data\":[");
-    for (n, &vi) in order.iter().enumerate() {
+    let mut i = 0;
+    while i < served.len() {
+        let vi = served[i].0;
         let v = q.vehicles[vi];
-        if n > 0 {
+        if i > 0 {
             out.push(b',');
         }
         out.push(b'{');
         out.extend_from_slice(q.headers[v].as_bytes());
-        for (k, st) in q.types.iter().enumerate() {
+        while i < served.len() && served[i].0 == vi {
+            let k = served[i].1;
+            let st = q.types[k];
+            out.push(b',');
+            string(&mut out, st.feed_key());
+            out.extend_from_slice(b":[");
             let mut first = true;
-            for &(pk, t) in &served[vi] {
-                if pk != k {
-                    continue;
-                }
-                if first {
-                    out.push(b',');
-                    string(&mut out, st.feed_key());
-                    out.extend_from_slice(b":[");
-                    first = false;
-                } else {
+            while i < served.len() && served[i].0 == vi && served[i].1 == k {
+                if !first {
                     out.push(b',');
                 }
-                r.point(&mut out, *st, v, t, &q.decorations);
+                first = false;
+                r.point(&mut out, st, v, served[i].2, &q.decorations);
+                i += 1;
             }
-            if !first {
-                out.push(b']');
-            }
+            out.push(b']');
         }
         out.push(b'}');
     }
@@ -467,7 +496,7 @@ fn latest_values(out: &mut Vec<u8>, model: &Model, q: &Query, vehicles: &[usize]
         out.push(b'{');
         out.extend_from_slice(q.headers[v].as_bytes());
         for st in &q.types {
-            if !st.reported_by(model.params[v].kind) {
+            if !st.reported_by(&model.params[v]) {
                 continue;
             }
             if let Some(t) = model.prev_visible(&days, v, st.sampling(), at) {
@@ -488,22 +517,27 @@ fn latest_values(out: &mut Vec<u8>, model: &Model, q: &Query, vehicles: &[usize]
     }
 }
 
-/// The feed's first page: the latest point per vehicle and type, and a cursor at now.
-fn latest(sb: &Sandbox, q: &Query, now: i64) -> Response {
-    let mut out = Vec::with_capacity(q.vehicles.len() * 300 + 256);
+/// The feed's first walk: the latest point per vehicle and type at `at` (the time of the first call),
+/// [`PAGE_VEHICLES`] vehicles a page from offset `from` of the selection, `hasNextPage: true` while
+/// vehicles remain; the last page's cursor is an ordinary feed position at `at`.
+fn latest(sb: &Sandbox, q: &Query, at: i64, from: usize) -> Response {
+    let from = from.min(q.vehicles.len());
+    let to = (from + PAGE_VEHICLES).min(q.vehicles.len());
+    let mut out = Vec::with_capacity((to - from) * 300 + 256);
     out.extend_from_slice(b"{\"data\":[");
-    latest_values(&mut out, &sb.model, q, &q.vehicles, now, Style::Feed);
-    envelope(
-        &mut out,
-        &Cursor {
-            t: now,
-            v: END,
-            k: END,
-            p: now,
-        }
-        .encode(),
-        false,
-    );
+    latest_values(&mut out, &sb.model, q, &q.vehicles[from..to], at, Style::Feed);
+    let more = to < q.vehicles.len();
+    let next = Cursor {
+        t: at,
+        v: if more {
+            u32::try_from(to).unwrap_or(END)
+        } else {
+            END
+        },
+        k: if more { LATEST } else { END },
+        p: at,
+    };
+    envelope(&mut out, &next.encode(), more);
     Response::json_bytes(200, out)
 }
 

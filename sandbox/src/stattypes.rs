@@ -14,7 +14,7 @@
 
 use crate::fleet::{Kind, BRANCHES};
 use crate::jsonw::{fixed, int, string};
-use crate::model::{Counter, Days, Model, Phase, Sampling, Trip};
+use crate::model::{Counter, Days, Model, Params, Phase, Sampling, Trip};
 use crate::simtime::write_rfc3339;
 
 /// Every `types` value Samsara accepts (§3.4); the sandbox has data for the ones in [`SUPPORTED`].
@@ -116,6 +116,38 @@ pub(crate) const SUPPORTED: &[&str] = &[
     "evBatteryStateOfHealthMilliPercent",
     "evAverageBatteryTemperatureMilliCelsius",
     "evDistanceDrivenMeters",
+    "idlingDurationMilliseconds",
+    "intakeManifoldTemperatureMilliC",
+    "barometricPressurePa",
+    "seatbeltDriver",
+    "ecuDoorStatus",
+    "nfcCardScans",
+    "engineImmobilizer",
+    "auxInput1",
+    "auxInput2",
+    "auxInput3",
+    "auxInput4",
+    "spreaderLiquidRate",
+    "spreaderGranularRate",
+    "spreaderPrewetRate",
+    "spreaderAirTemp",
+    "spreaderRoadTemp",
+    "spreaderOnState",
+    "spreaderActive",
+    "spreaderBlastState",
+    "spreaderGranularName",
+    "spreaderPrewetName",
+    "spreaderLiquidName",
+    "spreaderPlowStatus",
+];
+
+/// The auxiliary inputs a vehicle may have wired: input, name, who has it (`auxInput5`…`13` are
+/// wired on no simulated vehicle).
+const AUX: [(&str, &str); 4] = [
+    ("auxInput1", "Power Take-Off"),
+    ("auxInput2", "Beacon Lights"),
+    ("auxInput3", "Plow"),
+    ("auxInput4", "Salter"),
 ];
 
 /// A requested stat type.
@@ -147,41 +179,49 @@ impl Stat {
         }
     }
 
-    /// Whether it may be used in `decorations` (the SDK enum excludes EV stats and a few others).
+    /// Whether it may be used in `decorations` (the SDK enum excludes EV stats and two others;
+    /// `tellTales` is allowed, though no response model has a field for it).
     pub(crate) fn decoration_allowed(self) -> bool {
-        !(self.0.starts_with("ev")
-            || matches!(
-                self.0,
-                "gpsOdometerMeters" | "syntheticEngineSeconds" | "tellTales"
-            ))
+        !(self.0.starts_with("ev") || matches!(self.0, "gpsOdometerMeters" | "syntheticEngineSeconds"))
     }
 
     /// How the model samples it.
     pub(crate) fn sampling(self) -> Sampling {
         match self.0 {
             "gps" | "location" => Sampling::Periodic(5),
-            "engineStates" => Sampling::Transitions,
+            "engineStates" | "engineImmobilizer" => Sampling::Transitions,
+            "nfcCardScans" => Sampling::Starts,
             "faultCodes" => Sampling::Block(21_600),
             _ => Sampling::Periodic(60),
         }
     }
 
-    /// Whether a vehicle of `kind` reports it.
-    pub(crate) fn reported_by(self, kind: Kind) -> bool {
+    /// Whether vehicle `p` reports it (its class and equipment).
+    pub(crate) fn reported_by(self, p: &Params) -> bool {
         if self.0 == "location" {
             return true;
         }
         if !SUPPORTED.contains(&self.0) {
             return false;
         }
+        let kind = p.kind;
         match self.0 {
             s if s.starts_with("ev") => kind == Kind::Ev,
+            s if s.starts_with("spreader") => p.plow,
+            "auxInput1" | "auxInput2" => p.work,
+            "auxInput3" | "auxInput4" => p.plow,
+            "ecuDoorStatus" => p.van,
+            "nfcCardScans" => p.shared,
+            "engineImmobilizer" => p.immobilizer,
             "fuelPercents"
             | "fuelConsumedMilliliters"
             | "engineCoolantTemperatureMilliC"
             | "engineOilPressureKPa"
             | "engineRpm"
-            | "engineLoadPercent" => kind != Kind::Ev,
+            | "engineLoadPercent"
+            | "idlingDurationMilliseconds"
+            | "intakeManifoldTemperatureMilliC"
+            | "barometricPressurePa" => kind != Kind::Ev,
             "defLevelMilliPercent" => kind == Kind::Heavy,
             _ => true,
         }
@@ -205,8 +245,8 @@ impl Render<'_> {
         write_rfc3339(out, t);
         out.push(b'"');
         self.fields(out, stat, v, t);
-        let kind = self.model.params[v].kind;
-        let mut decs = decorations.iter().filter(|d| d.reported_by(kind)).peekable();
+        let params = &self.model.params[v];
+        let mut decs = decorations.iter().filter(|d| d.reported_by(params)).peekable();
         if decs.peek().is_some() {
             out.extend_from_slice(b",\"decorations\":{");
             for (i, d) in decs.enumerate() {
@@ -254,6 +294,43 @@ impl Render<'_> {
                 out.extend_from_slice(b",\"value\":");
                 fixed(out, self.speed_mph(v, t, phase_in(trip, t), trip), 1);
             }
+            s if s.starts_with("auxInput") => {
+                let name = AUX.iter().find(|a| a.0 == s).map_or("Auxiliary", |a| a.1);
+                out.extend_from_slice(b",\"name\":");
+                string(out, name);
+                let on = match s {
+                    "auxInput1" | "auxInput2" => self.pto_on(v, t),
+                    _ => self.spreading(v, t),
+                };
+                out.extend_from_slice(if on {
+                    b",\"value\":true"
+                } else {
+                    b",\"value\":false"
+                });
+            }
+            "engineImmobilizer" => {
+                out.extend_from_slice(b",\"connected\":true,\"state\":\"ignition_enabled\"");
+            }
+            "nfcCardScans" => {
+                // The card of whoever drives the vehicle that day.
+                let d = self.model.day_of(v, t);
+                let driver = self.model.driver_for(v, d, 10_000).unwrap_or(0);
+                out.extend_from_slice(b",\"card\":{\"id\":");
+                string(out, &format!("NFC{:06}", 100_000 + driver * 37 % 900_000));
+                out.push(b'}');
+            }
+            "seatbeltDriver"
+            | "ecuDoorStatus"
+            | "spreaderOnState"
+            | "spreaderActive"
+            | "spreaderBlastState"
+            | "spreaderPlowStatus"
+            | "spreaderGranularName"
+            | "spreaderPrewetName"
+            | "spreaderLiquidName" => {
+                out.extend_from_slice(b",\"value\":");
+                string(out, self.text_value(stat, v, t));
+            }
             _ => {
                 out.extend_from_slice(b",\"value\":");
                 int(out, self.int_value(stat, v, t));
@@ -294,7 +371,7 @@ impl Render<'_> {
             "fuelPercents" => (100.0 - 85.0 * ((odo + p.fuel_phase) % p.range) / p.range).round() as i64,
             "fuelConsumedMilliliters" => (odo * if p.kind == Kind::Heavy { 0.39 } else { 0.12 }) as i64,
             "defLevelMilliPercent" => (100_000.0 - 80_000.0 * ((odo + p.fuel_phase) % 4.0e6) / 4.0e6) as i64,
-            "ambientAirTemperatureMilliC" => ambient() as i64,
+            "ambientAirTemperatureMilliC" | "spreaderAirTemp" => ambient() as i64,
             "engineCoolantTemperatureMilliC" => {
                 let c = if let Some(tr) = trip {
                     ambient() + (88_000.0 - ambient()) * ((t - tr.start) as f64 / 600.0).min(1.0)
@@ -343,10 +420,98 @@ impl Render<'_> {
                 Phase::Off => 0,
             },
             "evBatteryStateOfHealthMilliPercent" => 96_000 - (v as i64 % 7) * 500,
+            "idlingDurationMilliseconds" => m.idle_seconds(days, v, t) * 1000,
+            "intakeManifoldTemperatureMilliC" => {
+                // Charge air: near the outside air when off or idling, 15-35 °C above it under load.
+                let boost = if phase == Phase::Driving {
+                    15_000.0 + 20_000.0 * (0.5 + n(12))
+                } else {
+                    4_000.0
+                };
+                (ambient() + boost) as i64
+            }
+            // Weather: ±1.5 kPa over a few days around 101.3 kPa.
+            "barometricPressurePa" => {
+                101_325
+                    + (1_500.0 * ((t as f64 / 259_200.0) + p.branch as f64).sin()) as i64
+                    + (n(13) * 30.0) as i64
+            }
+            "spreaderLiquidRate" if self.spreading(v, t) => 40 + (n(14) * 10.0) as i64,
+            "spreaderGranularRate" if self.spreading(v, t) => 250 + (n(15) * 50.0) as i64,
+            "spreaderPrewetRate" if self.spreading(v, t) => 8 + (n(16) * 2.0) as i64,
+            "spreaderRoadTemp" => ambient() as i64 - 1_500 + (n(17) * 500.0) as i64,
             "evAverageBatteryTemperatureMilliCelsius" => {
                 ambient() as i64 / 2 + 15_000 + if on { 6_000 } else { 0 }
             }
             _ => 0,
+        }
+    }
+
+    /// Whether the PTO of vehicle `v` runs at `t` (during the closing idle of a PTO trip).
+    fn pto_on(&self, v: usize, t: i64) -> bool {
+        self.model
+            .trip_at(self.days, v, t)
+            .is_some_and(|tr| tr.pto && t >= tr.drive1)
+    }
+
+    /// Whether a plow truck is treating the road at `t`: driving on one trip in three while the air is
+    /// below 8 °C (early mornings).
+    fn spreading(&self, v: usize, t: i64) -> bool {
+        let m = self.model;
+        m.params[v].plow
+            && m.trip_at(self.days, v, t).is_some_and(|tr| {
+                (tr.drive0..tr.drive1).contains(&t)
+                    && crate::rng::hash(m.seed, &[v as u64, tr.start.unsigned_abs(), 88]) % 3 == 0
+            })
+            && self.ambient_milli_c(v, t) < 8_000.0
+    }
+
+    /// The value of an enum- or string-valued stat.
+    fn text_value(&self, stat: Stat, v: usize, t: i64) -> &'static str {
+        let m = self.model;
+        let trip = m.trip_at(self.days, v, t);
+        let phase = phase_in(trip, t);
+        let spreading = self.spreading(v, t);
+        let on_off = |b: bool| if b { "On" } else { "Off" };
+        match stat.0 {
+            // Unbuckled with nobody in the seat, and during a `NoSeatbelt` safety event.
+            "seatbeltDriver" => {
+                let unbuckled = trip.is_none_or(|tr| {
+                    crate::events::trip_events(m.seed, v, tr)
+                        .iter()
+                        .any(|e| e.label == "NoSeatbelt" && (e.start - 60..=e.end).contains(&t))
+                });
+                if unbuckled {
+                    "Unbuckled"
+                } else {
+                    "Buckled"
+                }
+            }
+            // A van's cargo door opens at its stops (engine idling) and stays shut on the road.
+            "ecuDoorStatus" => {
+                if phase == Phase::Idle {
+                    "Open"
+                } else {
+                    "Closed"
+                }
+            }
+            "spreaderOnState" => on_off(
+                spreading
+                    || (phase != Phase::Off && m.params[v].plow && self.ambient_milli_c(v, t) < 8_000.0),
+            ),
+            "spreaderActive" => on_off(spreading),
+            "spreaderBlastState" => on_off(spreading && trip.is_some_and(|tr| t - tr.drive0 < 120)),
+            "spreaderPlowStatus" => {
+                if spreading {
+                    "Down"
+                } else {
+                    "Up"
+                }
+            }
+            "spreaderGranularName" => "Salt",
+            "spreaderPrewetName" => "Brine",
+            "spreaderLiquidName" => "Calcium Chloride",
+            _ => "Unknown",
         }
     }
 

@@ -344,8 +344,9 @@ impl Store {
         }
     }
 
-    /// A 400 when any user external ID in `ext` is already used by another entity (vehicle, driver,
-    /// tag, trailer or issue): values are unique per key across entity types (§1.6).
+    /// A 400 when any user external ID in `ext` breaks the character rules ([`external_id_rule`]) or
+    /// is already used by another entity (vehicle, driver, tag, trailer or issue): values are unique
+    /// per key across entity types. A `null` or `""` value deletes the key and is always fine.
     pub(crate) fn check_external_ids(
         &self,
         ext: &Map<String, Value>,
@@ -358,16 +359,21 @@ impl Store {
                     &format!("key `{k}` is reserved for automatic external IDs"),
                 ));
             }
-            let Some(val) = v
-                .as_str()
-                .map(str::to_string)
-                .or_else(|| v.is_number().then(|| v.to_string()))
-            else {
-                return Err(Response::bad_param("externalIds", "values must be strings"));
+            let val = match v {
+                Value::Null => continue,
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                other => {
+                    return Err(Response::bad_param(
+                        "externalIds",
+                        &format!("the value of `{k}` must be a string, not `{other}`"),
+                    ))
+                }
             };
             if val.is_empty() {
                 continue;
             }
+            external_id_rule(k, &val)?;
             let mut users = self
                 .vehicles
                 .iter()
@@ -511,5 +517,73 @@ impl Store {
             o[kind] = Value::Array(members);
         }
         o
+    }
+}
+
+/// Longest user external-ID key.
+const MAX_EXTERNAL_ID_KEY: usize = 32;
+/// Longest user external-ID value.
+const MAX_EXTERNAL_ID_VALUE: usize = 128;
+
+/// The character rules of a user external ID: the key is 1-32 ASCII letters and digits (the only
+/// pattern Samsara's routers ever published for external IDs); the value is 1-128 printable ASCII
+/// characters without spaces, `/` (it could not stand in a path segment) or `,` (it could not stand
+/// in a comma-separated ID filter). The vendor's own example value `Ty_Frec-%01+27+94%` passes.
+pub(crate) fn external_id_rule(key: &str, value: &str) -> Result<(), Response> {
+    if key.is_empty() || key.len() > MAX_EXTERNAL_ID_KEY || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(Response::bad_param(
+            "externalIds",
+            &format!("key `{key}` must be 1 to {MAX_EXTERNAL_ID_KEY} ASCII letters and digits"),
+        ));
+    }
+    if value.len() > MAX_EXTERNAL_ID_VALUE {
+        return Err(Response::bad_param(
+            "externalIds",
+            &format!(
+                "the value of `{key}` has {} characters; at most {MAX_EXTERNAL_ID_VALUE} are allowed",
+                value.chars().count()
+            ),
+        ));
+    }
+    if let Some(c) = value
+        .chars()
+        .find(|c| !c.is_ascii_graphic() || matches!(c, '/' | ','))
+    {
+        return Err(Response::bad_param(
+            "externalIds",
+            &format!(
+                "the value `{value}` of `{key}` contains `{c}`; use printable ASCII without spaces, `/` or `,`"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::external_id_rule;
+
+    #[test]
+    fn external_id_character_rules() {
+        for (k, v) in [
+            ("maintenanceId", "M250104"),
+            ("payrollSys1", "Ty_Frec-%01+27+94%"),
+            ("crm", "a.b@example.com"),
+            ("k", &"x".repeat(128)),
+        ] {
+            assert!(external_id_rule(k, v).is_ok(), "{k}:{v}");
+        }
+        for (k, v) in [
+            ("bad key", "v"),
+            ("bad-key", "v"),
+            ("", "v"),
+            ("k", "has space"),
+            ("k", "a/b"),
+            ("k", "a,b"),
+            ("k", "café"),
+            ("k", &"x".repeat(129)),
+        ] {
+            assert!(external_id_rule(k, v).is_err(), "{k}:{v}");
+        }
     }
 }

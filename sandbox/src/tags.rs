@@ -74,14 +74,31 @@ pub(crate) fn tag(sb: &Sandbox, req: &Request) -> Response {
         if body.contains_key("parentTagId") {
             tag.parent = match want_str(&body, "parentTagId")? {
                 None | Some("") => None,
-                Some(p) => Some(
-                    st.find_tag(p)
-                        .filter(|&pk| pk != k)
-                        .ok_or_else(|| {
-                            Response::bad_param("parentTagId", &format!("tag `{p}` does not exist"))
-                        })?
-                        .to_string(),
-                ),
+                Some(p) => {
+                    let pk = st.find_tag(p).filter(|&pk| pk != k).ok_or_else(|| {
+                        Response::bad_param("parentTagId", &format!("tag `{p}` does not exist"))
+                    })?;
+                    // The new parent must not sit below this tag: walk up from it.
+                    let mut up = Some(pk.to_string());
+                    let mut steps = 0;
+                    while let Some(cur) = up {
+                        if cur == tag.id || steps > st.tags.len() {
+                            return Err(Response::bad_param(
+                                "parentTagId",
+                                &format!(
+                                    "tag `{p}` is below tag `{}`; a tag cannot be its own ancestor",
+                                    tag.id
+                                ),
+                            ));
+                        }
+                        steps += 1;
+                        up = st
+                            .find_tag(&cur)
+                            .and_then(|c| st.tags.get(&c))
+                            .and_then(|t| t.parent.clone());
+                    }
+                    Some(pk.to_string())
+                }
             };
         }
         if let Some(ext) = body.get("externalIds").filter(|_| req.method != "PUT") {
@@ -89,15 +106,19 @@ pub(crate) fn tag(sb: &Sandbox, req: &Request) -> Response {
                 .as_object()
                 .ok_or_else(|| Response::bad_param("externalIds", "must be an object"))?;
             st.check_external_ids(ext, (Entity::Tag, &tag.id))?;
-            tag.external_ids = ext
-                .iter()
-                .map(|(a, b)| {
-                    (
-                        a.clone(),
-                        b.as_str().map_or_else(|| b.to_string(), str::to_string),
-                    )
-                })
-                .collect();
+            // PATCH is a JSON merge patch (RFC 7396): the keys sent replace theirs, `null` (or `""`)
+            // deletes one, the others stay; POST starts from none.
+            if req.method == "POST" {
+                tag.external_ids.clear();
+            }
+            for (a, b) in ext {
+                match b {
+                    Value::Null => tag.external_ids.remove(a),
+                    Value::String(s) if s.is_empty() => tag.external_ids.remove(a),
+                    Value::String(s) => tag.external_ids.insert(a.clone(), s.clone()),
+                    other => tag.external_ids.insert(a.clone(), other.to_string()),
+                };
+            }
         }
         for kind in MEMBER_KINDS {
             let given = body.get(kind);

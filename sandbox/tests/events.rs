@@ -358,11 +358,12 @@ fn forms_templates_submissions_and_writes() {
     let (_, t) = sb.get("/form-templates");
     let tid = t["data"][0]["id"].as_str().unwrap().to_string();
     let (subs, cursor) = walk(&sb, "/form-submissions/stream?startTime=2026-11-01T00:00:00Z");
+    assert!(subs.iter().all(|s| s["fields"].is_array()));
+    let statuses: std::collections::BTreeSet<&str> =
+        subs.iter().map(|s| s["status"].as_str().unwrap()).collect();
     assert!(
-        !subs.is_empty()
-            && subs
-                .iter()
-                .all(|s| s["fields"].is_array() && s["status"] == "completed")
+        statuses.len() >= 4 && statuses.contains("completed"),
+        "{statuses:?}"
     );
     let sid = subs[0]["id"].as_str().unwrap();
     assert_eq!(

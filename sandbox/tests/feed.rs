@@ -257,3 +257,56 @@ fn connectivity_gaps_deliver_late_points_exactly_once() {
     assert_eq!(hist.len(), delivered.len());
     assert!(hist == delivered);
 }
+
+#[test]
+fn feed_first_walk_pages_at_512_vehicles_then_continues() {
+    let sb = Sandbox::start(&[
+        "--vehicles",
+        "1100",
+        "--days",
+        "1",
+        "--start",
+        "2026-11-02T15:00:00Z",
+    ]);
+    for base in [
+        "/fleet/vehicles/stats/feed?types=gps,engineStates",
+        "/fleet/vehicles/locations/feed?",
+    ] {
+        let sep = if base.ends_with('?') { "" } else { "&" };
+        let (s, mut page) = sb.get(base);
+        assert_eq!(s, 200, "{page}");
+        let mut sizes = Vec::new();
+        let mut seen = HashSet::new();
+        loop {
+            let rows = page["data"].as_array().unwrap();
+            sizes.push(rows.len());
+            for r in rows {
+                assert!(
+                    seen.insert(r["id"].as_str().unwrap().to_string()),
+                    "{base}: {} twice",
+                    r["id"]
+                );
+            }
+            if page["pagination"]["hasNextPage"] == false {
+                break;
+            }
+            let after = page["pagination"]["endCursor"].as_str().unwrap().to_string();
+            // The same cursor always yields the same page.
+            let again = sb.get(&format!("{base}{sep}after={after}")).1;
+            page = sb.get(&format!("{base}{sep}after={after}")).1;
+            assert_eq!(again, page);
+        }
+        assert_eq!(sizes, [512, 512, 76], "{base}");
+        assert_eq!(seen.len(), 1100);
+        // After the first walk the cursor is an ordinary feed position: new points arrive after it.
+        let after = page["pagination"]["endCursor"].as_str().unwrap().to_string();
+        assert!(!after.is_empty());
+        sb.advance(30);
+        let (s, next) = sb.get(&format!("{base}{sep}after={after}"));
+        assert_eq!(s, 200, "{next}");
+        assert!(
+            !next["data"].as_array().unwrap().is_empty(),
+            "{base}: nothing new after 30 s"
+        );
+    }
+}

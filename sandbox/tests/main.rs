@@ -16,5 +16,6 @@ mod faults;
 mod feed;
 mod fmc;
 mod readings;
+mod shape;
 mod support;
 mod trailers;

@@ -127,6 +127,9 @@ fn definitions_describe_the_value_layout() {
         "engineState",
         "batteryVoltage",
         "defLevel",
+        "evChargingEnergy",
+        "evHighCapacityBatteryVoltage",
+        "faultCodes",
     ] {
         assert!(ids.contains(id), "{id} missing");
     }
@@ -135,7 +138,10 @@ fn definitions_describe_the_value_layout() {
         .find(|d| d["readingId"] == "tirePressuresBackRight")
         .unwrap();
     assert_eq!(tire["type"]["dataType"], "continuous");
-    assert_eq!(tire["type"]["unit"], "kilopascal");
+    assert_eq!(
+        tire["type"]["unit"],
+        serde_json::json!({"baseUnit": "kilopascal", "measurementType": "pressure"})
+    );
     assert_eq!(tire["grouping"]["id"], "tirePressures");
     let ev = defs
         .iter()
