@@ -59,7 +59,7 @@ class Sandbox:
             "--days",
             "1",
             "--start",
-            "2026-11-01T00:00:00Z",
+            "2026-11-02T15:00:00Z",
             "--token",
             f"{TOKEN}={SCOPES}",
             "--fmc-token",
@@ -263,7 +263,11 @@ def vehicle_stats(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
     payload = workdir / "alert.json"
     payload.write_text(
         json.dumps(
-            {"driverId": "", "assetId": sandbox_vehicle(sandbox), "alertConfigurationId": "demo-alert"}
+            {
+                "driverId": "",
+                "assetId": sandbox_vehicle(sandbox),
+                "alertConfigurationId": "51a1f7de-ca2d-414d-8a23-8e149a4d88be",
+            }
         )
     )
     demo.run("alertAction", "--alertPayload", str(payload))
