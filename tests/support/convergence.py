@@ -299,3 +299,71 @@ class Harness:
 
 
 HEADER = "seed   truth  lost   dup extra runs kil ddl bsy err"
+
+
+def run_schedules(
+    seeds: range, workdir: Path, *, jobs: int = 1, on_outcome: Callable[[Outcome], None] | None = None
+) -> list[Outcome]:
+    """Runs one schedule per seed (``jobs`` at a time: a schedule mostly waits on its runs), the FMC
+    endpoint as the sink for three seeds in four and storage for the fourth."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(seed: int) -> Outcome:
+        h = Harness(seed, workdir / f"s{seed}", sink="storage" if seed % 4 == 0 else "fmc")
+        try:
+            outcome = h.run()
+        finally:
+            h.close()
+        if on_outcome is not None:
+            on_outcome(outcome)
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return sorted(pool.map(one, seeds), key=lambda o: o.seed)
+
+
+def totals(outcomes: list[Outcome]) -> Outcome:
+    """The sum of a run's outcomes (seed 0)."""
+    total = Outcome(seed=0)
+    for o in outcomes:
+        total.truth += o.truth
+        total.lost += o.lost
+        total.duplicated += o.duplicated
+        total.unexpected += o.unexpected
+        total.invocations += o.invocations
+        total.kills += o.kills
+        total.deadline_stops += o.deadline_stops
+        total.busy += o.busy
+        total.unhandled += o.unhandled
+    return total
+
+
+def main() -> int:
+    """``python -m tests.support.convergence --schedules 500 --jobs 4``: the long run, a row per schedule."""
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--schedules", type=int, default=500)
+    parser.add_argument("--jobs", type=int, default=4)
+    args = parser.parse_args()
+    print(HEADER, flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        outcomes = run_schedules(
+            range(1, args.schedules + 1),
+            Path(tmp),
+            jobs=args.jobs,
+            on_outcome=lambda o: print(o.row(), flush=True),
+        )
+    total = totals(outcomes)
+    bad = [
+        o.seed for o in outcomes if o.lost or o.duplicated or o.unexpected or o.unhandled or not o.caught_up
+    ]
+    print(f"total {total.row()[5:]}\nschedules {len(outcomes)}, not converged: {bad}", flush=True)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
