@@ -95,16 +95,20 @@ class StreamContext:
     sink_lock: threading.Lock | None = None
     _pending: set[bytes] | None = field(default=None, repr=False)
 
-    def deliver(self, batch: Batch, *, rejects: Batch | None = None) -> int:
+    def deliver(self, batch: Batch, *, rejects: Batch | None = None, by_id: bool = True) -> int:
         """Delivers ``batch`` (less records the last delivery already carried) under the next key.
 
         Nothing is saved here: the driver records its new position in ``state.state`` and calls
         :meth:`commit`. A crash before the commit re-delivers under the same key, which replaces.
+        With ``by_id=False`` the engine does not filter repeats by ``id``: the driver deduplicates
+        itself, because a record delivered again under the same ``id`` is an update (an upsert).
         Returns the number of records delivered.
         """
         st = self.state
         self.summary.pages += 1
-        if st.recent:
+        if not by_id:
+            st.recent = set()
+        elif st.recent:
             before = len(batch)
             batch = batch.keep(lambda i: not (id_digests([i]) & st.recent))
             self.summary.repeated += before - len(batch)
@@ -118,7 +122,7 @@ class StreamContext:
             self._send(key, batch, rejects)
         st.seq += 1
         st.records += len(batch)
-        self._pending = id_digests(batch.ids()) if batch else None
+        self._pending = id_digests(batch.ids()) if (batch and by_id) else None
         newest = self.stream.newest(batch) if (self.stream.newest and batch) else None
         if newest and (st.newest is None or newest > st.newest):
             st.newest = newest
