@@ -134,10 +134,10 @@ class JobsDriver:
             else:
                 record = self.failure(item, poll.failure, poll.reason or poll.failure)
             self._finish(ctx, key, record, done)
-        starts = 0
+        starts, finished = 0, set(done)
         for item in self.items(ctx.deadline):
             key = str(item["id"])
-            if key in pending or digest(key) in set(done):
+            if key in pending or digest(key) in finished:
                 continue
             if starts >= self.max_starts:
                 return False
