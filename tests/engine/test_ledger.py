@@ -17,7 +17,7 @@ from samsara_fmc import records
 from samsara_fmc.client import Client, path_id
 from samsara_fmc.engine import LedgerDriver, Stream, Write
 from samsara_fmc.engine.ledger import Change
-from samsara_fmc.exceptions import ServerError
+from samsara_fmc.exceptions import NotFoundError, ServerError
 from tests.engine.rig import Rig, sim_clock
 from tests.support.sandbox import SandboxProcess
 
@@ -126,7 +126,7 @@ def test_each_change_is_written_once_across_crashes_retries_and_lost_answers(
         "lost": script(sb, {"defectId": lost}),
         "crash": script(sb, {"defectId": crash}),
         "already": script(sb, {"defectId": done_id}),
-        "unknown": script(sb, {"defectId": "99999900001"}),
+        "unknown": script(sb, {"defectId": "9999"}),
         "bad": script(sb, {"defectId": bad, "resolvedAtTime": "last Tuesday"}),
     }
     sb.faults(
@@ -171,7 +171,7 @@ def test_each_change_is_written_once_across_crashes_retries_and_lost_answers(
     assert patches(sb, lost) == [502], "applied, then answered 502; read back, not sent again"
     assert patches(sb, crash) == [200], "crashed after the write; the retry read it back"
     assert patches(sb, done_id) == [], "already resolved in Samsara: nothing sent"
-    assert patches(sb, "99999900001") == []
+    assert patches(sb, "9999") == []
     assert patches(sb, bad) == [400]
 
     got = outcomes(rig)
@@ -217,3 +217,68 @@ def test_each_change_is_written_once_across_crashes_retries_and_lost_answers(
     out = rig.run([stream], correlation="run-4")
     assert out["records"] == 0 and rig.sink.calls == calls, "nothing new: nothing delivered"
     assert not [r for r in sb.requests()[before:] if r["method"] == "PATCH"], "and nothing written"
+
+
+def create_driver(client: Client) -> Write:
+    """``driver.created`` → ``POST /fleet/drivers`` carrying the FMC's ID as an external ID, so a
+    read-back by ``fmcId:<id>`` finds a create whose answer was lost."""
+
+    def target(change: Change) -> str:
+        return f"fmcId:{change['data']['fmcId']}"
+
+    def verify(change: Change, deadline: float) -> str | None:
+        try:
+            found = client.request("GET", f"/fleet/drivers/{path_id(target(change))}", deadline=deadline)
+        except NotFoundError:
+            return None
+        return f"driver `{found['data']['id']}` has external ID `{target(change)}`"
+
+    def apply(change: Change, deadline: float) -> Any:
+        d = change["data"]
+        body = {
+            "name": d["name"],
+            "username": d["username"],
+            "password": f"pw-{change['id']}",
+            "licenseNumber": d["licenseNumber"],
+            "licenseState": d["licenseState"],
+            "externalIds": {"fmcId": d["fmcId"]},
+        }
+        return client.request("POST", "/fleet/drivers", json_body=body, deadline=deadline)
+
+    return Write(
+        kind="driver",
+        target=target,
+        apply=apply,
+        verify=verify,
+        external_ids=lambda change: {"fmcId": str(change["data"]["fmcId"])},
+    )
+
+
+def test_a_create_whose_answer_was_lost_is_found_by_its_external_id_not_sent_again(
+    sandbox_factory: Callable[..., SandboxProcess],
+) -> None:
+    sb = sandbox_factory()
+    rig = Rig.of(sb)
+    created = [c for c in sb.get("/__sandbox/fmc/changes")["data"] if c["type"] == "driver.created"]
+    assert len(created) == 3
+    sb.faults(
+        {"method": "POST", "path": "/fleet/drivers", "kind": "reset"},
+        {"method": "POST", "path": "/fleet/drivers", "kind": "fail_after_commit", "status": 504},
+    )
+    driver = LedgerDriver(changes=fmc_changes(sb), writes={"driver.created": create_driver(rig.client)})
+    stream = Stream(
+        name="ledger.drivers", sink_stream="write_outcomes", fingerprint="ledger-v1", driver=driver
+    )
+    out = rig.run([stream])
+    assert out["caughtUp"]
+    posts = [r["status"] for r in sb.requests() if r["method"] == "POST" and r["path"] == "/fleet/drivers"]
+    assert posts == [200, 504, 200], "one POST per change: the two lost answers were read back"
+    got = outcomes(rig)
+    assert [got[c["id"]]["status"] for c in created] == ["already", "already", "applied"]
+    assert got[created[0]["id"]]["target"] == {
+        "kind": "driver",
+        "id": f"fmcId:{created[0]['data']['fmcId']}",
+        "externalIds": {"fmcId": created[0]["data"]["fmcId"]},
+    }
+    applied = {c["id"]: c["applied"] for c in sb.get("/__sandbox/fmc/changes")["data"]}
+    assert all(applied[c["id"]] for c in created)

@@ -116,10 +116,11 @@ class LedgerDriver:
                     break
             if stop is None:
                 st["cursor"] = page.cursor or cursor
-            self._flush(ctx)
+            if st["outbox"] or st.get("cursor") != cursor:  # a poll that found nothing writes nothing
+                self._flush(ctx)
             if stop is not None:
                 raise stop
-            cursor = st["cursor"]
+            cursor = st.get("cursor")
             if ctx.page_limit_reached():
                 return False
         return True

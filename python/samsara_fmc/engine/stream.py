@@ -3,7 +3,8 @@
 A stream is ordered by a "changed at" time (``updatedAtTime`` unless the endpoint says otherwise)
 and a record reappears past the cursor each time it changes. State::
 
-    {"startTime": "…",       # the query's startTime: chosen at the first run (now - lookback)
+    {"first": "…",           # the first run's startTime (now - lookback)
+     "startTime": "…",       # the query's startTime: `first`, or where a refused cursor restarted
      "cursor": "…",          # the last delivered page's endCursor
      "highWater": "…",       # the newest changed-at time delivered
      "seen": {"<changedAt>": "<base64 digests of (id, changedAt)>", …}}  # within `overlap` of it
@@ -80,15 +81,14 @@ class StreamDriver:
     def run(self, ctx: StreamContext) -> bool:
         st = ctx.state.state
         if not st.get("startTime"):
-            st["startTime"] = iso(self.clock() - self.lookback)
+            st["first"] = st["startTime"] = iso(self.clock() - self.lookback)
         seen = _Seen(st.get("seen") or {})
         restarted = False
         while True:
-            cursor = st.get("cursor") or None
             try:
-                return self._follow(ctx, cursor, seen)
+                return self._follow(ctx, st.get("cursor") or None, seen)
             except BadRequestError as e:
-                if cursor is None or restarted or not refused_cursor(e):
+                if not st.get("cursor") or restarted or not refused_cursor(e):
                     raise
                 restarted = True
                 high = st.get("highWater")

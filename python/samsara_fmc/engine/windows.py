@@ -27,6 +27,7 @@ from typing import Any
 
 from samsara_fmc.engine._util import Clock, digest, iso, pack, parse_time, unpack, utc_now
 from samsara_fmc.engine.core import StreamContext
+from samsara_fmc.exceptions import ConfigurationError
 from samsara_fmc.sinks import Batch
 
 __all__ = ["WindowsDriver"]
@@ -62,6 +63,14 @@ class WindowsDriver:
     clock: Clock = utc_now
     max_windows: int | None = None
 
+    def __post_init__(self) -> None:
+        zero = _dt.timedelta(0)
+        if self.window <= zero:
+            raise ConfigurationError(f"`window` of a windows driver must be positive, got `{self.window}`")
+        for name, value in (("settle", self.settle), ("overlap", self.overlap), ("lookback", self.lookback)):
+            if value < zero:
+                raise ConfigurationError(f"`{name}` of a windows driver must not be negative, got `{value}`")
+
     def run(self, ctx: StreamContext) -> bool:
         st = ctx.state.state
         now = self.clock()
@@ -87,6 +96,7 @@ class WindowsDriver:
                     return False
                 st["open"] = {"start": iso(start), "end": iso(end)}
             windows += 1
+            ctx.check_deadline()
             if not self._read(ctx, start, end, seen, known):
                 return False
             mark = end
