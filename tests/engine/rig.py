@@ -6,7 +6,7 @@ import datetime as dt
 import io
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,8 +25,9 @@ ORG = "5005"
 FUNCTION = "engine-test"
 
 
-def sim_clock(sb: SandboxProcess) -> Any:
+def sim_clock(sb: SandboxProcess | None) -> Callable[[], dt.datetime]:
     """The sandbox's simulated clock, as a driver's ``clock``."""
+    assert sb is not None
 
     def now() -> dt.datetime:
         return parse_time(str(sb.get("/__sandbox/clock")["now"]))
@@ -44,7 +45,7 @@ def fast_client(sb: SandboxProcess) -> Client:
 class Rig:
     """Runs streams the way a Function does, keeping what every run wrote."""
 
-    sb: SandboxProcess
+    sb: SandboxProcess | None
     client: Client
     storage: MemoryStorage = field(default_factory=MemoryStorage)
     sink: MemorySink = field(default_factory=MemorySink)

@@ -252,9 +252,7 @@ def test_failed_invalid_and_unavailable_media_end_in_failure_records(server: Scr
         complete=Store().complete,
         clock=lambda: now,
     )
-    from samsara_fmc.sinks.memory import MemorySink
-
-    rig = Rig(sb=None, client=client, sink=MemorySink())  # type: ignore[arg-type]
+    rig = Rig(sb=None, client=client)
     stream = Stream(name="media", sink_stream="camera_media", fingerprint="media-v1", driver=driver)
     rig.run([stream])
     rig.run([stream], correlation="run-2")
@@ -265,3 +263,37 @@ def test_failed_invalid_and_unavailable_media_end_in_failure_records(server: Scr
         "e2": ("unavailable", "retrieval `r-unavail`: `analog1` unavailable, `analog2` unavailable"),
     }
     assert rig.state("media")["state"]["pending"] == {}
+
+
+def test_a_url_about_to_expire_is_not_used_the_next_poll_gets_a_fresh_one(
+    sandbox_factory: Callable[..., SandboxProcess], server: ScriptedServer
+) -> None:
+    sb = sandbox_factory()
+    rig = Rig.of(sb)
+    host = MediaHost(server)
+    sim = sim_clock(sb)
+    at = iso(sim() - dt.timedelta(hours=2))
+    item: dict[str, Any] = {
+        "id": "evt-5",
+        "vehicleId": vehicles(rig, 1)[0],
+        "mediaType": "image",
+        "startTime": at,
+        "endTime": at,
+    }
+    item["inputs"] = ["dashcamRoadFacing"]
+    skew = {"by": dt.timedelta(hours=8) - dt.timedelta(minutes=2)}  # 2 min before the URL's expiry
+
+    def clock() -> dt.datetime:
+        return sim() + skew["by"]
+
+    media = MediaRetrieval(client=rig.client, download=host.download, clock=clock)
+    driver = JobsDriver(
+        items=lambda d: [item], start=media.start, poll=media.poll, complete=Store().complete, clock=sim
+    )
+    stream = Stream(name="media", sink_stream="camera_media", fingerprint="media-v1", driver=driver)
+    rig.run([stream])
+    sb.advance(180)
+    assert rig.run([stream], correlation="run-2")["records"] == 0
+    assert host.urls == [], "a URL within 5 minutes of its expiry is not downloaded"
+    skew["by"] = dt.timedelta(0)
+    assert rig.run([stream], correlation="run-3")["records"] == 1 and len(host.urls) == 1

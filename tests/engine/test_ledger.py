@@ -140,6 +140,7 @@ def test_each_change_is_written_once_across_crashes_retries_and_lost_answers(
         },
         {"method": "PATCH", "path": f"/fleet/defects/{reset}", "kind": "reset"},
         {"method": "PATCH", "path": f"/fleet/defects/{lost}", "kind": "fail_after_commit", "status": 502},
+        {"path": "/fmc/v1/changes", "kind": "repeat_records", "times": 3},
     )
     write = resolve_defect(rig.client)
     crashed: list[str] = []
@@ -163,6 +164,8 @@ def test_each_change_is_written_once_across_crashes_retries_and_lost_answers(
     assert changes["crash"] in intents, "the intent was saved before the write"
     out = rig.run([stream], correlation="run-1")  # the platform's retry of the same invocation
     assert out["caughtUp"]
+    assert sb.get("/__sandbox/faults")["rules"] == [], "every fault fired, the repeated changes too"
+    assert sum(s["repeated"] for s in rig.summaries) > 0, "changes the feed repeated were recognised"
 
     assert patches(sb, plain) == [200]
     assert patches(sb, five) == [503, 200], "a 503 applied nothing: read back, then sent again"
