@@ -5,6 +5,8 @@ lost answers (a reset, ``fail_after_commit``), with ``write_outcome`` records ba
 from __future__ import annotations
 
 import json
+import random
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -17,7 +19,7 @@ from samsara_fmc import records
 from samsara_fmc.client import Client, path_id
 from samsara_fmc.engine import LedgerDriver, Stream, Write
 from samsara_fmc.engine.ledger import Change
-from samsara_fmc.exceptions import NotFoundError, ServerError
+from samsara_fmc.exceptions import ApiError, NotFoundError, ServerError
 from tests.engine.rig import Rig, sim_clock
 from tests.support.sandbox import SandboxProcess
 
@@ -37,8 +39,12 @@ def fmc_changes(sb: SandboxProcess, limit: int = 4) -> Callable[[str | None, flo
     def pages(cursor: str | None, deadline: float) -> Iterator[FmcPage]:
         while True:
             query = {"limit": str(limit), **({"after": cursor} if cursor else {})}
-            with urllib.request.urlopen(f"{sb.url}/fmc/v1/changes?{urllib.parse.urlencode(query)}") as r:
-                body = json.loads(r.read())
+            try:
+                with urllib.request.urlopen(f"{sb.url}/fmc/v1/changes?{urllib.parse.urlencode(query)}") as r:
+                    body = json.loads(r.read())
+            except urllib.error.HTTPError as e:
+                e.close()
+                raise ConnectionError(f"the FMC changes feed answered HTTP {e.code}") from None
             page = FmcPage(
                 body["data"],
                 body["pagination"]["endCursor"] or cursor or "",
@@ -285,3 +291,71 @@ def test_a_create_whose_answer_was_lost_is_found_by_its_external_id_not_sent_aga
     }
     applied = {c["id"]: c["applied"] for c in sb.get("/__sandbox/fmc/changes")["data"]}
     assert all(applied[c["id"]] for c in created)
+
+
+@pytest.mark.parametrize("seed", range(11, 16))
+def test_seeded_fault_schedules_apply_every_change_exactly_once(
+    sandbox_factory: Callable[..., SandboxProcess], seed: int
+) -> None:
+    """Random mixes per change (5xx before the write, 429, lost answers after it, a crash after it),
+    failing reads and a failing changes feed; runs are retried until caught up. 504 is used only by
+    `fail_after_commit`, so a PATCH took effect exactly when it was answered 200 or 504."""
+    rng = random.Random(seed)
+    sb = sandbox_factory()
+    rig = Rig.of(sb)
+    targets = defect_ids(rig, resolved=False)[:10]
+    kinds: list[dict[str, Any]] = [
+        {"kind": "status", "status": 500},
+        {"kind": "status", "status": 503},
+        {"kind": "status", "status": 429, "retryAfter": "0.02"},
+        {"kind": "reset"},
+        {"kind": "fail_after_commit", "status": 504},
+    ]
+    rules: list[dict[str, Any]] = []
+    crash: set[str] = set()
+    for defect in targets:
+        script(sb, {"defectId": defect})
+        for rule in rng.sample(kinds, rng.randint(0, 2)):
+            rules.append({"method": "PATCH", "path": f"/fleet/defects/{defect}", **rule})
+        if rng.random() < 0.3:
+            crash.add(defect)
+    rules.append({"method": "GET", "path": "/defects/{id}", "kind": "status", "status": 503, "times": 3})
+    rules.append({"path": "/fmc/v1/changes", "kind": "status", "status": 503, "times": 2})
+    rules.append({"path": "/fmc/v1/changes", "kind": "repeat_records", "times": 2})
+    sb.faults(*rng.sample(rules, len(rules)))
+    write = resolve_defect(rig.client)
+
+    def apply(change: Change, deadline: float) -> Any:
+        answer = write.apply(change, deadline)
+        if write.target(change) in crash:
+            crash.discard(write.target(change))
+            raise RuntimeError("injected crash between the write and the outcome's save")
+        return answer
+
+    flaky = Write(kind="defect", target=write.target, apply=apply, verify=write.verify)
+    driver = LedgerDriver(changes=fmc_changes(sb), writes={"defect.resolved": flaky}, clock=sim_clock(sb))
+    stream = Stream(
+        name="ledger.defects", sink_stream="write_outcomes", fingerprint="ledger-v1", driver=driver
+    )
+    for attempt in range(20):
+        try:
+            if rig.run([stream], correlation=f"run-{attempt}")["caughtUp"]:
+                break
+        except (RuntimeError, ApiError, ConnectionError):
+            continue  # the platform runs it again
+    else:
+        pytest.fail(f"seed {seed}: not caught up after 20 runs")
+
+    for defect in targets:
+        statuses = patches(sb, defect)
+        took_effect = [s for s in statuses if s in (200, 504)]
+        assert len(took_effect) == 1 and statuses[-1] in (200, 504), (
+            f"seed {seed}, defect {defect}: {statuses}"
+        )
+    got = outcomes(rig)
+    assert sorted(r["target"]["id"] for r in got.values()) == sorted(targets)
+    assert {r["status"] for r in got.values()} <= {"applied", "already"}
+    applied = [
+        c["applied"] for c in sb.get("/__sandbox/fmc/changes")["data"] if c["type"] == "defect.resolved"
+    ]
+    assert applied == [True] * len(targets)

@@ -73,7 +73,8 @@ class LedgerDriver:
         changes: ``changes(cursor, deadline)`` yields pages of the FMC's changes feed, each with
             ``data`` (changes) and ``cursor``.
         writes: The :class:`Write` per change type; other types are left to other streams.
-        attempts: Writes per change per run before it is ``failed`` (each after a read-back).
+        attempts: Writes per change per run before it is ``failed`` (each after a read-back, and
+            one more read-back after the last).
         clock: The current time (for outcomes' ``at``).
         keep: How many finished change IDs are remembered (a feed that repeats changes).
     """
@@ -141,7 +142,7 @@ class LedgerDriver:
         cid = str(change["id"])
         sent_before = cid in st["intents"]
         error: ApiError | None = None
-        for _ in range(self.attempts):
+        for attempt in range(self.attempts + 1):
             try:
                 found = write.verify(change, ctx.deadline)
             except _REFUSED as e:
@@ -149,6 +150,8 @@ class LedgerDriver:
             if found is not None:
                 why = "an earlier attempt was applied" if sent_before else "Samsara already had it"
                 return self._outcome(write, change, "already", f"{why}: {found}", None), None
+            if attempt == self.attempts:
+                break  # the last read-back: the last write's answer may have been lost, not the write
             attempts = int(st["intents"].get(cid, {}).get("attempts", 0)) + 1
             st["intents"][cid] = {"at": iso(self.clock()), "attempts": attempts}
             ctx.commit()
