@@ -4,6 +4,7 @@ again as upserts, repeats and a refused cursor deduplicated by (id, updatedAtTim
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 
 from samsara_fmc.engine import Stream, StreamDriver
 from samsara_fmc.engine._util import iso, parse_time
-from samsara_fmc.exceptions import ServerError
+from samsara_fmc.exceptions import ApiError, ServerError
 from samsara_fmc.state import StateStore
 from tests.engine.rig import Rig, sim_clock
 from tests.support.sandbox import SandboxProcess
@@ -150,3 +151,53 @@ def test_a_crash_before_the_save_redelivers_under_the_same_key(
     assert Counter(versions(rig).values()) == Counter(
         {1: len(truth(rig, rig.state("defects")["state"]["startTime"]))}
     )
+
+
+@pytest.mark.parametrize("seed", range(21, 26))
+def test_seeded_fault_schedules_deliver_every_version_once(
+    sandbox_factory: Callable[..., SandboxProcess], seed: int
+) -> None:
+    """Rounds of: a defect resolved, random faults on the stream (5xx, 429, resets, truncated
+    bodies, empty pages, repeated records, an expired cursor), a run with a random page limit,
+    retried when it fails; then runs until caught up. Each (id, updatedAtTime) is delivered once,
+    and the newest version of every defect is what Samsara holds."""
+    rng = random.Random(seed)
+    sb = sandbox_factory()
+    rig = Rig.of(sb)
+    overlap = rng.choice([dt.timedelta(minutes=1), dt.timedelta(hours=1), dt.timedelta(days=2)])
+    stream = defects(rig, overlap=overlap, limit=rng.choice([2, 3, 7]))
+    kinds: list[dict[str, Any]] = [
+        {"kind": "status", "status": 503, "times": 2},
+        {"kind": "status", "status": 429, "retryAfter": "0.01"},
+        {"kind": "reset"},
+        {"kind": "truncate"},
+        {"kind": "empty_page", "times": 2},
+        {"kind": "repeat_records", "times": 2},
+        {"kind": "expire_cursor"},
+    ]
+    start = iso(sim_clock(sb)() - LOOKBACK)
+    open_ids = [
+        str(d["id"])
+        for d in rig.client.records("/defects/stream", params={"startTime": start, "isResolved": False})
+    ]
+    for round_ in range(6):
+        if round_:
+            resolve(sb, rig, open_ids.pop(rng.randrange(len(open_ids))))
+        sb.faults(*({"path": "/defects/stream", **k} for k in rng.sample(kinds, rng.randint(1, 3))))
+        for retry in range(3):
+            try:
+                rig.run([stream], correlation=f"run-{round_}-{retry}", max_pages=rng.choice([None, 1, 2]))
+                break
+            except ApiError:
+                continue
+    sb.clear_faults()
+    for attempt in range(30):
+        if rig.run([stream], correlation=f"final-{attempt}")["caughtUp"]:
+            break
+    counts = versions(rig)
+    assert all(n == 1 for n in counts.values()), f"seed {seed}: a version delivered twice"
+    newest: dict[str, str] = {}
+    for record_id, updated in counts:
+        if record_id not in newest or parse_time(updated) > parse_time(newest[record_id]):
+            newest[record_id] = updated
+    assert newest == truth(rig, rig.state("defects")["state"]["first"]), f"seed {seed}"

@@ -10,9 +10,9 @@ and a record reappears past the cursor each time it changes. State::
      "seen": {"<changedAt>": "<base64 digests of (id, changedAt)>", …}}  # within `overlap` of it
 
 It resumes by cursor. A cursor the API refuses (expired, or not one of its cursors) is replaced by a
-new ``startTime`` at the high-water mark minus ``overlap``; what that re-reads is recognised by
-(id, changed-at), so an unchanged record is not delivered again while a changed one is (an upsert of
-the same ``id``).
+new ``startTime`` at the high-water mark minus ``overlap`` (never before ``first``); what that
+re-reads is recognised by (id, changed-at), so an unchanged record is not delivered again while a
+changed one is (an upsert of the same ``id``).
 """
 
 from __future__ import annotations
@@ -91,8 +91,8 @@ class StreamDriver:
                 if not st.get("cursor") or restarted or not refused_cursor(e):
                     raise
                 restarted = True
-                high = st.get("highWater")
-                start = iso(parse_time(high) - self.overlap) if high else st["startTime"]
+                high, first = st.get("highWater"), st.get("first") or st["startTime"]
+                start = iso(max(parse_time(high) - self.overlap, parse_time(first))) if high else first
                 ctx.log.warning(
                     "the API refused the stream's cursor; restarting at the high-water mark less the overlap",
                     stream=ctx.stream.name,
