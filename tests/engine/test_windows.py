@@ -5,6 +5,7 @@ stopped is finished by the next run, from the same window)."""
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from samsara_fmc.engine import Stream, WindowsDriver
 from samsara_fmc.engine._util import iso, parse_time
+from samsara_fmc.exceptions import ApiError
 from tests.engine.rig import Rig, sim_clock
 from tests.support.sandbox import SandboxProcess
 
@@ -145,3 +147,59 @@ def test_a_window_stopped_midway_is_finished_from_the_same_window(
     }
     counts = Counter(str(r["id"]) for r in rig.delivered("idling_events"))
     assert set(counts) == truth and len(truth) > 10 and all(n == 1 for n in counts.values())
+
+
+@pytest.mark.parametrize("seed", [31, 32, 33, 34, 35, 52])
+def test_seeded_fault_schedules_deliver_every_point_once(
+    sandbox_factory: Callable[..., SandboxProcess], seed: int
+) -> None:
+    """Half-hour steps of simulated time with late uploads; on the history endpoint random 5xx,
+    429, resets, truncated bodies, empty pages, repeated points and expired cursors; runs with a
+    random page limit, retried when they fail; then runs until caught up. Every point up to the
+    mark is delivered, none twice."""
+    rng = random.Random(seed)
+    sb = sandbox_factory(*GAPS)
+    rig = Rig.of(sb)
+    driver = WindowsDriver(
+        fetch=stat_points(rig),
+        to_record=point_record,
+        window=rng.choice([dt.timedelta(minutes=20), dt.timedelta(minutes=45), dt.timedelta(hours=2)]),
+        settle=dt.timedelta(minutes=1),
+        overlap=dt.timedelta(hours=2),
+        lookback=dt.timedelta(hours=4),
+        clock=sim_clock(sb),
+    )
+    stream = Stream(name="odometer", sink_stream="vehicle_stats", fingerprint="odo-v1", driver=driver)
+    kinds: list[dict[str, Any]] = [
+        {"kind": "status", "status": 503, "times": 2},
+        {"kind": "status", "status": 429, "retryAfter": "0.01"},
+        {"kind": "reset"},
+        {"kind": "truncate"},
+        {"kind": "empty_page", "times": 2},
+        {"kind": "repeat_records", "times": 2},
+        {"kind": "expire_cursor"},
+    ]
+    for step in range(6):
+        if step:
+            sb.advance(1800)
+        rules = rng.sample(kinds, rng.randint(1, 3))
+        sb.faults(*({"path": "/fleet/vehicles/stats/history", **k} for k in rules))
+        for retry in range(3):
+            try:
+                rig.run([stream], correlation=f"run-{step}-{retry}", max_pages=rng.choice([None, 2, 5]))
+                break
+            except ApiError:
+                continue
+    sb.clear_faults()
+    for attempt in range(40):
+        if rig.run([stream], correlation=f"final-{attempt}")["caughtUp"]:
+            break
+    state = rig.state("odometer")["state"]
+    truth = {
+        point_record(p)["id"]
+        for page in stat_points(rig)(parse_time(state["first"]), parse_time(state["mark"]), 1e12)
+        for p in page
+    }
+    counts = Counter(str(r["id"]) for r in rig.delivered("vehicle_stats"))
+    assert all(n == 1 for n in counts.values()), f"seed {seed}: a point delivered twice"
+    assert set(counts) == truth, f"seed {seed}: lost {len(truth - set(counts))}"

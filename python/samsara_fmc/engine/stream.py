@@ -46,9 +46,9 @@ class Pager(Protocol):
 
 
 def refused_cursor(error: BadRequestError) -> bool:
-    """Whether a 400 is the API refusing a cursor (it names ``after`` or a cursor)."""
+    """Whether a 400 is the API refusing a cursor (its message names `after` or a cursor)."""
     text = str(error)
-    return "`after`" in text or "after" in text.split() or "cursor" in text.lower()
+    return "`after`" in text or "'after'" in text or "cursor" in text.lower()
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from typing import Any
 
 from samsara_fmc.engine._util import Clock, digest, iso, pack, parse_time, unpack, utc_now
 from samsara_fmc.engine.core import StreamContext
-from samsara_fmc.exceptions import ConfigurationError
+from samsara_fmc.engine.stream import refused_cursor
+from samsara_fmc.exceptions import BadRequestError, ConfigurationError
 from samsara_fmc.sinks import Batch
 
 __all__ = ["WindowsDriver"]
@@ -80,7 +81,9 @@ class WindowsDriver:
         mark, first = parse_time(st["mark"]), parse_time(st.get("first") or st["mark"])
         seen = {k: set(unpack(v)) for k, v in (st.get("seen") or {}).items()}
         known = set().union(*seen.values()) if seen else set()
-        reread = mark > first and self.overlap > _dt.timedelta(0) and not st.get("open")
+        # Every run re-reads the overlap before it moves the mark (an open window too), so a point
+        # uploaded within `overlap` of its time is read by a run that starts after its upload.
+        reread = mark > first and self.overlap > _dt.timedelta(0)
         if reread and not self._read(ctx, max(first, mark - self.overlap), mark, seen, known):
             return False
         horizon = now - self.settle
@@ -112,7 +115,29 @@ class WindowsDriver:
         seen: dict[str, set[bytes]],
         known: set[bytes],
     ) -> bool:
-        """Reads ``[start, end)`` and delivers what is new; ``False`` when the page limit stopped it."""
+        """Reads ``[start, end)`` and delivers what is new; ``False`` when the page limit stopped it.
+
+        A cursor the API refuses while paging the window (it expired) starts the window again once:
+        what was delivered already is recognised.
+        """
+        try:
+            return self._read_once(ctx, start, end, seen, known)
+        except BadRequestError as e:
+            if not refused_cursor(e):
+                raise
+            ctx.log.warning(
+                "the API refused a cursor inside a window; reading the window again", window=iso(start)
+            )
+            return self._read_once(ctx, start, end, seen, known)
+
+    def _read_once(
+        self,
+        ctx: StreamContext,
+        start: _dt.datetime,
+        end: _dt.datetime,
+        seen: dict[str, set[bytes]],
+        known: set[bytes],
+    ) -> bool:
         st = ctx.state.state
         group = f"{iso(start)}/{iso(end)}"
         for page in self.fetch(start, end, ctx.deadline):
