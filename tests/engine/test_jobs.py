@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import random
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+import pytest
 
 from samsara_fmc.client import Client, RetryPolicy
 from samsara_fmc.engine import JobsDriver, MediaResult, MediaRetrieval, Stream
 from samsara_fmc.engine._util import iso
 from samsara_fmc.engine.jobs import https_download
+from samsara_fmc.exceptions import ApiError
 from tests.conftest import Reply, ScriptedServer, Seen
 from tests.engine.rig import Rig, sim_clock
 from tests.support.sandbox import SandboxProcess
@@ -297,3 +302,76 @@ def test_a_url_about_to_expire_is_not_used_the_next_poll_gets_a_fresh_one(
     assert host.urls == [], "a URL within 5 minutes of its expiry is not downloaded"
     skew["by"] = dt.timedelta(0)
     assert rig.run([stream], correlation="run-3")["records"] == 1 and len(host.urls) == 1
+
+
+@pytest.mark.parametrize("seed", range(41, 46))
+def test_seeded_fault_schedules_finish_every_job_once(
+    sandbox_factory: Callable[..., SandboxProcess], server: ScriptedServer, seed: int
+) -> None:
+    """Random 5xx and 429 on the retrieval request, 5xx, resets and truncated bodies on the polls,
+    failing downloads, random steps of simulated time; runs retried when they fail. Every item is
+    requested once (none of these faults lets a request take effect), ends in one record, and no
+    media URL is written anywhere."""
+    rng = random.Random(seed)
+    sb = sandbox_factory()
+    rig = Rig.of(sb)
+    host = MediaHost(server, fail=rng.randint(0, 3))
+    store = Store()
+    clock = sim_clock(sb)
+    at = iso(clock() - dt.timedelta(hours=5))
+    wanted = [
+        {
+            "id": f"evt-{i}",
+            "vehicleId": v,
+            "mediaType": "image",
+            "startTime": at,
+            "endTime": at,
+            "inputs": ["dashcamRoadFacing"],
+        }
+        for i, v in enumerate(vehicles(rig, 6))
+    ]
+    media = MediaRetrieval(client=rig.client, download=host.download, clock=clock)
+    phase = {"n": 0}
+    driver = JobsDriver(
+        items=lambda d: wanted[: len(wanted) * phase["n"] // 3],
+        start=media.start,
+        poll=media.poll,
+        complete=store.complete,
+        clock=clock,
+        max_starts=rng.choice([1, 2, 10]),
+    )
+    stream = Stream(name="media", sink_stream="camera_media", fingerprint="media-v1", driver=driver)
+    kinds: list[dict[str, Any]] = [
+        {"method": "POST", "kind": "status", "status": 500},
+        {"method": "POST", "kind": "status", "status": 429, "retryAfter": "0.01"},
+        {"method": "GET", "kind": "status", "status": 503, "times": 2},
+        {"method": "GET", "kind": "reset"},
+        {"method": "GET", "kind": "truncate"},
+    ]
+    for step in range(3):
+        phase["n"] = step + 1  # more items are wanted as time goes on
+        sb.faults(*({"path": "/cameras/media/retrieval", **k} for k in rng.sample(kinds, rng.randint(1, 3))))
+        for attempt in range(4):
+            sb.advance(rng.choice([10, 60, 150]))
+            try:
+                rig.run([stream], correlation=f"run-{step}-{attempt}")
+            except ApiError:
+                continue
+    sb.clear_faults()
+    for attempt in range(20):
+        sb.advance(150)
+        rig.run([stream], correlation=f"final-{attempt}")
+        if (
+            not rig.state("media")["state"]["pending"]
+            and len({r["id"] for r in rig.delivered("camera_media")}) == 6
+        ):
+            break
+    got = Counter(str(r["id"]) for r in rig.delivered("camera_media"))
+    assert got == Counter({w["id"]: 1 for w in wanted}), f"seed {seed}"
+    assert {r["status"] for r in rig.delivered("camera_media")} == {"available"}
+    posts = [r["status"] for r in retrievals(sb) if r["method"] == "POST"]
+    assert posts.count(200) == len(wanted), f"seed {seed}: {posts}"
+    written = rig.written()
+    assert not [u for u in host.urls if u.rsplit("/", 1)[1] in written], (
+        f"seed {seed}: a media URL was written"
+    )
