@@ -4,6 +4,7 @@ stopped is finished by the next run, from the same window)."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import random
 from collections import Counter
@@ -51,6 +52,19 @@ def stat_points(rig: Rig) -> Callable[[dt.datetime, dt.datetime, float], Iterato
 
 def point_record(item: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": f"{item['vehicleId']}:{STAT}:{item['time']}", "schemaVersion": 1, **item}
+
+
+def idling(rig: Rig) -> Callable[[dt.datetime, dt.datetime, float], Iterator[list[dict[str, Any]]]]:
+    def fetch(start: dt.datetime, end: dt.datetime, deadline: float) -> Iterator[list[dict[str, Any]]]:
+        params: dict[str, Any] = {"startTime": iso(start), "endTime": iso(end), "limit": 3}
+        for page in rig.client.pages("/idling/events", params=params, deadline=deadline):
+            yield list(page.data)
+
+    return fetch
+
+
+def idling_record(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": item["eventUuid"], "schemaVersion": 1, **item}
 
 
 @pytest.mark.parametrize("overlap_h", [2, 0])
@@ -108,17 +122,9 @@ def test_a_window_stopped_midway_is_finished_from_the_same_window(
     sb = sandbox_factory()
     rig = Rig.of(sb)
 
-    def idling(start: dt.datetime, end: dt.datetime, deadline: float) -> Iterator[list[dict[str, Any]]]:
-        params: dict[str, Any] = {"startTime": iso(start), "endTime": iso(end), "limit": 3}
-        for page in rig.client.pages("/idling/events", params=params, deadline=deadline):
-            yield list(page.data)
-
-    def record(item: Mapping[str, Any]) -> dict[str, Any]:
-        return {"id": item["eventUuid"], "schemaVersion": 1, **item}
-
     driver = WindowsDriver(
-        fetch=idling,
-        to_record=record,
+        fetch=idling(rig),
+        to_record=idling_record,
         window=dt.timedelta(hours=12),
         settle=dt.timedelta(minutes=10),
         overlap=dt.timedelta(hours=6),
@@ -203,3 +209,23 @@ def test_seeded_fault_schedules_deliver_every_point_once(
     counts = Counter(str(r["id"]) for r in rig.delivered("vehicle_stats"))
     assert all(n == 1 for n in counts.values()), f"seed {seed}: a point delivered twice"
     assert set(counts) == truth, f"seed {seed}: lost {len(truth - set(counts))}"
+
+
+def test_the_digests_kept_are_bounded(sandbox_factory: Callable[..., SandboxProcess]) -> None:
+    sb = sandbox_factory()
+    rig = Rig.of(sb)
+    window = dt.timedelta(hours=6)
+    driver = WindowsDriver(
+        fetch=idling(rig),
+        to_record=idling_record,
+        window=window,
+        overlap=dt.timedelta(days=2),
+        lookback=dt.timedelta(days=2),
+        clock=sim_clock(sb),
+        max_seen=5,
+    )
+    stream = Stream(name="idling", sink_stream="idling_events", fingerprint="idling-v1", driver=driver)
+    assert rig.run([stream])["records"] > 10
+    seen = rig.state("idling")["state"]["seen"]
+    sizes = [len(base64.b64decode(v)) // 8 for v in seen.values()]
+    assert sum(sizes) <= 5, f"{sum(sizes)} digests kept after delivering more than 10 records"

@@ -9,11 +9,13 @@ while out of coverage), so a window read once may gain records later. State::
      "open": {"start": "…", "end": "…"},  # the window being read (a deadline stopped it), or null
      "seen": {"<start>/<end>": "<base64 digests of (id, content)>", …}}  # windows within `overlap`
 
-Each run first re-reads the trailing ``overlap`` before the mark (late uploads), then reads windows of
-``window`` from the mark up to now minus ``settle``; the mark moves only when a window has been read
-to its end. A record is delivered when its (id, content) is new: an unchanged record read again is
-not, a changed one is (an upsert of the same ``id``). Digests of windows that end before the
-overlap are dropped, so the state stays bounded.
+Each run first re-reads the trailing ``overlap`` before the mark (late uploads; a point uploaded
+within ``overlap`` of its time is found by the first run after its upload), then finishes the open
+window if a deadline or page limit left one, then reads windows of ``window`` from the mark up to now
+minus ``settle``; the mark moves only when a window has been read to its end. A record is delivered
+when its (id, content) is new: an unchanged record read again is not, a changed one is (an upsert of
+the same ``id``). Digests of windows that end before the overlap are dropped, and at most
+``max_seen`` are kept, so the state stays bounded.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class WindowsDriver:
             ``settle``); ``False`` for reports that only make sense whole.
         clock: The current time.
         max_windows: At most this many new windows per run (``None``: until caught up).
+        max_seen: At most this many digests are kept (the oldest windows' go first; a record of
+            theirs read again would be delivered again, as an upsert). 8 bytes each.
     """
 
     fetch: Fetch
@@ -63,6 +67,7 @@ class WindowsDriver:
     partial: bool = True
     clock: Clock = utc_now
     max_windows: int | None = None
+    max_seen: int = 200_000
 
     def __post_init__(self) -> None:
         zero = _dt.timedelta(0)
@@ -166,6 +171,12 @@ class WindowsDriver:
     ) -> None:
         cut = mark - self.overlap
         for key in [k for k in seen if parse_time(k.split("/")[1]) <= cut]:
+            known.difference_update(seen.pop(key))
+        total = sum(len(v) for v in seen.values())
+        for key in sorted(seen, key=lambda k: parse_time(k.split("/")[0])):
+            if total <= self.max_seen:
+                break
+            total -= len(seen[key])
             known.difference_update(seen.pop(key))
         st["seen"] = {k: pack(sorted(v)) for k, v in seen.items()}
 
