@@ -96,8 +96,9 @@ class StreamContext:
     max_pages: int | None = None
     sink_lock: threading.Lock | None = None
     _pending: set[bytes] | None = field(default=None, repr=False)
+    _by_id: bool = field(default=True, repr=False)
 
-    def deliver(self, batch: Batch, *, rejects: Batch | None = None) -> int:
+    def deliver(self, batch: Batch, *, rejects: Batch | None = None, by_id: bool = True) -> int:
         """Delivers ``batch`` (less records the last delivery already carried) under the next key.
 
         The driver then records its new position in ``state.state`` and calls :meth:`commit`.
@@ -105,11 +106,16 @@ class StreamContext:
         delivery (files) gets it again from the re-read source; a sink that upserts records (the
         FMC endpoint) gets the exact bytes again from the outbox, under the same key, so it answers
         from its first delivery, and the re-read source's records it carried are then left out as
-        repeats. Returns the number of records delivered.
+        repeats. With ``by_id=False`` the engine does not filter repeats by ``id``: the driver
+        deduplicates itself, because a record delivered again under the same ``id`` is an update (an
+        upsert). Returns the number of records delivered.
         """
         st = self.state
         self.summary.pages += 1
-        if st.recent:
+        self._by_id = by_id
+        if not by_id:
+            st.recent = []
+        elif st.recent:
             before = len(batch)
             seen = set().union(*st.recent)
             batch = batch.keep(lambda i: not (id_digests([i]) & seen))
@@ -122,7 +128,7 @@ class StreamContext:
         self._send(key, batch, rejects)
         st.seq += 1
         st.records += len(batch)
-        self._pending = id_digests(batch.ids()) if batch else None
+        self._pending = id_digests(batch.ids()) if (batch and by_id) else None
         newest = self.stream.newest(batch) if (self.stream.newest and batch) else None
         if newest and (st.newest is None or newest > st.newest):
             st.newest = newest
@@ -149,7 +155,7 @@ class StreamContext:
             "rejects": rejects.ndjson().decode() if rejects else "",
         }
         self.states.store.put(outbox, json.dumps(body).encode())
-        st.pending = {"seq": st.seq, "outbox": outbox}
+        st.pending = {"seq": st.seq, "outbox": outbox, "byId": self._by_id}
         self.states.save(st)
 
     def _send(self, key: str, batch: Batch, rejects: Batch | None) -> None:
@@ -180,7 +186,7 @@ class StreamContext:
         self._send(self._key(seq), batch, rejects)
         st.seq += 1
         st.records += len(batch)
-        st.recent = [id_digests(batch.ids()), *st.recent[:1]]
+        st.recent = [id_digests(batch.ids()), *st.recent[:1]] if st.pending.get("byId", True) else []
         self.summary.deliveries += 1
         self.summary.records += len(batch)
         self.commit()
