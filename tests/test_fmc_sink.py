@@ -249,11 +249,13 @@ def test_the_changes_feed_pages_through_the_fmc_client(fmc: SandboxProcess) -> N
     for n in range(3):
         fmc.admin("POST", "/__sandbox/fmc/changes", {"type": "tag.created", "data": {"name": f"Depot {n}"}})
     client = _core.FmcClient(fmc.url, FMC_TOKEN)
-    pages = list(client.pages("/fmc/v1/changes", query=[("limit", "2")]))
+    sink = FmcHttpSink(fmc.url, FMC_TOKEN)
+    pages = list(sink.changes(None, limit=2))
+    assert len(pages) >= 2, "the ledger's page source pages"
     changes = [c for p in pages for c in p.data]
     scripted = [c for c in changes if c["type"] == "tag.created" and c["data"]["name"].startswith("Depot ")]
     assert [c["data"]["name"] for c in scripted] == ["Depot 0", "Depot 1", "Depot 2"]
     assert not pages[-1].has_next_page
-    resumed = list(client.pages("/fmc/v1/changes", after=pages[-1].cursor))
+    resumed = list(sink.changes(pages[-1].cursor))
     assert all(c["id"] not in {x["id"] for x in changes} for p in resumed for c in p.data)
     assert "fmc_SECRET" not in repr(client)

@@ -121,6 +121,14 @@ class FmcHttpSink:
         """The FMC's base URL (it carries no secret)."""
         return self._client.base_url
 
+    def changes(self, cursor: str | None, deadline: float | None = None, *, limit: int = 100) -> Any:
+        """Pages of the FMC's changes feed (``GET /fmc/v1/changes``) from ``cursor`` until caught up:
+        the page source of the engine's ``ledger`` driver. Each page has ``data`` (changes ``{id,
+        type, at, data}``), ``cursor`` and ``has_next_page``."""
+        return self._client.pages(
+            f"{_CONTRACT_PREFIX}/changes", query=[("limit", str(limit))], after=cursor, deadline=deadline
+        )
+
     def counts(self) -> dict[str, int]:
         """Requests sent to the FMC since the sink was built: ``attempts``, ``retries``, ``rateLimited``."""
         attempts, retries, limited = self._client.counts()
