@@ -76,6 +76,12 @@ def encode_params(params: Mapping[str, ParamValue] | None) -> list[tuple[str, st
     return out
 
 
+def counts_of(raw: tuple[int, int, int]) -> dict[str, int]:
+    """A core client's ``(attempts, retries, rate_limited)`` as the summary and health name them."""
+    attempts, retries, limited = raw
+    return {"attempts": attempts, "retries": retries, "rateLimited": limited}
+
+
 def path_id(value: str) -> str:
     """Quotes an ID for a path segment: a Samsara ID, or an external ID as ``key:value``.
 
@@ -150,8 +156,7 @@ class Client:
     def counts(self) -> dict[str, int]:
         """What the client has done since it was built: ``attempts`` (requests sent), ``retries``
         and ``rateLimited`` (429 answers)."""
-        attempts, retries, limited = self._api.counts()
-        return {"attempts": attempts, "retries": retries, "rateLimited": limited}
+        return counts_of(self._api.counts())
 
     def __repr__(self) -> str:
         return f"Client(base_url={self.base_url!r})"

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from samsara_fmc import _core
-from samsara_fmc.client import RetryPolicy
+from samsara_fmc.client import RetryPolicy, counts_of
 from samsara_fmc.exceptions import (
     ApiError,
     AuthenticationError,
@@ -131,8 +131,7 @@ class FmcHttpSink:
 
     def counts(self) -> dict[str, int]:
         """Requests sent to the FMC since the sink was built: ``attempts``, ``retries``, ``rateLimited``."""
-        attempts, retries, limited = self._client.counts()
-        return {"attempts": attempts, "retries": retries, "rateLimited": limited}
+        return counts_of(self._client.counts())
 
     def __repr__(self) -> str:
         return f"FmcHttpSink(url={self.url!r})"
