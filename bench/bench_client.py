@@ -165,7 +165,7 @@ def save_pages(url: str, cursor: str, path: Path) -> None:
 
 def start_sandbox(vehicles: int) -> tuple[subprocess.Popen[str], str]:
     exe = os.environ.get("SAMSARA_SANDBOX_BIN") or str(ROOT / "target/sandbox/samsara-sandbox")
-    cmd = [exe, "--port", "0", "--vehicles", str(vehicles), "--days", "0", "--start", "2026-11-02T15:00:00Z",
+    cmd = [exe, "--port", "0", "--vehicles", str(vehicles), "--days", "1", "--start", "2026-11-02T15:00:00Z",
            "--token", TOKEN, "--rate-limits", "off", "--threads", "4"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline().strip() if proc.stdout else ""

@@ -475,19 +475,71 @@ impl ApiClient {
     }
 }
 
-/// Checks a body sent as JSON. One that ends before its document does was cut short in transit (a
-/// proxy, or a reset under a valid `Content-Length`): retryable. One that is not JSON at all is the
-/// server's answer, and no retry changes it.
+/// Checks that a body sent as JSON is whole. One that ends before its document does was cut short in
+/// transit (a proxy, or a reset under a valid `Content-Length`): retryable. The check only follows
+/// the nesting (outside strings, escapes skipped), one pass over the bytes with no parsing, so the
+/// stats path keeps its speed; a body that is whole but not valid JSON fails where it is read, as
+/// the server's answer that no retry changes.
 fn check_complete(body: &[u8]) -> Result<(), Failure> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in body {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if depth == 0 && !in_string {
         return Ok(());
     }
-    match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_eof() => {
-            Err(ApiErrorKind::Incomplete(format!("{e}; {} bytes received", body.len())).into())
+    let open = if in_string {
+        "inside a string".to_owned()
+    } else {
+        format!("{depth} levels deep")
+    };
+    Err(ApiErrorKind::Incomplete(format!(
+        "the body ends {open}, before its JSON document does; {} bytes received",
+        body.len()
+    ))
+    .into())
+}
+
+#[cfg(test)]
+mod complete_tests {
+    use super::check_complete;
+
+    #[test]
+    fn whole_documents_pass_and_cut_ones_do_not() {
+        for whole in [
+            &br#"{"data":[{"a":"x}]\"y"}],"pagination":{"endCursor":"c","hasNextPage":false}}"#[..],
+            b"",
+            b"  ",
+            b"[]",
+            b"null",
+        ] {
+            assert!(
+                check_complete(whole).is_ok(),
+                "{}",
+                String::from_utf8_lossy(whole)
+            );
         }
-        Err(e) => Err(ApiErrorKind::Decode(format!("the body is not valid JSON: {e}")).into()),
+        let doc = br#"{"data":[{"id":"1","v":"a\"}b"},{"id":"2"}],"pagination":{"endCursor":"c"}}"#;
+        for cut in 1..doc.len() {
+            assert!(check_complete(&doc[..cut]).is_err(), "cut at {cut} passed");
+        }
     }
 }
 
