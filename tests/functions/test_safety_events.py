@@ -52,6 +52,9 @@ def test_delivers_the_window_as_a_fresh_read_has_it_then_only_what_changed(
     held = {str(r["id"]): r for r in rig.delivered(STREAM)}
     assert len(expected) > 20 and held.keys() == expected.keys()
     assert out["records"] == len(expected)
+    health = json.loads(rig.storage.objects["health/safety-events.json"])
+    newest = max(e["updatedAtTime"] for e in expected.values())
+    assert health["streams"]["safety-events.imperial"]["newestRecordAt"] == newest
     speeding = [i for i, e in expected.items() if e.get("speedingMetadata")]
     assert speeding, "the window holds speeding events"
     for i in speeding:
@@ -94,9 +97,12 @@ def test_delivers_the_window_as_a_fresh_read_has_it_then_only_what_changed(
     assert any(MEDIA_HOST in json.dumps(e) for e in expected.values()), "the API does hold media URLs"
 
 
-def test_media_urls_are_delivered_only_when_asked_for(rig_factory: Callable[..., Rig]) -> None:
+def test_media_urls_are_delivered_only_when_asked_for_and_never_logged(
+    rig_factory: Callable[..., Rig], capfd: pytest.CaptureFixture[str]
+) -> None:
     rig = rig_factory()
     out = rig.invoke(units="metric", includeMediaUrls="true")
+    assert MEDIA_HOST not in capfd.readouterr().out + json.dumps(out), "not in the log or the summary"
     assert out["ok"] and out["caughtUp"]
     expected = truth(rig, "safety-events.metric")
     held = {str(r["id"]): r for r in rig.delivered(STREAM)}
@@ -169,7 +175,9 @@ def test_the_behaviour_label_filter_is_sent_and_has_a_stream_of_its_own(
     assert held and {str(r["id"]) for r in held} == expected.keys()
     assert all({"Speeding", "Braking"} & set(r["behaviorLabels"]) for r in held)
     sent = [r["query"] for r in rig.sb.requests() if r["path"] == "/safety-events/stream"]
-    assert "behaviorLabels=Speeding%2CBraking" in sent[0] or "behaviorLabels=Speeding,Braking" in sent[0]
+    assert "behaviorLabels=Braking%2CSpeeding" in sent[0] or "behaviorLabels=Braking,Speeding" in sent[0]
+    again = rig.invoke(units="metric", behaviorLabels="Braking,Speeding,Braking")
+    assert again["ok"] and again["streams"][0]["stream"] == name, "the same filter, however written"
 
 
 @pytest.mark.parametrize(

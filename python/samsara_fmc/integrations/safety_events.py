@@ -19,10 +19,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from samsara_fmc.engine import RunContext, Stream, StreamDriver, run_streams
-from samsara_fmc.engine._util import Clock, utc_now
+from samsara_fmc.engine._util import Clock, parse_time, utc_now
+from samsara_fmc.sinks import Batch
 from samsara_fmc.state import fingerprint
 
-__all__ = ["CLOCK", "PATH", "SINK_STREAM", "convert_speed", "run", "streams", "to_record"]
+__all__ = [
+    "CLOCK",
+    "PATH",
+    "SINK_STREAM",
+    "convert_speed",
+    "newest_update",
+    "run",
+    "speed_unit",
+    "streams",
+    "to_record",
+]
 
 SINK_STREAM = "safety_events"
 PATH = "/safety-events/stream"
@@ -48,7 +59,7 @@ def streams(ctx: RunContext) -> list[Stream]:
     """The one stream a run follows, from its parameters."""
     p = ctx.params
     units: str = p["units"]
-    labels: list[str] = p.get("behaviorLabels", [])
+    labels: list[str] = sorted(set(p.get("behaviorLabels", [])))
     media: bool = bool(p.get("includeMediaUrls"))
     query: dict[str, Any] = {
         "queryByTimeField": "updatedAtTime",
@@ -59,7 +70,7 @@ def streams(ctx: RunContext) -> list[Stream]:
         query["behaviorLabels"] = labels
     name = f"safety-events.{units}"
     if labels:
-        name += "." + fingerprint(sorted(labels))[:8]
+        name += "." + fingerprint(labels)[:8]
 
     def record(item: Mapping[str, Any]) -> dict[str, Any]:
         return to_record(item, units=units, include_media_urls=media)
@@ -79,8 +90,15 @@ def streams(ctx: RunContext) -> list[Stream]:
             sink_stream=SINK_STREAM,
             fingerprint=fingerprint({"path": PATH, **query, "units": units}),
             driver=driver,
+            newest=newest_update,
         )
     ]
+
+
+def newest_update(batch: Batch) -> str | None:
+    """The newest ``updatedAtTime`` in a batch of records (for the stream's lag in health)."""
+    times = [str(r["updatedAtTime"]) for r in batch.records() if r.get("updatedAtTime")]
+    return max(times, key=parse_time) if times else None
 
 
 def run(ctx: RunContext) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 from samsara_fmc.engine import RunContext, Stream, StreamDriver, run_streams
 from samsara_fmc.engine._util import Clock, parse_time, utc_now
 from samsara_fmc.engine.stream import Pager
-from samsara_fmc.integrations.safety_events import convert_speed, speed_unit
+from samsara_fmc.integrations.safety_events import convert_speed, newest_update, speed_unit
 from samsara_fmc.state import fingerprint
 
 __all__ = ["CLOCK", "PATH", "SINK_STREAM", "IntervalPages", "intervals_of", "run", "streams", "to_record"]
@@ -98,6 +98,7 @@ def streams(ctx: RunContext) -> list[Stream]:
             sink_stream=SINK_STREAM,
             fingerprint=fingerprint({"path": PATH, **query, "units": units}),
             driver=driver,
+            newest=newest_update,
         )
     ]
 
