@@ -15,6 +15,7 @@ only what the Functions runtime has), so the zip's own ``lib/samsara_fmc`` is wh
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import shutil
@@ -30,7 +31,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "demo-token-0123456789"
 FMC_TOKEN = "demo-fmc-token-42"
-SCOPES = "Read Vehicle Statistics,Read Org Information,Read Vehicles"
+SCOPES = (
+    "Read Vehicle Statistics,Read Org Information,Read Vehicles,Read Safety Events & Scores,"
+    "Read Speeding Intervals"
+)
 NAME = "vehicle-stats"
 
 
@@ -279,7 +283,121 @@ def vehicle_stats(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
     return Report("vehicle-stats", len(demo.runs), len(held), 0, len(truth - held), again + len(held - truth))
 
 
-SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {"vehicle-stats": vehicle_stats}
+MEDIA_HOST = "media.sandbox.invalid"
+"""The host of the sandbox's camera media URLs: personal data, never written unless asked for."""
+
+
+def lookback_hours(sandbox: Sandbox) -> str:
+    """Hours from the wall clock (what a Function's first run counts back from) to a day before the
+    sandbox's simulated now: the whole simulated history."""
+    now = dt.datetime.fromisoformat(sandbox.admin("/__sandbox/clock/advance", {"seconds": 0})["now"])
+    hours = int((dt.datetime.now(dt.UTC) - now).total_seconds() // 3600) + 26
+    if not 1 <= hours <= 2160:
+        raise SystemExit(
+            f"the sandbox's clock `{now}` is over 90 days from today: start it at `--start` nearer"
+        )
+    return str(hours)
+
+
+def stream_start(demo: Demo, stream: str) -> str:
+    """The first run's ``startTime`` of ``stream``, from its state in Function Storage."""
+    [path] = demo.storage().glob(f"state/*/{demo.name}/{stream}.json")
+    return str(json.loads(path.read_text())["state"]["first"])
+
+
+def stream_truth(base_url: str, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
+    """Every item of a ``/…/stream`` endpoint from ``params``' ``startTime``, read afresh."""
+    out: list[dict[str, Any]] = []
+    after = ""
+    while True:
+        body = api_get(base_url, TOKEN, path, {**params, **({"after": after} if after else {})})
+        out.extend(body["data"])
+        after = body["pagination"]["endCursor"]
+        if not body["pagination"]["hasNextPage"]:
+            return out
+
+
+def no_media_urls(demo: Demo, outputs: list[str]) -> None:
+    """Fails the demo when a media URL is anywhere a run wrote: storage, logs, summaries."""
+    texts = [*outputs, *(p.read_text(errors="replace") for p in demo.workdir.rglob("*") if p.is_file())]
+    if any(MEDIA_HOST in t for t in texts):
+        raise SystemExit(
+            f"`{demo.name}` wrote a camera media URL without `includeMediaUrls`: fix the Function"
+        )
+
+
+def stream_runs(demo: Demo, sandbox: Sandbox) -> list[str]:
+    """``manual``, then ``schedule`` an hour later and ``api`` ten minutes after; the runs' output."""
+    outputs = [demo.fn("run", "manual", demo.name).stdout]
+    sandbox.admin("/__sandbox/clock/advance", {"seconds": 3600})
+    outputs.append(demo.fn("run", "schedule", demo.name).stdout)
+    sandbox.admin("/__sandbox/clock/advance", {"seconds": 600})
+    outputs.append(demo.fn("run", "api", demo.name).stdout)
+    for out in outputs:
+        summary = json.loads(out.strip().splitlines()[-1])
+        if not summary.get("ok"):
+            raise SystemExit(f"`{demo.name}` run failed: {summary}\n{out}")
+        demo.runs.append(summary)
+        print(
+            f"  {demo.name} {summary['trigger'] or '':<10} records {summary['records']:>6}  "
+            f"repeated {summary['repeated']:>4}  caught up {summary['caughtUp']!s:<5}  "
+            f"{summary['seconds']:.2f} s"
+        )
+    return outputs
+
+
+def safety_events(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """safety-events over the whole simulated history, then an hour later: every event's newest
+    version at the FMC endpoint (updates as upserts), and no media URL written anywhere."""
+    demo = Demo(workdir, sandbox.url, name="safety-events")
+    demo.init(
+        zip_path,
+        {"units": "imperial", "lookbackHours": lookback_hours(sandbox)},
+        {"FMC_URL": sandbox.url, "FMC_TOKEN": FMC_TOKEN},
+    )
+    outputs = stream_runs(demo, sandbox)
+    start = stream_start(demo, "safety-events.imperial")
+    query = {"startTime": start, "queryByTimeField": "updatedAtTime"}
+    truth = {
+        str(e["id"]): str(e["updatedAtTime"])
+        for e in stream_truth(sandbox.url, "/safety-events/stream", query)
+    }
+    held = {str(r["id"]): str(r["record"]["updatedAtTime"]) for r in sandbox.fmc_records("safety_events")}
+    summary = sandbox.fmc_summary("safety_events")
+    no_media_urls(demo, outputs)
+    lost = sum(1 for i, t in truth.items() if held.get(i) != t)
+    duplicated = int(summary["duplicates"]) + len(held.keys() - truth.keys())
+    return Report("safety-events", len(demo.runs), len(held), 0, lost, duplicated)
+
+
+def speeding_intervals(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """speeding-intervals over the whole simulated history, then an hour later: one record per
+    interval of every completed trip at the FMC endpoint, none for trips without intervals."""
+    demo = Demo(workdir, sandbox.url, name="speeding-intervals")
+    demo.init(
+        zip_path,
+        {"units": "metric", "lookbackHours": lookback_hours(sandbox)},
+        {"FMC_URL": sandbox.url, "FMC_TOKEN": FMC_TOKEN},
+    )
+    stream_runs(demo, sandbox)
+    start = stream_start(demo, "speeding.metric")
+    trips = stream_truth(
+        sandbox.url, "/speeding-intervals/stream", {"startTime": start, "queryBy": "updatedAtTime"}
+    )
+    truth = {
+        f"{t['asset']['id']}:{t['tripStartTime']}:{i['startTime']}" for t in trips for i in t["intervals"]
+    }
+    held = {str(r["id"]) for r in sandbox.fmc_records("speeding_intervals")}
+    summary = sandbox.fmc_summary("speeding_intervals")
+    duplicated = int(summary["duplicates"]) + len(held - truth)
+    return Report("speeding-intervals", len(demo.runs), len(held), 0, len(truth - held), duplicated)
+
+
+SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
+    "vehicle-stats": vehicle_stats,
+    "safety-events": safety_events,
+    "speeding-intervals": speeding_intervals,
+}
 """How the demo exercises each Function (every folder under functions/ must have one)."""
 
 

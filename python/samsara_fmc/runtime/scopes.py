@@ -41,6 +41,12 @@ PROBES: dict[str, Probe] = {
     "Read Form Submissions": Probe("GET", "/form-templates"),
     "Read Issues": Probe("GET", "/issues", (("ids", _NO_ID),)),
     "Read Media Retrieval": Probe("GET", "/cameras/media/retrieval", (("retrievalId", _NO_ID),)),
+    "Read Safety Events & Scores": Probe("GET", "/safety-events", (("safetyEventIds", _NO_ID),)),
+    "Read Speeding Intervals": Probe(
+        "GET",
+        "/speeding-intervals/stream",
+        (("startTime", "2020-01-01T00:00:00Z"), ("endTime", "2020-01-01T00:00:00Z")),
+    ),
     "Write Defects": Probe("PATCH", f"/fleet/defects/{_NO_ID}", body={}),
     "Write Drivers": Probe("PATCH", f"/fleet/drivers/{_NO_ID}", body={}),
     "Write Tags": Probe("PATCH", f"/tags/{_NO_ID}", body={}),
