@@ -215,7 +215,7 @@ def history_ids(base_url: str, token: str, types: list[str], start: str, end: st
     return out
 
 
-HEADER = "  Function         runs  records delivered  writes applied  lost  duplicated"
+HEADER = "  Function             runs  records delivered  writes applied  lost  duplicated"
 
 
 @dataclass
@@ -231,7 +231,7 @@ class Report:
 
     def row(self) -> str:
         return (
-            f"  {self.name:<16} {self.runs:>4} {self.delivered:>18} {self.writes:>15} {self.lost:>5} "
+            f"  {self.name:<20} {self.runs:>4} {self.delivered:>18} {self.writes:>15} {self.lost:>5} "
             f"{self.duplicated:>10}"
         )
 
