@@ -20,6 +20,8 @@ record type               stream              one record is
 ``vehicle_stat``          ``vehicle_stats``   a data point of a vehicle stat (the Rust converter's)
 ``health``                ``_health``         one run of a Function
 ``write_outcome``         ``write_outcomes``  what became of an FMC change applied to Samsara
+``dvir_defect``           ``dvir_defects``    a DVIR defect (work-order candidate), upserted as it changes
+``dvir``                  ``dvirs``           an inspection (DVIR) with the defects it found
 ========================  ==================  ======================================================
 """
 
@@ -31,11 +33,14 @@ from typing import Any
 
 from samsara_fmc.exceptions import ConfigurationError
 from samsara_fmc.records._model import SCHEMA_DIALECT, Field, RecordType, csv_cell, validate, write_csv
+from samsara_fmc.records.dvir import DVIR, DVIR_DEFECT
 from samsara_fmc.records.health import HEALTH
 from samsara_fmc.records.outcomes import OUTCOME_STATUSES, WRITE_OUTCOME
 from samsara_fmc.records.vehicle_stats import VALUE_UNITS, VEHICLE_STAT
 
 __all__ = [
+    "DVIR",
+    "DVIR_DEFECT",
     "HEALTH",
     "OUTCOME_STATUSES",
     "SCHEMA_DIALECT",
@@ -57,7 +62,7 @@ __all__ = [
     "write_csv",
 ]
 
-_TYPES: tuple[RecordType, ...] = (VEHICLE_STAT, HEALTH, WRITE_OUTCOME)
+_TYPES: tuple[RecordType, ...] = (VEHICLE_STAT, HEALTH, WRITE_OUTCOME, DVIR_DEFECT, DVIR)
 _BY_STREAM = {t.stream: t for t in _TYPES}
 _BY_NAME = {t.name: t for t in _TYPES}
 
