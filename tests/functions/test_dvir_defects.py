@@ -230,9 +230,11 @@ def test_without_the_fmc_endpoint_the_write_back_is_not_run_and_the_summary_says
 ) -> None:
     script(sb, {"defectId": "9999"})
     rt = runtime(sb, fmc=False)
-    out = rt.invoke(EVENT, None)
+    out = rt.invoke({**EVENT, "startTime": "2026-11-01T06:00:00Z"}, None)
     assert out["ok"] and out["writeBack"]["ran"] is False and "`FMC_URL`" in out["writeBack"]["why"]
     assert [s["stream"] for s in out["streams"]] == ["defects", "dvirs"]
+    starts = {r["path"]: r["query"] for r in streamed(sb)}
+    assert all("startTime=2026-11-01T06%3A00%3A00.000Z" in q for q in starts.values()), starts
     sink = rt.sink()
     assert (
         isinstance(sink, MemorySink) and sink.records("dvir_defects") and not sink.records("write_outcomes")
@@ -272,5 +274,7 @@ def test_bad_parameters_are_named_and_nothing_is_requested_or_written(sb: Sandbo
     assert (
         out["ok"] is False and "`mechanicUserId`" in out["message"] and "`resolveWriteBack`" in out["message"]
     )
+    out = rt.invoke({**EVENT, "startTime": "2026-13-45T00:00:00Z"}, None)
+    assert out["ok"] is False and "`startTime` is `2026-13-45T00:00:00Z`" in out["message"], out
     assert not streamed(sb) and patches(sb) == {}
     assert not sb.fmc_records("dvir_defects")

@@ -30,7 +30,7 @@ from typing import Any
 
 from samsara_fmc.client import Client, path_id
 from samsara_fmc.engine import LedgerDriver, RunContext, Stream, StreamDriver, Write, run_streams
-from samsara_fmc.engine._util import utc_now
+from samsara_fmc.engine._util import Clock, parse_time, utc_now
 from samsara_fmc.engine.ledger import Change
 from samsara_fmc.exceptions import ConfigurationError
 from samsara_fmc.sinks import Batch
@@ -64,6 +64,14 @@ def streams(ctx: RunContext) -> tuple[list[Stream], dict[str, Any]]:
     """The streams a run follows, and the summary's ``writeBack`` (whether the ledger runs, and why not)."""
     p = ctx.params
     lookback = dt.timedelta(hours=int(p.get("lookbackHours") or 24))
+    start: Clock = lambda: now()  # noqa: E731
+    if p.get("startTime"):  # the first run starts there: the driver's first startTime is clock() - lookback
+        try:
+            fixed = parse_time(str(p["startTime"]))
+        except ValueError:
+            msg = f"parameter `startTime` is `{p['startTime']}`: use a real UTC time, `2026-11-01T00:00:00Z`"
+            raise ConfigurationError(msg) from None
+        start, lookback = (lambda: fixed), dt.timedelta(0)
     types = DefectTypes(ctx)
     query = {"includeExternalIds": True}
     out = [
@@ -77,7 +85,7 @@ def streams(ctx: RunContext) -> tuple[list[Stream], dict[str, Any]]:
                 to_record=lambda item: defect_record(item, types.get(str(item.get("defectTypeId") or ""))),
                 params=query,
                 lookback=lookback,
-                clock=lambda: now(),
+                clock=start,
             ),
             newest=_newest,
         ),
@@ -91,7 +99,7 @@ def streams(ctx: RunContext) -> tuple[list[Stream], dict[str, Any]]:
                 to_record=dvir_record,
                 params=query,
                 lookback=lookback,
-                clock=lambda: now(),
+                clock=start,
             ),
             newest=_newest,
         ),
