@@ -120,18 +120,27 @@ def test_defects_and_dvirs_delivered_equal_the_window_and_a_later_resolution_is_
     assert out["ok"] and out["caughtUp"], out
     assert out["writeBack"] == {"ran": True, "why": None}
 
-    types = {str(t["id"]): t for t in client(sb).records("/defect-types", params={"limit": 512})}
+    types = {
+        str(t["id"]): t for t in client(sb).records("/defect-types")
+    }  # no `limit`: not the integration's
     defects = truth(sb, "/defects/stream", start)
+    dvirs = truth(sb, "/dvirs/stream", start)
     assert len(defects) > 10, "the window holds defects to compare"
+    signed = {str(d["id"]): dvir_defects.dvir_record(d)["driverId"] for d in dvirs}
     got = stored(sb, "dvir_defects")
-    want = {str(d["id"]): dvir_defects.defect_record(d, types.get(str(d["defectTypeId"]))) for d in defects}
+    want = {
+        str(d["id"]): dvir_defects.defect_record(
+            d, types.get(str(d["defectTypeId"])), signed.get(d["dvirId"])
+        )
+        for d in defects
+    }
     assert got == want
+    assert sum(1 for r in got.values() if r["driverId"]) > len(got) // 2, "defects carry their DVIR's driver"
     assert all(r["defectType"] for r in got.values()), "every defect carries its type's label"
     assert any(r["isResolved"] and r["resolvedBy"] for r in got.values())
     assert any(r["vehicle"] and r["vehicle"]["externalIds"].get("maintenanceId") for r in got.values())
     assert "media.sandbox.invalid" not in json.dumps(got), "no photo URL is delivered"
 
-    dvirs = truth(sb, "/dvirs/stream", start)
     assert stored(sb, "dvirs") == {str(d["id"]): dvir_defects.dvir_record(d) for d in dvirs}
     found = {d for r in stored(sb, "dvirs").values() for d in r["defectIds"]}
     assert found and found <= set(got), "the defects the inspections found were delivered"
@@ -152,10 +161,28 @@ def test_defects_and_dvirs_delivered_equal_the_window_and_a_later_resolution_is_
     assert set(after) == set(got), "no new record: the same id was upserted"
     assert after[target]["isResolved"] and after[target]["mechanicNotes"] == "Replaced in the yard"
     assert after[target]["resolvedBy"]["id"] == "7003"
+    assert after[target]["driverId"] == got[target]["driverId"], "the upsert keeps the driver"
     summary = sb.fmc_summary("dvir_defects")
     assert summary["records"] == before["records"] and summary["updates"] == before["updates"] + 1
     quiet = rt.invoke({**EVENT, "SamsaraFunctionCorrelationId": "corr-3"}, None)
     assert quiet["ok"] and sb.fmc_summary("dvir_defects")["deliveries"] == summary["deliveries"]
+
+    # The defect types were read once (the cache served the later runs) until the cache is a day old.
+    assert type_reads(sb) == 1
+    key = next(k for k in rt.storage.objects if k.endswith("/defect-types.json"))  # type: ignore[attr-defined]
+    cached = json.loads(rt.storage.get(key) or b"{}")
+    rt.storage.put(key, json.dumps({**cached, "fetchedAt": cached["fetchedAt"] - 25 * 3600}).encode())
+    other = next(i for i, r in after.items() if not r["isResolved"])
+    sb.advance(600)
+    client(sb).request("PATCH", f"/fleet/defects/{other}", json_body={"mechanicNotes": "Parts ordered"})
+    assert rt.invoke({**EVENT, "SamsaraFunctionCorrelationId": "corr-4"}, None)["ok"]
+    assert type_reads(sb) == 2
+    assert stored(sb, "dvir_defects")[other]["mechanicNotes"] == "Parts ordered"
+
+
+def type_reads(sb: SandboxProcess) -> int:
+    """``GET /defect-types`` reads of the integration (the preflight's probe asks for one type)."""
+    return sum(1 for r in sb.requests() if r["path"] == "/defect-types" and "limit=512" in str(r["query"]))
 
 
 def test_each_resolution_from_the_fmc_is_applied_once_across_a_crash_and_the_retry(

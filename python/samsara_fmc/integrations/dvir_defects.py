@@ -8,6 +8,9 @@ Three streams:
   Function Storage (``cache/<org>/<function>/defect-types.json``) and read again after
   :data:`TYPES_REFRESH` or when a defect names a type the cache lacks (at most once a run). A defect
   that changes (resolved, mechanic notes) is delivered again under the same ``id``: an upsert.
+  Its driver comes from its inspection: before each run of the stream, a small index of the DVIRs
+  that found defects (``cache/<org>/<function>/dvir-index.json``: DVIR ID → driver and submission
+  time, kept :data:`INDEX_KEEP`) is brought up to date from ``GET /dvirs/stream`` by its own cursor.
 * ``dvirs`` follows ``GET /dvirs/stream`` and delivers each inspection as a ``dvir`` record.
 * ``ledger.defects`` (the ``ledger`` driver) applies the FMC's ``defect.resolved`` changes
   (``GET /fmc/v1/changes``) as ``PATCH /fleet/defects/{id}`` with ``isResolved: true``,
@@ -25,14 +28,24 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from samsara_fmc.client import Client, path_id
-from samsara_fmc.engine import LedgerDriver, RunContext, Stream, StreamDriver, Write, run_streams
-from samsara_fmc.engine._util import Clock, parse_time, utc_now
+from samsara_fmc.engine import (
+    LedgerDriver,
+    RunContext,
+    Stream,
+    StreamContext,
+    StreamDriver,
+    Write,
+    run_streams,
+)
+from samsara_fmc.engine._util import Clock, iso, parse_time, utc_now
 from samsara_fmc.engine.ledger import Change
-from samsara_fmc.exceptions import ConfigurationError
+from samsara_fmc.engine.stream import refused_cursor
+from samsara_fmc.exceptions import BadRequestError, ConfigurationError
 from samsara_fmc.sinks import Batch
 from samsara_fmc.sinks.fmc_http import FmcHttpSink
 from samsara_fmc.state import fingerprint
@@ -40,6 +53,7 @@ from samsara_fmc.state import fingerprint
 __all__ = [
     "DEFECTS_STREAM",
     "DVIRS_STREAM",
+    "INDEX_KEEP",
     "OUTCOMES_STREAM",
     "TYPES_REFRESH",
     "defect_record",
@@ -54,6 +68,9 @@ DEFECTS_STREAM = "dvir_defects"
 DVIRS_STREAM = "dvirs"
 OUTCOMES_STREAM = "write_outcomes"
 TYPES_REFRESH = dt.timedelta(hours=24)
+INDEX_KEEP = dt.timedelta(days=180)
+"""How long a DVIR stays in the index that gives a defect its driver (by the DVIR's submission time);
+a defect whose inspection is older, or before the first run's start, is delivered without a driver."""
 """How long the cached defect types are used before ``GET /defect-types`` is read again."""
 
 now = utc_now
@@ -73,19 +90,27 @@ def streams(ctx: RunContext) -> tuple[list[Stream], dict[str, Any]]:
             raise ConfigurationError(msg) from None
         start, lookback = (lambda: fixed), dt.timedelta(0)
     types = DefectTypes(ctx)
+    index = DvirIndex(ctx, lambda: iso(start() - lookback))
     query = {"includeExternalIds": True}
     out = [
         Stream(
             name="defects",
             sink_stream=DEFECTS_STREAM,
             fingerprint=fingerprint({"path": "/defects/stream", **query}),
-            driver=StreamDriver(
-                client=ctx.client,
-                path="/defects/stream",
-                to_record=lambda item: defect_record(item, types.get(str(item.get("defectTypeId") or ""))),
-                params=query,
-                lookback=lookback,
-                clock=start,
+            driver=_Indexed(
+                index,
+                StreamDriver(
+                    client=ctx.client,
+                    path="/defects/stream",
+                    to_record=lambda item: defect_record(
+                        item,
+                        types.get(str(item.get("defectTypeId") or "")),
+                        index.driver(str(item.get("dvirId") or "")),
+                    ),
+                    params=query,
+                    lookback=lookback,
+                    clock=start,
+                ),
             ),
             newest=_newest,
         ),
@@ -191,8 +216,11 @@ def _asset(obj: Any) -> dict[str, Any] | None:
     return {"id": str(obj["id"]), "externalIds": dict(ext) if isinstance(ext, Mapping) else None}
 
 
-def defect_record(item: Mapping[str, Any], kind: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A ``/defects/stream`` item as a ``dvir_defect`` record, ``kind`` its defect type (or ``None``)."""
+def defect_record(
+    item: Mapping[str, Any], kind: Mapping[str, Any] | None, driver_id: str | None = None
+) -> dict[str, Any]:
+    """A ``/defects/stream`` item as a ``dvir_defect`` record: ``kind`` is its defect type (or
+    ``None``), ``driver_id`` the driver who signed its DVIR (or ``None``)."""
     by = item.get("resolvedBy")
     resolved_by = None
     if isinstance(by, Mapping) and by.get("id"):
@@ -210,6 +238,7 @@ def defect_record(item: Mapping[str, Any], kind: Mapping[str, Any] | None) -> di
         "safetyStatus": item.get("defectSafetyStatus"),
         "vehicle": _asset(item.get("vehicle")),
         "trailer": _asset(item.get("trailer")),
+        "driverId": driver_id,
         "comment": str(item.get("comment") or ""),
         "inspectedAtTime": item.get("createdAtTime"),
         "photoCount": len(item.get("defectPhotos") or []),
@@ -294,6 +323,66 @@ class DefectTypes:
         self._ctx.storage.put(self._key, json.dumps(doc, sort_keys=True).encode())
         self._ctx.log.info("defect types read", count=len(types))
         return types
+
+
+class DvirIndex:
+    """DVIR ID → the driver who signed it, for the DVIRs that found defects; followed from
+    ``GET /dvirs/stream`` by a cursor of its own and kept in Function Storage."""
+
+    def __init__(self, ctx: RunContext, first: Callable[[], str]) -> None:
+        self._ctx = ctx
+        self._first = first
+        self._key = f"cache/{ctx.org_id}/{ctx.function}/dvir-index.json"
+        self._dvirs: dict[str, list[Any]] = {}
+
+    def follow(self, deadline: float) -> None:
+        """Reads the DVIRs changed since the last follow, then saves the index (also when stopped)."""
+        raw = self._ctx.storage.get(self._key)
+        doc: dict[str, Any] = (
+            json.loads(raw) if raw else {"startTime": self._first(), "cursor": None, "dvirs": {}}
+        )
+        self._dvirs = doc["dvirs"]
+        try:
+            try:
+                self._read(doc, deadline)
+            except BadRequestError as e:
+                if not doc.get("cursor") or not refused_cursor(e):
+                    raise
+                doc["cursor"] = None  # a refused cursor: read again from the start (the index is a map)
+                self._read(doc, deadline)
+        finally:
+            cut = iso(now() - INDEX_KEEP)
+            self._dvirs = {k: v for k, v in self._dvirs.items() if str(v[1] or "") >= cut}
+            doc["dvirs"] = self._dvirs
+            self._ctx.storage.put(self._key, json.dumps(doc, sort_keys=True).encode())
+
+    def _read(self, doc: dict[str, Any], deadline: float) -> None:
+        params = {"startTime": doc["startTime"], "limit": 200}
+        for page in self._ctx.client.pages(
+            "/dvirs/stream", params=params, after=doc["cursor"], deadline=deadline
+        ):
+            for item in page.data:
+                record = dvir_record(item)
+                if record["defectIds"]:
+                    self._dvirs[record["dvirId"]] = [record["driverId"], record["endTime"]]
+            doc["cursor"] = page.cursor or doc["cursor"]
+
+    def driver(self, dvir_id: str) -> str | None:
+        """The driver who signed DVIR ``dvir_id``; ``None`` for a mechanic's DVIR or one not indexed."""
+        entry = self._dvirs.get(dvir_id)
+        return None if entry is None or entry[0] is None else str(entry[0])
+
+
+@dataclass(frozen=True)
+class _Indexed:
+    """A stream driver run after the DVIR index is brought up to date."""
+
+    index: DvirIndex
+    inner: StreamDriver
+
+    def run(self, ctx: StreamContext) -> bool:
+        self.index.follow(ctx.deadline)
+        return self.inner.run(ctx)
 
 
 def _newest(batch: Batch) -> str | None:

@@ -81,6 +81,12 @@ DVIR_DEFECT = RecordType(
         ),
         _asset("vehicle", "vehicle"),
         _asset("trailer", "trailer"),
+        Field(
+            "driverId",
+            ("string", "null"),
+            "The driver who signed the inspection; null for a mechanic's inspection, or one older than"
+            " the Function's first run or its index (180 days).",
+        ),
         Field("comment", "string", "What the inspector wrote about the defect.", required=True),
         Field(
             "inspectedAtTime",
