@@ -112,7 +112,7 @@ def script(sb: SandboxProcess, data: dict[str, Any]) -> str:
 
 
 def test_defects_and_dvirs_delivered_equal_the_window_and_a_later_resolution_is_an_upsert(
-    sb: SandboxProcess,
+    sb: SandboxProcess, capsys: pytest.CaptureFixture[str]
 ) -> None:
     start = start_of(sb)
     rt = runtime(sb)
@@ -139,7 +139,12 @@ def test_defects_and_dvirs_delivered_equal_the_window_and_a_later_resolution_is_
     assert all(r["defectType"] for r in got.values()), "every defect carries its type's label"
     assert any(r["isResolved"] and r["resolvedBy"] for r in got.values())
     assert any(r["vehicle"] and r["vehicle"]["externalIds"].get("maintenanceId") for r in got.values())
-    assert "media.sandbox.invalid" not in json.dumps(got), "no photo URL is delivered"
+    kept = [v.decode() for v in rt.storage.objects.values()]  # type: ignore[attr-defined]
+    logged = capsys.readouterr().out
+    assert "defect types read" in logged, "the run's log was captured"
+    assert "media.sandbox.invalid" not in json.dumps([got, out, kept, logged]), (
+        "no photo URL kept, logged or sent"
+    )
 
     assert stored(sb, "dvirs") == {str(d["id"]): dvir_defects.dvir_record(d) for d in dvirs}
     found = {d for r in stored(sb, "dvirs").values() for d in r["defectIds"]}
@@ -197,14 +202,19 @@ def test_each_resolution_from_the_fmc_is_applied_once_across_a_crash_and_the_ret
         str(d["id"])
         for d in c.records("/defects/stream", params={"startTime": start_of(sb), "isResolved": True})
     )
-    plain, crash, bad = open_ids[:3]
+    plain, crash, bad, lost = open_ids[:4]
     changes = {
         "plain": script(sb, {"defectId": plain, "mechanicNotes": "Pads replaced"}),
         "crash": script(sb, {"defectId": crash, "mechanicId": "7200"}),
         "already": script(sb, {"defectId": done_id}),
         "unknown": script(sb, {"defectId": "9999"}),
         "bad": script(sb, {"defectId": bad, "resolvedAtTime": "last Tuesday"}),
+        "lost": script(sb, {"defectId": lost}),
     }
+    sb.faults(
+        {"method": "PATCH", "path": f"/fleet/defects/{lost}", "kind": "fail_after_commit", "status": 502},
+        {"path": "/fmc/v1/changes", "kind": "repeat_records", "times": 2},
+    )
     rt = runtime(sb)
     api = rt.client()
     real = api.request
@@ -223,7 +233,8 @@ def test_each_resolution_from_the_fmc_is_applied_once_across_a_crash_and_the_ret
     out = rt.invoke(EVENT, None)  # the platform's retry of the same invocation
     assert out["ok"] and out["caughtUp"], out
 
-    assert patches(sb) == {plain: [200], crash: [200], bad: [400]}, "one PATCH per change, none for the rest"
+    assert patches(sb) == {plain: [200], crash: [200], bad: [400], lost: [502]}, "one PATCH per change"
+    assert sb.get("/__sandbox/faults")["rules"] == [], "the answer was lost and the feed repeated changes"
     got = {cid: r for cid, r in stored(sb, "write_outcomes").items()}
     status = {name: got[cid]["status"] for name, cid in changes.items()}
     assert status == {
@@ -232,6 +243,7 @@ def test_each_resolution_from_the_fmc_is_applied_once_across_a_crash_and_the_ret
         "already": "already",
         "unknown": "rejected",
         "bad": "rejected",
+        "lost": "already",
     }
     assert "earlier attempt was applied" in got[changes["crash"]]["reason"]
     assert got[changes["unknown"]]["samsaraResponse"]["status"] == 404
