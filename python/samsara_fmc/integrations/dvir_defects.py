@@ -68,10 +68,10 @@ DEFECTS_STREAM = "dvir_defects"
 DVIRS_STREAM = "dvirs"
 OUTCOMES_STREAM = "write_outcomes"
 TYPES_REFRESH = dt.timedelta(hours=24)
+"""How long the cached defect types are used before ``GET /defect-types`` is read again."""
 INDEX_KEEP = dt.timedelta(days=180)
 """How long a DVIR stays in the index that gives a defect its driver (by the DVIR's submission time);
 a defect whose inspection is older, or before the first run's start, is delivered without a driver."""
-"""How long the cached defect types are used before ``GET /defect-types`` is read again."""
 
 now = utc_now
 """The current time the streams start from (tests replace it with the sandbox's clock)."""
