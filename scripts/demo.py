@@ -33,7 +33,7 @@ TOKEN = "demo-token-0123456789"
 FMC_TOKEN = "demo-fmc-token-42"
 SCOPES = (
     "Read Vehicle Statistics,Read Org Information,Read Vehicles,Read Safety Events & Scores,"
-    "Read Speeding Intervals"
+    "Read Speeding Intervals,Read Defects,Read Defect Types,Read DVIRs,Write Defects"
 )
 NAME = "vehicle-stats"
 
@@ -393,10 +393,66 @@ def speeding_intervals(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Repor
     return Report("speeding-intervals", len(demo.runs), len(held), 0, len(truth - held), duplicated)
 
 
+def dvir_defects(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """dvir-defects: defects and inspections to the FMC endpoint, then three repairs the FMC reports
+    (``defect.resolved``) resolved in Samsara once each, while mechanics resolve others in the dashboard."""
+    now = sandbox.admin("/__sandbox/clock/advance", {"seconds": 0})["now"]
+    start = (dt.datetime.fromisoformat(now.replace("Z", "+00:00")) - dt.timedelta(hours=36)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    demo = Demo(workdir, sandbox.url, name="dvir-defects")
+    demo.init(
+        zip_path,
+        {"startTime": start, "mechanicUserId": "7100"},
+        {"FMC_URL": sandbox.url, "FMC_TOKEN": FMC_TOKEN},
+    )
+    demo.run("manual")
+    unresolved = api_get(
+        sandbox.url, TOKEN, "/defects/stream", {"startTime": start, "isResolved": "false", "limit": "3"}
+    )["data"]
+    changes = []
+    for d in unresolved[:3]:
+        sandbox.admin("/__sandbox/clock/advance", {"seconds": 60})
+        body = {
+            "type": "defect.resolved",
+            "data": {"defectId": d["id"], "mechanicNotes": "Repaired in the shop"},
+        }
+        changes.append(str(sandbox.admin("/__sandbox/fmc/changes", body)["id"]))
+    sandbox.admin("/__sandbox/clock/advance", {"seconds": 6 * 3600})
+    demo.run("schedule")
+    demo.run("api")
+    lost = duplicated = delivered = 0
+    for stream, path in (("dvir_defects", "/defects/stream"), ("dvirs", "/dvirs/stream")):
+        truth = {
+            str(d["id"]): str(d["updatedAtTime"])
+            for d in stream_truth(sandbox.url, path, {"startTime": start, "includeExternalIds": "true"})
+        }
+        held = {str(r["id"]): str(r["record"]["updatedAtTime"]) for r in sandbox.fmc_records(stream)}
+        delivered += len(held)
+        lost += sum(1 for i, at in truth.items() if held.get(i) != at)  # missing, or an older version
+        duplicated += len(set(held) - set(truth)) + int(sandbox.fmc_summary(stream)["duplicates"])
+    log = sandbox.admin("/__sandbox/requests?since=0")["requests"]
+    writes: dict[str, int] = {}
+    for r in log:
+        if r["method"] == "PATCH" and r["path"] != "/fleet/defects/0" and int(r["status"]) == 200:
+            writes[r["path"]] = writes.get(r["path"], 0) + 1
+    duplicated += sum(n - 1 for n in writes.values())
+    outcomes = {str(r["id"]) for r in sandbox.fmc_records("write_outcomes")}
+    applied = {c["id"]: c["applied"] for c in sandbox.admin("/__sandbox/fmc/changes")["data"]}
+    lost += sum(1 for c in changes if c not in outcomes or not applied.get(c))
+    for r in demo.runs:
+        print(
+            f"  dvir-defects  {r['mode']:<12} records {r['records']:>6}  repeated {r['repeated']:>4}  "
+            f"caught up {r['caughtUp']!s:<5}  write-back {r['writeBack']['ran']!s:<5}  {r['seconds']:.2f} s"
+        )
+    return Report("dvir-defects", len(demo.runs), delivered, len(writes), lost, duplicated)
+
+
 SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
     "vehicle-stats": vehicle_stats,
     "safety-events": safety_events,
     "speeding-intervals": speeding_intervals,
+    "dvir-defects": dvir_defects,
 }
 """How the demo exercises each Function (every folder under functions/ must have one)."""
 

@@ -14,15 +14,17 @@ is delivered to::
 The schemas are committed as ``docs/schemas/<name>.schema.json``; regenerate them with
 ``python -m samsara_fmc.records --write docs/schemas`` (a test fails when they differ).
 
-========================  ========================  ======================================================
+========================  ========================  ==========================================================
 record type               stream                    one record is
-========================  ========================  ======================================================
+========================  ========================  ==========================================================
 ``vehicle_stat``          ``vehicle_stats``         a data point of a vehicle stat (the Rust converter's)
 ``health``                ``_health``               one run of a Function
 ``write_outcome``         ``write_outcomes``        what became of an FMC change applied to Samsara
 ``safety_event``          ``safety_events``         a safety event, in its current version
 ``speeding_interval``     ``speeding_intervals``    a speeding interval of a completed trip
-========================  ========================  ======================================================
+``dvir_defect``           ``dvir_defects``          a DVIR defect (a work-order candidate), as it changes
+``dvir``                  ``dvirs``                 an inspection (DVIR) with the defects it found
+========================  ========================  ==========================================================
 """
 
 from __future__ import annotations
@@ -33,12 +35,15 @@ from typing import Any
 
 from samsara_fmc.exceptions import ConfigurationError
 from samsara_fmc.records._model import SCHEMA_DIALECT, Field, RecordType, csv_cell, validate, write_csv
+from samsara_fmc.records.dvir import DVIR, DVIR_DEFECT
 from samsara_fmc.records.health import HEALTH
 from samsara_fmc.records.outcomes import OUTCOME_STATUSES, WRITE_OUTCOME
 from samsara_fmc.records.safety import SAFETY_EVENT, SPEED_UNITS, SPEEDING_INTERVAL
 from samsara_fmc.records.vehicle_stats import VALUE_UNITS, VEHICLE_STAT
 
 __all__ = [
+    "DVIR",
+    "DVIR_DEFECT",
     "HEALTH",
     "OUTCOME_STATUSES",
     "SAFETY_EVENT",
@@ -63,7 +68,15 @@ __all__ = [
     "write_csv",
 ]
 
-_TYPES: tuple[RecordType, ...] = (VEHICLE_STAT, HEALTH, WRITE_OUTCOME, SAFETY_EVENT, SPEEDING_INTERVAL)
+_TYPES: tuple[RecordType, ...] = (
+    VEHICLE_STAT,
+    HEALTH,
+    WRITE_OUTCOME,
+    SAFETY_EVENT,
+    SPEEDING_INTERVAL,
+    DVIR_DEFECT,
+    DVIR,
+)
 _BY_STREAM = {t.stream: t for t in _TYPES}
 _BY_NAME = {t.name: t for t in _TYPES}
 

@@ -36,6 +36,7 @@ PROBES: dict[str, Probe] = {
     "Read Tags": Probe("GET", "/tags", (("limit", "1"),)),
     "Read Defects": Probe("GET", f"/defects/{_NO_ID}"),
     "Read Defect Types": Probe("GET", "/defect-types", (("limit", "1"),)),
+    "Read DVIRs": Probe("GET", "/dvirs/stream", (("startTime", "2020-01-01T00:00:00Z"), ("limit", "1"))),
     "Read Assignments": Probe("GET", "/fleet/driver-vehicle-assignments", (("filterBy", "vehicles"),)),
     "Read Readings": Probe("GET", "/readings/definitions"),
     "Read Form Submissions": Probe("GET", "/form-templates"),
