@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -209,7 +210,5 @@ class StreamContext:
 
     def check_deadline(self) -> None:
         """Raises :class:`DeadlineExceeded` once the run's deadline has passed."""
-        import time
-
         if time.time() >= self.deadline:
             raise DeadlineExceeded(f"the run's deadline passed while following `{self.stream.name}`")
