@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from samsara_fmc import _core
 from samsara_fmc._core import VinInfo, VinRepair
+from samsara_fmc.exceptions import ConfigurationError
 
 __all__ = [
     "VinInfo",
@@ -79,7 +80,7 @@ def repair_vin(vin: str, *, limit: int = 10) -> list[VinRepair]:
         beyond repair.
     """
     if limit < 0:
-        raise ValueError(f"limit `{limit}` must be ≥ 0")
+        raise ConfigurationError(f"limit `{limit}` must be ≥ 0")
     return _core.repair_vin(vin, limit)
 
 

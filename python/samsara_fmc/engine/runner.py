@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from samsara_fmc.engine.core import Stream, StreamContext, StreamSummary
-from samsara_fmc.exceptions import DeadlineExceeded
+from samsara_fmc.exceptions import ConfigurationError, DeadlineExceeded
 from samsara_fmc.state import StateStore
 
 if TYPE_CHECKING:
@@ -65,8 +65,8 @@ def run_streams(
     """
     names = [s.name for s in streams]
     if len(set(names)) != len(names):
-        msg = f"stream names must be unique within a Function, got {names}"
-        raise ValueError(msg)
+        msg = f"stream names must be unique within a Function, got {names}: name each stream apart"
+        raise ConfigurationError(msg)
     if reset and ctx.trigger == "schedule":
         ctx.log.warning("`reset=true` is ignored on a scheduled run; start a manual run to reset")
         reset = False

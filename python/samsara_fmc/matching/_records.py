@@ -13,6 +13,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from samsara_fmc.exceptions import RecordTypeError
+
 VEHICLE_FIELDS: dict[str, tuple[str, ...]] = {
     "id": ("id", "vehicleId", "vehicle_id"),
     "vin": ("vin", "VIN"),
@@ -53,7 +55,7 @@ def as_mapping(record: object) -> Mapping[str, Any]:
     try:
         return vars(record)
     except TypeError:
-        raise TypeError(
+        raise RecordTypeError(
             f"a record must be a mapping or an object with fields, not `{type(record).__name__}`"
         ) from None
 
