@@ -448,8 +448,44 @@ def dvir_defects(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
     return Report("dvir-defects", len(demo.runs), delivered, len(writes), lost, duplicated)
 
 
+def location_ids(sandbox: Sandbox, start: str | None = None, end: str | None = None) -> set[str]:
+    """The ids of each vehicle's latest location (no window), or of every location in (start, end]."""
+    if start is None or end is None:
+        body = api_get(sandbox.url, TOKEN, "/fleet/vehicles/locations", {})
+        return {f"{v['id']}:{v['location']['time']}" for v in body["data"]}
+    out: set[str] = set()
+    after = ""
+    while True:
+        params = {"startTime": start, "endTime": end, **({"after": after} if after else {})}
+        body = api_get(sandbox.url, TOKEN, "/fleet/vehicles/locations/history", params)
+        out |= {f"{v['id']}:{p['time']}" for v in body["data"] for p in v["locations"] if p["time"] > start}
+        after = body["pagination"]["endCursor"]
+        if not body["pagination"]["hasNextPage"]:
+            return out
+
+
+def vehicle_locations(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """vehicle-locations: the latest points, then half an hour of driving, to the FMC endpoint."""
+    demo = Demo(workdir, sandbox.url, name="vehicle-locations")
+    demo.init(zip_path, {"units": "metric"}, {"FMC_URL": sandbox.url, "FMC_TOKEN": FMC_TOKEN})
+    demo.run("manual")
+    truth = location_ids(sandbox)
+    start = sandbox.admin("/__sandbox/clock/advance", {"seconds": 0})["now"]
+    sandbox.admin("/__sandbox/clock/advance", {"seconds": 1800})
+    demo.run("schedule")
+    end = sandbox.admin("/__sandbox/clock/advance", {"seconds": 0})["now"]
+    truth |= location_ids(sandbox, start, end)
+    held = {str(r["id"]) for r in sandbox.fmc_records("vehicle_locations")}
+    summary = sandbox.fmc_summary("vehicle_locations")
+    again = int(summary["updates"]) + int(summary["duplicates"])
+    return Report(
+        "vehicle-locations", len(demo.runs), len(held), 0, len(truth - held), again + len(held - truth)
+    )
+
+
 SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
     "vehicle-stats": vehicle_stats,
+    "vehicle-locations": vehicle_locations,
     "safety-events": safety_events,
     "speeding-intervals": speeding_intervals,
     "dvir-defects": dvir_defects,
