@@ -24,6 +24,7 @@ record type               stream                    one record is
 ``speeding_interval``     ``speeding_intervals``    a speeding interval of a completed trip
 ``dvir_defect``           ``dvir_defects``          a DVIR defect (a work-order candidate), as it changes
 ``dvir``                  ``dvirs``                 an inspection (DVIR) with the defects it found
+``camera_media``          ``camera_media``          a camera media retrieval, once it has ended
 ========================  ========================  ==========================================================
 """
 
@@ -37,14 +38,17 @@ from samsara_fmc.exceptions import ConfigurationError
 from samsara_fmc.records._model import SCHEMA_DIALECT, Field, RecordType, csv_cell, validate, write_csv
 from samsara_fmc.records.dvir import DVIR, DVIR_DEFECT
 from samsara_fmc.records.health import HEALTH
+from samsara_fmc.records.media import CAMERA_MEDIA, MEDIA_STATUSES
 from samsara_fmc.records.outcomes import OUTCOME_STATUSES, WRITE_OUTCOME
 from samsara_fmc.records.safety import SAFETY_EVENT, SPEED_UNITS, SPEEDING_INTERVAL
 from samsara_fmc.records.vehicle_stats import VALUE_UNITS, VEHICLE_STAT
 
 __all__ = [
+    "CAMERA_MEDIA",
     "DVIR",
     "DVIR_DEFECT",
     "HEALTH",
+    "MEDIA_STATUSES",
     "OUTCOME_STATUSES",
     "SAFETY_EVENT",
     "SCHEMA_DIALECT",
@@ -76,6 +80,7 @@ _TYPES: tuple[RecordType, ...] = (
     SPEEDING_INTERVAL,
     DVIR_DEFECT,
     DVIR,
+    CAMERA_MEDIA,
 )
 _BY_STREAM = {t.stream: t for t in _TYPES}
 _BY_NAME = {t.name: t for t in _TYPES}

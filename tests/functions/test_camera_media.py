@@ -1,0 +1,224 @@
+"""camera-media against the sandbox: a retrieval per safety event (or alert), requested once across
+crashes and reruns, polled in later runs, downloaded before its URL expires; every retrieval ends
+delivered (bytes in Function Storage, metadata to the FMC) or with an explicit failure record, and no
+media URL appears in anything a run wrote."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from samsara_fmc import records
+from samsara_fmc.integrations import camera_media
+from tests.conftest import ScriptedServer
+from tests.engine.test_jobs import SANDBOX_MEDIA, MediaHost, media_bytes
+from tests.functions.safety_rig import MEDIA_HOST, Rig, sandbox_args
+from tests.support.sandbox import SandboxProcess
+
+STREAM = "camera_media"
+LABELS = "Braking,Speeding"
+NO_WRITE = "no-write-media"
+"""A token with every scope of the Function but `Write Media Retrieval`."""
+
+
+@pytest.fixture
+def rig_factory(
+    sandbox_factory: Callable[..., SandboxProcess], monkeypatch: pytest.MonkeyPatch, server: ScriptedServer
+) -> Callable[..., tuple[Rig, MediaHost]]:
+    sb = sandbox_factory(
+        *sandbox_args(),
+        "--token",
+        f"{NO_WRITE}=Read Org Information,Read Safety Events & Scores,Read Media Retrieval",
+    )
+
+    def make(**kw: Any) -> tuple[Rig, MediaHost]:
+        rig = Rig(sb, "camera-media", **kw)
+        host = MediaHost(server)
+        monkeypatch.setattr(camera_media, "CLOCK", rig.now)
+        monkeypatch.setattr(camera_media, "DOWNLOAD", host.download)
+        return rig, host
+
+    return make
+
+
+def events(rig: Rig, hours: int, labels: str = LABELS) -> dict[str, dict[str, Any]]:
+    """The safety events a first run `hours` back reads (with the label filter), read afresh."""
+    query = {"queryByTimeField": "updatedAtTime", "startTime": rig.start_of(hours), "behaviorLabels": labels}
+    return {str(e["id"]): e for e in rig.truth("/safety-events/stream", query)}
+
+
+def posts(rig: Rig) -> list[dict[str, Any]]:
+    """Retrievals the sandbox accepted (the preflight's probe is a refused empty POST)."""
+    return [
+        r
+        for r in rig.sb.requests()
+        if r["path"] == "/cameras/media/retrieval" and r["method"] == "POST" and r["status"] == 200
+    ]
+
+
+def pending(rig: Rig) -> dict[str, Any]:
+    [name] = {
+        k.rsplit("/", 1)[1].removesuffix(".json")
+        for k in rig.storage.objects
+        if k.startswith("state/") and "/camera-media." in k
+    }
+    return dict(rig.state(name)["pending"])
+
+
+def until_done(rig: Rig, runs: int = 6, **params: str) -> list[dict[str, Any]]:
+    """Runs two simulated minutes apart until nothing is pending; their summaries."""
+    out = []
+    for _ in range(runs):
+        rig.sb.advance(150)
+        out.append(rig.run_ok(**params))
+        if not pending(rig):
+            return out
+    pytest.fail(f"still pending after {runs} runs: {sorted(pending(rig))}")
+
+
+def no_media_url(rig: Rig, host: MediaHost, texts: list[str]) -> None:
+    written = "\n".join([rig.written(), *texts, json.dumps(rig.delivered(STREAM))])
+    assert MEDIA_HOST not in written, "no media URL anywhere a run wrote"
+    assert host.urls, "media URLs were fetched"
+    for url in host.urls:
+        assert url.removeprefix(SANDBOX_MEDIA + "/") not in written
+
+
+def test_each_event_gets_one_retrieval_that_ends_delivered_with_its_bytes_stored(
+    rig_factory: Callable[..., tuple[Rig, MediaHost]], capfd: pytest.CaptureFixture[str]
+) -> None:
+    rig, host = rig_factory(fmc=True)
+    first = rig.run_ok(
+        behaviorLabels=LABELS, lookbackHours="6", inputs="dashcamRoadFacing,dashcamDriverFacing"
+    )
+    expected = events(rig, 6)
+    assert 3 <= len(expected) <= 60, len(expected)
+    assert first["records"] == 0 and sorted(pending(rig)) == sorted(expected), "all requested, none ready"
+    assert first["quotaStatus"] == "Under quota"
+    summaries = [
+        first,
+        *until_done(
+            rig, behaviorLabels=LABELS, lookbackHours="6", inputs="dashcamRoadFacing,dashcamDriverFacing"
+        ),
+    ]
+
+    held = {str(r["id"]): r for r in rig.delivered(STREAM)}
+    assert set(expected) <= held.keys(), "every event of the window has its record"
+    assert all(r["status"] == "available" for r in held.values())
+    accepted = posts(rig)
+    assert len(accepted) == len(held), "one POST per item"
+    assert len({r["retrievalId"] for r in held.values()}) == len(held)
+    summary = rig.sb.fmc_summary(STREAM)
+    assert summary["records"] == len(held) and summary["duplicates"] == 0 and summary["updates"] == 0
+    schema = records.schema(STREAM)
+    assert schema is not None and all(records.validate(schema, r) == [] for r in held.values())
+    for i, e in expected.items():
+        r = held[i]
+        assert r["source"] == "safetyEvent" and r["safetyEventId"] == i
+        assert r["vehicleId"] == e["asset"]["id"] and r["startTime"] == r["endTime"]
+        assert [f["input"] for f in r["files"]] == ["dashcamDriverFacing", "dashcamRoadFacing"]
+    served = {hashlib.sha256(media_bytes("/" + u.rsplit("/", 1)[1])).hexdigest() for u in host.urls}
+    for r in held.values():
+        for f in r["files"]:
+            data = rig.storage.objects[f["storageKey"]]
+            assert f["storageKey"].startswith("media/") and f"/{r['retrievalId']}/" in f["storageKey"]
+            assert hashlib.sha256(data).hexdigest() == f["sha256"] and f["sha256"] in served
+            assert f["sizeBytes"] == len(data) and f["contentType"] == "image/jpeg"
+    assert all(s["quotaStatus"] == "Under quota" for s in summaries)
+
+    rig.sb.advance(150)
+    again = rig.run_ok(
+        behaviorLabels=LABELS, lookbackHours="6", inputs="dashcamRoadFacing,dashcamDriverFacing"
+    )
+    assert len(posts(rig)) == len(rig.delivered(STREAM)), "a rerun requests only events new since"
+    no_media_url(rig, host, [capfd.readouterr().out, json.dumps([*summaries, again])])
+
+
+def test_one_post_per_item_across_crashes_and_reruns(
+    rig_factory: Callable[..., tuple[Rig, MediaHost]],
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    rig, host = rig_factory()
+    params = {"behaviorLabels": LABELS, "lookbackHours": "6"}
+    real_item = camera_media.event_item
+    calls = {"n": 0}
+
+    def crashing_item(*a: Any, **kw: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("killed")
+        return real_item(*a, **kw)
+
+    monkeypatch.setattr(camera_media, "event_item", crashing_item)
+    with pytest.raises(RuntimeError, match="killed"):
+        rig.invoke(**params)
+    assert len(posts(rig)) == 2 and len(pending(rig)) == 2, "two requested before the crash"
+    rig.run_ok(**params)  # the platform's retry: the rest requested, the two not again
+    expected = events(rig, 6)
+    assert sorted(pending(rig)) == sorted(expected) and len(posts(rig)) == len(expected)
+
+    real_download = host.download
+    downloads = {"n": 0}
+
+    def crashing_download(url: str, deadline: float) -> bytes:
+        downloads["n"] += 1
+        if downloads["n"] == 2:
+            raise RuntimeError("killed while downloading")
+        return real_download(url, deadline)
+
+    monkeypatch.setattr(camera_media, "DOWNLOAD", crashing_download)
+    rig.sb.advance(150)
+    with pytest.raises(RuntimeError, match="killed while downloading"):
+        rig.invoke(**params)
+    until_done(rig, **params)
+
+    held = Counter(str(r["id"]) for r in rig.delivered(STREAM))
+    assert set(expected) <= set(held) and all(n == 1 for n in held.values()), held
+    assert len(posts(rig)) == len(held), "one POST per item across the crashes and reruns"
+    assert all(r["status"] == "available" for r in rig.delivered(STREAM))
+    no_media_url(rig, host, [capfd.readouterr().out])
+
+
+def test_an_alert_requests_its_vehicle_at_its_time_and_a_refused_one_ends_in_a_record(
+    rig_factory: Callable[..., tuple[Rig, MediaHost]], capfd: pytest.CaptureFixture[str]
+) -> None:
+    rig, host = rig_factory()
+    vehicle = str(next(iter(rig.truth("/fleet/vehicles", {"limit": "1"})))["id"])
+    at = rig.start_of(1)
+    base = {"SamsaraFunctionTriggerSource": "alert", "mediaType": "videoHighRes"}
+    ok = rig.rt.invoke({**base, "assetId": vehicle, "alertIncidentTime": at}, None)
+    assert ok["ok"] and ok["quotaStatus"] == "Under quota", ok
+    bad = rig.rt.invoke({**base, "assetId": "999999", "alertIncidentTime": at}, None)
+    assert bad["ok"], bad
+    [refused] = rig.delivered(STREAM)
+    assert refused["id"] == f"alert:999999:{at}" and refused["status"] == "rejected"
+    assert "vehicleId" in str(refused["reason"]) and refused["files"] == []
+    assert not [r for r in rig.sb.requests() if r["path"] == "/safety-events/stream"], (
+        "an alert reads no events"
+    )
+
+    # Scheduled runs of the same configuration poll it to its end (and request the last hour's events).
+    until_done(rig, mediaType="videoHighRes", lookbackHours="1")
+    done = {str(r["id"]): r for r in rig.delivered(STREAM)}
+    r = done[f"alert:{vehicle}:{at}"]
+    assert r["status"] == "available" and r["source"] == "alert" and r["vehicleId"] == vehicle
+    assert r["endTime"] == at and r["mediaType"] == "videoHighRes"
+    assert [f["input"] for f in r["files"]] == ["dashcamRoadFacing"]
+    no_media_url(rig, host, [capfd.readouterr().out, json.dumps([ok, bad])])
+
+
+def test_a_token_without_write_media_retrieval_fails_preflight_naming_it(
+    rig_factory: Callable[..., tuple[Rig, MediaHost]],
+) -> None:
+    rig, _ = rig_factory(token=NO_WRITE)
+    out = rig.invoke(behaviorLabels=LABELS)
+    assert out["ok"] is False and "`Write Media Retrieval`" in out["message"], out
+    assert "`Read Media Retrieval`" not in out["message"]
+    assert not rig.delivered(STREAM) and not posts(rig)
+    assert not [r for r in rig.sb.requests() if r["path"] == "/safety-events/stream"]
