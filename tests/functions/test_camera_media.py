@@ -5,6 +5,7 @@ media URL appears in anything a run wrote."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections import Counter
@@ -14,11 +15,17 @@ from typing import Any
 import pytest
 
 from samsara_fmc import records
+from samsara_fmc.client import RetryPolicy
 from samsara_fmc.integrations import camera_media
-from tests.conftest import ScriptedServer
+from samsara_fmc.runtime import FunctionRuntime
+from samsara_fmc.runtime.manifest import Manifest
+from samsara_fmc.sinks.memory import MemorySink
+from samsara_fmc.storage import MemoryStorage
+from tests.conftest import Reply, ScriptedServer, Seen
 from tests.engine.test_jobs import SANDBOX_MEDIA, MediaHost, media_bytes
-from tests.functions.safety_rig import MEDIA_HOST, Rig, sandbox_args
+from tests.functions.safety_rig import MEDIA_HOST, ROOT, Rig, sandbox_args
 from tests.support.sandbox import SandboxProcess
+from tests.test_runtime import FakeSecrets
 
 STREAM = "camera_media"
 LABELS = "Braking,Speeding"
@@ -222,3 +229,105 @@ def test_a_token_without_write_media_retrieval_fails_preflight_naming_it(
     assert "`Read Media Retrieval`" not in out["message"]
     assert not rig.delivered(STREAM) and not posts(rig)
     assert not [r for r in rig.sb.requests() if r["path"] == "/safety-events/stream"]
+
+
+def test_failed_invalid_unavailable_and_overdue_retrievals_end_in_failure_records(
+    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sandbox's retrievals always become available, so these statuses come from a scripted
+    Samsara (real wire shapes); the overdue one stays pending."""
+    now = [dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC)]
+    statuses = {"1": ["failed"], "2": ["invalid"], "3": ["unavailable", "unavailable"], "4": ["pending"]}
+    posted: list[dict[str, Any]] = []
+
+    def samsara(seen: Seen) -> Reply:
+        page = {"endCursor": "c1", "hasNextPage": False}
+        if seen.path == "/me":
+            return Reply(body={"data": {"id": "42", "name": "Org"}})
+        if seen.path == "/safety-events":
+            return Reply(body={"data": [], "pagination": page})
+        if seen.path == "/safety-events/stream":
+            data = [
+                {
+                    "id": f"evt-{v}",
+                    "asset": {"id": v},
+                    "startMs": "2026-11-02T10:00:00Z",
+                    "endMs": "2026-11-02T10:00:09Z",
+                    "createdAtTime": "2026-11-02T10:01:00Z",
+                    "updatedAtTime": "2026-11-02T10:01:00Z",
+                    "behaviorLabels": [{"label": "Braking", "source": "automated"}],
+                }
+                for v in statuses
+            ]
+            return Reply(body={"data": data, "pagination": page})
+        if seen.method == "POST":
+            body = json.loads(seen.body)
+            if not body:
+                return Reply(400, {"message": "vehicleId is required"})
+            posted.append(body)
+            return Reply(
+                body={"data": {"retrievalId": f"r-{body['vehicleId']}", "quotaStatus": "Over quota"}}
+            )
+        rid = seen.query["retrievalId"][0]
+        if rid == "0":
+            return Reply(404, {"message": "retrieval 0 not found"})
+        media = [
+            {
+                "vehicleId": rid[2:],
+                "input": ["dashcamRoadFacing", "dashcamDriverFacing"][i],
+                "mediaType": "videoHighRes",
+                "startTime": "2026-11-02T10:00:00Z",
+                "endTime": "2026-11-02T10:00:09Z",
+                "status": status,
+            }
+            for i, status in enumerate(statuses[rid[2:]])
+        ]
+        return Reply(body={"data": {"media": media}})
+
+    server.handler = samsara
+    monkeypatch.setattr(camera_media, "CLOCK", lambda: now[0])
+    sink = MemorySink()
+    rt = FunctionRuntime(
+        Manifest.load(ROOT / "functions" / "camera-media" / "function.json"),
+        storage=MemoryStorage(),
+        secret_source=FakeSecrets({"SAMSARA_API_TOKEN": "tok-media-1234", "SAMSARA_BASE_URL": server.url}),
+        sink=sink,
+        client_options={"retry": RetryPolicy(max_attempts=1)},
+    )
+    params = {"behaviorLabels": "Braking", "mediaType": "videoHighRes", "maxWaitHours": "1"}
+
+    def run(n: int) -> dict[str, Any]:
+        out = rt.invoke({"SamsaraFunctionCorrelationId": f"run-{n}", **params}, None)
+        assert out["ok"], out
+        return dict(out)
+
+    first = run(1)
+    assert first["quotaStatus"] == "Over quota" and first["records"] == 0
+    assert [(b["vehicleId"], b["startTime"], b["endTime"]) for b in posted] == [
+        (v, "2026-11-02T10:00:00.000Z", "2026-11-02T10:00:09.000Z") for v in statuses
+    ]
+    now[0] += dt.timedelta(minutes=5)
+    second = run(2)
+    assert second["quotaStatus"] == "Over quota", "the last quota seen, kept in state"
+    got = {r["id"]: r for r in sink.records(STREAM)}
+    assert {i: r["status"] for i, r in got.items()} == {
+        "evt-1": "failed",
+        "evt-2": "invalid",
+        "evt-3": "unavailable",
+    }
+    assert (
+        got["evt-3"]["reason"]
+        == "retrieval `r-3`: `dashcamRoadFacing` unavailable, `dashcamDriverFacing` unavailable"
+    )
+    now[0] += dt.timedelta(minutes=50)
+    run(3)
+    assert len(sink.records(STREAM)) == 3, "not overdue yet (55 min after its request)"
+    now[0] += dt.timedelta(minutes=6)
+    run(4)
+    got = {r["id"]: r for r in sink.records(STREAM)}
+    assert got["evt-4"]["status"] == "timedOut" and got["evt-4"]["reason"] == "still pending after 61 min"
+    schema = records.schema(STREAM)
+    assert schema is not None and all(records.validate(schema, r) == [] for r in got.values())
+    assert all(r["files"] == [] and r["safetyEventId"] == r["id"] for r in got.values())
+    run(5)
+    assert len(posted) == 4 and len(sink.records(STREAM)) == 4, "each ended once, none requested again"
