@@ -220,6 +220,28 @@ def test_an_alert_requests_its_vehicle_at_its_time_and_a_refused_one_ends_in_a_r
     no_media_url(rig, host, [capfd.readouterr().out, json.dumps([ok, bad])])
 
 
+def test_media_that_cannot_be_downloaded_past_the_deadline_ends_timed_out(
+    rig_factory: Callable[..., tuple[Rig, MediaHost]], capfd: pytest.CaptureFixture[str]
+) -> None:
+    rig, host = rig_factory()
+    host.fail = 10_000  # the media host answers 503 to every download
+    params = {"behaviorLabels": LABELS, "lookbackHours": "6", "maxWaitHours": "1"}
+    rig.run_ok(**params)
+    requested = sorted(pending(rig))
+    assert requested
+    rig.sb.advance(150)
+    rig.run_ok(**params)
+    assert sorted(pending(rig)) == requested and not rig.delivered(STREAM), "failing downloads are retried"
+    assert "a job's poll failed" in capfd.readouterr().out
+    rig.sb.advance(3600)
+    rig.run_ok(**params)
+    got = {str(r["id"]): r for r in rig.delivered(STREAM) if str(r["id"]) in requested}
+    assert sorted(got) == requested and not set(requested) & set(pending(rig))
+    assert {r["status"] for r in got.values()} == {"timedOut"}
+    assert {r["reason"] for r in got.values()} == {"polls still failing after 62 min (TransportError)"}
+    no_media_url(rig, host, [capfd.readouterr().out])
+
+
 def test_a_token_without_write_media_retrieval_fails_preflight_naming_it(
     rig_factory: Callable[..., tuple[Rig, MediaHost]],
 ) -> None:
