@@ -261,7 +261,14 @@ def test_failed_invalid_unavailable_and_overdue_retrievals_end_in_failure_record
     """The sandbox's retrievals always become available, so these statuses come from a scripted
     Samsara (real wire shapes); the overdue one stays pending."""
     now = [dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC)]
-    statuses = {"1": ["failed"], "2": ["invalid"], "3": ["unavailable", "unavailable"], "4": ["pending"]}
+    statuses = {
+        "1": ["failed"],
+        "2": ["invalid"],
+        "3": ["unavailable", "unavailable"],
+        "4": ["pending"],
+        "5": ["failed"],
+    }
+    visible = ["1", "2", "3", "4"]
     posted: list[dict[str, Any]] = []
 
     def samsara(seen: Seen) -> Reply:
@@ -281,7 +288,7 @@ def test_failed_invalid_unavailable_and_overdue_retrievals_end_in_failure_record
                     "updatedAtTime": "2026-11-02T10:01:00Z",
                     "behaviorLabels": [{"label": "Braking", "source": "automated"}],
                 }
-                for v in statuses
+                for v in visible
             ]
             return Reply(body={"data": data, "pagination": page})
         if seen.method == "POST":
@@ -289,9 +296,8 @@ def test_failed_invalid_unavailable_and_overdue_retrievals_end_in_failure_record
             if not body:
                 return Reply(400, {"message": "vehicleId is required"})
             posted.append(body)
-            return Reply(
-                body={"data": {"retrievalId": f"r-{body['vehicleId']}", "quotaStatus": "Over quota"}}
-            )
+            quota = "Over quota" if len(posted) == 4 else "Under quota"
+            return Reply(body={"data": {"retrievalId": f"r-{body['vehicleId']}", "quotaStatus": quota}})
         rid = seen.query["retrievalId"][0]
         if rid == "0":
             return Reply(404, {"message": "retrieval 0 not found"})
@@ -328,11 +334,13 @@ def test_failed_invalid_unavailable_and_overdue_retrievals_end_in_failure_record
     first = run(1)
     assert first["quotaStatus"] == "Over quota" and first["records"] == 0
     assert [(b["vehicleId"], b["startTime"], b["endTime"]) for b in posted] == [
-        (v, "2026-11-02T10:00:00.000Z", "2026-11-02T10:00:09.000Z") for v in statuses
+        (v, "2026-11-02T10:00:00.000Z", "2026-11-02T10:00:09.000Z") for v in visible
     ]
+    visible.append("5")  # a new event, once the quota is used up
     now[0] += dt.timedelta(minutes=5)
     second = run(2)
     assert second["quotaStatus"] == "Over quota", "the last quota seen, kept in state"
+    assert len(posted) == 4, "no retrieval requested over quota"
     got = {r["id"]: r for r in sink.records(STREAM)}
     assert {i: r["status"] for i, r in got.items()} == {
         "evt-1": "failed",
@@ -355,3 +363,11 @@ def test_failed_invalid_unavailable_and_overdue_retrievals_end_in_failure_record
     assert all(r["files"] == [] and r["safetyEventId"] == r["id"] for r in got.values())
     run(5)
     assert len(posted) == 4 and len(sink.records(STREAM)) == 4, "each ended once, none requested again"
+    now[0] = dt.datetime(2026, 12, 1, 0, 5, tzinfo=dt.UTC)  # a new month: the quota is new too
+    six = run(6)
+    assert six["quotaStatus"] == "Under quota" and [b["vehicleId"] for b in posted[4:]] == ["5"], (
+        six,
+        posted,
+    )
+    run(7)
+    assert len(posted) == 5 and [r["id"] for r in sink.records(STREAM)][4:] == ["evt-5"]

@@ -13,7 +13,9 @@ per camera input: SHA-256, size and content type of the bytes, and ``storageKey`
 are written in Function Storage (``media/<org>/<retrievalId>/<input>.<ext>``): the FMC contract has no
 media upload yet. ``failed``, ``invalid``, ``unavailable``, a request the API refused
 (``rejected``) and a retrieval still pending after ``maxWaitHours`` (``timedOut``) end with a record
-that says so and why. The monthly quota (``quotaStatus`` of the last request) is in the run summary.
+that says so and why. The monthly quota (``quotaStatus`` of the last request) is in the run summary;
+once it says the quota is used up (``Over quota``), no retrieval is requested until the next calendar
+month (UTC), and the events wait for it in the stream (pending retrievals are still polled).
 
 Media URLs are bearer links: they are never stored, logged, raised or delivered.
 """
@@ -42,6 +44,7 @@ __all__ = [
     "alert_item",
     "content_type",
     "event_item",
+    "over_quota",
     "run",
     "streams",
 ]
@@ -124,6 +127,11 @@ def _alert_time(raw: str | None, now: _dt.datetime) -> _dt.datetime:
         raise ConfigurationError(msg) from None
 
 
+def over_quota(status: str | None) -> bool:
+    """Whether a ``quotaStatus`` says the month's retrieval quota is used up (``Over quota``)."""
+    return status is not None and "over" in status.lower()
+
+
 @dataclass
 class _Quota:
     status: str | None = None
@@ -147,6 +155,7 @@ class CameraMediaDriver:
         st = sctx.state.state
         events: dict[str, Any] = st.setdefault("events", {})
         self.quota.status = self.quota.status or st.get("quotaStatus")
+        month = CLOCK().strftime("%Y-%m")
         media = MediaRetrieval(client=self.ctx.client, download=DOWNLOAD, clock=lambda: CLOCK())
 
         def start(item: Mapping[str, Any], deadline: float) -> str:
@@ -156,9 +165,16 @@ class CameraMediaDriver:
             data = answer["data"]
             if data.get("quotaStatus"):
                 self.quota.status = st["quotaStatus"] = str(data["quotaStatus"])
+                st["quotaMonth"] = month
             return str(data["retrievalId"])
 
         def items(deadline: float) -> Iterator[Mapping[str, Any]]:
+            if over_quota(st.get("quotaStatus")) and st.get("quotaMonth") == month:
+                sctx.log.warning(
+                    "the monthly media retrieval quota is used up: no retrievals until next month",
+                    quotaStatus=st.get("quotaStatus"),
+                )
+                return
             if self.alert is not None:
                 yield self.alert
                 return
