@@ -15,7 +15,8 @@ media upload yet. ``failed``, ``invalid``, ``unavailable``, a request the API re
 (``rejected``) and a retrieval still pending after ``maxWaitHours`` (``timedOut``) end with a record
 that says so and why. The monthly quota (``quotaStatus`` of the last request) is in the run summary;
 once it says the quota is used up (``Over quota``), no retrieval is requested until the next calendar
-month (UTC), and the events wait for it in the stream (pending retrievals are still polled).
+month (UTC), and the events wait for it in the stream (pending retrievals are still polled; an alert
+is still requested, so the API's answer becomes its record).
 
 Media URLs are bearer links: they are never stored, logged, raised or delivered.
 """
@@ -169,16 +170,17 @@ class CameraMediaDriver:
             return str(data["retrievalId"])
 
         def items(deadline: float) -> Iterator[Mapping[str, Any]]:
-            if over_quota(st.get("quotaStatus")) and st.get("quotaMonth") == month:
-                sctx.log.warning(
-                    "the monthly media retrieval quota is used up: no retrievals until next month",
-                    quotaStatus=st.get("quotaStatus"),
-                )
-                return
-            if self.alert is not None:
+            if self.alert is not None:  # an alert is asked for even so: the API's answer is its record
                 yield self.alert
                 return
-            yield from self._events(events, deadline, sctx)
+            for item in self._events(events, deadline, sctx):
+                if over_quota(st.get("quotaStatus")) and st.get("quotaMonth") == month:
+                    sctx.log.warning(
+                        "the monthly media retrieval quota is used up: no retrievals until next month",
+                        quotaStatus=st.get("quotaStatus"),
+                    )
+                    return
+                yield item
 
         jobs = JobsDriver(
             items=items,
