@@ -15,6 +15,7 @@ only what the Functions runtime has), so the zip's own ``lib/samsara_fmc`` is wh
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime as dt
 import json
 import os
@@ -33,7 +34,8 @@ TOKEN = "demo-token-0123456789"
 FMC_TOKEN = "demo-fmc-token-42"
 SCOPES = (
     "Read Vehicle Statistics,Read Org Information,Read Vehicles,Read Safety Events & Scores,"
-    "Read Speeding Intervals,Read Defects,Read Defect Types,Read DVIRs,Write Defects"
+    "Read Speeding Intervals,Read Defects,Read Defect Types,Read DVIRs,Write Defects,"
+    "Read Media Retrieval,Write Media Retrieval"
 )
 NAME = "vehicle-stats"
 
@@ -483,12 +485,56 @@ def vehicle_locations(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report
     )
 
 
+def camera_media(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """camera-media: one retrieval requested per safety event (at most 20), polled by the next run.
+
+    The sandbox's media URLs point at a host that does not resolve (they are bearer links, and the
+    tests serve their bytes on 127.0.0.1), so under samsara-fn the downloads fail and the retrievals
+    stay pending until ``maxWaitHours``: the demo checks one accepted request per item, none twice,
+    and that no media URL was written anywhere.
+    """
+    demo = Demo(workdir, sandbox.url, name="camera-media")
+    demo.init(
+        zip_path,
+        {"lookbackHours": lookback_hours(sandbox), "maxRetrievals": "20"},
+        {"FMC_URL": sandbox.url, "FMC_TOKEN": FMC_TOKEN},
+    )
+    since = int(sandbox.admin("/__sandbox/requests?since=0")["requests"][-1]["seq"])
+    outputs = [demo.fn("run", "manual", demo.name).stdout]
+    sandbox.admin("/__sandbox/clock/advance", {"seconds": 300})
+    outputs.append(demo.fn("run", "schedule", demo.name).stdout)
+    for out in outputs:
+        summary = json.loads(out.strip().splitlines()[-1])
+        if not summary.get("ok"):
+            raise SystemExit(f"`{demo.name}` run failed: {summary}\n{out}")
+        demo.runs.append(summary)
+    no_media_urls(demo, outputs)
+    log = sandbox.admin(f"/__sandbox/requests?since={since}")["requests"]
+    posts = sum(
+        1
+        for r in log
+        if r["method"] == "POST" and r["path"] == "/cameras/media/retrieval" and r["status"] == 200
+    )
+    [state_file] = demo.storage().glob("state/*/camera-media/*.json")
+    jobs = json.loads(state_file.read_text())["state"]
+    tracked = len(jobs.get("pending", {})) + len(base64.b64decode(jobs.get("done") or "")) // 8
+    delivered = len(sandbox.fmc_records("camera_media"))
+    print(
+        f"  camera-media: {posts} retrievals requested, {len(jobs.get('pending', {}))} pending "
+        "(the sandbox's media URLs are not downloadable here), no media URL written"
+    )
+    return Report(
+        "camera-media", len(demo.runs), delivered, posts, max(0, tracked - posts), max(0, posts - tracked)
+    )
+
+
 SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
     "vehicle-stats": vehicle_stats,
     "vehicle-locations": vehicle_locations,
     "safety-events": safety_events,
     "speeding-intervals": speeding_intervals,
     "dvir-defects": dvir_defects,
+    "camera-media": camera_media,
 }
 """How the demo exercises each Function (every folder under functions/ must have one)."""
 

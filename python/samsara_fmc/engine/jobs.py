@@ -8,9 +8,10 @@ in a later one (``GET /cameras/media/retrieval?retrievalId=…`` says ``availabl
 
 Each run first polls the pending jobs: a finished one becomes the integration's record
 (``complete(item, result)``), a job that failed, or is still pending past its deadline, becomes an
-explicit failure record; then it starts new items (at most ``max_starts`` a run; the client paces
-the endpoint's rate). The item is saved as pending before its job is started, so a crash between
-the start and the save starts it again (a second retrieval of the same media, never a lost one).
+explicit failure record (so does one whose poll, or download, still fails past its deadline); then
+it starts new items (at most ``max_starts`` a run; the client paces the endpoint's rate). The item
+is saved as pending before its job is started, so a crash between the start and the save starts it
+again (a second retrieval of the same media, never a lost one).
 
 :class:`MediaRetrieval` gives ``start`` and ``poll`` for camera media: it downloads each available
 file before its URL expires and hands the bytes and their metadata to ``complete``. Media URLs are
@@ -120,10 +121,17 @@ class JobsDriver:
             except (BadRequestError, NotFoundError) as e:
                 poll = Poll("failed", failure="failed", reason=f"{type(e).__name__} ({e.status_code})")
             except _TRANSIENT as e:
-                ctx.log.warning(
-                    "a job's poll failed; polling it again next run", job=key, error=type(e).__name__
+                if self.clock() < parse_time(job["deadline"]):
+                    ctx.log.warning(
+                        "a job's poll failed; polling it again next run", job=key, error=type(e).__name__
+                    )
+                    continue
+                waited = self.clock() - parse_time(job["startedAt"])
+                poll = Poll(
+                    "failed",
+                    failure="timedOut",
+                    reason=f"polls still failing after {_minutes(waited)} ({type(e).__name__})",
                 )
-                continue
             if poll.state == "pending":
                 if self.clock() < parse_time(job["deadline"]):
                     continue

@@ -25,6 +25,7 @@ record type               stream                    one record is
 ``dvir_defect``           ``dvir_defects``          a DVIR defect (a work-order candidate), as it changes
 ``dvir``                  ``dvirs``                 an inspection (DVIR) with the defects it found
 ``vehicle_location``      ``vehicle_locations``     a GPS point of the locations feed
+``camera_media``          ``camera_media``          a camera media retrieval, once it has ended
 ========================  ========================  ==========================================================
 """
 
@@ -39,14 +40,17 @@ from samsara_fmc.records._model import SCHEMA_DIALECT, Field, RecordType, csv_ce
 from samsara_fmc.records.dvir import DVIR, DVIR_DEFECT
 from samsara_fmc.records.health import HEALTH
 from samsara_fmc.records.locations import VEHICLE_LOCATION
+from samsara_fmc.records.media import CAMERA_MEDIA, MEDIA_STATUSES
 from samsara_fmc.records.outcomes import OUTCOME_STATUSES, WRITE_OUTCOME
 from samsara_fmc.records.safety import SAFETY_EVENT, SPEED_UNITS, SPEEDING_INTERVAL
 from samsara_fmc.records.vehicle_stats import VALUE_UNITS, VEHICLE_STAT
 
 __all__ = [
+    "CAMERA_MEDIA",
     "DVIR",
     "DVIR_DEFECT",
     "HEALTH",
+    "MEDIA_STATUSES",
     "OUTCOME_STATUSES",
     "SAFETY_EVENT",
     "SCHEMA_DIALECT",
@@ -80,6 +84,7 @@ _TYPES: tuple[RecordType, ...] = (
     DVIR_DEFECT,
     DVIR,
     VEHICLE_LOCATION,
+    CAMERA_MEDIA,
 )
 _BY_STREAM = {t.stream: t for t in _TYPES}
 _BY_NAME = {t.name: t for t in _TYPES}

@@ -53,6 +53,7 @@ PROBES: dict[str, Probe] = {
     "Write Tags": Probe("PATCH", f"/tags/{_NO_ID}", body={}),
     "Write Vehicles": Probe("PATCH", f"/fleet/vehicles/{_NO_ID}", body={}),
     "Write Issues": Probe("PATCH", "/issues", body={}),
+    "Write Media Retrieval": Probe("POST", "/cameras/media/retrieval", body={}),
 }
 
 
