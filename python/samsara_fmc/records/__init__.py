@@ -24,6 +24,8 @@ record type               stream                    one record is
 ``speeding_interval``     ``speeding_intervals``    a speeding interval of a completed trip
 ``dvir_defect``           ``dvir_defects``          a DVIR defect (a work-order candidate), as it changes
 ``dvir``                  ``dvirs``                 an inspection (DVIR) with the defects it found
+``trip``                  ``trips``                 a completed trip of a vehicle, as it changes
+``idling_event``          ``idling_events``         an idling event of a vehicle
 ========================  ========================  ==========================================================
 """
 
@@ -37,6 +39,7 @@ from samsara_fmc.exceptions import ConfigurationError
 from samsara_fmc.records._model import SCHEMA_DIALECT, Field, RecordType, csv_cell, validate, write_csv
 from samsara_fmc.records.dvir import DVIR, DVIR_DEFECT
 from samsara_fmc.records.health import HEALTH
+from samsara_fmc.records.operations import IDLING_EVENT, TRIP
 from samsara_fmc.records.outcomes import OUTCOME_STATUSES, WRITE_OUTCOME
 from samsara_fmc.records.safety import SAFETY_EVENT, SPEED_UNITS, SPEEDING_INTERVAL
 from samsara_fmc.records.vehicle_stats import VALUE_UNITS, VEHICLE_STAT
@@ -45,11 +48,13 @@ __all__ = [
     "DVIR",
     "DVIR_DEFECT",
     "HEALTH",
+    "IDLING_EVENT",
     "OUTCOME_STATUSES",
     "SAFETY_EVENT",
     "SCHEMA_DIALECT",
     "SPEEDING_INTERVAL",
     "SPEED_UNITS",
+    "TRIP",
     "VALUE_UNITS",
     "VEHICLE_STAT",
     "WRITE_OUTCOME",
@@ -76,6 +81,8 @@ _TYPES: tuple[RecordType, ...] = (
     SPEEDING_INTERVAL,
     DVIR_DEFECT,
     DVIR,
+    TRIP,
+    IDLING_EVENT,
 )
 _BY_STREAM = {t.stream: t for t in _TYPES}
 _BY_NAME = {t.name: t for t in _TYPES}
