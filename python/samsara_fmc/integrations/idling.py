@@ -27,6 +27,7 @@ from samsara_fmc.state import fingerprint
 __all__ = [
     "CLOCK",
     "ML_PER_GALLON",
+    "PAGE_LIMIT",
     "PATH",
     "SINK_STREAM",
     "convert_fuel",
@@ -40,6 +41,8 @@ SINK_STREAM = "idling_events"
 PATH = "/idling/events"
 ML_PER_GALLON = 3785.411784
 """Millilitres in a US gallon."""
+PAGE_LIMIT = 200
+"""Events per page (the API's maximum)."""
 CLOCK: Clock = utc_now
 """The current time, for the windows (tests set the sandbox's simulated clock)."""
 
@@ -70,7 +73,7 @@ def streams(ctx: RunContext) -> list[Stream]:
         params: dict[str, ParamValue] = {
             "startTime": iso(start),
             "endTime": iso(end),
-            "limit": 200,
+            "limit": PAGE_LIMIT,
             "includeExternalIds": "true",
         }
         for page in client.pages(PATH, params=params, deadline=deadline):
