@@ -34,7 +34,7 @@ FMC_TOKEN = "demo-fmc-token-42"
 SCOPES = (
     "Read Vehicle Statistics,Read Org Information,Read Vehicles,Read Safety Events & Scores,"
     "Read Speeding Intervals,Read Defects,Read Defect Types,Read DVIRs,Write Defects,Read Trips,"
-    "Read Idling"
+    "Read Idling,Read Assignments"
 )
 NAME = "vehicle-stats"
 

@@ -65,6 +65,26 @@ def test_delivers_each_completed_trip_of_the_window(rig_factory: Callable[..., R
             t["startLocation"]["longitude"],
         )
         assert r["endAddress"] == t["endLocation"]["address"] and r["startAddress"]
+    assignments = list(
+        rig.truth(
+            trips.ASSIGNMENTS,
+            {"filterBy": "vehicles", "startTime": rig.start_of(40), "endTime": rig.start_of(0)},
+        )
+    )
+    with_driver = [r for r in held.values() if r["driverId"]]
+    assert len(with_driver) > len(held) * 0.8, "most trips have a driver assigned"
+    for r in with_driver:
+        # The driver's assignment to the vehicle overlaps the trip.
+        assert any(
+            a["driver"]["id"] == r["driverId"]
+            and a["vehicle"]["id"] == r["vehicleId"]
+            and not a["isPassenger"]
+            and a["startTime"] < r["endTime"]
+            and (a.get("endTime") is None or a["endTime"] > r["startTime"])
+            and r["driverName"] == a["driver"]["name"]
+            and r["driverExternalIds"] == a["driver"]["externalIds"]
+            for a in assignments
+        ), r
     schema = records.schema(STREAM)
     assert schema is not None and all(records.validate(schema, r) == [] for r in held.values())
 
@@ -116,6 +136,47 @@ def test_trips_are_converted_as_computed_by_hand() -> None:
     assert schema is not None and records.validate(schema, r) == [] and records.validate(schema, o) == []
 
 
+def test_the_driver_is_the_assignment_covering_most_of_the_trip() -> None:
+    trip = {
+        "asset": {"id": "7"},
+        "tripStartTime": "2026-11-01T10:00:00Z",
+        "tripEndTime": "2026-11-01T11:00:00Z",
+    }
+
+    def a(
+        driver: str, start: str, end: str | None, *, vehicle: str = "7", passenger: bool = False
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "driver": {"id": driver, "name": f"D{driver}", "externalIds": {"payrollId": f"P{driver}"}},
+            "vehicle": {"id": vehicle},
+            "isPassenger": passenger,
+            "startTime": f"2026-11-01T{start}:00Z",
+        }
+        if end is not None:
+            out["endTime"] = f"2026-11-01T{end}:00Z"
+        return out
+
+    # 10:00 to 10:20 is 20 minutes of driver 1, 10:20 to open is 40 minutes of driver 2.
+    assert trips.driver_of(trip, [a("1", "09:00", "10:20"), a("2", "10:20", None)]) == {
+        "id": "2",
+        "name": "D2",
+        "externalIds": {"payrollId": "P2"},
+    }
+    # Passengers, other vehicles and assignments outside the trip do not count.
+    others = [
+        a("3", "09:00", "12:00", passenger=True),
+        a("4", "09:00", "12:00", vehicle="8"),
+        a("5", "11:00", "12:00"),
+    ]
+    assert trips.driver_of(trip, others) is None
+    # On a tie, the earlier assignment.
+    tie = trips.driver_of(trip, [a("7", "10:30", "11:30"), a("6", "09:30", "10:30")])
+    assert tie is not None and tie["id"] == "6"
+    r = trips.to_record({**trip, "driver": tie}, units="metric")
+    assert (r["driverId"], r["driverName"], r["driverExternalIds"]) == ("6", "D6", {"payrollId": "P6"})
+    assert trips.to_record({**trip, "driver": None}, units="metric")["driverId"] is None
+
+
 @pytest.mark.parametrize("kind", ["expire_cursor", "repeat_records", "status"])
 def test_stream_faults_still_deliver_each_trip_once(rig_factory: Callable[..., Rig], kind: str) -> None:
     rig = rig_factory()
@@ -157,6 +218,7 @@ def test_a_token_without_the_scope_fails_preflight_naming_it(rig_factory: Callab
     rig = rig_factory(token=NARROW)
     out = rig.invoke(units="metric")
     assert out["ok"] is False and "`Read Trips`" in out["message"], out
+    assert "`Read Assignments`" in out["message"], out
     assert "Org Information" not in out["message"], "only the scope the token lacks"
     assert not rig.delivered(STREAM)
     assert [r["status"] for r in rig.sb.requests() if r["path"] == PATH] == [403], "only the probe"

@@ -58,8 +58,8 @@ TRIP = RecordType(
         "One completed trip of a vehicle, from `/trips/stream` (`completionStatus=completed`): start and"
         " end times, places and addresses, distance and duration, the vehicle with its external IDs and"
         " the trip's purpose. A trip changed after completion (its purpose set by the driver) is delivered"
-        " again under the same `id`. The stream carries no odometer and no driver, so neither is"
-        " delivered."
+        " again under the same `id`. The driver is the one whose driver-vehicle assignment covers most of"
+        " the trip. The stream carries no odometer, so none is delivered."
     ),
     id_description=(
         "`<vehicleId>:<tripStartTime>`: stable across the trip's updates (Samsara gives the trip no ID of"
@@ -69,6 +69,19 @@ TRIP = RecordType(
         *_vehicle_ids(),
         Field("vehicleName", ("string", "null"), "The vehicle's name in Samsara."),
         Field("vin", ("string", "null"), "The vehicle's VIN."),
+        Field(
+            "driverId",
+            ("string", "null"),
+            "The Samsara ID of the driver whose assignment to the vehicle covers most of the trip"
+            " (passengers aside); null when none.",
+        ),
+        Field("driverName", ("string", "null"), "The driver's name.", personal=True),
+        Field(
+            "driverExternalIds",
+            ("object", "null"),
+            "The driver's external IDs (`payrollId`, the FMC's own keys), as Samsara returns them.",
+            values=_EXTERNAL_IDS,
+        ),
         Field("startTime", "string", "When the trip started.", format="date-time", required=True),
         Field("endTime", ("string", "null"), "When the trip ended.", format="date-time"),
         Field("durationSeconds", ("number", "null"), "`endTime` less `startTime`.", unit="s", minimum=0),
