@@ -8,6 +8,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -23,6 +24,7 @@ from tests.support.sandbox import SandboxProcess
 from tests.test_runtime import FakeSecrets
 
 STREAM = "idling_events"
+DAYS = "idling_days"
 PATH = "/idling/events"
 NESTED = "2025-10-23"
 """The API version of the nested shape (`asset`/`operator` with external IDs, `latitude`)."""
@@ -76,7 +78,8 @@ def test_delivers_each_event_of_the_windows_converted(rig_factory: Callable[...,
     expected = truth(rig, "idling.imperial")
     held = {str(r["id"]): r for r in rig.delivered(STREAM)}
     assert len(expected) > 20 and held.keys() == expected.keys()
-    assert out["records"] == len(expected)
+    [events] = [x for x in out["streams"] if x["sinkStream"] == STREAM]
+    assert events["records"] == len(expected)
     for i, e in expected.items():
         r = held[i]
         assert "asset" not in e and r["vehicleId"] == str(e["assetId"]), "the 2025-06-11 shape: flat ids"
@@ -242,6 +245,8 @@ def test_faults_still_deliver_each_event_once(
         ({"lookbackHours": "9999"}, "`lookbackHours` is `9999`"),
         ({"windowHours": "0"}, "`windowHours` is `0`"),
         ({"overlapHours": "-1"}, "`overlapHours` is `-1`"),
+        ({"kpiTimeZone": "Central Time"}, "`kpiTimeZone` is `Central Time`"),
+        ({"longIdleMinutes": "1"}, "`longIdleMinutes` is `1`"),
         ({"maxPages": "0"}, "`maxPages` is `0`"),
     ],
 )
@@ -262,3 +267,110 @@ def test_a_token_without_the_scope_fails_preflight_naming_it(rig_factory: Callab
     assert "Org Information" not in out["message"], "only the scope the token lacks"
     assert not rig.delivered(STREAM)
     assert [r["status"] for r in rig.sb.requests() if r["path"] == PATH] == [403], "only the probe"
+
+
+def test_an_unknown_time_zone_fails_clearly_before_reading(rig_factory: Callable[..., Rig]) -> None:
+    rig = rig_factory()
+    out = rig.invoke(kpiTimeZone="Mars/Olympus_Mons")
+    assert out["ok"] is False, out
+    assert (
+        "`kpiTimeZone` is `Mars/Olympus_Mons`: use an IANA time zone such as `America/Chicago`"
+        in out["message"]
+    )
+    assert not rig.delivered(STREAM) and not rig.delivered(DAYS)
+    assert [r["status"] for r in rig.sb.requests() if r["path"] == PATH] == [200], "only the scope probe"
+
+
+def kpis_by_hand(rig: Rig, vehicle: str, date: str, zone: str, long_min: int) -> dict[str, Any]:
+    """A vehicle's local day summed from a fresh read of that day's events (flat 2025-06-11 shape)."""
+    day = dt.date.fromisoformat(date)
+    tz = ZoneInfo(zone)
+    lo = dt.datetime.combine(day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
+    hi = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz).astimezone(dt.UTC)
+    params = {"startTime": lo.isoformat(), "endTime": hi.isoformat(), "assetIds": vehicle, "limit": "200"}
+    evs = list(rig.client.records(PATH, params=params))
+    seconds = [e["durationMilliseconds"] / 1000 for e in evs]
+    return {
+        "events": len(evs),
+        "idleSeconds": sum(seconds),
+        "ptoIdleSeconds": sum(e["durationMilliseconds"] / 1000 for e in evs if e["ptoState"] == "active"),
+        "idleFuel": round(sum(e["fuelConsumedMilliliters"] for e in evs) / 1000, 3),
+        "longIdleEvents": sum(1 for x in seconds if x >= long_min * 60),
+        "driverIds": sorted({str(e["operatorId"]) for e in evs if e.get("operatorId") is not None}),
+    }
+
+
+def test_daily_kpis_per_vehicle_equal_the_days_summed_by_hand(rig_factory: Callable[..., Rig]) -> None:
+    rig = rig_factory(fmc=True)
+    params = {
+        "units": "metric",
+        "lookbackHours": "48",  # from 13:00 CDT on 31 October: 1 November (25 hours long) and 2 November
+        "overlapHours": "6",
+        "settleMinutes": "0",
+        "kpiTimeZone": "America/Chicago",
+        "longIdleMinutes": "5",
+    }
+    assert rig.invoke(**params)["ok"]
+    rig.sb.advance(3 * 3600)
+    out = rig.invoke(**params)
+    assert out["ok"] and out["caughtUp"], out
+    delivered = rig.delivered(DAYS)
+    held = {str(r["id"]): r for r in delivered}
+    dates = {r["date"] for r in held.values()}
+    assert len(dates) >= 2 and len(held) > 20, "several vehicles on several local days"
+    for r in held.values():
+        assert r["id"] == f"{r['vehicleId']}:{r['date']}" and r["timeZone"] == "America/Chicago"
+        want = kpis_by_hand(rig, r["vehicleId"], r["date"], "America/Chicago", 5)
+        got = {k: r[k] for k in want}
+        assert got == want, (r["id"], got, want)
+    assert any(r["longIdleEvents"] for r in held.values()) and any(
+        r["longIdleEvents"] < r["events"] for r in held.values()
+    ), "the threshold splits events"
+    summary = rig.sb.fmc_summary(DAYS)
+    assert summary["records"] == len(held) and summary["duplicates"] == 0
+    assert summary["updates"] > 0, "a day that gained events was delivered again, same id"
+    schema = records.schema(DAYS)
+    assert schema is not None and all(records.validate(schema, r) == [] for r in held.values())
+    assert rig.invoke(**params)["records"] == 0, "a rerun with nothing new delivers nothing"
+
+
+def test_local_days_follow_the_time_zone_across_a_dst_change() -> None:
+    chicago = ZoneInfo("America/Chicago")
+    start = dt.datetime(2026, 11, 1, 4, 0, tzinfo=dt.UTC)  # 23:00 CDT on 31 October
+    assert idling.local_days(start, start + dt.timedelta(hours=2), chicago) == [
+        dt.date(2026, 10, 31),
+        dt.date(2026, 11, 1),
+    ]
+    assert idling.local_days(start, start + dt.timedelta(hours=1), chicago) == [dt.date(2026, 10, 31)]
+    events = [
+        idling.to_record(
+            {
+                "eventUuid": f"u{i}",
+                "assetId": 7,
+                "operatorId": 9 if i else None,
+                "durationMilliseconds": ms,
+                "fuelConsumedMilliliters": 1000.0,
+                "ptoState": "active" if i == 2 else "inactive",
+                "startTime": "2026-11-01T12:00:00Z",
+            },
+            units="imperial",
+        )
+        for i, ms in enumerate([120_000, 600_000, 900_000])
+    ]
+    [day] = idling.day_records(
+        events, dt.date(2026, 11, 1), "America/Chicago", units="imperial", long_idle_minutes=10
+    )
+    # 3000 mL / 3785.411784 mL/gal = 0.79252… gal; 2 + 10 + 15 minutes; 10 and 15 are long.
+    assert (day["idleFuel"], day["fuelUnit"], day["idleSeconds"], day["ptoIdleSeconds"]) == (
+        0.793,
+        "gal",
+        1620.0,
+        900.0,
+    )
+    assert (day["events"], day["longIdleEvents"], day["longIdleSeconds"], day["driverIds"]) == (
+        3,
+        2,
+        1500.0,
+        ["9"],
+    )
+    assert day["id"] == "7:2026-11-01"

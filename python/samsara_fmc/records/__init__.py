@@ -26,6 +26,7 @@ record type               stream                    one record is
 ``dvir``                  ``dvirs``                 an inspection (DVIR) with the defects it found
 ``trip``                  ``trips``                 a completed trip of a vehicle, as it changes
 ``idling_event``          ``idling_events``         an idling event of a vehicle
+``idling_day``            ``idling_days``           a vehicle's idling KPIs on one local day
 ========================  ========================  ==========================================================
 """
 
@@ -39,7 +40,7 @@ from samsara_fmc.exceptions import ConfigurationError
 from samsara_fmc.records._model import SCHEMA_DIALECT, Field, RecordType, csv_cell, validate, write_csv
 from samsara_fmc.records.dvir import DVIR, DVIR_DEFECT
 from samsara_fmc.records.health import HEALTH
-from samsara_fmc.records.operations import IDLING_EVENT, TRIP
+from samsara_fmc.records.operations import IDLING_DAY, IDLING_EVENT, TRIP
 from samsara_fmc.records.outcomes import OUTCOME_STATUSES, WRITE_OUTCOME
 from samsara_fmc.records.safety import SAFETY_EVENT, SPEED_UNITS, SPEEDING_INTERVAL
 from samsara_fmc.records.vehicle_stats import VALUE_UNITS, VEHICLE_STAT
@@ -48,6 +49,7 @@ __all__ = [
     "DVIR",
     "DVIR_DEFECT",
     "HEALTH",
+    "IDLING_DAY",
     "IDLING_EVENT",
     "OUTCOME_STATUSES",
     "SAFETY_EVENT",
@@ -83,6 +85,7 @@ _TYPES: tuple[RecordType, ...] = (
     DVIR,
     TRIP,
     IDLING_EVENT,
+    IDLING_DAY,
 )
 _BY_STREAM = {t.stream: t for t in _TYPES}
 _BY_NAME = {t.name: t for t in _TYPES}

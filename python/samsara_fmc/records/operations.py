@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from samsara_fmc.records._model import Field, RecordType
 
-__all__ = ["IDLING_EVENT", "TRIP"]
+__all__ = ["IDLING_DAY", "IDLING_EVENT", "TRIP"]
 
 _EXTERNAL_IDS = Field("externalId", "string", "One external ID.")
 
@@ -204,6 +204,53 @@ IDLING_EVENT = RecordType(
             "The types of that address (`yard`, `customerSite`, …).",
             required=True,
             items=Field("type", "string", "One address type."),
+        ),
+    ),
+)
+
+IDLING_DAY = RecordType(
+    name="idling_day",
+    stream="idling_days",
+    version=1,
+    title="Idling KPIs of a vehicle's day",
+    description=(
+        "A vehicle's idling on one local day (the Function's `kpiTimeZone`), summed from the idling events"
+        " that started that day (`/idling/events`, the day read whole): events, idle time, idle fuel"
+        " converted, PTO idle time and the events of at least `longIdleMinutes`. A day that gains late"
+        " events is delivered again under the same `id`."
+    ),
+    id_description="`<vehicleId>:<date>` (the local date).",
+    fields=(
+        *_vehicle_ids(),
+        Field("date", "string", "The local date (`YYYY-MM-DD`) in `timeZone`.", required=True),
+        Field("timeZone", "string", "The IANA time zone of `date`.", required=True),
+        Field("events", "integer", "Idling events that started that day.", minimum=0, required=True),
+        Field("idleSeconds", "number", "Their total duration.", unit="s", minimum=0, required=True),
+        Field(
+            "ptoIdleSeconds", "number", "Of which with the PTO active.", unit="s", minimum=0, required=True
+        ),
+        Field(
+            "fuelUnit",
+            "string",
+            "The unit of `idleFuel`: `L` or `gal` (US).",
+            enum=("L", "gal"),
+            required=True,
+        ),
+        Field(
+            "idleFuel", "number", "Fuel consumed idling, in `fuelUnit`, to 0.001.", minimum=0, required=True
+        ),
+        Field(
+            "idleFuelMilliliters", "number", "The same in millilitres.", unit="mL", minimum=0, required=True
+        ),
+        Field("longIdleMinutes", "integer", "The threshold of a long idle.", unit="min", required=True),
+        Field("longIdleEvents", "integer", "Events of at least `longIdleMinutes`.", minimum=0, required=True),
+        Field("longIdleSeconds", "number", "Their total duration.", unit="s", minimum=0, required=True),
+        Field(
+            "driverIds",
+            "array",
+            "The Samsara IDs of the drivers of those events.",
+            required=True,
+            items=Field("driverId", "string", "One driver ID."),
         ),
     ),
 )
