@@ -5,6 +5,7 @@ by the overlap; fuel and temperature converted; faults delivering each once."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -221,7 +222,8 @@ def test_faults_still_deliver_each_event_once(
 ) -> None:
     rig = rig_factory()
     monkeypatch.setattr(idling, "PAGE_LIMIT", 5)  # so a window pages: cursors to repeat and expire
-    params = {"units": "metric", "lookbackHours": "24", "windowHours": "4", "overlapHours": "2"}
+    params = {"units": "metric", "lookbackHours": "12", "windowHours": "4", "overlapHours": "2"}
+    params["kpiTimeZone"] = "America/Chicago"  # a local midnight inside the windows: a day of KPIs
     rig.invoke(**params, maxPages="1")
     rule: dict[str, Any] = {"path": PATH, "kind": kind}
     if kind == "status":
@@ -236,6 +238,8 @@ def test_faults_still_deliver_each_event_once(
     counts = Counter(str(r["id"]) for r in rig.delivered(STREAM))
     assert all(n == 1 for n in counts.values()), "no event delivered twice"
     assert set(counts) == truth(rig, "idling.metric").keys()
+    days = Counter(json.dumps(r, sort_keys=True) for r in rig.delivered(DAYS))
+    assert days and all(n == 1 for n in days.values()), "no version of a vehicle's day delivered twice"
 
 
 @pytest.mark.parametrize(
