@@ -26,6 +26,9 @@ record type               stream                    one record is
 ``dvir``                  ``dvirs``                 an inspection (DVIR) with the defects it found
 ``vehicle_location``      ``vehicle_locations``     a GPS point of the locations feed
 ``camera_media``          ``camera_media``          a camera media retrieval, once it has ended
+``trip``                  ``trips``                 a completed trip of a vehicle, as it changes
+``idling_event``          ``idling_events``         an idling event of a vehicle
+``idling_day``            ``idling_days``           a vehicle's idling KPIs on one local day
 ========================  ========================  ==========================================================
 """
 
@@ -41,6 +44,7 @@ from samsara_fmc.records.dvir import DVIR, DVIR_DEFECT
 from samsara_fmc.records.health import HEALTH
 from samsara_fmc.records.locations import VEHICLE_LOCATION
 from samsara_fmc.records.media import CAMERA_MEDIA, MEDIA_STATUSES
+from samsara_fmc.records.operations import IDLING_DAY, IDLING_EVENT, TRIP
 from samsara_fmc.records.outcomes import OUTCOME_STATUSES, WRITE_OUTCOME
 from samsara_fmc.records.safety import SAFETY_EVENT, SPEED_UNITS, SPEEDING_INTERVAL
 from samsara_fmc.records.vehicle_stats import VALUE_UNITS, VEHICLE_STAT
@@ -50,12 +54,15 @@ __all__ = [
     "DVIR",
     "DVIR_DEFECT",
     "HEALTH",
+    "IDLING_DAY",
+    "IDLING_EVENT",
     "MEDIA_STATUSES",
     "OUTCOME_STATUSES",
     "SAFETY_EVENT",
     "SCHEMA_DIALECT",
     "SPEEDING_INTERVAL",
     "SPEED_UNITS",
+    "TRIP",
     "VALUE_UNITS",
     "VEHICLE_LOCATION",
     "VEHICLE_STAT",
@@ -85,6 +92,9 @@ _TYPES: tuple[RecordType, ...] = (
     DVIR,
     VEHICLE_LOCATION,
     CAMERA_MEDIA,
+    TRIP,
+    IDLING_EVENT,
+    IDLING_DAY,
 )
 _BY_STREAM = {t.stream: t for t in _TYPES}
 _BY_NAME = {t.name: t for t in _TYPES}

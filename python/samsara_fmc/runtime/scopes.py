@@ -48,6 +48,16 @@ PROBES: dict[str, Probe] = {
         "/speeding-intervals/stream",
         (("startTime", "2020-01-01T00:00:00Z"), ("endTime", "2020-01-01T00:00:00Z")),
     ),
+    "Read Trips": Probe(
+        "GET",
+        "/trips/stream",
+        (("startTime", "2020-01-01T00:00:00Z"), ("endTime", "2020-01-01T00:00:00Z")),
+    ),
+    "Read Idling": Probe(
+        "GET",
+        "/idling/events",
+        (("startTime", "2024-01-01T00:00:00Z"), ("endTime", "2024-01-01T00:00:01Z"), ("limit", "1")),
+    ),
     "Write Defects": Probe("PATCH", f"/fleet/defects/{_NO_ID}", body={}),
     "Write Drivers": Probe("PATCH", f"/fleet/drivers/{_NO_ID}", body={}),
     "Write Tags": Probe("PATCH", f"/tags/{_NO_ID}", body={}),
