@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from samsara_fmc.sinks import Sink
     from samsara_fmc.storage import ObjectStore
 
-__all__ = ["LEASE_GRACE_S", "RunContext", "run_streams"]
+__all__ = ["LEASE_GRACE_S", "RunContext", "run_declared", "run_streams"]
 
 LEASE_GRACE_S = 60.0
 """A lease outlives its run's deadline by this much, then a run killed outright no longer holds it."""
@@ -137,6 +137,14 @@ def run_streams(
         "busy": [s.stream for s in summaries if s.busy],
         "streams": [s.as_dict() for s in summaries],
     }
+
+
+def run_declared(ctx: RunContext, streams: Sequence[Stream]) -> dict[str, Any]:
+    """Runs an integration's declared streams with the parameters every Function shares: ``reset``
+    (start afresh, on a manual or API run) and ``maxPages`` (per stream, this run)."""
+    return run_streams(
+        ctx, streams, reset=bool(ctx.params.get("reset")), max_pages=ctx.params.get("maxPages")
+    )
 
 
 def _needs_reset(ctx: RunContext, stream: Stream) -> bool:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from samsara_fmc.client import ParamValue
-from samsara_fmc.engine import RunContext, Stream, WindowsDriver, run_streams
+from samsara_fmc.engine import RunContext, Stream, WindowsDriver
 from samsara_fmc.engine._util import Clock, iso, parse_time, utc_now
 from samsara_fmc.engine.windows import Fetch
 from samsara_fmc.exceptions import ConfigurationError
@@ -46,7 +46,6 @@ __all__ = [
     "convert_temperature",
     "day_records",
     "local_days",
-    "run",
     "streams",
     "to_record",
 ]
@@ -215,13 +214,6 @@ def newest_start(batch: Batch) -> str | None:
     """The newest ``startTime`` in a batch of records (for the stream's lag in health)."""
     times = [str(r["startTime"]) for r in batch.records() if r.get("startTime")]
     return max(times, key=parse_time) if times else None
-
-
-def run(ctx: RunContext) -> dict[str, Any]:
-    """One run: the windows until caught up, the page limit or the deadline."""
-    return run_streams(
-        ctx, streams(ctx), reset=bool(ctx.params.get("reset")), max_pages=ctx.params.get("maxPages")
-    )
 
 
 def _id(value: Any) -> str | None:

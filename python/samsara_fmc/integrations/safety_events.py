@@ -18,7 +18,7 @@ import datetime as _dt
 from collections.abc import Mapping
 from typing import Any
 
-from samsara_fmc.engine import RunContext, Stream, StreamDriver, run_streams
+from samsara_fmc.engine import RunContext, Stream, StreamDriver
 from samsara_fmc.engine._util import Clock, parse_time, utc_now
 from samsara_fmc.sinks import Batch
 from samsara_fmc.state import fingerprint
@@ -29,7 +29,6 @@ __all__ = [
     "SINK_STREAM",
     "convert_speed",
     "newest_update",
-    "run",
     "speed_unit",
     "streams",
     "to_record",
@@ -99,13 +98,6 @@ def newest_update(batch: Batch) -> str | None:
     """The newest ``updatedAtTime`` in a batch of records (for the stream's lag in health)."""
     times = [str(r["updatedAtTime"]) for r in batch.records() if r.get("updatedAtTime")]
     return max(times, key=parse_time) if times else None
-
-
-def run(ctx: RunContext) -> dict[str, Any]:
-    """One run: the stream until caught up, the page limit or the deadline."""
-    return run_streams(
-        ctx, streams(ctx), reset=bool(ctx.params.get("reset")), max_pages=ctx.params.get("maxPages")
-    )
 
 
 def to_record(item: Mapping[str, Any], *, units: str, include_media_urls: bool = False) -> dict[str, Any]:

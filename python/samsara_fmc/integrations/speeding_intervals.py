@@ -21,13 +21,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from samsara_fmc.engine import RunContext, Stream, StreamDriver, run_streams
+from samsara_fmc.engine import RunContext, Stream, StreamDriver
 from samsara_fmc.engine._util import Clock, parse_time, utc_now
 from samsara_fmc.engine.stream import Pager
 from samsara_fmc.integrations.safety_events import convert_speed, newest_update, speed_unit
 from samsara_fmc.state import fingerprint
 
-__all__ = ["CLOCK", "PATH", "SINK_STREAM", "IntervalPages", "intervals_of", "run", "streams", "to_record"]
+__all__ = ["CLOCK", "PATH", "SINK_STREAM", "IntervalPages", "intervals_of", "streams", "to_record"]
 
 SINK_STREAM = "speeding_intervals"
 PATH = "/speeding-intervals/stream"
@@ -101,13 +101,6 @@ def streams(ctx: RunContext) -> list[Stream]:
             newest=newest_update,
         )
     ]
-
-
-def run(ctx: RunContext) -> dict[str, Any]:
-    """One run: the stream until caught up, the page limit or the deadline."""
-    return run_streams(
-        ctx, streams(ctx), reset=bool(ctx.params.get("reset")), max_pages=ctx.params.get("maxPages")
-    )
 
 
 def to_record(item: Mapping[str, Any], *, units: str) -> dict[str, Any]:

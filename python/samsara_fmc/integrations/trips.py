@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from samsara_fmc.client import Client
-from samsara_fmc.engine import RunContext, Stream, StreamDriver, run_streams
+from samsara_fmc.engine import RunContext, Stream, StreamDriver
 from samsara_fmc.engine._util import Clock, iso, parse_time, utc_now
 from samsara_fmc.integrations.safety_events import newest_update
 from samsara_fmc.state import fingerprint
@@ -35,7 +35,6 @@ __all__ = [
     "AssignedPages",
     "convert_distance",
     "driver_of",
-    "run",
     "streams",
     "to_record",
 ]
@@ -156,13 +155,6 @@ def streams(ctx: RunContext) -> list[Stream]:
             newest=newest_update,
         )
     ]
-
-
-def run(ctx: RunContext) -> dict[str, Any]:
-    """One run: the stream until caught up, the page limit or the deadline."""
-    return run_streams(
-        ctx, streams(ctx), reset=bool(ctx.params.get("reset")), max_pages=ctx.params.get("maxPages")
-    )
 
 
 def _end(location: Mapping[str, Any] | None, prefix: str) -> dict[str, Any]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from samsara_fmc.engine import FeedDriver, RunContext, Stream, run_streams
+from samsara_fmc.engine import FeedDriver, RunContext, Stream
 from samsara_fmc.sinks import Batch
 from samsara_fmc.state import fingerprint
 
-__all__ = ["SINK_STREAM", "record", "run", "streams"]
+__all__ = ["SINK_STREAM", "record", "streams"]
 
 SINK_STREAM = "vehicle_locations"
 _KMH_PER_MPH = 1.609344
@@ -76,10 +76,3 @@ def streams(ctx: RunContext) -> list[Stream]:
             name=name, sink_stream=SINK_STREAM, fingerprint=fingerprint(query), driver=driver, newest=newest
         )
     ]
-
-
-def run(ctx: RunContext) -> dict[str, Any]:
-    """One run: the feed until caught up, the page limit or the deadline."""
-    return run_streams(
-        ctx, streams(ctx), reset=bool(ctx.params.get("reset")), max_pages=ctx.params.get("maxPages")
-    )

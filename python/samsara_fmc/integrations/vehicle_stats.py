@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from samsara_fmc.engine import FeedDriver, RunContext, Stream, run_streams
+from samsara_fmc.engine import FeedDriver, RunContext, Stream
 from samsara_fmc.sinks import Batch
 from samsara_fmc.state import fingerprint
 
-__all__ = ["SINK_STREAM", "run", "streams"]
+__all__ = ["SINK_STREAM", "streams"]
 
 SINK_STREAM = "vehicle_stats"
 _TYPES_PER_REQUEST = 3
@@ -77,13 +77,6 @@ def streams(ctx: RunContext) -> list[Stream]:
             )
         )
     return out
-
-
-def run(ctx: RunContext) -> dict[str, Any]:
-    """One run: every stream until caught up, the page limit or the deadline."""
-    return run_streams(
-        ctx, streams(ctx), reset=bool(ctx.params.get("reset")), max_pages=ctx.params.get("maxPages")
-    )
 
 
 def _limit_class(stat_type: str) -> str:

@@ -345,8 +345,13 @@ class FunctionRuntime:
         return out
 
     def _integration(self) -> Callable[[Any], dict[str, Any]]:
+        """The integration's ``run``, or, for one that only declares ``streams``, the engine running them."""
+        from samsara_fmc.engine.runner import run_declared
+
         module = importlib.import_module(self.manifest.integration)
-        run: Callable[[Any], dict[str, Any]] = module.run
+        run: Callable[[Any], dict[str, Any]] | None = getattr(module, "run", None)
+        if run is None:
+            return lambda ctx: run_declared(ctx, module.streams(ctx))
         return run
 
     def _write_health(self, health: Health, run: Run) -> None:
