@@ -481,6 +481,19 @@ impl ApiClient {
 /// stats path keeps its speed; a body that is whole but not valid JSON fails where it is read, as
 /// the server's answer that no retry changes.
 fn check_complete(body: &[u8]) -> Result<(), Failure> {
+    let Some(&first) = body.iter().find(|b| !b.is_ascii_whitespace()) else {
+        return Ok(());
+    };
+    if !matches!(
+        first,
+        b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n'
+    ) {
+        // An HTML error page from a proxy, say: the server's answer, which no retry changes.
+        let shown = String::from_utf8_lossy(&body[..body.len().min(40)]).into_owned();
+        return Err(
+            ApiErrorKind::Decode(format!("the body is not JSON (it starts `{}`)", shown.trim())).into(),
+        );
+    }
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;
