@@ -29,6 +29,10 @@ record type               stream                    one record is
 ``trip``                  ``trips``                 a completed trip of a vehicle, as it changes
 ``idling_event``          ``idling_events``         an idling event of a vehicle
 ``idling_day``            ``idling_days``           a vehicle's idling KPIs on one local day
+``vehicle_fault``         ``vehicle_faults``        a vehicle's fault code, from opening to closing
+``vehicle_alert``         ``vehicle_alerts``        a threshold alert episode or an odometer flag
+``engine_state_transition`` ``engine_state_transitions`` a change of engine state (Off, On, Idle)
+``vehicle_day``           ``vehicle_days``          a vehicle's local day (odometer, hours, fuel, faults)
 ========================  ========================  ==========================================================
 """
 
@@ -43,6 +47,7 @@ from samsara_fmc.records._model import SCHEMA_DIALECT, Field, RecordType, csv_ce
 from samsara_fmc.records.dvir import DVIR, DVIR_DEFECT
 from samsara_fmc.records.health import HEALTH
 from samsara_fmc.records.locations import VEHICLE_LOCATION
+from samsara_fmc.records.maintenance import ENGINE_STATE_TRANSITION, VEHICLE_ALERT, VEHICLE_DAY, VEHICLE_FAULT
 from samsara_fmc.records.media import CAMERA_MEDIA, MEDIA_STATUSES
 from samsara_fmc.records.operations import IDLING_DAY, IDLING_EVENT, TRIP
 from samsara_fmc.records.outcomes import OUTCOME_STATUSES, WRITE_OUTCOME
@@ -53,6 +58,7 @@ __all__ = [
     "CAMERA_MEDIA",
     "DVIR",
     "DVIR_DEFECT",
+    "ENGINE_STATE_TRANSITION",
     "HEALTH",
     "IDLING_DAY",
     "IDLING_EVENT",
@@ -64,6 +70,9 @@ __all__ = [
     "SPEED_UNITS",
     "TRIP",
     "VALUE_UNITS",
+    "VEHICLE_ALERT",
+    "VEHICLE_DAY",
+    "VEHICLE_FAULT",
     "VEHICLE_LOCATION",
     "VEHICLE_STAT",
     "WRITE_OUTCOME",
@@ -95,6 +104,10 @@ _TYPES: tuple[RecordType, ...] = (
     TRIP,
     IDLING_EVENT,
     IDLING_DAY,
+    VEHICLE_FAULT,
+    VEHICLE_ALERT,
+    ENGINE_STATE_TRANSITION,
+    VEHICLE_DAY,
 )
 _BY_STREAM = {t.stream: t for t in _TYPES}
 _BY_NAME = {t.name: t for t in _TYPES}
