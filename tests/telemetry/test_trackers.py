@@ -75,10 +75,17 @@ def test_decode_gives_one_shape_for_j1939_obdii_and_oem() -> None:
                 }
             ],
         },
-        "oem": {"diagnosticTroubleCodes": [{"codeIdentifier": "X12", "codeSeverity": "high", "codeSource": "BMS"}]},
+        "oem": {
+            "diagnosticTroubleCodes": [{"codeIdentifier": "X12", "codeSeverity": "high", "codeSource": "BMS"}]
+        },
     }
     codes = {c.key: c for c in decode(point)}
-    assert set(codes) == {"j1939:0:100:1", "obdii:2024:1056:confirmed", "obdii:2024:369:pending", "oem:BMS:X12"}
+    assert set(codes) == {
+        "j1939:0:100:1",
+        "obdii:2024:1056:confirmed",
+        "obdii:2024:369:pending",
+        "oem:BMS:X12",
+    }
     j = codes["j1939:0:100:1"].fields()
     assert j["code"] == "SPN 100 FMI 1" and j["fmiMeaning"] == fmi_meaning(1)
     assert j["fmiMeaning"] == "Data valid but below normal operational range - most severe level"
@@ -116,7 +123,9 @@ def test_a_code_flapping_inside_the_debounce_opens_nothing_seeded() -> None:
         debounce = rng.choice([0, 60, 300, 900])
         state: dict[str, Any] = {}
         tracker = FaultTracker(state, debounce_s=debounce)
-        t, runs, run_start, last_present = 0, [], None, None
+        t, last_present = 0, 0
+        runs: list[tuple[int, int]] = []
+        run_start: int | None = None
         opened = closed = 0
         for _ in range(rng.randint(5, 60)):
             t += rng.choice([30, 60, 120, 300])
@@ -131,7 +140,7 @@ def test_a_code_flapping_inside_the_debounce_opens_nothing_seeded() -> None:
                 runs.append((run_start, last_present))
                 run_start = None
         expected_closed = sum(1 for a, b in runs if b - a >= debounce)
-        tail = run_start is not None and last_present - run_start >= debounce
+        tail = int(run_start is not None and last_present - run_start >= debounce)
         assert opened == expected_closed + tail, (debounce, runs)
         assert closed == expected_closed
         assert state["flaps"] == len(runs) - expected_closed
@@ -149,14 +158,25 @@ def test_alerts_one_per_episode_with_hysteresis_and_a_clear() -> None:
     limits = Thresholds(battery_off_mv=12_000, battery_on_mv=13_000, battery_hysteresis_mv=200)
     state: dict[str, Any] = {}
     out = []
-    readings = [(12_400, "Off"), (11_900, "Off"), (12_050, "Off"), (11_950, "Off"), (12_150, "Off"), (12_250, "Off")]
+    readings = [
+        (12_400, "Off"),
+        (11_900, "Off"),
+        (12_050, "Off"),
+        (11_950, "Off"),
+        (12_150, "Off"),
+        (12_250, "Off"),
+    ]
     for i, (mv, eng) in enumerate(readings):
         out += AlertTracker(state, limits).observe("v", "lowBattery", at(i * 60), mv, engine_state=eng)
         state = roundtrip(state)
     assert [r["status"] for r in out] == ["active", "cleared"]
     active, cleared = out
     assert active["id"] == cleared["id"] and active["value"] == 11_900 and active["threshold"] == 12_000
-    assert cleared["worstValue"] == 11_900 and cleared["endedAt"] == at(300) and cleared["endReason"] == "recovered"
+    assert (
+        cleared["worstValue"] == 11_900
+        and cleared["endedAt"] == at(300)
+        and cleared["endReason"] == "recovered"
+    )
     # Engine on: the higher threshold applies; a healthy charging voltage ends the episode.
     tracker = AlertTracker({}, limits)
     assert tracker.observe("v", "lowBattery", at(0), 12_600, engine_state="On")[0]["threshold"] == 13_000
@@ -214,7 +234,15 @@ def test_odometer_rollback_and_jump_are_flagged_not_fixed() -> None:
 def test_engine_transitions_carry_the_previous_state_and_its_duration() -> None:
     state: dict[str, Any] = {}
     out = []
-    for s, v in [(0, "Off"), (100, "Off"), (200, "Idle"), (260, "On"), (4000, "Idle"), (4100, "Off"), (3000, "On")]:
+    for s, v in [
+        (0, "Off"),
+        (100, "Off"),
+        (200, "Idle"),
+        (260, "On"),
+        (4000, "Idle"),
+        (4100, "Off"),
+        (3000, "On"),
+    ]:
         out += EngineStateTracker(state).observe("v", at(s), v)
         state = roundtrip(state)
     assert [(r["previousState"], r["state"], r["previousDurationSeconds"]) for r in out] == [
