@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime as dt
+import itertools
 import json
 import os
 import shutil
@@ -35,7 +36,7 @@ FMC_TOKEN = "demo-fmc-token-42"
 SCOPES = (
     "Read Vehicle Statistics,Read Org Information,Read Vehicles,Read Safety Events & Scores,"
     "Read Speeding Intervals,Read Defects,Read Defect Types,Read DVIRs,Write Defects,Read Trips,"
-    "Read Idling,Read Assignments,Read Media Retrieval,Write Media Retrieval"
+    "Read Idling,Read Assignments,Read Media Retrieval,Write Media Retrieval,Read Readings"
 )
 NAME = "vehicle-stats"
 
@@ -526,6 +527,8 @@ def camera_media(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
     return Report(
         "camera-media", len(demo.runs), delivered, posts, max(0, tracked - posts), max(0, posts - tracked)
     )
+
+
 def trips(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
     """trips over the whole simulated history, then an hour later: every completed trip at the FMC
     endpoint once, in its newest version."""
@@ -579,6 +582,38 @@ def idling(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
     return Report("idling", len(demo.runs), len(held), 0, len(truth - held), duplicated)
 
 
+def vehicle_maintenance(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """vehicle-maintenance from the latest values, then an hour and ten minutes on: every engine-state
+    transition the stats history shows after the first run at the FMC endpoint once, and no fault,
+    alert, transition or day delivered twice."""
+    demo = Demo(workdir, sandbox.url, name="vehicle-maintenance")
+    demo.init(
+        zip_path,
+        {"timeZone": "America/Chicago", "faultDebounceMinutes": "0"},
+        {"FMC_URL": sandbox.url, "FMC_TOKEN": FMC_TOKEN},
+    )
+    start = str(sandbox.admin("/__sandbox/clock")["now"])
+    stream_runs(demo, sandbox)
+    end = str(sandbox.admin("/__sandbox/clock")["now"])
+    query = {"types": "engineStates", "startTime": "2000-01-01T00:00:00Z", "endTime": end}
+    truth = set()
+    for v in stream_truth(sandbox.url, "/fleet/vehicles/stats/history", query):
+        pts = sorted(v.get("engineStates") or (), key=lambda p: dt.datetime.fromisoformat(p["time"]))
+        for a, b in itertools.pairwise(pts):
+            after = dt.datetime.fromisoformat(b["time"]) > dt.datetime.fromisoformat(start)
+            if a["value"] != b["value"] and after:
+                truth.add((str(v["id"]), dt.datetime.fromisoformat(b["time"]), b["value"]))
+    held = {
+        (str(r["record"]["vehicleId"]), dt.datetime.fromisoformat(r["record"]["time"]), r["record"]["state"])
+        for r in sandbox.fmc_records("engine_state_transitions")
+    }
+    streams = ("vehicle_faults", "vehicle_alerts", "engine_state_transitions", "vehicle_days")
+    duplicated = sum(int(sandbox.fmc_summary(s)["duplicates"]) for s in streams) + len(held - truth)
+    faults = len(sandbox.fmc_records("vehicle_faults"))
+    print(f"  vehicle-maintenance: {len(held)} transitions, {faults} faults")
+    return Report("vehicle-maintenance", len(demo.runs), len(held), 0, len(truth - held), duplicated)
+
+
 SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
     "vehicle-stats": vehicle_stats,
     "vehicle-locations": vehicle_locations,
@@ -588,6 +623,7 @@ SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
     "camera-media": camera_media,
     "trips": trips,
     "idling": idling,
+    "vehicle-maintenance": vehicle_maintenance,
 }
 """How the demo exercises each Function (every folder under functions/ must have one)."""
 
