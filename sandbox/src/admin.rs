@@ -57,6 +57,7 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
         ("GET", "/__sandbox/truth/vehicles") => {
             Response::json(200, &json!({"data": sb.fmc.truth_vehicles(&sb.fleet)}))
         }
+        ("GET", "/__sandbox/truth/episodes") => crate::episodes::truth(sb, req),
         ("POST", "/__sandbox/fmc/changes") => crate::fmc_changes::script(sb, req),
         ("GET", "/__sandbox/fmc/changes") => crate::fmc_changes::status(sb),
         ("GET", "/__sandbox/truth/drivers") => {
@@ -71,6 +72,7 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
                 "/__sandbox/requests",
                 "/__sandbox/truth/vehicles",
                 "/__sandbox/truth/drivers",
+                "/__sandbox/truth/episodes",
                 "/__sandbox/fmc/changes",
             ]
             .contains(&p) =>

@@ -22,6 +22,8 @@ USAGE: samsara-sandbox [FLAGS]
   --fmc-token T         require `Authorization: Bearer T` on /fmc/v1/ (repeatable; default: open)
   --rate-limits on|off  enforce Samsara's and the FMC endpoint's rate limits (default on)
   --gaps on|off         connectivity gaps: some trips' points upload late (default off)
+  --episodes on|off     maintenance episodes: faults that open, flap and clear, low voltage, low oil
+                        pressure, tire leaks, odometer rollbacks and jumps (default off)
   --db PATH             SQLite file for the FMC endpoint (default in-memory)
   --threads N           worker threads (default 32)
   --help                this text
@@ -69,6 +71,8 @@ pub(crate) struct Config {
     pub(crate) db: Option<String>,
     /// Connectivity gaps.
     pub(crate) gaps: bool,
+    /// Maintenance episodes (`--episodes on`).
+    pub(crate) episodes: bool,
     /// Worker threads.
     pub(crate) threads: usize,
 }
@@ -89,6 +93,7 @@ impl Default for Config {
             rate_limits: true,
             db: None,
             gaps: false,
+            episodes: false,
             threads: 32,
         }
     }
@@ -173,6 +178,13 @@ impl Config {
                         Some("on" | "true" | "1") => true,
                         Some("off" | "false" | "0") => false,
                         other => return Err(format!("--gaps: expected on|off, got {other:?}")),
+                    }
+                }
+                "--episodes" => {
+                    c.episodes = match val().as_deref() {
+                        Some("on" | "true" | "1") => true,
+                        Some("off" | "false" | "0") => false,
+                        other => return Err(format!("--episodes: expected on|off, got {other:?}")),
                     }
                 }
                 "--db" => c.db = Some(val().ok_or("--db needs a value")?),

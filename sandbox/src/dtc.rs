@@ -61,6 +61,17 @@ pub(crate) fn active_code(model: &Model, v: usize, t: i64) -> Option<&'static st
     })
 }
 
+/// Fault code `h` (as [`Model::fault_at`] gives it) of vehicle `v` as the ground truth names it.
+pub(crate) fn describe(model: &Model, v: usize, h: u64) -> serde_json::Value {
+    let i = usize::try_from(h % 4).unwrap_or(0);
+    if model.params[v].kind == Kind::Heavy {
+        let (spn, fmi, _, _) = J1939[i];
+        serde_json::json!({"protocol": "j1939", "spn": spn, "fmi": fmi, "txId": 0})
+    } else {
+        serde_json::json!({"protocol": "obdii", "dtcId": OBD[i].0, "dtcShortCode": OBD[i].1, "txId": 2024})
+    }
+}
+
 /// Appends the `faultCodes` fields (without `time`) of vehicle `v` at `t`.
 pub(crate) fn render(out: &mut Vec<u8>, model: &Model, v: usize, t: i64) {
     let kind = model.params[v].kind;

@@ -7,6 +7,7 @@ mod config;
 mod defects;
 mod dtc;
 mod entities;
+mod episodes;
 mod events;
 mod faults;
 mod fleet;

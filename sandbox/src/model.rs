@@ -134,6 +134,9 @@ pub(crate) struct Model {
     days: RwLock<Vec<Arc<[DaySched]>>>,
     /// Whether vehicles lose connectivity now and then (`--gaps on`).
     pub(crate) gaps: bool,
+    /// Whether maintenance episodes replace the 6-hour fault blocks and alter battery, oil pressure,
+    /// tire pressure and the OBD odometer (`--episodes on`; see `episodes`).
+    pub(crate) episodes: bool,
     /// Manual overrides from `PATCH /fleet/vehicles/{id}`, per vehicle, in time order.
     manual: RwLock<std::collections::BTreeMap<usize, Vec<Manual>>>,
 }
@@ -262,6 +265,7 @@ impl Model {
             params,
             days: RwLock::new(Vec::new()),
             gaps,
+            episodes: false,
             manual: RwLock::new(std::collections::BTreeMap::new()),
         }
     }
@@ -491,6 +495,15 @@ impl Model {
                 .sum::<i64>()
     }
 
+    /// How `stat` is sampled: its catalogue sampling, except fault codes every 5 minutes while the
+    /// engine runs when episodes are on (so a fault's opening, flapping and clearing show).
+    pub(crate) fn sampling_of(&self, stat: crate::stattypes::Stat) -> Sampling {
+        if self.episodes && stat.0 == "faultCodes" {
+            return Sampling::Periodic(crate::episodes::FAULT_SAMPLE_S);
+        }
+        stat.sampling()
+    }
+
     /// The first sample strictly after `t`, within the view.
     pub(crate) fn next_sample(&self, days: &Days, v: usize, how: Sampling, t: i64) -> i64 {
         let t1 = (t + 1).max(self.origin);
@@ -627,6 +640,9 @@ impl Model {
 
     /// Whether fault block containing `t` has an active fault, and which one (index).
     pub(crate) fn fault_at(&self, v: usize, t: i64) -> Option<u64> {
+        if self.episodes {
+            return crate::episodes::fault_at(self, v, t);
+        }
         let off = self.params[v].off_offset;
         let block = align_down(t - off, 21_600);
         let h = hash(self.seed, &[v as u64, block.unsigned_abs(), 77]);

@@ -575,6 +575,9 @@ impl Values<'_> {
                 p -= rate * (t - start) as f64 / 3600.0;
             }
         }
+        if m.episodes && matches!(e.class, Class::Vehicle(_)) {
+            p -= crate::episodes::tire_loss(m, self.r.days, v, w, t);
+        }
         (p.max(nominal * 0.2) * 10.0).round() / 10.0
     }
 }

@@ -109,7 +109,8 @@ impl Sandbox {
         let fleet = Fleet::generate_with_trailers(cfg.seed, cfg.vehicles, cfg.drivers, cfg.trailers);
         let start_s = cfg.start_ms.div_euclid(1000);
         let origin = start_s - i64::from(cfg.days) * 86_400;
-        let model = Model::new(cfg.seed, origin, &fleet.vehicles, cfg.gaps);
+        let mut model = Model::new(cfg.seed, origin, &fleet.vehicles, cfg.gaps);
+        model.episodes = cfg.episodes;
         let store = Store::new(&fleet, origin - 30 * 86_400);
         let tokens = cfg
             .tokens

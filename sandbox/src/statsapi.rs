@@ -337,7 +337,7 @@ pub(crate) fn series(
                         std::cmp::Ordering::Less if history => cursor.t,
                         std::cmp::Ordering::Less => model.ingest_floor(&days, v, cursor.t + 1) - 1,
                     };
-                    next[vi * nk + k] = model.next_sample(&days, v, st.sampling(), bound);
+                    next[vi * nk + k] = model.next_sample(&days, v, model.sampling_of(*st), bound);
                 }
             }
             next
@@ -380,7 +380,7 @@ pub(crate) fn series(
                 }
                 if history && model.ingest(&days, v, t) > now {
                     // Not uploaded yet: history misses it (the feed delivers it later).
-                    next[vi * nk + k] = model.next_sample(&days, v, q.types[k].sampling(), t);
+                    next[vi * nk + k] = model.next_sample(&days, v, model.sampling_of(q.types[k]), t);
                     continue;
                 }
                 if count == PAGE_POINTS {
@@ -395,7 +395,7 @@ pub(crate) fn series(
                     k: u32::try_from(k).unwrap_or(END),
                     p: t,
                 };
-                next[vi * nk + k] = model.next_sample(&days, v, q.types[k].sampling(), t);
+                next[vi * nk + k] = model.next_sample(&days, v, model.sampling_of(q.types[k]), t);
             }
         }
         let m = key(v, earliest(&next, vi));
@@ -499,7 +499,7 @@ fn latest_values(out: &mut Vec<u8>, model: &Model, q: &Query, vehicles: &[usize]
             if !st.reported_by(&model.params[v]) {
                 continue;
             }
-            if let Some(t) = model.prev_visible(&days, v, st.sampling(), at) {
+            if let Some(t) = model.prev_visible(&days, v, model.sampling_of(*st), at) {
                 out.push(b',');
                 string(
                     out,

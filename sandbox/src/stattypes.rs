@@ -351,6 +351,7 @@ impl Render<'_> {
         let n = |salt: u64| m.noise(v, t, salt);
         let ambient = || self.ambient_milli_c(v, t);
         match stat.0 {
+            "obdOdometerMeters" if m.episodes => (odo + crate::episodes::odometer_offset(m, v, t)) as i64,
             "obdOdometerMeters" | "evDistanceDrivenMeters" => odo as i64,
             // GPS odometer: from a manual override on, the override plus distance driven since (each
             // override applies from its PATCH time on; earlier points keep what they were).
@@ -381,11 +382,19 @@ impl Render<'_> {
                 };
                 c as i64 + (n(5) * 800.0) as i64
             }
+            "engineOilPressureKPa"
+                if m.episodes && crate::episodes::oil_pressure(m, days, v, t).is_some() =>
+            {
+                crate::episodes::oil_pressure(m, days, v, t).unwrap_or(0)
+            }
             "engineOilPressureKPa" => match phase {
                 Phase::Driving => 280 + (n(6) * 60.0) as i64,
                 Phase::Idle => 160 + (n(6) * 30.0) as i64,
                 Phase::Off => 0,
             },
+            "batteryMilliVolts" if m.episodes && crate::episodes::battery(m, days, v, t).is_some() => {
+                crate::episodes::battery(m, days, v, t).unwrap_or(0)
+            }
             "batteryMilliVolts" => {
                 if on {
                     13_900 + (n(7) * 400.0) as i64

@@ -239,3 +239,97 @@ def test_a_token_without_the_readings_scope_fails_preflight_naming_it(
     assert out["ok"] is False and "`Read Readings`" in out["message"], out
     assert "Vehicle Statistics" not in out["message"]
     assert not [r for r in rig.sb.requests() if r["path"] == FEED]
+
+
+def test_episodes_equal_the_sandbox_truth(rig_factory: Callable[..., Rig]) -> None:
+    """With ``--episodes on`` the sandbox plants faults that open and clear, flaps, low voltage with the
+    engine off and on, low oil pressure, tire leaks, odometer rollbacks and jumps: what was delivered
+    equals its ground truth for the window (episodes that began after the first run)."""
+    rig = rig_factory("--episodes", "on", fmc=True)
+    t0 = rig.now()
+    runs = follow(rig, 30, 3, timeZone="UTC", faultDebounceMinutes="15", dayCloseMinutes="0")
+    t1 = rig.now()
+    truth = rig.sb.get(f"/__sandbox/truth/episodes?startTime={iso(t0)}&endTime={iso(t1)}")["data"]
+    after_t0 = [e for e in truth if e["firstSample"] and t0 < parse_time(e["firstSample"]) <= t1]
+    kinds = {e["kind"] for e in after_t0}
+    assert {"fault", "flap", "lowVoltageEngineOff", "lowVoltageEngineOn", "lowOilPressure"} <= kinds, kinds
+
+    def when(text: str | None) -> str | None:
+        return None if text is None or parse_time(text) > t1 else iso(parse_time(text))
+
+    # Faults: each planted fault opened (seen 15 minutes on) with its code, closed at the first reading
+    # without it; no flap opened anything.
+    faults = {(r["vehicleId"], r["firstSeen"]): r for r in final(rig.delivered(vm.FAULTS)).values()}
+    want = {}
+    for e in after_t0:
+        if e["kind"] != "fault":
+            continue
+        span = parse_time(e["lastSample"]) - parse_time(e["firstSample"])
+        if span >= dt.timedelta(minutes=15):
+            want[(e["vehicleId"], iso(parse_time(e["firstSample"])))] = e
+    got = {k: r for k, r in faults.items() if parse_time(k[1]) > t0}
+    assert len(want) >= 5 and got.keys() == want.keys()
+    for k, r in got.items():
+        code = want[k]["code"]
+        assert r["protocol"] == code["protocol"] and r["sourceAddress"] == code["txId"]
+        if code["protocol"] == "j1939":
+            assert (r["spn"], r["fmi"]) == (code["spn"], code["fmi"]) and r["fmiMeaning"]
+        else:
+            assert r["dtcShortCode"] == code["dtcShortCode"] and r["dtcStatus"] == "confirmed"
+        assert r["closedAt"] == when(want[k]["sampleAfter"])
+        assert r["status"] == ("open" if r["closedAt"] is None else "closed")
+    flaps = [e for e in after_t0 if e["kind"] == "flap"]
+    assert flaps and not [e for e in flaps if (e["vehicleId"], iso(parse_time(e["firstSample"]))) in faults]
+    assert sum(r["telemetry"]["faultFlaps"] for r in runs) >= len(flaps)
+
+    # Alerts: one per planted episode, raised at its first reading and cleared at the first after it.
+    alerts = final(rig.delivered(vm.ALERTS))
+    by_start = {(r["vehicleId"], r["kind"], r["startedAt"]): r for r in alerts.values()}
+    kind_of = {
+        "lowVoltageEngineOff": "lowBattery",
+        "lowVoltageEngineOn": "lowBattery",
+        "lowOilPressure": "lowOilPressure",
+        "odometerRollback": "odometerRollback",
+        "odometerJump": "odometerJump",
+    }
+    planted = set()
+    for e in after_t0:
+        if e["kind"] not in kind_of:
+            continue
+        key = (e["vehicleId"], kind_of[e["kind"]], iso(parse_time(e["firstSample"])))
+        planted.add(key)
+        assert key in by_start, (e, sorted(k for k in by_start if k[0] == e["vehicleId"]))
+        r = by_start[key]
+        if e["kind"].startswith("odometer"):
+            assert r["status"] == "flagged" and (r["deltaMeters"] < 0) == (e["kind"] == "odometerRollback")
+        else:
+            assert r["endedAt"] == when(e["sampleAfter"]), (e, r)
+    threshold_kinds = ("lowBattery", "lowOilPressure", "odometerRollback", "odometerJump")
+    unplanted = [
+        k for k in by_start if k[1] in threshold_kinds and parse_time(k[2]) > t0 and k not in planted
+    ]
+    assert not unplanted, "no alert without an episode"
+    leaks = [e for e in after_t0 if e["kind"] == "tireLeak"]
+    tires = [r for r in alerts.values() if r["kind"] == "lowTirePressure"]
+    for r in tires:
+        assert (
+            any(
+                e["vehicleId"] == r["vehicleId"]
+                and e["tire"] == r["subject"]
+                and parse_time(e["start"]) <= parse_time(r["startedAt"]) < parse_time(e["end"])
+                for e in truth
+                if e["kind"] == "tireLeak"
+            )
+            or parse_time(r["startedAt"]) <= t0
+        ), r
+    if leaks:
+        assert tires, "a planted leak shows as a low-tire alert"
+    days = final(rig.delivered(vm.DAYS))
+    flags = {(r["vehicleId"], r["date"], f) for r in days.values() for f in r["odometerFlags"]}
+    odometer = [e for e in after_t0 if e["kind"].startswith("odometer")]
+    for e in odometer:
+        flag = "rollback" if e["kind"] == "odometerRollback" else "jump"
+        if parse_time(e["firstSample"]).date() < t1.date():  # the day has closed
+            assert (e["vehicleId"], e["firstSample"][:10], flag) in flags, e
+    closed = [r for r in days.values() if r["date"] < iso(t1)[:10]]
+    assert closed and all(r["id"] == f"{r['vehicleId']}:{r['date']}" for r in closed)

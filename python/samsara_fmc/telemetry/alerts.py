@@ -214,7 +214,7 @@ class AlertTracker:
             "engineState": None,
             "readings": 1,
             "endReason": None,
-            **dict(detail),
+            **{k: v for k, v in detail.items() if k not in ("kind", "id")},
         }
 
     def _close(
