@@ -280,7 +280,7 @@ def test_episodes_equal_the_sandbox_truth(rig_factory: Callable[..., Rig]) -> No
         assert r["status"] == ("open" if r["closedAt"] is None else "closed")
     flaps = [e for e in after_t0 if e["kind"] == "flap"]
     assert flaps and not [e for e in flaps if (e["vehicleId"], iso(parse_time(e["firstSample"]))) in faults]
-    assert sum(r["telemetry"]["faultFlaps"] for r in runs) >= len(flaps)
+    assert sum(r["counters"]["faultFlaps"] for r in runs) >= len(flaps)
 
     # Alerts: one per planted episode, raised at its first reading and cleared at the first after it.
     alerts = final(rig.delivered(vm.ALERTS))
@@ -331,5 +331,8 @@ def test_episodes_equal_the_sandbox_truth(rig_factory: Callable[..., Rig]) -> No
         flag = "rollback" if e["kind"] == "odometerRollback" else "jump"
         if parse_time(e["firstSample"]).date() < t1.date():  # the day has closed
             assert (e["vehicleId"], e["firstSample"][:10], flag) in flags, e
+    counts = rig.sb.fmc_records("_health")[0]["record"]["counts"]
+    flagged = [r for r in alerts.values() if r["status"] == "flagged"]
+    assert odometer and counts["odometerRollbacks"] + counts["odometerJumps"] == len(flagged), counts
     closed = [r for r in days.values() if r["date"] < iso(t1)[:10]]
     assert closed and all(r["id"] == f"{r['vehicleId']}:{r['date']}" for r in closed)

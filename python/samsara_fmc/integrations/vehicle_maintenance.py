@@ -169,12 +169,13 @@ def streams(ctx: RunContext) -> list[Stream]:
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
-    """Runs the stream, then adds what the trackers counted this run (anomalies, flaps, late points)."""
+    """Runs the stream, then adds what the trackers counted this run (odometer anomalies, fault flaps,
+    late points) as ``counters``, which the health document adds to its ``counts``."""
     declared = streams(ctx)
     before = _counters(ctx, declared[0])
     result = run_declared(ctx, declared)
     after = _counters(ctx, declared[0])
-    result["telemetry"] = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    result["counters"] = {k: after.get(k, 0) - before.get(k, 0) for k in after}
     return result
 
 

@@ -76,6 +76,9 @@ class Health:
         counts["records"] += int(result.get("records", 0))
         counts["repeated"] += int(result.get("repeated", 0))
         counts["rejected"] += int(result.get("rejected", 0))
+        # What an integration counted besides records (odometer anomalies, flaps, late points…).
+        for name, n in (result.get("counters") or {}).items():
+            counts[name] = counts.get(name, 0) + int(n)
 
     def failed(self, error: BaseException, *, message: str, org_id: str | None, fix: str) -> None:
         """Records a failed run with its error (``message``: already scrubbed) and fix."""
