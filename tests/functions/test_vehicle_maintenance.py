@@ -9,6 +9,7 @@ import datetime as dt
 import itertools
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,10 +20,12 @@ from samsara_fmc.engine._util import iso, parse_time
 from samsara_fmc.engine.core import StreamContext
 from samsara_fmc.integrations import vehicle_maintenance as vm
 from samsara_fmc.telemetry import decode
-from tests.functions.safety_rig import NARROW, Rig, sandbox_args
-from tests.support.sandbox import SandboxProcess
+from scripts.demo import Demo
+from tests.functions.safety_rig import NARROW, ROOT, Rig, sandbox_args
+from tests.support.sandbox import DEFAULT_ARGS, SandboxProcess
 
 FEED = "/fleet/vehicles/stats/feed"
+ZIP = ROOT / "dist" / "vehicle-maintenance.zip"
 TZ = "America/Chicago"
 
 
@@ -336,3 +339,37 @@ def test_episodes_equal_the_sandbox_truth(rig_factory: Callable[..., Rig]) -> No
     assert odometer and counts["odometerRollbacks"] + counts["odometerJumps"] == len(flagged), counts
     closed = [r for r in days.values() if r["date"] < iso(t1)[:10]]
     assert closed and all(r["id"] == f"{r['vehicleId']}:{r['date']}" for r in closed)
+
+
+@pytest.mark.slow
+def test_the_zip_under_samsara_fn_opens_exactly_the_planted_faults(
+    tmp_path: Path, sandbox_factory: Callable[..., SandboxProcess]
+) -> None:
+    """The shipped zip under samsara-fn (the Functions runtime's Python and packages), against the
+    sandbox with episodes: a manual run, then a scheduled one 20 hours on; the faults opened are the
+    planted ones, nothing is delivered twice, and health is delivered."""
+    assert ZIP.exists(), f"{ZIP} is missing: run `make bundle` (make test does)"
+    sb = sandbox_factory(*DEFAULT_ARGS, "--fmc-token", "fmc-token-9", "--episodes", "on")
+    d = Demo(tmp_path / "fn", sb.url, name="vehicle-maintenance")
+    secrets = {"SAMSARA_API_TOKEN": sb.token, "FMC_URL": sb.url, "FMC_TOKEN": "fmc-token-9"}
+    d.init(ZIP, {"timeZone": TZ, "faultDebounceMinutes": "15"}, secrets=secrets)
+    t0 = parse_time(sb.advance(0))
+    assert d.run("manual")["ok"]
+    t1 = parse_time(sb.advance(20 * 3600))
+    assert d.run("schedule")["records"] > 0
+    truth = sb.get(f"/__sandbox/truth/episodes?startTime={iso(t0)}&endTime={iso(t1)}")["data"]
+    want = {
+        (e["vehicleId"], iso(parse_time(e["firstSample"])))
+        for e in truth
+        if e["kind"] == "fault"
+        and e["firstSample"]
+        and e["lastSample"]
+        and t0 < parse_time(e["firstSample"])
+        and parse_time(e["lastSample"]) - parse_time(e["firstSample"]) >= dt.timedelta(minutes=15)
+    }
+    held = {(r["record"]["vehicleId"], r["record"]["firstSeen"]) for r in sb.fmc_records(vm.FAULTS)}
+    assert want and {k for k in held if parse_time(k[1]) > t0} == want
+    for stream in (vm.FAULTS, vm.ALERTS, vm.TRANSITIONS, vm.DAYS):
+        assert sb.fmc_summary(stream)["duplicates"] == 0, stream
+    [health] = sb.fmc_records("_health")
+    assert health["record"]["ok"] is True and health["record"]["function"] == "vehicle-maintenance"

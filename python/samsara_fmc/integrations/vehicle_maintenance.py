@@ -147,6 +147,9 @@ def streams(ctx: RunContext) -> list[Stream]:
         "keepS": int(p["dayKeepHours"]) * 3600,
         "maxSpeedKph": int(p["odometerMaxSpeedKph"]),
         "divergencePercent": int(p["odometerDivergencePercent"]),
+        # The readings API filters by vehicle, not by tag: with tags, tires of vehicles the stats
+        # feeds returned only.
+        "tiresOfKnownOnly": bool(tag_ids),
     }
 
     def transform(state: dict[str, Any], pages: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -258,6 +261,8 @@ def apply(
     for _, _, vid, stat, t, value, decs in _readings(pages):
         if stat == "_name":
             names[vid] = str(value)
+            continue
+        if stat in TIRES and config.get("tiresOfKnownOnly") and vid not in names:
             continue
         days.seen(vid, t)
         dec_state = (decs.get("engineStates") or {}).get("value") if isinstance(decs, Mapping) else None

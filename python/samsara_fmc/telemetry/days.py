@@ -96,6 +96,7 @@ class DayTracker:
             self.state["days"][key] = day
         day["first"] = min(float(day["first"]), t)
         day["last"] = max(float(day["last"]), t)
+        day["dirty"] = True
         return day
 
     def bounds(self, date: str) -> tuple[float, float]:
@@ -146,8 +147,9 @@ class DayTracker:
         for key in sorted(days, key=lambda k: (days[k]["date"], days[k]["vehicle"])):
             day = days[key]
             _, hi = self.bounds(day["date"])
-            if now < hi + self.close_after_s:
+            if now < hi + self.close_after_s or not day.get("dirty", True):
                 continue
+            day["dirty"] = False
             if day["faultsOpen"] is None:
                 day["faultsOpen"] = open_faults(day["vehicle"])
             rec = self.record(day)
