@@ -11,6 +11,7 @@
 mod api;
 mod bench;
 mod conformance;
+mod episodes;
 mod events;
 mod faults;
 mod feed;
