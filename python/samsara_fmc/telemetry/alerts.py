@@ -112,8 +112,9 @@ class AlertTracker:
         key = f"{vehicle}|{kind}|{subject or ''}"
         t = epoch(time)
         last = self.state["last"].get(key)
-        if last is not None and t < last:
-            self.state["late"] += 1
+        if last is not None and t <= last:  # a reading seen again (a page repeated) changes nothing
+            if t < last:
+                self.state["late"] += 1
             return []
         self.state["last"][key] = t
         limit = self.thresholds.limit(kind, engine_state)
