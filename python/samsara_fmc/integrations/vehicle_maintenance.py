@@ -147,9 +147,9 @@ def streams(ctx: RunContext) -> list[Stream]:
         "keepS": int(p["dayKeepHours"]) * 3600,
         "maxSpeedKph": int(p["odometerMaxSpeedKph"]),
         "divergencePercent": int(p["odometerDivergencePercent"]),
-        # The readings API filters by vehicle, not by tag: with tags, tires of vehicles the stats
-        # feeds returned only.
-        "tiresOfKnownOnly": bool(tag_ids),
+        # The readings API filters by vehicle, not by tag (and not every version by asset type): tires
+        # of the vehicles the stats feeds returned only.
+        "tiresOfKnownOnly": True,
     }
 
     def transform(state: dict[str, Any], pages: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
