@@ -70,6 +70,25 @@ def follow(rig: Rig, hours: float, step_h: float, **params: str) -> list[dict[st
     return out
 
 
+def episodes_by_rule(
+    points: list[tuple[str, float]], t0: dt.datetime, threshold: float, hysteresis: float
+) -> list[tuple[str, str | None]]:
+    """(start, end) of the documented alert rule over readings in time order, from the last reading at
+    or before ``t0``: below ``threshold`` starts an episode, at ``threshold + hysteresis`` ends it."""
+    first = max((i for i, (t, _) in enumerate(points) if parse_time(t) <= t0), default=0)
+    out: list[tuple[str, str | None]] = []
+    start: str | None = None
+    for t, value in points[first:]:
+        if start is None and value < threshold:
+            start = iso(parse_time(t))
+        elif start is not None and value >= threshold + hysteresis:
+            out.append((start, iso(parse_time(t))))
+            start = None
+    if start is not None:
+        out.append((start, None))
+    return out
+
+
 def expected_faults(points: list[dict[str, Any]], t0: dt.datetime) -> dict[tuple[str, str], dict[str, Any]]:
     """Faults by (key, first seen) from a vehicle's faultCodes history, starting at its last point at or
     before ``t0`` (what the feed's first call gives), with a debounce of 0: each run of readings reporting
@@ -92,10 +111,10 @@ def expected_faults(points: list[dict[str, Any]], t0: dt.datetime) -> dict[tuple
 def test_faults_transitions_and_days_equal_the_history(rig_factory: Callable[..., Rig]) -> None:
     rig = rig_factory(fmc=True)
     t0 = rig.now()
-    params = {"timeZone": TZ, "faultDebounceMinutes": "0"}
+    params = {"timeZone": TZ, "faultDebounceMinutes": "0", "fuelPercent": "35"}
     follow(rig, 42, 6, **params)
     t1 = rig.now()
-    hist = history(rig, ["faultCodes", "engineStates"], t0 - dt.timedelta(hours=30), t1)
+    hist = history(rig, ["faultCodes", "engineStates", "fuelPercents"], t0 - dt.timedelta(hours=30), t1)
     odo = history(rig, ["obdOdometerMeters", "obdEngineSeconds", "ecuSpeedMph"], t0, t1)
 
     # Faults: each run of a code in the history is one fault, opened and (if it cleared) closed.
@@ -144,6 +163,21 @@ def test_faults_transitions_and_days_equal_the_history(rig_factory: Callable[...
         assert r["maxSpeedMph"] == max(p["value"] for p in s)
         checked += 1
     assert checked >= 40, checked
+    # Low fuel (below 35 %, cleared at 40 %): the rule over each vehicle's fuel readings.
+    fuel = {
+        (r["vehicleId"], r["startedAt"]): r["endedAt"]
+        for r in final(rig.delivered(vm.ALERTS)).values()
+        if r["kind"] == "lowFuel"
+    }
+    want_fuel = {
+        (v, start): end
+        for v, stats in hist.items()
+        for start, end in episodes_by_rule(
+            [(p["time"], p["value"]) for p in stats["fuelPercents"]], t0, 35, 5
+        )
+    }
+    assert len(want_fuel) >= 3 and fuel == want_fuel
+    assert any(end is not None for end in fuel.values()), "a refuelled vehicle's alert cleared"
     for stream in (vm.FAULTS, vm.ALERTS, vm.TRANSITIONS, vm.DAYS):
         schema = records.schema(stream)
         assert schema is not None
@@ -312,6 +346,27 @@ def test_episodes_equal_the_sandbox_truth(rig_factory: Callable[..., Rig]) -> No
         k for k in by_start if k[1] in threshold_kinds and parse_time(k[2]) > t0 and k not in planted
     ]
     assert not unplanted, "no alert without an episode"
+    # Low tire pressure (below 200 kPa, cleared at 215): the rule over each tire's readings.
+    want_tires = {}
+    vehicles = {str(v["id"]) for v in rig.client.records("/fleet/vehicles", params={"limit": "512"})}
+    for reading, tire in vm.TIRES.items():
+        params = {"readingId": reading, "entityType": "asset", "startTime": iso(t0 - dt.timedelta(hours=2))}
+        params["endTime"] = iso(t1 + dt.timedelta(seconds=1))
+        by_vehicle: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        for r in rig.client.records("/readings/history", params=params):
+            by_vehicle[str(r["entityId"])].append((r["happenedAtTime"], float(r["value"]["number"])))
+        for v, pts in by_vehicle.items():
+            if v not in vehicles:  # a trailer's tires
+                continue
+            pts.sort(key=lambda p: parse_time(p[0]))
+            for start, end in episodes_by_rule(pts, t0, 200, 15):
+                want_tires[(v, tire, start)] = end
+    got_tires = {
+        (r["vehicleId"], r["subject"], r["startedAt"]): r["endedAt"]
+        for r in alerts.values()
+        if r["kind"] == "lowTirePressure"
+    }
+    assert want_tires and got_tires == want_tires
     leaks = [e for e in after_t0 if e["kind"] == "tireLeak"]
     tires = [r for r in alerts.values() if r["kind"] == "lowTirePressure"]
     for r in tires:
