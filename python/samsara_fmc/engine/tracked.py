@@ -6,11 +6,11 @@ events (a fault opened, an alert cleared, a day closed): their state must move o
 records it produced are delivered, or a crash would lose an event (state ahead of delivery) or repeat
 it (delivery ahead of state). State: ``{"cursors": {feed: cursor}, "trackers": {…}}``.
 
-Each round reads one page of every feed that has one, hands them to the transform (which changes the
-tracker state in place and returns records per sink stream), delivers each sink stream's records
-through a sub-stream of its own (its own sequence of keys and outbox, state
-``<stream>.e<epoch>.<sink>``), then commits the cursors and trackers. A run that dies between those
-steps re-reads the same pages from the committed cursors and recomputes the same records; each
+Each round reads up to ``pages_per_round`` pages of every feed that has them, hands them to the
+transform (which changes the tracker state in place and returns records per sink stream), delivers
+each sink stream's records through a sub-stream of its own (its own sequence of keys and outbox,
+state ``<stream>.e<epoch>.<sink>``), then commits the cursors and trackers. A run that dies between
+those steps re-reads the same pages from the committed cursors and recomputes the same records; each
 sub-stream remembers the digests (id and content) of its last delivery and leaves those records out,
 so nothing is delivered twice, while a record delivered again under the same ``id`` with new content
 (a day amended by late data, a fault closing) is an upsert the FMC takes.
@@ -30,8 +30,9 @@ from samsara_fmc.sinks import Batch
 
 __all__ = ["Feed", "TrackedDriver", "Transform"]
 
-Transform = Callable[[dict[str, Any], Mapping[str, Any]], dict[str, list[dict[str, Any]]]]
-"""(tracker state, pages by feed name) → records by sink stream; changes the state in place."""
+Transform = Callable[[dict[str, Any], Mapping[str, Sequence[Any]]], dict[str, list[dict[str, Any]]]]
+"""(tracker state, each feed's pages of the round in order) → records by sink stream; changes the
+state in place."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class TrackedDriver:
     feeds: Sequence[Feed]
     transform: Transform
     sinks: Sequence[str]
+    pages_per_round: int = 10
+    """Pages read from each feed before the round is delivered and committed: fewer, larger deliveries
+    and state saves while catching up, at most this many pages to read again after a crash."""
 
     def _subs(self, ctx: StreamContext) -> dict[str, StreamContext]:
         subs = {}
@@ -114,25 +118,29 @@ class TrackedDriver:
         trackers: dict[str, Any] = state.setdefault("trackers", {})
         subs = self._subs(ctx)
         iters = {f.name: f.pages(cursors.get(f.name), ctx.deadline) for f in self.feeds}
+        rounds = 0
         try:
             while iters:
-                pages: dict[str, Any] = {}
+                pages: dict[str, list[Any]] = {}
                 for name in list(iters):
-                    page = next(iters[name], None)
-                    if page is None:
-                        del iters[name]
-                    else:
-                        pages[name] = page
+                    for _ in range(self.pages_per_round):
+                        page = next(iters[name], None)
+                        if page is None:
+                            del iters[name]
+                            break
+                        pages.setdefault(name, []).append(page)
                 if not pages:
                     break
                 out = self.transform(trackers, pages)
                 for sink in self.sinks:
                     self._deliver(ctx, subs[sink], out.get(sink, []))
-                for name, page in pages.items():
-                    cursors[name] = page.cursor or cursors.get(name)
-                ctx.summary.pages += 1
+                for name, read in pages.items():
+                    for page in read:
+                        cursors[name] = page.cursor or cursors.get(name)
+                    ctx.summary.pages += len(read)
                 ctx.commit()
-                if ctx.page_limit_reached():
+                rounds += 1
+                if ctx.max_pages is not None and rounds >= ctx.max_pages:
                     return False
                 ctx.check_deadline()
         except BadRequestError as e:

@@ -18,7 +18,7 @@ another feed's pace).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from samsara_fmc.engine import RunContext, Stream
@@ -152,7 +152,9 @@ def streams(ctx: RunContext) -> list[Stream]:
         "tiresOfKnownOnly": True,
     }
 
-    def transform(state: dict[str, Any], pages: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    def transform(
+        state: dict[str, Any], pages: Mapping[str, Sequence[Any]]
+    ) -> dict[str, list[dict[str, Any]]]:
         return apply(state, pages, config, now=CLOCK().timestamp())
 
     query = {
@@ -205,13 +207,16 @@ def _newest(batch: Batch) -> str | None:
     return max((t for t in times if t), default=None)
 
 
-def _readings(pages: Mapping[str, Any]) -> list[tuple[float, int, str, str, str, Any, Mapping[str, Any]]]:
+def _readings(
+    rounds: Mapping[str, Sequence[Any]],
+) -> list[tuple[float, int, str, str, str, Any, Mapping[str, Any]]]:
     """Every reading of a round as (time, order, vehicle, type, time text, value, decorations)."""
     order = {t: i for i, t in enumerate(["engineStates", "faultCodes"])}
     out: list[tuple[float, int, str, str, str, Any, Mapping[str, Any]]] = []
-    for feed, page in pages.items():
+    for feed, pages in rounds.items():
+        data = [item for page in pages for item in page.data or ()]
         if feed in TIRES:
-            for r in page.data or ():
+            for r in data:
                 value = (r.get("value") or {}).get("number")
                 at = r.get("happenedAtTime")
                 if value is None or not at:
@@ -219,7 +224,7 @@ def _readings(pages: Mapping[str, Any]) -> list[tuple[float, int, str, str, str,
                 t = epoch(at)
                 out.append((t, 9, str(r["entityId"]), feed, text(t), float(value), {}))
             continue
-        for v in page.data or ():
+        for v in data:
             vid = str(v.get("id"))
             for stat in FEEDS[feed][0]:
                 for pt in v.get(stat) or ():
@@ -235,7 +240,7 @@ def _readings(pages: Mapping[str, Any]) -> list[tuple[float, int, str, str, str,
 
 
 def apply(
-    state: dict[str, Any], pages: Mapping[str, Any], config: Mapping[str, Any], *, now: float
+    state: dict[str, Any], pages: Mapping[str, Sequence[Any]], config: Mapping[str, Any], *, now: float
 ) -> dict[str, list[dict[str, Any]]]:
     """Runs the trackers over one round of pages; the records per sink stream. ``state`` changes in place."""
     faults = FaultTracker(state.setdefault("faults", {}), debounce_s=config["debounceS"])

@@ -66,6 +66,8 @@ class DayTracker:
         self.keep_s = keep_s
         self.divergence_percent = divergence_percent
         self.divergence_min_m = divergence_min_m
+        self._bounds: dict[str, tuple[float, float]] = {}
+        self._dates: dict[int, str] = {}
         state.setdefault("days", {})
         state.setdefault("tooLate", 0)
         state.setdefault("closedUntil", None)
@@ -73,7 +75,7 @@ class DayTracker:
     # -- accumulation --------------------------------------------------------------------------
 
     def _day(self, vehicle: str, t: float) -> dict[str, Any] | None:
-        date = _dt.datetime.fromtimestamp(t, self.zone).date().isoformat()
+        date = self._date(t)
         key = f"{vehicle}|{date}"
         day: dict[str, Any] | None = self.state["days"].get(key)
         if day is None:
@@ -101,10 +103,22 @@ class DayTracker:
 
     def bounds(self, date: str) -> tuple[float, float]:
         """A local date's ``[start, end)`` as Unix seconds (23 or 25 hours across a DST change)."""
-        d = _dt.date.fromisoformat(date)
-        lo = _dt.datetime.combine(d, _dt.time(), tzinfo=self.zone).timestamp()
-        hi = _dt.datetime.combine(d + _dt.timedelta(days=1), _dt.time(), tzinfo=self.zone).timestamp()
-        return lo, hi
+        cached = self._bounds.get(date)
+        if cached is None:
+            d = _dt.date.fromisoformat(date)
+            lo = _dt.datetime.combine(d, _dt.time(), tzinfo=self.zone).timestamp()
+            hi = _dt.datetime.combine(d + _dt.timedelta(days=1), _dt.time(), tzinfo=self.zone).timestamp()
+            cached = self._bounds[date] = (lo, hi)
+        return cached
+
+    def _date(self, t: float) -> str:
+        """The local date of ``t``, looked up per quarter hour (every UTC offset in use is a multiple of
+        15 minutes, so a local date never changes inside one)."""
+        block = int(t // 900)
+        date = self._dates.get(block)
+        if date is None:
+            date = self._dates[block] = _dt.datetime.fromtimestamp(t, self.zone).date().isoformat()
+        return date
 
     def counter(self, vehicle: str, name: str, time: str, value: float) -> None:
         """A reading of a cumulative counter (one of :data:`COUNTERS`)."""
@@ -146,8 +160,10 @@ class DayTracker:
         days: dict[str, Any] = self.state["days"]
         for key in sorted(days, key=lambda k: (days[k]["date"], days[k]["vehicle"])):
             day = days[key]
+            if not day.get("dirty", True):
+                continue
             _, hi = self.bounds(day["date"])
-            if now < hi + self.close_after_s or not day.get("dirty", True):
+            if now < hi + self.close_after_s:
                 continue
             day["dirty"] = False
             if day["faultsOpen"] is None:
