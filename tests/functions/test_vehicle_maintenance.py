@@ -144,6 +144,8 @@ def test_faults_transitions_and_days_equal_the_history(rig_factory: Callable[...
                 want_t.add((v, iso(parse_time(b["time"])), a["value"], b["value"]))
     got_t = {(r["vehicleId"], r["time"], r["previousState"], r["state"]) for r in trans.values()}
     assert len(want_t) > 50 and got_t == want_t
+    assert all(r["vehicleName"] for r in trans.values()), "the vehicle's name from the feed"
+    assert any((r["vehicleExternalIds"] or {}).get("maintenanceId") for r in trans.values())
 
     # Days: the local days wholly inside the window, from their first and last readings.
     zone = ZoneInfo(TZ)

@@ -234,7 +234,7 @@ def _readings(
                         (t, order.get(stat, 5), vid, stat, text(t), value, pt.get("decorations") or {})
                     )
             if v.get("name"):
-                out.append((0.0, -1, vid, "_name", "", v["name"], {}))
+                out.append((0.0, -1, vid, "_name", "", v["name"], v.get("externalIds") or {}))
     out.sort(key=lambda x: (x[0], x[1]))
     return out
 
@@ -255,6 +255,7 @@ def apply(
         divergence_percent=config["divergencePercent"],
     )
     names: dict[str, str] = state.setdefault("names", {})
+    external: dict[str, dict[str, str]] = state.setdefault("externalIds", {})
     out: dict[str, list[dict[str, Any]]] = {FAULTS: [], ALERTS: [], TRANSITIONS: [], DAYS: []}
 
     def alert(records: list[dict[str, Any]]) -> None:
@@ -266,6 +267,8 @@ def apply(
     for _, _, vid, stat, t, value, decs in _readings(pages):
         if stat == "_name":
             names[vid] = str(value)
+            if decs:
+                external[vid] = dict(decs)
             continue
         if stat in TIRES and config.get("tiresOfKnownOnly") and vid not in names:
             continue
@@ -302,4 +305,5 @@ def apply(
     for records in out.values():
         for r in records:
             r["vehicleName"] = names.get(str(r["vehicleId"]))
+            r["vehicleExternalIds"] = external.get(str(r["vehicleId"]))
     return out

@@ -17,6 +17,12 @@ def _vehicle() -> tuple[Field, ...]:
     return (
         Field("vehicleId", "string", "The Samsara ID of the vehicle.", required=True),
         Field("vehicleName", _T, "The vehicle's name in Samsara, as last seen in the feed."),
+        Field(
+            "vehicleExternalIds",
+            ("object", "null"),
+            "The vehicle's external IDs (`maintenanceId`, the FMC's own keys), as last seen in the feed.",
+            values=Field("externalId", "string", "One external ID."),
+        ),
     )
 
 
