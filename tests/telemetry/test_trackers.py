@@ -289,3 +289,15 @@ def test_days_follow_the_local_calendar_and_forget_after_the_keep_time() -> None
     assert state["tooLate"] == 1 and state["days"] == {}
     with pytest.raises(ConfigurationError, match="Mars/Olympus"):
         DayTracker({}, time_zone="Mars/Olympus")
+
+
+def test_a_day_begun_before_the_tracker_is_not_delivered() -> None:
+    state: dict[str, Any] = {}
+    days = DayTracker(state, time_zone="UTC", close_after_s=0)
+    lo, hi = days.bounds("2026-11-02")
+    state["since"] = lo + 3600  # the first run came at 01:00: the day's start was never seen
+    days.counter("v", "obdOdometerMeters", text(lo + 7200), 1_000)
+    days.counter("v", "obdOdometerMeters", text(hi + 7200), 5_000)
+    days.counter("v", "obdOdometerMeters", text(hi + 9000), 6_000)
+    out = days.due(hi + 86_400, lambda v: 0)
+    assert [r["date"] for r in out] == ["2026-11-03"] and out[0]["distanceMeters"] == 1_000

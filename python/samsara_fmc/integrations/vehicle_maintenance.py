@@ -301,6 +301,7 @@ def apply(
                     kind = "odometerRollback" if flag["kind"] == "rollback" else "odometerJump"
                     days.count(vid, t, flag["kind"])
                     alert([alerts.flag(vid, kind, t, float(value), flag)])
+    days.state.setdefault("since", now)  # the first run: days begun before it are partial
     out[DAYS] = days.due(now, lambda v: len(faults.open_faults(v)))
     for records in out.values():
         for r in records:

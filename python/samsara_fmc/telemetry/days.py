@@ -9,7 +9,9 @@ vehicle has no OBD odometer), with the source named; when both exist and disagre
 divergence limit, the day is flagged ``divergence``. Rollbacks and jumps seen that day are flagged too;
 nothing is corrected.
 
-A day closes ``close_after_s`` after its local midnight (in ``zone``); it is kept ``keep_s`` longer so
+When ``state["since"]`` is set (the integration sets it to its first run's time), a day that began
+before it is partial (only its end was seen) and is not delivered. A day closes ``close_after_s`` after
+its local midnight (in ``zone``); it is kept ``keep_s`` longer so
 late readings amend it, then forgotten (later readings for it are counted as too late).
 """
 
@@ -158,12 +160,16 @@ class DayTracker:
         """Records of the days closed by ``now`` that were not delivered yet or changed since."""
         out = []
         days: dict[str, Any] = self.state["days"]
+        since = self.state.get("since")
         for key in sorted(days, key=lambda k: (days[k]["date"], days[k]["vehicle"])):
             day = days[key]
             if not day.get("dirty", True):
                 continue
-            _, hi = self.bounds(day["date"])
+            lo, hi = self.bounds(day["date"])
             if now < hi + self.close_after_s:
+                continue
+            if since is not None and lo < since:  # begun before the tracker was: partial, not summed
+                day["dirty"] = False
                 continue
             day["dirty"] = False
             if day["faultsOpen"] is None:
