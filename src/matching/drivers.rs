@@ -475,4 +475,204 @@ mod tests {
         let full = match_drivers(&left[..1], &exact, &MatchOptions::default());
         assert!(full.links[0].score > res.links[0].score);
     }
+
+    fn pair(a: &Driver, b: &Driver) -> MatchResult {
+        match_drivers(
+            std::slice::from_ref(a),
+            std::slice::from_ref(b),
+            &MatchOptions::default(),
+        )
+    }
+
+    fn linked_with(a: &Driver, b: &Driver, reason: Reason) {
+        let res = pair(a, b);
+        assert_eq!(res.links.len(), 1, "{a:?} {b:?}: {res:?}");
+        assert!(
+            res.links[0].reasons.contains(reason),
+            "{:?}: {}",
+            reason,
+            res.links[0].reasons.codes()
+        );
+    }
+
+    #[test]
+    fn licences_with_a_state_prefix_or_dropped_zeros_are_the_same_licence() {
+        // The licence is the only identifier: without the normalisation these were −40.
+        let s = d("s", "Wei Chen", "07567840", "TX", "", "");
+        linked_with(
+            &s,
+            &d("f", "CHEN, WEI", "TX07567840", "TX", "", ""),
+            Reason::LicenseExact,
+        );
+        linked_with(
+            &s,
+            &d("f", "Wei Chen", "7567840", "TX", "", ""),
+            Reason::LicenseExact,
+        );
+        let s = d("s", "Ann Lee", "004434640", "NY", "", "");
+        linked_with(
+            &s,
+            &d("f", "Lee, Ann", "4434640", "NY", "", ""),
+            Reason::LicenseExact,
+        );
+        // Another number behind the same prefix is still another licence.
+        assert!(
+            pair(&s, &d("f", "Ann Lee", "NY004434641", "NY", "", ""))
+                .links
+                .len()
+                == 1
+        );
+        assert!(pair(&s, &d("f", "Ann Lee", "NY004434999", "NY", "", ""))
+            .links
+            .is_empty());
+    }
+
+    #[test]
+    fn employee_numbers_with_dropped_zeros_or_as_floats_agree() {
+        let mut s = d("s", "Maria Lopez", "", "", "", "");
+        s.external_ids = vec![("payrollId".into(), "084324".into())];
+        for emp in ["84324", "84324.0", "084324"] {
+            let mut f = d("f", "LOPEZ, MARIA", "", "", "", "");
+            f.employee_id = Some(emp.into());
+            linked_with(&s, &f, Reason::EmployeeId);
+        }
+        let mut f = d("f", "Maria Lopez", "", "", "", "");
+        f.employee_id = Some("84325".into());
+        assert!(pair(&s, &f).links.is_empty());
+    }
+
+    #[test]
+    fn accented_transliterated_and_mojibake_names_agree() {
+        // An e-mail (+45) needs the name (+30) to link; a name conflict (−30) would sink it.
+        for (a, b) in [
+            ("Lam Do", "ĐỖ, LÂM"),
+            ("Jurgen Muller", "Jürgen Müller"),
+            ("Juergen Mueller", "MÜLLER, JÜRGEN"),
+            ("Jose Nunez", "JosÃ© NÃºÃ±ez"),
+            ("Lukasz Lecki", "Å\u{81}Ä™cki, Å\u{81}ukasz"),
+            ("Soren Sorensen", "Søren Sørensen"),
+        ] {
+            let s = d("s", a, "", "", "x@fleet.example", "");
+            let f = d("f", b, "", "", "X@fleet.example", "");
+            let res = pair(&s, &f);
+            assert_eq!(res.links.len(), 1, "{a} / {b}: {res:?}");
+            assert!(res.links[0].reasons.contains(Reason::NameSimilar), "{a} / {b}");
+            assert!(!res.links[0].reasons.contains(Reason::NameConflict), "{a} / {b}");
+        }
+        // Found by the name alone as a candidate: a licence typo (+40) plus the name.
+        let s = d("s", "Lâm Đỗ", "D1234567", "CA", "", "");
+        let f = d("f", "Lam Do", "D1234576", "CA", "", "");
+        linked_with(&s, &f, Reason::LicenseTypo);
+    }
+
+    #[test]
+    fn a_stale_licence_does_not_sink_a_pair_that_agrees_on_everything_else() {
+        let s = d(
+            "s",
+            "Ana Ruiz",
+            "A1234567",
+            "CA",
+            "ana@acme.example",
+            "555-010-2030",
+        );
+        // Renewed with a new number in the same state: name + phone + e-mail still link.
+        linked_with(
+            &s,
+            &d(
+                "f",
+                "Ruiz, Ana",
+                "A7654321",
+                "CA",
+                "ana@acme.example",
+                "(555) 010-2030",
+            ),
+            Reason::LicenseConflict,
+        );
+        // Name + e-mail and a licence from another state (re-issued after a move).
+        linked_with(
+            &s,
+            &d("f", "Ana Ruiz", "98765432", "TX", "ana@acme.example", ""),
+            Reason::LicenseReissued,
+        );
+        // The same number under a wrong state carries most of the licence's weight.
+        let res = pair(&s, &d("f", "Ana Ruiz", "A1234567", "NV", "", ""));
+        assert_eq!(res.links.len(), 1);
+        assert!(res.links[0].reasons.contains(Reason::LicenseOtherState));
+        assert!(res.links[0].score >= 85.0, "{}", res.links[0].score);
+        // … but not with another person's name.
+        assert!(pair(&s, &d("f", "Bob Brown", "A1234567", "NV", "", ""))
+            .links
+            .is_empty());
+        // A different licence with only the name and a (household) phone: not a link.
+        let res = pair(&s, &d("f", "Ana Ruiz", "A7654321", "CA", "", "555-010-2030"));
+        assert!(res.links.is_empty(), "{res:?}");
+    }
+
+    #[test]
+    fn phone_extensions_are_cut_off() {
+        let s = d("s", "Omar Haddad", "", "", "", "5550102030");
+        for phone in [
+            "(555) 010-2030 x214",
+            "555.010.2030 ext. 7",
+            "+1 555 010 2030 #12",
+        ] {
+            linked_with(&s, &d("f", "HADDAD, OMAR", "", "", "", phone), Reason::PhoneExact);
+        }
+    }
+
+    #[test]
+    fn generational_suffixes_are_evidence_against_a_link() {
+        // A father in Samsara, his son in HR: same name, the household phone.
+        let father = d("s", "John Smith", "", "", "", "555-010-2030");
+        let son = d("f", "SMITH JR, JOHN", "", "", "", "(555) 010-2030");
+        let res = pair(&father, &son);
+        assert!(res.links.is_empty() && res.review.is_empty(), "{res:?}");
+        let sr = d("s", "John Smith Sr.", "", "", "", "555-010-2030");
+        assert!(pair(&sr, &son).links.is_empty());
+        // Without the suffix, name and phone link; with the same suffix on both sides too.
+        assert_eq!(
+            pair(&father, &d("f", "Smith, John", "", "", "", "5550102030"))
+                .links
+                .len(),
+            1
+        );
+        let jr = d("s", "John Smith Jr", "", "", "", "555-010-2030");
+        assert_eq!(pair(&jr, &son).links.len(), 1);
+        // Both on both sides: each links to himself.
+        let left = vec![
+            d("s1", "John Smith", "D1111111", "CA", "", "555-010-2030"),
+            d("s2", "John Smith Jr", "D2222222", "CA", "", "555-010-2030"),
+        ];
+        let right = vec![
+            d("f1", "SMITH JR, JOHN", "D2222222", "CA", "", "555-010-2030"),
+            d("f2", "SMITH SR, JOHN", "D1111111", "CA", "", "555-010-2030"),
+        ];
+        let mut res = match_drivers(&left, &right, &MatchOptions::default());
+        res.links.sort_by_key(|l| l.left);
+        let pairs: Vec<(usize, usize)> = res.links.iter().map(|l| (l.left, l.right)).collect();
+        assert_eq!(pairs, vec![(0, 1), (1, 0)]);
+        // A suffix needs two other tokens: "Jr" alone is a name.
+        assert_eq!(prep(&d("s", "Jr Smith", "", "", "", "")).suffix, None);
+    }
+
+    #[test]
+    fn near_misses_go_to_review_instead_of_unmatched() {
+        // Employee number (+50) and a name with a typo in it (+5): 55, just under the cutoff.
+        let mut s = d("s", "George Jones", "", "", "", "");
+        s.external_ids = vec![("payrollId".into(), "015039".into())];
+        let mut f = d("f", "JOYES, GEORGE C", "", "", "", "");
+        f.employee_id = Some("15039.0".into());
+        let res = pair(&s, &f);
+        assert!(res.links.is_empty());
+        assert_eq!(res.review.len(), 1, "{res:?}");
+        assert!(res.review[0].score < 60.0 && res.review[0].score >= 50.0);
+        assert!(res.unmatched_left.is_empty() && res.unmatched_right.is_empty());
+        // Turned off, the pair is unmatched.
+        let off = MatchOptions {
+            near_miss: Some(0.0),
+            ..MatchOptions::default()
+        };
+        let res = match_drivers(&[s], &[f], &off);
+        assert!(res.review.is_empty() && res.unmatched_left == vec![0]);
+    }
 }

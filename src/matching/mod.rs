@@ -220,7 +220,7 @@ pub struct MatchOptions {
 
 /// The default near-miss allowance for drivers: people's records lose identifiers (a licence
 /// renewed, a phone changed) more often than vehicles' do, and a person can tell a near miss.
-pub const DRIVER_NEAR_MISS: f64 = 20.0;
+pub const DRIVER_NEAR_MISS: f64 = 10.0;
 
 impl Default for MatchOptions {
     fn default() -> Self {

@@ -186,8 +186,17 @@ def _result(kind: str, left: Sequence[Any], right: Sequence[Any], raw: Any) -> M
     )
 
 
+def _near_miss(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
 def match_vehicles(
-    left: Iterable[Any], right: Iterable[Any], *, score_cutoff: float = 60.0, review_margin: float = 5.0
+    left: Iterable[Any],
+    right: Iterable[Any],
+    *,
+    score_cutoff: float = 60.0,
+    review_margin: float = 5.0,
+    near_miss: float | None = None,
 ) -> MatchResult:
     """Link Samsara vehicles (``left``) with FMC vehicles (``right``) one to one.
 
@@ -196,6 +205,9 @@ def match_vehicles(
         right: Vehicle records from the other system.
         score_cutoff: Pairs scoring below this (0-100) are never linked.
         review_margin: A best pair with a rival within this many points goes to ``review``.
+        near_miss: A pair at most this many points below the cutoff that is the best still-open
+            candidate of both its records goes to ``review`` instead of both being unmatched.
+            ``None``: 0 (off) for vehicles, 10 for drivers.
 
     Returns:
         A :class:`MatchResult` holding the original records.
@@ -203,18 +215,37 @@ def match_vehicles(
     lv, rv = list(left), list(right)
     with _no_gc():
         raw = _core.match_vehicles(
-            as_dicts(lv), as_dicts(rv), VEHICLE_ALIASES, float(score_cutoff), float(review_margin)
+            as_dicts(lv),
+            as_dicts(rv),
+            VEHICLE_ALIASES,
+            float(score_cutoff),
+            float(review_margin),
+            _near_miss(near_miss),
         )
         return _result("vehicles", lv, rv, raw)
 
 
 def match_drivers(
-    left: Iterable[Any], right: Iterable[Any], *, score_cutoff: float = 60.0, review_margin: float = 5.0
+    left: Iterable[Any],
+    right: Iterable[Any],
+    *,
+    score_cutoff: float = 60.0,
+    review_margin: float = 5.0,
+    near_miss: float | None = None,
 ) -> MatchResult:
-    """Link Samsara drivers (``left``) with FMC drivers (``right``) one to one; see :func:`match_vehicles`."""
+    """Link Samsara drivers (``left``) with FMC drivers (``right``) one to one; see :func:`match_vehicles`.
+
+    Near misses (by default up to 10 points below the cutoff) go to ``review``: people's records
+    lose identifiers (a renewed licence, a new phone) and a person can decide those pairs.
+    """
     lv, rv = list(left), list(right)
     with _no_gc():
         raw = _core.match_drivers(
-            as_dicts(lv), as_dicts(rv), DRIVER_ALIASES, float(score_cutoff), float(review_margin)
+            as_dicts(lv),
+            as_dicts(rv),
+            DRIVER_ALIASES,
+            float(score_cutoff),
+            float(review_margin),
+            _near_miss(near_miss),
         )
         return _result("drivers", lv, rv, raw)
