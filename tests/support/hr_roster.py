@@ -44,31 +44,36 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 # (name, weight): weights make common names common, so namesakes happen.
 FIRST = [
-    *[(n, 6) for n in "James John Robert Michael William David Richard Joseph Thomas Charles".split()],
-    *[(n, 4) for n in "Mary Patricia Jennifer Linda Elizabeth Barbara Susan Jessica Sarah Karen".split()],
-    *[(n, 3) for n in "Daniel Matthew Anthony Mark Donald Steven Paul Andrew Joshua Kenneth Kevin".split()],
-    *[(n, 3) for n in "Brian George Timothy Ronald Edward Jason Jeffrey Ryan Jacob Gary Nicholas".split()],
-    *[(n, 2) for n in "Nancy Lisa Betty Sandra Ashley Emily Donna Michelle Carol Amanda Melissa".split()],
-    *[(n, 2) for n in "José María Jesús Ramón Joaquín Andrés Sofía Lucía Inés Nicolás Martín".split()],
-    *[(n, 2) for n in "Luis Carlos Juan Miguel Jorge Pedro Ana Rosa Carmen Elena".split()],
-    *[(n, 2) for n in "Lâm Đức Minh Thảo Hương Phúc Tuấn Dũng Hoàng Quỳnh Trâm".split()],
-    *[(n, 1) for n in "Jürgen Jörg Günther Björn Sören Käthe Jürgen Özil Gökhan Şükrü".split()],
-    *[(n, 1) for n in "Łukasz Wojciech Bożena Małgorzata Zoë François Hélène Renée Chloé Raúl".split()],
-    *[(n, 1) for n in "Wei Mei Li Jun Raj Priya Ahmed Fatima Ivan Olga Kwame Ama".split()],
+    *[(n, 6) for n in _words("James John Robert Michael William David Richard Joseph Thomas Charles")],
+    *[(n, 4) for n in _words("Mary Patricia Jennifer Linda Elizabeth Barbara Susan Jessica Sarah Karen")],
+    *[(n, 3) for n in _words("Daniel Matthew Anthony Mark Donald Steven Paul Andrew Joshua Kenneth Kevin")],
+    *[(n, 3) for n in _words("Brian George Timothy Ronald Edward Jason Jeffrey Ryan Jacob Gary Nicholas")],
+    *[(n, 2) for n in _words("Nancy Lisa Betty Sandra Ashley Emily Donna Michelle Carol Amanda Melissa")],
+    *[(n, 2) for n in _words("José María Jesús Ramón Joaquín Andrés Sofía Lucía Inés Nicolás Martín")],
+    *[(n, 2) for n in _words("Luis Carlos Juan Miguel Jorge Pedro Ana Rosa Carmen Elena")],
+    *[(n, 2) for n in _words("Lâm Đức Minh Thảo Hương Phúc Tuấn Dũng Hoàng Quỳnh Trâm")],
+    *[(n, 1) for n in _words("Jürgen Jörg Günther Björn Sören Käthe Jürgen Özil Gökhan Şükrü")],
+    *[(n, 1) for n in _words("Łukasz Wojciech Bożena Małgorzata Zoë François Hélène Renée Chloé Raúl")],
+    *[(n, 1) for n in _words("Wei Mei Li Jun Raj Priya Ahmed Fatima Ivan Olga Kwame Ama")],
 ]
 LAST = [
-    *[(n, 6) for n in "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez".split()],
-    *[(n, 4) for n in "Hernandez Lopez Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin".split()],
-    *[(n, 3) for n in "Lee Perez Thompson White Harris Sanchez Clark Ramirez Lewis Robinson Walker".split()],
-    *[(n, 2) for n in "Young Allen King Wright Scott Torres Hill Flores Green Adams Nelson Baker".split()],
-    *[(n, 2) for n in "Hall Rivera Campbell Mitchell Carter Roberts Murphy Sullivan Cohen Rossi".split()],
-    *[(n, 2) for n in "Núñez Peña Muñoz Gómez Jiménez Díaz Pérez Sánchez Ibáñez Gonçalves Álvarez".split()],
-    *[(n, 2) for n in "Nguyễn Trần Lê Phạm Đỗ Võ Đặng Bùi Hoàng Huỳnh Vũ Dương".split()],
-    *[(n, 1) for n in "Müller Schröder Schäfer Köhler Krüger Böhm Weiß Groß Jäger Fößel".split()],
-    *[(n, 1) for n in "Łęcki Wójcik Kowalczyk Dvořák Sørensen Öztürk Çelik Ødegård Lefèvre".split()],
-    *[(n, 1) for n in "Chen Wang Patel Singh Kim Park Ivanov Okafor Mensah Haddad Novak".split()],
+    *[(n, 6) for n in _words("Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez")],
+    *[(n, 4) for n in _words("Hernandez Lopez Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin")],
+    *[(n, 3) for n in _words("Lee Perez Thompson White Harris Sanchez Clark Ramirez Lewis Robinson Walker")],
+    *[(n, 2) for n in _words("Young Allen King Wright Scott Torres Hill Flores Green Adams Nelson Baker")],
+    *[(n, 2) for n in _words("Hall Rivera Campbell Mitchell Carter Roberts Murphy Sullivan Cohen Rossi")],
+    *[(n, 2) for n in _words("Núñez Peña Muñoz Gómez Jiménez Díaz Pérez Sánchez Ibáñez Gonçalves Álvarez")],
+    *[(n, 2) for n in _words("Nguyễn Trần Lê Phạm Đỗ Võ Đặng Bùi Hoàng Huỳnh Vũ Dương")],
+    *[(n, 1) for n in _words("Müller Schröder Schäfer Köhler Krüger Böhm Weiß Groß Jäger Fößel")],
+    *[(n, 1) for n in _words("Łęcki Wójcik Kowalczyk Dvořák Sørensen Öztürk Çelik Ødegård Lefèvre")],
+    *[(n, 1) for n in _words("Chen Wang Patel Singh Kim Park Ivanov Okafor Mensah Haddad Novak")],
 ]
 NICKNAMES = {
     "Robert": "Bob",
@@ -149,6 +154,10 @@ def mojibake(s: str) -> str:
         except UnicodeDecodeError:
             out.append(chr(b))
     return "".join(out)
+
+
+def _username(p: Person, n: int) -> str:
+    return f"{ascii_fold(p.first)[0].lower()}{ascii_fold(p.last).lower().replace(' ', '')}{n}"
 
 
 def _pick(rng: random.Random, pool: list[tuple[str, int]]) -> str:
@@ -242,7 +251,13 @@ def _hr_name(rng: random.Random, p: Person, noise: list[str]) -> str:
         noise.append("name_typo")
     given = f"{p.first} {p.middle}".strip()
     suffix = f" {p.suffix}" if p.suffix else ""
-    name = rng.choice([f"{last.upper()}, {given.upper()}{suffix.upper()}", f"{last}{suffix}, {given}", f"{given} {last}{suffix}"])
+    name = rng.choice(
+        [
+            f"{last.upper()}, {given.upper()}{suffix.upper()}",
+            f"{last}{suffix}, {given}",
+            f"{given} {last}{suffix}",
+        ]
+    )
     if ascii_fold(name) != name and rng.random() < 0.2:
         name = mojibake(name)
         noise.append("mojibake")
@@ -272,7 +287,7 @@ def roster(n: int, *, seed: int = 0) -> Roster:
         rec: dict[str, Any] = {
             "id": sid(),
             "name": _samsara_name(rng, p, noise),
-            "username": f"{ascii_fold(p.first)[0].lower()}{ascii_fold(p.last).lower().replace(' ', '')}{rng.randint(1, 999)}",
+            "username": _username(p, rng.randint(1, 999)),
             "licenseNumber": p.licence,
             "licenseState": p.state,
             "phone": _fmt_phone(rng, p.phone) if rng.random() < 0.65 else None,
@@ -302,7 +317,11 @@ def roster(n: int, *, seed: int = 0) -> Roster:
             noise.append("licence_wrong_state")
         elif true_pair and r < 0.14:
             i = rng.randrange(1, len(p.licence))
-            lic = p.licence[:i] + rng.choice([d for d in string.digits if d != p.licence[i]]) + p.licence[i + 1 :]
+            lic = (
+                p.licence[:i]
+                + rng.choice([d for d in string.digits if d != p.licence[i]])
+                + p.licence[i + 1 :]
+            )
             noise.append("licence_typo")
         elif r < 0.24:
             lic = None
@@ -359,7 +378,7 @@ def roster(n: int, *, seed: int = 0) -> Roster:
         noise: list[str] = []
         s = samsara_rec(p, noise)
         h = hr_rec(p, noise, true_pair=True)
-        _keep_something(rng, p, s, h, noise)
+        _keep_something(p, s, h, noise)
         out.samsara.append(s)
         out.hr.append(h)
         out.truth.append(
@@ -386,15 +405,21 @@ def roster(n: int, *, seed: int = 0) -> Roster:
         h["phone"] = _fmt_phone(rng, father.phone)
         out.samsara.append(s)
         out.hr.append(h)
-        out.truth.append({"hrId": h["id"], "samsaraId": None, "expect": "none", "kind": "fatherSon", "noise": []})
-        out.truth.append({"hrId": None, "samsaraId": s["id"], "expect": "none", "kind": "fatherSon", "noise": []})
+        out.truth.append(
+            {"hrId": h["id"], "samsaraId": None, "expect": "none", "kind": "fatherSon", "noise": []}
+        )
+        out.truth.append(
+            {"hrId": None, "samsaraId": s["id"], "expect": "none", "kind": "fatherSon", "noise": []}
+        )
     # Namesakes: office staff with a driver's name, nothing else shared.
     for _ in range(n_traps):
         d = rng.choice(people)
         p = g.person(d.first, d.last)
         h = hr_rec(p, [], true_pair=False)
         out.hr.append(h)
-        out.truth.append({"hrId": h["id"], "samsaraId": None, "expect": "none", "kind": "namesake", "noise": []})
+        out.truth.append(
+            {"hrId": h["id"], "samsaraId": None, "expect": "none", "kind": "namesake", "noise": []}
+        )
     # Spouses: the same surname and phone, another given name.
     for _ in range(n_traps // 2):
         d = rng.choice(people)
@@ -406,22 +431,28 @@ def roster(n: int, *, seed: int = 0) -> Roster:
         h = hr_rec(p, [], true_pair=False)
         h["phone"] = _fmt_phone(rng, d.phone)
         out.hr.append(h)
-        out.truth.append({"hrId": h["id"], "samsaraId": None, "expect": "none", "kind": "spouse", "noise": []})
+        out.truth.append(
+            {"hrId": h["id"], "samsaraId": None, "expect": "none", "kind": "spouse", "noise": []}
+        )
     # Office staff (HR only) and contractors (Samsara only).
     while len(out.hr) < n:
         h = hr_rec(g.person(), [], true_pair=False)
         out.hr.append(h)
-        out.truth.append({"hrId": h["id"], "samsaraId": None, "expect": "none", "kind": "hrOnly", "noise": []})
+        out.truth.append(
+            {"hrId": h["id"], "samsaraId": None, "expect": "none", "kind": "hrOnly", "noise": []}
+        )
     for _ in range(int(n_pairs * 0.03)):
         s = samsara_rec(g.person(), [], payroll=False)
         out.samsara.append(s)
-        out.truth.append({"hrId": None, "samsaraId": s["id"], "expect": "none", "kind": "samsaraOnly", "noise": []})
+        out.truth.append(
+            {"hrId": None, "samsaraId": s["id"], "expect": "none", "kind": "samsaraOnly", "noise": []}
+        )
     rng.shuffle(out.samsara)
     rng.shuffle(out.hr)
     return out
 
 
-def _keep_something(rng: random.Random, p: Person, s: dict[str, Any], h: dict[str, Any], noise: list[str]) -> None:
+def _keep_something(p: Person, s: dict[str, Any], h: dict[str, Any], noise: list[str]) -> None:
     """A true pair keeps at least one identifier a person could match on (else the HR licence is
     restored): real rosters with nothing in common are not matching problems."""
     if _agreements(s, h) - {"name"}:

@@ -9,20 +9,25 @@ from contextlib import contextmanager
 from typing import Any
 
 from samsara_fmc import _core
-from samsara_fmc.matching._csv import Link, MatchResult, main
+from samsara_fmc.matching._cli import main
+from samsara_fmc.matching._csv import Link, MatchResult
 from samsara_fmc.matching._records import DRIVER_ALIASES, VEHICLE_ALIASES, as_dicts
 
 __all__ = [
     "Link",
     "MatchResult",
     "default_process",
+    "employee_key",
     "extract",
     "extract_one",
+    "fold_name",
     "jaro_winkler",
     "levenshtein",
+    "license_key",
     "main",
     "match_drivers",
     "match_vehicles",
+    "phone_key",
     "ratio",
     "token_set_ratio",
     "token_sort_ratio",
@@ -35,6 +40,33 @@ Processor = Callable[[str], str]
 def default_process(s: str) -> str:
     """RapidFuzz's default processor: lower case, non-alphanumerics to spaces, trimmed."""
     return _core.default_process(s)
+
+
+def fold_name(name: str) -> str:
+    """A name as driver matching reads it before comparing: mojibake (UTF-8 read as Latin-1 or
+    Windows-1252, ``JosÃ©``) repaired and accented Latin letters folded to ASCII (``Lâm Đỗ`` →
+    ``Lam Do``, ``ß`` → ``ss``)."""
+    return _core.fold_name(name)
+
+
+def license_key(value: str) -> str | None:
+    """A licence number as driver matching compares it: alphanumerics upper-cased, a state prefix
+    before an all-digit number dropped (``TX07567840`` → ``7567840``), leading zeros of an all-digit
+    number dropped (``004434640`` → ``4434640``); ``None`` when nothing is left."""
+    return _core.license_key(value)
+
+
+def employee_key(value: str) -> str | None:
+    """An employee number as driver matching compares it: a float export read as the integer
+    (``4821.0`` → ``4821``), alphanumerics upper-cased, leading zeros of the final digits dropped
+    (``084324`` → ``84324``, ``pr-01310`` → ``PR1310``)."""
+    return _core.employee_key(value)
+
+
+def phone_key(value: str) -> str | None:
+    """A phone number's ten digits as driver matching compares them: an extension cut off
+    (``x214``, ``ext. 7``, ``#12``), a leading ``1``/``+1`` dropped; ``None`` under 7 digits."""
+    return _core.phone_key(value)
 
 
 def unit_number(name: str) -> str | None:
