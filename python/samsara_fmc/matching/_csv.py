@@ -31,7 +31,8 @@ class MatchResult:
     Attributes:
         kind: ``"vehicles"`` or ``"drivers"``.
         links: One-to-one links, best first.
-        review: Pairs for a person: each contested best pair, then its near-tied rivals.
+        review: Pairs for a person: each contested best pair, then its near-tied rivals; and near
+            misses, pairs a few points under the cutoff (their score says so).
         unmatched_left: Left records neither linked nor under review.
         unmatched_right: Right records neither linked nor under review.
     """
