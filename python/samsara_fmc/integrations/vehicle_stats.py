@@ -9,13 +9,20 @@ without their documented shape go to ``vehicle_stats_rejects`` with the reason.
 
 From an alert action, the alert's ``assetId`` narrows the run to that vehicle on streams of its
 own, so the fleet-wide streams are untouched.
+
+A new stream can start with history (``backfillDays``): ``/fleet/vehicles/stats/history`` is read in
+windows into the same records and hands over to the feed with no gap and no overlap; ``follow``
+keeps a run polling the feed for its whole budget (see :mod:`samsara_fmc.engine.feed`).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 from typing import Any
 
 from samsara_fmc.engine import FeedDriver, RunContext, Stream
+from samsara_fmc.engine._util import Clock, iso, utc_now
+from samsara_fmc.engine.feed import feed_options
 from samsara_fmc.sinks import Batch
 from samsara_fmc.state import fingerprint
 
@@ -23,6 +30,8 @@ __all__ = ["SINK_STREAM", "streams"]
 
 SINK_STREAM = "vehicle_stats"
 _TYPES_PER_REQUEST = 3
+CLOCK: Clock = utc_now
+"""The current time, for a backfill's hand-over point (tests set the sandbox's simulated clock)."""
 
 
 def streams(ctx: RunContext) -> list[Stream]:
@@ -67,12 +76,26 @@ def streams(ctx: RunContext) -> list[Stream]:
                 deadline=deadline,
             )
 
+        def history(start: _dt.datetime, end: _dt.datetime, deadline: float, group: list[str] = group) -> Any:
+            return ctx.client.stats_pages(
+                types=group,
+                units=units,  # type: ignore[arg-type]
+                decorations=decorations,
+                vehicle_ids=vehicle_ids,
+                tag_ids=tag_ids,
+                deadline=deadline,
+                path="/fleet/vehicles/stats/history",
+                extra_params={"startTime": iso(start), "endTime": iso(end)},
+            )
+
+        hist, follow = feed_options(p, history=history, clock=lambda: CLOCK())
+        follow = None if alert_asset else follow  # an alert's run answers the alert, then ends
         out.append(
             Stream(
                 name=name,
                 sink_stream=SINK_STREAM,
                 fingerprint=fingerprint(query),
-                driver=FeedDriver(pages=pages, to_batch=_to_batch),
+                driver=FeedDriver(pages=pages, to_batch=_to_batch, history=hist, follow=follow),
                 newest=_newest,
             )
         )
