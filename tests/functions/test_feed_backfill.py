@@ -38,6 +38,8 @@ ARGS = (
     FMC,
 )
 TYPES = ["gps", "engineStates", "obdOdometerMeters"]
+TIRE = "tirePressuresFrontLeft"
+READING = {"readingId": TIRE, "entityType": "asset", "assetTypes": "vehicle"}
 
 
 def runtime(sb: SandboxProcess, name: str) -> FunctionRuntime:
@@ -72,12 +74,17 @@ def location_truth(sb: SandboxProcess, start: str, end: str, latest: dict[str, s
 
 
 def stats_truth(sb: SandboxProcess, start: str, end: str, latest: set[tuple[str, str, str]]) -> set[str]:
+    """Every stat and tire-pressure point from ``start`` to ``end`` uploaded by now, and each latest
+    value before ``start``."""
     s = parse_time(start)
     out = {f"{v}:{t}:{at}" for v, t, at in latest if parse_time(at) < s}
     params = {"types": ",".join(TYPES), "startTime": start, "endTime": end}
     for v in walk(sb, "/fleet/vehicles/stats/history", params):
         for t in TYPES:
             out.update(f"{v['id']}:{t}:{p['time']}" for p in v.get(t, []) if parse_time(p["time"]) >= s)
+    after_end = iso(parse_time(end) + dt.timedelta(seconds=1))  # readings history ends before endTime
+    params = {**READING, "startTime": start, "endTime": after_end}
+    out.update(f"{r['entityId']}:{TIRE}:{r['happenedAtTime']}" for r in walk(sb, "/readings/history", params))
     return out
 
 
@@ -189,8 +196,12 @@ def test_stats_backfill_with_late_uploads_delivers_each_point_once(
         ):
             if v.get(key):
                 latest.add((str(v["id"]), t, str(v[key]["time"])))
+    for r in walk(sb, "/readings/history", {**READING, "feed": "true"}):
+        latest.add((str(r["entityId"]), TIRE, str(r["happenedAtTime"])))  # the first page: latest values
     event = {
         "types": ",".join(TYPES),
+        "readings": TIRE,
+        "units": "imperial",
         "backfillDays": "1",
         "backfillWindowMinutes": "360",
         "maxPages": "4",
@@ -205,6 +216,8 @@ def test_stats_backfill_with_late_uploads_delivers_each_point_once(
     )
     assert not held - truth, f"unexpected {sorted(held - truth)[:5]}"
     assert summary["duplicates"] == summary["updates"] == 0, summary
+    tires = [r["record"] for r in sb.fmc_records("vehicle_stats") if r["record"]["stat"] == TIRE]
+    assert tires and all(t["unit"] == "psi" and 20 < t["value"] < 150 for t in tires), tires[:2]
 
 
 def test_follow_mode_polls_until_the_budget_is_used(

@@ -20,6 +20,7 @@ from tests.test_runtime import make_runtime
 STATE = "state/5005/vehicle-stats/stats.metric.obdOdometerMeters.json"
 EVENT = {
     "types": "obdOdometerMeters",
+    "readings": "none",
     "units": "metric",
     "SamsaraFunctionCorrelationId": "corr",
     "SamsaraFunctionTriggerSource": "manual",
