@@ -396,6 +396,21 @@ pub(crate) struct PyPage {
     has_next_page: bool,
 }
 
+#[pymethods]
+impl PyPage {
+    /// `<Page of 3 records cursor='c1' has_next_page=True>`: the count, not the data.
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let data = self.data.bind(py);
+        let count = data.cast::<PyList>().map_or(1, PyListMethods::len);
+        let cursor = self.cursor.as_deref().into_pyobject(py)?.into_any();
+        Ok(format!(
+            "<Page of {count} records cursor={} has_next_page={}>",
+            cursor.repr()?,
+            if self.has_next_page { "True" } else { "False" }
+        ))
+    }
+}
+
 #[pyclass(name = "PageIterator", module = "samsara_fmc._core")]
 pub(crate) struct PageIter {
     walk: PageWalk,
@@ -461,6 +476,21 @@ pub(crate) struct PyStatsPage {
     rejected: usize,
     cursor: Option<String>,
     has_next_page: bool,
+}
+
+#[pymethods]
+impl PyStatsPage {
+    /// `<StatsPage records=512 rejected=0 cursor='…' has_next_page=True>`: the counts, not the bytes.
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let cursor = self.cursor.as_deref().into_pyobject(py)?.into_any();
+        Ok(format!(
+            "<StatsPage records={} rejected={} cursor={} has_next_page={}>",
+            self.records,
+            self.rejected,
+            cursor.repr()?,
+            if self.has_next_page { "True" } else { "False" }
+        ))
+    }
 }
 
 #[pyclass(name = "StatsPageIterator", module = "samsara_fmc._core")]
