@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -181,6 +182,30 @@ class Client:
             max_elapsed=retry.max_elapsed,
             rate_limit=rate_limit,
         )
+
+    @classmethod
+    def from_env(cls, *, environ: Mapping[str, str] | None = None, **options: Any) -> Client:
+        """A client from the environment, as the examples and the README's snippets build it.
+
+        ``SAMSARA_API_TOKEN`` (required), ``SAMSARA_BASE_URL`` (optional: another API URL, e.g. the
+        local sandbox's ``http://127.0.0.1:PORT``) and ``SAMSARA_REGION`` (optional: ``us``, ``eu`` or
+        ``ca``; ignored with a base URL), the names the Functions' secrets use. ``options`` are the
+        constructor's other keyword arguments.
+
+        Raises:
+            ConfigurationError: ``SAMSARA_API_TOKEN`` is not set.
+        """
+        env = os.environ if environ is None else environ
+        token = env.get("SAMSARA_API_TOKEN", "").strip()
+        if not token:
+            msg = (
+                "`SAMSARA_API_TOKEN` is not set: export an API token (Settings → API Tokens), and"
+                " `SAMSARA_BASE_URL` for anything but the region's API (e.g. the local sandbox)"
+            )
+            raise ConfigurationError(msg)
+        options.setdefault("base_url", env.get("SAMSARA_BASE_URL") or None)
+        options.setdefault("region", env.get("SAMSARA_REGION") or "us")
+        return cls(token=token, **options)
 
     @property
     def base_url(self) -> str:

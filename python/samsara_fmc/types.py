@@ -317,6 +317,7 @@ class StatRecord(TypedDict, total=False):
     """
 
     id: Required[str]
+    schemaVersion: Required[int]
     vehicleId: Required[str]
     stat: Required[str]
     time: Required[str]
