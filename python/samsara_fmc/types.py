@@ -85,7 +85,19 @@ StatType = Literal[
     "evDistanceDrivenMeters",
     "spreaderLiquidRate",
     "spreaderGranularRate",
+    "spreaderPrewetRate",
+    "spreaderAirTemp",
+    "spreaderRoadTemp",
+    "spreaderOnState",
+    "spreaderActive",
+    "spreaderBlastState",
+    "spreaderGranularName",
+    "spreaderPrewetName",
+    "spreaderLiquidName",
+    "spreaderPlowStatus",
+    "seatbeltDriver",
     "tellTales",
+    "ecuDoorStatus",
 ]
 """A stat type of ``/fleet/vehicles/stats``, ``/stats/feed`` and ``/stats/history``."""
 
