@@ -439,3 +439,15 @@ def test_stat_types_must_be_a_list(server: ScriptedServer) -> None:
     with pytest.raises(s.ConfigurationError, match="list of stat type names"):
         client.stats_pages(types=[1, 2])  # type: ignore[list-item]
     assert server.seen == [], "nothing was sent"
+
+
+def test_from_env_reads_the_functions_secret_names() -> None:
+    env = {"SAMSARA_API_TOKEN": TOKEN, "SAMSARA_BASE_URL": "http://127.0.0.1:9"}
+    assert s.Client.from_env(environ=env).base_url == "http://127.0.0.1:9/"
+    assert s.Client.from_env(environ={"SAMSARA_API_TOKEN": TOKEN, "SAMSARA_REGION": "eu"}).base_url == (
+        "https://api.eu.samsara.com/"
+    )
+    with pytest.raises(s.ConfigurationError, match="`SAMSARA_API_TOKEN` is not set"):
+        s.Client.from_env(environ={"SAMSARA_BASE_URL": "http://127.0.0.1:9"})
+    with pytest.raises(s.ConfigurationError, match="unknown region `mars`"):
+        s.Client.from_env(environ={"SAMSARA_API_TOKEN": TOKEN, "SAMSARA_REGION": "mars"})
