@@ -148,11 +148,10 @@ impl PyApiClient {
         counts(&self.inner)
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "ApiClient(base_url={:?}, token=****)",
-            self.inner.config().base_url()
-        )
+    /// `ApiClient(base_url='https://…', token='****')`: Python's notation, never the token.
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let url = self.inner.config().base_url().into_pyobject(py)?;
+        Ok(format!("ApiClient(base_url={}, token='****')", url.repr()?))
     }
 
     /// One request; the decoded JSON body, or `None` for an empty one.
@@ -283,11 +282,10 @@ impl PyFmcClient {
         counts(&self.inner)
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "FmcClient(base_url={:?}, token=****)",
-            self.inner.config().base_url()
-        )
+    /// `FmcClient(base_url='https://…', token='****')`: Python's notation, never the token.
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let url = self.inner.config().base_url().into_pyobject(py)?;
+        Ok(format!("FmcClient(base_url={}, token='****')", url.repr()?))
     }
 
     /// `POST /fmc/v1/streams/{stream}/records` with `body` (`{"records": [...]}`) under
