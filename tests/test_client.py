@@ -451,3 +451,10 @@ def test_from_env_reads_the_functions_secret_names() -> None:
         s.Client.from_env(environ={"SAMSARA_BASE_URL": "http://127.0.0.1:9"})
     with pytest.raises(s.ConfigurationError, match="unknown region `mars`"):
         s.Client.from_env(environ={"SAMSARA_API_TOKEN": TOKEN, "SAMSARA_REGION": "mars"})
+
+
+def test_clients_print_as_python_without_the_token() -> None:
+    api = _core.ApiClient("SECRET-TOKEN", base_url="http://127.0.0.1:9")
+    assert repr(api) == "ApiClient(base_url='http://127.0.0.1:9/', token='****')"
+    fmc = _core.FmcClient("http://127.0.0.1:9", "SECRET-TOKEN")
+    assert repr(fmc) == "FmcClient(base_url='http://127.0.0.1:9/', token='****')"

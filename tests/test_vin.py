@@ -318,13 +318,6 @@ def test_results_print_as_python() -> None:
     )
 
 
-def test_clients_print_as_python_without_the_token() -> None:
-    api = _core.ApiClient("SECRET-TOKEN", base_url="http://127.0.0.1:9")
-    assert repr(api) == "ApiClient(base_url='http://127.0.0.1:9/', token='****')"
-    fmc = _core.FmcClient("http://127.0.0.1:9", "SECRET-TOKEN")
-    assert repr(fmc) == "FmcClient(base_url='http://127.0.0.1:9/', token='****')"
-
-
 @pytest.mark.parametrize("fn", [validate_vin, decode_vin, vin_check_digit, repair_vin])
 def test_none_and_non_strings_raise_the_packages_error(fn: object) -> None:
     with pytest.raises(InvalidVinError, match="got `None`") as info:
