@@ -143,7 +143,7 @@ def deploy_sections(ms: list[Manifest]) -> str:
         out.append(f"* Handler: `{m.handler}`; zip: `dist/{m.name}.zip`.")
         out.append(f"* Triggers: {', '.join(TRIGGER_NAMES[t] for t in m.triggers)}.")
         if m.schedule.get("cron"):
-            out.append(f"* Schedule: `{m.schedule['cron']}` (UTC). {m.schedule.get('why', '')}".rstrip())
+            out.append(f"* Schedule: `{m.schedule['cron']}`. {m.schedule.get('why', '')}".rstrip())
         else:
             out.append("* Schedule: none suggested; run it manually or by API.")
         if "alert" in m.triggers:
