@@ -458,3 +458,25 @@ def test_clients_print_as_python_without_the_token() -> None:
     assert repr(api) == "ApiClient(base_url='http://127.0.0.1:9/', token='****')"
     fmc = _core.FmcClient("http://127.0.0.1:9", "SECRET-TOKEN")
     assert repr(fmc) == "FmcClient(base_url='http://127.0.0.1:9/', token='****')"
+
+
+def test_mypy_sees_the_typed_records(tmp_path: Any) -> None:
+    """What the types are for: mypy (strict) refuses a bare string of stat types and a misspelt field."""
+    api = pytest.importorskip("mypy.api")
+    snippet = tmp_path / "snippet.py"
+    snippet.write_text(
+        "import samsara_fmc as sf\n"
+        "client = sf.Client.from_env()\n"
+        "client.stats_pages(types='gps')\n"
+        "client.stats_pages(types=['gps', 'engineStates'])\n"
+        "for v in client.vehicles():\n"
+        "    print(v['licencePlate'])\n"
+        "    plate: str = v['licensePlate']\n"
+        "for d in client.defects(start_time=__import__('datetime').datetime.now()):\n"
+        "    resolved: str = d['isResolved']\n"
+    )
+    out, _, status = api.run(["--strict", "--cache-dir", str(tmp_path / "cache"), str(snippet)])
+    assert status == 1
+    errors = [line for line in out.splitlines() if ": error:" in line]
+    assert [e.split(":")[1] for e in errors] == ["3", "6", "9"], out
+    assert 'has no key "licencePlate"' in errors[1] and '"bool"' in errors[2]
