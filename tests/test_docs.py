@@ -167,10 +167,27 @@ def check_command(cmd: list[str]) -> str | None:
     return None if on_path else f"`{name}` is not installed"
 
 
+def cheap(cmd: list[str]) -> list[str] | None:
+    """The command to run for a shell command that is cheap and safe against a sandbox (read-only,
+    quick), else ``None``: the token check and the read-only example."""
+    if cmd[:2] == ["samsara-fmc", "doctor"]:
+        return [sys.executable, "-m", "samsara_fmc.cli", *cmd[1:]]
+    if cmd[0] in ("python", "python3") and cmd[1:2] == ["examples/list_vehicles.py"]:
+        return [sys.executable, *cmd[1:]]
+    return None
+
+
 @pytest.mark.parametrize("block", [b for b in ALL if b.lang == "sh"], ids=str)
-def test_shell_blocks_name_what_exists(block: Block) -> None:
+def test_shell_blocks_name_what_exists(block: Block, docs_sandbox: SandboxProcess) -> None:
     problems = [f"`{' '.join(c)}`: {why}" for c in commands(block.code) if (why := check_command(c))]
     assert not problems, f"{block}: " + "; ".join(problems)
+    env = {**os.environ, "SAMSARA_API_TOKEN": TOKEN, "SAMSARA_BASE_URL": docs_sandbox.url}
+    for cmd in commands(block.code):
+        argv = cheap(cmd)
+        if argv is None:
+            continue
+        done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"{block}: `{' '.join(cmd)}` failed:\n{done.stdout}\n{done.stderr}"
 
 
 def test_the_shell_check_can_fail() -> None:
