@@ -427,7 +427,10 @@ def test_typed_reads(sandbox_url: str) -> None:
     records = s.stat_records(page.ndjson)
     assert len(records) == page.records and {r["stat"] for r in records} <= {"gps", "obdOdometerMeters"}
     assert repr(page).startswith(f"<StatsPage records={page.records} rejected=0 cursor='")
-    assert repr(next(iter(client.pages("/tags")))).startswith("<Page of ")
+    tags = next(iter(client.pages("/tags")))
+    assert repr(tags) == f"<Page of {len(tags.data)} records cursor={tags.cursor!r} has_next_page=False>"
+    one = next(iter(client.pages("/tags", params={"limit": 1})))
+    assert repr(one).startswith("<Page of 1 record cursor='") and repr(one).endswith("has_next_page=True>")
 
 
 def test_stat_types_must_be_a_list(server: ScriptedServer) -> None:

@@ -401,8 +401,9 @@ impl PyPage {
         let data = self.data.bind(py);
         let count = data.cast::<PyList>().map_or(1, PyListMethods::len);
         let cursor = self.cursor.as_deref().into_pyobject(py)?.into_any();
+        let noun = if count == 1 { "record" } else { "records" };
         Ok(format!(
-            "<Page of {count} records cursor={} has_next_page={}>",
+            "<Page of {count} {noun} cursor={} has_next_page={}>",
             cursor.repr()?,
             if self.has_next_page { "True" } else { "False" }
         ))
