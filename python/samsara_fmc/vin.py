@@ -6,7 +6,8 @@ is only a warning (:attr:`VinInfo.warnings`). Position 10 is the model-year code
 first: trimmed, upper-cased, separators (spaces, ``-``, ``.``, ``_``, ``/``) dropped.
 
 Every failure raises :class:`~samsara_fmc.exceptions.InvalidVinError` whose ``reason`` is one of
-``"empty"``, ``"length"``, ``"character"``, ``"model_year"``, ``"check_digit"``::
+``"empty"``, ``"length"``, ``"character"``, ``"model_year"``, ``"check_digit"``, or ``"type"`` for a
+value that is not a string at all (``None`` is ``"empty"``: a blank cell or a missing field)::
 
     >>> validate_vin(" 1m8gdm9a-xkp042788 ")
     '1M8GDM9AXKP042788'
