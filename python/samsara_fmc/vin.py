@@ -71,8 +71,9 @@ def repair_vin(vin: str, *, limit: int = 10) -> list[VinRepair]:
 
     ``O``/``Q`` become ``0`` and ``I`` becomes ``1``; if the check digit still fails, every single
     substitution and adjacent transposition (for 16 characters every insertion, for 18 every
-    deletion) that yields a valid VIN is proposed, visually confusable substitutions (``S``/``5``,
-    ``B``/``8``, …) and a lost or doubled twin character (``…0042…`` typed ``…042…``) first.
+    deletion) that yields a valid VIN is proposed: the check digit's own fix first (a wrong check
+    digit is the likeliest single cause), then visually confusable substitutions (``S``/``5``,
+    ``B``/``8``, …) and a lost or doubled twin character (``…0042…`` typed ``…042…``).
 
     Returns:
         ``VinRepair`` objects with ``candidate``, ``edit`` (readable), ``edits`` (``(kind, position)``
