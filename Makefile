@@ -89,7 +89,7 @@ lint-rust: ## rustfmt and clippy: the core with and without the python feature, 
 
 .PHONY: lint-python
 lint-python: venv ## ruff and mypy
-	$(VENV)/bin/ruff check python tests functions bench scripts
+	$(VENV)/bin/ruff check python tests functions bench scripts examples
 	$(VENV)/bin/mypy
 
 .PHONY: lint

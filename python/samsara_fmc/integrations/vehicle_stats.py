@@ -29,6 +29,7 @@ from samsara_fmc.engine._util import Clock, iso, utc_now
 from samsara_fmc.engine.feed import feed_options
 from samsara_fmc.sinks import Batch
 from samsara_fmc.state import fingerprint
+from samsara_fmc.types import StatType
 
 __all__ = ["SINK_STREAM", "streams"]
 
@@ -44,16 +45,16 @@ CLOCK: Clock = utc_now
 def streams(ctx: RunContext) -> list[Stream]:
     """The streams a run follows, from its parameters."""
     p = ctx.params
-    types: list[str] = p["types"]
+    types: list[StatType] = p["types"]
     units: str = p["units"]
-    decorations: list[str] = p.get("decorations", [])
+    decorations: list[StatType] = p.get("decorations", [])
     vehicle_ids: list[str] = p.get("vehicleIds", [])
     tag_ids: list[str] = p.get("tagIds", [])
     alert_asset = p.text("assetId") if ctx.trigger == "alert" else None
     if alert_asset:
         vehicle_ids = [alert_asset]
     # auxInput3 to auxInput13 count as one type against Samsara's limit of three.
-    groups: list[list[str]] = []
+    groups: list[list[StatType]] = []
     for t in dict.fromkeys(types):
         if groups and len({_limit_class(x) for x in [*groups[-1], t]}) <= _TYPES_PER_REQUEST:
             groups[-1].append(t)
@@ -72,7 +73,7 @@ def streams(ctx: RunContext) -> list[Stream]:
         if vehicle_ids or tag_ids or decorations:
             name += "." + fingerprint([vehicle_ids, tag_ids, decorations])[:8]
 
-        def pages(cursor: str | None, deadline: float, group: list[str] = group) -> Any:
+        def pages(cursor: str | None, deadline: float, group: list[StatType] = group) -> Any:
             return ctx.client.stats_pages(
                 types=group,
                 after=cursor,
