@@ -18,7 +18,7 @@ import pytest
 
 from samsara_fmc import Client
 from samsara_fmc.exceptions import BadRequestError, ConfigurationError
-from samsara_fmc.matching import apply_links, check_external_id, match_drivers, match_vehicles
+from samsara_fmc.matching import apply_links, match_drivers, match_vehicles
 from tests.support.sandbox import SandboxProcess
 
 pytestmark = pytest.mark.sandbox
@@ -90,18 +90,18 @@ def test_driver_write_back_keeps_the_payroll_id(sb: SandboxProcess) -> None:
 
 
 def test_keys_and_values_are_checked_before_any_request() -> None:
+    vin = "1XKYD49X1HJ102030"
+    ok = match_vehicles([{"id": "1", "vin": vin}], [{"id": "Ty_Frec-%01+27+94%", "vin": vin}])
+    assert ok.write_plan("fmcId")[0].body == {"externalIds": {"fmcId": "Ty_Frec-%01+27+94%"}}
     for key in ("samsara.fmc", "fmc_id", "", "k" * 33):
         with pytest.raises(ConfigurationError, match="key"):
-            check_external_id(key, "F-1")
-    for value in ("F 1", "F/1", "F,1", "Ünit", "", "x" * 129):
-        with pytest.raises(ConfigurationError, match="cannot be the value"):
-            check_external_id("fmcId", value)
-    check_external_id("fmcId", "Ty_Frec-%01+27+94%")
-    result = match_vehicles(
-        [{"id": "1", "vin": "1XKYD49X1HJ102030"}], [{"id": "FMC 1", "vin": "1XKYD49X1HJ102030"}]
-    )
-    with pytest.raises(ConfigurationError, match="`FMC 1`"):
-        result.write_plan("fmcId")
+            ok.write_plan(key)
+    for value in ("F 1", "F/1", "F,1", "Ünit", "x" * 129):
+        bad = match_vehicles([{"id": "1", "vin": vin}], [{"id": value, "vin": vin}])
+        with pytest.raises(ConfigurationError, match=r"linked to Samsara vehicle `1`: fix it at the FMC"):
+            bad.write_plan("fmcId")
+        with pytest.raises(ConfigurationError):
+            bad.external_id_patches("fmcId")
 
 
 def test_a_refused_write_is_reported_and_the_rest_still_go(sb: SandboxProcess) -> None:
@@ -209,4 +209,4 @@ def test_cli_apply_needs_a_token(sb: SandboxProcess, tmp_path: Path) -> None:
     bad_key = _cli(
         tmp_path, "s.csv", "f.csv", "--out", "o.csv", "--apply", "--external-id-key", "samsara.fmc"
     )
-    assert bad_key.returncode == 2 and "automatic keys" in bad_key.stderr
+    assert bad_key.returncode == 2 and "automatic ones" in bad_key.stderr

@@ -60,7 +60,7 @@ from samsara_fmc.matching._api import (
     token_sort_ratio,
     unit_number,
 )
-from samsara_fmc.matching._writeback import ApplyReport, Patch, check_external_id
+from samsara_fmc.matching._writeback import ApplyReport, Patch
 from samsara_fmc.matching._writeback import apply as apply_links
 
 __all__ = [
@@ -69,7 +69,6 @@ __all__ = [
     "MatchResult",
     "Patch",
     "apply_links",
-    "check_external_id",
     "default_process",
     "employee_key",
     "extract",

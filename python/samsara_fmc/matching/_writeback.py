@@ -6,47 +6,24 @@ owns: ``{"externalIds": {"fmcId": "FMC-100042"}}``. Samsara keeps the object's o
 (a ``PATCH`` merges the keys it names into the map) and refuses any body that names an automatic
 ``samsara.*`` key, so the record's current map is never copied into the body.
 
-Key and value rules checked before any request: Samsara documents letters-and-digits keys as the
-safe choice, and a value is used in paths (``fmcId:FMC-100042``) and in comma-separated ID filters,
-so it must be printable ASCII without spaces, ``/`` or ``,``, at most 128 characters; a value is
-unique per key across the organisation's vehicles, drivers, tags and trailers.
+Keys and values are checked before any request by :mod:`samsara_fmc.external_ids` (a key is 1-32
+ASCII letters and digits; a value 1-128 printable ASCII characters without spaces, ``/`` or ``,``);
+a value is unique per key across the organisation's vehicles, drivers, tags and trailers.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from samsara_fmc.client import Client, path_id
 from samsara_fmc.exceptions import ApiError, ConfigurationError
+from samsara_fmc.external_ids import external_id
 from samsara_fmc.matching._records import as_mapping, record_id
 
 if TYPE_CHECKING:
     from samsara_fmc.matching._csv import Link
-
-_KEY = re.compile(r"[A-Za-z0-9]{1,32}")
-_VALUE = re.compile(r"[!-~]{1,128}")
-
-
-def check_external_id(key: str, value: str) -> None:
-    """Raise :class:`~samsara_fmc.exceptions.ConfigurationError` unless ``key: value`` is an external
-    ID the write-back may send (see the module notes)."""
-    if key.startswith("samsara."):
-        raise ConfigurationError(
-            f"external ID key `{key}` is one of Samsara's automatic keys, which cannot be written: "
-            "choose a key of your own, e.g. `fmcId`"
-        )
-    if not _KEY.fullmatch(key):
-        raise ConfigurationError(
-            f"external ID key `{key}` must be 1-32 ASCII letters and digits (e.g. `fmcId`)"
-        )
-    if not _VALUE.fullmatch(value) or "/" in value or "," in value:
-        raise ConfigurationError(
-            f"`{value}` cannot be the value of external ID `{key}`: it must be 1-128 printable ASCII "
-            "characters without spaces, `/` or `,`; fix the id at the FMC or match on another id column"
-        )
 
 
 @dataclass(frozen=True)
@@ -67,13 +44,19 @@ def plan(kind: str, links: Iterable[Link], key: str) -> list[Patch]:
         ConfigurationError: ``key`` or an FMC id breaks the external-ID rules; nothing is planned.
     """
     collection = {"vehicles": "/fleet/vehicles/", "drivers": "/fleet/drivers/"}[kind]
-    check_external_id(key, "x")
+    external_id(key, "x")
     out: list[Patch] = []
     for ln in links:
         sid, fid = record_id(ln.left, kind), record_id(ln.right, kind)
         if not sid or not fid or _current(as_mapping(ln.left), key) == fid:
             continue
-        check_external_id(key, fid)
+        try:
+            external_id(key, fid)
+        except ConfigurationError as e:
+            raise ConfigurationError(
+                f"{e}; it is the FMC id linked to Samsara {kind[:-1]} `{sid}`: fix it at the FMC, or "
+                "match on an id column whose values qualify"
+            ) from None
         out.append(Patch(sid, fid, collection + path_id(sid), {"externalIds": {key: fid}}))
     return out
 
@@ -103,7 +86,7 @@ def apply(client: Client, patches: Iterable[Patch], *, deadline: float | None = 
     report = ApplyReport()
     for p in patches:
         try:
-            answer = client.request("PATCH", p.path, json_body=p.body, idempotent=True, deadline=deadline)
+            answer = client.patch(p.path, json=p.body, idempotent=True, deadline=deadline)
         except ApiError as e:
             report.failed.append((p, str(e)))
             continue
