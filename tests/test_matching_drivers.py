@@ -11,6 +11,8 @@ import unicodedata
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from samsara_fmc.exceptions import ConfigurationError
 from samsara_fmc.matching import (
@@ -331,3 +333,14 @@ def test_the_roster_defeats_plain_fuzzy_matching() -> None:
             links.append((s["id"], hid))
     q = evaluate_roster(r, links)
     assert q.recall < 0.9 or q.precision < 0.99, (q.precision, q.recall)
+
+
+@given(st.one_of(st.text(max_size=40), st.text(alphabet="0123456789TXNYtxe .-+#,ÃÄ©¼\u0090", max_size=25)))
+@settings(max_examples=600, deadline=None)
+def test_normalisers_are_total_and_stable(text: str) -> None:
+    """Any text: no error, and a normalised value normalises to itself."""
+    folded = fold_name(text)
+    assert fold_name(folded) == folded
+    for fn in (license_key, employee_key, phone_key):
+        key = fn(text)
+        assert key is None or (key and fn(key) == key), (fn.__name__, text, key)
