@@ -169,3 +169,37 @@ def test_docs_alias_table_lists_every_alias(kind: str, fields: dict[str, tuple[s
     assert table == {f: set(a) for f, a in fields.items()}, "regenerate the table in docs/matching.md"
     for alias in ("unitNumber", "unit", "unit_number", "VIN", "modelYear", "model_year", "vehicle_id"):
         assert alias in known_headers("vehicles")
+
+
+def test_an_hr_export_with_its_own_headers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Drivers end to end: Samsara's export beside an HR export mapped onto the fields, scored."""
+    from tests.support.hr_roster import roster
+
+    r = roster(600, seed=4)
+    scols = ["id", "name", "licenseNumber", "licenseState", "email", "phone", "username"]
+    srows = [
+        [*("" if s[c] is None else str(s[c]) for c in scols), s["externalIds"].get("payrollId", "")]
+        for s in r.samsara
+    ]
+    left = _csv(tmp_path / "samsara_drivers.csv", [*scols, "externalIds.payrollId"], *srows)
+    hr_cols = {
+        "Person ID": "id",
+        "Employee ID": "employeeId",
+        "Full Name": "name",
+        "DL Number": "license_number",
+        "DL State": "license_state",
+        "Work Phone": "phone",
+        "Email": "email",
+        "Department": "department",
+    }
+    hrows = [["" if h[k] is None else str(h[k]) for k in hr_cols.values()] for h in r.hr]
+    right = _csv(tmp_path / "hr_export.csv", list(hr_cols), *hrows)
+    truth = _csv(tmp_path / "truth.csv", ["left_id", "right_id"], *map(list, sorted(r.true_pairs())))
+    mapping = "Person ID=id,Employee ID=employeeId,Full Name=name,DL Number=licenseNumber"
+    mapping += ",DL State=licenseState,Work Phone=phone,Email=email"
+    rc, err = _run(capsys, left, right, "--out", str(tmp_path / "o.csv"), "--map", mapping, "--truth", truth)
+    assert rc == 0, err
+    assert "hr_export.csv: 1 column(s) not used for matching drivers: `Department`" in err
+    assert "write-back:" in err and "PATCH /fleet/drivers/" in err
+    p, rec = (float(x) for x in re.findall(r"precision (\S+)  recall (\S+)", err)[0])
+    assert p >= 0.999 and rec >= 0.97, err  # recall over every true pair, review ones too
