@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from samsara_fmc.client import Client, path_id
-from samsara_fmc.exceptions import ApiError, ConfigurationError
+from samsara_fmc.exceptions import ApiError, AuthenticationError, ConfigurationError, PermissionDeniedError
 from samsara_fmc.external_ids import external_id
 from samsara_fmc.matching._records import as_mapping, record_id
 
@@ -82,11 +82,19 @@ class ApplyReport:
 def apply(client: Client, patches: Iterable[Patch], *, deadline: float | None = None) -> ApplyReport:
     """Send each patch (idempotent: setting a key to a value may be repeated after a timeout) and
     check that the answer carries the value. A refused patch (e.g. a value another object holds)
-    is reported and the others still go."""
+    is reported and the others still go.
+
+    Raises:
+        AuthenticationError, PermissionDeniedError: The token is refused or lacks Write Vehicles /
+            Write Drivers: no other patch could succeed, so none is tried (those already written
+            stay; a new plan leaves them out).
+    """
     report = ApplyReport()
     for p in patches:
         try:
             answer = client.patch(p.path, json=p.body, idempotent=True, deadline=deadline)
+        except (AuthenticationError, PermissionDeniedError):
+            raise
         except ApiError as e:
             report.failed.append((p, str(e)))
             continue
