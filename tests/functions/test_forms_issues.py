@@ -35,9 +35,7 @@ MANAGER = "7100"
 
 @pytest.fixture
 def sb(sandbox_factory: Callable[..., SandboxProcess], monkeypatch: pytest.MonkeyPatch) -> SandboxProcess:
-    box = sandbox_factory(
-        *sandbox_args(f"{NARROW}=Read Org Information,Read Form Submissions,Read Issues")
-    )
+    box = sandbox_factory(*sandbox_args(f"{NARROW}=Read Org Information,Read Form Submissions,Read Issues"))
     monkeypatch.setattr(forms_issues, "now", sim_clock(box))
     return box
 
@@ -252,7 +250,11 @@ def test_form_and_issue_records_never_carry_media_urls() -> None:
         "fields": [
             {"id": "f1", "type": "signature", "signatureValue": {"media": media}},
             {"id": "f2", "type": "media", "mediaValue": {"mediaList": [media, media]}},
-            {"id": "f3", "type": "check_boxes", "checkBoxesValue": {"value": ["A", "B"], "valueIds": ["a", "b"]}},
+            {
+                "id": "f3",
+                "type": "check_boxes",
+                "checkBoxesValue": {"value": ["A", "B"], "valueIds": ["a", "b"]},
+            },
             {"id": "f4", "type": "person", "personValue": {"person": {"id": "1", "photo": media}}},
             {"id": "f5", "type": "barcode", "barcodeValue": {"barcodes": [{"value": "0123"}]}},
             {"id": "f6", "type": "text", "textValue": {"value": "fine"}, "mediaList": [media]},

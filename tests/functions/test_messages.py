@@ -7,6 +7,7 @@ long, bad driver, stale) are outcomes with nothing sent."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -54,8 +55,6 @@ def truth(sb: SandboxProcess, start: str, end: str) -> dict[str, dict[str, Any]]
 def mark(rt: Any) -> tuple[str, str]:
     """The messages stream's first start and mark."""
     [key] = [k for k in rt.storage.objects if k.endswith("/messages.json") and k.startswith("state/")]
-    import json
-
     st = json.loads(rt.storage.objects[key])["state"]
     return str(st["first"]), str(st["mark"])
 
@@ -174,7 +173,7 @@ def test_each_fmc_message_is_sent_exactly_once_across_a_crash_lost_answers_and_r
     assert "`Bob`" in got[changes["bad"]]["reason"]
     assert got[changes["unknown"]]["samsaraResponse"]["status"] == 400
     assert sb.fmc_summary("write_outcomes")["records"] == len(changes)
-    state = rt.storage.objects
+    state = rt.storage.objects  # type: ignore[attr-defined]
     assert not any("x" * 2501 in v.decode(errors="replace") for v in state.values()), "no text kept"
 
     # The same text to the same driver again, by a new change: a second message, sent once.
@@ -223,7 +222,12 @@ def test_a_read_back_counts_against_the_baseline_not_earlier_identical_messages(
     sb.advance(60)
     clock = sim_clock(sb)
     write = messages.send_message(c, clock)
-    change = {"id": "chg-x", "type": "message.sent", "at": iso(clock()), "data": {"driverId": a, "text": text}}
+    change = {
+        "id": "chg-x",
+        "type": "message.sent",
+        "at": iso(clock()),
+        "data": {"driverId": a, "text": text},
+    }
     assert write.check is not None and write.check(change) is None
     assert write.prepare is not None and write.read_back is not None
     before = write.prepare(change, 1e12)

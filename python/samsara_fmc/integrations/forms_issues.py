@@ -278,9 +278,7 @@ def update_issue(client: Client) -> Write:
         user = d.get("assignedToUserId")
         if user is not None and str((issue.get("assignedTo") or {}).get("id")) != str(user):
             return None
-        shown = ", ".join(
-            f"{k} `{d[k]}`" for k in (*_UPDATABLE, "assignedToUserId") if d.get(k) is not None
-        )
+        shown = ", ".join(f"{k} `{d[k]}`" for k in (*_UPDATABLE, "assignedToUserId") if d.get(k) is not None)
         return f"issue `{issue['id']}` already has {shown}"
 
     def apply(change: Change, deadline: float) -> Any:
@@ -309,7 +307,7 @@ def _same(key: str, held: Any, wanted: Any) -> bool:
             return parse_time(str(held)) == parse_time(str(wanted))
         except ValueError:
             return False
-    return held == wanted
+    return bool(held == wanted)
 
 
 def assign_form(client: Client, clock: Clock) -> Write:
@@ -329,7 +327,9 @@ def assign_form(client: Client, clock: Clock) -> Write:
             bad_driver,
             text_field(d, "title", required=False, fix="give a text or leave it out"),
             _due(d, "dueAtTime"),
-            None if required is None or isinstance(required, bool) else "`data.isRequired` must be true or false",
+            None
+            if required is None or isinstance(required, bool)
+            else "`data.isRequired` must be true or false",
         )
 
     def matches(change: Change, since: str, deadline: float) -> dict[str, str]:
@@ -356,7 +356,9 @@ def assign_form(client: Client, clock: Clock) -> Write:
     def read_back(change: Change, deadline: float, intent: Mapping[str, Any]) -> str | None:
         before = intent.get("before") or {}
         since = str(before.get("since") or iso(parse_time(str(intent["first"])) - SKEW))
-        new = {k: v for k, v in matches(change, since, deadline).items() if k not in set(before.get("ids", []))}
+        new = {
+            k: v for k, v in matches(change, since, deadline).items() if k not in set(before.get("ids", []))
+        }
         if not new:
             return None
         sid, at = min(new.items(), key=lambda kv: kv[1])

@@ -109,9 +109,7 @@ def to_record(item: Mapping[str, Any]) -> dict[str, Any]:
 def read_messages(client: Client, start_ms: int, end_ms: int, deadline: float) -> list[dict[str, Any]]:
     """The messages with ``start_ms <= sentAtMs < end_ms`` (one request: the endpoint has no paging)."""
     end = max(end_ms - 1, start_ms)
-    body = client.request(
-        "GET", PATH, params={"endMs": end, "durationMs": end - start_ms}, deadline=deadline
-    )
+    body = client.request("GET", PATH, params={"endMs": end, "durationMs": end - start_ms}, deadline=deadline)
     items = (body or {}).get("data") or []
     return [dict(m) for m in items if start_ms <= int(m.get("sentAtMs") or 0) < end_ms]
 

@@ -138,7 +138,9 @@ FORM_SUBMISSION = RecordType(
                         items=Field("valueId", "string", "One option ID."),
                     ),
                     Field("note", ("string", "null"), "A note attached to the answer."),
-                    Field("mediaCount", "integer", "Photos or signatures attached.", minimum=0, required=True),
+                    Field(
+                        "mediaCount", "integer", "Photos or signatures attached.", minimum=0, required=True
+                    ),
                     Field("issueId", ("string", "null"), "An issue the answer raised, if any."),
                 ),
             ),
@@ -243,7 +245,13 @@ DRIVER_MESSAGE = RecordType(
             ("string", "null"),
             "The Samsara ID of the driver of the conversation; null for a channel that is not one to one.",
         ),
-        Field("direction", "string", "`fromDriver` or `toDriver`.", enum=("fromDriver", "toDriver"), required=True),
+        Field(
+            "direction",
+            "string",
+            "`fromDriver` or `toDriver`.",
+            enum=("fromDriver", "toDriver"),
+            required=True,
+        ),
         Field("senderType", "string", "`driver` or `dispatch`, as Samsara says.", required=True),
         Field("senderName", ("string", "null"), "The sender's name.", personal=True),
         Field("text", "string", "The message.", personal=True, required=True),
