@@ -21,8 +21,9 @@ Three streams:
     ``already`` and nothing is sent.
   - ``form.assigned`` → ``POST /form-submissions`` (``status: notStarted``, assigned to the driver).
     The body takes no external ID, so the ledger's read-back does the work: before the first send the
-    submissions of that template assigned to that driver and created since a few minutes before
-    (:data:`SKEW`) are listed from the stream and saved with the intent; after a crash or a lost
+    submissions of that template assigned to that driver and created since :data:`SKEW` before the
+    change was written (or before now, if earlier; at most a day back) are listed from the stream and
+    saved with the intent; after a crash or a lost
     answer the same list is read again, and a new one among them (same template, same driver, same
     title when one is given) is the earlier send, so nothing is sent again. The rule's limit: a form of
     the same template assigned to the same driver in the dashboard between the send and the read-back
@@ -350,7 +351,7 @@ def assign_form(client: Client, clock: Clock) -> Write:
         return out
 
     def prepare(change: Change, deadline: float) -> dict[str, Any]:
-        since = iso(clock() - SKEW)
+        since = iso(_since(change, clock()))
         return {"since": since, "ids": sorted(matches(change, since, deadline))}
 
     def read_back(change: Change, deadline: float, intent: Mapping[str, Any]) -> str | None:
@@ -386,6 +387,16 @@ def assign_form(client: Client, clock: Clock) -> Write:
         read_back=read_back,
         created=_created_id,
     )
+
+
+def _since(change: Change, now: dt.datetime) -> dt.datetime:
+    """Where a baseline starts: :data:`SKEW` before the change was written (nothing it makes can be
+    older) or before now if that is earlier (a Function clock ahead of Samsara's), at most a day back."""
+    try:
+        at = parse_time(str(change.get("at")))
+    except ValueError:
+        at = now
+    return max(min(at, now), now - dt.timedelta(days=1)) - SKEW
 
 
 def _created_id(answer: Any) -> str | None:

@@ -17,16 +17,16 @@ Two streams:
 
 Exactly once without an idempotency key. The endpoint has none and a message has no ID, so:
 
-1. Before the first send, the messages of the last :data:`SKEW` are read (``GET /v1/fleet/messages``)
+1. Before the first send, the messages since ``since`` (below) are read (``GET /v1/fleet/messages``)
    and, per recipient, the number of messages with the same text not sent by the driver is saved with
    the intent (``before``: ``since`` and the counts), in the same commit as the intent.
 2. After a crash or a lost answer (an intent without an outcome), the messages since that same
    ``since`` are read again: a recipient with more matching messages than before has received the
    earlier send, which is then ``already`` and not sent again; otherwise it is sent.
 
-The rule: match on driver + exact text + sent at or after ``since`` (the intent's time less
-:data:`SKEW`, which absorbs clock skew between the Function and Samsara), counted against the
-baseline, so an identical message sent earlier (even minutes earlier) is never mistaken for this one.
+The rule: match on driver + exact text + sent at or after ``since`` (:data:`SKEW` before the change
+was written or before the intent, whichever is earlier, at most a day back: this absorbs clock skew
+between the Function and Samsara), counted against the baseline, so an identical message sent earlier (even minutes earlier) is never mistaken for this one.
 Its limit: someone else sending the very same text to the same driver between the send and the
 read-back would be taken for it. One send reaches all its recipients at once, so a match for any of
 them counts as the send. ``reset`` never resets the ledger (see :mod:`._writeback`).
@@ -217,7 +217,10 @@ def send_message(client: Client, clock: Clock, *, max_age: dt.timedelta = dt.tim
         return n, last
 
     def prepare(change: Change, deadline: float) -> dict[str, Any]:
-        since = _ms(clock() - SKEW)
+        # From SKEW before the change was written (its message cannot be older) or before now if that
+        # is earlier (a Function clock ahead of Samsara's), at most a day back.
+        t, at = clock(), parse_time(str(change.get("at")))
+        since = _ms(max(min(at, t), t - dt.timedelta(days=1)) - SKEW)
         n, _ = counts(change, since, deadline)
         return {"since": since, "counts": n}
 
