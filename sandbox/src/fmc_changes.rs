@@ -185,7 +185,7 @@ fn copies(sb: &Sandbox, c: &Value) -> Option<usize> {
                     st.messages
                         .iter()
                         .filter(|m| {
-                            m["driverId"].to_string() == *id
+                            id_text(&m["driverId"]).as_deref() == Some(id.as_str())
                                 && m["text"] == d["text"]
                                 && m["sentAtMs"].as_i64().is_some_and(|t| t >= at)
                         })

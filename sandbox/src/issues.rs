@@ -236,8 +236,14 @@ pub(crate) fn current_of(sb: &Sandbox, id: &str) -> Option<Value> {
 /// How many issues carry the external ID `key:value` (an FMC create applied more than once shows 2).
 pub(crate) fn count_with_external_id(sb: &Sandbox, key: &str, value: &str) -> usize {
     let st = sb.store();
-    st.issues.iter().filter(|i| i["externalIds"][key] == value).count()
-        + st.issue_patches.values().filter(|p| p["externalIds"][key] == value).count()
+    st.issues
+        .iter()
+        .filter(|i| i["externalIds"][key] == value)
+        .count()
+        + st.issue_patches
+            .values()
+            .filter(|p| p["externalIds"][key] == value)
+            .count()
 }
 
 /// `GET /issues?ids=…`.

@@ -184,7 +184,10 @@ fn reply(sb: &Sandbox, st: &crate::store::Store, i: usize) -> Option<Value> {
     let m = &st.messages[i];
     let sent = m["sentAtMs"].as_i64()?;
     let did = m["driverId"].as_i64()?;
-    let h = crate::rng::hash(sb.cfg.seed, &[i as u64, sent.unsigned_abs(), did.unsigned_abs(), 71]);
+    let h = crate::rng::hash(
+        sb.cfg.seed,
+        &[i as u64, sent.unsigned_abs(), did.unsigned_abs(), 71],
+    );
     if crate::rng::unit(h) >= 0.75 {
         return None;
     }
@@ -192,10 +195,18 @@ fn reply(sb: &Sandbox, st: &crate::store::Store, i: usize) -> Option<Value> {
         .find_driver(&did.to_string())
         .and_then(|d| st.drivers[d]["name"].as_str().map(str::to_string))
         .unwrap_or_default();
-    let texts = ["Copy that", "Will do", "On it", "Understood, thanks", "Can you call me?"];
+    let texts = [
+        "Copy that",
+        "Will do",
+        "On it",
+        "Understood, thanks",
+        "Can you call me?",
+    ];
     let text = texts[(h >> 8) as usize % texts.len()];
     let at = sent + 120_000 + ((h >> 16) % 1_080_000) as i64;
-    Some(json!({"driverId": did, "isRead": false, "sender": {"name": name, "type": "driver"}, "sentAtMs": at, "text": text}))
+    Some(
+        json!({"driverId": did, "isRead": false, "sender": {"name": name, "type": "driver"}, "sentAtMs": at, "text": text}),
+    )
 }
 
 /// The conversation of vehicle `v`'s driver on day `d` whose trips run from `first` to `last`: (time
