@@ -26,8 +26,9 @@ Exactly once without an idempotency key. The endpoint has none and a message has
 
 The rule: match on driver + exact text + sent at or after ``since`` (:data:`SKEW` before the change
 was written or before the intent, whichever is earlier, at most a day back: this absorbs clock skew
-between the Function and Samsara), counted against the baseline, so an identical message sent earlier (even minutes earlier) is never mistaken for this one.
-Its limit: someone else sending the very same text to the same driver between the send and the
+between the Function and Samsara), counted against the baseline, so an identical message sent before
+the intent (a dispatcher's, or the same text from an earlier change) is never taken for this one. Its
+limit: someone else sending the very same text to the same driver between the send and the
 read-back would be taken for it. One send reaches all its recipients at once, so a match for any of
 them counts as the send. ``reset`` never resets the ledger (see :mod:`._writeback`).
 """
