@@ -62,6 +62,10 @@ def check_against_truth(sb: SandboxProcess, rt: Any) -> tuple[dict[str, Any], di
     return got_forms, got_issues
 
 
+def got_reason(sb: SandboxProcess, change: str) -> str:
+    return str(stored(sb, "write_outcomes")[change]["reason"])
+
+
 def vehicles(sb: SandboxProcess) -> list[dict[str, Any]]:
     return list(client(sb).records("/fleet/vehicles", params={"limit": 512}))
 
@@ -154,6 +158,7 @@ def test_each_fmc_change_is_applied_once_across_a_crash_lost_answers_and_refusal
     sb.faults(
         {"method": "POST", "path": "/issues", "kind": "fail_after_commit", "status": 502},
         {"method": "POST", "path": "/form-submissions", "kind": "reset"},
+        {"method": "PATCH", "path": "/issues", "kind": "reset"},
         {"path": "/fmc/v1/changes", "kind": "repeat_records", "times": 2},
     )
     request, crashed = crash_after(
@@ -169,18 +174,19 @@ def test_each_fmc_change_is_applied_once_across_a_crash_lost_answers_and_refusal
     assert sb.get("/__sandbox/faults")["rules"] == [], "the answers were lost and the feed repeated"
 
     assert writes(sb, "POST", "/issues", since) == [502, 200], "lost answer read back by external ID"
-    assert writes(sb, "PATCH", "/issues", since) == [200, 200, 404], "`same` was already so: no PATCH"
+    assert writes(sb, "PATCH", "/issues", since) == [200, 200, 404], "lost answer read back; `same` not sent"
     assert writes(sb, "POST", "/form-submissions", since) == [200, 200, 200, 400]
     status = change_status(sb)
     for name in ("lostCreate", "create", "lostForm", "form", "crashForm"):
         assert status[changes[name]]["copies"] == 1, name
     for name in ("update", "same", "byFmcId"):
         assert status[changes[name]]["applied"], name
+    assert "an earlier attempt was applied" in got_reason(sb, changes["update"])
     got = stored(sb, "write_outcomes")
     assert {n: got[cid]["status"] for n, cid in changes.items()} == {
         "lostCreate": "already",
         "create": "applied",
-        "update": "applied",
+        "update": "already",
         "same": "already",
         "byFmcId": "applied",
         "lostForm": "already",
