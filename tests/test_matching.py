@@ -243,6 +243,7 @@ def test_record_fields_are_read_in_the_core() -> None:
     ):
         assert "external_id" in _reasons(linked, ext), ext
     assert "external_id" not in _reasons(linked, {"id": "f", "externalIds": "{not json"})
+
     # Drivers too, and records that are not dicts.
     @dataclass
     class Row:

@@ -525,6 +525,10 @@ fn handle(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Response {
         ("POST", ["fmc", "v1", "streams", s, "records"]) if valid_stream(s) => upsert(sb, req, s),
         ("GET", ["fmc", "v1", "streams", s, "records"]) if valid_stream(s) => list(sb, req, s),
         ("GET", ["fmc", "v1", "streams", s, "summary"]) if valid_stream(s) => summary(sb, s),
+        (_, ["fmc", "v1", "streams", s, "records" | "summary"]) if !valid_stream(s) => Response::error(
+            400,
+            &format!("invalid stream name `{s}`: use 1 to 64 of letters, digits, `.`, `_` and `-`"),
+        ),
         (
             _,
             ["fmc", "v1", "vehicles" | "drivers" | "streams" | "changes"]

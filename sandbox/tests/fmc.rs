@@ -530,3 +530,38 @@ fn failures_after_commit_neither_lose_nor_duplicate() {
         "every retry after a commit was a replay (two of them for batch b-1)"
     );
 }
+
+#[test]
+fn a_stream_name_outside_its_pattern_is_a_400_naming_it() {
+    let sb = Sandbox::start(&["--vehicles", "2"]);
+    let long = "x".repeat(65);
+    for name in ["bad%20name!", long.as_str(), "a%2Fb"] {
+        for (method, tail) in [("POST", "records"), ("GET", "records"), ("GET", "summary")] {
+            let url = format!("{}/fmc/v1/streams/{name}/{tail}", sb.url);
+            let r = if method == "POST" {
+                sb.http
+                    .post(&url)
+                    .header("Idempotency-Key", "k1")
+                    .body("{\"records\":[]}")
+                    .send()
+            } else {
+                sb.http.get(&url).send()
+            }
+            .unwrap();
+            assert_eq!(r.status().as_u16(), 400, "{method} {name}/{tail}");
+            let body: Value = serde_json::from_str(&r.text().unwrap()).unwrap();
+            let msg = body["message"].as_str().unwrap();
+            assert!(
+                msg.starts_with("invalid stream name `") && msg.contains("1 to 64"),
+                "{msg}"
+            );
+        }
+    }
+    // A valid name with a method the route does not take is still a 405.
+    let r = sb
+        .http
+        .delete(format!("{}/fmc/v1/streams/trips/records", sb.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+}

@@ -3,6 +3,7 @@
 mod errors;
 mod http;
 mod matching;
+mod repr;
 mod units;
 mod vin;
 
