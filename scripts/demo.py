@@ -35,7 +35,8 @@ FMC_TOKEN = "demo-fmc-token-42"
 SCOPES = (
     "Read Vehicle Statistics,Read Org Information,Read Vehicles,Read Safety Events & Scores,"
     "Read Speeding Intervals,Read Defects,Read Defect Types,Read DVIRs,Write Defects,Read Trips,"
-    "Read Idling,Read Assignments,Read Media Retrieval,Write Media Retrieval,Read Readings"
+    "Read Idling,Read Assignments,Read Media Retrieval,Write Media Retrieval,Read Readings,"
+    "Read Form Submissions,Read Issues,Write Issues,Write Form Submissions,Read Messages,Write Messages"
 )
 NAME = "vehicle-stats"
 
@@ -615,6 +616,160 @@ def idling(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
     return Report("idling", len(demo.runs), len(held), 0, len(truth - held), duplicated)
 
 
+def some_drivers(sandbox: Sandbox, n: int) -> list[str]:
+    """``n`` driver IDs, from the day's messages (the demo token reads messages, not drivers)."""
+    body = api_get(sandbox.url, TOKEN, "/v1/fleet/messages", {})
+    return sorted({str(m["driverId"]) for m in body["data"] if m["driverId"]})[:n]
+
+
+def fmc_change(sandbox: Sandbox, kind: str, data: dict[str, Any]) -> str:
+    """Scripts an FMC change a simulated minute after the last; its ID."""
+    sandbox.admin("/__sandbox/clock/advance", {"seconds": 60})
+    return str(sandbox.admin("/__sandbox/fmc/changes", {"type": kind, "data": data})["id"])
+
+
+def change_writes(sandbox: Sandbox, changes: list[str]) -> tuple[int, int]:
+    """Of the FMC's ``changes``: how many are missing from Samsara or their outcome from the FMC
+    (lost), and how many produced more than one Samsara object (duplicated)."""
+    status = {c["id"]: c for c in sandbox.admin("/__sandbox/fmc/changes")["data"]}
+    outcomes = {str(r["id"]) for r in sandbox.fmc_records("write_outcomes")}
+    lost = sum(1 for c in changes if c not in outcomes or not status[c]["applied"])
+    duplicated = sum(max(0, int(status[c].get("copies", 1)) - 1) for c in changes)
+    return lost, duplicated
+
+
+def forms_issues(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """forms-issues over the whole simulated history; then the FMC opens an issue, takes up another,
+    moves its own to resolved and sends a proof-of-delivery form to a driver, while an issue is raised
+    in the dashboard; two later runs. Submissions and issues at the FMC endpoint equal a fresh read,
+    each FMC change applied once with its outcome back."""
+    demo = Demo(workdir, sandbox.url, name="forms-issues")
+    demo.init(
+        zip_path,
+        {"lookbackHours": lookback_hours(sandbox)},
+        {"FMC_URL": sandbox.url, "FMC_TOKEN": FMC_TOKEN},
+    )
+    demo.run("manual")
+    vehicle = sandbox_vehicle(sandbox)
+    issues = stream_truth(
+        sandbox.url, "/issues/stream", {"startTime": stream_start(demo, "issues"), "status": "open"}
+    )
+    [driver] = some_drivers(sandbox, 1)
+    changes = [
+        fmc_change(
+            sandbox,
+            "issue.created",
+            {"title": "Brake lights out", "assetId": vehicle, "priority": "high", "fmcIssueId": "WO-1001"},
+        ),
+        fmc_change(sandbox, "issue.updated", {"issueId": "fmcIssueId:WO-1001", "assignedToUserId": "7100"}),
+        fmc_change(
+            sandbox,
+            "form.assigned",
+            {
+                "formTemplateId": "9b1e6a52-0000-4000-8000-000000000003",
+                "driverId": driver,
+                "title": "Stop 14",
+            },
+        ),
+    ]
+    if issues:
+        changes.append(
+            fmc_change(sandbox, "issue.updated", {"issueId": issues[0]["id"], "status": "inProgress"})
+        )
+    req = urllib.request.Request(
+        f"{sandbox.url}/issues",
+        data=json.dumps({"title": "Mirror cracked", "asset": {"id": vehicle}}).encode(),
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(req, timeout=10).close()  # raised in the dashboard
+    since = int(sandbox.admin("/__sandbox/requests?since=0")["requests"][-1]["seq"])
+    sandbox.admin("/__sandbox/clock/advance", {"seconds": 3600})
+    demo.run("schedule")
+    sandbox.admin("/__sandbox/clock/advance", {"seconds": 600})
+    demo.run("api")
+    lost = duplicated = delivered = 0
+    for stream, path, state in (
+        ("form_submissions", "/form-submissions/stream", "form-submissions"),
+        ("issues", "/issues/stream", "issues"),
+    ):
+        query = {"startTime": stream_start(demo, state), "include": "externalIds"}
+        truth = {str(x["id"]): str(x["updatedAtTime"]) for x in stream_truth(sandbox.url, path, query)}
+        held = {str(r["id"]): str(r["record"]["updatedAtTime"]) for r in sandbox.fmc_records(stream)}
+        delivered += len(held)
+        lost += sum(1 for i, at in truth.items() if held.get(i) != at)
+        duplicated += len(set(held) - set(truth)) + int(sandbox.fmc_summary(stream)["duplicates"])
+    log = sandbox.admin(f"/__sandbox/requests?since={since}")["requests"]  # the Function's writes
+    writes = sum(
+        1
+        for r in log
+        if (r["method"], r["path"])
+        in (("POST", "/issues"), ("PATCH", "/issues"), ("POST", "/form-submissions"))
+        and int(r["status"]) == 200
+    )
+    missing, copies = change_writes(sandbox, changes)
+    for r in demo.runs:
+        print(
+            f"  forms-issues  {r['mode']:<12} records {r['records']:>6}  repeated {r['repeated']:>4}  "
+            f"caught up {r['caughtUp']!s:<5}  write-back {r['writeBack']['ran']!s:<5}  {r['seconds']:.2f} s"
+        )
+    return Report("forms-issues", len(demo.runs), delivered, writes, lost + missing, duplicated + copies)
+
+
+def messages(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """messages over the whole simulated history, sending three FMC messages (one to two drivers) in
+    the same run, then a rerun: every message up to the run delivered once, each FMC message sent once
+    (the FMC's sends and the drivers' replies come after the run's windows, which follow the wall clock:
+    see ``idling``)."""
+    demo = Demo(workdir, sandbox.url, name="messages")
+    demo.init(
+        zip_path,
+        {"lookbackHours": lookback_hours(sandbox), "maxAgeHours": "2160", "windowHours": "168"},
+        {"FMC_URL": sandbox.url, "FMC_TOKEN": FMC_TOKEN},
+    )
+    drivers = some_drivers(sandbox, 3)
+    texts = {
+        "Your 7 am load moved to door 3": drivers[:1],
+        "Fuel card limit raised for this week": drivers[1:3],
+        "Please call the shop about your inspection": drivers[2:3],
+    }
+    changes = [fmc_change(sandbox, "message.sent", {"driverIds": ids, "text": t}) for t, ids in texts.items()]
+    sent_at = int(
+        dt.datetime.fromisoformat(
+            sandbox.admin("/__sandbox/clock/advance", {"seconds": 0})["now"].replace("Z", "+00:00")
+        ).timestamp()
+        * 1000
+    )
+    demo.run("manual")
+    sandbox.admin("/__sandbox/clock/advance", {"seconds": 3600})
+    again = demo.run("schedule")
+    [path] = demo.storage().glob("state/*/messages/messages.json")
+    state = json.loads(path.read_text())["state"]
+    lo = int(dt.datetime.fromisoformat(state["first"].replace("Z", "+00:00")).timestamp() * 1000)
+    body = api_get(
+        sandbox.url, TOKEN, "/v1/fleet/messages", {"endMs": str(sent_at), "durationMs": str(sent_at - lo)}
+    )
+    truth = {
+        f"{m['driverId']}:{m['sentAtMs']}:{m['sender']['type']}"
+        for m in body["data"]
+        if lo <= m["sentAtMs"] and m["text"] not in texts
+    }
+    held = {str(r["id"]).rsplit(":", 1)[0] for r in sandbox.fmc_records("driver_messages")}
+    summary = sandbox.fmc_summary("driver_messages")
+    log = sandbox.admin("/__sandbox/requests?since=0")["requests"]
+    posts = sum(
+        1 for r in log if (r["method"], r["path"]) == ("POST", "/v1/fleet/messages") and r["status"] == 200
+    )
+    missing, copies = change_writes(sandbox, changes)
+    duplicated = int(summary["duplicates"]) + len(held - truth) + int(again["records"]) + copies
+    for r in demo.runs:
+        print(
+            f"  messages {r['mode']:<10} records {r['records']:>6}  repeated {r['repeated']:>4}  "
+            f"caught up {r['caughtUp']!s:<5}  write-back {r['writeBack']['ran']!s:<5}  {r['seconds']:.2f} s"
+        )
+    return Report("messages", len(demo.runs), len(held), posts, len(truth - held) + missing, duplicated)
+
+
 SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
     "vehicle-stats": vehicle_stats,
     "vehicle-locations": vehicle_locations,
@@ -624,6 +779,8 @@ SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
     "camera-media": camera_media,
     "trips": trips,
     "idling": idling,
+    "forms-issues": forms_issues,
+    "messages": messages,
 }
 """How the demo exercises each Function (every folder under functions/ must have one)."""
 

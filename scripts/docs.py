@@ -127,11 +127,18 @@ def _first_run(m: Manifest) -> str:
             + "; later runs resume from the saved state."
         )
         return f"{text}{backfill}{reset}"
-    return (
-        "reads the feed's start: each vehicle's latest values, not history; every later run reads what"
-        " arrived since the saved cursor, so nothing is skipped while the schedule runs. A feed has no"
-        f" backfill (history is another endpoint).{reset}"
+    text = (
+        "reads the feed's start: each vehicle's latest values; every later run reads what arrived since"
+        " the saved cursor, so nothing is skipped while the schedule runs."
     )
+    if "backfillDays" in names:
+        text += (
+            " For history, give a new stream `backfillDays` (a first run, or a manual or API run with"
+            " `reset=true`): it reads that many days from the history endpoint, a window per step over as"
+            " many runs as it takes, and hands over to the feed with no gap and no overlap. With"
+            " `follow=true` a run keeps polling for its whole budget."
+        )
+    return f"{text}{reset}"
 
 
 def deploy_sections(ms: list[Manifest]) -> str:

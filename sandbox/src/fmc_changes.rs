@@ -1,7 +1,9 @@
 //! FMC-side changes that must flow back to Samsara: `GET /fmc/v1/changes` is a feed of driver-roster
 //! changes, new cost-centre tags and defect resolutions. Roster and tag changes are generated every
 //! six simulated hours; any change can also be scripted through `POST /__sandbox/fmc/changes`.
-//! `GET /__sandbox/fmc/changes` reports, per change, whether Samsara's state now reflects it.
+//! `GET /__sandbox/fmc/changes` reports, per change, whether Samsara's state now reflects it, and for
+//! the workflow changes (issues, forms, driver messages) how many Samsara objects it produced
+//! (`copies`: 1 when applied exactly once).
 
 use serde_json::{json, Value};
 
@@ -15,11 +17,15 @@ use crate::streams::{page, Item, Window};
 /// Interval between generated changes, seconds.
 const PERIOD: i64 = 6 * 3600;
 /// Change types.
-pub(crate) const TYPES: [&str; 4] = [
+pub(crate) const TYPES: [&str; 8] = [
     "driver.created",
     "driver.deactivated",
     "tag.created",
     "defect.resolved",
+    "issue.created",
+    "issue.updated",
+    "form.assigned",
+    "message.sent",
 ];
 const FIRST: [&str; 8] = [
     "Alex", "Jordan", "Priya", "Samuel", "Rosa", "Dmitri", "Keisha", "Tomas",
@@ -128,15 +134,90 @@ pub(crate) fn status(sb: &Sandbox) -> Response {
         .map(|(_, _, mut c)| {
             let applied = applied(sb, &c);
             c["applied"] = json!(applied);
+            if let Some(n) = copies(sb, &c) {
+                c["copies"] = json!(n);
+            }
             c
         })
         .collect();
     Response::json(200, &json!({"data": out}))
 }
 
+/// The Samsara objects a workflow change produced: issues carrying its `fmcChangeId`, forms of its
+/// template assigned to its driver (with its title, if any) since its time, or messages with its text
+/// sent to each of its drivers since its time (the fewest over its drivers); `None` for other types.
+fn copies(sb: &Sandbox, c: &Value) -> Option<usize> {
+    let d = &c["data"];
+    let at = c["at"].as_str().and_then(parse_rfc3339_ms).unwrap_or(0);
+    match c["type"].as_str() {
+        Some("issue.created") => Some(crate::issues::count_with_external_id(
+            sb,
+            "fmcChangeId",
+            c["id"].as_str().unwrap_or(""),
+        )),
+        Some("form.assigned") => {
+            let st = sb.store();
+            Some(
+                st.forms
+                    .values()
+                    .filter(|f| {
+                        f["formTemplate"]["id"] == d["formTemplateId"]
+                            && f["assignedTo"]["type"] == "driver"
+                            && f["assignedTo"]["id"].as_str() == id_text(&d["driverId"]).as_deref()
+                            && (d["title"].is_null() || f["title"] == d["title"])
+                            && f["createdAtTime"]
+                                .as_str()
+                                .and_then(parse_rfc3339_ms)
+                                .is_some_and(|t| t >= at)
+                    })
+                    .count(),
+            )
+        }
+        Some("message.sent") => {
+            let drivers: Vec<String> = match d.get("driverIds").and_then(Value::as_array) {
+                Some(ids) => ids.iter().filter_map(id_text).collect(),
+                None => id_text(&d["driverId"]).into_iter().collect(),
+            };
+            let st = sb.store();
+            drivers
+                .iter()
+                .map(|id| {
+                    st.messages
+                        .iter()
+                        .filter(|m| {
+                            id_text(&m["driverId"]).as_deref() == Some(id.as_str())
+                                && m["text"] == d["text"]
+                                && m["sentAtMs"].as_i64().is_some_and(|t| t >= at)
+                        })
+                        .count()
+                })
+                .min()
+        }
+        _ => None,
+    }
+}
+
+/// An ID given as a string or a number, as text.
+fn id_text(v: &Value) -> Option<String> {
+    v.as_str()
+        .map(str::to_string)
+        .or_else(|| v.as_i64().map(|n| n.to_string()))
+}
+
 fn applied(sb: &Sandbox, c: &Value) -> bool {
     let d = &c["data"];
     match c["type"].as_str() {
+        Some("issue.created" | "form.assigned" | "message.sent") => copies(sb, c).is_some_and(|n| n >= 1),
+        Some("issue.updated") => d["issueId"]
+            .as_str()
+            .and_then(|id| crate::issues::current_of(sb, id))
+            .is_some_and(|i| {
+                ["status", "priority", "title", "description"]
+                    .iter()
+                    .all(|k| d[*k].is_null() || i[*k] == d[*k])
+                    && (d["assignedToUserId"].is_null()
+                        || i["assignedTo"]["id"].as_str() == id_text(&d["assignedToUserId"]).as_deref())
+            }),
         Some("defect.resolved") => d["defectId"]
             .as_str()
             .and_then(|id| crate::defects::is_resolved(sb, id))

@@ -19,3 +19,4 @@ mod readings;
 mod shape;
 mod support;
 mod trailers;
+mod workflows;

@@ -84,7 +84,9 @@ def streams(ctx: RunContext) -> list[Stream]:
                 deadline=deadline,
             )
 
-        def history(start: _dt.datetime, end: _dt.datetime, deadline: float, group: list[str] = group) -> Any:
+        def history(
+            start: _dt.datetime, end: _dt.datetime, deadline: float, group: list[StatType] = group
+        ) -> Any:
             return ctx.client.stats_pages(
                 types=group,
                 units=units,  # type: ignore[arg-type]

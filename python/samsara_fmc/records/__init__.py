@@ -29,6 +29,9 @@ record type               stream                    one record is
 ``trip``                  ``trips``                 a completed trip of a vehicle, as it changes
 ``idling_event``          ``idling_events``         an idling event of a vehicle
 ``idling_day``            ``idling_days``           a vehicle's idling KPIs on one local day
+``form_submission``       ``form_submissions``      a form submission, as it changes
+``issue``                 ``issues``                an issue, as it changes
+``driver_message``        ``driver_messages``       a message between dispatch and a driver
 ========================  ========================  ==========================================================
 """
 
@@ -48,14 +51,18 @@ from samsara_fmc.records.operations import IDLING_DAY, IDLING_EVENT, TRIP
 from samsara_fmc.records.outcomes import OUTCOME_STATUSES, WRITE_OUTCOME
 from samsara_fmc.records.safety import SAFETY_EVENT, SPEED_UNITS, SPEEDING_INTERVAL
 from samsara_fmc.records.vehicle_stats import VALUE_UNITS, VEHICLE_STAT
+from samsara_fmc.records.workflows import DRIVER_MESSAGE, FORM_SUBMISSION, ISSUE
 
 __all__ = [
     "CAMERA_MEDIA",
+    "DRIVER_MESSAGE",
     "DVIR",
     "DVIR_DEFECT",
+    "FORM_SUBMISSION",
     "HEALTH",
     "IDLING_DAY",
     "IDLING_EVENT",
+    "ISSUE",
     "MEDIA_STATUSES",
     "OUTCOME_STATUSES",
     "SAFETY_EVENT",
@@ -95,6 +102,9 @@ _TYPES: tuple[RecordType, ...] = (
     TRIP,
     IDLING_EVENT,
     IDLING_DAY,
+    FORM_SUBMISSION,
+    ISSUE,
+    DRIVER_MESSAGE,
 )
 _BY_STREAM = {t.stream: t for t in _TYPES}
 _BY_NAME = {t.name: t for t in _TYPES}

@@ -63,6 +63,9 @@ PROBES: dict[str, Probe] = {
     "Write Tags": Probe("PATCH", f"/tags/{_NO_ID}", body={}),
     "Write Vehicles": Probe("PATCH", f"/fleet/vehicles/{_NO_ID}", body={}),
     "Write Issues": Probe("PATCH", "/issues", body={}),
+    "Write Form Submissions": Probe("PATCH", "/form-submissions", body={}),
+    "Read Messages": Probe("GET", "/v1/fleet/messages", (("durationMs", "0"),)),
+    "Write Messages": Probe("POST", "/v1/fleet/messages", body={}),
     "Write Media Retrieval": Probe("POST", "/cameras/media/retrieval", body={}),
 }
 
