@@ -3,43 +3,44 @@
 Such a report is asked for whole (``year`` plus ``month`` or ``quarter``), is worth reading only once
 its period has closed, and may still change afterwards (a fuel purchase imported late, a corrected
 jurisdiction mileage). So each run reads every period ``due`` names (the closed periods still within
-the time the integration re-checks), and delivers a period's records when their fingerprint differs
-from the one delivered last: a new period once, a changed one again under the same ``id`` s (an
-upsert), an unchanged one not at all. State::
+the time the integration re-checks) and keeps, per period, the digests of its records' (id, content)
+as the period's fingerprint: a new period is delivered once; a changed one has its changed records
+delivered again under the same ``id`` s (upserts) and nothing else; an unchanged one is not
+delivered. State::
 
-    {"periods": {"<period>": "<fingerprint of its records>", …}}
+    {"periods": {"<period>": "<base64 digests of its records' (id, content)>", …}}
 
-Period keys must sort in time order (``2026-12``, ``2026-Q4``); the ``keep`` newest fingerprints are
-kept, so a period that left the re-check horizon and comes back (the horizon widened) is recognised.
-A period's records are one delivery, so a crash between delivery and state write re-sends exactly
-that delivery (the engine's outbox) and nothing else.
+Period keys must sort in time order (``2026-12``, ``2026-Q4``); the ``keep`` newest periods are kept,
+so a period that left the re-check horizon and comes back (the horizon widened) is recognised. A
+period's changed records are one delivery, so a crash between it and the state write re-sends exactly
+that delivery (the engine's outbox) and nothing else. A record that drops out of a changed period is
+not retracted (the driver cannot tell an FMC what to delete); the integration's own summary records
+(the IFTA return) carry the period whole.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from samsara_fmc.engine._util import Clock, utc_now
+from samsara_fmc.engine._util import Clock, digest, pack, unpack, utc_now
 from samsara_fmc.engine.core import StreamContext
 from samsara_fmc.sinks import Batch
 
-__all__ = ["PeriodsDriver", "records_fingerprint"]
+__all__ = ["PeriodsDriver", "record_digest"]
 
 
-def records_fingerprint(records: Sequence[Mapping[str, Any]]) -> str:
-    """A hash of a period's records, whatever their order (so a re-read in another order is equal)."""
-    lines = sorted(json.dumps(r, sort_keys=True, separators=(",", ":"), default=str) for r in records)
-    return hashlib.blake2b("\n".join(lines).encode(), digest_size=12).hexdigest()
+def record_digest(record: Mapping[str, Any]) -> bytes:
+    """The digest of a record's (id, content): equal for an unchanged record read again."""
+    return digest(str(record["id"]), json.dumps(record, sort_keys=True, separators=(",", ":"), default=str))
 
 
 @dataclass(frozen=True)
 class PeriodsDriver:
-    """Reads whole periods and delivers those whose records changed since their last delivery.
+    """Reads whole periods and delivers the records that are new or changed since the last read.
 
     Attributes:
         due: Given now, the periods to read, oldest first (closed ones within the re-check horizon).
@@ -59,13 +60,17 @@ class PeriodsDriver:
         for period in self.due(self.clock()):
             ctx.check_deadline()
             records = list(self.fetch(period, ctx.deadline))
-            fp = records_fingerprint(records)
-            if done.get(period) == fp:
-                ctx.summary.repeated += len(records)
-                ctx.summary.pages += 1
+            digests = [record_digest(r) for r in records]
+            known = set(unpack(done.get(period)))
+            fresh = [r for r, d in zip(records, digests, strict=True) if d not in known]
+            ctx.summary.repeated += len(records) - len(fresh)
+            fingerprint = pack(sorted(set(digests)))
+            if fresh:
+                ctx.deliver(Batch.of(fresh), by_id=False)
             else:
-                ctx.deliver(Batch.of(records), by_id=False)
-                done[period] = fp
+                ctx.summary.pages += 1
+            if fingerprint != done.get(period):
+                done[period] = fingerprint
                 st["periods"] = {k: done[k] for k in sorted(done)[-self.keep :]}
                 ctx.commit()
             if ctx.page_limit_reached():

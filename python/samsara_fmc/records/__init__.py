@@ -29,6 +29,9 @@ record type               stream                    one record is
 ``trip``                  ``trips``                 a completed trip of a vehicle, as it changes
 ``idling_event``          ``idling_events``         an idling event of a vehicle
 ``idling_day``            ``idling_days``           a vehicle's idling KPIs on one local day
+``ifta_jurisdiction``     ``ifta_jurisdictions``    a period's IFTA figures of a fuel type in a jurisdiction
+``ifta_vehicle``          ``ifta_vehicles``         a period's IFTA figures of a vehicle in a jurisdiction
+``ifta_return``           ``ifta_returns``          a quarter's return-ready IFTA export (CSV and flags)
 ========================  ========================  ==========================================================
 """
 
@@ -42,6 +45,7 @@ from samsara_fmc.exceptions import ConfigurationError
 from samsara_fmc.records._model import SCHEMA_DIALECT, Field, RecordType, csv_cell, validate, write_csv
 from samsara_fmc.records.dvir import DVIR, DVIR_DEFECT
 from samsara_fmc.records.health import HEALTH
+from samsara_fmc.records.ifta import IFTA_JURISDICTION, IFTA_RETURN, IFTA_VEHICLE
 from samsara_fmc.records.locations import VEHICLE_LOCATION
 from samsara_fmc.records.media import CAMERA_MEDIA, MEDIA_STATUSES
 from samsara_fmc.records.operations import IDLING_DAY, IDLING_EVENT, TRIP
@@ -56,6 +60,9 @@ __all__ = [
     "HEALTH",
     "IDLING_DAY",
     "IDLING_EVENT",
+    "IFTA_JURISDICTION",
+    "IFTA_RETURN",
+    "IFTA_VEHICLE",
     "MEDIA_STATUSES",
     "OUTCOME_STATUSES",
     "SAFETY_EVENT",
@@ -95,6 +102,9 @@ _TYPES: tuple[RecordType, ...] = (
     TRIP,
     IDLING_EVENT,
     IDLING_DAY,
+    IFTA_JURISDICTION,
+    IFTA_VEHICLE,
+    IFTA_RETURN,
 )
 _BY_STREAM = {t.stream: t for t in _TYPES}
 _BY_NAME = {t.name: t for t in _TYPES}
