@@ -65,14 +65,19 @@ class PeriodsDriver:
             fresh = [r for r, d in zip(records, digests, strict=True) if d not in known]
             ctx.summary.repeated += len(records) - len(fresh)
             fingerprint = pack(sorted(set(digests)))
-            if fresh:
-                ctx.deliver(Batch.of(fresh), by_id=False)
-            else:
-                ctx.summary.pages += 1
             if fingerprint != done.get(period):
+                # The new fingerprint goes into the state before the delivery: the engine saves the
+                # state with its outbox entry, so a run that dies after sending does not read the
+                # period as changed again, and its retry re-sends exactly that delivery.
                 done[period] = fingerprint
                 st["periods"] = {k: done[k] for k in sorted(done)[-self.keep :]}
+                if fresh:
+                    ctx.deliver(Batch.of(fresh), by_id=False)
+                else:
+                    ctx.summary.pages += 1
                 ctx.commit()
+            else:
+                ctx.summary.pages += 1
             if ctx.page_limit_reached():
                 return False
         return True
