@@ -8,8 +8,9 @@ run reads every closed month and quarter that ended within ``monthsBack`` months
 once, and again under the same ``id`` s when Samsara's figures for it change (a fuel purchase
 imported late, a corrected mileage).
 
-The jurisdiction report gives no fuel type, so it is read once unfiltered and once per fuel type of
-``fuelTypes``: the ``ifta_jurisdiction`` records are per period, fuel type and jurisdiction. The
+The jurisdiction report gives no fuel type, so it is read once unfiltered and then per fuel type of
+``fuelTypes`` (the common ones first) until the fuel types read account for every jurisdiction's
+distance and fuel: the ``ifta_jurisdiction`` records are per period, fuel type and jurisdiction. The
 vehicle report (paged) gives ``ifta_vehicle`` records per period, vehicle and jurisdiction; read
 again with ``fuelType=Unspecified`` it names the vehicles without a fuel type. Distances are
 converted from metres to whole miles and kilometres, fuel from litres to US gallons and litres to
@@ -79,6 +80,10 @@ FUEL_TYPES = (
     "Other",
 )
 """Samsara's IFTA fuel types (``Unspecified``: vehicles without one)."""
+COMMON = ("Diesel", "Gasoline", "Unspecified", "Electricity", "Propane", "Biodiesel")
+"""Fuel types read first: most fleets' miles are all under these, and the rest need not be read."""
+_EPSILON = Decimal("0.5")
+"""Metres or litres left unaccounted that count as rounding, not as another fuel type."""
 UNTAXED = frozenset({"Electricity"})
 """Fuel types with no fuel tax: no return lines, no fuel purchases expected."""
 CLOCK: Clock = utc_now
@@ -459,12 +464,30 @@ class _Reads:
             out.extend(data.get("vehicleReports") or [] if isinstance(data, Mapping) else data)
         return out
 
+    def _by_fuel(
+        self, p: Period, deadline: float, whole: Sequence[Mapping[str, Any]]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The jurisdiction report per fuel type, the common types first; once they account for the
+        whole report (every jurisdiction's distance and fuel) the others are empty and not read."""
+        left = {
+            str(j["jurisdiction"]): (_dec(j.get("totalMeters")), _dec(j.get("taxPaidLiters"))) for j in whole
+        }
+        out: dict[str, list[dict[str, Any]]] = {}
+        for fuel in sorted(self.fuel_types, key=lambda f: (f not in COMMON, FUEL_TYPES.index(f))):
+            if not any(m > _EPSILON or abs(lit) > _EPSILON for m, lit in left.values()):
+                break
+            out[fuel] = list(self._jurisdictions(p, deadline, fuel).get("jurisdictionReports") or [])
+            for j in out[fuel]:
+                m, lit = left.get(str(j["jurisdiction"]), (Decimal(0), Decimal(0)))
+                left[str(j["jurisdiction"])] = (
+                    m - _dec(j.get("totalMeters")),
+                    lit - _dec(j.get("taxPaidLiters")),
+                )
+        return out
+
     def _read(self, p: Period, deadline: float) -> dict[str, Any]:
         whole = self._jurisdictions(p, deadline, None)
-        by_fuel = {
-            f: list(self._jurisdictions(p, deadline, f).get("jurisdictionReports") or [])
-            for f in self.fuel_types
-        }
+        by_fuel = self._by_fuel(p, deadline, list(whole.get("jurisdictionReports") or []))
         untyped_reports = self._vehicles(p, deadline, "Unspecified")
         untyped = {
             str((r.get("vehicle") or {}).get("id"))
