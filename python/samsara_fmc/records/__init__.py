@@ -29,6 +29,7 @@ record type               stream                    one record is
 ``trip``                  ``trips``                 a completed trip of a vehicle, as it changes
 ``idling_event``          ``idling_events``         an idling event of a vehicle
 ``idling_day``            ``idling_days``           a vehicle's idling KPIs on one local day
+``idling_driver_day``     ``idling_driver_days``    a driver's idling KPIs on one local day
 ``ifta_jurisdiction``     ``ifta_jurisdictions``    a period's IFTA figures of a fuel type in a jurisdiction
 ``ifta_vehicle``          ``ifta_vehicles``         a period's IFTA figures of a vehicle in a jurisdiction
 ``ifta_return``           ``ifta_returns``          a quarter's return-ready IFTA export (CSV and flags)
@@ -48,7 +49,7 @@ from samsara_fmc.records.health import HEALTH
 from samsara_fmc.records.ifta import IFTA_JURISDICTION, IFTA_RETURN, IFTA_VEHICLE
 from samsara_fmc.records.locations import VEHICLE_LOCATION
 from samsara_fmc.records.media import CAMERA_MEDIA, MEDIA_STATUSES
-from samsara_fmc.records.operations import IDLING_DAY, IDLING_EVENT, TRIP
+from samsara_fmc.records.operations import IDLING_DAY, IDLING_DRIVER_DAY, IDLING_EVENT, TRIP
 from samsara_fmc.records.outcomes import OUTCOME_STATUSES, WRITE_OUTCOME
 from samsara_fmc.records.safety import SAFETY_EVENT, SPEED_UNITS, SPEEDING_INTERVAL
 from samsara_fmc.records.vehicle_stats import VALUE_UNITS, VEHICLE_STAT
@@ -59,6 +60,7 @@ __all__ = [
     "DVIR_DEFECT",
     "HEALTH",
     "IDLING_DAY",
+    "IDLING_DRIVER_DAY",
     "IDLING_EVENT",
     "IFTA_JURISDICTION",
     "IFTA_RETURN",
@@ -102,6 +104,7 @@ _TYPES: tuple[RecordType, ...] = (
     TRIP,
     IDLING_EVENT,
     IDLING_DAY,
+    IDLING_DRIVER_DAY,
     IFTA_JURISDICTION,
     IFTA_VEHICLE,
     IFTA_RETURN,
