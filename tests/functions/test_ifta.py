@@ -140,6 +140,49 @@ def test_closed_periods_once_a_changed_one_again_and_the_return_adds_up(
     check_return(ret, [r for r in held.values() if r["period"] == "2026-Q4"], truth(rig, "2026-Q4"))
 
 
+@pytest.mark.parametrize("side", ["samsara", "fmc"])
+def test_faults_still_deliver_each_version_once(rig_factory: Callable[..., Rig], side: str) -> None:
+    """Samsara's 5xx, resets and cut bodies, or the FMC storing a batch whose answer is lost: runs
+    fail and are retried as the platform does; each version of each record is held once."""
+    rig = rig_factory(fmc=True)
+    rules: list[dict[str, Any]] = (
+        [
+            {"path": "/fleet/reports/ifta/jurisdiction", "kind": "status", "status": 503, "times": 3},
+            {"path": "/fleet/reports/ifta/vehicle", "kind": "reset", "times": 2},
+            {"path": "/fleet/reports/ifta/jurisdiction", "kind": "truncate", "times": 2},
+        ]
+        if side == "samsara"
+        else [
+            {"path": f"/fmc/v1/streams/{s}/records", "kind": "fail_after_commit", "status": 503, "times": 2}
+            for s in (JURIS, VEHICLES, RETURNS)
+        ]
+    )
+    rig.sb.faults(*rules)
+    runs = rig.until_caught_up(**PARAMS)
+    rig.sb.advance(25 * 3600)  # the late purchase is known, December and Q4 close
+    rig.sb.faults(*rules)  # the returns' FMC rule of the first round is still waiting: Q4 had not closed
+    runs += rig.until_caught_up(**PARAMS)
+    assert not rig.sb.get("/__sandbox/faults")["rules"], "every fault was met"
+    if side == "samsara":
+        assert rig.runs > len(runs), "runs failed and were retried"
+    else:
+        assert sum(rig.sb.fmc_summary(s)["replays"] for s in (JURIS, VEHICLES, RETURNS)) >= 6, "answers lost"
+    assert rig.run_ok(**PARAMS)["records"] == 0
+    for stream in (JURIS, VEHICLES, RETURNS):
+        assert rig.sb.fmc_summary(stream)["duplicates"] == 0, stream
+    held = {str(x["record"]["id"]): x["record"] for x in rig.sb.fmc_records(JURIS)}
+    for period in ("2026-11", "2026-12", "2026-Q4"):
+        lines = truth(rig, period)["lines"]
+        want = {
+            f"{period}:{x['fuelType']}:{x['jurisdiction']}": x["taxPaidLiters"]
+            for x in lines
+            if x["totalMeters"]
+        }
+        assert {i: held[i]["taxPaidLitersReported"] for i in want} == want, period
+    [ret] = [x["record"] for x in rig.sb.fmc_records(RETURNS)]
+    check_return(ret, [r for r in held.values() if r["period"] == "2026-Q4"], truth(rig, "2026-Q4"))
+
+
 def check_return(ret: dict[str, Any], lines: list[dict[str, Any]], t: dict[str, Any]) -> None:
     """The CSV's lines are the quarter's jurisdiction records of taxed fuel types, each TOTAL the sum
     of its lines, and every figure the sandbox's truth converted here."""
