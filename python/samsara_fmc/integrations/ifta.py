@@ -33,7 +33,7 @@ import hashlib
 import io
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -42,6 +42,7 @@ from samsara_fmc.client import ParamValue
 from samsara_fmc.engine import PeriodsDriver, RunContext, Stream
 from samsara_fmc.engine._util import Clock, iso, utc_now
 from samsara_fmc.exceptions import ConfigurationError
+from samsara_fmc.sinks import Batch
 from samsara_fmc.state import fingerprint
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "closed_at",
     "due_periods",
     "jurisdiction_records",
+    "newest_period_end",
     "parse_period",
     "return_record",
     "streams",
@@ -309,7 +311,8 @@ def return_record(
     flags = []
     if untyped:
         ids = sorted(str(v["vehicleId"]) for v in untyped)
-        names = ", ".join(f"`{v.get('vehicleName') or v['vehicleId']}`" for v in untyped)
+        names = ", ".join(f"`{v.get('vehicleName') or v['vehicleId']}`" for v in untyped[:10])
+        names += f" and {len(untyped) - 10} more" if len(untyped) > 10 else ""
         flags.append(
             _flag(
                 "vehicles_without_fuel_type",
@@ -510,6 +513,12 @@ class _Reads:
         }
 
 
+def newest_period_end(batch: Batch) -> str | None:
+    """The end of the newest period in a batch (for the stream's lag in health)."""
+    ends = [str(r["periodEnd"]) for r in batch.records() if r.get("periodEnd")]
+    return f"{max(ends)}T23:59:59Z" if ends else None
+
+
 def streams(ctx: RunContext) -> list[Stream]:
     """The jurisdiction, vehicle and return streams of a run, from its parameters."""
     p = ctx.params
@@ -529,17 +538,17 @@ def streams(ctx: RunContext) -> list[Stream]:
     def due(now: _dt.datetime) -> list[Period]:
         return [only] if only is not None else due_periods(now, months_back, settle)
 
-    def keys(quarters: bool) -> Any:
+    def keys(quarters: bool) -> Callable[[_dt.datetime], list[str]]:
         return lambda now: [x.key for x in due(now) if not quarters or x.quarter]
 
-    def period(key: str) -> Period:
-        return parse_period(key)
+    def field(name: str) -> Callable[[str, float], list[dict[str, Any]]]:
+        return lambda key, deadline: list(reads.get(parse_period(key), deadline)[name])
 
     def returns(key: str, deadline: float) -> list[dict[str, Any]]:
-        r = reads.get(period(key), deadline)
+        r = reads.get(parse_period(key), deadline)
         return [
             return_record(
-                period(key),
+                parse_period(key),
                 r["lines"],
                 troubleshooting=r["troubleshooting"],
                 untyped=r["untyped"],
@@ -555,22 +564,21 @@ def streams(ctx: RunContext) -> list[Stream]:
             name="ifta-jurisdictions",
             sink_stream="ifta_jurisdictions",
             fingerprint=fingerprint({"path": JURISDICTION_PATH}),
-            driver=PeriodsDriver(
-                due=keys(False), fetch=lambda k, d: reads.get(period(k), d)["lines"], clock=lambda: CLOCK()
-            ),
+            driver=PeriodsDriver(due=keys(False), fetch=field("lines"), clock=lambda: CLOCK()),
+            newest=newest_period_end,
         ),
         Stream(
             name="ifta-vehicles",
             sink_stream="ifta_vehicles",
             fingerprint=fingerprint({"path": VEHICLE_PATH}),
-            driver=PeriodsDriver(
-                due=keys(False), fetch=lambda k, d: reads.get(period(k), d)["vehicles"], clock=lambda: CLOCK()
-            ),
+            driver=PeriodsDriver(due=keys(False), fetch=field("vehicles"), clock=lambda: CLOCK()),
+            newest=newest_period_end,
         ),
         Stream(
             name="ifta-returns",
             sink_stream="ifta_returns",
             fingerprint=fingerprint({"path": JURISDICTION_PATH, "returns": 1}),
             driver=PeriodsDriver(due=keys(True), fetch=returns, clock=lambda: CLOCK()),
+            newest=newest_period_end,
         ),
     ]
