@@ -348,6 +348,22 @@ def test_one_period_on_request(rig_factory: Callable[..., Rig]) -> None:
     assert periods_of(rig.delivered(RETURNS)).keys() == {"2026-Q3"}
 
 
+def test_a_page_limit_spreads_the_periods_over_runs(rig_factory: Callable[..., Rig]) -> None:
+    """With ``maxPages=1`` each run reads one period per stream; the next run goes on from there."""
+    rig = rig_factory()
+    runs = rig.until_caught_up(monthsBack="6", maxPages="1")
+    assert len(runs) > 3 and not runs[0]["caughtUp"]
+    held = periods_of(rig.delivered(JURIS))
+    # The sandbox's history starts in late September: July and August have no figures.
+    assert held.keys() == {"2026-09", "2026-Q3", "2026-10", "2026-11"}
+    assert all(n == len(truth(rig, p)["lines"]) - zero_lines(rig, p) for p, n in held.items())
+    assert periods_of(rig.delivered(RETURNS)) == Counter({"2026-Q3": 1})
+
+
+def zero_lines(rig: Rig, period: str) -> int:
+    return sum(1 for x in truth(rig, period)["lines"] if not (x["totalMeters"] or x["taxPaidLiters"]))
+
+
 def test_a_token_without_the_scope_fails_preflight_naming_it(rig_factory: Callable[..., Rig]) -> None:
     rig = rig_factory(token=NARROW)
     out = rig.invoke(**PARAMS)

@@ -13,9 +13,10 @@ delivered. State::
 Period keys must sort in time order (``2026-12``, ``2026-Q4``); the ``keep`` newest periods are kept,
 so a period that left the re-check horizon and comes back (the horizon widened) is recognised. A
 period's changed records are one delivery, so a crash between it and the state write re-sends exactly
-that delivery (the engine's outbox) and nothing else. A record that drops out of a changed period is
-not retracted (the driver cannot tell an FMC what to delete); the integration's own summary records
-(the IFTA return) carry the period whole.
+that delivery (the engine's outbox) and nothing else. A run's page limit counts the periods that
+changed (each run reads the unchanged ones again, so it always gets further). A record that drops
+out of a changed period is not retracted (the driver cannot tell an FMC what to delete); the
+integration's own summary records (the IFTA return) carry the period whole.
 """
 
 from __future__ import annotations
@@ -76,8 +77,8 @@ class PeriodsDriver:
                 else:
                     ctx.summary.pages += 1
                 ctx.commit()
-            else:
-                ctx.summary.pages += 1
-            if ctx.page_limit_reached():
-                return False
+                # Only a changed period counts towards the run's page limit: every run reads the
+                # unchanged ones again, so counting them would stop each run before the same period.
+                if ctx.page_limit_reached():
+                    return False
         return True
