@@ -21,6 +21,7 @@ import pytest
 
 from samsara_fmc import records
 from samsara_fmc.engine._util import parse_time
+from samsara_fmc.exceptions import ResponseDecodeError
 from samsara_fmc.integrations import ifta
 from scripts import demo
 from tests.functions.safety_rig import FMC_TOKEN, NARROW, ROOT, Rig
@@ -403,3 +404,26 @@ def test_the_function_under_samsara_fn(tmp_path: Path) -> None:
         shared.stop()
     assert report.runs == 3 and report.delivered > 0
     assert (report.lost, report.duplicated) == (0, 0), report
+
+
+@pytest.mark.parametrize(
+    ("key", "data"),
+    [
+        ("jurisdictionReports", None),
+        ("jurisdictionReports", {"jurisdictionReports": {"TX": 1}}),
+        ("jurisdictionReports", {"jurisdictionReports": [{"totalMeters": 5.0}]}),
+        ("jurisdictionReports", {"jurisdictionReports": [{"jurisdiction": "TX", "totalMeters": "5"}]}),
+        ("vehicleReports", [{"vehicle": {"id": "1"}}]),
+        ("vehicleReports", {"vehicleReports": [{"vehicle": {"id": "1"}, "jurisdictions": None}]}),
+    ],
+)
+def test_a_report_of_another_shape_is_a_clear_error(key: str, data: Any) -> None:
+    with pytest.raises(ResponseDecodeError, match=rf"answered without `data.{key}` as Samsara documents it"):
+        ifta.check_report("/fleet/reports/ifta/x", data, key)
+    good = {"jurisdiction": "TX", "totalMeters": 5.0, "taxableMeters": 4, "taxPaidLiters": None}
+    ok = (
+        {"jurisdictionReports": [good]}
+        if key == "jurisdictionReports"
+        else {"vehicleReports": [{"jurisdictions": [good]}]}
+    )
+    ifta.check_report("/fleet/reports/ifta/x", ok, key)

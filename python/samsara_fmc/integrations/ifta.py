@@ -27,7 +27,7 @@ from typing import Any
 
 from samsara_fmc.engine import PeriodsDriver, RunContext, Stream
 from samsara_fmc.engine._util import Clock, iso, utc_now
-from samsara_fmc.exceptions import ConfigurationError
+from samsara_fmc.exceptions import ConfigurationError, ResponseDecodeError
 from samsara_fmc.integrations.ifta_return import (
     CSV_HEADER,
     FUEL_TYPES,
@@ -51,6 +51,7 @@ __all__ = [
     "JURISDICTION_PATH",
     "VEHICLE_PATH",
     "Period",
+    "check_report",
     "closed_at",
     "due_periods",
     "jurisdiction_records",
@@ -70,6 +71,38 @@ CLOCK: Clock = utc_now
 """The current time (tests set the sandbox's simulated clock)."""
 
 
+def check_report(path: str, data: Any, key: str) -> None:
+    """Raises :class:`ResponseDecodeError` unless ``data`` is an IFTA report's ``data``: ``key`` a
+    list of jurisdiction summaries (``vehicleReports``: of vehicles, each with such a list) whose
+    ``jurisdiction`` is text and whose figures are numbers."""
+
+    def summaries(items: Any) -> bool:
+        return isinstance(items, list) and all(
+            isinstance(j, Mapping)
+            and isinstance(j.get("jurisdiction"), str)
+            and all(
+                j.get(f) is None or (isinstance(j[f], int | float) and not isinstance(j[f], bool))
+                for f in ("totalMeters", "taxableMeters", "taxPaidLiters")
+            )
+            for j in items
+        )
+
+    items = data.get(key) if isinstance(data, Mapping) else None
+    ok = (
+        summaries(items)
+        if key == "jurisdictionReports"
+        else isinstance(items, list)
+        and all(isinstance(v, Mapping) and summaries(v.get("jurisdictions")) for v in items)
+    )
+    if not ok:
+        msg = (
+            f"`GET {path}` answered without `data.{key}` as Samsara documents it (a list of jurisdiction"
+            " summaries with a `jurisdiction` code and numeric `totalMeters`, `taxableMeters` and"
+            " `taxPaidLiters`): nothing was delivered for the period; the next run reads it again"
+        )
+        raise ResponseDecodeError(msg, "GET", path, 1, 0.0)
+
+
 class _Reads:
     """One run's reads of each period's reports, shared by the streams (they run in parallel)."""
 
@@ -87,14 +120,17 @@ class _Reads:
 
     def _jurisdictions(self, p: Period, deadline: float, fuel: str | None) -> dict[str, Any]:
         params = p.query() | ({"fuelType": fuel} if fuel else {})
-        return dict(self.client.get(JURISDICTION_PATH, params=params, deadline=deadline)["data"])
+        body = self.client.get(JURISDICTION_PATH, params=params, deadline=deadline)
+        data = body.get("data") if isinstance(body, Mapping) else None
+        check_report(JURISDICTION_PATH, data, "jurisdictionReports")
+        return dict(data or {})
 
     def _vehicles(self, p: Period, deadline: float, fuel: str | None) -> list[dict[str, Any]]:
         params = p.query() | ({"fuelType": fuel} if fuel else {})
         out: list[dict[str, Any]] = []
         for page in self.client.pages(VEHICLE_PATH, params=params, deadline=deadline):
-            data = page.data
-            out.extend(data.get("vehicleReports") or [] if isinstance(data, Mapping) else data)
+            check_report(VEHICLE_PATH, page.data, "vehicleReports")
+            out.extend(page.data["vehicleReports"])
         return out
 
     def _by_fuel(
