@@ -36,7 +36,8 @@ SCOPES = (
     "Read Vehicle Statistics,Read Org Information,Read Vehicles,Read Safety Events & Scores,"
     "Read Speeding Intervals,Read Defects,Read Defect Types,Read DVIRs,Write Defects,Read Trips,"
     "Read Idling,Read Assignments,Read Media Retrieval,Write Media Retrieval,Read Readings,"
-    "Read Form Submissions,Read Issues,Write Issues,Write Form Submissions,Read Messages,Write Messages"
+    "Read Form Submissions,Read Issues,Write Issues,Write Form Submissions,Read Messages,Write Messages,"
+    "Read IFTA (US)"
 )
 NAME = "vehicle-stats"
 
@@ -49,7 +50,15 @@ class Sandbox:
     url: str
 
     @classmethod
-    def start(cls, *, vehicles: int, seed: int = 7, binary: str | None = None) -> Sandbox:
+    def start(
+        cls,
+        *,
+        vehicles: int,
+        seed: int = 7,
+        binary: str | None = None,
+        start: str = "2026-11-02T15:00:00Z",
+        days: int = 1,
+    ) -> Sandbox:
         exe = binary or os.environ.get("SAMSARA_SANDBOX_BIN") or str(ROOT / "target/sandbox/samsara-sandbox")
         if not Path(exe).exists():
             raise SystemExit(f"no sandbox at `{exe}`: build it with `make sandbox`")
@@ -64,9 +73,9 @@ class Sandbox:
             "--drivers",
             str(vehicles),
             "--days",
-            "1",
+            str(days),
             "--start",
-            "2026-11-02T15:00:00Z",
+            start,
             "--token",
             f"{TOKEN}={SCOPES}",
             "--fmc-token",
@@ -110,6 +119,8 @@ class Sandbox:
     def stop(self) -> None:
         self.process.kill()
         self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 @dataclass
@@ -768,6 +779,68 @@ def messages(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
             f"caught up {r['caughtUp']!s:<5}  write-back {r['writeBack']['ran']!s:<5}  {r['seconds']:.2f} s"
         )
     return Report("messages", len(demo.runs), len(held), posts, len(truth - held) + missing, duplicated)
+def ifta(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """ifta on a sandbox of its own whose history ends now (the Function counts its periods from the
+    wall clock): every closed month and quarter of the last three months delivered once; then, once
+    the sandbox's late fuel purchase is known, only the records it changed again (same ids); a rerun
+    delivers nothing. The held jurisdiction records equal a fresh read of the sandbox's truth, and each
+    quarter's return CSV adds up to its lines."""
+    from samsara_fmc.integrations.ifta import due_periods
+
+    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    vehicles = int(sandbox.admin("/__sandbox/health")["vehicles"])
+    own = Sandbox.start(vehicles=vehicles, start=now.isoformat(), days=130)
+    try:
+        demo = Demo(workdir, own.url, name="ifta")
+        demo.init(zip_path, {"monthsBack": "3"}, {"FMC_URL": own.url, "FMC_TOKEN": FMC_TOKEN})
+        demo.run("manual")
+        late = own.admin("/__sandbox/truth/ifta?year=2026&quarter=Q1")["data"]["latePurchase"]
+        own.admin("/__sandbox/clock/advance", {"seconds": 24 * 3600})
+        changed = demo.run("schedule")
+        again = demo.run("api")
+        periods = due_periods(now, 3, dt.timedelta(hours=72))
+        held = {str(r["id"]): r["record"] for r in own.fmc_records("ifta_jurisdictions")}
+        lost = 0
+        for p in periods:
+            query = "&".join(f"{k}={v}" for k, v in p.query().items())
+            for x in own.admin(f"/__sandbox/truth/ifta?{query}")["data"]["lines"]:
+                r = held.pop(f"{p.key}:{x['fuelType']}:{x['jurisdiction']}", None)
+                want = (x["totalMeters"], x["taxableMeters"], x["taxPaidLiters"])
+                if (x["totalMeters"] or x["taxPaidLiters"]) and (
+                    r is None or (r["totalMeters"], r["taxableMeters"], r["taxPaidLitersReported"]) != want
+                ):
+                    lost += 1
+        returns = {str(r["id"]): r["record"] for r in own.fmc_records("ifta_returns")}
+        for p in (p for p in periods if p.quarter):
+            ret = returns.pop(p.key, None)
+            lost += ret is None or not csv_adds_up(str(ret["csv"]))
+        summaries = [own.fmc_summary(s) for s in ("ifta_jurisdictions", "ifta_vehicles", "ifta_returns")]
+        duplicated = sum(int(s["duplicates"]) for s in summaries) + len(held) + len(returns)
+        duplicated += int(again["records"])
+        print(
+            f"  ifta: periods {[p.key for p in periods]}, late purchase {late and late['purchasedAt']}:"
+            f" {changed['records']} records changed and delivered again, rerun {again['records']}"
+        )
+        delivered = sum(int(s["records"]) for s in summaries)
+        return Report("ifta", len(demo.runs), delivered, 0, lost, duplicated)
+    finally:
+        own.stop()
+
+
+def csv_adds_up(text: str) -> bool:
+    """Whether each ``TOTAL`` line of an IFTA return CSV is the sum of its fuel type's lines."""
+    import csv
+    import io
+    from decimal import Decimal
+
+    rows = list(csv.DictReader(io.StringIO(text)))
+    columns = [c for c in (rows[0] if rows else {}) if c not in ("Fuel Type", "Jurisdiction", "Fleet MPG")]
+    for total in (r for r in rows if r["Jurisdiction"] == "TOTAL"):
+        lines = [r for r in rows if r["Fuel Type"] == total["Fuel Type"] and r["Jurisdiction"] != "TOTAL"]
+        for c in columns:
+            if total[c] and sum(Decimal(r[c]) for r in lines) != Decimal(total[c]):
+                return False
+    return bool(rows)
 
 
 SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
@@ -781,6 +854,7 @@ SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
     "idling": idling,
     "forms-issues": forms_issues,
     "messages": messages,
+    "ifta": ifta,
 }
 """How the demo exercises each Function (every folder under functions/ must have one)."""
 

@@ -15,6 +15,7 @@ mod events;
 mod faults;
 mod feed;
 mod fmc;
+mod ifta;
 mod readings;
 mod shape;
 mod support;

@@ -32,6 +32,10 @@ record type               stream                    one record is
 ``form_submission``       ``form_submissions``      a form submission, as it changes
 ``issue``                 ``issues``                an issue, as it changes
 ``driver_message``        ``driver_messages``       a message between dispatch and a driver
+``idling_driver_day``     ``idling_driver_days``    a driver's idling KPIs on one local day
+``ifta_jurisdiction``     ``ifta_jurisdictions``    a period's IFTA figures of a fuel type in a jurisdiction
+``ifta_vehicle``          ``ifta_vehicles``         a period's IFTA figures of a vehicle in a jurisdiction
+``ifta_return``           ``ifta_returns``          a quarter's return-ready IFTA export (CSV and flags)
 ========================  ========================  ==========================================================
 """
 
@@ -45,9 +49,10 @@ from samsara_fmc.exceptions import ConfigurationError
 from samsara_fmc.records._model import SCHEMA_DIALECT, Field, RecordType, csv_cell, validate, write_csv
 from samsara_fmc.records.dvir import DVIR, DVIR_DEFECT
 from samsara_fmc.records.health import HEALTH
+from samsara_fmc.records.ifta import IFTA_JURISDICTION, IFTA_RETURN, IFTA_VEHICLE
 from samsara_fmc.records.locations import VEHICLE_LOCATION
 from samsara_fmc.records.media import CAMERA_MEDIA, MEDIA_STATUSES
-from samsara_fmc.records.operations import IDLING_DAY, IDLING_EVENT, TRIP
+from samsara_fmc.records.operations import IDLING_DAY, IDLING_DRIVER_DAY, IDLING_EVENT, TRIP
 from samsara_fmc.records.outcomes import OUTCOME_STATUSES, WRITE_OUTCOME
 from samsara_fmc.records.safety import SAFETY_EVENT, SPEED_UNITS, SPEEDING_INTERVAL
 from samsara_fmc.records.vehicle_stats import VALUE_UNITS, VEHICLE_STAT
@@ -61,8 +66,12 @@ __all__ = [
     "FORM_SUBMISSION",
     "HEALTH",
     "IDLING_DAY",
+    "IDLING_DRIVER_DAY",
     "IDLING_EVENT",
     "ISSUE",
+    "IFTA_JURISDICTION",
+    "IFTA_RETURN",
+    "IFTA_VEHICLE",
     "MEDIA_STATUSES",
     "OUTCOME_STATUSES",
     "SAFETY_EVENT",
@@ -105,6 +114,10 @@ _TYPES: tuple[RecordType, ...] = (
     FORM_SUBMISSION,
     ISSUE,
     DRIVER_MESSAGE,
+    IDLING_DRIVER_DAY,
+    IFTA_JURISDICTION,
+    IFTA_VEHICLE,
+    IFTA_RETURN,
 )
 _BY_STREAM = {t.stream: t for t in _TYPES}
 _BY_NAME = {t.name: t for t in _TYPES}

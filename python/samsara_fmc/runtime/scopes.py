@@ -58,6 +58,11 @@ PROBES: dict[str, Probe] = {
         "/idling/events",
         (("startTime", "2024-01-01T00:00:00Z"), ("endTime", "2024-01-01T00:00:01Z"), ("limit", "1")),
     ),
+    "Read IFTA (US)": Probe(
+        "GET",
+        "/fleet/reports/ifta/jurisdiction",
+        (("year", "2024"), ("month", "January"), ("jurisdictions", "ZZ")),
+    ),
     "Write Defects": Probe("PATCH", f"/fleet/defects/{_NO_ID}", body={}),
     "Write Drivers": Probe("PATCH", f"/fleet/drivers/{_NO_ID}", body={}),
     "Write Tags": Probe("PATCH", f"/tags/{_NO_ID}", body={}),
