@@ -779,6 +779,8 @@ def messages(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
             f"caught up {r['caughtUp']!s:<5}  write-back {r['writeBack']['ran']!s:<5}  {r['seconds']:.2f} s"
         )
     return Report("messages", len(demo.runs), len(held), posts, len(truth - held) + missing, duplicated)
+
+
 def ifta(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
     """ifta on a sandbox of its own whose history ends now (the Function counts its periods from the
     wall clock): every closed month and quarter of the last three months delivered once; then, once
