@@ -105,9 +105,10 @@ pub(crate) fn script(sb: &Sandbox, req: &Request) -> Response {
     let Some(kind) = body
         .get("type")
         .and_then(Value::as_str)
-        .filter(|t| TYPES.contains(t))
+        .filter(|t| TYPES.contains(t) || VEHICLE_TYPES.contains(t))
     else {
-        return Response::bad_param("type", &format!("must be one of {}", TYPES.join(", ")));
+        let all = [&TYPES[..], &VEHICLE_TYPES[..]].concat();
+        return Response::bad_param("type", &format!("must be one of {}", all.join(", ")));
     };
     let Some(data) = body.get("data").filter(|d| d.is_object()) else {
         return Response::bad_param("data", "must be an object");
@@ -167,6 +168,52 @@ fn applied(sb: &Sandbox, c: &Value) -> bool {
                             == d["parentName"].as_str())
             })
         }
+        Some("vehicle.updated") => vehicle_applied(sb, d),
+        Some("vehicle.removed") => true,
         _ => false,
     }
+}
+
+/// Scripted changes to the FMC's vehicle master list (`vehicle.updated`: `fmcId` and the FMC fields
+/// that changed, `unitNumber`, `licensePlate`, …; `vehicle.removed`: `fmcId`), kept apart from
+/// [`TYPES`] (the generated ones).
+pub(crate) const VEHICLE_TYPES: [&str; 2] = ["vehicle.updated", "vehicle.removed"];
+
+/// The FMC's vehicle master list as of now: `base` with the scripted `vehicle.*` changes applied in
+/// order, so the list changes between runs as the changes feed says.
+pub(crate) fn vehicles(sb: &Sandbox, base: &[Value]) -> Vec<Value> {
+    let Ok(s) = sb.fmc.scripted.lock() else {
+        return base.to_vec();
+    };
+    if !s.iter().any(|c| VEHICLE_TYPES.contains(&c["type"].as_str().unwrap_or(""))) {
+        return base.to_vec();
+    }
+    let mut out = base.to_vec();
+    for c in s.iter() {
+        let id = &c["data"]["fmcId"];
+        match c["type"].as_str() {
+            Some("vehicle.updated") => {
+                if let (Some(v), Some(d)) = (out.iter_mut().find(|v| &v["id"] == id), c["data"].as_object()) {
+                    for (k, x) in d.iter().filter(|(k, _)| k.as_str() != "fmcId" && k.as_str() != "id") {
+                        v[k.as_str()] = x.clone();
+                    }
+                }
+            }
+            Some("vehicle.removed") => out.retain(|v| &v["id"] != id),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether the Samsara vehicle linked to `d.fmcId` (external ID `fmcId`) shows the changed fields
+/// Samsara takes from the FMC: `unitNumber` as its `name`, `licensePlate`.
+fn vehicle_applied(sb: &Sandbox, d: &Value) -> bool {
+    let Some(fmc) = d["fmcId"].as_str() else { return false };
+    let st = sb.store();
+    let Some(i) = st.find_vehicle(&format!("fmcId:{fmc}")) else { return false };
+    let v = &st.vehicles[i];
+    [("unitNumber", "name"), ("licensePlate", "licensePlate")]
+        .iter()
+        .all(|(f, s)| d.get(*f).is_none_or(|x| v.get(*s) == Some(x)))
 }

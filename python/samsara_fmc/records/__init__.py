@@ -29,6 +29,9 @@ record type               stream                    one record is
 ``trip``                  ``trips``                 a completed trip of a vehicle, as it changes
 ``idling_event``          ``idling_events``         an idling event of a vehicle
 ``idling_day``            ``idling_days``           a vehicle's idling KPIs on one local day
+``vehicle_link``          ``vehicle_links``         an FMC vehicle linked to its Samsara vehicle
+``sync_report``           ``sync_reports``          a record the sync cannot settle alone (review, one side)
+``sync_plan``             ``sync_plans``            one step of a dry run's plan
 ========================  ========================  ==========================================================
 """
 
@@ -47,6 +50,7 @@ from samsara_fmc.records.media import CAMERA_MEDIA, MEDIA_STATUSES
 from samsara_fmc.records.operations import IDLING_DAY, IDLING_EVENT, TRIP
 from samsara_fmc.records.outcomes import OUTCOME_STATUSES, WRITE_OUTCOME
 from samsara_fmc.records.safety import SAFETY_EVENT, SPEED_UNITS, SPEEDING_INTERVAL
+from samsara_fmc.records.sync import SYNC_PLAN, SYNC_REPORT, VEHICLE_LINK
 from samsara_fmc.records.vehicle_stats import VALUE_UNITS, VEHICLE_STAT
 
 __all__ = [
@@ -62,8 +66,11 @@ __all__ = [
     "SCHEMA_DIALECT",
     "SPEEDING_INTERVAL",
     "SPEED_UNITS",
+    "SYNC_PLAN",
+    "SYNC_REPORT",
     "TRIP",
     "VALUE_UNITS",
+    "VEHICLE_LINK",
     "VEHICLE_LOCATION",
     "VEHICLE_STAT",
     "WRITE_OUTCOME",
@@ -95,6 +102,9 @@ _TYPES: tuple[RecordType, ...] = (
     TRIP,
     IDLING_EVENT,
     IDLING_DAY,
+    VEHICLE_LINK,
+    SYNC_REPORT,
+    SYNC_PLAN,
 )
 _BY_STREAM = {t.stream: t for t in _TYPES}
 _BY_NAME = {t.name: t for t in _TYPES}
