@@ -60,7 +60,9 @@ class Domain:
 
         def apply(deadline: float) -> Any:
             if i == self.refuse:
-                raise BadRequestError("400 `value` is not allowed", "PATCH", "/things", 1, 0.0, 400, "r-1", "")
+                raise BadRequestError(
+                    "400 `value` is not allowed", "PATCH", "/things", 1, 0.0, 400, "r-1", ""
+                )
             self.writes.append(i)
             if value is None:
                 self.have.pop(i, None)
@@ -192,7 +194,9 @@ def test_a_dry_run_delivers_the_plan_and_writes_nothing(rig: Rig) -> None:
     assert report.dry_run and report.actions == {"update": 1, "unlink": 2}
     assert report.details["brake"] == {"destructive": 2, "allowed": pytest.approx(0.4)}, "shown, not refused"
     assert rig.delivered("vehicle_links") == [] and rig.delivered("write_outcomes") == []
-    assert rig.storage.get(rig.states().key("things")) is None or "committed" not in rig.state("things")["state"]
+    assert (
+        rig.storage.get(rig.states().key("things")) is None or "committed" not in rig.state("things")["state"]
+    )
 
 
 def test_ownership_defaults_overrides_and_errors() -> None:

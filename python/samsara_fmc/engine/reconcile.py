@@ -368,7 +368,10 @@ class ReconcileDriver:
     def _outcome(
         self, action: Action, status: str, reason: str | None, error: ApiError | None
     ) -> dict[str, Any]:
-        target: dict[str, Any] = {"kind": str(action.target.get("kind")), "id": action.target.get("samsaraId")}
+        target: dict[str, Any] = {
+            "kind": str(action.target.get("kind")),
+            "id": action.target.get("samsaraId"),
+        }
         ext = action.fields.get("externalIds")
         if isinstance(ext, Mapping):
             target["externalIds"] = {k: str(v) for k, v in ext.items() if v is not None}

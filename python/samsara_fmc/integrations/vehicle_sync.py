@@ -41,7 +41,7 @@ from samsara_fmc.engine.reconcile import (
     ReconcileDriver,
     record_digest,
 )
-from samsara_fmc.exceptions import ConfigurationError
+from samsara_fmc.exceptions import ConfigurationError, ResponseDecodeError
 from samsara_fmc.matching import match_vehicles
 from samsara_fmc.sinks.fmc_http import FmcHttpSink
 from samsara_fmc.state import fingerprint
@@ -71,7 +71,12 @@ OWNERSHIP_DEFAULTS: dict[str, str] = {
 """Who owns each field by default: the FMC names its units and registers plates; the gateway reads the
 VIN from the engine and is Samsara's device (``gateway`` cannot be given to the FMC)."""
 
-FMC_FIELDS: dict[str, str] = {"name": "unitNumber", "licensePlate": "licensePlate", "notes": "notes", "vin": "vin"}
+FMC_FIELDS: dict[str, str] = {
+    "name": "unitNumber",
+    "licensePlate": "licensePlate",
+    "notes": "notes",
+    "vin": "vin",
+}
 """Samsara's field → the FMC master list's field of the same fact."""
 
 _KEY = re.compile(r"^[A-Za-z0-9]{1,32}$")
@@ -149,7 +154,10 @@ def plan_vehicles(
 ) -> Plan:
     """Reads both sides and plans links, unlinks, owned-field updates and reports (module docstring)."""
     st = ctx.state.state
-    samsara = {str(v["id"]): dict(v) for v in client.records("/fleet/vehicles", params={"limit": 512}, deadline=ctx.deadline)}
+    samsara = {
+        str(v["id"]): dict(v)
+        for v in client.records("/fleet/vehicles", params={"limit": 512}, deadline=ctx.deadline)
+    }
     fmc = {str(r["id"]): r for r in sink.master_list(DOMAIN, ctx.deadline)}
     before: dict[str, list[Any]] = st.get("links") or {}
     links: dict[str, list[Any]] = {}  # samsara id -> [fmc id, method, score, reasons]
@@ -167,7 +175,11 @@ def plan_vehicles(
             links[sid] = prior if prior and prior[0] == fid else [fid, "externalId", 100.0, ["external_id"]]
             taken[fid] = sid
         else:
-            why = "is no longer on the FMC's master list" if fid not in fmc else f"is held by `{taken[fid]}` too"
+            why = (
+                "is no longer on the FMC's master list"
+                if fid not in fmc
+                else f"is held by `{taken[fid]}` too"
+            )
             plan.actions.append(_unlink(client, key, sid, fid, f"the FMC vehicle `{fid}` {why}"))
     # 2. A link this sync made whose key has since gone from Samsara (removed in the dashboard): again.
     for sid, prior in before.items():
@@ -190,21 +202,36 @@ def plan_vehicles(
             sid, fid = str(ln.left["id"]), str(ln.right["id"])
             bad = check_external_id(key, fid)
             if bad is not None:
-                reports[f"{DOMAIN}:fmc:{fid}"] = _report("fmc", ln.right, "invalid", f"cannot link to `{sid}`: {bad}")
+                reports[f"{DOMAIN}:fmc:{fid}"] = _report(
+                    "fmc", ln.right, "invalid", f"cannot link to `{sid}`: {bad}"
+                )
                 continue
             links[sid], taken[fid] = [fid, "matched", float(ln.score), list(ln.reasons)], sid
-            plan.actions.append(_link(client, key, sid, fid, f"matched ({ln.score:g}: {', '.join(ln.reasons)})"))
+            plan.actions.append(
+                _link(client, key, sid, fid, f"matched ({ln.score:g}: {', '.join(ln.reasons)})")
+            )
             links_after[fid] = plan.actions[-1].key
         for ln in result.review:
-            cand = {"samsaraId": str(ln.left["id"]), "fmcId": str(ln.right["id"]), "score": float(ln.score), "reasons": list(ln.reasons)}
+            cand = {
+                "samsaraId": str(ln.left["id"]),
+                "fmcId": str(ln.right["id"]),
+                "score": float(ln.score),
+                "reasons": list(ln.reasons),
+            }
             for side, rec in (("samsara", ln.left), ("fmc", ln.right)):
                 rid = f"{DOMAIN}:{side}:{rec['id']}"
-                r = reports.setdefault(rid, _report(side, rec, "review", "contested: a rival pair scores within the review margin"))
+                r = reports.setdefault(
+                    rid,
+                    _report(side, rec, "review", "contested: a rival pair scores within the review margin"),
+                )
                 if cand not in r["candidates"]:
                     r["candidates"].append(cand)
         for rec in result.unmatched_right:
             reports[f"{DOMAIN}:fmc:{rec['id']}"] = _report(
-                "fmc", rec, "awaitingInstallation", "no Samsara vehicle matches: awaiting a gateway installation"
+                "fmc",
+                rec,
+                "awaitingInstallation",
+                "no Samsara vehicle matches: awaiting a gateway installation",
             )
         for rec in result.unmatched_left:
             reports[f"{DOMAIN}:samsara:{rec['id']}"] = _report(
@@ -225,17 +252,19 @@ def plan_vehicles(
             if change.get("type") != "vehicle.updated":
                 continue
             data = change.get("data") or {}
-            sid = taken.get(str(data.get("fmcId")))
+            target = taken.get(str(data.get("fmcId")))
+            if target is None:
+                skipped += 1
+                continue
             body = {}
             for f in ownership.owned_by("fmc"):
-                src = FMC_FIELDS.get(f)
-                if sid is not None and src in data and isinstance(data[src], str) and view[sid].get(f) != data[src]:
+                src = FMC_FIELDS.get(f, "")
+                if isinstance(data.get(src), str) and view[target].get(f) != data[src]:
                     body[f] = data[src]
-            if sid is None or not body:
-                skipped += sid is None
-                continue
-            view[sid].update(body)
-            plan.actions.append(_update(client, sid, str(data["fmcId"]), str(change["id"]), body))
+            if body:
+                view[target].update(body)
+                action = _update(client, target, str(data["fmcId"]), str(change["id"]), body)
+                plan.actions.append(action)
 
     # 5. Link records, after the write each waits for; the state once everything is applied.
     records = [_link_record(key, view[s], info) for s, info in links.items()]
@@ -292,7 +321,9 @@ def _report(side: str, rec: Mapping[str, Any], status: str, reason: str) -> dict
 def _gateway(v: Mapping[str, Any]) -> tuple[str | None, str | None]:
     g = v.get("gateway")
     serial = (g.get("serial") if isinstance(g, Mapping) else None) or v.get("serial")
-    return (str(serial) if serial else None), (str(g["model"]) if isinstance(g, Mapping) and g.get("model") else None)
+    return (str(serial) if serial else None), (
+        str(g["model"]) if isinstance(g, Mapping) and g.get("model") else None
+    )
 
 
 def _link_record(key: str, v: Mapping[str, Any], info: list[Any]) -> dict[str, Any]:
@@ -321,21 +352,31 @@ def _unlinked_record(key: str, v: Mapping[str, Any], fid: str) -> dict[str, Any]
 
 def _vehicle(client: Client, sid: str, deadline: float) -> dict[str, Any]:
     doc = client.request("GET", f"/fleet/vehicles/{path_id(sid)}", deadline=deadline)
-    return dict(doc) if isinstance(doc, Mapping) else {}
+    data = doc.get("data") if isinstance(doc, Mapping) else None
+    if not isinstance(data, Mapping):
+        msg = f'`GET /fleet/vehicles/{sid}` did not answer `{{"data": vehicle}}`'
+        raise ResponseDecodeError(msg, "GET", f"/fleet/vehicles/{sid}", 1, 0.0)
+    return dict(data)
 
 
 def _link(client: Client, key: str, sid: str, fid: str, reason: str) -> Action:
     """Writes ``key: fid`` to the vehicle's external IDs (that key only), then reads it back."""
 
     def verify(deadline: float) -> str | None:
-        return f"the vehicle carries `{key}:{fid}`" if _ext(_vehicle(client, sid, deadline)).get(key) == fid else None
+        return (
+            f"the vehicle carries `{key}:{fid}`"
+            if _ext(_vehicle(client, sid, deadline)).get(key) == fid
+            else None
+        )
 
     def apply(deadline: float) -> Any:
         before = _ext(_vehicle(client, sid, deadline))
         path = f"/fleet/vehicles/{path_id(sid)}"
         answer = client.request("PATCH", path, json_body={"externalIds": {key: fid}}, deadline=deadline)
         after = _ext(_vehicle(client, sid, deadline))
-        lost = {k: v for k, v in before.items() if not k.startswith("samsara.") and k != key and k not in after}
+        lost = {
+            k: v for k, v in before.items() if not k.startswith("samsara.") and k != key and k not in after
+        }
         if lost:  # the map was replaced, not merged: put the other systems' keys back
             client.request("PATCH", path, json_body={"externalIds": {**lost, key: fid}}, deadline=deadline)
         return answer

@@ -47,7 +47,9 @@ VEHICLE_LINK = RecordType(
         Field("fmcId", "string", "The FMC's vehicle id.", required=True),
         Field("samsaraId", "string", "The Samsara vehicle ID.", required=True),
         Field("status", "string", "Whether the link stands.", enum=LINK_STATUSES, required=True),
-        Field("externalIdKey", "string", "The Samsara external ID key that holds the FMC's id.", required=True),
+        Field(
+            "externalIdKey", "string", "The Samsara external ID key that holds the FMC's id.", required=True
+        ),
         Field("vin", ("string", "null"), "The VIN in Samsara (read from the engine by the gateway)."),
         Field("gatewaySerial", ("string", "null"), "The serial of the Samsara gateway installed."),
         Field("gatewayModel", ("string", "null"), "The model of the Samsara gateway installed."),
@@ -110,6 +112,8 @@ SYNC_PLAN = RecordType(
             required=True,
         ),
         Field("reason", "string", "Why the plan has it.", required=True),
-        Field("plannedAt", "string", "When it was planned (RFC 3339, UTC).", format="date-time", required=True),
+        Field(
+            "plannedAt", "string", "When it was planned (RFC 3339, UTC).", format="date-time", required=True
+        ),
     ),
 )

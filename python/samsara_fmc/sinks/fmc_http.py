@@ -142,7 +142,7 @@ class FmcHttpSink:
             raise self._error(e, f"reading the FMC's `{kind}` master list") from e
         data = doc.get("data") if isinstance(doc, Mapping) else None
         if not isinstance(data, list) or not all(isinstance(r, Mapping) for r in data):
-            msg = f"the FMC's `{kind}` master list is not `{{\"data\": [objects]}}`: check the endpoint"
+            msg = f'the FMC\'s `{kind}` master list is not `{{"data": [objects]}}`: check the endpoint'
             raise DeliveryError(msg)
         return [dict(r) for r in data]
 
