@@ -185,7 +185,10 @@ pub(crate) fn vehicles(sb: &Sandbox, base: &[Value]) -> Vec<Value> {
     let Ok(s) = sb.fmc.scripted.lock() else {
         return base.to_vec();
     };
-    if !s.iter().any(|c| VEHICLE_TYPES.contains(&c["type"].as_str().unwrap_or(""))) {
+    if !s
+        .iter()
+        .any(|c| VEHICLE_TYPES.contains(&c["type"].as_str().unwrap_or("")))
+    {
         return base.to_vec();
     }
     let mut out = base.to_vec();
@@ -194,7 +197,10 @@ pub(crate) fn vehicles(sb: &Sandbox, base: &[Value]) -> Vec<Value> {
         match c["type"].as_str() {
             Some("vehicle.updated") => {
                 if let (Some(v), Some(d)) = (out.iter_mut().find(|v| &v["id"] == id), c["data"].as_object()) {
-                    for (k, x) in d.iter().filter(|(k, _)| k.as_str() != "fmcId" && k.as_str() != "id") {
+                    for (k, x) in d
+                        .iter()
+                        .filter(|(k, _)| k.as_str() != "fmcId" && k.as_str() != "id")
+                    {
                         v[k.as_str()] = x.clone();
                     }
                 }
@@ -209,9 +215,13 @@ pub(crate) fn vehicles(sb: &Sandbox, base: &[Value]) -> Vec<Value> {
 /// Whether the Samsara vehicle linked to `d.fmcId` (external ID `fmcId`) shows the changed fields
 /// Samsara takes from the FMC: `unitNumber` as its `name`, `licensePlate`.
 fn vehicle_applied(sb: &Sandbox, d: &Value) -> bool {
-    let Some(fmc) = d["fmcId"].as_str() else { return false };
+    let Some(fmc) = d["fmcId"].as_str() else {
+        return false;
+    };
     let st = sb.store();
-    let Some(i) = st.find_vehicle(&format!("fmcId:{fmc}")) else { return false };
+    let Some(i) = st.find_vehicle(&format!("fmcId:{fmc}")) else {
+        return false;
+    };
     let v = &st.vehicles[i];
     [("unitNumber", "name"), ("licensePlate", "licensePlate")]
         .iter()
