@@ -35,7 +35,8 @@ FMC_TOKEN = "demo-fmc-token-42"
 SCOPES = (
     "Read Vehicle Statistics,Read Org Information,Read Vehicles,Read Safety Events & Scores,"
     "Read Speeding Intervals,Read Defects,Read Defect Types,Read DVIRs,Write Defects,Read Trips,"
-    "Read Idling,Read Assignments,Read Media Retrieval,Write Media Retrieval,Read Readings"
+    "Read Idling,Read Assignments,Read Media Retrieval,Write Media Retrieval,Read Readings,"
+    "Write Vehicles"
 )
 NAME = "vehicle-stats"
 
@@ -615,6 +616,70 @@ def idling(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
     return Report("idling", len(demo.runs), len(held), 0, len(truth - held), duplicated)
 
 
+def vehicle_sync(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """vehicle-sync: a dry run (nothing written), the run that links both sides, an FMC change to a
+    unit name and plate applied once, and a run that plans nothing; checked against the sandbox's truth
+    and request log."""
+    demo = Demo(workdir, sandbox.url, name="vehicle-sync")
+    demo.init(zip_path, {}, {"FMC_URL": sandbox.url, "FMC_TOKEN": FMC_TOKEN})
+    override = workdir / "dry.json"
+    override.write_text(json.dumps({"dryRun": "true"}))
+    dry = demo.run("manual", "--parametersOverride", str(override))
+
+    def vehicle_patches() -> list[dict[str, Any]]:
+        log = sandbox.admin("/__sandbox/requests?since=0")["requests"]
+        return [
+            r
+            for r in log
+            if r["method"] == "PATCH"
+            and r["path"].startswith("/fleet/vehicles/")
+            and r["path"] != "/fleet/vehicles/0"
+        ]
+
+    if vehicle_patches() or sandbox.fmc_records("vehicle_links"):
+        raise SystemExit("vehicle-sync's dry run wrote something")
+    first = demo.run("manual")
+    vehicles = {str(v["id"]): v for v in api_get(sandbox.url, TOKEN, "/fleet/vehicles", {})["data"]}
+    in_samsara = {(i, v["externalIds"]["fmcId"]) for i, v in vehicles.items() if "fmcId" in v["externalIds"]}
+    links = {str(r["id"]): r["record"] for r in sandbox.fmc_records("vehicle_links")}
+    at_fmc = {(r["samsaraId"], f) for f, r in links.items() if r["status"] == "linked"}
+    if first["sync"]["applied"] != dry["sync"]["planned"].get("link"):
+        raise SystemExit(f"the dry run planned {dry['sync']['planned']}, the run applied {first['sync']}")
+    _, fid = sorted(in_samsara)[0]
+    sandbox.admin("/__sandbox/clock/advance", {"seconds": 60})
+    change = {"fmcId": fid, "unitNumber": "UNIT 4242", "licensePlate": "FMC-4242"}
+    cid = sandbox.admin("/__sandbox/fmc/changes", {"type": "vehicle.updated", "data": change})["id"]
+    demo.run("schedule")
+    quiet = demo.run("api")
+    truth = sandbox.admin("/__sandbox/truth/vehicles")["data"]["pairs"]
+    true = {(str(p["samsaraId"]), str(p["fmcId"])) for p in truth if p["expect"] == "link"}
+    reviewed = {
+        str(r["record"]["recordId"])
+        for r in sandbox.fmc_records("sync_reports")
+        if r["record"]["status"] == "review"
+    }
+    missed = {(s, f) for s, f in true - in_samsara if s not in reviewed and f not in reviewed}
+    applied = {c["id"]: c["applied"] for c in sandbox.admin("/__sandbox/fmc/changes")["data"]}
+    writes: dict[str, int] = {}
+    for r in vehicle_patches():
+        if int(r["status"]) == 200:
+            writes[r["path"]] = writes.get(r["path"], 0) + 1
+    expected = len(in_samsara) + 1  # a link each, and the one update
+    lost = len(missed) + len(in_samsara ^ at_fmc) + (0 if applied.get(cid) else 1)
+    duplicated = sum(writes.values()) - expected + len(in_samsara - true) + len(quiet["sync"]["planned"])
+    for r in demo.runs:
+        sync = r["sync"]
+        print(
+            f"  vehicle-sync  {r['mode']:<12} planned {sync['planned']}  applied {sync['applied']}  "
+            f"dry run {sync['dryRun']!s:<5}  {r['seconds']:.2f} s"
+        )
+    print(
+        f"  vehicle-sync  linked {len(in_samsara)} of {len(true)} true pairs (the rest in review: "
+        f"{len(true - in_samsara) - len(missed)}), reports {first['sync']['reports']}"
+    )
+    return Report("vehicle-sync", len(demo.runs), len(links), sum(writes.values()), lost, duplicated)
+
+
 SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
     "vehicle-stats": vehicle_stats,
     "vehicle-locations": vehicle_locations,
@@ -624,6 +689,7 @@ SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
     "camera-media": camera_media,
     "trips": trips,
     "idling": idling,
+    "vehicle-sync": vehicle_sync,
 }
 """How the demo exercises each Function (every folder under functions/ must have one)."""
 

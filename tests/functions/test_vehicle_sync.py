@@ -299,3 +299,22 @@ def test_a_token_without_write_vehicles_fails_preflight_naming_it(
     assert "`Read" not in out["message"]
     assert patches(sb) == {} and not sb.fmc_records("vehicle_links")
     assert not any(r["path"] == "/fleet/vehicles" and "limit=512" in str(r["query"]) for r in sb.requests())
+
+
+@pytest.mark.slow
+def test_the_zip_under_samsara_fn_links_updates_and_then_plans_nothing(tmp_path: Path) -> None:
+    """The demo's scenario: the bundled zip under samsara-fn (Python 3.12, its own lib/), a dry run,
+    the linking run, an FMC change, a quiet run; nothing lost or written twice."""
+    from scripts import demo
+
+    zip_path = Path(__file__).resolve().parents[2] / "dist" / "vehicle-sync.zip"
+    assert zip_path.exists(), f"{zip_path} is missing: run `make bundle` (make test does)"
+    box = demo.Sandbox.start(vehicles=25)
+    try:
+        report = demo.vehicle_sync(tmp_path / "fn", box, zip_path)
+    finally:
+        box.stop()
+        if box.process.stdout is not None:
+            box.process.stdout.close()
+    assert report.runs == 4 and report.delivered >= 20 and report.writes == report.delivered + 1
+    assert report.lost == 0 and report.duplicated == 0
