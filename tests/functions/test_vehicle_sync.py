@@ -318,3 +318,28 @@ def test_the_zip_under_samsara_fn_links_updates_and_then_plans_nothing(tmp_path:
             box.process.stdout.close()
     assert report.runs == 4 and report.delivered >= 20 and report.writes == report.delivered + 1
     assert report.lost == 0 and report.duplicated == 0
+
+
+def test_a_review_settled_at_the_fmc_is_matched_again_and_linked(sb: SandboxProcess) -> None:
+    """Only changed records are matched again: the FMC deletes the stale record of a re-registered
+    vehicle that was in review, and the next run links the current record and resolves the reports."""
+    rt = runtime(sb)
+    assert run(rt, "corr-1")["ok"]
+    pairs = sb.get("/__sandbox/truth/vehicles")["data"]["pairs"]
+    reports = stored(sb, "sync_reports")
+    stale = [
+        (str(p["sameVehicleAs"]), str(p["duplicateOf"]), str(p["fmcId"]))
+        for p in pairs
+        if p["expect"] == "review" and reports.get(f"vehicles:fmc:{p['fmcId']}", {}).get("status") == "review"
+    ]
+    assert stale, "a re-registered vehicle sits in review"
+    sid, current, old = stale[0]
+    assert (sid, current) not in linked_in_samsara(sb)
+    script(sb, "vehicle.removed", {"fmcId": old})
+    out = run(rt, "corr-2")
+    assert out["ok"] and out["sync"]["rematched"] is True and out["sync"]["planned"] == {"link": 1}, out
+    assert (sid, current) in linked_in_samsara(sb) and (sid, current) in linked_at_fmc(sb)
+    reports = stored(sb, "sync_reports")
+    assert reports[f"vehicles:fmc:{old}"]["status"] == "resolved"
+    assert reports[f"vehicles:samsara:{sid}"]["status"] == "resolved"
+    assert run(rt, "corr-3")["sync"]["planned"] == {}

@@ -13,8 +13,11 @@ then, in order:
 3. **apply**: each write as the ``ledger`` driver does it: the intent is saved before the write and
    the outcome after it; a write whose intent is saved but whose outcome is not (a crash, a lost
    answer, the platform's retry) is read back (``verify``) before anything is sent again, and a
-   transient failure is read back before the next attempt. Outcomes are ``write_outcome`` records,
-   kept in the state until delivered to ``write_outcomes``;
+   transient failure is read back before the next attempt. Writes go in chunks (``chunk``): the
+   intents of a chunk are saved in one state save before any of its writes, its writes are sent
+   ``parallel`` at a time (one target's in order), its outcomes saved in one save after them; a state
+   of thousands of links is then saved twice per chunk, not per write. Outcomes are
+   ``write_outcome`` records, kept in the state until delivered to ``write_outcomes``;
 4. **deliver**: the plan's records, less those the FMC already holds as they are (a digest per record
    id in the state), each batch under a key made of its content, so a re-delivery after a crash is a
    replay the FMC answers from its first copy;
@@ -34,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -278,6 +282,8 @@ class ReconcileDriver:
         dry_run: Deliver the plan as records and write nothing.
         attempts: Writes per action per run before it fails the run (each after a read-back).
         clock: The current time, for outcomes and plan records.
+        chunk: Writes whose intents are saved together (one state save before them, one after).
+        parallel: Writes sent at once within a chunk (one target's writes stay in order).
     """
 
     plan: Callable[[StreamContext], Plan]
@@ -286,6 +292,8 @@ class ReconcileDriver:
     dry_run: bool = False
     attempts: int = 2
     clock: Clock = utc_now
+    chunk: int = 64
+    parallel: int = 8
 
     def run(self, ctx: StreamContext) -> bool:
         st = ctx.state.state
@@ -304,16 +312,10 @@ class ReconcileDriver:
         self.brake.check(plan)
         rejected: set[str] = set()
         planned = {a.key for a in plan.actions}
-        for action in plan.actions:
+        for first in range(0, len(plan.actions), self.chunk):
             ctx.check_deadline()
-            outcome, error = self._apply(ctx, action)
-            st["outbox"][action.key] = outcome
-            st["intents"].pop(action.key, None)
-            if outcome["status"] == "rejected":
-                rejected.add(action.key)
-            ctx.commit()
-            if error is not None:
-                raise error
+            chunk = plan.actions[first : first + self.chunk]
+            rejected |= self._apply_chunk(ctx, chunk)
         # An intent the plan no longer has was applied (or made moot) by a run that did not save it.
         st["intents"] = {k: v for k, v in st["intents"].items() if k in planned}
         self._flush(ctx)
@@ -325,10 +327,73 @@ class ReconcileDriver:
         ctx.commit()
         return True
 
-    def _apply(self, ctx: StreamContext, action: Action) -> tuple[dict[str, Any], ApiError | None]:
-        """The action's outcome record, and the error that outlasted the attempts (if any)."""
+    def _apply_chunk(self, ctx: StreamContext, chunk: Sequence[Action]) -> set[str]:
+        """Applies ``chunk``: the intents of all its writes saved first (one save), the writes sent in
+        parallel (one target's writes in order, by one worker), then the outcomes saved (one save).
+        Returns the keys of the ``rejected`` actions; raises the first error once the rest is saved."""
         st = ctx.state.state
-        sent_before = action.key in st["intents"]
+        sent_before = {a.key for a in chunk if a.key in st["intents"]}
+        at = iso(self.clock())
+        for a in chunk:
+            st["intents"][a.key] = {
+                "at": at,
+                "attempts": int(st["intents"].get(a.key, {}).get("attempts", 0)) + 1,
+            }
+        ctx.commit()
+        by_target: dict[str, list[Action]] = {}
+        for a in chunk:
+            by_target.setdefault(str(a.target.get("samsaraId")), []).append(a)
+
+        def work(actions: list[Action]) -> list[tuple[Action, dict[str, Any] | None, BaseException | None]]:
+            out: list[tuple[Action, dict[str, Any] | None, BaseException | None]] = []
+            for a in actions:
+                try:
+                    outcome, error = self._apply(ctx, a, a.key in sent_before)
+                except BaseException as e:  # a crash or the deadline: no outcome, the intent stays
+                    out.append((a, None, e))
+                    break
+                out.append((a, outcome, error))
+                if error is not None:
+                    break
+            return out
+
+        groups = list(by_target.values())
+        if self.parallel <= 1 or len(groups) <= 1:
+            results = [r for g in groups for r in work(g)]
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.parallel, len(groups))) as pool:
+                results = [r for rs in pool.map(work, groups) for r in rs]
+        rejected: set[str] = set()
+        first: BaseException | None = None
+        for a, outcome, error in results:
+            if outcome is not None:
+                st["outbox"][a.key] = outcome
+                status = outcome["status"]
+                if status != "failed":
+                    st["intents"].pop(a.key, None)
+                if status == "rejected":
+                    rejected.add(a.key)
+                    self.report.rejected += 1
+                elif status == "applied":
+                    self.report.applied += 1
+                elif status == "already":
+                    self.report.already += 1
+            if error is not None and first is None:
+                first = error
+        ctx.commit()
+        if first is not None:
+            ctx.log.warning(
+                "a write did not finish; the next run reads it back first", stream=ctx.stream.name
+            )
+            raise first
+        return rejected
+
+    def _apply(
+        self, ctx: StreamContext, action: Action, sent_before: bool
+    ) -> tuple[dict[str, Any], ApiError | None]:
+        """The action's outcome record, and the error that outlasted the attempts (if any). The intent
+        is already saved; a write sent before (by a run that did not save its outcome) or that failed
+        is read back before it is sent (again)."""
         error: ApiError | None = None
         for attempt in range(self.attempts + 1):
             if sent_before or attempt > 0:
@@ -338,18 +403,13 @@ class ReconcileDriver:
                     return self._outcome(action, "rejected", _reason(e), e), None
                 if found is not None:
                     why = "an earlier attempt was applied" if sent_before else "Samsara already had it"
-                    self.report.already += 1
                     return self._outcome(action, "already", f"{why}: {found}", None), None
             if attempt == self.attempts:
                 break
-            tries = int(st["intents"].get(action.key, {}).get("attempts", 0)) + 1
-            st["intents"][action.key] = {"at": iso(self.clock()), "attempts": tries}
-            ctx.commit()
             sent_before = True
             try:
                 action.apply(ctx.deadline)
             except _REFUSED as e:
-                self.report.rejected += 1
                 return self._outcome(action, "rejected", _reason(e), e), None
             except _TRANSIENT as e:
                 error = e
@@ -360,7 +420,6 @@ class ReconcileDriver:
                     error=type(e).__name__,
                 )
                 continue
-            self.report.applied += 1
             return self._outcome(action, "applied", None, None), None
         assert error is not None
         return self._outcome(action, "failed", _reason(error), error), error

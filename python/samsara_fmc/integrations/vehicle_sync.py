@@ -9,8 +9,9 @@ Each run reads both sides (``GET /fleet/vehicles``; the FMC's ``GET /fmc/v1/vehi
   (a digest of them is kept): linked pairs are never matched again. A new link is written back to
   Samsara as the FMC's id under one external ID key (``externalIdKey``, default ``fmcId``) with a
   ``PATCH /fleet/vehicles/{id}`` that carries that key only (never the automatic ``samsara.*`` keys,
-  which Samsara refuses), and only when the vehicle does not carry it already. The vehicle is read back
-  after the write; a key the write dropped (were the map replaced, not merged) is written back.
+  which Samsara refuses), and only when the vehicle does not carry it already. The PATCH answers the
+  vehicle as stored (the read-back); a key the write dropped (were the map replaced, not merged) is
+  written back.
   The FMC gets a ``vehicle_link`` record (``vehicle_links``) with the Samsara id, VIN and gateway.
 * **reports** (``sync_reports``): contested pairs for review, FMC vehicles with no Samsara vehicle
   (``awaitingInstallation``: vehicles appear in Samsara when a gateway is installed; the API cannot
@@ -187,7 +188,9 @@ def plan_vehicles(
         if sid in links or sid not in samsara or fid not in fmc or fid in taken or key in _ext(samsara[sid]):
             continue
         links[sid], taken[fid] = prior, sid
-        plan.actions.append(_link(client, key, sid, fid, "the link's external ID is gone from Samsara"))
+        plan.actions.append(
+            _link(client, key, sid, fid, _ext(samsara[sid]), "the link's external ID is gone from Samsara")
+        )
         links_after[fid] = plan.actions[-1].key
 
     # 3. The unlinked pool, matched again only when it changed.
@@ -208,7 +211,14 @@ def plan_vehicles(
                 continue
             links[sid], taken[fid] = [fid, "matched", float(ln.score), list(ln.reasons)], sid
             plan.actions.append(
-                _link(client, key, sid, fid, f"matched ({ln.score:g}: {', '.join(ln.reasons)})")
+                _link(
+                    client,
+                    key,
+                    sid,
+                    fid,
+                    _ext(samsara[sid]),
+                    f"matched ({ln.score:g}: {', '.join(ln.reasons)})",
+                )
             )
             links_after[fid] = plan.actions[-1].key
         for ln in result.review:
@@ -359,26 +369,24 @@ def _vehicle(client: Client, sid: str, deadline: float) -> dict[str, Any]:
     return dict(data)
 
 
-def _link(client: Client, key: str, sid: str, fid: str, reason: str) -> Action:
-    """Writes ``key: fid`` to the vehicle's external IDs (that key only), then reads it back."""
+def _link(client: Client, key: str, sid: str, fid: str, held: Mapping[str, str], reason: str) -> Action:
+    """Writes ``key: fid`` to the vehicle's external IDs (that key only); the PATCH answers the vehicle
+    as stored, which is the read-back: a key of another system it lacks (``held``: the vehicle's keys
+    as the run read them) is written back with it."""
 
     def verify(deadline: float) -> str | None:
-        return (
-            f"the vehicle carries `{key}:{fid}`"
-            if _ext(_vehicle(client, sid, deadline)).get(key) == fid
-            else None
-        )
+        found = _ext(_vehicle(client, sid, deadline)).get(key) == fid
+        return f"the vehicle carries `{key}:{fid}`" if found else None
 
     def apply(deadline: float) -> Any:
-        before = _ext(_vehicle(client, sid, deadline))
         path = f"/fleet/vehicles/{path_id(sid)}"
         answer = client.request("PATCH", path, json_body={"externalIds": {key: fid}}, deadline=deadline)
-        after = _ext(_vehicle(client, sid, deadline))
-        lost = {
-            k: v for k, v in before.items() if not k.startswith("samsara.") and k != key and k not in after
-        }
+        data = answer.get("data") if isinstance(answer, Mapping) else None
+        after = _ext(data) if isinstance(data, Mapping) else _ext(_vehicle(client, sid, deadline))
+        lost = {k: v for k, v in held.items() if not k.startswith("samsara.") and k != key and k not in after}
         if lost:  # the map was replaced, not merged: put the other systems' keys back
-            client.request("PATCH", path, json_body={"externalIds": {**lost, key: fid}}, deadline=deadline)
+            body = {"externalIds": {**lost, key: fid}}
+            client.request("PATCH", path, json_body=body, deadline=deadline)
         return answer
 
     return Action(
