@@ -518,6 +518,7 @@ fn handle(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Response {
             let base = &sb.fmc.lists(&sb.fleet).vehicles;
             Response::json(200, &json!({"data": crate::fmc_changes::vehicles(sb, base)}))
         }
+        ("GET", ["fmc", "v1", "tags"]) => Response::json(200, &json!({"data": crate::fmc_changes::tags(sb)})),
         ("GET", ["fmc", "v1", "drivers"]) => {
             Response::json(200, &json!({"data": sb.fmc.lists(&sb.fleet).drivers}))
         }
@@ -528,7 +529,7 @@ fn handle(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Response {
         ("GET", ["fmc", "v1", "streams", s, "summary"]) if valid_stream(s) => summary(sb, s),
         (
             _,
-            ["fmc", "v1", "vehicles" | "drivers" | "streams" | "changes"]
+            ["fmc", "v1", "vehicles" | "drivers" | "tags" | "streams" | "changes"]
             | ["fmc", "v1", "streams", _, "records" | "summary"],
         ) => Response::error(
             405,

@@ -178,7 +178,7 @@ class Brake:
 
     def tripped(self, plan: Plan) -> tuple[int, float] | None:
         """``(destructive actions, allowed)`` when ``plan`` is over the brake, else ``None``."""
-        count = sum(1 for a in plan.actions if a.kind in DESTRUCTIVE)
+        count = sum(a.weight for a in plan.actions if a.kind in DESTRUCTIVE)
         allowed = self.max_share * plan.size
         return (count, allowed) if count > allowed else None
 
@@ -196,6 +196,7 @@ class Action:
         reason: Why the plan has it, one sentence.
         apply: Sends the write; returns the answer. Refusals (400, 404) make the action ``rejected``.
         verify: Reads Samsara back: a sentence saying how it already reflects the write, or ``None``.
+        weight: How many objects it undoes, for the brake (a PATCH removing three tag members: 3).
     """
 
     kind: str
@@ -205,6 +206,7 @@ class Action:
     reason: str
     apply: Callable[[float], Any]
     verify: Callable[[float], str | None]
+    weight: int = 1
 
 
 @dataclass
@@ -213,7 +215,8 @@ class Plan:
 
     Attributes:
         domain: ``vehicles``, ``tags``, …
-        size: How many objects of the domain are under sync (the brake's denominator).
+        size: How many objects of the domain are under sync (the brake's denominator, in the unit of
+            the actions' ``weight``: vehicles linked, tag memberships managed).
         actions: The writes to Samsara, in order.
         records: Per FMC stream, the records the FMC should hold (links, reports); those it already
             holds as they are are left out by the driver.
@@ -221,6 +224,8 @@ class Plan:
             it gets the state and the keys of the actions that were ``rejected``.
         after: ``"<stream>\\x00<record id>"`` → the key of the action the record waits for: a record
             whose action was ``rejected`` is not delivered (its link was not written).
+        late: Records known only once the writes are applied (a created object's new ID): called with
+            the ``rejected`` keys after the writes, its records are delivered with the others.
         summary: Counts for the run's summary (matched, awaiting installation, …).
     """
 
@@ -230,6 +235,7 @@ class Plan:
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     commit: Callable[[dict[str, Any], set[str]], None] | None = None
     after: dict[str, str] = field(default_factory=dict)
+    late: Callable[[set[str]], dict[str, list[dict[str, Any]]]] | None = None
     summary: dict[str, Any] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
@@ -319,7 +325,11 @@ class ReconcileDriver:
         # An intent the plan no longer has was applied (or made moot) by a run that did not save it.
         st["intents"] = {k: v for k, v in st["intents"].items() if k in planned}
         self._flush(ctx)
-        for stream, records in plan.records.items():
+        deliveries = {k: list(v) for k, v in plan.records.items()}
+        if plan.late is not None:
+            for stream, late in plan.late(rejected).items():
+                deliveries.setdefault(stream, []).extend(late)
+        for stream, records in deliveries.items():
             kept = [r for r in records if plan.after.get(f"{stream}\x00{r['id']}") not in rejected]
             self._deliver(ctx, stream, kept)
         if plan.commit is not None:

@@ -32,6 +32,7 @@ record type               stream                    one record is
 ``vehicle_link``          ``vehicle_links``         an FMC vehicle linked to its Samsara vehicle
 ``sync_report``           ``sync_reports``          a record the sync cannot settle alone (review, one side)
 ``sync_plan``             ``sync_plans``            one step of a dry run's plan
+``tag_link``              ``tag_links``             an FMC tag (branch, cost centre) linked to its Samsara tag
 ========================  ========================  ==========================================================
 """
 
@@ -50,7 +51,7 @@ from samsara_fmc.records.media import CAMERA_MEDIA, MEDIA_STATUSES
 from samsara_fmc.records.operations import IDLING_DAY, IDLING_EVENT, TRIP
 from samsara_fmc.records.outcomes import OUTCOME_STATUSES, WRITE_OUTCOME
 from samsara_fmc.records.safety import SAFETY_EVENT, SPEED_UNITS, SPEEDING_INTERVAL
-from samsara_fmc.records.sync import SYNC_PLAN, SYNC_REPORT, VEHICLE_LINK
+from samsara_fmc.records.sync import SYNC_PLAN, SYNC_REPORT, TAG_LINK, VEHICLE_LINK
 from samsara_fmc.records.vehicle_stats import VALUE_UNITS, VEHICLE_STAT
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "SPEED_UNITS",
     "SYNC_PLAN",
     "SYNC_REPORT",
+    "TAG_LINK",
     "TRIP",
     "VALUE_UNITS",
     "VEHICLE_LINK",
@@ -105,6 +107,7 @@ _TYPES: tuple[RecordType, ...] = (
     VEHICLE_LINK,
     SYNC_REPORT,
     SYNC_PLAN,
+    TAG_LINK,
 )
 _BY_STREAM = {t.stream: t for t in _TYPES}
 _BY_NAME = {t.name: t for t in _TYPES}

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from samsara_fmc.records._model import Field, RecordType
 
-__all__ = ["LINK_STATUSES", "PLAN_ACTIONS", "REPORT_STATUSES", "SYNC_PLAN", "SYNC_REPORT", "VEHICLE_LINK"]
+__all__ = [
+    "LINK_STATUSES",
+    "PLAN_ACTIONS",
+    "REPORT_STATUSES",
+    "SYNC_PLAN",
+    "SYNC_REPORT",
+    "TAG_LINK",
+    "VEHICLE_LINK",
+]
 
 #: ``linked``: both sides carry each other's id; ``unlinked``: the FMC record left the master list, so
 #: the FMC's id was removed from the Samsara vehicle.
@@ -115,5 +123,25 @@ SYNC_PLAN = RecordType(
         Field(
             "plannedAt", "string", "When it was planned (RFC 3339, UTC).", format="date-time", required=True
         ),
+    ),
+)
+
+TAG_LINK = RecordType(
+    name="tag_link",
+    stream="tag_links",
+    version=1,
+    title="Tag link",
+    description=(
+        "A tag of the FMC's organisation (branch, business unit, cost centre) linked to its Samsara tag:"
+        " the Samsara tag ID (the FMC's id is in the tag's `externalIds` too), and how many vehicles it"
+        " holds in Samsara."
+    ),
+    id_description="`<fmcId>`: one record per FMC tag; a renamed, moved or re-membered tag is an upsert.",
+    fields=(
+        Field("fmcId", "string", "The FMC's id of the tag.", required=True),
+        Field("samsaraId", "string", "The Samsara tag ID.", required=True),
+        Field("name", "string", "The tag's name (the FMC's).", required=True),
+        Field("parentFmcId", ("string", "null"), "The FMC id of its parent; null for a root."),
+        Field("vehicleCount", "integer", "Vehicles in the Samsara tag.", required=True),
     ),
 )
