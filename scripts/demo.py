@@ -36,7 +36,7 @@ SCOPES = (
     "Read Vehicle Statistics,Read Org Information,Read Vehicles,Read Safety Events & Scores,"
     "Read Speeding Intervals,Read Defects,Read Defect Types,Read DVIRs,Write Defects,Read Trips,"
     "Read Idling,Read Assignments,Read Media Retrieval,Write Media Retrieval,Read Readings,"
-    "Write Vehicles"
+    "Write Vehicles,Read Tags,Write Tags"
 )
 NAME = "vehicle-stats"
 
@@ -680,6 +680,41 @@ def vehicle_sync(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
     return Report("vehicle-sync", len(demo.runs), len(links), sum(writes.values()), lost, duplicated)
 
 
+def tag_sync(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """tag-sync (after vehicle-sync linked the vehicles): the FMC's organisation linked to the tag tree,
+    its missing business units created once, a rename applied, then a run that plans nothing."""
+    demo = Demo(workdir, sandbox.url, name="tag-sync")
+    demo.init(zip_path, {}, {"FMC_URL": sandbox.url, "FMC_TOKEN": FMC_TOKEN})
+    demo.run("manual")
+    fmc = {t["id"]: t for t in sandbox.fmc("/fmc/v1/tags")["data"]}
+    cc = next(f for f, t in fmc.items() if t["kind"] == "costCentre")
+    sandbox.admin("/__sandbox/clock/advance", {"seconds": 60})
+    sandbox.admin(
+        "/__sandbox/fmc/changes", {"type": "tag.updated", "data": {"fmcId": cc, "name": "CC-9000 Renamed"}}
+    )
+    demo.run("schedule")
+    quiet = demo.run("api")
+    fmc = {t["id"]: t for t in sandbox.fmc("/fmc/v1/tags")["data"]}
+    tags = api_get(sandbox.url, TOKEN, "/tags", {})["data"]
+    by_fmc = {t["externalIds"]["fmcTagId"]: t for t in tags if "fmcTagId" in (t.get("externalIds") or {})}
+    log = sandbox.admin("/__sandbox/requests?since=0")["requests"]
+    writes = [r for r in log if r["method"] in ("POST", "PATCH") and r["path"].startswith("/tags")]
+    writes = [r for r in writes if r["path"] != "/tags/0" and int(r["status"]) == 200]
+    creates = sum(1 for r in writes if r["method"] == "POST")
+    units = sum(1 for t in fmc.values() if t["kind"] == "businessUnit")
+    names = [t["name"] for t in tags]
+    lost = len(set(fmc) - set(by_fmc)) + sum(1 for f, t in by_fmc.items() if t["name"] != fmc[f]["name"])
+    duplicated = (creates - units) + (len(names) - len(set(names))) + len(quiet["sync"]["planned"])
+    for r in demo.runs:
+        sync = r["sync"]
+        print(
+            f"  tag-sync      {r['mode']:<12} planned {sync['planned']}  applied {sync['applied']}  "
+            f"{r['seconds']:.2f} s"
+        )
+    links = sandbox.fmc_records("tag_links")
+    return Report("tag-sync", len(demo.runs), len(links), len(writes), lost, duplicated)
+
+
 SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
     "vehicle-stats": vehicle_stats,
     "vehicle-locations": vehicle_locations,
@@ -690,6 +725,7 @@ SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
     "trips": trips,
     "idling": idling,
     "vehicle-sync": vehicle_sync,
+    "tag-sync": tag_sync,
 }
 """How the demo exercises each Function (every folder under functions/ must have one)."""
 

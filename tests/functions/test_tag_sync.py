@@ -226,3 +226,21 @@ def test_a_token_without_write_tags_fails_preflight_naming_it(
     out = run(runtime(sb, token="T-read"), "corr-1")
     assert out["ok"] is False and "`Write Tags`" in out["message"], out
     assert writes(sb) == []
+
+
+@pytest.mark.slow
+def test_the_zip_under_samsara_fn_converges_after_vehicle_sync(tmp_path: Path) -> None:
+    """The demo's scenarios: vehicle-sync's zip, then tag-sync's, under samsara-fn."""
+    from scripts import demo
+
+    zips = {n: ROOT / "dist" / f"{n}.zip" for n in ("vehicle-sync", "tag-sync")}
+    assert all(z.exists() for z in zips.values()), f"{zips} missing: run `make bundle` (make test does)"
+    box = demo.Sandbox.start(vehicles=25)
+    try:
+        demo.vehicle_sync(tmp_path / "vehicle-sync", box, zips["vehicle-sync"])
+        report = demo.tag_sync(tmp_path / "tag-sync", box, zips["tag-sync"])
+    finally:
+        box.stop()
+        if box.process.stdout is not None:
+            box.process.stdout.close()
+    assert report.runs == 3 and report.delivered > 0 and report.lost == 0 and report.duplicated == 0
