@@ -598,22 +598,49 @@ fn the_fmc_organisation_mirrors_the_branches_and_scripted_tag_changes_apply() {
     let (_, tags) = sb.get("/fmc/v1/tags");
     let tags = tags["data"].as_array().unwrap().clone();
     let (_, samsara) = sb.get("/tags");
-    let names: Vec<&str> = samsara["data"].as_array().unwrap().iter().filter_map(|t| t["name"].as_str()).collect();
+    let names: Vec<&str> = samsara["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
     for t in &tags {
-        let named = names.contains(&t["name"].as_str().unwrap());
-        assert_eq!(named, t["kind"] != "businessUnit", "only business units are new to Samsara: {t}");
+        let in_samsara = names.contains(&t["name"].as_str().unwrap());
+        assert_eq!(
+            in_samsara,
+            t["kind"] != "businessUnit",
+            "only business units are new to Samsara: {t}"
+        );
     }
     let bu = tags.iter().find(|t| t["kind"] == "businessUnit").unwrap();
-    assert!(!bu["vehicles"].as_array().unwrap().is_empty(), "a business unit has vehicles: {bu}");
+    assert!(
+        !bu["vehicles"].as_array().unwrap().is_empty(),
+        "a business unit has vehicles: {bu}"
+    );
     let cc = tags.iter().find(|t| t["kind"] == "costCentre").unwrap();
-    assert!(cc["externalIds"]["costCentre"].as_str().unwrap().starts_with("CC"));
+    assert!(cc["externalIds"]["costCentre"]
+        .as_str()
+        .unwrap()
+        .starts_with("CC"));
     sb.admin(
         "POST",
         "/__sandbox/fmc/changes",
         &json!({"type": "tag.updated", "data": {"fmcId": cc["id"], "name": "CC-0001 Renamed", "vehicles": []}}),
     );
     let (_, now) = sb.get("/fmc/v1/tags");
-    let renamed = now["data"].as_array().unwrap().iter().find(|t| t["id"] == cc["id"]).unwrap().clone();
-    assert_eq!((&renamed["name"], &renamed["vehicles"]), (&json!("CC-0001 Renamed"), &json!([])));
-    assert_eq!(renamed["parentId"], cc["parentId"], "fields the change does not name stay");
+    let renamed = now["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == cc["id"])
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&renamed["name"], &renamed["vehicles"]),
+        (&json!("CC-0001 Renamed"), &json!([]))
+    );
+    assert_eq!(
+        renamed["parentId"], cc["parentId"],
+        "fields the change does not name stay"
+    );
 }
