@@ -37,7 +37,7 @@ SCOPES = (
     "Read Speeding Intervals,Read Defects,Read Defect Types,Read DVIRs,Write Defects,Read Trips,"
     "Read Idling,Read Assignments,Read Media Retrieval,Write Media Retrieval,Read Readings,"
     "Read Form Submissions,Read Issues,Write Issues,Write Form Submissions,Read Messages,Write Messages,"
-    "Read IFTA (US)"
+    "Read IFTA (US),Write Vehicles,Read Tags,Write Tags"
 )
 NAME = "vehicle-stats"
 
@@ -845,6 +845,105 @@ def csv_adds_up(text: str) -> bool:
     return bool(rows)
 
 
+def vehicle_sync(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """vehicle-sync: a dry run (nothing written), the run that links both sides, an FMC change to a
+    unit name and plate applied once, and a run that plans nothing; checked against the sandbox's truth
+    and request log."""
+    demo = Demo(workdir, sandbox.url, name="vehicle-sync")
+    demo.init(zip_path, {}, {"FMC_URL": sandbox.url, "FMC_TOKEN": FMC_TOKEN})
+    override = workdir / "dry.json"
+    override.write_text(json.dumps({"dryRun": "true"}))
+    dry = demo.run("manual", "--parametersOverride", str(override))
+
+    def vehicle_patches() -> list[dict[str, Any]]:
+        log = sandbox.admin("/__sandbox/requests?since=0")["requests"]
+        return [
+            r
+            for r in log
+            if r["method"] == "PATCH"
+            and r["path"].startswith("/fleet/vehicles/")
+            and r["path"] != "/fleet/vehicles/0"
+        ]
+
+    if vehicle_patches() or sandbox.fmc_records("vehicle_links"):
+        raise SystemExit("vehicle-sync's dry run wrote something")
+    first = demo.run("manual")
+    vehicles = {str(v["id"]): v for v in api_get(sandbox.url, TOKEN, "/fleet/vehicles", {})["data"]}
+    in_samsara = {(i, v["externalIds"]["fmcId"]) for i, v in vehicles.items() if "fmcId" in v["externalIds"]}
+    links = {str(r["id"]): r["record"] for r in sandbox.fmc_records("vehicle_links")}
+    at_fmc = {(r["samsaraId"], f) for f, r in links.items() if r["status"] == "linked"}
+    if first["sync"]["applied"] != dry["sync"]["planned"].get("link"):
+        raise SystemExit(f"the dry run planned {dry['sync']['planned']}, the run applied {first['sync']}")
+    _, fid = sorted(in_samsara)[0]
+    sandbox.admin("/__sandbox/clock/advance", {"seconds": 60})
+    change = {"fmcId": fid, "unitNumber": "UNIT 4242", "licensePlate": "FMC-4242"}
+    cid = sandbox.admin("/__sandbox/fmc/changes", {"type": "vehicle.updated", "data": change})["id"]
+    demo.run("schedule")
+    quiet = demo.run("api")
+    truth = sandbox.admin("/__sandbox/truth/vehicles")["data"]["pairs"]
+    true = {(str(p["samsaraId"]), str(p["fmcId"])) for p in truth if p["expect"] == "link"}
+    reviewed = {
+        str(r["record"]["recordId"])
+        for r in sandbox.fmc_records("sync_reports")
+        if r["record"]["status"] == "review"
+    }
+    missed = {(s, f) for s, f in true - in_samsara if s not in reviewed and f not in reviewed}
+    applied = {c["id"]: c["applied"] for c in sandbox.admin("/__sandbox/fmc/changes")["data"]}
+    writes: dict[str, int] = {}
+    for r in vehicle_patches():
+        if int(r["status"]) == 200:
+            writes[r["path"]] = writes.get(r["path"], 0) + 1
+    expected = len(in_samsara) + 1  # a link each, and the one update
+    lost = len(missed) + len(in_samsara ^ at_fmc) + (0 if applied.get(cid) else 1)
+    duplicated = sum(writes.values()) - expected + len(in_samsara - true) + len(quiet["sync"]["planned"])
+    for r in demo.runs:
+        sync = r["sync"]
+        print(
+            f"  vehicle-sync  {r['mode']:<12} planned {sync['planned']}  applied {sync['applied']}  "
+            f"dry run {sync['dryRun']!s:<5}  {r['seconds']:.2f} s"
+        )
+    print(
+        f"  vehicle-sync  linked {len(in_samsara)} of {len(true)} true pairs (the rest in review: "
+        f"{len(true - in_samsara) - len(missed)}), reports {first['sync']['reports']}"
+    )
+    return Report("vehicle-sync", len(demo.runs), len(links), sum(writes.values()), lost, duplicated)
+
+
+def tag_sync(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """tag-sync (after vehicle-sync linked the vehicles): the FMC's organisation linked to the tag tree,
+    its missing business units created once, a rename applied, then a run that plans nothing."""
+    demo = Demo(workdir, sandbox.url, name="tag-sync")
+    demo.init(zip_path, {}, {"FMC_URL": sandbox.url, "FMC_TOKEN": FMC_TOKEN})
+    demo.run("manual")
+    fmc = {t["id"]: t for t in sandbox.fmc("/fmc/v1/tags")["data"]}
+    cc = next(f for f, t in fmc.items() if t["kind"] == "costCentre")
+    sandbox.admin("/__sandbox/clock/advance", {"seconds": 60})
+    sandbox.admin(
+        "/__sandbox/fmc/changes", {"type": "tag.updated", "data": {"fmcId": cc, "name": "CC-9000 Renamed"}}
+    )
+    demo.run("schedule")
+    quiet = demo.run("api")
+    fmc = {t["id"]: t for t in sandbox.fmc("/fmc/v1/tags")["data"]}
+    tags = api_get(sandbox.url, TOKEN, "/tags", {})["data"]
+    by_fmc = {t["externalIds"]["fmcTagId"]: t for t in tags if "fmcTagId" in (t.get("externalIds") or {})}
+    log = sandbox.admin("/__sandbox/requests?since=0")["requests"]
+    writes = [r for r in log if r["method"] in ("POST", "PATCH") and r["path"].startswith("/tags")]
+    writes = [r for r in writes if r["path"] != "/tags/0" and int(r["status"]) == 200]
+    creates = sum(1 for r in writes if r["method"] == "POST")
+    units = sum(1 for t in fmc.values() if t["kind"] == "businessUnit")
+    names = [t["name"] for t in tags]
+    lost = len(set(fmc) - set(by_fmc)) + sum(1 for f, t in by_fmc.items() if t["name"] != fmc[f]["name"])
+    duplicated = (creates - units) + (len(names) - len(set(names))) + len(quiet["sync"]["planned"])
+    for r in demo.runs:
+        sync = r["sync"]
+        print(
+            f"  tag-sync      {r['mode']:<12} planned {sync['planned']}  applied {sync['applied']}  "
+            f"{r['seconds']:.2f} s"
+        )
+    links = sandbox.fmc_records("tag_links")
+    return Report("tag-sync", len(demo.runs), len(links), len(writes), lost, duplicated)
+
+
 SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
     "vehicle-stats": vehicle_stats,
     "vehicle-locations": vehicle_locations,
@@ -857,6 +956,8 @@ SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
     "forms-issues": forms_issues,
     "messages": messages,
     "ifta": ifta,
+    "vehicle-sync": vehicle_sync,
+    "tag-sync": tag_sync,
 }
 """How the demo exercises each Function (every folder under functions/ must have one)."""
 

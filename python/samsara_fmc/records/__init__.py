@@ -36,6 +36,10 @@ record type               stream                    one record is
 ``ifta_jurisdiction``     ``ifta_jurisdictions``    a period's IFTA figures of a fuel type in a jurisdiction
 ``ifta_vehicle``          ``ifta_vehicles``         a period's IFTA figures of a vehicle in a jurisdiction
 ``ifta_return``           ``ifta_returns``          a quarter's return-ready IFTA export (CSV and flags)
+``vehicle_link``          ``vehicle_links``         an FMC vehicle linked to its Samsara vehicle
+``sync_report``           ``sync_reports``          a record the sync cannot settle alone (review, one side)
+``sync_plan``             ``sync_plans``            one step of a dry run's plan
+``tag_link``              ``tag_links``             an FMC tag (branch, cost centre) linked to its Samsara tag
 ========================  ========================  ==========================================================
 """
 
@@ -55,6 +59,7 @@ from samsara_fmc.records.media import CAMERA_MEDIA, MEDIA_STATUSES
 from samsara_fmc.records.operations import IDLING_DAY, IDLING_DRIVER_DAY, IDLING_EVENT, TRIP
 from samsara_fmc.records.outcomes import OUTCOME_STATUSES, WRITE_OUTCOME
 from samsara_fmc.records.safety import SAFETY_EVENT, SPEED_UNITS, SPEEDING_INTERVAL
+from samsara_fmc.records.sync import SYNC_PLAN, SYNC_REPORT, TAG_LINK, VEHICLE_LINK
 from samsara_fmc.records.vehicle_stats import VALUE_UNITS, VEHICLE_STAT
 from samsara_fmc.records.workflows import DRIVER_MESSAGE, FORM_SUBMISSION, ISSUE
 
@@ -78,8 +83,12 @@ __all__ = [
     "SCHEMA_DIALECT",
     "SPEEDING_INTERVAL",
     "SPEED_UNITS",
+    "SYNC_PLAN",
+    "SYNC_REPORT",
+    "TAG_LINK",
     "TRIP",
     "VALUE_UNITS",
+    "VEHICLE_LINK",
     "VEHICLE_LOCATION",
     "VEHICLE_STAT",
     "WRITE_OUTCOME",
@@ -118,6 +127,10 @@ _TYPES: tuple[RecordType, ...] = (
     IFTA_JURISDICTION,
     IFTA_VEHICLE,
     IFTA_RETURN,
+    VEHICLE_LINK,
+    SYNC_REPORT,
+    SYNC_PLAN,
+    TAG_LINK,
 )
 _BY_STREAM = {t.stream: t for t in _TYPES}
 _BY_NAME = {t.name: t for t in _TYPES}
