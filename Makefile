@@ -89,7 +89,7 @@ lint-rust: ## rustfmt and clippy: the core with and without the python feature, 
 
 .PHONY: lint-python
 lint-python: venv ## ruff and mypy
-	$(VENV)/bin/ruff check python tests functions bench scripts
+	$(VENV)/bin/ruff check python tests functions bench scripts examples
 	$(VENV)/bin/mypy
 
 .PHONY: lint
@@ -109,6 +109,12 @@ test: test-rust test-python ## every test
 .PHONY: bench
 bench: install-wheel sandbox ## client CPU, memory and import time against samsara-api, requests+json, httpx+orjson
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) bench/bench_client.py
+
+.PHONY: bench-delivery
+bench-delivery: install-wheel sandbox ## end to end to the FMC endpoint: records per CPU second against the SDK, freshness in follow mode, a 50,000-vehicle org
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) bench/bench_delivery.py throughput
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) bench/bench_delivery.py freshness
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) bench/bench_delivery.py scale
 
 .PHONY: clean
 clean: ## remove build outputs

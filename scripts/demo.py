@@ -36,7 +36,9 @@ FMC_TOKEN = "demo-fmc-token-42"
 SCOPES = (
     "Read Vehicle Statistics,Read Org Information,Read Vehicles,Read Safety Events & Scores,"
     "Read Speeding Intervals,Read Defects,Read Defect Types,Read DVIRs,Write Defects,Read Trips,"
-    "Read Idling,Read Assignments,Read Media Retrieval,Write Media Retrieval,Read Readings"
+    "Read Idling,Read Assignments,Read Media Retrieval,Write Media Retrieval,Read Readings,"
+    "Read Form Submissions,Read Issues,Write Issues,Write Form Submissions,Read Messages,Write Messages,"
+    "Read IFTA (US),Write Vehicles,Read Tags,Write Tags"
 )
 NAME = "vehicle-stats"
 
@@ -49,7 +51,15 @@ class Sandbox:
     url: str
 
     @classmethod
-    def start(cls, *, vehicles: int, seed: int = 7, binary: str | None = None) -> Sandbox:
+    def start(
+        cls,
+        *,
+        vehicles: int,
+        seed: int = 7,
+        binary: str | None = None,
+        start: str = "2026-11-02T15:00:00Z",
+        days: int = 1,
+    ) -> Sandbox:
         exe = binary or os.environ.get("SAMSARA_SANDBOX_BIN") or str(ROOT / "target/sandbox/samsara-sandbox")
         if not Path(exe).exists():
             raise SystemExit(f"no sandbox at `{exe}`: build it with `make sandbox`")
@@ -64,9 +74,9 @@ class Sandbox:
             "--drivers",
             str(vehicles),
             "--days",
-            "1",
+            str(days),
             "--start",
-            "2026-11-02T15:00:00Z",
+            start,
             "--token",
             f"{TOKEN}={SCOPES}",
             "--fmc-token",
@@ -110,6 +120,8 @@ class Sandbox:
     def stop(self) -> None:
         self.process.kill()
         self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 @dataclass
@@ -218,6 +230,39 @@ def history_ids(base_url: str, token: str, types: list[str], start: str, end: st
     return out
 
 
+TIRES = [f"tirePressures{p}" for p in ("FrontLeft", "FrontRight", "BackLeft", "BackRight")]
+"""The readings vehicle-stats follows by default (tire pressures are not stat types)."""
+
+
+def reading_ids(
+    base_url: str, token: str, readings: list[str], start: str | None, end: str | None
+) -> set[str]:
+    """The record ids of the readings' latest values (no ``start``), or of their points in
+    (start, end]: what the Readings API feed delivers first, and after."""
+    out: set[str] = set()
+    for rid in readings:
+        params = {"readingId": rid, "entityType": "asset", "assetTypes": "vehicle"}
+        if start is None or end is None:
+            params["feed"] = "true"
+        else:
+            plus = dt.datetime.fromisoformat(end.replace("Z", "+00:00")) + dt.timedelta(seconds=1)
+            params |= {"startTime": start, "endTime": plus.isoformat()}  # the end is exclusive
+        after = ""
+        while True:
+            body = api_get(
+                base_url, token, "/readings/history", {**params, **({"after": after} if after else {})}
+            )
+            out.update(
+                f"{r['entityId']}:{rid}:{r['happenedAtTime']}"
+                for r in body["data"]
+                if start is None or r["happenedAtTime"] > start
+            )
+            after = body["pagination"]["endCursor"]
+            if not body["pagination"]["hasNextPage"]:
+                break
+    return out
+
+
 HEADER = "  Function             runs  records delivered  writes applied  lost  duplicated"
 
 
@@ -256,7 +301,7 @@ def vehicle_stats(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
         {"FMC_URL": sandbox.url, "FMC_TOKEN": FMC_TOKEN},
     )
     demo.run("manual")
-    truth = latest_ids(sandbox.url, TOKEN, types)
+    truth = latest_ids(sandbox.url, TOKEN, types) | reading_ids(sandbox.url, TOKEN, TIRES, None, None)
     start = sandbox.admin("/__sandbox/clock/advance", {"seconds": 0})["now"]
     sandbox.admin("/__sandbox/clock/advance", {"seconds": 3600})
     demo.run("schedule")
@@ -264,6 +309,7 @@ def vehicle_stats(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
     demo.run("api")
     end = sandbox.admin("/__sandbox/clock/advance", {"seconds": 0})["now"]
     truth |= history_ids(sandbox.url, TOKEN, types, start, end)
+    truth |= reading_ids(sandbox.url, TOKEN, TIRES, start, end)
     held = {str(r["id"]) for r in sandbox.fmc_records("vehicle_stats")}
     summary = sandbox.fmc_summary("vehicle_stats")
     again = int(summary["updates"]) + int(summary["duplicates"])
@@ -582,6 +628,323 @@ def idling(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
     return Report("idling", len(demo.runs), len(held), 0, len(truth - held), duplicated)
 
 
+def some_drivers(sandbox: Sandbox, n: int) -> list[str]:
+    """``n`` driver IDs, from the day's messages (the demo token reads messages, not drivers)."""
+    body = api_get(sandbox.url, TOKEN, "/v1/fleet/messages", {})
+    return sorted({str(m["driverId"]) for m in body["data"] if m["driverId"]})[:n]
+
+
+def fmc_change(sandbox: Sandbox, kind: str, data: dict[str, Any]) -> str:
+    """Scripts an FMC change a simulated minute after the last; its ID."""
+    sandbox.admin("/__sandbox/clock/advance", {"seconds": 60})
+    return str(sandbox.admin("/__sandbox/fmc/changes", {"type": kind, "data": data})["id"])
+
+
+def change_writes(sandbox: Sandbox, changes: list[str]) -> tuple[int, int]:
+    """Of the FMC's ``changes``: how many are missing from Samsara or their outcome from the FMC
+    (lost), and how many produced more than one Samsara object (duplicated)."""
+    status = {c["id"]: c for c in sandbox.admin("/__sandbox/fmc/changes")["data"]}
+    outcomes = {str(r["id"]) for r in sandbox.fmc_records("write_outcomes")}
+    lost = sum(1 for c in changes if c not in outcomes or not status[c]["applied"])
+    duplicated = sum(max(0, int(status[c].get("copies", 1)) - 1) for c in changes)
+    return lost, duplicated
+
+
+def forms_issues(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """forms-issues over the whole simulated history; then the FMC opens an issue, takes up another,
+    moves its own to resolved and sends a proof-of-delivery form to a driver, while an issue is raised
+    in the dashboard; two later runs. Submissions and issues at the FMC endpoint equal a fresh read,
+    each FMC change applied once with its outcome back."""
+    demo = Demo(workdir, sandbox.url, name="forms-issues")
+    demo.init(
+        zip_path,
+        {"lookbackHours": lookback_hours(sandbox)},
+        {"FMC_URL": sandbox.url, "FMC_TOKEN": FMC_TOKEN},
+    )
+    demo.run("manual")
+    vehicle = sandbox_vehicle(sandbox)
+    issues = stream_truth(
+        sandbox.url, "/issues/stream", {"startTime": stream_start(demo, "issues"), "status": "open"}
+    )
+    [driver] = some_drivers(sandbox, 1)
+    changes = [
+        fmc_change(
+            sandbox,
+            "issue.created",
+            {"title": "Brake lights out", "assetId": vehicle, "priority": "high", "fmcIssueId": "WO-1001"},
+        ),
+        fmc_change(sandbox, "issue.updated", {"issueId": "fmcIssueId:WO-1001", "assignedToUserId": "7100"}),
+        fmc_change(
+            sandbox,
+            "form.assigned",
+            {
+                "formTemplateId": "9b1e6a52-0000-4000-8000-000000000003",
+                "driverId": driver,
+                "title": "Stop 14",
+            },
+        ),
+    ]
+    if issues:
+        changes.append(
+            fmc_change(sandbox, "issue.updated", {"issueId": issues[0]["id"], "status": "inProgress"})
+        )
+    req = urllib.request.Request(
+        f"{sandbox.url}/issues",
+        data=json.dumps({"title": "Mirror cracked", "asset": {"id": vehicle}}).encode(),
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(req, timeout=10).close()  # raised in the dashboard
+    since = int(sandbox.admin("/__sandbox/requests?since=0")["requests"][-1]["seq"])
+    sandbox.admin("/__sandbox/clock/advance", {"seconds": 3600})
+    demo.run("schedule")
+    sandbox.admin("/__sandbox/clock/advance", {"seconds": 600})
+    demo.run("api")
+    lost = duplicated = delivered = 0
+    for stream, path, state in (
+        ("form_submissions", "/form-submissions/stream", "form-submissions"),
+        ("issues", "/issues/stream", "issues"),
+    ):
+        query = {"startTime": stream_start(demo, state), "include": "externalIds"}
+        truth = {str(x["id"]): str(x["updatedAtTime"]) for x in stream_truth(sandbox.url, path, query)}
+        held = {str(r["id"]): str(r["record"]["updatedAtTime"]) for r in sandbox.fmc_records(stream)}
+        delivered += len(held)
+        lost += sum(1 for i, at in truth.items() if held.get(i) != at)
+        duplicated += len(set(held) - set(truth)) + int(sandbox.fmc_summary(stream)["duplicates"])
+    log = sandbox.admin(f"/__sandbox/requests?since={since}")["requests"]  # the Function's writes
+    writes = sum(
+        1
+        for r in log
+        if (r["method"], r["path"])
+        in (("POST", "/issues"), ("PATCH", "/issues"), ("POST", "/form-submissions"))
+        and int(r["status"]) == 200
+    )
+    missing, copies = change_writes(sandbox, changes)
+    for r in demo.runs:
+        print(
+            f"  forms-issues  {r['mode']:<12} records {r['records']:>6}  repeated {r['repeated']:>4}  "
+            f"caught up {r['caughtUp']!s:<5}  write-back {r['writeBack']['ran']!s:<5}  {r['seconds']:.2f} s"
+        )
+    return Report("forms-issues", len(demo.runs), delivered, writes, lost + missing, duplicated + copies)
+
+
+def messages(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """messages over the whole simulated history, sending three FMC messages (one to two drivers) in
+    the same run, then a rerun: every message up to the run delivered once, each FMC message sent once
+    (the FMC's sends and the drivers' replies come after the run's windows, which follow the wall clock:
+    see ``idling``)."""
+    demo = Demo(workdir, sandbox.url, name="messages")
+    demo.init(
+        zip_path,
+        {"lookbackHours": lookback_hours(sandbox), "maxAgeHours": "2160", "windowHours": "168"},
+        {"FMC_URL": sandbox.url, "FMC_TOKEN": FMC_TOKEN},
+    )
+    drivers = some_drivers(sandbox, 3)
+    texts = {
+        "Your 7 am load moved to door 3": drivers[:1],
+        "Fuel card limit raised for this week": drivers[1:3],
+        "Please call the shop about your inspection": drivers[2:3],
+    }
+    changes = [fmc_change(sandbox, "message.sent", {"driverIds": ids, "text": t}) for t, ids in texts.items()]
+    sent_at = int(
+        dt.datetime.fromisoformat(
+            sandbox.admin("/__sandbox/clock/advance", {"seconds": 0})["now"].replace("Z", "+00:00")
+        ).timestamp()
+        * 1000
+    )
+    demo.run("manual")
+    sandbox.admin("/__sandbox/clock/advance", {"seconds": 3600})
+    again = demo.run("schedule")
+    [path] = demo.storage().glob("state/*/messages/messages.json")
+    state = json.loads(path.read_text())["state"]
+    lo = int(dt.datetime.fromisoformat(state["first"].replace("Z", "+00:00")).timestamp() * 1000)
+    body = api_get(
+        sandbox.url, TOKEN, "/v1/fleet/messages", {"endMs": str(sent_at), "durationMs": str(sent_at - lo)}
+    )
+    truth = {
+        f"{m['driverId']}:{m['sentAtMs']}:{m['sender']['type']}"
+        for m in body["data"]
+        if lo <= m["sentAtMs"] and m["text"] not in texts
+    }
+    held = {str(r["id"]).rsplit(":", 1)[0] for r in sandbox.fmc_records("driver_messages")}
+    summary = sandbox.fmc_summary("driver_messages")
+    log = sandbox.admin("/__sandbox/requests?since=0")["requests"]
+    posts = sum(
+        1 for r in log if (r["method"], r["path"]) == ("POST", "/v1/fleet/messages") and r["status"] == 200
+    )
+    missing, copies = change_writes(sandbox, changes)
+    duplicated = int(summary["duplicates"]) + len(held - truth) + int(again["records"]) + copies
+    for r in demo.runs:
+        print(
+            f"  messages {r['mode']:<10} records {r['records']:>6}  repeated {r['repeated']:>4}  "
+            f"caught up {r['caughtUp']!s:<5}  write-back {r['writeBack']['ran']!s:<5}  {r['seconds']:.2f} s"
+        )
+    return Report("messages", len(demo.runs), len(held), posts, len(truth - held) + missing, duplicated)
+
+
+def ifta(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """ifta on a sandbox of its own whose history ends now (the Function counts its periods from the
+    wall clock): every closed month and quarter of the last three months delivered once; then, once
+    the sandbox's late fuel purchase is known, only the records it changed again (same ids); a rerun
+    delivers nothing. The held jurisdiction records equal a fresh read of the sandbox's truth, and each
+    quarter's return CSV adds up to its lines."""
+    from samsara_fmc.integrations.ifta import due_periods
+
+    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    vehicles = int(sandbox.admin("/__sandbox/health")["vehicles"])
+    own = Sandbox.start(vehicles=vehicles, start=now.isoformat(), days=130)
+    try:
+        demo = Demo(workdir, own.url, name="ifta")
+        demo.init(zip_path, {"monthsBack": "3"}, {"FMC_URL": own.url, "FMC_TOKEN": FMC_TOKEN})
+        demo.run("manual")
+        late = own.admin("/__sandbox/truth/ifta?year=2026&quarter=Q1")["data"]["latePurchase"]
+        own.admin("/__sandbox/clock/advance", {"seconds": 24 * 3600})
+        changed = demo.run("schedule")
+        again = demo.run("api")
+        periods = due_periods(now, 3, dt.timedelta(hours=72))
+        held = {str(r["id"]): r["record"] for r in own.fmc_records("ifta_jurisdictions")}
+        lost = 0
+        for p in periods:
+            query = "&".join(f"{k}={v}" for k, v in p.query().items())
+            for x in own.admin(f"/__sandbox/truth/ifta?{query}")["data"]["lines"]:
+                r = held.pop(f"{p.key}:{x['fuelType']}:{x['jurisdiction']}", None)
+                want = (x["totalMeters"], x["taxableMeters"], x["taxPaidLiters"])
+                if (x["totalMeters"] or x["taxPaidLiters"]) and (
+                    r is None or (r["totalMeters"], r["taxableMeters"], r["taxPaidLitersReported"]) != want
+                ):
+                    lost += 1
+        returns = {str(r["id"]): r["record"] for r in own.fmc_records("ifta_returns")}
+        for p in (p for p in periods if p.quarter):
+            ret = returns.pop(p.key, None)
+            lost += ret is None or not csv_adds_up(str(ret["csv"]))
+        summaries = [own.fmc_summary(s) for s in ("ifta_jurisdictions", "ifta_vehicles", "ifta_returns")]
+        duplicated = sum(int(s["duplicates"]) for s in summaries) + len(held) + len(returns)
+        duplicated += int(again["records"])
+        print(
+            f"  ifta: periods {[p.key for p in periods]}, late purchase {late and late['purchasedAt']}:"
+            f" {changed['records']} records changed and delivered again, rerun {again['records']}"
+        )
+        delivered = sum(int(s["records"]) for s in summaries)
+        return Report("ifta", len(demo.runs), delivered, 0, lost, duplicated)
+    finally:
+        own.stop()
+
+
+def csv_adds_up(text: str) -> bool:
+    """Whether each ``TOTAL`` line of an IFTA return CSV is the sum of its fuel type's lines."""
+    import csv
+    import io
+    from decimal import Decimal
+
+    rows = list(csv.DictReader(io.StringIO(text)))
+    columns = [c for c in (rows[0] if rows else {}) if c not in ("Fuel Type", "Jurisdiction", "Fleet MPG")]
+    for total in (r for r in rows if r["Jurisdiction"] == "TOTAL"):
+        lines = [r for r in rows if r["Fuel Type"] == total["Fuel Type"] and r["Jurisdiction"] != "TOTAL"]
+        for c in columns:
+            if total[c] and sum(Decimal(r[c]) for r in lines) != Decimal(total[c]):
+                return False
+    return bool(rows)
+
+
+def vehicle_sync(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """vehicle-sync: a dry run (nothing written), the run that links both sides, an FMC change to a
+    unit name and plate applied once, and a run that plans nothing; checked against the sandbox's truth
+    and request log."""
+    demo = Demo(workdir, sandbox.url, name="vehicle-sync")
+    demo.init(zip_path, {}, {"FMC_URL": sandbox.url, "FMC_TOKEN": FMC_TOKEN})
+    override = workdir / "dry.json"
+    override.write_text(json.dumps({"dryRun": "true"}))
+    dry = demo.run("manual", "--parametersOverride", str(override))
+
+    def vehicle_patches() -> list[dict[str, Any]]:
+        log = sandbox.admin("/__sandbox/requests?since=0")["requests"]
+        return [
+            r
+            for r in log
+            if r["method"] == "PATCH"
+            and r["path"].startswith("/fleet/vehicles/")
+            and r["path"] != "/fleet/vehicles/0"
+        ]
+
+    if vehicle_patches() or sandbox.fmc_records("vehicle_links"):
+        raise SystemExit("vehicle-sync's dry run wrote something")
+    first = demo.run("manual")
+    vehicles = {str(v["id"]): v for v in api_get(sandbox.url, TOKEN, "/fleet/vehicles", {})["data"]}
+    in_samsara = {(i, v["externalIds"]["fmcId"]) for i, v in vehicles.items() if "fmcId" in v["externalIds"]}
+    links = {str(r["id"]): r["record"] for r in sandbox.fmc_records("vehicle_links")}
+    at_fmc = {(r["samsaraId"], f) for f, r in links.items() if r["status"] == "linked"}
+    if first["sync"]["applied"] != dry["sync"]["planned"].get("link"):
+        raise SystemExit(f"the dry run planned {dry['sync']['planned']}, the run applied {first['sync']}")
+    _, fid = sorted(in_samsara)[0]
+    sandbox.admin("/__sandbox/clock/advance", {"seconds": 60})
+    change = {"fmcId": fid, "unitNumber": "UNIT 4242", "licensePlate": "FMC-4242"}
+    cid = sandbox.admin("/__sandbox/fmc/changes", {"type": "vehicle.updated", "data": change})["id"]
+    demo.run("schedule")
+    quiet = demo.run("api")
+    truth = sandbox.admin("/__sandbox/truth/vehicles")["data"]["pairs"]
+    true = {(str(p["samsaraId"]), str(p["fmcId"])) for p in truth if p["expect"] == "link"}
+    reviewed = {
+        str(r["record"]["recordId"])
+        for r in sandbox.fmc_records("sync_reports")
+        if r["record"]["status"] == "review"
+    }
+    missed = {(s, f) for s, f in true - in_samsara if s not in reviewed and f not in reviewed}
+    applied = {c["id"]: c["applied"] for c in sandbox.admin("/__sandbox/fmc/changes")["data"]}
+    writes: dict[str, int] = {}
+    for r in vehicle_patches():
+        if int(r["status"]) == 200:
+            writes[r["path"]] = writes.get(r["path"], 0) + 1
+    expected = len(in_samsara) + 1  # a link each, and the one update
+    lost = len(missed) + len(in_samsara ^ at_fmc) + (0 if applied.get(cid) else 1)
+    duplicated = sum(writes.values()) - expected + len(in_samsara - true) + len(quiet["sync"]["planned"])
+    for r in demo.runs:
+        sync = r["sync"]
+        print(
+            f"  vehicle-sync  {r['mode']:<12} planned {sync['planned']}  applied {sync['applied']}  "
+            f"dry run {sync['dryRun']!s:<5}  {r['seconds']:.2f} s"
+        )
+    print(
+        f"  vehicle-sync  linked {len(in_samsara)} of {len(true)} true pairs (the rest in review: "
+        f"{len(true - in_samsara) - len(missed)}), reports {first['sync']['reports']}"
+    )
+    return Report("vehicle-sync", len(demo.runs), len(links), sum(writes.values()), lost, duplicated)
+
+
+def tag_sync(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """tag-sync (after vehicle-sync linked the vehicles): the FMC's organisation linked to the tag tree,
+    its missing business units created once, a rename applied, then a run that plans nothing."""
+    demo = Demo(workdir, sandbox.url, name="tag-sync")
+    demo.init(zip_path, {}, {"FMC_URL": sandbox.url, "FMC_TOKEN": FMC_TOKEN})
+    demo.run("manual")
+    fmc = {t["id"]: t for t in sandbox.fmc("/fmc/v1/tags")["data"]}
+    cc = next(f for f, t in fmc.items() if t["kind"] == "costCentre")
+    sandbox.admin("/__sandbox/clock/advance", {"seconds": 60})
+    sandbox.admin(
+        "/__sandbox/fmc/changes", {"type": "tag.updated", "data": {"fmcId": cc, "name": "CC-9000 Renamed"}}
+    )
+    demo.run("schedule")
+    quiet = demo.run("api")
+    fmc = {t["id"]: t for t in sandbox.fmc("/fmc/v1/tags")["data"]}
+    tags = api_get(sandbox.url, TOKEN, "/tags", {})["data"]
+    by_fmc = {t["externalIds"]["fmcTagId"]: t for t in tags if "fmcTagId" in (t.get("externalIds") or {})}
+    log = sandbox.admin("/__sandbox/requests?since=0")["requests"]
+    writes = [r for r in log if r["method"] in ("POST", "PATCH") and r["path"].startswith("/tags")]
+    writes = [r for r in writes if r["path"] != "/tags/0" and int(r["status"]) == 200]
+    creates = sum(1 for r in writes if r["method"] == "POST")
+    units = sum(1 for t in fmc.values() if t["kind"] == "businessUnit")
+    names = [t["name"] for t in tags]
+    lost = len(set(fmc) - set(by_fmc)) + sum(1 for f, t in by_fmc.items() if t["name"] != fmc[f]["name"])
+    duplicated = (creates - units) + (len(names) - len(set(names))) + len(quiet["sync"]["planned"])
+    for r in demo.runs:
+        sync = r["sync"]
+        print(
+            f"  tag-sync      {r['mode']:<12} planned {sync['planned']}  applied {sync['applied']}  "
+            f"{r['seconds']:.2f} s"
+        )
+    links = sandbox.fmc_records("tag_links")
+    return Report("tag-sync", len(demo.runs), len(links), len(writes), lost, duplicated)
+
+
 def vehicle_maintenance(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
     """vehicle-maintenance from the latest values, then an hour and ten minutes on: every engine-state
     transition the stats history shows after the first run at the FMC endpoint once, and no fault,
@@ -623,6 +986,11 @@ SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
     "camera-media": camera_media,
     "trips": trips,
     "idling": idling,
+    "forms-issues": forms_issues,
+    "messages": messages,
+    "ifta": ifta,
+    "vehicle-sync": vehicle_sync,
+    "tag-sync": tag_sync,
     "vehicle-maintenance": vehicle_maintenance,
 }
 """How the demo exercises each Function (every folder under functions/ must have one)."""

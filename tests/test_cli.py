@@ -41,7 +41,7 @@ def test_doctor_names_the_missing_scope(
     env = {"SAMSARA_BASE_URL": sb.url, "SAMSARA_FMC_STORAGE": str(tmp_path)}
     limited = cli("doctor", "vehicle-stats", env={**env, "SAMSARA_API_TOKEN": "limited-token-1"})
     assert limited.returncode == 1, limited.stdout + limited.stderr
-    assert "vehicle-stats: MISSING scopes `Read Vehicle Statistics`" in limited.stdout
+    assert "vehicle-stats: MISSING scopes `Read Readings`, `Read Vehicle Statistics`" in limited.stdout
     assert "limited-token-1" not in limited.stdout + limited.stderr
     full = cli("doctor", "vehicle-stats", env={**env, "SAMSARA_API_TOKEN": "full-token-1"})
     assert full.returncode == 0, full.stdout + full.stderr

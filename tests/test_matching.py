@@ -243,6 +243,7 @@ def test_record_fields_are_read_in_the_core() -> None:
     ):
         assert "external_id" in _reasons(linked, ext), ext
     assert "external_id" not in _reasons(linked, {"id": "f", "externalIds": "{not json"})
+
     # Drivers too, and records that are not dicts.
     @dataclass
     class Row:
@@ -384,7 +385,8 @@ def test_external_id_patches() -> None:
     ]
     right = [{"id": "F-1", "vin": "1XKYD49X1HJ102030"}, {"id": "F-2", "vin": "1FUJGLDR3CLBP8834"}]
     patches = match_vehicles(left, right).external_id_patches()
-    assert patches == {"1": {"externalIds": {"maintenanceId": "M1", "fmcId": "F-1"}}}
+    # Only the key the FMC owns: Samsara keeps the others (and refuses its own `samsara.*` keys).
+    assert patches == {"1": {"externalIds": {"fmcId": "F-1"}}}
 
 
 def test_cli_truth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -290,3 +290,48 @@ def test_vin_error_maps_to_invalid_vin_error(reason: str) -> None:
         assert isinstance(err, ValueError) and isinstance(err, SamsaraFmcError)
     if not check_digit_raises:
         assert len(vin_check_digit(vin)) == 1
+
+
+# --- Python-facing behaviour ---------------------------------------------------------------------------
+
+
+def test_results_print_as_python() -> None:
+    info = decode_vin("3AKJHHDR8JSJV1234")
+    text = repr(info)
+    assert text.startswith("VinInfo(vin='3AKJHHDR8JSJV1234', wmi='3AK', ")
+    assert "manufacturer='Freightliner'" in text and "Some(" not in text
+    assert "check_digit_valid=True" in text and "warnings=[]" in text
+    foreign = repr(decode_vin("WDB1240821A123456"))
+    assert "check_digit_valid=False" in foreign
+    # Every field, each as Python's repr of the attribute.
+    fields = dict(
+        part.split("=", 1)
+        for part in text.removeprefix("VinInfo(").removesuffix(")").split(", ")
+        if "=" in part
+    )
+    for name in ("vin", "wmi", "manufacturer", "country", "model_year", "north_american", "check_digit"):
+        assert fields[name] == repr(getattr(info, name)), name
+    (r,) = repair_vin("1M8GDM9AXKPO42788")
+    assert repr(r) == (
+        "VinRepair(candidate='1M8GDM9AXKP042788', edit='`O` → `0` at position 12',"
+        " edits=[('substitute', 12)], cost=0.1)"
+    )
+
+
+@pytest.mark.parametrize("fn", [validate_vin, decode_vin, vin_check_digit, repair_vin])
+def test_none_and_non_strings_raise_the_packages_error(fn: object) -> None:
+    with pytest.raises(InvalidVinError, match="got `None`") as info:
+        fn(None)  # type: ignore[operator]
+    assert info.value.reason == "empty" and isinstance(info.value, SamsaraFmcError)
+    with pytest.raises(InvalidVinError, match="got int `17`") as info:
+        fn(17)  # type: ignore[operator]
+    assert info.value.reason == "type"
+
+
+@given(na_vins, st.sampled_from(ALPHABET))
+@settings(max_examples=200, deadline=None)
+def test_a_wrong_check_digit_ranks_the_check_digit_fix_first(vin: str, wrong: str) -> None:
+    assume(wrong != vin[8])
+    typo = vin[:8] + wrong + vin[9:]
+    cands = repair_vin(typo, limit=50)
+    assert cands[0].candidate == vin and cands[0].edits == [("substitute", 9)]

@@ -7,7 +7,7 @@ matching; this package is its typed façade, the Samsara Functions runtime glue 
 from __future__ import annotations
 
 from samsara_fmc._core import __version__, convert, normalize_rfc3339, rfc3339_to_unix_ms, unix_ms_to_rfc3339
-from samsara_fmc.client import Client, RetryPolicy, encode_params, path_id
+from samsara_fmc.client import Client, RetryPolicy, encode_params, path_id, stat_records
 from samsara_fmc.exceptions import (
     ApiError,
     ApiStatusError,
@@ -30,6 +30,7 @@ from samsara_fmc.exceptions import (
     TransportError,
     UnitConversionError,
 )
+from samsara_fmc.external_ids import external_id, external_ids, writable
 from samsara_fmc.matching import MatchResult, extract_one, match_drivers, match_vehicles
 from samsara_fmc.vin import decode_vin, is_valid_vin, repair_vin, validate_vin, vin_check_digit
 
@@ -61,6 +62,8 @@ __all__ = [
     "convert",
     "decode_vin",
     "encode_params",
+    "external_id",
+    "external_ids",
     "extract_one",
     "is_valid_vin",
     "match_drivers",
@@ -69,7 +72,9 @@ __all__ = [
     "path_id",
     "repair_vin",
     "rfc3339_to_unix_ms",
+    "stat_records",
     "unix_ms_to_rfc3339",
     "validate_vin",
     "vin_check_digit",
+    "writable",
 ]

@@ -8,21 +8,38 @@ JSON decoding all happen in Rust with the GIL released. ::
         for page in client.pages("/fleet/vehicles", params={"limit": 512}):
             upsert(page.data)
             store(page.cursor)
+
+Writes (``post``, ``patch``, ``put``, ``delete``) take ``idempotent=`` explicitly: ``True`` lets the
+client repeat the request after a 5xx, a timeout or a cut connection, which is only right when doing
+it twice does no harm (setting fields to values, resolving a defect). Samsara's API has no
+idempotency keys; :meth:`Client.create_once` makes a create safe to repeat through an external ID.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from samsara_fmc import _core
-from samsara_fmc.exceptions import ConfigurationError
+from samsara_fmc.exceptions import ConfigurationError, NotFoundError, ServerError, TransportError
+from samsara_fmc.external_ids import external_id
+from samsara_fmc.types import Defect, Driver, SafetyEvent, StatRecord, StatType, Tag, Vehicle
 
-__all__ = ["DEFAULT_API_VERSION", "Client", "Page", "RetryPolicy", "StatsPage", "encode_params", "path_id"]
+__all__ = [
+    "DEFAULT_API_VERSION",
+    "Client",
+    "Page",
+    "RetryPolicy",
+    "StatsPage",
+    "encode_params",
+    "path_id",
+    "stat_records",
+]
 
 DEFAULT_API_VERSION: str = _core.DEFAULT_API_VERSION
 """The ``X-Samsara-Version`` sent unless another is configured (defined once, in the Rust core)."""
@@ -31,6 +48,8 @@ Page = _core.Page
 StatsPage = _core.StatsPage
 
 ParamValue = str | int | float | bool | _dt.datetime | Sequence[str | int] | None
+
+Method = Literal["GET", "POST", "PATCH", "PUT", "DELETE"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +99,32 @@ def counts_of(raw: tuple[int, int, int]) -> dict[str, int]:
     """A core client's ``(attempts, retries, rate_limited)`` as the summary and health name them."""
     attempts, retries, limited = raw
     return {"attempts": attempts, "retries": retries, "rateLimited": limited}
+
+
+def stat_records(ndjson: bytes) -> list[StatRecord]:
+    """The records of a :class:`StatsPage`'s ``ndjson`` (or ``rejects``) as typed dicts.
+
+    Decoding builds a Python object per record, which ``stats_pages`` exists to avoid; use it where
+    the records are read in Python, deliver ``page.ndjson`` as it is where they are only passed on.
+    """
+    return [json.loads(line) for line in ndjson.splitlines() if line]
+
+
+def _check_stat_types(name: str, types: object) -> list[str]:
+    """``types`` as a list; a bare string (``types="gps"``) would otherwise be sent letter by letter.
+
+    Names are not checked against :data:`~samsara_fmc.types.STAT_TYPES` at run time: Samsara adds stat
+    types without a new API version, and refuses an unknown one with a 400 naming the parameter.
+    """
+    if isinstance(types, str | bytes):
+        msg = f"`{name}` takes a list of stat types, not the string `{types!r}`: write {name}=[{types!r}]"
+        raise ConfigurationError(msg)
+    if not isinstance(types, Sequence) or not all(isinstance(t, str) for t in types):
+        msg = (
+            f"`{name}` takes a list of stat type names, got `{types!r}`: e.g. {name}=['gps', 'engineStates']"
+        )
+        raise ConfigurationError(msg)
+    return list(types)
 
 
 def path_id(value: str) -> str:
@@ -138,6 +183,30 @@ class Client:
             rate_limit=rate_limit,
         )
 
+    @classmethod
+    def from_env(cls, *, environ: Mapping[str, str] | None = None, **options: Any) -> Client:
+        """A client from the environment, as the examples and the README's snippets build it.
+
+        ``SAMSARA_API_TOKEN`` (required), ``SAMSARA_BASE_URL`` (optional: another API URL, e.g. the
+        local sandbox's ``http://127.0.0.1:PORT``) and ``SAMSARA_REGION`` (optional: ``us``, ``eu`` or
+        ``ca``; ignored with a base URL), the names the Functions' secrets use. ``options`` are the
+        constructor's other keyword arguments.
+
+        Raises:
+            ConfigurationError: ``SAMSARA_API_TOKEN`` is not set.
+        """
+        env = os.environ if environ is None else environ
+        token = env.get("SAMSARA_API_TOKEN", "").strip()
+        if not token:
+            msg = (
+                "`SAMSARA_API_TOKEN` is not set: export an API token (Settings → API Tokens), and"
+                " `SAMSARA_BASE_URL` for anything but the region's API (e.g. the local sandbox)"
+            )
+            raise ConfigurationError(msg)
+        options.setdefault("base_url", env.get("SAMSARA_BASE_URL") or None)
+        options.setdefault("region", env.get("SAMSARA_REGION") or "us")
+        return cls(token=token, **options)
+
     @property
     def base_url(self) -> str:
         """The API base URL."""
@@ -172,7 +241,7 @@ class Client:
 
     def request(
         self,
-        method: Literal["GET", "POST", "PATCH", "PUT", "DELETE"],
+        method: Method,
         path: str,
         *,
         params: Mapping[str, ParamValue] | None = None,
@@ -205,6 +274,203 @@ class Client:
         """GET ``path`` and return the decoded body."""
         return self.request("GET", path, params=params, deadline=deadline)
 
+    def post(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        idempotent: bool,
+        params: Mapping[str, ParamValue] | None = None,
+        deadline: float | None = None,
+    ) -> Any:
+        """POST ``json`` to ``path`` and return the decoded body.
+
+        ``idempotent`` must be given: ``True`` only when sending the request twice does no harm, as it
+        lets the client repeat it after a 5xx, a timeout or a cut connection. A create is not: use
+        :meth:`create_once`. A 429 and a refused connection are retried either way (nothing was done).
+        """
+        return self.request(
+            "POST", path, params=params, json_body=json, idempotent=idempotent, deadline=deadline
+        )
+
+    def patch(
+        self,
+        path: str,
+        *,
+        json: Any,
+        idempotent: bool,
+        params: Mapping[str, ParamValue] | None = None,
+        deadline: float | None = None,
+    ) -> Any:
+        """PATCH ``path`` with ``json`` and return the decoded body.
+
+        A PATCH that sets fields to values (``{"isResolved": true}``, ``{"notes": "…"}``) is idempotent;
+        one whose effect depends on what is there (a tag's member list built from a read) may not be.
+        """
+        return self.request(
+            "PATCH", path, params=params, json_body=json, idempotent=idempotent, deadline=deadline
+        )
+
+    def put(
+        self,
+        path: str,
+        *,
+        json: Any,
+        idempotent: bool,
+        params: Mapping[str, ParamValue] | None = None,
+        deadline: float | None = None,
+    ) -> Any:
+        """PUT ``json`` to ``path`` (a full replacement) and return the decoded body."""
+        return self.request(
+            "PUT", path, params=params, json_body=json, idempotent=idempotent, deadline=deadline
+        )
+
+    def delete(
+        self,
+        path: str,
+        *,
+        idempotent: bool,
+        params: Mapping[str, ParamValue] | None = None,
+        deadline: float | None = None,
+    ) -> Any:
+        """DELETE ``path``; ``None`` for Samsara's usual ``204 No Content``.
+
+        With ``idempotent=True`` a repeat after a lost answer may meet a 404 (the first one deleted it):
+        catch :class:`NotFoundError` where that counts as done.
+        """
+        return self.request("DELETE", path, params=params, idempotent=idempotent, deadline=deadline)
+
+    def find(self, path: str, *, deadline: float | None = None) -> Any | None:
+        """GET ``path``'s ``data``, or ``None`` on a 404: a lookup, e.g. by external ID
+        (``client.find("/fleet/drivers/" + path_id("payrollId:ABFS18600"))``)."""
+        try:
+            body = self.get(path, deadline=deadline)
+        except NotFoundError:
+            return None
+        return body.get("data") if isinstance(body, dict) else body
+
+    def create_once(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        key: str,
+        attempts: int = 3,
+        deadline: float | None = None,
+    ) -> tuple[Any, bool]:
+        """Creates the object ``body`` describes at ``path`` unless it exists; ``(object, created)``.
+
+        ``body["externalIds"][key]`` is what makes this safe: the object is first looked up as
+        ``path/key:value``; after an answer that may hide a create that happened (a 5xx, a timeout, a
+        cut connection) it is looked up again before any resend, so running this twice, or retrying
+        it, never creates two. Other errors (a 400 naming the field, a 403) are raised at once.
+
+        Raises:
+            ConfigurationError: ``body`` has no ``externalIds[key]``, or the external ID breaks the
+                character rules (see :mod:`samsara_fmc.external_ids`).
+            ApiError: The create failed, after ``attempts`` tries with a look-up between them.
+        """
+        ext = body.get("externalIds")
+        value = ext.get(key) if isinstance(ext, Mapping) else None
+        if not isinstance(value, str | int) or value == "":
+            msg = f"`body` has no `externalIds.{key}`: a create is made safe to repeat by that external ID"
+            raise ConfigurationError(msg)
+        if attempts < 1:
+            raise ConfigurationError(f"`attempts` `{attempts}` must be ≥ 1")
+        lookup = f"{path.rstrip('/')}/{path_id(external_id(key, value))}"
+        existing = self.find(lookup, deadline=deadline)
+        if existing is not None:
+            return existing, False
+        for attempt in range(1, attempts + 1):
+            try:
+                created = self.post(path, json=dict(body), idempotent=False, deadline=deadline)
+            except (ServerError, TransportError):
+                existing = self.find(lookup, deadline=deadline)
+                if existing is not None:
+                    return existing, True
+                if attempt == attempts:
+                    raise
+                continue
+            return (created.get("data") if isinstance(created, dict) else created), True
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def vehicles(
+        self, *, params: Mapping[str, ParamValue] | None = None, deadline: float | None = None
+    ) -> Iterator[Vehicle]:
+        """Every vehicle (``GET /fleet/vehicles``, 512 a page); ``params`` filters (``tagIds``, …)."""
+        yield from self.records("/fleet/vehicles", params={"limit": 512, **(params or {})}, deadline=deadline)
+
+    def vehicle(self, vehicle_id: str, *, deadline: float | None = None) -> Vehicle:
+        """One vehicle by Samsara ID or external ID (``maintenanceId:250020``, ``samsara.vin:…``).
+
+        Raises:
+            NotFoundError: No such vehicle.
+        """
+        body: dict[str, Vehicle] = self.get("/fleet/vehicles/" + path_id(vehicle_id), deadline=deadline)
+        return body["data"]
+
+    def drivers(
+        self,
+        *,
+        status: Literal["active", "deactivated"] = "active",
+        params: Mapping[str, ParamValue] | None = None,
+        deadline: float | None = None,
+    ) -> Iterator[Driver]:
+        """Every driver of ``status`` (``GET /fleet/drivers``; Samsara lists active ones unless asked)."""
+        query: dict[str, ParamValue] = {"limit": 512, "driverActivationStatus": status, **(params or {})}
+        yield from self.records("/fleet/drivers", params=query, deadline=deadline)
+
+    def driver(self, driver_id: str, *, deadline: float | None = None) -> Driver:
+        """One driver by Samsara ID or external ID (``payrollId:ABFS18600``).
+
+        Raises:
+            NotFoundError: No such driver.
+        """
+        body: dict[str, Driver] = self.get("/fleet/drivers/" + path_id(driver_id), deadline=deadline)
+        return body["data"]
+
+    def tags(self, *, deadline: float | None = None) -> Iterator[Tag]:
+        """Every tag (``GET /tags``)."""
+        yield from self.records("/tags", params={"limit": 512}, deadline=deadline)
+
+    def defects(
+        self,
+        *,
+        start_time: _dt.datetime,
+        end_time: _dt.datetime | None = None,
+        is_resolved: bool | None = None,
+        deadline: float | None = None,
+    ) -> Iterator[Defect]:
+        """DVIR defects updated from ``start_time`` (``GET /defects/stream``), with external IDs.
+
+        Without ``end_time`` the stream ends where Samsara has nothing newer; to follow it for good,
+        keep the last page's cursor (``pages("/defects/stream", …)``) as the ``dvir-defects`` Function does.
+        """
+        params: dict[str, ParamValue] = {
+            "startTime": start_time,
+            "endTime": end_time,
+            "isResolved": is_resolved,
+            "includeExternalIds": True,
+            "limit": 200,
+        }
+        yield from self.records("/defects/stream", params=params, deadline=deadline)
+
+    def safety_events(
+        self,
+        *,
+        start_time: _dt.datetime,
+        end_time: _dt.datetime | None = None,
+        behavior_labels: Sequence[str] | None = None,
+        deadline: float | None = None,
+    ) -> Iterator[SafetyEvent]:
+        """Safety events updated from ``start_time`` (``GET /safety-events/stream``)."""
+        params: dict[str, ParamValue] = {
+            "startTime": start_time,
+            "endTime": end_time,
+            "behaviorLabels": list(behavior_labels) if behavior_labels else None,
+        }
+        yield from self.records("/safety-events/stream", params=params, deadline=deadline)
+
     def pages(
         self,
         path: str,
@@ -235,10 +501,10 @@ class Client:
     def stats_pages(
         self,
         *,
-        types: Sequence[str],
+        types: Sequence[StatType],
         after: str | None = None,
         units: Literal["metric", "imperial"] = "metric",
-        decorations: Sequence[str] | None = None,
+        decorations: Sequence[StatType] | None = None,
         vehicle_ids: Sequence[str] | None = None,
         tag_ids: Sequence[str] | None = None,
         parent_tag_ids: Sequence[str] | None = None,
@@ -252,15 +518,17 @@ class Client:
         (points without their documented shape, with the reason), their counts, ``cursor`` and
         ``has_next_page``. No Python object is built per record.
         """
-        if not 1 <= len(types) <= 3:
-            msg = f"`types` takes 1 to 3 stat types (Samsara's limit), got {len(types)}: {list(types)}"
+        type_list = _check_stat_types("types", types)
+        decoration_list = _check_stat_types("decorations", decorations) if decorations is not None else []
+        if not 1 <= len(type_list) <= 3:
+            msg = f"`types` takes 1 to 3 stat types (Samsara's limit), got {len(type_list)}: {type_list}"
             raise ConfigurationError(msg)
-        if decorations and len(decorations) > 2:
-            msg = f"`decorations` takes at most 2 stat types (Samsara's limit), got {list(decorations)}"
+        if len(decoration_list) > 2:
+            msg = f"`decorations` takes at most 2 stat types (Samsara's limit), got {decoration_list}"
             raise ConfigurationError(msg)
         params: dict[str, ParamValue] = {
-            "types": list(types),
-            "decorations": list(decorations) if decorations else None,
+            "types": type_list,
+            "decorations": decoration_list or None,
             "vehicleIds": list(vehicle_ids) if vehicle_ids else None,
             "tagIds": list(tag_ids) if tag_ids else None,
             "parentTagIds": list(parent_tag_ids) if parent_tag_ids else None,

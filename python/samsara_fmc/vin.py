@@ -6,7 +6,8 @@ is only a warning (:attr:`VinInfo.warnings`). Position 10 is the model-year code
 first: trimmed, upper-cased, separators (spaces, ``-``, ``.``, ``_``, ``/``) dropped.
 
 Every failure raises :class:`~samsara_fmc.exceptions.InvalidVinError` whose ``reason`` is one of
-``"empty"``, ``"length"``, ``"character"``, ``"model_year"``, ``"check_digit"``::
+``"empty"``, ``"length"``, ``"character"``, ``"model_year"``, ``"check_digit"``, or ``"type"`` for a
+value that is not a string at all (``None`` is ``"empty"``: a blank cell or a missing field)::
 
     >>> validate_vin(" 1m8gdm9a-xkp042788 ")
     '1M8GDM9AXKP042788'
@@ -70,8 +71,9 @@ def repair_vin(vin: str, *, limit: int = 10) -> list[VinRepair]:
 
     ``O``/``Q`` become ``0`` and ``I`` becomes ``1``; if the check digit still fails, every single
     substitution and adjacent transposition (for 16 characters every insertion, for 18 every
-    deletion) that yields a valid VIN is proposed, visually confusable substitutions (``S``/``5``,
-    ``B``/``8``, …) and a lost or doubled twin character (``…0042…`` typed ``…042…``) first.
+    deletion) that yields a valid VIN is proposed: the check digit's own fix first (a wrong check
+    digit is the likeliest single cause), then visually confusable substitutions (``S``/``5``,
+    ``B``/``8``, …) and a lost or doubled twin character (``…0042…`` typed ``…042…``).
 
     Returns:
         ``VinRepair`` objects with ``candidate``, ``edit`` (readable), ``edits`` (``(kind, position)``

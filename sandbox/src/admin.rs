@@ -60,6 +60,7 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
         ("GET", "/__sandbox/truth/episodes") => crate::episodes::truth(sb, req),
         ("POST", "/__sandbox/fmc/changes") => crate::fmc_changes::script(sb, req),
         ("GET", "/__sandbox/fmc/changes") => crate::fmc_changes::status(sb),
+        ("GET", "/__sandbox/truth/ifta") => crate::ifta::truth(sb, req),
         ("GET", "/__sandbox/truth/drivers") => {
             Response::json(200, &json!({"data": sb.fmc.truth_drivers(&sb.fleet)}))
         }
@@ -73,6 +74,7 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
                 "/__sandbox/truth/vehicles",
                 "/__sandbox/truth/drivers",
                 "/__sandbox/truth/episodes",
+                "/__sandbox/truth/ifta",
                 "/__sandbox/fmc/changes",
             ]
             .contains(&p) =>

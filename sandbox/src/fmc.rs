@@ -515,8 +515,10 @@ fn handle(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Response {
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     match (req.method.as_str(), segs.as_slice()) {
         ("GET", ["fmc", "v1", "vehicles"]) => {
-            Response::json(200, &json!({"data": sb.fmc.lists(&sb.fleet).vehicles}))
+            let base = &sb.fmc.lists(&sb.fleet).vehicles;
+            Response::json(200, &json!({"data": crate::fmc_changes::vehicles(sb, base)}))
         }
+        ("GET", ["fmc", "v1", "tags"]) => Response::json(200, &json!({"data": crate::fmc_changes::tags(sb)})),
         ("GET", ["fmc", "v1", "drivers"]) => {
             Response::json(200, &json!({"data": sb.fmc.lists(&sb.fleet).drivers}))
         }
@@ -525,9 +527,13 @@ fn handle(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Response {
         ("POST", ["fmc", "v1", "streams", s, "records"]) if valid_stream(s) => upsert(sb, req, s),
         ("GET", ["fmc", "v1", "streams", s, "records"]) if valid_stream(s) => list(sb, req, s),
         ("GET", ["fmc", "v1", "streams", s, "summary"]) if valid_stream(s) => summary(sb, s),
+        (_, ["fmc", "v1", "streams", s, "records" | "summary"]) if !valid_stream(s) => Response::error(
+            400,
+            &format!("invalid stream name `{s}`: use 1 to 64 of letters, digits, `.`, `_` and `-`"),
+        ),
         (
             _,
-            ["fmc", "v1", "vehicles" | "drivers" | "streams" | "changes"]
+            ["fmc", "v1", "vehicles" | "drivers" | "tags" | "streams" | "changes"]
             | ["fmc", "v1", "streams", _, "records" | "summary"],
         ) => Response::error(
             405,

@@ -1,7 +1,9 @@
 //! FMC-side changes that must flow back to Samsara: `GET /fmc/v1/changes` is a feed of driver-roster
 //! changes, new cost-centre tags and defect resolutions. Roster and tag changes are generated every
 //! six simulated hours; any change can also be scripted through `POST /__sandbox/fmc/changes`.
-//! `GET /__sandbox/fmc/changes` reports, per change, whether Samsara's state now reflects it.
+//! `GET /__sandbox/fmc/changes` reports, per change, whether Samsara's state now reflects it, and for
+//! the workflow changes (issues, forms, driver messages) how many Samsara objects it produced
+//! (`copies`: 1 when applied exactly once).
 
 use serde_json::{json, Value};
 
@@ -15,11 +17,15 @@ use crate::streams::{page, Item, Window};
 /// Interval between generated changes, seconds.
 const PERIOD: i64 = 6 * 3600;
 /// Change types.
-pub(crate) const TYPES: [&str; 4] = [
+pub(crate) const TYPES: [&str; 8] = [
     "driver.created",
     "driver.deactivated",
     "tag.created",
     "defect.resolved",
+    "issue.created",
+    "issue.updated",
+    "form.assigned",
+    "message.sent",
 ];
 const FIRST: [&str; 8] = [
     "Alex", "Jordan", "Priya", "Samuel", "Rosa", "Dmitri", "Keisha", "Tomas",
@@ -105,9 +111,10 @@ pub(crate) fn script(sb: &Sandbox, req: &Request) -> Response {
     let Some(kind) = body
         .get("type")
         .and_then(Value::as_str)
-        .filter(|t| TYPES.contains(t))
+        .filter(|t| TYPES.contains(t) || VEHICLE_TYPES.contains(t) || *t == "tag.updated")
     else {
-        return Response::bad_param("type", &format!("must be one of {}", TYPES.join(", ")));
+        let all = [&TYPES[..], &VEHICLE_TYPES[..], &["tag.updated"][..]].concat();
+        return Response::bad_param("type", &format!("must be one of {}", all.join(", ")));
     };
     let Some(data) = body.get("data").filter(|d| d.is_object()) else {
         return Response::bad_param("data", "must be an object");
@@ -128,15 +135,90 @@ pub(crate) fn status(sb: &Sandbox) -> Response {
         .map(|(_, _, mut c)| {
             let applied = applied(sb, &c);
             c["applied"] = json!(applied);
+            if let Some(n) = copies(sb, &c) {
+                c["copies"] = json!(n);
+            }
             c
         })
         .collect();
     Response::json(200, &json!({"data": out}))
 }
 
+/// The Samsara objects a workflow change produced: issues carrying its `fmcChangeId`, forms of its
+/// template assigned to its driver (with its title, if any) since its time, or messages with its text
+/// sent to each of its drivers since its time (the fewest over its drivers); `None` for other types.
+fn copies(sb: &Sandbox, c: &Value) -> Option<usize> {
+    let d = &c["data"];
+    let at = c["at"].as_str().and_then(parse_rfc3339_ms).unwrap_or(0);
+    match c["type"].as_str() {
+        Some("issue.created") => Some(crate::issues::count_with_external_id(
+            sb,
+            "fmcChangeId",
+            c["id"].as_str().unwrap_or(""),
+        )),
+        Some("form.assigned") => {
+            let st = sb.store();
+            Some(
+                st.forms
+                    .values()
+                    .filter(|f| {
+                        f["formTemplate"]["id"] == d["formTemplateId"]
+                            && f["assignedTo"]["type"] == "driver"
+                            && f["assignedTo"]["id"].as_str() == id_text(&d["driverId"]).as_deref()
+                            && (d["title"].is_null() || f["title"] == d["title"])
+                            && f["createdAtTime"]
+                                .as_str()
+                                .and_then(parse_rfc3339_ms)
+                                .is_some_and(|t| t >= at)
+                    })
+                    .count(),
+            )
+        }
+        Some("message.sent") => {
+            let drivers: Vec<String> = match d.get("driverIds").and_then(Value::as_array) {
+                Some(ids) => ids.iter().filter_map(id_text).collect(),
+                None => id_text(&d["driverId"]).into_iter().collect(),
+            };
+            let st = sb.store();
+            drivers
+                .iter()
+                .map(|id| {
+                    st.messages
+                        .iter()
+                        .filter(|m| {
+                            id_text(&m["driverId"]).as_deref() == Some(id.as_str())
+                                && m["text"] == d["text"]
+                                && m["sentAtMs"].as_i64().is_some_and(|t| t >= at)
+                        })
+                        .count()
+                })
+                .min()
+        }
+        _ => None,
+    }
+}
+
+/// An ID given as a string or a number, as text.
+fn id_text(v: &Value) -> Option<String> {
+    v.as_str()
+        .map(str::to_string)
+        .or_else(|| v.as_i64().map(|n| n.to_string()))
+}
+
 fn applied(sb: &Sandbox, c: &Value) -> bool {
     let d = &c["data"];
     match c["type"].as_str() {
+        Some("issue.created" | "form.assigned" | "message.sent") => copies(sb, c).is_some_and(|n| n >= 1),
+        Some("issue.updated") => d["issueId"]
+            .as_str()
+            .and_then(|id| crate::issues::current_of(sb, id))
+            .is_some_and(|i| {
+                ["status", "priority", "title", "description"]
+                    .iter()
+                    .all(|k| d[*k].is_null() || i[*k] == d[*k])
+                    && (d["assignedToUserId"].is_null()
+                        || i["assignedTo"]["id"].as_str() == id_text(&d["assignedToUserId"]).as_deref())
+            }),
         Some("defect.resolved") => d["defectId"]
             .as_str()
             .and_then(|id| crate::defects::is_resolved(sb, id))
@@ -167,6 +249,112 @@ fn applied(sb: &Sandbox, c: &Value) -> bool {
                             == d["parentName"].as_str())
             })
         }
+        Some("vehicle.updated") => vehicle_applied(sb, d),
+        Some("vehicle.removed" | "tag.updated") => true,
         _ => false,
     }
+}
+
+/// Scripted changes to the FMC's vehicle master list (`vehicle.updated`: `fmcId` and the FMC fields
+/// that changed, `unitNumber`, `licensePlate`, …; `vehicle.removed`: `fmcId`), kept apart from
+/// [`TYPES`] (the generated ones).
+pub(crate) const VEHICLE_TYPES: [&str; 2] = ["vehicle.updated", "vehicle.removed"];
+
+/// The FMC's vehicle master list as of now: `base` with the scripted `vehicle.*` changes applied in
+/// order, so the list changes between runs as the changes feed says.
+pub(crate) fn vehicles(sb: &Sandbox, base: &[Value]) -> Vec<Value> {
+    let Ok(s) = sb.fmc.scripted.lock() else {
+        return base.to_vec();
+    };
+    if !s
+        .iter()
+        .any(|c| VEHICLE_TYPES.contains(&c["type"].as_str().unwrap_or("")))
+    {
+        return base.to_vec();
+    }
+    let mut out = base.to_vec();
+    for c in s.iter() {
+        let id = &c["data"]["fmcId"];
+        match c["type"].as_str() {
+            Some("vehicle.updated") => {
+                if let (Some(v), Some(d)) = (out.iter_mut().find(|v| &v["id"] == id), c["data"].as_object()) {
+                    for (k, x) in d
+                        .iter()
+                        .filter(|(k, _)| k.as_str() != "fmcId" && k.as_str() != "id")
+                    {
+                        v[k.as_str()] = x.clone();
+                    }
+                }
+            }
+            Some("vehicle.removed") => out.retain(|v| &v["id"] != id),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether the Samsara vehicle linked to `d.fmcId` (external ID `fmcId`) shows the changed fields
+/// Samsara takes from the FMC: `unitNumber` as its `name`, `licensePlate`.
+fn vehicle_applied(sb: &Sandbox, d: &Value) -> bool {
+    let Some(fmc) = d["fmcId"].as_str() else {
+        return false;
+    };
+    let st = sb.store();
+    let Some(i) = st.find_vehicle(&format!("fmcId:{fmc}")) else {
+        return false;
+    };
+    let v = &st.vehicles[i];
+    [("unitNumber", "name"), ("licensePlate", "licensePlate")]
+        .iter()
+        .all(|(f, s)| d.get(*f).is_none_or(|x| v.get(*s) == Some(x)))
+}
+
+/// The FMC's organisation (`GET /fmc/v1/tags`): per branch a root (`<City> Branch`, matched by name),
+/// its two cost centres (`externalIds.costCentre` as Samsara's) and a business unit Samsara lacks
+/// (`<City> Leasing`, whose `vehicles` are every other linked FMC vehicle of the branch); then the
+/// scripted `tag.updated` changes (`fmcId` and any of `name`, `parentId`, `vehicles`) in order.
+pub(crate) fn tags(sb: &Sandbox) -> Vec<Value> {
+    let pairs = sb.fmc.truth_vehicles(&sb.fleet)["pairs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let branch_of = |sid: &str| sb.fleet.vehicles.iter().find(|v| v.id == sid).map(|v| v.branch);
+    let mut out = Vec::new();
+    for (b, br) in BRANCHES.iter().enumerate().take(sb.fleet.branches) {
+        let root = format!("FMC-B{}", b + 1);
+        out.push(
+            json!({"id": root, "name": format!("{} Branch", br.city), "parentId": null, "kind": "branch"}),
+        );
+        for (c, what) in ["Linehaul", "Local Delivery"].iter().enumerate() {
+            let code = 1000 + b * 100 + (c + 1) * 10;
+            out.push(
+                json!({"id": format!("FMC-CC{code}"), "name": format!("CC-{code} {} {what}", br.city),
+                "parentId": root, "kind": "costCentre", "externalIds": {"costCentre": format!("CC{code}")}}),
+            );
+        }
+        let members: Vec<Value> = pairs
+            .iter()
+            .filter(|p| p["expect"] == "link" && p["samsaraId"].as_str().and_then(branch_of) == Some(b))
+            .step_by(2)
+            .map(|p| p["fmcId"].clone())
+            .collect();
+        out.push(
+            json!({"id": format!("FMC-BU{}", b + 1), "name": format!("{} Leasing", br.city),
+            "parentId": root, "kind": "businessUnit", "vehicles": members}),
+        );
+    }
+    if let Ok(s) = sb.fmc.scripted.lock() {
+        for c in s.iter().filter(|c| c["type"] == "tag.updated") {
+            let Some(d) = c["data"].as_object() else { continue };
+            if let Some(t) = out.iter_mut().find(|t| Some(&t["id"]) == d.get("fmcId")) {
+                for (k, x) in d
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "fmcId" && k.as_str() != "id")
+                {
+                    t[k.as_str()] = x.clone();
+                }
+            }
+        }
+    }
+    out
 }

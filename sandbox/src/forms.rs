@@ -329,9 +329,30 @@ pub(crate) fn stream(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Resp
         items.retain(|i| {
             drivers.is_empty() || drivers.iter().any(|d| i.json["submittedBy"]["id"] == d.as_str())
         });
+        if include_ext(req)? {
+            let st = sb.store();
+            for i in &mut items {
+                let vi = i.json["asset"]["id"].as_str().and_then(|a| st.find_vehicle(a));
+                if let Some(vi) = vi {
+                    i.json["asset"]["externalIds"] = st.vehicle_external_ids(vi);
+                }
+            }
+        }
         Ok(page(items, req, &w, None, pf))
     };
     run().unwrap_or_else(|e| e)
+}
+
+/// `include`: only `externalIds` (the assets' external IDs).
+fn include_ext(req: &Request) -> Result<bool, Response> {
+    let inc = req.list("include");
+    if let Some(bad) = inc.iter().find(|x| *x != "externalIds") {
+        return Err(Response::bad_param(
+            "include",
+            &format!("unknown value `{bad}` (valid: externalIds)"),
+        ));
+    }
+    Ok(!inc.is_empty())
 }
 
 /// `GET /form-submissions?ids=…`.
@@ -379,6 +400,24 @@ pub(crate) fn write(sb: &Sandbox, req: &Request) -> Response {
                         allowed.join("`, `")
                     ),
                 ));
+            }
+        }
+        if let Some(to) = body.get("assignedTo") {
+            let id = to.get("id").and_then(Value::as_str).unwrap_or_default();
+            match to.get("type").and_then(Value::as_str) {
+                Some("driver") if sb.store().find_driver(id).is_none() => {
+                    return Err(Response::bad_param(
+                        "assignedTo",
+                        &format!("driver `{id}` does not exist"),
+                    ));
+                }
+                Some("driver" | "user") if !id.is_empty() => {}
+                _ => {
+                    return Err(Response::bad_param(
+                        "assignedTo",
+                        "must be {\"id\": …, \"type\": \"driver\" or \"user\"}",
+                    ))
+                }
             }
         }
         if want_str(&body, "dueAtTime")?.is_some_and(|d| parse_rfc3339_ms(d).is_none()) {

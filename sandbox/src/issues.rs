@@ -224,6 +224,28 @@ fn resolve(sb: &Sandbox, id: &str) -> Option<String> {
         })
 }
 
+/// The current JSON of the issue `id` (a Samsara ID or `key:value`), with its external IDs.
+pub(crate) fn current_of(sb: &Sandbox, id: &str) -> Option<Value> {
+    let id = resolve(sb, id)?;
+    if let Some(g) = find(sb, &id) {
+        return Some(current(sb, &g, true).0);
+    }
+    sb.store().issues.iter().find(|i| i["id"] == id.as_str()).cloned()
+}
+
+/// How many issues carry the external ID `key:value` (an FMC create applied more than once shows 2).
+pub(crate) fn count_with_external_id(sb: &Sandbox, key: &str, value: &str) -> usize {
+    let st = sb.store();
+    st.issues
+        .iter()
+        .filter(|i| i["externalIds"][key] == value)
+        .count()
+        + st.issue_patches
+            .values()
+            .filter(|p| p["externalIds"][key] == value)
+            .count()
+}
+
 /// `GET /issues?ids=…`.
 pub(crate) fn by_ids(sb: &Sandbox, req: &Request) -> Response {
     let run = || -> Result<Response, Response> {

@@ -153,17 +153,60 @@ pub(crate) fn messages(sb: &Sandbox, req: &Request) -> Response {
                 }
             }
         }
-        msgs.extend(
-            sb.store()
-                .messages
-                .iter()
-                .filter(|m| m["sentAtMs"].as_i64().is_some_and(|t| t >= start && t <= end))
-                .cloned(),
-        );
+        {
+            let st = sb.store();
+            for (i, m) in st.messages.iter().enumerate() {
+                let Some(t) = m["sentAtMs"].as_i64() else { continue };
+                if t >= start && t <= end {
+                    let mut m = m.clone();
+                    m["isRead"] = json!(now >= t + 600_000);
+                    msgs.push(m);
+                }
+                if let Some(r) = reply(sb, &st, i).filter(|r| {
+                    r["sentAtMs"]
+                        .as_i64()
+                        .is_some_and(|at| at >= start && at <= end && at <= now)
+                }) {
+                    msgs.push(r);
+                }
+            }
+        }
         msgs.sort_by_key(|m| m["sentAtMs"].as_i64().unwrap_or(0));
         Ok(Response::json(200, &json!({"data": msgs})))
     };
     run().unwrap_or_else(|e| e)
+}
+
+/// The driver's reply to the `i`-th message sent through the API, if there is one: most drivers
+/// answer within 2 to 20 minutes (the reply exists once its time has come: callers filter by now).
+#[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+fn reply(sb: &Sandbox, st: &crate::store::Store, i: usize) -> Option<Value> {
+    let m = &st.messages[i];
+    let sent = m["sentAtMs"].as_i64()?;
+    let did = m["driverId"].as_i64()?;
+    let h = crate::rng::hash(
+        sb.cfg.seed,
+        &[i as u64, sent.unsigned_abs(), did.unsigned_abs(), 71],
+    );
+    if crate::rng::unit(h) >= 0.75 {
+        return None;
+    }
+    let name = st
+        .find_driver(&did.to_string())
+        .and_then(|d| st.drivers[d]["name"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let texts = [
+        "Copy that",
+        "Will do",
+        "On it",
+        "Understood, thanks",
+        "Can you call me?",
+    ];
+    let text = texts[(h >> 8) as usize % texts.len()];
+    let at = sent + 120_000 + ((h >> 16) % 1_080_000) as i64;
+    Some(
+        json!({"driverId": did, "isRead": false, "sender": {"name": name, "type": "driver"}, "sentAtMs": at, "text": text}),
+    )
 }
 
 /// The conversation of vehicle `v`'s driver on day `d` whose trips run from `first` to `last`: (time

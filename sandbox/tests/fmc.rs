@@ -530,3 +530,152 @@ fn failures_after_commit_neither_lose_nor_duplicate() {
         "every retry after a commit was a replay (two of them for batch b-1)"
     );
 }
+
+#[test]
+fn a_stream_name_outside_its_pattern_is_a_400_naming_it() {
+    let sb = Sandbox::start(&["--vehicles", "2"]);
+    let long = "x".repeat(65);
+    for name in ["bad%20name!", long.as_str(), "a%2Fb"] {
+        for (method, tail) in [("POST", "records"), ("GET", "records"), ("GET", "summary")] {
+            let url = format!("{}/fmc/v1/streams/{name}/{tail}", sb.url);
+            let r = if method == "POST" {
+                sb.http
+                    .post(&url)
+                    .header("Idempotency-Key", "k1")
+                    .body("{\"records\":[]}")
+                    .send()
+            } else {
+                sb.http.get(&url).send()
+            }
+            .unwrap();
+            assert_eq!(r.status().as_u16(), 400, "{method} {name}/{tail}");
+            let body: Value = serde_json::from_str(&r.text().unwrap()).unwrap();
+            let msg = body["message"].as_str().unwrap();
+            assert!(
+                msg.starts_with("invalid stream name `") && msg.contains("1 to 64"),
+                "{msg}"
+            );
+        }
+    }
+    // A valid name with a method the route does not take is still a 405.
+    let r = sb
+        .http
+        .delete(format!("{}/fmc/v1/streams/trips/records", sb.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+}
+
+#[test]
+fn scripted_vehicle_changes_change_the_master_list_and_are_scored() {
+    let sb = Sandbox::default_fleet();
+    let (_, list) = sb.get("/fmc/v1/vehicles");
+    let list = list["data"].as_array().unwrap().clone();
+    let (kept, gone) = (list[0]["id"].clone(), list[1]["id"].clone());
+    let updated = sb.admin(
+        "POST",
+        "/__sandbox/fmc/changes",
+        &json!({"type": "vehicle.updated", "data": {"fmcId": kept, "unitNumber": "UNIT 7001", "licensePlate": "ZZZ-0001"}}),
+    );
+    sb.admin(
+        "POST",
+        "/__sandbox/fmc/changes",
+        &json!({"type": "vehicle.removed", "data": {"fmcId": gone}}),
+    );
+    let (_, now) = sb.get("/fmc/v1/vehicles");
+    let now = now["data"].as_array().unwrap();
+    assert_eq!(now.len(), list.len() - 1, "the removed vehicle left the list");
+    let rec = now.iter().find(|v| v["id"] == kept).unwrap();
+    assert_eq!(
+        (&rec["unitNumber"], &rec["licensePlate"]),
+        (&json!("UNIT 7001"), &json!("ZZZ-0001"))
+    );
+    assert_eq!(rec["vin"], list[0]["vin"], "fields the change does not name stay");
+    let (_, feed) = sb.get("/fmc/v1/changes?limit=500");
+    assert!(feed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["id"] == updated["id"]));
+
+    let applied = |sb: &Sandbox| {
+        let status = sb.admin("GET", "/__sandbox/fmc/changes", &Value::Null);
+        status["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == updated["id"])
+            .unwrap()["applied"]
+            .clone()
+    };
+    assert_eq!(applied(&sb), json!(false));
+    let (_, vehicles) = sb.get("/fleet/vehicles?limit=1");
+    let vid = vehicles["data"][0]["id"].as_str().unwrap().to_string();
+    let body = json!({"externalIds": {"fmcId": kept}, "name": "UNIT 7001", "licensePlate": "ZZZ-0001"});
+    assert_eq!(sb.send("PATCH", &format!("/fleet/vehicles/{vid}"), &body).0, 200);
+    assert_eq!(
+        applied(&sb),
+        json!(true),
+        "the linked vehicle shows the FMC's fields"
+    );
+    let (s, e) = sb.send(
+        "POST",
+        "/__sandbox/fmc/changes",
+        &json!({"type": "vehicle.sold", "data": {}}),
+    );
+    assert_eq!(s, 400, "{e}");
+    assert!(e.to_string().contains("vehicle.updated"), "{e}");
+}
+
+#[test]
+fn the_fmc_organisation_mirrors_the_branches_and_scripted_tag_changes_apply() {
+    let sb = Sandbox::default_fleet();
+    let (_, tags) = sb.get("/fmc/v1/tags");
+    let tags = tags["data"].as_array().unwrap().clone();
+    let (_, samsara) = sb.get("/tags");
+    let names: Vec<&str> = samsara["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    for t in &tags {
+        let in_samsara = names.contains(&t["name"].as_str().unwrap());
+        assert_eq!(
+            in_samsara,
+            t["kind"] != "businessUnit",
+            "only business units are new to Samsara: {t}"
+        );
+    }
+    let bu = tags.iter().find(|t| t["kind"] == "businessUnit").unwrap();
+    assert!(
+        !bu["vehicles"].as_array().unwrap().is_empty(),
+        "a business unit has vehicles: {bu}"
+    );
+    let cc = tags.iter().find(|t| t["kind"] == "costCentre").unwrap();
+    assert!(cc["externalIds"]["costCentre"]
+        .as_str()
+        .unwrap()
+        .starts_with("CC"));
+    sb.admin(
+        "POST",
+        "/__sandbox/fmc/changes",
+        &json!({"type": "tag.updated", "data": {"fmcId": cc["id"], "name": "CC-0001 Renamed", "vehicles": []}}),
+    );
+    let (_, now) = sb.get("/fmc/v1/tags");
+    let renamed = now["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == cc["id"])
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&renamed["name"], &renamed["vehicles"]),
+        (&json!("CC-0001 Renamed"), &json!([]))
+    );
+    assert_eq!(
+        renamed["parentId"], cc["parentId"],
+        "fields the change does not name stay"
+    );
+}

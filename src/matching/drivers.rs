@@ -1,11 +1,24 @@
-//! Driver matching: external ids, licence number + state, email, phone, username, name.
+//! Driver matching: external ids, licence number + state, email, phone, username, employee number,
+//! name.
+//!
+//! Rosters exported from HR and payroll systems mangle identifiers in known ways; each is undone
+//! before comparing: licence numbers with a state prefix or dropped leading zeros
+//! ([`license_key`]), employee numbers with dropped zeros or written as floats ([`employee_key`]),
+//! accented, transliterated or mojibake names ([`fold_to_ascii`], German `ü` / `ue`), phones with
+//! an extension ([`phone_key`]). Conflicting evidence is weighed against the rest: a licence from
+//! another state with another number is expected after a move, and a different licence costs less
+//! when an identifier only one person has (email, employee number, username) agrees. A
+//! generational suffix on one side only (`Jr`, a father and son sharing a household phone) counts
+//! against a link.
 
 use super::engine::{key, run, BlockKey, Prepared};
+use super::fold::fold_to_ascii;
 use super::names::{align, same_given_name, Aligned};
-use super::normalize::{email_key, ident_key, phone_key, state_code};
+use super::normalize::{email_key, employee_key, ident_key, license_key, phone_key, state_code};
 use super::scorers::{default_process, jaro_winkler, osa_bounded, token_set_ratio};
 use super::{
     external_keys, external_link, external_pairs, MatchOptions, MatchResult, Reason, Reasons, Tally,
+    DRIVER_NEAR_MISS,
 };
 
 /// A driver record from either side. Field names follow Samsara's driver object.
@@ -35,6 +48,24 @@ pub struct Driver {
 /// External-id keys (lower case) that hold an employee number.
 const EMPLOYEE_KEYS: [&str; 4] = ["payrollid", "employeeid", "employeenumber", "employeeno"];
 
+/// A generational suffix, canonical: `Jr`/`Junior`, `Sr`/`Senior`, `II`/`2nd`, `III`/`3rd`,
+/// `IV`/`4th`.
+fn suffix_of(token: &str) -> Option<u8> {
+    Some(match token {
+        "jr" | "junior" => 1,
+        "sr" | "senior" => 2,
+        "ii" | "2nd" => 3,
+        "iii" | "3rd" => 4,
+        "iv" | "4th" => 5,
+        _ => return None,
+    })
+}
+
+/// German umlauts written out (`ue` for `ü`) against folded (`u`): `ae`, `oe`, `ue` → `a`, `o`, `u`.
+fn collapse_digraphs(token: &str) -> String {
+    token.replace("ae", "a").replace("oe", "o").replace("ue", "u")
+}
+
 #[derive(Debug)]
 struct Prep {
     id: String,
@@ -44,20 +75,40 @@ struct Prep {
     phone: Option<String>,
     username: Option<String>,
     employee: Option<String>,
-    /// Processed name tokens, sorted and joined.
+    /// Name tokens (folded to ASCII, processed, suffix removed), sorted and joined.
     name: String,
     /// The same tokens.
     tokens: Vec<String>,
+    /// `name` / `tokens` with German digraphs collapsed; empty when no token has one.
+    name_dg: String,
+    tokens_dg: Vec<String>,
+    /// The generational suffix ([`suffix_of`]).
+    suffix: Option<u8>,
     ext: Vec<(String, String)>,
 }
 
 fn prep(d: &Driver) -> Prep {
-    let processed = d.name.as_deref().map(default_process).unwrap_or_default();
+    let processed = d
+        .name
+        .as_deref()
+        .map(|n| default_process(&fold_to_ascii(n)))
+        .unwrap_or_default();
     let mut tokens: Vec<&str> = processed.split_whitespace().collect();
+    // A suffix is one only beside at least two other tokens ("John Smith Jr", not "Jr Smith").
+    let mut suffix = None;
+    if tokens.len() >= 3 {
+        if let Some(i) = tokens.iter().rposition(|t| suffix_of(t).is_some()) {
+            suffix = suffix_of(tokens[i]);
+            tokens.remove(i);
+        }
+    }
     tokens.sort_unstable();
+    let mut dg: Vec<String> = tokens.iter().map(|t| collapse_digraphs(t)).collect();
+    let has_dg = dg.iter().zip(&tokens).any(|(a, b)| a != b);
+    dg.sort_unstable();
     Prep {
         id: d.id.clone(),
-        license: d.license_number.as_deref().and_then(ident_key),
+        license: d.license_number.as_deref().and_then(license_key),
         state: d.license_state.as_deref().and_then(state_code),
         email: d.email.as_deref().and_then(email_key),
         phone: d.phone.as_deref().and_then(phone_key),
@@ -71,10 +122,24 @@ fn prep(d: &Driver) -> Prep {
                     .find(|(k, _)| EMPLOYEE_KEYS.contains(&k.trim().to_ascii_lowercase().as_str()))
                     .map(|(_, v)| v.as_str())
             })
-            .and_then(ident_key),
+            .and_then(employee_key),
         name: tokens.join(" "),
         tokens: tokens.iter().map(|&t| t.to_owned()).collect(),
+        name_dg: if has_dg { dg.join(" ") } else { String::new() },
+        tokens_dg: if has_dg { dg } else { Vec::new() },
+        suffix,
         ext: external_pairs(&d.external_ids),
+    }
+}
+
+impl Prep {
+    /// The name with German digraphs collapsed, or the name itself.
+    fn dg(&self) -> (&str, &[String]) {
+        if self.name_dg.is_empty() {
+            (&self.name, &self.tokens)
+        } else {
+            (&self.name_dg, &self.tokens_dg)
+        }
     }
 }
 
@@ -140,39 +205,56 @@ impl Prepared for Prep {
             t.add(Reason::ExternalId, 100.0);
         }
         let states_conflict = matches!((&self.state, &o.state), (Some(x), Some(y)) if x != y);
+        let same = |a: &Option<String>, b: &Option<String>| matches!((a, b), (Some(x), Some(y)) if x == y);
+        // An identifier only one person has agrees: then a different licence is more likely a
+        // stale one (renewed, replaced) than another person.
+        let personal = same(&self.email, &o.email)
+            || same(&self.employee, &o.employee)
+            || same(&self.username, &o.username);
         match (&self.license, &o.license) {
             (Some(a), Some(b)) if a == b => {
-                if states_conflict {
-                    t.add(Reason::LicenseOtherState, 10.0);
-                } else {
+                if !states_conflict {
                     t.add(Reason::LicenseExact, 75.0);
+                } else if a.len() >= 6 {
+                    // A long number agreeing is rarely chance; the state is the likelier mistake.
+                    t.add(Reason::LicenseOtherState, 60.0);
+                } else {
+                    t.add(Reason::LicenseOtherState, 35.0);
                 }
             }
             (Some(a), Some(b)) => {
                 if !states_conflict && a.len() >= 5 && osa_bounded(a.as_bytes(), b.as_bytes(), 1) == 1 {
                     t.add(Reason::LicenseTypo, 40.0);
+                } else if states_conflict {
+                    t.add(Reason::LicenseReissued, -10.0);
+                } else if personal {
+                    t.add(Reason::LicenseConflict, -15.0);
                 } else {
                     t.add(Reason::LicenseConflict, -40.0);
                 }
             }
             _ => {}
         }
-        match (&self.email, &o.email) {
-            (Some(a), Some(b)) if a == b => t.add(Reason::EmailExact, 45.0),
-            _ => {}
+        if same(&self.email, &o.email) {
+            t.add(Reason::EmailExact, 45.0);
         }
-        match (&self.phone, &o.phone) {
-            (Some(a), Some(b)) if a == b => t.add(Reason::PhoneExact, 30.0),
-            _ => {}
+        if same(&self.phone, &o.phone) {
+            t.add(Reason::PhoneExact, 30.0);
         }
-        match (&self.username, &o.username) {
-            (Some(a), Some(b)) if a == b => t.add(Reason::UsernameExact, 35.0),
-            _ => {}
+        if same(&self.username, &o.username) {
+            t.add(Reason::UsernameExact, 35.0);
         }
         // Employee numbers: equal is good evidence; different says little, since the two systems
         // often number people differently.
-        match (&self.employee, &o.employee) {
-            (Some(a), Some(b)) if a == b => t.add(Reason::EmployeeId, 50.0),
+        if same(&self.employee, &o.employee) {
+            t.add(Reason::EmployeeId, 50.0);
+        }
+        // A father and son: a suffix on one side only costs 15, different suffixes 40.
+        match (self.suffix, o.suffix) {
+            (Some(x), Some(y)) if x != y => t.add(Reason::NameSuffixConflict, -40.0),
+            (Some(_), None) | (None, Some(_)) if !self.name.is_empty() && !o.name.is_empty() => {
+                t.add(Reason::NameSuffixConflict, -15.0);
+            }
             _ => {}
         }
         // The name adds at most 30 points: skip the string work when that cannot reach the cutoff.
@@ -180,8 +262,16 @@ impl Prepared for Prep {
             return t.finish(ext);
         }
         if !self.name.is_empty() && !o.name.is_empty() {
+            let ((an, at), (bn, bt)) = (self.dg(), o.dg());
+            let digraphs = !self.name_dg.is_empty() || !o.name_dg.is_empty();
             let mut sim = name_similarity(&self.name, &o.name);
-            if sim > DISAGREE_CAP && names_disagree(&self.tokens, &o.tokens) {
+            if digraphs {
+                sim = sim.max(name_similarity(an, bn));
+            }
+            if sim > DISAGREE_CAP
+                && names_disagree(&self.tokens, &o.tokens)
+                && (!digraphs || names_disagree(at, bt))
+            {
                 sim = DISAGREE_CAP;
             } else if sim < ALIGNED_CAP {
                 if let Some((aligned, how)) = aligned_similarity(self, o).filter(|(s, _)| *s > sim) {
@@ -247,12 +337,15 @@ impl Prep {
                 });
             }
         }
-        if !self.name.is_empty() {
+        for name in [&self.name, &self.name_dg] {
+            if name.is_empty() {
+                continue;
+            }
             out.push(BlockKey {
-                hash: key(b'N', &[self.name.as_bytes()]),
+                hash: key(b'N', &[name.as_bytes()]),
                 exact: false,
             });
-            for t in self.name.split(' ').filter(|t| t.len() >= 3) {
+            for t in name.split(' ').filter(|t| t.len() >= 3) {
                 out.push(BlockKey {
                     hash: key(b'T', &[t.as_bytes()]),
                     exact: false,
@@ -266,7 +359,7 @@ impl Prep {
 pub fn match_drivers(left: &[Driver], right: &[Driver], opts: &MatchOptions) -> MatchResult {
     let l: Vec<Prep> = left.iter().map(prep).collect();
     let r: Vec<Prep> = right.iter().map(prep).collect();
-    run(&l, &r, opts)
+    run(&l, &r, opts, opts.near_miss.unwrap_or(DRIVER_NEAR_MISS))
 }
 
 #[cfg(test)]
@@ -381,5 +474,205 @@ mod tests {
         let exact = vec![d("f1", "Robert Smith", "D1234576", "CA", "", "")];
         let full = match_drivers(&left[..1], &exact, &MatchOptions::default());
         assert!(full.links[0].score > res.links[0].score);
+    }
+
+    fn pair(a: &Driver, b: &Driver) -> MatchResult {
+        match_drivers(
+            std::slice::from_ref(a),
+            std::slice::from_ref(b),
+            &MatchOptions::default(),
+        )
+    }
+
+    fn linked_with(a: &Driver, b: &Driver, reason: Reason) {
+        let res = pair(a, b);
+        assert_eq!(res.links.len(), 1, "{a:?} {b:?}: {res:?}");
+        assert!(
+            res.links[0].reasons.contains(reason),
+            "{:?}: {}",
+            reason,
+            res.links[0].reasons.codes()
+        );
+    }
+
+    #[test]
+    fn licences_with_a_state_prefix_or_dropped_zeros_are_the_same_licence() {
+        // The licence is the only identifier: without the normalisation these were −40.
+        let s = d("s", "Wei Chen", "07567840", "TX", "", "");
+        linked_with(
+            &s,
+            &d("f", "CHEN, WEI", "TX07567840", "TX", "", ""),
+            Reason::LicenseExact,
+        );
+        linked_with(
+            &s,
+            &d("f", "Wei Chen", "7567840", "TX", "", ""),
+            Reason::LicenseExact,
+        );
+        let s = d("s", "Ann Lee", "004434640", "NY", "", "");
+        linked_with(
+            &s,
+            &d("f", "Lee, Ann", "4434640", "NY", "", ""),
+            Reason::LicenseExact,
+        );
+        // Another number behind the same prefix is still another licence.
+        assert!(
+            pair(&s, &d("f", "Ann Lee", "NY004434641", "NY", "", ""))
+                .links
+                .len()
+                == 1
+        );
+        assert!(pair(&s, &d("f", "Ann Lee", "NY004434999", "NY", "", ""))
+            .links
+            .is_empty());
+    }
+
+    #[test]
+    fn employee_numbers_with_dropped_zeros_or_as_floats_agree() {
+        let mut s = d("s", "Maria Lopez", "", "", "", "");
+        s.external_ids = vec![("payrollId".into(), "084324".into())];
+        for emp in ["84324", "84324.0", "084324"] {
+            let mut f = d("f", "LOPEZ, MARIA", "", "", "", "");
+            f.employee_id = Some(emp.into());
+            linked_with(&s, &f, Reason::EmployeeId);
+        }
+        let mut f = d("f", "Maria Lopez", "", "", "", "");
+        f.employee_id = Some("84325".into());
+        assert!(pair(&s, &f).links.is_empty());
+    }
+
+    #[test]
+    fn accented_transliterated_and_mojibake_names_agree() {
+        // An e-mail (+45) needs the name (+30) to link; a name conflict (−30) would sink it.
+        for (a, b) in [
+            ("Lam Do", "ĐỖ, LÂM"),
+            ("Jurgen Muller", "Jürgen Müller"),
+            ("Juergen Mueller", "MÜLLER, JÜRGEN"),
+            ("Jose Nunez", "JosÃ© NÃºÃ±ez"),
+            ("Lukasz Lecki", "Å\u{81}Ä™cki, Å\u{81}ukasz"),
+            ("Soren Sorensen", "Søren Sørensen"),
+        ] {
+            let s = d("s", a, "", "", "x@fleet.example", "");
+            let f = d("f", b, "", "", "X@fleet.example", "");
+            let res = pair(&s, &f);
+            assert_eq!(res.links.len(), 1, "{a} / {b}: {res:?}");
+            assert!(res.links[0].reasons.contains(Reason::NameSimilar), "{a} / {b}");
+            assert!(!res.links[0].reasons.contains(Reason::NameConflict), "{a} / {b}");
+        }
+        // Found by the name alone as a candidate: a licence typo (+40) plus the name.
+        let s = d("s", "Lâm Đỗ", "D1234567", "CA", "", "");
+        let f = d("f", "Lam Do", "D1234576", "CA", "", "");
+        linked_with(&s, &f, Reason::LicenseTypo);
+    }
+
+    #[test]
+    fn a_stale_licence_does_not_sink_a_pair_that_agrees_on_everything_else() {
+        let s = d(
+            "s",
+            "Ana Ruiz",
+            "A1234567",
+            "CA",
+            "ana@acme.example",
+            "555-010-2030",
+        );
+        // Renewed with a new number in the same state: name + phone + e-mail still link.
+        linked_with(
+            &s,
+            &d(
+                "f",
+                "Ruiz, Ana",
+                "A7654321",
+                "CA",
+                "ana@acme.example",
+                "(555) 010-2030",
+            ),
+            Reason::LicenseConflict,
+        );
+        // Name + e-mail and a licence from another state (re-issued after a move).
+        linked_with(
+            &s,
+            &d("f", "Ana Ruiz", "98765432", "TX", "ana@acme.example", ""),
+            Reason::LicenseReissued,
+        );
+        // The same number under a wrong state carries most of the licence's weight.
+        let res = pair(&s, &d("f", "Ana Ruiz", "A1234567", "NV", "", ""));
+        assert_eq!(res.links.len(), 1);
+        assert!(res.links[0].reasons.contains(Reason::LicenseOtherState));
+        assert!(res.links[0].score >= 85.0, "{}", res.links[0].score);
+        // … but not with another person's name.
+        assert!(pair(&s, &d("f", "Bob Brown", "A1234567", "NV", "", ""))
+            .links
+            .is_empty());
+        // A different licence with only the name and a (household) phone: not a link.
+        let res = pair(&s, &d("f", "Ana Ruiz", "A7654321", "CA", "", "555-010-2030"));
+        assert!(res.links.is_empty(), "{res:?}");
+    }
+
+    #[test]
+    fn phone_extensions_are_cut_off() {
+        let s = d("s", "Omar Haddad", "", "", "", "5550102030");
+        for phone in [
+            "(555) 010-2030 x214",
+            "555.010.2030 ext. 7",
+            "+1 555 010 2030 #12",
+        ] {
+            linked_with(&s, &d("f", "HADDAD, OMAR", "", "", "", phone), Reason::PhoneExact);
+        }
+    }
+
+    #[test]
+    fn generational_suffixes_are_evidence_against_a_link() {
+        // A father in Samsara, his son in HR: same name, the household phone.
+        let father = d("s", "John Smith", "", "", "", "555-010-2030");
+        let son = d("f", "SMITH JR, JOHN", "", "", "", "(555) 010-2030");
+        let res = pair(&father, &son);
+        assert!(res.links.is_empty() && res.review.is_empty(), "{res:?}");
+        let sr = d("s", "John Smith Sr.", "", "", "", "555-010-2030");
+        assert!(pair(&sr, &son).links.is_empty());
+        // Without the suffix, name and phone link; with the same suffix on both sides too.
+        assert_eq!(
+            pair(&father, &d("f", "Smith, John", "", "", "", "5550102030"))
+                .links
+                .len(),
+            1
+        );
+        let jr = d("s", "John Smith Jr", "", "", "", "555-010-2030");
+        assert_eq!(pair(&jr, &son).links.len(), 1);
+        // Both on both sides: each links to himself.
+        let left = vec![
+            d("s1", "John Smith", "D1111111", "CA", "", "555-010-2030"),
+            d("s2", "John Smith Jr", "D2222222", "CA", "", "555-010-2030"),
+        ];
+        let right = vec![
+            d("f1", "SMITH JR, JOHN", "D2222222", "CA", "", "555-010-2030"),
+            d("f2", "SMITH SR, JOHN", "D1111111", "CA", "", "555-010-2030"),
+        ];
+        let mut res = match_drivers(&left, &right, &MatchOptions::default());
+        res.links.sort_by_key(|l| l.left);
+        let pairs: Vec<(usize, usize)> = res.links.iter().map(|l| (l.left, l.right)).collect();
+        assert_eq!(pairs, vec![(0, 1), (1, 0)]);
+        // A suffix needs two other tokens: "Jr" alone is a name.
+        assert_eq!(prep(&d("s", "Jr Smith", "", "", "", "")).suffix, None);
+    }
+
+    #[test]
+    fn near_misses_go_to_review_instead_of_unmatched() {
+        // Employee number (+50) and a name with a typo in it (+5): 55, just under the cutoff.
+        let mut s = d("s", "George Jones", "", "", "", "");
+        s.external_ids = vec![("payrollId".into(), "015039".into())];
+        let mut f = d("f", "JOYES, GEORGE C", "", "", "", "");
+        f.employee_id = Some("15039.0".into());
+        let res = pair(&s, &f);
+        assert!(res.links.is_empty());
+        assert_eq!(res.review.len(), 1, "{res:?}");
+        assert!(res.review[0].score < 60.0 && res.review[0].score >= 50.0);
+        assert!(res.unmatched_left.is_empty() && res.unmatched_right.is_empty());
+        // Turned off, the pair is unmatched.
+        let off = MatchOptions {
+            near_miss: Some(0.0),
+            ..MatchOptions::default()
+        };
+        let res = match_drivers(&[s], &[f], &off);
+        assert!(res.review.is_empty() && res.unmatched_left == vec![0]);
     }
 }

@@ -9,7 +9,9 @@
 //!
 //! Assignment: candidates at or above the cutoff are taken best first; a record links at most once.
 //! When another still-open candidate for either record scores within `review_margin` of the best,
-//! the records go to the review list instead of being guessed.
+//! the records go to the review list instead of being guessed. A near miss — the best still-open
+//! candidate of both its records, below the cutoff by at most the record type's `near_miss` points
+//! — goes to review too, rather than leaving both records unmatched.
 
 use super::{Link, MatchOptions, MatchResult, Reasons};
 use std::collections::HashMap;
@@ -91,8 +93,10 @@ enum State {
     Review,
 }
 
-/// Matches `left` against `right`; indices in the result refer to the input slices.
-pub(crate) fn run<P: Prepared>(left: &[P], right: &[P], opts: &MatchOptions) -> MatchResult {
+/// Matches `left` against `right`; indices in the result refer to the input slices. Pairs scoring
+/// at most `near_miss` points below the cutoff may go to review (see [`assign`]).
+pub(crate) fn run<P: Prepared>(left: &[P], right: &[P], opts: &MatchOptions, near_miss: f64) -> MatchResult {
+    let floor = opts.score_cutoff - near_miss.max(0.0);
     // The index: one sorted vector of (key, right index) holding every posting, and a map from key
     // to its range in it. No allocation per key, about half the memory of a map of vectors.
     let mut postings: Vec<(u64, u32)> = Vec::with_capacity(right.len() * 12);
@@ -135,8 +139,8 @@ pub(crate) fn run<P: Prepared>(left: &[P], right: &[P], opts: &MatchOptions) -> 
         seen.dedup();
         let i = u32::try_from(i).unwrap_or(u32::MAX);
         for &j in &seen {
-            let (score, reasons) = l.score(&right[j as usize], opts.score_cutoff);
-            if score >= opts.score_cutoff {
+            let (score, reasons) = l.score(&right[j as usize], floor);
+            if score >= floor {
                 cands.push(Candidate {
                     left: i,
                     right: j,
@@ -158,7 +162,9 @@ fn link(c: &Candidate) -> Link {
     }
 }
 
-/// One-to-one assignment, best first, with near-ties sent to review.
+/// One-to-one assignment, best first, with near-ties sent to review. Candidates below the cutoff
+/// (near misses) never link: one whose records are both still open goes to review with its
+/// near-tied rivals.
 fn assign(n_left: usize, n_right: usize, mut cands: Vec<Candidate>, opts: &MatchOptions) -> MatchResult {
     cands.sort_by(|a, b| {
         b.score
@@ -183,7 +189,13 @@ fn assign(n_left: usize, n_right: usize, mut cands: Vec<Candidate>, opts: &Match
         if ls[l] != State::Free || rs[r] != State::Free {
             continue;
         }
-        let floor = c.score - opts.review_margin;
+        let near_miss = c.score < opts.score_cutoff;
+        // A linkable pair is contested only by linkable rivals; a near miss by any within the margin.
+        let floor = if near_miss {
+            c.score - opts.review_margin
+        } else {
+            (c.score - opts.review_margin).max(opts.score_cutoff)
+        };
         rivals.clear();
         for &o in by_left[l].iter().chain(&by_right[r]) {
             let oc = &cands[o as usize];
@@ -195,7 +207,7 @@ fn assign(n_left: usize, n_right: usize, mut cands: Vec<Candidate>, opts: &Match
                 rivals.push(o);
             }
         }
-        if rivals.is_empty() {
+        if rivals.is_empty() && !near_miss {
             ls[l] = State::Linked;
             rs[r] = State::Linked;
             links.push(link(c));
@@ -255,11 +267,12 @@ mod tests {
         let opts = MatchOptions {
             score_cutoff: 60.0,
             review_margin: 5.0,
+            near_miss: None,
         };
         // 1↔1 exact; 20 is equally close to 19 and 21 → review; 50 has no partner.
         let left = [Toy(1), Toy(20), Toy(50)];
         let right = [Toy(1), Toy(19), Toy(21), Toy(90)];
-        let res = run(&left, &right, &opts);
+        let res = run(&left, &right, &opts, 0.0);
         assert_eq!(res.links.len(), 1);
         assert_eq!((res.links[0].left, res.links[0].right), (0, 0));
         assert_eq!(res.review.len(), 2);
@@ -273,13 +286,40 @@ mod tests {
         let opts = MatchOptions {
             score_cutoff: 60.0,
             review_margin: 5.0,
+            near_miss: None,
         };
         let left = [Toy(10), Toy(12)];
         let right = [Toy(10)];
-        let res = run(&left, &right, &opts);
+        let res = run(&left, &right, &opts, 0.0);
         assert_eq!(res.links.len(), 1);
         assert_eq!(res.links[0].left, 0);
         assert_eq!(res.unmatched_left, vec![1]);
         assert!(res.review.is_empty());
+    }
+
+    #[test]
+    fn near_misses_go_to_review() {
+        let opts = MatchOptions {
+            score_cutoff: 60.0,
+            review_margin: 5.0,
+            near_miss: None,
+        };
+        // 50 ↔ 53 scores 70 and links; 10 ↔ 14 scores 60 and links although 10 ↔ 15 scores 50
+        // (a rival below the cutoff does not contest a link); 80 ↔ 85 scores 50: a near miss, to
+        // review; 95 has nothing within 20 points of the cutoff.
+        let left = [Toy(50), Toy(10), Toy(80), Toy(95)];
+        let right = [Toy(53), Toy(14), Toy(15), Toy(85), Toy(200)];
+        let res = run(&left, &right, &opts, 20.0);
+        let links: Vec<(usize, usize)> = res.links.iter().map(|l| (l.left, l.right)).collect();
+        assert_eq!(links, vec![(0, 0), (1, 1)]);
+        let review: Vec<(usize, usize)> = res.review.iter().map(|l| (l.left, l.right)).collect();
+        assert_eq!(review, vec![(2, 3)]);
+        assert!(res.review.iter().all(|l| l.score < opts.score_cutoff));
+        assert_eq!(res.unmatched_left, vec![3]);
+        assert_eq!(res.unmatched_right, vec![2, 4]);
+        // Without a near-miss allowance the same pair is simply unmatched.
+        let res = run(&left, &right, &opts, 0.0);
+        assert!(res.review.is_empty());
+        assert_eq!(res.unmatched_left, vec![2, 3]);
     }
 }

@@ -14,6 +14,7 @@
 
 mod drivers;
 mod engine;
+pub mod fold;
 pub mod names;
 pub mod normalize;
 pub mod scorers;
@@ -87,10 +88,16 @@ pub enum Reason {
     NameInitial,
     /// Identical employee numbers (an FMC's `employeeId`, Samsara's `externalIds.payrollId`).
     EmployeeId,
+    /// Different licence numbers from different states: a licence re-issued after a move, weak
+    /// evidence against.
+    LicenseReissued,
+    /// A generational suffix (`Jr`, `Sr`, `II`, `III`) on one side only, or different ones: a
+    /// father and son, evidence against.
+    NameSuffixConflict,
 }
 
 /// Every reason, in bit order.
-const ALL_REASONS: [Reason; 29] = [
+const ALL_REASONS: [Reason; 31] = [
     Reason::ExternalId,
     Reason::VinExact,
     Reason::VinFolded,
@@ -120,6 +127,8 @@ const ALL_REASONS: [Reason; 29] = [
     Reason::NameNickname,
     Reason::NameInitial,
     Reason::EmployeeId,
+    Reason::LicenseReissued,
+    Reason::NameSuffixConflict,
 ];
 
 impl Reason {
@@ -155,6 +164,8 @@ impl Reason {
             Self::NameNickname => "name_nickname",
             Self::NameInitial => "name_initial",
             Self::EmployeeId => "employee_id",
+            Self::LicenseReissued => "license_reissued",
+            Self::NameSuffixConflict => "name_suffix_conflict",
         }
     }
 }
@@ -201,13 +212,22 @@ pub struct MatchOptions {
     pub score_cutoff: f64,
     /// A best pair with a rival within this many points goes to review. Default 5.
     pub review_margin: f64,
+    /// A pair scoring at most this many points below the cutoff, the best still-open candidate of
+    /// both its records, goes to review instead of leaving both unmatched. `None`: the record
+    /// type's default, [`DRIVER_NEAR_MISS`] for drivers and 0 (off) for vehicles.
+    pub near_miss: Option<f64>,
 }
+
+/// The default near-miss allowance for drivers: people's records lose identifiers (a licence
+/// renewed, a phone changed) more often than vehicles' do, and a person can tell a near miss.
+pub const DRIVER_NEAR_MISS: f64 = 10.0;
 
 impl Default for MatchOptions {
     fn default() -> Self {
         Self {
             score_cutoff: 60.0,
             review_margin: 5.0,
+            near_miss: None,
         }
     }
 }

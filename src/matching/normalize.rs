@@ -185,10 +185,33 @@ pub fn make_agrees(make: &str, manufacturer: &str) -> bool {
     m.starts_with(make) || make.starts_with(&m) || (make == "RAM" && m == "DODGE")
 }
 
-/// Digits of a phone number, the last 10 (drops a leading `+1`/`1`); `None` under 7 digits.
+/// A phone number's ten digits. An extension is cut off (`x214`, `ext. 214`, `#214`, or digits
+/// beyond the number: `555-010-2030 214`), a leading `1` / `+1` dropped; a number written with
+/// another `+` country code keeps its last ten digits. `None` under 7 digits.
 pub fn phone_key(phone: &str) -> Option<String> {
-    let d: String = phone.chars().filter(char::is_ascii_digit).collect();
-    (d.len() >= 7).then(|| d[d.len().saturating_sub(10)..].to_owned())
+    let mut d = String::with_capacity(16);
+    for c in phone.chars() {
+        if c.is_ascii_digit() {
+            d.push(c);
+        } else if d.len() >= 7 && (c.is_alphabetic() || matches!(c, '#' | ',' | ';')) {
+            break; // an extension follows
+        }
+    }
+    if d.len() < 7 {
+        return None;
+    }
+    let t = phone.trim_start();
+    let foreign = t.starts_with('+') && !t.starts_with("+1");
+    let national = match d.strip_prefix('1') {
+        Some(rest) if !foreign && d.len() >= 11 => rest,
+        _ => d.as_str(),
+    };
+    Some(if foreign || national.len() <= 10 {
+        d[d.len().saturating_sub(10)..].to_owned()
+    } else {
+        // The number, then an extension written without a marker.
+        national[..10].to_owned()
+    })
 }
 
 /// An email address trimmed and lower-cased; `None` without an `@`.
@@ -205,6 +228,59 @@ pub fn ident_key(s: &str) -> Option<String> {
         .flat_map(char::to_uppercase)
         .collect();
     (!k.is_empty()).then_some(k)
+}
+
+/// Whether `code` is a US state, DC or Canadian province code.
+fn is_state_code(code: &str) -> bool {
+    STATES.iter().any(|(_, c)| *c == code)
+}
+
+/// A licence number as a comparison key, undoing what exports do to it: upper-case alphanumerics
+/// ([`ident_key`]); a two-letter state or province code written before an all-digit number dropped
+/// (`TX07567840` → `07567840`); then leading zeros of an all-digit number dropped (a spreadsheet
+/// read it as a number: `004434640` → `4434640`). Letters-and-digits numbers keep their zeros.
+pub fn license_key(s: &str) -> Option<String> {
+    let k = ident_key(s)?;
+    let b = k.as_bytes();
+    let digits = |x: &[u8]| !x.is_empty() && x.iter().all(u8::is_ascii_digit);
+    let core = if b.len() >= 6
+        && b[..2].iter().all(u8::is_ascii_uppercase)
+        && digits(&b[2..])
+        && is_state_code(&k[..2])
+    {
+        &k[2..]
+    } else {
+        k.as_str()
+    };
+    Some(if digits(core.as_bytes()) {
+        strip_zeros(core)
+    } else {
+        core.to_owned()
+    })
+}
+
+/// An employee or payroll number as a comparison key: a number a spreadsheet exported as a float
+/// read back as the integer (`4821.0`, `8.4324E+04`), then [`ident_key`], then leading zeros
+/// dropped from the digits that end it (`084324` → `84324`, `pr-01310` → `PR1310`), since exports
+/// drop them from numbers and keep them in text.
+pub fn employee_key(s: &str) -> Option<String> {
+    let t = s.trim();
+    let as_int = if t.contains('.') {
+        t.parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite() && x.fract() == 0.0 && (0.0..1e15).contains(x))
+            .map(|x| format!("{x:.0}"))
+    } else {
+        None
+    };
+    let k = ident_key(as_int.as_deref().unwrap_or(t))?;
+    let split = k.len() - k.bytes().rev().take_while(u8::is_ascii_digit).count();
+    let (head, tail) = k.split_at(split);
+    Some(if tail.is_empty() {
+        k.clone()
+    } else {
+        format!("{head}{}", strip_zeros(tail))
+    })
 }
 
 #[cfg(test)]
@@ -283,5 +359,62 @@ mod tests {
         );
         assert_eq!(email_key("nope"), None);
         assert_eq!(ident_key("d123-456-789").as_deref(), Some("D123456789"));
+    }
+
+    #[test]
+    fn phone_extensions_and_country_codes() {
+        for (raw, want) in [
+            ("(555) 010-2030 x214", Some("5550102030")),
+            ("555.010.2030 ext. 7", Some("5550102030")),
+            ("555-010-2030 #12", Some("5550102030")),
+            ("+1 555 010 2030, 44", Some("5550102030")),
+            ("555-010-2030 214", Some("5550102030")),
+            ("1-555-010-2030 214", Some("5550102030")),
+            ("15550102030", Some("5550102030")),
+            ("+44 20 7946 0958", Some("2079460958")),
+            ("+52 55 1234 5678", Some("5512345678")),
+            ("Ext 12", None),
+        ] {
+            assert_eq!(phone_key(raw).as_deref(), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn licence_keys_undo_prefixes_and_dropped_zeros() {
+        for (a, b) in [
+            ("TX07567840", "07567840"),
+            ("tx-0756-7840", "7567840"),
+            ("004434640", "4434640"),
+            ("D1234567", "d123-4567"),
+            ("on-123456", "123456"),
+        ] {
+            assert_eq!(license_key(a), license_key(b), "{a} {b}");
+        }
+        for (a, b) in [
+            ("D0123456", "D123456"),    // letters and digits keep their zeros
+            ("XY07567840", "07567840"), // not a state code
+            ("S1234567", "1234567"),
+        ] {
+            assert_ne!(license_key(a), license_key(b), "{a} {b}");
+        }
+        assert_eq!(license_key("000").as_deref(), Some("0"));
+        assert_eq!(license_key(" - "), None);
+    }
+
+    #[test]
+    fn employee_keys_undo_spreadsheet_damage() {
+        for (a, b) in [
+            ("084324", "84324"),
+            ("4821.0", "4821"),
+            ("04821", "4821.00"),
+            ("8.4324E+04", "84324"),
+            ("pr-01310", "PR1310"),
+            ("E-20017", "e20017"),
+        ] {
+            assert_eq!(employee_key(a), employee_key(b), "{a} {b}");
+        }
+        assert_ne!(employee_key("4821.5"), employee_key("4821"));
+        assert_ne!(employee_key("A12"), employee_key("B12"));
+        assert_eq!(employee_key(" "), None);
     }
 }

@@ -304,7 +304,7 @@ impl Prep {
 pub fn match_vehicles(left: &[Vehicle], right: &[Vehicle], opts: &MatchOptions) -> MatchResult {
     let l: Vec<Prep> = left.iter().map(prep).collect();
     let r: Vec<Prep> = right.iter().map(prep).collect();
-    run(&l, &r, opts)
+    run(&l, &r, opts, opts.near_miss.unwrap_or(0.0))
 }
 
 #[cfg(test)]

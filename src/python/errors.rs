@@ -172,6 +172,11 @@ pub(crate) fn body_error(msg: String) -> PyErr {
     exc::ResponseDecodeError::new_err((msg, String::new(), String::new(), 0u32, 0.0))
 }
 
+/// An `InvalidVinError` for an argument that is not a VIN string at all (`reason` as given).
+pub(crate) fn invalid_vin_error(msg: String, reason: &'static str) -> PyErr {
+    exc::InvalidVinError::new_err((msg, String::new(), reason))
+}
+
 impl From<VinError> for PyErr {
     fn from(e: VinError) -> Self {
         exc::InvalidVinError::new_err((e.to_string(), e.vin().to_owned(), e.reason()))

@@ -148,11 +148,10 @@ impl PyApiClient {
         counts(&self.inner)
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "ApiClient(base_url={:?}, token=****)",
-            self.inner.config().base_url()
-        )
+    /// `ApiClient(base_url='https://…', token='****')`: Python's notation, never the token.
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let url = self.inner.config().base_url().into_pyobject(py)?;
+        Ok(format!("ApiClient(base_url={}, token='****')", url.repr()?))
     }
 
     /// One request; the decoded JSON body, or `None` for an empty one.
@@ -283,11 +282,10 @@ impl PyFmcClient {
         counts(&self.inner)
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "FmcClient(base_url={:?}, token=****)",
-            self.inner.config().base_url()
-        )
+    /// `FmcClient(base_url='https://…', token='****')`: Python's notation, never the token.
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let url = self.inner.config().base_url().into_pyobject(py)?;
+        Ok(format!("FmcClient(base_url={}, token='****')", url.repr()?))
     }
 
     /// `POST /fmc/v1/streams/{stream}/records` with `body` (`{"records": [...]}`) under
@@ -396,6 +394,22 @@ pub(crate) struct PyPage {
     has_next_page: bool,
 }
 
+#[pymethods]
+impl PyPage {
+    /// `<Page of 3 records cursor='c1' has_next_page=True>`: the count, not the data.
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let data = self.data.bind(py);
+        let count = data.cast::<PyList>().map_or(1, PyListMethods::len);
+        let cursor = self.cursor.as_deref().into_pyobject(py)?.into_any();
+        let noun = if count == 1 { "record" } else { "records" };
+        Ok(format!(
+            "<Page of {count} {noun} cursor={} has_next_page={}>",
+            cursor.repr()?,
+            if self.has_next_page { "True" } else { "False" }
+        ))
+    }
+}
+
 #[pyclass(name = "PageIterator", module = "samsara_fmc._core")]
 pub(crate) struct PageIter {
     walk: PageWalk,
@@ -461,6 +475,21 @@ pub(crate) struct PyStatsPage {
     rejected: usize,
     cursor: Option<String>,
     has_next_page: bool,
+}
+
+#[pymethods]
+impl PyStatsPage {
+    /// `<StatsPage records=512 rejected=0 cursor='…' has_next_page=True>`: the counts, not the bytes.
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let cursor = self.cursor.as_deref().into_pyobject(py)?.into_any();
+        Ok(format!(
+            "<StatsPage records={} rejected={} cursor={} has_next_page={}>",
+            self.records,
+            self.rejected,
+            cursor.repr()?,
+            if self.has_next_page { "True" } else { "False" }
+        ))
+    }
 }
 
 #[pyclass(name = "StatsPageIterator", module = "samsara_fmc._core")]

@@ -30,15 +30,21 @@ fn scorer(name: &str) -> PyResult<Scorer> {
     })
 }
 
-fn options(score_cutoff: f64, review_margin: f64) -> PyResult<MatchOptions> {
+fn options(score_cutoff: f64, review_margin: f64, near_miss: Option<f64>) -> PyResult<MatchOptions> {
     if !score_cutoff.is_finite() || !review_margin.is_finite() || review_margin < 0.0 {
         return Err(config_error(format!(
             "score_cutoff `{score_cutoff}` and review_margin `{review_margin}` must be finite, the margin ≥ 0"
         )));
     }
+    if let Some(n) = near_miss.filter(|n| !n.is_finite() || *n < 0.0) {
+        return Err(config_error(format!(
+            "near_miss `{n}` must be a finite number of points ≥ 0 (0 turns near-miss review off)"
+        )));
+    }
     Ok(MatchOptions {
         score_cutoff,
         review_margin,
+        near_miss,
     })
 }
 
@@ -99,6 +105,30 @@ pub(crate) fn default_process(s: &str) -> String {
 #[pyfunction]
 pub(crate) fn unit_number(name: &str) -> Option<String> {
     matching::normalize::unit_number(name)
+}
+
+/// A person's name with mojibake repaired and accented Latin letters folded to ASCII.
+#[pyfunction]
+pub(crate) fn fold_name(name: &str) -> String {
+    matching::fold::fold_to_ascii(name)
+}
+
+/// A licence number as driver matching compares it (state prefix and leading zeros dropped).
+#[pyfunction]
+pub(crate) fn license_key(value: &str) -> Option<String> {
+    matching::normalize::license_key(value)
+}
+
+/// An employee number as driver matching compares it (float exports and leading zeros undone).
+#[pyfunction]
+pub(crate) fn employee_key(value: &str) -> Option<String> {
+    matching::normalize::employee_key(value)
+}
+
+/// A phone number's ten digits as driver matching compares them (extension cut off).
+#[pyfunction]
+pub(crate) fn phone_key(value: &str) -> Option<String> {
+    matching::normalize::phone_key(value)
 }
 
 /// `(index, score)` of the best choice at or above `score_cutoff`, or `None`.
@@ -312,6 +342,7 @@ fn check_fields(aliases: &[Vec<String>], n: usize) -> PyResult<()> {
 /// Matches vehicle dicts; `fields` are the aliases of `id, vin, licensePlate, licensePlateState,
 /// name, make, model, year`.
 #[pyfunction]
+#[pyo3(signature = (left, right, fields, score_cutoff, review_margin, near_miss=None))]
 #[allow(clippy::needless_pass_by_value)] // pyo3 extracts a list into a `Vec`, not a slice.
 pub(crate) fn match_vehicles(
     py: Python<'_>,
@@ -320,8 +351,9 @@ pub(crate) fn match_vehicles(
     fields: Vec<Vec<String>>,
     score_cutoff: f64,
     review_margin: f64,
+    near_miss: Option<f64>,
 ) -> PyResult<ResultTuple> {
-    let opts = options(score_cutoff, review_margin)?;
+    let opts = options(score_cutoff, review_margin, near_miss)?;
     check_fields(&fields, 8)?;
     let (l, r) = (vehicles(py, left, &fields)?, vehicles(py, right, &fields)?);
     Ok(py.detach(|| result_tuple(matching::match_vehicles(&l, &r, &opts))))
@@ -330,6 +362,7 @@ pub(crate) fn match_vehicles(
 /// Matches driver dicts; `fields` are the aliases of `id, name, licenseNumber, licenseState, email,
 /// phone, username, employeeId`.
 #[pyfunction]
+#[pyo3(signature = (left, right, fields, score_cutoff, review_margin, near_miss=None))]
 #[allow(clippy::needless_pass_by_value)] // pyo3 extracts a list into a `Vec`, not a slice.
 pub(crate) fn match_drivers(
     py: Python<'_>,
@@ -338,8 +371,9 @@ pub(crate) fn match_drivers(
     fields: Vec<Vec<String>>,
     score_cutoff: f64,
     review_margin: f64,
+    near_miss: Option<f64>,
 ) -> PyResult<ResultTuple> {
-    let opts = options(score_cutoff, review_margin)?;
+    let opts = options(score_cutoff, review_margin, near_miss)?;
     check_fields(&fields, 8)?;
     let (l, r) = (drivers(py, left, &fields)?, drivers(py, right, &fields)?);
     Ok(py.detach(|| result_tuple(matching::match_drivers(&l, &r, &opts))))

@@ -3,6 +3,7 @@
 mod errors;
 mod http;
 mod matching;
+mod repr;
 mod units;
 mod vin;
 
@@ -19,8 +20,8 @@ mod _core {
     };
     #[pymodule_export]
     use super::matching::{
-        default_process, extract_one, jaro_winkler, levenshtein, match_drivers, match_vehicles, ratio,
-        token_set_ratio, token_sort_ratio, unit_number,
+        default_process, employee_key, extract_one, fold_name, jaro_winkler, levenshtein, license_key,
+        match_drivers, match_vehicles, phone_key, ratio, token_set_ratio, token_sort_ratio, unit_number,
     };
     #[pymodule_export]
     use super::units::{convert, normalize_rfc3339, rfc3339_to_unix_ms, unit_symbols, unix_ms_to_rfc3339};

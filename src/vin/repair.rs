@@ -20,6 +20,12 @@ use super::{has_valid_check_digit, is_model_year_code, is_north_american, normal
 /// The characters a VIN may contain.
 const VIN_CHARS: &[u8; 33] = b"0123456789ABCDEFGHJKLMNPRSTUVWXYZ";
 
+/// Index of the check digit (position 9).
+const CHECK_DIGIT_INDEX: usize = 8;
+/// The cost of replacing the check digit: below a confusable substitution (0.5) and a transposition
+/// (0.6), so that fix ranks first.
+const CHECK_DIGIT_FIX_COST: f32 = 0.4;
+
 /// Pairs of characters people (and OCR) confuse, both ways.
 const CONFUSABLE: &[(u8, u8)] = &[
     (b'0', b'D'),
@@ -203,7 +209,16 @@ pub(crate) fn repair(s: &str, limit: usize) -> Vec<VinRepair> {
                 let mut v = base.clone();
                 v[i] = to;
                 if acceptable(&v, false) {
-                    let cost = if confusable(from, to) { 0.5 } else { 1.0 };
+                    // The check digit itself mistyped (or computed wrong by whoever issued the
+                    // record) is the likeliest single cause of a failing check: one position, one
+                    // right value, while every other substitution only happens to balance the sum.
+                    let cost = if i == CHECK_DIGIT_INDEX {
+                        CHECK_DIGIT_FIX_COST
+                    } else if confusable(from, to) {
+                        0.5
+                    } else {
+                        1.0
+                    };
                     let edit = VinEdit::Substitute {
                         position: i + 1,
                         from: char::from(from),
@@ -299,11 +314,10 @@ mod tests {
         assert!(r.iter().any(|c| c.candidate == GOOD));
         assert!(r.iter().all(|c| has_valid_check_digit(c.candidate.as_bytes())));
         assert!(r.windows(2).all(|w| w[0].cost <= w[1].cost));
-        // A wrong check digit is itself a one-character repair.
+        // A wrong check digit is itself a one-character repair, and the likeliest one.
         let r = repair("1M8GDM9A1KP042788", 50);
-        assert!(r
-            .iter()
-            .any(|c| c.candidate == GOOD && c.description() == "`1` → `X` at position 9"));
+        assert_eq!(r[0].candidate, GOOD);
+        assert_eq!(r[0].description(), "`1` → `X` at position 9");
     }
 
     #[test]

@@ -323,9 +323,19 @@ def test_ifta_reports(client: Samsara) -> None:
     j = client.ifta.get_ifta_jurisdiction_reports(year=2026, month="November")
     assert j.data is not None
     assert j.data.jurisdiction_reports
+    t = j.data.troubleshooting
+    assert t is not None and t.no_purchases_found is False and t.unassigned_fuel_type_vehicles > 0
     v = client.ifta.get_ifta_vehicle_reports(year=2026, quarter="Q4")
     assert v.data is not None
     assert v.data.vehicle_reports
+    # Vehicles without a fuel type are reported under `Unspecified`; electric ones buy no fuel.
+    untyped = client.ifta.get_ifta_vehicle_reports(year=2026, month="November", fuel_type="Unspecified")
+    assert untyped.data is not None
+    assert 0 < t.unassigned_fuel_type_vehicles <= len(untyped.data.vehicle_reports)
+    ev = client.ifta.get_ifta_jurisdiction_reports(year=2026, month="November", fuel_type="Electricity")
+    assert ev.data is not None and ev.data.troubleshooting is not None
+    assert ev.data.troubleshooting.no_purchases_found is True
+    assert all(r.tax_paid_liters == 0 for r in ev.data.jurisdiction_reports)
 
 
 def test_forms(client: Samsara) -> None:

@@ -4,6 +4,7 @@ lost answers (a reset, ``fail_after_commit``), with ``write_outcome`` records ba
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import urllib.error
@@ -20,6 +21,7 @@ from samsara_fmc.client import Client, path_id
 from samsara_fmc.engine import LedgerDriver, Stream, Write
 from samsara_fmc.engine.ledger import Change
 from samsara_fmc.exceptions import ApiError, NotFoundError, ServerError
+from samsara_fmc.integrations.messages import send_message
 from tests.engine.rig import Rig, sim_clock
 from tests.support.sandbox import SandboxProcess
 
@@ -359,3 +361,57 @@ def test_seeded_fault_schedules_apply_every_change_exactly_once(
         c["applied"] for c in sb.get("/__sandbox/fmc/changes")["data"] if c["type"] == "defect.resolved"
     ]
     assert applied == [True] * len(targets)
+
+
+def test_a_write_without_a_natural_key_is_sent_once_by_its_baseline_and_read_back(
+    sandbox_factory: Callable[..., SandboxProcess],
+) -> None:
+    """The hooks for writes with no external ID or idempotency key (a driver message): ``check``
+    refuses before any request, ``prepare`` saves what Samsara held with the intent, and ``read_back``
+    (instead of ``verify`` once an intent exists) compares with it after a crash or a lost answer."""
+    sb = sandbox_factory()
+    rig = Rig.of(sb)
+    [d1, d2] = [str(d["id"]) for d in rig.client.records("/fleet/drivers", params={"limit": 2})][:2]
+
+    def scripted(data: dict[str, Any]) -> str:
+        sb.advance(1)
+        return str(sb.admin("POST", "/__sandbox/fmc/changes", {"type": "message.sent", "data": data})["id"])
+
+    lost = scripted({"driverId": d2, "text": "Gate code is 4410"})
+    crash = scripted({"driverId": d1, "text": "Gate code is 4410"})
+    refused = scripted({"driverId": d1, "text": "y" * 3000})
+    plain = scripted({"driverId": d2, "text": "Gate code changes tomorrow"})
+    sb.faults({"method": "POST", "path": "/v1/fleet/messages", "kind": "fail_after_commit", "status": 503})
+    write = send_message(rig.client, sim_clock(sb))
+    crashed: list[str] = []
+
+    def apply(change: Change, deadline: float) -> Any:
+        if change["id"] == crash and not crashed:
+            rig.client.request(
+                "POST", "/v1/fleet/messages", json_body={"driverIds": [int(d1)], "text": "Gate code is 4410"}
+            )
+            crashed.append(crash)
+            raise RuntimeError("injected crash between the write and the outcome's save")
+        return write.apply(change, deadline)
+
+    flaky = dataclasses.replace(write, apply=apply)
+    driver = LedgerDriver(changes=fmc_changes(sb), writes={"message.sent": flaky}, clock=sim_clock(sb))
+    stream = Stream(
+        name="ledger.messages", sink_stream="write_outcomes", fingerprint="ledger-v1", driver=driver
+    )
+    with pytest.raises(RuntimeError, match="injected crash"):
+        rig.run([stream])
+    intent = rig.state("ledger.messages")["state"]["intents"][crash]
+    assert intent["before"]["counts"] == {d1: 0} and intent["first"], "the baseline was saved with the intent"
+    rig.run([stream])  # the platform's retry
+    posts = [
+        r["status"] for r in sb.requests() if r["method"] == "POST" and r["path"] == "/v1/fleet/messages"
+    ]
+    assert posts == [503, 200, 200], "the lost answer and the crashed send were read back, not sent again"
+    got = outcomes(rig)
+    statuses = [got[c]["status"] for c in (lost, crash, refused, plain)]
+    assert statuses == ["already", "already", "rejected", "applied"]
+    assert "3,000 characters" in str(got[refused]["reason"])
+    assert got[refused]["samsaraResponse"] is None, "refused before any request"
+    copies = {c["id"]: c.get("copies") for c in sb.get("/__sandbox/fmc/changes")["data"]}
+    assert [copies[c] for c in (lost, crash, refused, plain)] == [1, 1, 0, 1]

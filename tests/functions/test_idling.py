@@ -26,6 +26,7 @@ from tests.test_runtime import FakeSecrets
 
 STREAM = "idling_events"
 DAYS = "idling_days"
+DRIVER_DAYS = "idling_driver_days"
 PATH = "/idling/events"
 NESTED = "2025-10-23"
 """The API version of the nested shape (`asset`/`operator` with external IDs, `latitude`)."""
@@ -285,14 +286,42 @@ def test_an_unknown_time_zone_fails_clearly_before_reading(rig_factory: Callable
     assert [r["status"] for r in rig.sb.requests() if r["path"] == PATH] == [200], "only the scope probe"
 
 
-def kpis_by_hand(rig: Rig, vehicle: str, date: str, zone: str, long_min: int) -> dict[str, Any]:
-    """A vehicle's local day summed from a fresh read of that day's events (flat 2025-06-11 shape)."""
+def day_bounds(date: str, zone: str) -> tuple[dt.datetime, dt.datetime]:
     day = dt.date.fromisoformat(date)
     tz = ZoneInfo(zone)
     lo = dt.datetime.combine(day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
     hi = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz).astimezone(dt.UTC)
-    params = {"startTime": lo.isoformat(), "endTime": hi.isoformat(), "assetIds": vehicle, "limit": "200"}
-    evs = list(rig.client.records(PATH, params=params))
+    return lo, hi
+
+
+def engine_by_hand(rig: Rig, vehicle: str, date: str, zone: str) -> float | None:
+    """A vehicle's engine-on seconds on a local day (up to now), from its `obdEngineSeconds` history:
+    the last value at or before the day's end (or now) less the last at or before its start."""
+    lo, hi = day_bounds(date, zone)
+    hi = min(hi, rig.now())
+    params = {
+        "types": "obdEngineSeconds",
+        "vehicleIds": vehicle,
+        "startTime": (lo - dt.timedelta(hours=3)).isoformat(),
+        "endTime": hi.isoformat(),
+    }
+    points = [
+        (parse_time(p["time"]), float(p["value"]))
+        for v in rig.client.records("/fleet/vehicles/stats/history", params=params)
+        for p in v.get("obdEngineSeconds", [])
+    ]
+    before = [x for t, x in sorted(points) if t <= lo]
+    until = [x for t, x in sorted(points) if t <= hi]
+    return until[-1] - before[-1] if before and until else None
+
+
+def day_events(rig: Rig, date: str, zone: str, **filters: str) -> list[dict[str, Any]]:
+    lo, hi = day_bounds(date, zone)
+    params = {"startTime": lo.isoformat(), "endTime": hi.isoformat(), "limit": "200", **filters}
+    return list(rig.client.records(PATH, params=params))
+
+
+def sums_by_hand(evs: list[dict[str, Any]], long_min: int) -> dict[str, Any]:
     seconds = [e["durationMilliseconds"] / 1000 for e in evs]
     return {
         "events": len(evs),
@@ -300,8 +329,18 @@ def kpis_by_hand(rig: Rig, vehicle: str, date: str, zone: str, long_min: int) ->
         "ptoIdleSeconds": sum(e["durationMilliseconds"] / 1000 for e in evs if e["ptoState"] == "active"),
         "idleFuel": round(sum(e["fuelConsumedMilliliters"] for e in evs) / 1000, 3),
         "longIdleEvents": sum(1 for x in seconds if x >= long_min * 60),
-        "driverIds": sorted({str(e["operatorId"]) for e in evs if e.get("operatorId") is not None}),
     }
+
+
+def kpis_by_hand(rig: Rig, vehicle: str, date: str, zone: str, long_min: int) -> dict[str, Any]:
+    """A vehicle's local day summed from a fresh read of that day's events (flat 2025-06-11 shape)."""
+    evs = day_events(rig, date, zone, assetIds=vehicle)
+    out = sums_by_hand(evs, long_min)
+    out["driverIds"] = sorted({str(e["operatorId"]) for e in evs if e.get("operatorId") is not None})
+    engine = engine_by_hand(rig, vehicle, date, zone)
+    out["engineSeconds"] = engine
+    out["idleMinutesPerEngineHour"] = round(out["idleSeconds"] / engine * 60, 2) if engine else None
+    return out
 
 
 def test_daily_kpis_per_vehicle_equal_the_days_summed_by_hand(rig_factory: Callable[..., Rig]) -> None:
@@ -330,12 +369,36 @@ def test_daily_kpis_per_vehicle_equal_the_days_summed_by_hand(rig_factory: Calla
     assert any(r["longIdleEvents"] for r in held.values()) and any(
         r["longIdleEvents"] < r["events"] for r in held.values()
     ), "the threshold splits events"
+    assert all(r["engineSeconds"] for r in held.values()), "every vehicle that idled ran its engine"
+    assert all(0 < r["idleMinutesPerEngineHour"] <= 60 for r in held.values())
     summary = rig.sb.fmc_summary(DAYS)
     assert summary["records"] == len(held) and summary["duplicates"] == 0
     assert summary["updates"] > 0, "a day that gained events was delivered again, same id"
     schema = records.schema(DAYS)
     assert schema is not None and all(records.validate(schema, r) == [] for r in held.values())
     assert rig.invoke(**params)["records"] == 0, "a rerun with nothing new delivers nothing"
+
+    # Per driver: the same sums over the driver's events; the engine time of the vehicles they alone
+    # idled that day.
+    drivers = {str(r["id"]): r for r in rig.delivered(DRIVER_DAYS)}
+    assert len(drivers) > 20 and {r["date"] for r in drivers.values()} == dates
+    for r in drivers.values():
+        assert r["id"] == f"{r['driverId']}:{r['date']}"
+        evs = day_events(rig, r["date"], "America/Chicago", operatorIds=r["driverId"])
+        assert {k: r[k] for k in sums_by_hand(evs, 5)} == sums_by_hand(evs, 5), r["id"]
+        assert r["vehicleIds"] == sorted({str(e["assetId"]) for e in evs})
+        alone = [v for v in r["vehicleIds"] if v not in r["sharedVehicleIds"]]
+        for v in r["sharedVehicleIds"]:
+            assert held[f"{v}:{r['date']}"]["driverIds"] != [r["driverId"]]
+        engine = [held[f"{v}:{r['date']}"]["engineSeconds"] for v in alone]
+        assert r["engineSeconds"] == (sum(engine) if alone else None)
+        if alone:
+            idle = sum(e["durationMilliseconds"] / 1000 for e in evs if str(e["assetId"]) in alone)
+            assert r["idleMinutesPerEngineHour"] == round(idle / sum(engine) * 60, 2)
+    summary = rig.sb.fmc_summary(DRIVER_DAYS)
+    assert summary["records"] == len(drivers) and summary["duplicates"] == 0
+    schema = records.schema(DRIVER_DAYS)
+    assert schema is not None and all(records.validate(schema, r) == [] for r in drivers.values())
 
 
 def test_local_days_follow_the_time_zone_across_a_dst_change() -> None:
@@ -378,3 +441,45 @@ def test_local_days_follow_the_time_zone_across_a_dst_change() -> None:
         ["9"],
     )
     assert day["id"] == "7:2026-11-01"
+
+
+def test_driver_days_and_idle_per_engine_hour_computed_by_hand() -> None:
+    def event(uuid: str, vehicle: int, driver: int | None, minutes: int) -> dict[str, Any]:
+        raw = {
+            "eventUuid": uuid,
+            "assetId": vehicle,
+            "operatorId": driver,
+            "durationMilliseconds": minutes * 60_000,
+            "fuelConsumedMilliliters": 500.0,
+            "ptoState": "inactive",
+            "startTime": "2026-11-02T15:00:00Z",
+        }
+        return idling.to_record(raw, units="metric")
+
+    # Vehicle 1: driver 9 alone (12 + 3 min); vehicle 2: drivers 9 (20 min) and 8 (5 min), and an
+    # event without a driver (6 min).
+    events = [
+        event("a", 1, 9, 12),
+        event("b", 1, 9, 3),
+        event("c", 2, 9, 20),
+        event("d", 2, 8, 5),
+        event("e", 2, None, 6),
+    ]
+    day = dt.date(2026, 11, 2)
+    engine = {"1": 7200.0, "2": 5400.0}
+    kw: dict[str, Any] = {"units": "metric", "long_idle_minutes": 10, "engine": engine}
+    v1, v2 = idling.day_records(events, day, "UTC", **kw)
+    # Vehicle 1: 15 idle minutes over 2 engine hours = 7.5 min/h; vehicle 2: 31 minutes over 1.5 h.
+    assert (v1["engineSeconds"], v1["engineHours"], v1["idleMinutesPerEngineHour"]) == (7200.0, 2.0, 7.5)
+    assert (v2["idleMinutesPerEngineHour"], v2["longIdleEvents"]) == (20.67, 1)
+    d8, d9 = idling.driver_day_records(events, day, "UTC", **kw)
+    assert (d9["driverId"], d9["events"], d9["idleSeconds"], d9["idleFuel"]) == ("9", 3, 2100.0, 1.5)
+    assert (d9["vehicleIds"], d9["sharedVehicleIds"], d9["longIdleEvents"]) == (["1", "2"], ["2"], 2)
+    # Only vehicle 1 counts for driver 9's ratio: 15 minutes over 2 engine hours.
+    assert (d9["engineSeconds"], d9["idleMinutesPerEngineHour"]) == (7200.0, 7.5)
+    assert (d8["vehicleIds"], d8["sharedVehicleIds"]) == (["2"], ["2"])
+    assert (d8["engineSeconds"], d8["engineHours"], d8["idleMinutesPerEngineHour"]) == (None, None, None)
+    no_engine = idling.day_records(events, day, "UTC", units="metric", long_idle_minutes=10)
+    assert no_engine[0]["engineSeconds"] is None and no_engine[0]["idleMinutesPerEngineHour"] is None
+    schema = records.schema(DRIVER_DAYS)
+    assert schema is not None and all(records.validate(schema, r) == [] for r in (d8, d9))

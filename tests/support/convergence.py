@@ -115,6 +115,8 @@ class Harness:
             f"types={','.join(TYPES)}",
             "--param",
             "units=imperial",
+            "--param",
+            "readings=none",
             "--trigger",
             "schedule",
             "--correlation-id",

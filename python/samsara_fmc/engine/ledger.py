@@ -4,7 +4,8 @@ It follows the FMC's changes feed (``{id, type, at, data}`` items and a cursor) 
 change of a type it has a :class:`Write` for. State::
 
     {"cursor": "…",                          # the feed's cursor after the last finished page
-     "intents": {"<changeId>": {"at": "…", "attempts": n}},  # a write was (maybe) sent
+     "intents": {"<changeId>": {"at": "…", "attempts": n,     # a write was (maybe) sent
+                                "first": "…", "before": {…}}},  # with `prepare`: what Samsara held
      "outbox": {"<changeId>": {outcome record}},             # outcomes not yet delivered
      "done": "<base64 digests of finished change IDs>"}      # the last `keep`, for repeats
 
@@ -15,6 +16,12 @@ anything is sent again. Outcomes are ``write_outcome`` records (:mod:`samsara_fm
 delivered to ``write_outcomes`` once per page of changes. A change still failing after ``attempts``
 (5xx, timeouts, lost answers) gets a ``failed`` outcome and stops the stream there; the next run
 starts from the same page, reads it back and tries again, so the order of changes is kept.
+
+A write with no natural key (a driver message, a form sent to a driver: no external ID, no
+idempotency key) declares three optional hooks: ``check`` refuses a change before any request (too
+long, missing fields: ``rejected``); ``prepare`` reads what Samsara holds before the first send, saved
+with the intent; and ``read_back`` replaces ``verify`` once an intent exists, comparing Samsara now
+with that baseline, so a send whose answer was lost (or a crash after it) is found and not repeated.
 """
 
 from __future__ import annotations
@@ -56,6 +63,14 @@ class Write:
         verify: Reads Samsara back: a sentence saying how Samsara already reflects the change (it is
             then ``already``), or ``None`` when it does not. A 404 or 400 it raises rejects the change.
         external_ids: The external IDs a create carries (what makes it idempotent), for the outcome.
+        check: Why the change is refused before any request (a sentence: it is ``rejected`` and
+            nothing is sent), or ``None`` when it may be applied.
+        prepare: Reads what Samsara holds before the change's first send (a small JSON-able
+            mapping), saved with the intent as ``before`` in the same commit.
+        read_back: Used instead of ``verify`` once an intent exists (an earlier attempt may have been
+            applied): gets the saved intent (``at``, ``first``, ``attempts``, ``before``) and says how
+            Samsara shows the change applied, or ``None``.
+        created: The Samsara ID a create made, from its answer (the outcome's ``target.id``).
     """
 
     kind: str
@@ -63,6 +78,10 @@ class Write:
     apply: Callable[[Change, float], Any]
     verify: Callable[[Change, float], str | None]
     external_ids: Callable[[Change], Mapping[str, str]] | None = None
+    check: Callable[[Change], str | None] | None = None
+    prepare: Callable[[Change, float], Mapping[str, Any]] | None = None
+    read_back: Callable[[Change, float, Mapping[str, Any]], str | None] | None = None
+    created: Callable[[Any], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -141,10 +160,18 @@ class LedgerDriver:
         st = ctx.state.state
         cid = str(change["id"])
         sent_before = cid in st["intents"]
+        if write.check is not None and not sent_before:
+            refused = write.check(change)
+            if refused is not None:
+                return self._outcome(write, change, "rejected", refused, None), None
         error: ApiError | None = None
         for attempt in range(self.attempts + 1):
+            intent = st["intents"].get(cid)
             try:
-                found = write.verify(change, ctx.deadline)
+                if intent is not None and write.read_back is not None:
+                    found = write.read_back(change, ctx.deadline, intent)
+                else:
+                    found = write.verify(change, ctx.deadline)
             except _REFUSED as e:
                 return self._outcome(write, change, "rejected", _reason(e), e), None
             if found is not None:
@@ -152,12 +179,21 @@ class LedgerDriver:
                 return self._outcome(write, change, "already", f"{why}: {found}", None), None
             if attempt == self.attempts:
                 break  # the last read-back: the last write's answer may have been lost, not the write
-            attempts = int(st["intents"].get(cid, {}).get("attempts", 0)) + 1
-            st["intents"][cid] = {"at": iso(self.clock()), "attempts": attempts}
+            now = iso(self.clock())
+            entry: dict[str, Any] = {"at": now, "attempts": int((intent or {}).get("attempts", 0)) + 1}
+            if write.prepare is not None:
+                # The baseline is read once, before the first send, and kept across later attempts.
+                try:
+                    before = (intent or {}).get("before")
+                    entry["before"] = dict(write.prepare(change, ctx.deadline)) if before is None else before
+                except _REFUSED as e:
+                    return self._outcome(write, change, "rejected", _reason(e), e), None
+                entry["first"] = (intent or {}).get("first") or now
+            st["intents"][cid] = entry
             ctx.commit()
             sent_before = True
             try:
-                write.apply(change, ctx.deadline)
+                answer = write.apply(change, ctx.deadline)
             except _REFUSED as e:
                 return self._outcome(write, change, "rejected", _reason(e), e), None
             except _TRANSIENT as e:
@@ -169,14 +205,21 @@ class LedgerDriver:
                     error=type(e).__name__,
                 )
                 continue
-            return self._outcome(write, change, "applied", None, None), None
+            made = write.created(answer) if write.created is not None else None
+            return self._outcome(write, change, "applied", None, None, made), None
         assert error is not None
         return self._outcome(write, change, "failed", _reason(error), error), error
 
     def _outcome(
-        self, write: Write, change: Change, status: str, reason: str | None, error: ApiError | None
+        self,
+        write: Write,
+        change: Change,
+        status: str,
+        reason: str | None,
+        error: ApiError | None,
+        made: str | None = None,
     ) -> dict[str, Any]:
-        target: dict[str, Any] = {"kind": write.kind, "id": write.target(change)}
+        target: dict[str, Any] = {"kind": write.kind, "id": made or write.target(change)}
         if write.external_ids is not None:
             target["externalIds"] = dict(write.external_ids(change))
         response = None

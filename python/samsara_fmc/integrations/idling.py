@@ -11,23 +11,29 @@ Either API version's shape is read: 2025-06-11 has flat ``assetId``/``operatorId
 ``latitude``/``longitude``. Fuel (mL) is converted to L (metric) or US gal (imperial), the air
 temperature (millicelsius) to °C or °F; the ``units`` are part of the stream's name.
 
-A second stream delivers per-vehicle, per-local-day KPIs (``idling_day``): each local day (in
-``kpiTimeZone``) whose midnight a window holds is read whole, and each vehicle's day is summed
-(events, idle time, idle fuel, PTO idle time, events of at least ``longIdleMinutes``); the day is read
-again by each run until ``overlapHours`` after it ends, so a day gaining events (the current day, late
-uploads) is delivered again, same ``id``, with the new sums, and an unchanged day is not delivered
-twice. The first run's partial first day (before its midnight) is not summed. The time zone and
-threshold are part of the stream's name.
+Two more streams deliver KPIs per local day (in ``kpiTimeZone``): per vehicle (``idling_day``) and
+per driver (``idling_driver_day``). Each local day whose midnight a window holds is read whole, and
+each vehicle's and each driver's day is summed (events, idle time, idle fuel, PTO idle time, events of
+at least ``longIdleMinutes``), with the idle time per engine hour: a vehicle's engine time that day is
+its ``obdEngineSeconds`` counter at the day's end less at its start (``GET /fleet/vehicles/stats`` at
+those two instants: the last value known at each). A driver's engine time is that of the vehicles they
+alone idled that day (a vehicle that several drivers idled that day is left out of their ratios, as
+Samsara's idling events do not say who ran the engine when). The day is read again by each run until
+``overlapHours`` after it ends, so a day gaining events (the current day, late uploads) is delivered
+again, same ``id``, with the new sums, and an unchanged day is not delivered twice. The first run's
+partial first day (before its midnight) is not summed. The time zone and threshold are part of the
+streams' names.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import threading
 import zoneinfo
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from samsara_fmc.client import ParamValue
+from samsara_fmc.client import Client, ParamValue
 from samsara_fmc.engine import RunContext, Stream, WindowsDriver
 from samsara_fmc.engine._util import Clock, iso, parse_time, utc_now
 from samsara_fmc.engine.windows import Fetch
@@ -38,6 +44,8 @@ from samsara_fmc.state import fingerprint
 __all__ = [
     "CLOCK",
     "DAYS_STREAM",
+    "DRIVER_DAYS_STREAM",
+    "ENGINE_STAT",
     "ML_PER_GALLON",
     "PAGE_LIMIT",
     "PATH",
@@ -45,6 +53,8 @@ __all__ = [
     "convert_fuel",
     "convert_temperature",
     "day_records",
+    "driver_day_records",
+    "engine_seconds",
     "local_days",
     "streams",
     "to_record",
@@ -52,6 +62,9 @@ __all__ = [
 
 SINK_STREAM = "idling_events"
 DAYS_STREAM = "idling_days"
+DRIVER_DAYS_STREAM = "idling_driver_days"
+ENGINE_STAT = "obdEngineSeconds"
+"""The cumulative engine-on counter (an ignition-based proxy where the vehicle has no OBD)."""
 PATH = "/idling/events"
 ML_PER_GALLON = 3785.411784
 """Millilitres in a US gallon."""
@@ -105,22 +118,35 @@ def streams(ctx: RunContext) -> list[Stream]:
         )
         raise ConfigurationError(msg) from None
     long_idle = int(p["longIdleMinutes"])
-    days_read: dict[_dt.date, list[dict[str, Any]]] = {}  # this run's reads of whole days
+    # This run's reads of whole days (vehicle days, driver days), shared by the two KPI streams.
+    days_read: dict[_dt.date, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+    days_lock = threading.Lock()
 
-    def fetch_days(
-        start: _dt.datetime, end: _dt.datetime, deadline: float
-    ) -> Iterator[Sequence[Mapping[str, Any]]]:
-        # A day is delivered by the read that holds its local midnight (and by the re-reads of the
-        # overlap that start before it), so the digests of its deliveries are those of windows the
-        # driver still keeps while it re-reads the day: an unchanged day is not delivered again.
-        for day in local_days(start, end, zone):
-            lo, hi = _day_bounds(day, zone)
-            if lo < start:
-                continue
+    def read_day(day: _dt.date, deadline: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        with days_lock:
             if day not in days_read:
+                lo, hi = _day_bounds(day, zone)
                 events = [to_record(e, units=units) for page in fetch(lo, hi, deadline) for e in page]
-                days_read[day] = day_records(events, day, zone_name, units=units, long_idle_minutes=long_idle)
-            yield days_read[day]
+                engine = engine_seconds(client, lo, min(hi, CLOCK()), deadline) if events else {}
+                kw: dict[str, Any] = {"units": units, "long_idle_minutes": long_idle, "engine": engine}
+                days_read[day] = (
+                    day_records(events, day, zone_name, **kw),
+                    driver_day_records(events, day, zone_name, **kw),
+                )
+            return days_read[day]
+
+    def fetch_days(which: int) -> Fetch:
+        def fetch_(
+            start: _dt.datetime, end: _dt.datetime, deadline: float
+        ) -> Iterator[Sequence[Mapping[str, Any]]]:
+            # A day is delivered by the read that holds its local midnight (and by the re-reads of the
+            # overlap that start before it), so the digests of its deliveries are those of windows the
+            # driver still keeps while it re-reads the day: an unchanged day is not delivered again.
+            for day in local_days(start, end, zone):
+                if _day_bounds(day, zone)[0] >= start:
+                    yield read_day(day, deadline)[which]
+
+        return fetch_
 
     def windows(
         fetch_: Fetch, to_record_: Callable[[Mapping[str, Any]], dict[str, Any]], more_overlap: _dt.timedelta
@@ -136,11 +162,13 @@ def streams(ctx: RunContext) -> list[Stream]:
         )
 
     # A day is re-read until `overlapHours` after it ends (25 hours: the longest local day).
-    driver, days = (
+    driver, days, driver_days = (
         windows(fetch, record, _dt.timedelta(0)),
-        windows(fetch_days, dict, _dt.timedelta(hours=25)),
+        windows(fetch_days(0), dict, _dt.timedelta(hours=25)),
+        windows(fetch_days(1), dict, _dt.timedelta(hours=25)),
     )
     kpi = {"timeZone": zone_name, "longIdleMinutes": long_idle, "units": units}
+    suffix = f"{units}.{zone_name.replace('/', '+')}.{long_idle}"
     return [
         Stream(
             name=f"idling.{units}",
@@ -150,10 +178,16 @@ def streams(ctx: RunContext) -> list[Stream]:
             newest=newest_start,
         ),
         Stream(
-            name=f"idling-days.{units}.{zone_name.replace('/', '+')}.{long_idle}",
+            name=f"idling-days.{suffix}",
             sink_stream=DAYS_STREAM,
             fingerprint=fingerprint({"path": PATH, "days": 1, **kpi}),
             driver=days,
+        ),
+        Stream(
+            name=f"idling-driver-days.{suffix}",
+            sink_stream=DRIVER_DAYS_STREAM,
+            fingerprint=fingerprint({"path": PATH, "driverDays": 1, **kpi}),
+            driver=driver_days,
         ),
     ]
 
@@ -172,19 +206,77 @@ def _day_bounds(day: _dt.date, zone: _dt.tzinfo) -> tuple[_dt.datetime, _dt.date
     return lo, hi
 
 
+def engine_seconds(
+    client: Client, start: _dt.datetime, end: _dt.datetime, deadline: float
+) -> dict[str, float | None]:
+    """Per vehicle, its engine-on seconds in ``[start, end]``: its ``obdEngineSeconds`` counter last
+    known at ``end`` less last known at ``start`` (``None`` for a vehicle with no value before
+    ``start``)."""
+
+    def counters(at: _dt.datetime) -> dict[str, float]:
+        out: dict[str, float] = {}
+        params: dict[str, ParamValue] = {"types": ENGINE_STAT, "time": iso(at)}
+        for page in client.pages("/fleet/vehicles/stats", params=params, deadline=deadline):
+            for v in page.data:
+                point = v.get(ENGINE_STAT)
+                if point and point.get("value") is not None:
+                    out[str(v["id"])] = float(point["value"])
+        return out
+
+    first, last = counters(start), counters(end)
+    return {v: (x - first[v] if v in first else None) for v, x in last.items()}
+
+
+def _sums(evs: Sequence[Mapping[str, Any]], *, units: str, long_idle_minutes: int) -> dict[str, Any]:
+    """The KPIs of a set of ``idling_event`` records."""
+    long = [e for e in evs if float(e["durationSeconds"]) >= long_idle_minutes * 60]
+    ml = sum(float(e["fuelConsumedMilliliters"]) for e in evs)
+    return {
+        "events": len(evs),
+        "idleSeconds": round(sum(float(e["durationSeconds"]) for e in evs), 3),
+        "ptoIdleSeconds": round(
+            sum(float(e["durationSeconds"]) for e in evs if e.get("ptoState") == "active"), 3
+        ),
+        "fuelUnit": "L" if units == "metric" else "gal",
+        "idleFuel": convert_fuel(ml, units),
+        "idleFuelMilliliters": round(ml, 3),
+        "longIdleMinutes": long_idle_minutes,
+        "longIdleEvents": len(long),
+        "longIdleSeconds": round(sum(float(e["durationSeconds"]) for e in long), 3),
+    }
+
+
+def _per_engine_hour(idle: float, engine: float | None) -> dict[str, Any]:
+    """Engine time and idle minutes per engine hour (null without engine time)."""
+    if engine is None:
+        return {"engineSeconds": None, "engineHours": None, "idleMinutesPerEngineHour": None}
+    ratio = round(idle / engine * 60.0, 2) if engine > 0 else None
+    return {
+        "engineSeconds": engine,
+        "engineHours": round(engine / 3600.0, 2),
+        "idleMinutesPerEngineHour": ratio,
+    }
+
+
 def day_records(
-    events: Sequence[Mapping[str, Any]], day: _dt.date, zone: str, *, units: str, long_idle_minutes: int
+    events: Sequence[Mapping[str, Any]],
+    day: _dt.date,
+    zone: str,
+    *,
+    units: str,
+    long_idle_minutes: int,
+    engine: Mapping[str, float | None] | None = None,
 ) -> list[dict[str, Any]]:
     """``idling_day`` records: per vehicle, the sums of its ``idling_event`` records that started on
-    the local ``day`` (the caller reads exactly those)."""
+    the local ``day`` (the caller reads exactly those), and its idle minutes per engine hour from
+    ``engine`` (vehicle → engine seconds that day)."""
     by_vehicle: dict[str, list[Mapping[str, Any]]] = {}
     for e in events:
         by_vehicle.setdefault(str(e["vehicleId"]), []).append(e)
     out = []
     for vehicle, evs in sorted(by_vehicle.items()):
-        long = [e for e in evs if float(e["durationSeconds"]) >= long_idle_minutes * 60]
-        ml = sum(float(e["fuelConsumedMilliliters"]) for e in evs)
         ext = next((e["vehicleExternalIds"] for e in evs if e.get("vehicleExternalIds")), None)
+        sums = _sums(evs, units=units, long_idle_minutes=long_idle_minutes)
         out.append(
             {
                 "id": f"{vehicle}:{day.isoformat()}",
@@ -193,18 +285,54 @@ def day_records(
                 "vehicleExternalIds": ext,
                 "date": day.isoformat(),
                 "timeZone": zone,
-                "events": len(evs),
-                "idleSeconds": round(sum(float(e["durationSeconds"]) for e in evs), 3),
-                "ptoIdleSeconds": round(
-                    sum(float(e["durationSeconds"]) for e in evs if e.get("ptoState") == "active"), 3
-                ),
-                "fuelUnit": "L" if units == "metric" else "gal",
-                "idleFuel": convert_fuel(ml, units),
-                "idleFuelMilliliters": round(ml, 3),
-                "longIdleMinutes": long_idle_minutes,
-                "longIdleEvents": len(long),
-                "longIdleSeconds": round(sum(float(e["durationSeconds"]) for e in long), 3),
+                **sums,
                 "driverIds": sorted({str(e["driverId"]) for e in evs if e.get("driverId")}),
+                **_per_engine_hour(sums["idleSeconds"], (engine or {}).get(vehicle)),
+            }
+        )
+    return out
+
+
+def driver_day_records(
+    events: Sequence[Mapping[str, Any]],
+    day: _dt.date,
+    zone: str,
+    *,
+    units: str,
+    long_idle_minutes: int,
+    engine: Mapping[str, float | None] | None = None,
+) -> list[dict[str, Any]]:
+    """``idling_driver_day`` records: per driver, the sums of their ``idling_event`` records that
+    started on the local ``day``; the idle minutes per engine hour over the vehicles they alone idled
+    that day (a vehicle several drivers idled is left out: whose engine time it was is unknown)."""
+    drivers_of: dict[str, set[str]] = {}
+    for e in events:
+        drivers_of.setdefault(str(e["vehicleId"]), set()).add(str(e.get("driverId") or ""))
+    by_driver: dict[str, list[Mapping[str, Any]]] = {}
+    for e in events:
+        if e.get("driverId"):
+            by_driver.setdefault(str(e["driverId"]), []).append(e)
+    out = []
+    for driver, evs in sorted(by_driver.items()):
+        ext = next((e["driverExternalIds"] for e in evs if e.get("driverExternalIds")), None)
+        vehicles = sorted({str(e["vehicleId"]) for e in evs})
+        alone = [v for v in vehicles if drivers_of[v] == {driver}]
+        times = [(engine or {}).get(v) for v in alone]
+        known = [v for v, t in zip(alone, times, strict=True) if t is not None]
+        idle_alone = sum(float(e["durationSeconds"]) for e in evs if str(e["vehicleId"]) in known)
+        engine_s = sum(float((engine or {})[v] or 0.0) for v in known) if known else None
+        out.append(
+            {
+                "id": f"{driver}:{day.isoformat()}",
+                "schemaVersion": 1,
+                "driverId": driver,
+                "driverExternalIds": ext,
+                "date": day.isoformat(),
+                "timeZone": zone,
+                **_sums(evs, units=units, long_idle_minutes=long_idle_minutes),
+                "vehicleIds": vehicles,
+                "sharedVehicleIds": [v for v in vehicles if v not in alone],
+                **_per_engine_hour(round(idle_alone, 3), engine_s),
             }
         )
     return out

@@ -4,14 +4,19 @@ Follows ``GET /fleet/vehicles/locations/feed`` on the ``feed`` driver: its first
 vehicle's latest location, later calls what arrived since. One record per GPS point (record type
 ``vehicle_location``), speed converted from Samsara's mph to the Function's unit system. Lighter
 than the stats feed's ``gps`` (no odometer, no engine data) for an FMC that only draws vehicles on a map.
+A new stream can start with history (``backfillDays``, from ``/fleet/vehicles/locations/history``),
+and ``follow`` keeps a run polling for its whole budget (see :mod:`samsara_fmc.engine.feed`).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from samsara_fmc.engine import FeedDriver, RunContext, Stream
+from samsara_fmc.engine._util import Clock, iso, utc_now
+from samsara_fmc.engine.feed import feed_options
 from samsara_fmc.sinks import Batch
 from samsara_fmc.state import fingerprint
 
@@ -19,6 +24,8 @@ __all__ = ["SINK_STREAM", "record", "streams"]
 
 SINK_STREAM = "vehicle_locations"
 _KMH_PER_MPH = 1.609344
+CLOCK: Clock = utc_now
+"""The current time, for a backfill's hand-over point (tests set the sandbox's simulated clock)."""
 
 
 def record(vehicle: Mapping[str, Any], point: Mapping[str, Any], units: str) -> dict[str, Any]:
@@ -70,7 +77,18 @@ def streams(ctx: RunContext) -> list[Stream]:
     def newest(batch: Batch) -> str | None:
         return max((str(r["time"]) for r in batch.records()), default=None)
 
-    driver = FeedDriver(pages=pages, to_batch=to_batch)
+    def history(start: _dt.datetime, end: _dt.datetime, deadline: float) -> Iterator[Any]:
+        params = {
+            "vehicleIds": vehicle_ids or None,
+            "tagIds": tag_ids or None,
+            "startTime": iso(start),
+            "endTime": iso(end),
+        }
+        return ctx.client.pages("/fleet/vehicles/locations/history", params=params, deadline=deadline)
+
+    hist, follow = feed_options(p, history=history, clock=lambda: CLOCK())
+    follow = None if alert_asset else follow  # an alert's run answers the alert, then ends
+    driver = FeedDriver(pages=pages, to_batch=to_batch, history=hist, follow=follow)
     return [
         Stream(
             name=name, sink_stream=SINK_STREAM, fingerprint=fingerprint(query), driver=driver, newest=newest

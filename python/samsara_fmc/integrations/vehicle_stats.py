@@ -9,35 +9,52 @@ without their documented shape go to ``vehicle_stats_rejects`` with the reason.
 
 From an alert action, the alert's ``assetId`` narrows the run to that vehicle on streams of its
 own, so the fleet-wide streams are untouched.
+
+Tire pressures are not stat types: they come from the Readings API (``readings``, one reading ID
+per stream, ``GET /readings/history?feed=true``, same cursor semantics as the stats feed), converted
+(kPa, or psi for imperial units) into the same record shape and delivered to the same FMC stream.
+
+A new stream can start with history (``backfillDays``): ``/fleet/vehicles/stats/history`` is read in
+windows into the same records and hands over to the feed with no gap and no overlap; ``follow``
+keeps a run polling the feed for its whole budget (see :mod:`samsara_fmc.engine.feed`).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 from typing import Any
 
 from samsara_fmc.engine import FeedDriver, RunContext, Stream
+from samsara_fmc.engine._util import Clock, iso, utc_now
+from samsara_fmc.engine.feed import feed_options
 from samsara_fmc.sinks import Batch
 from samsara_fmc.state import fingerprint
+from samsara_fmc.types import StatType
 
 __all__ = ["SINK_STREAM", "streams"]
 
 SINK_STREAM = "vehicle_stats"
 _TYPES_PER_REQUEST = 3
+READINGS = "/readings/history"
+_PSI_PER_KPA = 0.14503773773
+_PRESSURE_UNITS = {"kilopascal"}
+CLOCK: Clock = utc_now
+"""The current time, for a backfill's hand-over point (tests set the sandbox's simulated clock)."""
 
 
 def streams(ctx: RunContext) -> list[Stream]:
     """The streams a run follows, from its parameters."""
     p = ctx.params
-    types: list[str] = p["types"]
+    types: list[StatType] = p["types"]
     units: str = p["units"]
-    decorations: list[str] = p.get("decorations", [])
+    decorations: list[StatType] = p.get("decorations", [])
     vehicle_ids: list[str] = p.get("vehicleIds", [])
     tag_ids: list[str] = p.get("tagIds", [])
     alert_asset = p.text("assetId") if ctx.trigger == "alert" else None
     if alert_asset:
         vehicle_ids = [alert_asset]
     # auxInput3 to auxInput13 count as one type against Samsara's limit of three.
-    groups: list[list[str]] = []
+    groups: list[list[StatType]] = []
     for t in dict.fromkeys(types):
         if groups and len({_limit_class(x) for x in [*groups[-1], t]}) <= _TYPES_PER_REQUEST:
             groups[-1].append(t)
@@ -56,7 +73,7 @@ def streams(ctx: RunContext) -> list[Stream]:
         if vehicle_ids or tag_ids or decorations:
             name += "." + fingerprint([vehicle_ids, tag_ids, decorations])[:8]
 
-        def pages(cursor: str | None, deadline: float, group: list[str] = group) -> Any:
+        def pages(cursor: str | None, deadline: float, group: list[StatType] = group) -> Any:
             return ctx.client.stats_pages(
                 types=group,
                 after=cursor,
@@ -67,16 +84,129 @@ def streams(ctx: RunContext) -> list[Stream]:
                 deadline=deadline,
             )
 
+        def history(
+            start: _dt.datetime, end: _dt.datetime, deadline: float, group: list[StatType] = group
+        ) -> Any:
+            return ctx.client.stats_pages(
+                types=group,
+                units=units,  # type: ignore[arg-type]
+                decorations=decorations,
+                vehicle_ids=vehicle_ids,
+                tag_ids=tag_ids,
+                deadline=deadline,
+                path="/fleet/vehicles/stats/history",
+                extra_params={"startTime": iso(start), "endTime": iso(end)},
+            )
+
+        hist, follow = feed_options(p, history=history, clock=lambda: CLOCK())
+        follow = None if alert_asset else follow  # an alert's run answers the alert, then ends
         out.append(
             Stream(
                 name=name,
                 sink_stream=SINK_STREAM,
                 fingerprint=fingerprint(query),
-                driver=FeedDriver(pages=pages, to_batch=_to_batch),
+                driver=FeedDriver(pages=pages, to_batch=_to_batch, history=hist, follow=follow),
+                newest=_newest,
+            )
+        )
+    out.extend(
+        _readings_streams(
+            ctx, units=units, vehicle_ids=vehicle_ids, tag_ids=tag_ids, follow_ok=not alert_asset
+        )
+    )
+    return out
+
+
+def _readings_streams(
+    ctx: RunContext, *, units: str, vehicle_ids: list[str], tag_ids: list[str], follow_ok: bool
+) -> list[Stream]:
+    """One feed stream per reading ID asked for (``readings``); the Readings API has no tag filter,
+    so tags are resolved to their vehicles first."""
+    readings = [r for r in ctx.params.get("readings", []) if r != "none"]
+    if not readings:
+        return []
+    entities = list(vehicle_ids)
+    if tag_ids:
+        found = ctx.client.records("/fleet/vehicles", params={"tagIds": tag_ids}, deadline=ctx.deadline)
+        entities = sorted({*entities, *(str(v["id"]) for v in found)})
+    base: dict[str, Any] = {
+        "entityType": "asset",
+        "assetTypes": "vehicle",
+        "includeExternalIds": "true",
+        "entityIds": entities or None,
+    }
+    out = []
+    for rid in readings:
+        query = {**base, "readingId": rid}
+        name = f"readings.{units}.{rid}"
+        if vehicle_ids or tag_ids:
+            name += "." + fingerprint([vehicle_ids, tag_ids])[:8]
+
+        def pages(cursor: str | None, deadline: float, query: dict[str, Any] = query) -> Any:
+            return ctx.client.pages(
+                READINGS, params={**query, "feed": "true"}, after=cursor, deadline=deadline
+            )
+
+        def history(
+            start: _dt.datetime, end: _dt.datetime, deadline: float, query: dict[str, Any] = query
+        ) -> Any:
+            params = {**query, "startTime": iso(start), "endTime": iso(end)}
+            return ctx.client.pages(READINGS, params=params, deadline=deadline)
+
+        def to_batch(page: Any, rid: str = rid) -> tuple[Batch, Batch | None]:
+            good, bad = [], []
+            for item in page.data:
+                try:
+                    good.append(reading_record(item, rid, units))
+                except (KeyError, TypeError, ValueError) as e:
+                    bad.append(
+                        {
+                            "id": f"{item.get('entityId')}:{rid}:{item.get('happenedAtTime')}",
+                            "reason": str(e),
+                            "item": item,
+                        }
+                    )
+            return Batch.of(good), (Batch.of(bad) if bad else None)
+
+        hist, follow = feed_options(ctx.params, history=history, clock=lambda: CLOCK())
+        out.append(
+            Stream(
+                name=name,
+                sink_stream=SINK_STREAM,
+                fingerprint=fingerprint({"path": READINGS, **query, "units": units}),
+                driver=FeedDriver(
+                    pages=pages, to_batch=to_batch, history=hist, follow=follow if follow_ok else None
+                ),
                 newest=_newest,
             )
         )
     return out
+
+
+def reading_record(item: Any, reading_id: str, units: str) -> dict[str, Any]:
+    """A Readings API data point as a ``vehicle_stat`` record: pressures in kPa (metric) or psi."""
+    value = item["value"]
+    if not isinstance(value, dict):
+        msg = f"`value` is {value!r}, not the documented object"
+        raise TypeError(msg)
+    number, unit = value.get("number"), value.get("unit")
+    if unit in _PRESSURE_UNITS and number is not None:
+        number, unit = (
+            (round(float(number) * _PSI_PER_KPA, 3), "psi") if units == "imperial" else (float(number), "kPa")
+        )
+    at = str(item["happenedAtTime"])
+    record: dict[str, Any] = {
+        "id": f"{item['entityId']}:{reading_id}:{at}",
+        "schemaVersion": 1,
+        "vehicleId": str(item["entityId"]),
+        "externalIds": item.get("externalIds"),
+        "stat": reading_id,
+        "time": at,
+        "value": number if value.get("dataType") != "enum" else value.get("symbol"),
+        "unit": unit,
+        "source": "readings",
+    }
+    return record
 
 
 def _limit_class(stat_type: str) -> str:

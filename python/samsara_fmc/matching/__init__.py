@@ -25,8 +25,17 @@ licence + state carry most weight), then fuzzy evidence (VIN typos the check dig
 similarity, unit numbers in names, name similarity, make/model/year). A record links at most once,
 best pair first; a best pair with a rival within ``review_margin`` goes to ``review`` instead.
 
+Driver matching undoes what HR and payroll exports do to identifiers (licence state prefixes and
+dropped zeros, employee numbers as floats, accented and mojibake names, phone extensions), weighs a
+stale licence against the rest of the evidence, counts a generational suffix on one side only
+against a link, and sends near misses to ``review``.
+
+Links are written back to Samsara as the FMC's external ID with :meth:`MatchResult.write_plan` and
+:func:`apply_links` (only the caller's key is sent, never Samsara's automatic ``samsara.*`` keys).
+
 The command line matches two CSV files: ``python -m samsara_fmc.matching left.csv right.csv --out links.csv``
-(also installed as ``samsara-fmc-match``).
+(also installed as ``samsara-fmc-match``, and as ``samsara-fmc match``); ``--map`` renames columns,
+``--apply`` writes the links back (a dry run printing the plan otherwise).
 """
 
 from __future__ import annotations
@@ -35,30 +44,43 @@ from samsara_fmc.matching._api import (
     Link,
     MatchResult,
     default_process,
+    employee_key,
     extract,
     extract_one,
+    fold_name,
     jaro_winkler,
     levenshtein,
+    license_key,
     main,
     match_drivers,
     match_vehicles,
+    phone_key,
     ratio,
     token_set_ratio,
     token_sort_ratio,
     unit_number,
 )
+from samsara_fmc.matching._writeback import ApplyReport, Patch
+from samsara_fmc.matching._writeback import apply as apply_links
 
 __all__ = [
+    "ApplyReport",
     "Link",
     "MatchResult",
+    "Patch",
+    "apply_links",
     "default_process",
+    "employee_key",
     "extract",
     "extract_one",
+    "fold_name",
     "jaro_winkler",
     "levenshtein",
+    "license_key",
     "main",
     "match_drivers",
     "match_vehicles",
+    "phone_key",
     "ratio",
     "token_set_ratio",
     "token_sort_ratio",

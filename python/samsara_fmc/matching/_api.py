@@ -9,20 +9,25 @@ from contextlib import contextmanager
 from typing import Any
 
 from samsara_fmc import _core
-from samsara_fmc.matching._csv import Link, MatchResult, main
+from samsara_fmc.matching._cli import main
+from samsara_fmc.matching._csv import Link, MatchResult
 from samsara_fmc.matching._records import DRIVER_ALIASES, VEHICLE_ALIASES, as_dicts
 
 __all__ = [
     "Link",
     "MatchResult",
     "default_process",
+    "employee_key",
     "extract",
     "extract_one",
+    "fold_name",
     "jaro_winkler",
     "levenshtein",
+    "license_key",
     "main",
     "match_drivers",
     "match_vehicles",
+    "phone_key",
     "ratio",
     "token_set_ratio",
     "token_sort_ratio",
@@ -35,6 +40,33 @@ Processor = Callable[[str], str]
 def default_process(s: str) -> str:
     """RapidFuzz's default processor: lower case, non-alphanumerics to spaces, trimmed."""
     return _core.default_process(s)
+
+
+def fold_name(name: str) -> str:
+    """A name as driver matching reads it before comparing: mojibake (UTF-8 read as Latin-1 or
+    Windows-1252, ``JosÃ©``) repaired and accented Latin letters folded to ASCII (``Lâm Đỗ`` →
+    ``Lam Do``, ``ß`` → ``ss``)."""
+    return _core.fold_name(name)
+
+
+def license_key(value: str) -> str | None:
+    """A licence number as driver matching compares it: alphanumerics upper-cased, a state prefix
+    before an all-digit number dropped (``TX07567840`` → ``7567840``), leading zeros of an all-digit
+    number dropped (``004434640`` → ``4434640``); ``None`` when nothing is left."""
+    return _core.license_key(value)
+
+
+def employee_key(value: str) -> str | None:
+    """An employee number as driver matching compares it: a float export read as the integer
+    (``4821.0`` → ``4821``), alphanumerics upper-cased, leading zeros of the final digits dropped
+    (``084324`` → ``84324``, ``pr-01310`` → ``PR1310``)."""
+    return _core.employee_key(value)
+
+
+def phone_key(value: str) -> str | None:
+    """A phone number's ten digits as driver matching compares them: an extension cut off
+    (``x214``, ``ext. 7``, ``#12``), a leading ``1``/``+1`` dropped; ``None`` under 7 digits."""
+    return _core.phone_key(value)
 
 
 def unit_number(name: str) -> str | None:
@@ -186,8 +218,17 @@ def _result(kind: str, left: Sequence[Any], right: Sequence[Any], raw: Any) -> M
     )
 
 
+def _near_miss(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
 def match_vehicles(
-    left: Iterable[Any], right: Iterable[Any], *, score_cutoff: float = 60.0, review_margin: float = 5.0
+    left: Iterable[Any],
+    right: Iterable[Any],
+    *,
+    score_cutoff: float = 60.0,
+    review_margin: float = 5.0,
+    near_miss: float | None = None,
 ) -> MatchResult:
     """Link Samsara vehicles (``left``) with FMC vehicles (``right``) one to one.
 
@@ -196,6 +237,9 @@ def match_vehicles(
         right: Vehicle records from the other system.
         score_cutoff: Pairs scoring below this (0-100) are never linked.
         review_margin: A best pair with a rival within this many points goes to ``review``.
+        near_miss: A pair at most this many points below the cutoff that is the best still-open
+            candidate of both its records goes to ``review`` instead of both being unmatched.
+            ``None``: 0 (off) for vehicles, 10 for drivers.
 
     Returns:
         A :class:`MatchResult` holding the original records.
@@ -203,18 +247,37 @@ def match_vehicles(
     lv, rv = list(left), list(right)
     with _no_gc():
         raw = _core.match_vehicles(
-            as_dicts(lv), as_dicts(rv), VEHICLE_ALIASES, float(score_cutoff), float(review_margin)
+            as_dicts(lv),
+            as_dicts(rv),
+            VEHICLE_ALIASES,
+            float(score_cutoff),
+            float(review_margin),
+            _near_miss(near_miss),
         )
         return _result("vehicles", lv, rv, raw)
 
 
 def match_drivers(
-    left: Iterable[Any], right: Iterable[Any], *, score_cutoff: float = 60.0, review_margin: float = 5.0
+    left: Iterable[Any],
+    right: Iterable[Any],
+    *,
+    score_cutoff: float = 60.0,
+    review_margin: float = 5.0,
+    near_miss: float | None = None,
 ) -> MatchResult:
-    """Link Samsara drivers (``left``) with FMC drivers (``right``) one to one; see :func:`match_vehicles`."""
+    """Link Samsara drivers (``left``) with FMC drivers (``right``) one to one; see :func:`match_vehicles`.
+
+    Near misses (by default up to 10 points below the cutoff) go to ``review``: people's records
+    lose identifiers (a renewed licence, a new phone) and a person can decide those pairs.
+    """
     lv, rv = list(left), list(right)
     with _no_gc():
         raw = _core.match_drivers(
-            as_dicts(lv), as_dicts(rv), DRIVER_ALIASES, float(score_cutoff), float(review_margin)
+            as_dicts(lv),
+            as_dicts(rv),
+            DRIVER_ALIASES,
+            float(score_cutoff),
+            float(review_margin),
+            _near_miss(near_miss),
         )
         return _result("drivers", lv, rv, raw)

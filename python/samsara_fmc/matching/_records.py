@@ -60,6 +60,17 @@ def as_mapping(record: object) -> Mapping[str, Any]:
         ) from None
 
 
+def record_id(record: object, kind: str) -> str:
+    """The record's id, read like the core reads it: the first non-blank value under the id aliases
+    (``id``, ``vehicleId``, … for ``kind`` ``"vehicles"`` or ``"drivers"``), stripped; ``""`` if none."""
+    m = as_mapping(record)
+    for name in (VEHICLE_FIELDS if kind == "vehicles" else DRIVER_FIELDS)["id"]:
+        v = m.get(name)
+        if v is not None and str(v).strip():
+            return str(v).strip()
+    return ""
+
+
 def as_dicts(records: list[Any]) -> list[Any]:
     """The records as dicts for the core (which reads the fields itself): dicts as they are, other
     mappings, dataclasses and plain objects converted."""

@@ -29,6 +29,17 @@ record type               stream                    one record is
 ``trip``                  ``trips``                 a completed trip of a vehicle, as it changes
 ``idling_event``          ``idling_events``         an idling event of a vehicle
 ``idling_day``            ``idling_days``           a vehicle's idling KPIs on one local day
+``form_submission``       ``form_submissions``      a form submission, as it changes
+``issue``                 ``issues``                an issue, as it changes
+``driver_message``        ``driver_messages``       a message between dispatch and a driver
+``idling_driver_day``     ``idling_driver_days``    a driver's idling KPIs on one local day
+``ifta_jurisdiction``     ``ifta_jurisdictions``    a period's IFTA figures of a fuel type in a jurisdiction
+``ifta_vehicle``          ``ifta_vehicles``         a period's IFTA figures of a vehicle in a jurisdiction
+``ifta_return``           ``ifta_returns``          a quarter's return-ready IFTA export (CSV and flags)
+``vehicle_link``          ``vehicle_links``         an FMC vehicle linked to its Samsara vehicle
+``sync_report``           ``sync_reports``          a record the sync cannot settle alone (review, one side)
+``sync_plan``             ``sync_plans``            one step of a dry run's plan
+``tag_link``              ``tag_links``             an FMC tag (branch, cost centre) linked to its Samsara tag
 ``vehicle_fault``         ``vehicle_faults``        a vehicle's fault code, from opening to closing
 ``vehicle_alert``         ``vehicle_alerts``        a threshold alert episode or an odometer flag
 ``engine_state_transition`` ``engine_state_transitions`` a change of engine state (Off, On, Idle)
@@ -46,33 +57,47 @@ from samsara_fmc.exceptions import ConfigurationError
 from samsara_fmc.records._model import SCHEMA_DIALECT, Field, RecordType, csv_cell, validate, write_csv
 from samsara_fmc.records.dvir import DVIR, DVIR_DEFECT
 from samsara_fmc.records.health import HEALTH
+from samsara_fmc.records.ifta import IFTA_JURISDICTION, IFTA_RETURN, IFTA_VEHICLE
 from samsara_fmc.records.locations import VEHICLE_LOCATION
 from samsara_fmc.records.maintenance import ENGINE_STATE_TRANSITION, VEHICLE_ALERT, VEHICLE_DAY, VEHICLE_FAULT
 from samsara_fmc.records.media import CAMERA_MEDIA, MEDIA_STATUSES
-from samsara_fmc.records.operations import IDLING_DAY, IDLING_EVENT, TRIP
+from samsara_fmc.records.operations import IDLING_DAY, IDLING_DRIVER_DAY, IDLING_EVENT, TRIP
 from samsara_fmc.records.outcomes import OUTCOME_STATUSES, WRITE_OUTCOME
 from samsara_fmc.records.safety import SAFETY_EVENT, SPEED_UNITS, SPEEDING_INTERVAL
+from samsara_fmc.records.sync import SYNC_PLAN, SYNC_REPORT, TAG_LINK, VEHICLE_LINK
 from samsara_fmc.records.vehicle_stats import VALUE_UNITS, VEHICLE_STAT
+from samsara_fmc.records.workflows import DRIVER_MESSAGE, FORM_SUBMISSION, ISSUE
 
 __all__ = [
     "CAMERA_MEDIA",
+    "DRIVER_MESSAGE",
     "DVIR",
     "DVIR_DEFECT",
     "ENGINE_STATE_TRANSITION",
+    "FORM_SUBMISSION",
     "HEALTH",
     "IDLING_DAY",
+    "IDLING_DRIVER_DAY",
     "IDLING_EVENT",
+    "IFTA_JURISDICTION",
+    "IFTA_RETURN",
+    "IFTA_VEHICLE",
+    "ISSUE",
     "MEDIA_STATUSES",
     "OUTCOME_STATUSES",
     "SAFETY_EVENT",
     "SCHEMA_DIALECT",
     "SPEEDING_INTERVAL",
     "SPEED_UNITS",
+    "SYNC_PLAN",
+    "SYNC_REPORT",
+    "TAG_LINK",
     "TRIP",
     "VALUE_UNITS",
     "VEHICLE_ALERT",
     "VEHICLE_DAY",
     "VEHICLE_FAULT",
+    "VEHICLE_LINK",
     "VEHICLE_LOCATION",
     "VEHICLE_STAT",
     "WRITE_OUTCOME",
@@ -104,6 +129,17 @@ _TYPES: tuple[RecordType, ...] = (
     TRIP,
     IDLING_EVENT,
     IDLING_DAY,
+    FORM_SUBMISSION,
+    ISSUE,
+    DRIVER_MESSAGE,
+    IDLING_DRIVER_DAY,
+    IFTA_JURISDICTION,
+    IFTA_VEHICLE,
+    IFTA_RETURN,
+    VEHICLE_LINK,
+    SYNC_REPORT,
+    SYNC_PLAN,
+    TAG_LINK,
     VEHICLE_FAULT,
     VEHICLE_ALERT,
     ENGINE_STATE_TRANSITION,

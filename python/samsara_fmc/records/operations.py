@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from samsara_fmc.records._model import Field, RecordType
 
-__all__ = ["IDLING_DAY", "IDLING_EVENT", "TRIP"]
+__all__ = ["IDLING_DAY", "IDLING_DRIVER_DAY", "IDLING_EVENT", "TRIP"]
 
 _EXTERNAL_IDS = Field("externalId", "string", "One external ID.")
 
@@ -208,20 +208,10 @@ IDLING_EVENT = RecordType(
     ),
 )
 
-IDLING_DAY = RecordType(
-    name="idling_day",
-    stream="idling_days",
-    version=1,
-    title="Idling KPIs of a vehicle's day",
-    description=(
-        "A vehicle's idling on one local day (the Function's `kpiTimeZone`), summed from the idling events"
-        " that started that day (`/idling/events`, the day read whole): events, idle time, idle fuel"
-        " converted, PTO idle time and the events of at least `longIdleMinutes`. A day that gains late"
-        " events is delivered again under the same `id`."
-    ),
-    id_description="`<vehicleId>:<date>` (the local date).",
-    fields=(
-        *_vehicle_ids(),
+
+def _kpis() -> tuple[Field, ...]:
+    """The KPI fields of a day of idling (a vehicle's or a driver's)."""
+    return (
         Field("date", "string", "The local date (`YYYY-MM-DD`) in `timeZone`.", required=True),
         Field("timeZone", "string", "The IANA time zone of `date`.", required=True),
         Field("events", "integer", "Idling events that started that day.", minimum=0, required=True),
@@ -245,6 +235,46 @@ IDLING_DAY = RecordType(
         Field("longIdleMinutes", "integer", "The threshold of a long idle.", unit="min", required=True),
         Field("longIdleEvents", "integer", "Events of at least `longIdleMinutes`.", minimum=0, required=True),
         Field("longIdleSeconds", "number", "Their total duration.", unit="s", minimum=0, required=True),
+    )
+
+
+def _engine(whose: str) -> tuple[Field, ...]:
+    return (
+        Field(
+            "engineSeconds",
+            ("number", "null"),
+            f"Engine-on time that day ({whose}); null when unknown.",
+            unit="s",
+            minimum=0,
+        ),
+        Field("engineHours", ("number", "null"), "`engineSeconds` in hours, to 0.01.", unit="h", minimum=0),
+        Field(
+            "idleMinutesPerEngineHour",
+            ("number", "null"),
+            "Idle minutes per engine hour (idle time over engine time, times 60), to 0.01; null without"
+            " engine time.",
+            unit="min/h",
+            minimum=0,
+        ),
+    )
+
+
+IDLING_DAY = RecordType(
+    name="idling_day",
+    stream="idling_days",
+    version=1,
+    title="Idling KPIs of a vehicle's day",
+    description=(
+        "A vehicle's idling on one local day (the Function's `kpiTimeZone`), summed from the idling events"
+        " that started that day (`/idling/events`, the day read whole): events, idle time, idle fuel"
+        " converted, PTO idle time, the events of at least `longIdleMinutes`, and the idle minutes per"
+        " engine hour (engine time from the vehicle's `obdEngineSeconds` counter at the day's start and"
+        " end). A day that gains late events is delivered again under the same `id`."
+    ),
+    id_description="`<vehicleId>:<date>` (the local date).",
+    fields=(
+        *_vehicle_ids(),
+        *_kpis(),
         Field(
             "driverIds",
             "array",
@@ -252,5 +282,47 @@ IDLING_DAY = RecordType(
             required=True,
             items=Field("driverId", "string", "One driver ID."),
         ),
+        *_engine("the `obdEngineSeconds` counter last known at the day's end less at its start"),
+    ),
+)
+
+IDLING_DRIVER_DAY = RecordType(
+    name="idling_driver_day",
+    stream="idling_driver_days",
+    version=1,
+    title="Idling KPIs of a driver's day",
+    description=(
+        "A driver's idling on one local day (the Function's `kpiTimeZone`), summed from the idling events"
+        " of that driver that started that day: events, idle time, idle fuel converted, PTO idle time, the"
+        " events of at least `longIdleMinutes`, and the idle minutes per engine hour over the vehicles the"
+        " driver alone idled that day (a vehicle several drivers idled that day is listed in"
+        " `sharedVehicleIds` and left out of the ratio: the events do not say who ran its engine when). A"
+        " day that gains late events is delivered again under the same `id`."
+    ),
+    id_description="`<driverId>:<date>` (the local date).",
+    fields=(
+        Field("driverId", "string", "The Samsara ID of the driver (operator).", required=True),
+        Field(
+            "driverExternalIds",
+            ("object", "null"),
+            "The driver's external IDs (`payrollId`, the FMC's own keys), as Samsara returns them.",
+            values=_EXTERNAL_IDS,
+        ),
+        *_kpis(),
+        Field(
+            "vehicleIds",
+            "array",
+            "The vehicles the driver idled that day.",
+            required=True,
+            items=Field("vehicleId", "string", "One vehicle ID."),
+        ),
+        Field(
+            "sharedVehicleIds",
+            "array",
+            "Of which those other drivers idled too that day (left out of the engine time and ratio).",
+            required=True,
+            items=Field("vehicleId", "string", "One vehicle ID."),
+        ),
+        *_engine("of the vehicles the driver alone idled"),
     ),
 )

@@ -426,7 +426,7 @@ def fix_for(e: BaseException) -> str:
         return "grant the token the scope named in the message (Settings → API Tokens)"
     if isinstance(e, ConfigurationError | CheckpointError):
         return "as the message says; nothing was written"
-    if isinstance(e, ApiStatusError) and 400 <= e.status_code < 500:
+    if isinstance(e, ApiStatusError) and 400 <= e.status_code < 500 and e.status_code not in (408, 429):
         return "the API refused a request built from the parameters or the alert: check them (see message)"
     return "none needed: the platform retries the run, which resumes from its state"
 

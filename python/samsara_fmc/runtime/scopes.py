@@ -58,11 +58,19 @@ PROBES: dict[str, Probe] = {
         "/idling/events",
         (("startTime", "2024-01-01T00:00:00Z"), ("endTime", "2024-01-01T00:00:01Z"), ("limit", "1")),
     ),
+    "Read IFTA (US)": Probe(
+        "GET",
+        "/fleet/reports/ifta/jurisdiction",
+        (("year", "2024"), ("month", "January"), ("jurisdictions", "ZZ")),
+    ),
     "Write Defects": Probe("PATCH", f"/fleet/defects/{_NO_ID}", body={}),
     "Write Drivers": Probe("PATCH", f"/fleet/drivers/{_NO_ID}", body={}),
     "Write Tags": Probe("PATCH", f"/tags/{_NO_ID}", body={}),
     "Write Vehicles": Probe("PATCH", f"/fleet/vehicles/{_NO_ID}", body={}),
     "Write Issues": Probe("PATCH", "/issues", body={}),
+    "Write Form Submissions": Probe("PATCH", "/form-submissions", body={}),
+    "Read Messages": Probe("GET", "/v1/fleet/messages", (("durationMs", "0"),)),
+    "Write Messages": Probe("POST", "/v1/fleet/messages", body={}),
     "Write Media Retrieval": Probe("POST", "/cameras/media/retrieval", body={}),
 }
 

@@ -129,6 +129,23 @@ class FmcHttpSink:
             f"{_CONTRACT_PREFIX}/changes", query=[("limit", str(limit))], after=cursor, deadline=deadline
         )
 
+    def master_list(self, kind: str, deadline: float | None = None) -> list[dict[str, Any]]:
+        """The FMC's master list of ``kind`` (``vehicles``: ``GET /fmc/v1/vehicles``), as it is now.
+
+        Raises:
+            DeliveryError: The endpoint failed or its answer is not ``{"data": [objects]}``.
+            ConfigurationError: The token is refused or nothing serves the contract at the URL.
+        """
+        try:
+            doc = self._client.get(f"{_CONTRACT_PREFIX}/{kind}", deadline=deadline)
+        except ApiError as e:
+            raise self._error(e, f"reading the FMC's `{kind}` master list") from e
+        data = doc.get("data") if isinstance(doc, Mapping) else None
+        if not isinstance(data, list) or not all(isinstance(r, Mapping) for r in data):
+            msg = f'the FMC\'s `{kind}` master list is not `{{"data": [objects]}}`: check the endpoint'
+            raise DeliveryError(msg)
+        return [dict(r) for r in data]
+
     def counts(self) -> dict[str, int]:
         """Requests sent to the FMC since the sink was built: ``attempts``, ``retries``, ``rateLimited``."""
         return counts_of(self._client.counts())

@@ -1,0 +1,306 @@
+"""tag-sync: the FMC's branches, business units and cost centres kept in step with Samsara's tag tree,
+on the ``reconcile`` driver (:mod:`samsara_fmc.engine.reconcile`).
+
+Each run reads the FMC's organisation (``GET /fmc/v1/tags``: ``id``, ``name``, ``parentId``, optional
+``externalIds`` and ``vehicles``, the FMC's vehicle ids), Samsara's tags (``GET /tags``) and vehicles
+(``GET /fleet/vehicles``, whose ``externalIds`` map FMC vehicle ids to Samsara ones, as vehicle-sync
+writes them), and plans, parents before children:
+
+* **match**: an FMC tag is the Samsara tag carrying its id under ``externalIdKey`` (``fmcTagId``), else
+  one sharing an external ID pair (``costCentre: CC1010``), else the one of the same name under the
+  same parent. Never a duplicate: a tag is created (``POST /tags`` with the FMC id as an external ID)
+  only when none matches, and its create is looked up by ``key:value`` first when retried; a 400 for
+  the external ID means it exists and it is adopted.
+* **owned fields**: the FMC owns its organisation: a matched tag's ``name`` and parent follow the FMC
+  (renames and moves), and its FMC id is written to its ``externalIds`` (that key only).
+* **membership**: ``PATCH /tags/{id}`` replaces member arrays, so the ``vehicles`` sent are the FMC's
+  members (mapped to Samsara ids) plus every current member the FMC does not manage (a vehicle with no
+  FMC id: added in the dashboard); other arrays (assets, drivers) are never sent. A PATCH that removes
+  members is an ``unassign``; the members it removes count against the safety brake
+  (``maxUnassignPercent`` of the memberships the FMC manages).
+
+The FMC gets a ``tag_link`` record per tag (``tag_links``); ``dryRun=true`` delivers the plan instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from samsara_fmc.client import Client, path_id
+from samsara_fmc.engine import RunContext, Stream, StreamContext, run_streams
+from samsara_fmc.engine.reconcile import (
+    Action,
+    Brake,
+    Plan,
+    PlanReport,
+    ReconcileDriver,
+    record_digest,
+)
+from samsara_fmc.exceptions import BadRequestError, ConfigurationError, NotFoundError
+from samsara_fmc.sinks.fmc_http import FmcHttpSink
+from samsara_fmc.state import fingerprint
+
+__all__ = ["LINKS_STREAM", "plan_tags", "run", "streams"]
+
+LINKS_STREAM = "tag_links"
+DOMAIN = "tags"
+_KEY = re.compile(r"^[A-Za-z0-9]{1,32}$")
+
+
+def streams(ctx: RunContext) -> tuple[list[Stream], PlanReport]:
+    """The run's one stream (``tags``) and the report its driver fills."""
+    p = ctx.params
+    key = str(p.get("externalIdKey") or "fmcTagId")
+    vkey = str(p.get("vehicleIdKey") or "fmcId")
+    for name, value in (("externalIdKey", key), ("vehicleIdKey", vkey)):
+        if not _KEY.match(value) or value.startswith("samsara"):
+            msg = f"parameter `{name}` is `{value}`: use 1 to 32 ASCII letters and digits, not `samsara…`"
+            raise ConfigurationError(msg)
+    sink = getattr(ctx.sink, "inner", ctx.sink)
+    if not isinstance(sink, FmcHttpSink):
+        msg = (
+            "tag-sync reads the FMC's organisation from the FMC endpoint: set the `FMC_URL` and "
+            "`FMC_TOKEN` secrets"
+        )
+        raise ConfigurationError(msg)
+    report = PlanReport()
+    percent = int(p.get("maxUnassignPercent") if p.get("maxUnassignPercent") is not None else 10)
+    driver = ReconcileDriver(
+        plan=lambda sctx: plan_tags(sctx, ctx.client, sink, key, vkey),
+        brake=Brake(max_share=percent / 100, param="maxUnassignPercent"),
+        report=report,
+        dry_run=bool(p.get("dryRun")),
+        parallel=1,  # a child's create looks its parent up: in order
+    )
+    stream = Stream(
+        name="tags",
+        sink_stream=LINKS_STREAM,
+        fingerprint=fingerprint({"domain": DOMAIN, "externalIdKey": key, "v": 1}),
+        driver=driver,
+    )
+    return [stream], report
+
+
+def run(ctx: RunContext) -> dict[str, Any]:
+    """One run: plan, brake, apply, deliver (or, with ``dryRun``, the plan only)."""
+    declared, report = streams(ctx)
+    out = run_streams(ctx, declared, reset=bool(ctx.params.get("reset")) and not ctx.params.get("dryRun"))
+    return {**out, "sync": report.as_dict()}
+
+
+def _ext(obj: Mapping[str, Any]) -> dict[str, str]:
+    e = obj.get("externalIds")
+    return {str(k): str(v) for k, v in e.items() if v is not None} if isinstance(e, Mapping) else {}
+
+
+def _members(tag: Mapping[str, Any]) -> set[str]:
+    return {str(m["id"]) for m in tag.get("vehicles") or [] if isinstance(m, Mapping) and m.get("id")}
+
+
+def _depth_order(fmc: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Parents before children; a parent missing from the list (or a cycle) makes a tag a root."""
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+
+    def visit(fid: str, trail: set[str]) -> None:
+        if fid in seen or fid in trail:
+            return
+        parent = fmc[fid].get("parentId")
+        if parent in fmc:
+            visit(str(parent), trail | {fid})
+        seen.add(fid)
+        out.append(fmc[fid])
+
+    for fid in sorted(fmc):
+        visit(fid, set())
+    return out
+
+
+def plan_tags(ctx: StreamContext, client: Client, sink: FmcHttpSink, key: str, vkey: str) -> Plan:
+    """Reads both sides and plans creates, links, renames, moves and membership (module docstring)."""
+    samsara = {
+        str(t["id"]): dict(t) for t in client.records("/tags", params={"limit": 512}, deadline=ctx.deadline)
+    }
+    fmc = {str(t["id"]): dict(t) for t in sink.master_list(DOMAIN, ctx.deadline)}
+    vehicles = client.records("/fleet/vehicles", params={"limit": 512}, deadline=ctx.deadline)
+    by_fmc_vehicle = {_ext(v)[vkey]: str(v["id"]) for v in vehicles if vkey in _ext(v)}
+    managed = set(by_fmc_vehicle.values())
+    mapping: dict[str, str | None] = {}  # fmc tag id -> samsara tag id (None: created this run)
+    used: set[str] = set()
+    managed_members = sum(len(_members(t) & managed) for t in samsara.values())
+    plan = Plan(domain=DOMAIN, size=max(managed_members, 1))
+    records: list[dict[str, Any]] = []
+    created: list[tuple[str, str | None, str]] = []
+    unmapped = 0
+    for ft in _depth_order(fmc):
+        fid = str(ft["id"])
+        parent_fid = str(ft["parentId"]) if ft.get("parentId") in fmc else None
+        parent_sid = mapping.get(parent_fid) if parent_fid else None
+        want = {by_fmc_vehicle[v] for v in ft.get("vehicles") or [] if v in by_fmc_vehicle}
+        unmapped += sum(1 for v in ft.get("vehicles") or [] if v not in by_fmc_vehicle)
+        shared = set(_ext(ft).items())
+        candidates = [t for s, t in samsara.items() if s not in used]
+        found = (
+            next((t for t in candidates if _ext(t).get(key) == fid), None)
+            or next((t for t in candidates if shared & set(_ext(t).items())), None)
+            or next(
+                (
+                    t
+                    for t in candidates
+                    if t.get("name") == ft.get("name")
+                    and (t.get("parentTagId") or None) == parent_sid
+                    and (parent_fid is None or parent_sid is not None)
+                ),
+                None,
+            )
+        )
+        if found is None:
+            mapping[fid] = None
+            created.append((fid, parent_fid, str(ft["name"])))
+            body: dict[str, Any] = {"name": str(ft["name"]), "externalIds": {key: fid}}
+            if want and "vehicles" in ft:
+                body["vehicles"] = sorted(want)
+            plan.actions.append(_create(client, key, fid, parent_fid, body))
+            continue
+        sid = str(found["id"])
+        mapping[fid] = sid
+        used.add(sid)
+        body = {}
+        kind = "update"
+        if _ext(found).get(key) != fid:
+            body["externalIds"] = {key: fid}
+            kind = "link"
+        if found.get("name") != ft.get("name"):
+            body["name"] = str(ft["name"])
+            kind = "update"
+        if (
+            parent_fid is not None
+            and parent_sid is not None
+            and (found.get("parentTagId") or None) != parent_sid
+        ):
+            body["parentTagId"] = parent_sid
+            kind = "update"
+        current = _members(found)
+        removed: set[str] = set()
+        if "vehicles" in ft:
+            desired = (current - managed) | want
+            if desired != current:
+                body["vehicles"] = sorted(desired)
+                removed = (current & managed) - want
+                kind = "unassign" if removed else "update"
+        if body:
+            plan.actions.append(_patch(client, key, sid, fid, kind, body, len(removed)))
+        members = body.get("vehicles", current)
+        records.append(_record(fid, sid, str(ft["name"]), parent_fid, len(members)))
+    plan.records[LINKS_STREAM] = records
+
+    def late(rejected: set[str]) -> dict[str, list[dict[str, Any]]]:
+        out = []
+        for fid, parent_fid, name in created:
+            if f"create:{fid}" in rejected:
+                continue
+            tag = _tag(client, f"{key}:{fid}", ctx.deadline)
+            if tag is not None:
+                out.append(_record(fid, str(tag["id"]), name, parent_fid, len(_members(tag))))
+        return {LINKS_STREAM: out}
+
+    plan.late = late
+    plan.summary = {
+        "fmcTags": len(fmc),
+        "samsaraTags": len(samsara),
+        "matched": sum(1 for v in mapping.values() if v is not None),
+        "membersNotLinkedYet": unmapped,
+    }
+    return plan
+
+
+def _record(fid: str, sid: str, name: str, parent_fid: str | None, vehicles: int) -> dict[str, Any]:
+    return {
+        "id": fid,
+        "schemaVersion": 1,
+        "fmcId": fid,
+        "samsaraId": sid,
+        "name": name,
+        "parentFmcId": parent_fid,
+        "vehicleCount": vehicles,
+    }
+
+
+def _tag(client: Client, ref: str, deadline: float) -> dict[str, Any] | None:
+    """The tag ``ref`` (an ID or ``key:value``), or ``None`` when there is none."""
+    try:
+        doc = client.request("GET", f"/tags/{path_id(ref)}", deadline=deadline)
+    except NotFoundError:
+        return None
+    data = doc.get("data") if isinstance(doc, Mapping) else None
+    return dict(data) if isinstance(data, Mapping) else None
+
+
+def _create(client: Client, key: str, fid: str, parent_fid: str | None, body: dict[str, Any]) -> Action:
+    """``POST /tags``, its parent found by the parent's FMC id at write time (it may be created just
+    before); a lookup by ``key:value`` first makes a retried create find the tag instead."""
+
+    def verify(deadline: float) -> str | None:
+        found = _tag(client, f"{key}:{fid}", deadline)
+        return None if found is None else f"the tag `{found.get('id')}` carries `{key}:{fid}`"
+
+    def apply(deadline: float) -> Any:
+        sent = dict(body)
+        if parent_fid is not None:
+            parent = _tag(client, f"{key}:{parent_fid}", deadline)
+            if parent is None:
+                msg = f"the parent `{parent_fid}` of `{fid}` is not in Samsara"
+                raise BadRequestError(msg, "POST", "/tags", 1, 0.0, 400, None, "")
+            sent["parentTagId"] = str(parent["id"])
+        try:
+            return client.request("POST", "/tags", json_body=sent, deadline=deadline)
+        except BadRequestError as e:
+            if "externalIds" not in str(e) or _tag(client, f"{key}:{fid}", deadline) is None:
+                raise
+            return None  # it exists (an earlier create): adopted, never a second tag
+
+    return Action(
+        kind="create",
+        key=f"create:{fid}",
+        target={"kind": "tag", "samsaraId": None, "fmcId": fid},
+        fields={**body, **({"parentFmcId": parent_fid} if parent_fid else {})},
+        reason="no Samsara tag matches it by external ID, or by name under the same parent",
+        apply=apply,
+        verify=verify,
+    )
+
+
+def _patch(
+    client: Client, key: str, sid: str, fid: str, kind: str, body: dict[str, Any], removed: int
+) -> Action:
+    """``PATCH /tags/{id}`` with only the fields that change (member arrays replace: ``vehicles`` is
+    sent whole, with the members the FMC does not manage)."""
+
+    def verify(deadline: float) -> str | None:
+        t = _tag(client, sid, deadline)
+        if t is None:
+            return None
+        ok = all(
+            (k == "externalIds" and _ext(t).get(key) == fid)
+            or (k == "vehicles" and _members(t) == set(v))
+            or (k not in ("externalIds", "vehicles") and t.get(k) == v)
+            for k, v in body.items()
+        )
+        return "the tag shows the change" if ok else None
+
+    def apply(deadline: float) -> Any:
+        return client.request("PATCH", f"/tags/{path_id(sid)}", json_body=body, deadline=deadline)
+
+    what = ", ".join(f"`{k}`" for k in body)
+    return Action(
+        kind=kind,
+        key=f"tag:{sid}:{kind}:{record_digest(body)}",
+        target={"kind": "tag", "samsaraId": sid, "fmcId": fid},
+        fields=body,
+        reason=f"the FMC's {what} differ from Samsara's",
+        apply=apply,
+        verify=verify,
+        weight=max(removed, 1),
+    )
