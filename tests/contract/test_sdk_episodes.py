@@ -79,7 +79,7 @@ def test_low_voltage_and_odometer_steps_parse(client: Samsara, episodes: Sandbox
 
 
 def test_tire_readings_feed_parses(client: Samsara) -> None:
-    api = client.readings if SDK_MAJOR >= 14 else client.beta_ap_is
+    api = client.readings if SDK_MAJOR >= 14 else client.beta_ap_is  # type: ignore[attr-defined]
     # 14.x has `assetTypes` on the history (vehicle-maintenance sends it); the 4.1 beta client has not.
     extra = {"asset_types": "vehicle"} if SDK_MAJOR >= 14 else {}
     feed = api.get_readings_history(
