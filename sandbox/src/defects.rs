@@ -220,7 +220,7 @@ fn current(sb: &Sandbox, g: &Gen, ext: bool) -> (Value, i64) {
     let photos: Vec<Value> = (0..[0, 0, 1, 1, 1, 2, 2, 1, 0, 1][usize::try_from(h % 10).unwrap_or(0)])
         .map(|n| {
             json!({"createdAtTime": ts(g.created - 60 + n * 20),
-                "url": format!("https://media.sandbox.invalid/defects/{}-{n}.jpeg", g.id)})
+                "url": crate::media::media_url(sb, &format!("defect-{}-{n}.jpeg", g.id), sb.clock.now_ms())})
         })
         .collect();
     let mut j = json!({"id": g.id, "dvirId": dvir_id(g.v, g.d, g.found_by), "comment": COMMENTS[g.ty][usize::try_from((h >> 8) % 2).unwrap_or(0)], "createdAtTime": ts(g.created),
