@@ -33,6 +33,8 @@ STREAM = "camera_media"
 LABELS = "Braking,Speeding"
 NO_WRITE = "no-write-media"
 """A token with every scope of the Function but `Write Media Retrieval`."""
+NO_READ = "no-read-media"
+"""A token with every scope of the Function but `Read Media Retrieval`."""
 
 
 @pytest.fixture
@@ -43,6 +45,8 @@ def rig_factory(
         *sandbox_args(),
         "--token",
         f"{NO_WRITE}=Read Org Information,Read Safety Events & Scores,Read Media Retrieval",
+        "--token",
+        f"{NO_READ}=Read Org Information,Read Safety Events & Scores,Write Media Retrieval",
     )
 
     def make(**kw: Any) -> tuple[Rig, MediaHost]:
@@ -285,6 +289,17 @@ def test_a_token_without_write_media_retrieval_fails_preflight_naming_it(
     out = rig.invoke(behaviorLabels=LABELS)
     assert out["ok"] is False and "`Write Media Retrieval`" in out["message"], out
     assert "`Read Media Retrieval`" not in out["message"]
+    assert not rig.delivered(STREAM) and not posts(rig)
+    assert not [r for r in rig.sb.requests() if r["path"] == "/safety-events/stream"]
+
+
+def test_a_token_without_read_media_retrieval_fails_preflight_naming_it(
+    rig_factory: Callable[..., tuple[Rig, MediaHost]],
+) -> None:
+    rig, _ = rig_factory(token=NO_READ)
+    out = rig.invoke(behaviorLabels=LABELS)
+    assert out["ok"] is False and "`Read Media Retrieval`" in out["message"], out
+    assert "`Write Media Retrieval`" not in out["message"]
     assert not rig.delivered(STREAM) and not posts(rig)
     assert not [r for r in rig.sb.requests() if r["path"] == "/safety-events/stream"]
 
