@@ -333,7 +333,12 @@ pub(crate) fn speeding(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Re
                         "maxSpeedKilometersPerHour": (posted * factor * 10.0_f64).round() / 10.0, "postedSpeedLimitKilometersPerHour": posted, "severityLevel": sev}))
                 })
                 .collect();
-            let mut j = json!({"asset": asset_json(a, expand), "createdAtTime": ts(t.start + PROCESSING), "intervals": intervals,
+            // The speeding stream's asset (TripAsset) has no external IDs, unlike a safety event's.
+            let mut asset = asset_json(a, expand);
+            if let Some(o) = asset.as_object_mut() {
+                o.remove("externalIds");
+            }
+            let mut j = json!({"asset": asset, "createdAtTime": ts(t.start + PROCESSING), "intervals": intervals,
                 "tripStartTime": ts(t.start), "updatedAtTime": ts(t.end + PROCESSING)});
             if with_driver {
                 j["driverId"] = json!(driver_id(sb, a.v, d));

@@ -83,7 +83,7 @@ fn signature(sb: &Sandbox, name: &str, expires: i64) -> String {
     });
     format!(
         "{:016x}",
-        hash(sb.cfg.seed, &[h, expires.unsigned_abs(), 0x6d65_6469_61])
+        hash(sb.cfg.seed, &[h, expires.unsigned_abs(), 0x006d_6564_6961])
     )
 }
 

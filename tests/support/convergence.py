@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -429,10 +429,15 @@ class CameraMedia(Subject):
         *Subject.fmc,
         ("/fmc/v1/streams/{stream}/files/{name}", None, ("429", "5xx", "fail_after_commit", "reset")),
     )
-    steps = (30, 200)
+    steps = (30, 600)
+
+    def sandbox_args(self, seed: int) -> tuple[str, ...]:
+        args = list(super().sandbox_args(seed))
+        args[args.index("--vehicles") + 1] = args[args.index("--drivers") + 1] = "20"
+        return tuple(args)
 
     def params(self, h: Harness) -> dict[str, str]:
-        return {"lookbackHours": "8", "inputs": "dashcamRoadFacing,dashcamDriverFacing", "maxWaitHours": "2"}
+        return {"lookbackHours": "12", "inputs": "dashcamRoadFacing,dashcamDriverFacing", "maxWaitHours": "2"}
 
     def settle(self, h: Harness) -> None:
         h.sandbox.advance(150)  # retrievals end two simulated minutes after their request
@@ -736,7 +741,7 @@ class Harness:
 
 
 def run_schedules(
-    seeds: range,
+    seeds: Iterable[int],
     workdir: Path,
     *,
     jobs: int = 1,
