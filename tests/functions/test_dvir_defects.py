@@ -142,7 +142,8 @@ def test_defects_and_dvirs_delivered_equal_the_window_and_a_later_resolution_is_
     kept = [v.decode() for v in rt.storage.objects.values()]  # type: ignore[attr-defined]
     logged = capsys.readouterr().out
     assert "defect types read" in logged, "the run's log was captured"
-    assert "media.sandbox.invalid" not in json.dumps([got, out, kept, logged]), (
+    assert any("/__sandbox/media/" in p["url"] for d in defects for p in d.get("defectPhotos") or [])
+    assert "/__sandbox/media/" not in json.dumps([got, out, kept, logged]), (
         "no photo URL kept, logged or sent"
     )
 
