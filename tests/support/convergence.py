@@ -368,6 +368,8 @@ class DvirDefects(StreamSubject):
         self.changes: dict[str, str] = {}  # change id -> defect id
         if h.sink == "fmc":  # one for a defect Samsara does not know: rejected, delivered back
             self._script(h, "999999999")
+            for _ in range(min(2, len(self.open))):  # and repairs waiting when the trouble starts
+                self._script(h, self.open.pop())
 
     def _script(self, h: Harness, defect: str) -> None:
         body = {"type": "defect.resolved", "data": {"defectId": defect, "mechanicNotes": f"Fixed {defect}"}}
@@ -381,7 +383,7 @@ class DvirDefects(StreamSubject):
         )
 
     def step(self, h: Harness) -> None:
-        if h.sink == "fmc" and self.open and h.rng.random() < 0.6:
+        if h.sink == "fmc" and self.open and h.rng.random() < 0.7:
             self._script(h, self.open.pop())
 
     def check(self, h: Harness) -> None:
