@@ -11,6 +11,7 @@ import json
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -420,3 +421,23 @@ def test_failed_invalid_unavailable_and_overdue_retrievals_end_in_failure_record
     )
     run(7)
     assert len(posted) == 5 and [r["id"] for r in sink.records(STREAM)][4:] == ["evt-5"]
+
+
+@pytest.mark.slow
+def test_the_zip_under_samsara_fn_downloads_and_delivers_the_media(tmp_path: Path) -> None:
+    """``dist/camera-media.zip`` (``make bundle``) under the real ``samsara-fn``: the demo's scenario,
+    every retrieval ended in its record, each file at the FMC endpoint with the record's SHA-256, no
+    media URL written (the sandbox's loopback media URLs are downloadable under samsara-fn)."""
+    from scripts import demo
+
+    zip_path = ROOT / "dist" / "camera-media.zip"
+    assert zip_path.exists(), f"{zip_path} is missing: run `make bundle` (make test does)"
+    sandbox = demo.Sandbox.start(vehicles=25)
+    try:
+        report = demo.camera_media(tmp_path / "camera-media", sandbox, zip_path)
+        files = sandbox.fmc("/fmc/v1/streams/camera_media/files")["data"]
+    finally:
+        sandbox.stop()
+    assert report.delivered > 0 and report.writes == report.delivered, report
+    assert report.lost == 0 and report.duplicated == 0, report
+    assert files, "media delivered as files"
