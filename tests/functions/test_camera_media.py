@@ -166,6 +166,8 @@ def test_each_event_gets_one_retrieval_that_ends_delivered_with_its_bytes_stored
             assert f["sizeBytes"] == len(data) == files[name]["size"] and f["contentType"] == "image/jpeg"
             assert files[name]["contentType"] == "image/jpeg"
     assert all(s["quotaStatus"] == "Under quota" for s in summaries)
+    health = json.loads(rig.storage.objects["health/camera-media.json"])
+    assert health["quotaStatus"] == "Under quota", "the quota is reported in health"
 
     rig.sb.advance(150)
     again = rig.run_ok(
