@@ -469,22 +469,23 @@ class CameraMedia(Subject):
         o.duplicated = h.identical_again("camera_media", versions) + sum(
             len(v) - 1 for v in versions.values()
         )
-        # Every retrieval the sandbox accepted ended in the record of its item, as the sandbox ended it.
-        by_item = {(str(r["vehicleId"]), str(r["startTime"])): r for r in held.values()}
+        # Every retrieval the sandbox accepted ended in the record of its item, as the sandbox ended it:
+        # the record names its retrieval (`retrievalId` when available, the reason when it failed).
+        # Two events of a vehicle at the same second are two items with the same request.
         retrievals = h.sandbox.retrievals()
         o.writes = len(retrievals)
         for t in retrievals:
-            r = by_item.get((str(t["vehicleId"]), str(t["startTime"])))
             ends = {i["status"] for i in t["inputs"]}
             want = "available" if "available" in ends else min(ends)
-            if (
-                r is None
-                or r["status"] != want
-                or (want == "available" and r["retrievalId"] != t["retrievalId"])
-            ):
+            rid = str(t["retrievalId"])
+            named = [
+                r for r in held.values() if r["retrievalId"] == rid or f"`{rid}`" in str(r["reason"] or "")
+            ]
+            if len(named) != 1 or named[0]["status"] != want:
                 o.twice += 1
         per_item = Counter((str(t["vehicleId"]), str(t["startTime"])) for t in retrievals)
-        o.twice += sum(n - 1 for n in per_item.values())  # an item requested twice
+        items = Counter((str(r["vehicleId"]), str(r["startTime"])) for r in held.values())
+        o.twice += sum(max(0, n - items[k]) for k, n in per_item.items())  # an item requested twice
         # The files of each record, with the record's SHA-256, once each.
         for r in held.values():
             for f in r.get("files") or []:
