@@ -98,6 +98,8 @@ class StreamContext:
     sink_lock: threading.Lock | None = None
     _pending: set[bytes] | None = field(default=None, repr=False)
     _by_id: bool = field(default=True, repr=False)
+    _replayed: set[bytes] | None = field(default=None, repr=False)
+    """Line digests of the delivery this run replayed (``by_id=False``): left out for the whole run."""
 
     def deliver(self, batch: Batch, *, rejects: Batch | None = None, by_id: bool = True) -> int:
         """Delivers ``batch`` (less records the last delivery already carried) under the next key.
@@ -109,7 +111,7 @@ class StreamContext:
         from its first delivery, and the re-read source's records it carried are then left out as
         repeats. With ``by_id=False`` the engine does not filter repeats by ``id``: the driver
         deduplicates itself, because a record delivered again under the same ``id`` is an update (an
-        upsert); only after a replay, the first delivery leaves out records identical (byte for byte)
+        upsert); only after a replay, the run's deliveries leave out records identical (byte for byte)
         to the replayed ones, which the driver's uncommitted state could not know were delivered.
         Returns the number of records delivered.
         """
@@ -117,9 +119,10 @@ class StreamContext:
         self.summary.pages += 1
         self._by_id = by_id
         if not by_id:
-            if st.recent:  # after a replay: digests of the replayed records' exact lines
+            replayed = set().union(*st.recent) | (self._replayed or set())
+            if replayed:  # after a replay: digests of the replayed records' exact lines
                 before = len(batch)
-                batch = _drop_lines(batch, set().union(*st.recent))
+                batch = _drop_lines(batch, replayed)
                 self.summary.repeated += before - len(batch)
             st.recent = []
         elif st.recent:
@@ -200,6 +203,7 @@ class StreamContext:
             # committed: the re-read source's records identical to the replayed ones are left out
             # once (a changed version, an update, is not identical and still goes).
             st.recent = [_line_digests(batch)]
+            self._replayed = st.recent[0]
         self.summary.deliveries += 1
         self.summary.records += len(batch)
         self.commit()
