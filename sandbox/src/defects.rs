@@ -330,6 +330,10 @@ pub(crate) fn patch(sb: &Sandbox, req: &Request) -> Response {
     let Some(g) = find(sb, &id) else {
         return Response::not_found(&format!("defect {id}"));
     };
+    // A write moves the simulated clock on by a millisecond, so the change is stamped after
+    // everything a stream read has served (a stream cursor ends at most at the read's now): with the
+    // clock standing still, a second write at the same instant could otherwise sort behind a cursor.
+    sb.clock.advance_ms(1);
     let now = sb.clock.now_ms();
     let mut p = Map::new();
     if body.get("resolvedBy").is_some_and(|b| {
