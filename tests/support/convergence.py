@@ -70,6 +70,8 @@ class Outcome:
     """Writes applied more than once, or changes/retrievals without their outcome delivered back."""
     leaks: int = 0
     """Media URLs found in what the runs wrote."""
+    orphans: int = 0
+    """Camera media retrievals a killed run requested but never saved (requested again by the retry)."""
     unhandled: list[str] = field(default_factory=list)
     caught_up: bool = False
 
@@ -81,6 +83,7 @@ class Outcome:
             or self.unexpected
             or self.twice
             or self.leaks
+            or self.orphans > self.kills
             or self.unhandled
             or not self.caught_up
         )
@@ -88,13 +91,13 @@ class Outcome:
     def row(self) -> str:
         return (
             f"{self.seed:>5} {self.truth:>7} {self.lost:>5} {self.duplicated:>5} {self.unexpected:>5} "
-            f"{self.writes:>4} {self.twice:>4} {self.leaks:>4} "
+            f"{self.writes:>4} {self.twice:>4} {self.leaks:>4} {self.orphans:>4} "
             f"{self.invocations:>4} {self.kills:>3} {self.deadline_stops:>3} {self.busy:>3} "
             f"{len(self.unhandled):>3}"
         )
 
 
-HEADER = "seed   truth  lost   dup extra writ 2x/- leak runs kil ddl bsy err"
+HEADER = "seed   truth  lost   dup extra writ 2x/- leak orph runs kil ddl bsy err"
 
 
 def _get(url: str, token: str | None, path: str, params: dict[str, str] | None = None) -> Any:
@@ -474,7 +477,20 @@ class CameraMedia(Subject):
         # Two events of a vehicle at the same second are two items with the same request.
         retrievals = h.sandbox.retrievals()
         o.writes = len(retrievals)
+        # A retrieval whose answer a killed run never read is never polled (its ID was not saved):
+        # the POST has no idempotency key, so the retry requests the item again. Such an orphan is
+        # counted apart (at most one per kill); its item still ends in exactly one record.
+        polled = {
+            str(r["query"]).split("retrievalId=", 1)[1].split("&", 1)[0]
+            for r in h.sandbox.requests()
+            if r["path"] == "/cameras/media/retrieval"
+            and r["method"] == "GET"
+            and "retrievalId=" in str(r["query"])
+        }
         for t in retrievals:
+            if str(t["retrievalId"]) not in polled:
+                o.orphans += 1
+                continue
             ends = {i["status"] for i in t["inputs"]}
             want = "available" if "available" in ends else min(ends)
             rid = str(t["retrievalId"])
@@ -483,7 +499,9 @@ class CameraMedia(Subject):
             ]
             if len(named) != 1 or named[0]["status"] != want:
                 o.twice += 1
-        per_item = Counter((str(t["vehicleId"]), str(t["startTime"])) for t in retrievals)
+        per_item = Counter(
+            (str(t["vehicleId"]), str(t["startTime"])) for t in retrievals if str(t["retrievalId"]) in polled
+        )
         items = Counter((str(r["vehicleId"]), str(r["startTime"])) for r in held.values())
         o.twice += sum(max(0, n - items[k]) for k, n in per_item.items())  # an item requested twice
         # The files of each record, with the record's SHA-256, once each.
@@ -785,6 +803,7 @@ def totals(outcomes: list[Outcome]) -> Outcome:
         total.writes += o.writes
         total.twice += o.twice
         total.leaks += o.leaks
+        total.orphans += o.orphans
         total.invocations += o.invocations
         total.kills += o.kills
         total.deadline_stops += o.deadline_stops

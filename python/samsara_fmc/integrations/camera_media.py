@@ -21,6 +21,11 @@ month (UTC), and the events wait for it in the stream (pending retrievals are st
 is still requested, so the API's answer becomes its record).
 
 Media URLs are bearer links: they are never stored, logged, raised or delivered.
+
+A limit of the API: ``POST /cameras/media/retrieval`` takes no idempotency key, so a run killed
+after Samsara accepted a retrieval but before its ID was saved (a window of one state write) requests
+the item again on the platform's retry; the first retrieval then counts against the quota and is
+never polled. The item still ends in exactly one record.
 """
 
 from __future__ import annotations
