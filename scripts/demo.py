@@ -15,8 +15,8 @@ only what the Functions runtime has), so the zip's own ``lib/samsara_fmc`` is wh
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime as dt
+import hashlib
 import itertools
 import json
 import os
@@ -25,6 +25,7 @@ import subprocess
 import sys
 import urllib.parse
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,6 +113,15 @@ class Sandbox:
             after = page["pagination"]["endCursor"]
             if not page["pagination"]["hasNextPage"]:
                 return out
+
+    def fmc_file(self, stream: str, name: str) -> bytes:
+        """The bytes of file ``name`` of ``stream`` at the FMC endpoint."""
+        req = urllib.request.Request(
+            f"{self.url}/fmc/v1/streams/{stream}/files/{name}",
+            headers={"Authorization": f"Bearer {FMC_TOKEN}"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return bytes(resp.read())
 
     def fmc_summary(self, stream: str) -> dict[str, Any]:
         """The FMC endpoint's counts for ``stream`` (records, deliveries, updates, duplicates, …)."""
@@ -332,8 +342,9 @@ def vehicle_stats(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
     return Report("vehicle-stats", len(demo.runs), len(held), 0, len(truth - held), again + len(held - truth))
 
 
-MEDIA_HOST = "media.sandbox.invalid"
-"""The host of the sandbox's camera media URLs: personal data, never written unless asked for."""
+MEDIA_HOST = "/__sandbox/media/"
+"""What every sandbox camera media URL contains (signed loopback URLs of the sandbox): personal data,
+never written unless asked for."""
 
 
 def lookback_hours(sandbox: Sandbox) -> str:
@@ -533,28 +544,34 @@ def vehicle_locations(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report
 
 
 def camera_media(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
-    """camera-media: one retrieval requested per safety event (at most 20), polled by the next run.
-
-    The sandbox's media URLs point at a host that does not resolve (they are bearer links, and the
-    tests serve their bytes on 127.0.0.1), so under samsara-fn the downloads fail and the retrievals
-    stay pending until ``maxWaitHours``: the demo checks one accepted request per item, none twice,
-    and that no media URL was written anywhere.
-    """
+    """camera-media: one retrieval requested per safety event (at most 20), polled by the next runs
+    until each has ended: downloaded from the sandbox's (loopback) media URL and delivered as files to
+    the FMC endpoint beside its record, or an explicit failure record. Checks one accepted request per
+    item, one record per request, every file of a record at the endpoint with the record's SHA-256,
+    and that no media URL was written anywhere."""
+    # The Function judges a media URL's expiry by its own (wall) clock, so the sandbox's simulated clock
+    # is first moved up to five minutes before the wall clock: URLs it hands out are then hours from
+    # expiring by either clock.
+    now = dt.datetime.fromisoformat(sandbox.admin("/__sandbox/clock/advance", {"seconds": 0})["now"])
+    behind = (dt.datetime.now(dt.UTC) - now).total_seconds() - 300
+    if behind > 0:
+        sandbox.admin("/__sandbox/clock/advance", {"seconds": min(behind, 366 * 86_400)})
     demo = Demo(workdir, sandbox.url, name="camera-media")
     demo.init(
         zip_path,
-        {"lookbackHours": lookback_hours(sandbox), "maxRetrievals": "20"},
+        {"lookbackHours": "30", "maxRetrievals": "20"},
         {"FMC_URL": sandbox.url, "FMC_TOKEN": FMC_TOKEN},
     )
-    since = int(sandbox.admin("/__sandbox/requests?since=0")["requests"][-1]["seq"])
-    outputs = [demo.fn("run", "manual", demo.name).stdout]
-    sandbox.admin("/__sandbox/clock/advance", {"seconds": 300})
-    outputs.append(demo.fn("run", "schedule", demo.name).stdout)
-    for out in outputs:
-        summary = json.loads(out.strip().splitlines()[-1])
+    logged = sandbox.admin("/__sandbox/requests?since=0")["requests"]
+    since = int(logged[-1]["seq"]) if logged else 0
+    outputs = []
+    for mode in ("manual", "schedule", "schedule"):
+        outputs.append(demo.fn("run", mode, demo.name).stdout)
+        summary = json.loads(outputs[-1].strip().splitlines()[-1])
         if not summary.get("ok"):
-            raise SystemExit(f"`{demo.name}` run failed: {summary}\n{out}")
+            raise SystemExit(f"`{demo.name}` run failed: {summary}\n{outputs[-1]}")
         demo.runs.append(summary)
+        sandbox.admin("/__sandbox/clock/advance", {"seconds": 180})
     no_media_urls(demo, outputs)
     log = sandbox.admin(f"/__sandbox/requests?since={since}")["requests"]
     posts = sum(
@@ -563,16 +580,23 @@ def camera_media(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
         if r["method"] == "POST" and r["path"] == "/cameras/media/retrieval" and r["status"] == 200
     )
     [state_file] = demo.storage().glob("state/*/camera-media/*.json")
-    jobs = json.loads(state_file.read_text())["state"]
-    tracked = len(jobs.get("pending", {})) + len(base64.b64decode(jobs.get("done") or "")) // 8
-    delivered = len(sandbox.fmc_records("camera_media"))
+    pending = len(json.loads(state_file.read_text())["state"].get("pending", {}))
+    held = [r["record"] for r in sandbox.fmc_records("camera_media")]
+    files = {f["name"]: f for f in sandbox.fmc("/fmc/v1/streams/camera_media/files")["data"]}
+    missing = 0
+    for r in held:
+        for f in r["files"]:
+            name = f["fileKey"].replace("/", ".")
+            data = sandbox.fmc_file("camera_media", name) if name in files else b""
+            missing += hashlib.sha256(data).hexdigest() != f["sha256"]
+    statuses = Counter(str(r["status"]) for r in held)
     print(
-        f"  camera-media: {posts} retrievals requested, {len(jobs.get('pending', {}))} pending "
-        "(the sandbox's media URLs are not downloadable here), no media URL written"
+        f"  camera-media: {posts} retrievals requested, {pending} pending, ended "
+        f"{dict(sorted(statuses.items()))}, {len(files)} files at the FMC endpoint, no media URL written"
     )
-    return Report(
-        "camera-media", len(demo.runs), delivered, posts, max(0, tracked - posts), max(0, posts - tracked)
-    )
+    lost = pending + max(0, posts - len(held)) + missing
+    duplicated = max(0, len(held) - posts) + sum(int(f["duplicates"]) for f in files.values())
+    return Report("camera-media", len(demo.runs), len(held), posts, lost, duplicated)
 
 
 def trips(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
@@ -983,7 +1007,6 @@ SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
     "safety-events": safety_events,
     "speeding-intervals": speeding_intervals,
     "dvir-defects": dvir_defects,
-    "camera-media": camera_media,
     "trips": trips,
     "idling": idling,
     "forms-issues": forms_issues,
@@ -992,6 +1015,7 @@ SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
     "vehicle-sync": vehicle_sync,
     "tag-sync": tag_sync,
     "vehicle-maintenance": vehicle_maintenance,
+    "camera-media": camera_media,  # last: it moves the sandbox's clock up to the wall clock
 }
 """How the demo exercises each Function (every folder under functions/ must have one)."""
 

@@ -259,3 +259,71 @@ def test_the_changes_feed_pages_through_the_fmc_client(fmc: SandboxProcess) -> N
     resumed = list(sink.changes(pages[-1].cursor))
     assert all(c["id"] not in {x["id"] for x in changes} for p in resumed for c in p.data)
     assert "fmc_SECRET" not in repr(client)
+
+
+# ---- files (deliver_file: PUT /fmc/v1/streams/{stream}/files/{name}) ------------------------------
+
+FILES = "/fmc/v1/streams/{stream}/files/{name}"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8
+
+
+def test_a_file_is_uploaded_once_under_its_key_and_replaced_by_other_bytes(fmc: SandboxProcess) -> None:
+    s = sink(fmc)
+    first = s.deliver_file("camera_media", "r-1/dashcamRoadFacing.jpeg", JPEG, content_type="image/jpeg")
+    assert first.location == "/fmc/v1/streams/camera_media/files/r-1.dashcamRoadFacing.jpeg"
+    assert (first.inserted, first.replayed) == (1, False)
+    again = s.deliver_file("camera_media", "r-1/dashcamRoadFacing.jpeg", JPEG, content_type="image/jpeg")
+    assert again.replayed, "the same bytes under the same key: answered from the first upload"
+    [f] = fmc.fmc_files("camera_media")
+    assert f["name"] == "r-1.dashcamRoadFacing.jpeg" and f["contentType"] == "image/jpeg"
+    assert (f["size"], f["deliveries"], f["duplicates"]) == (len(JPEG), 1, 0)
+    assert fmc.fmc_file("camera_media", f["name"]) == JPEG
+    other = JPEG[:-1] + b"\x00"
+    changed = s.deliver_file("camera_media", "r-1/dashcamRoadFacing.jpeg", other, content_type="image/jpeg")
+    assert (changed.inserted, changed.updated, changed.replayed) == (0, 1, False)
+    [f] = fmc.fmc_files("camera_media")
+    assert f["deliveries"] == 2 and f["duplicates"] == 0 and fmc.fmc_file("camera_media", f["name"]) == other
+
+
+@pytest.mark.parametrize("kind", ["fail_after_commit", "reset", "status"])
+def test_a_file_whose_answer_is_lost_is_sent_again_and_stored_once(fmc: SandboxProcess, kind: str) -> None:
+    fmc.faults({"path": FILES, "kind": kind, "status": 503, "times": 2})
+    s = sink(fmc)
+    out = s.deliver_file("camera_media", "r-2/analog1.jpeg", JPEG, content_type="image/jpeg")
+    assert out.location.endswith("/r-2.analog1.jpeg") and s.counts()["retries"] == 2
+    [f] = fmc.fmc_files("camera_media")
+    assert (f["deliveries"], f["duplicates"]) == (1, 0), "stored once, whatever became of the answers"
+    assert fmc.fmc_file("camera_media", f["name"]) == JPEG
+
+
+def test_the_contract_refuses_a_reused_key_with_other_bytes_and_a_file_without_a_key(
+    fmc: SandboxProcess,
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    def put(name: str, data: bytes, key: str | None) -> int:
+        headers = {"Authorization": f"Bearer {FMC_TOKEN}", "Content-Type": "image/jpeg"}
+        if key:
+            headers["Idempotency-Key"] = key
+        req = urllib.request.Request(
+            f"{fmc.url}/fmc/v1/streams/camera_media/files/{name}", data=data, method="PUT", headers=headers
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return int(resp.status)
+        except urllib.error.HTTPError as e:
+            e.close()
+            return int(e.code)
+
+    assert put("a.jpeg", JPEG, "k1") == 200
+    assert put("a.jpeg", JPEG + b"x", "k1") == 422
+    assert put("a.jpeg", JPEG, None) == 400
+    assert put(".hidden", JPEG, "k2") == 400
+    assert put("b.jpeg", b"", "k3") == 400
+
+
+def test_a_file_key_the_contract_cannot_name_is_a_configuration_error(fmc: SandboxProcess) -> None:
+    with pytest.raises(ConfigurationError, match=r"invalid file key `r\+1/x\.jpeg`"):
+        sink(fmc).deliver_file("camera_media", "r+1/x.jpeg", JPEG, content_type="image/jpeg")
+    assert fmc.fmc_files("camera_media") == []

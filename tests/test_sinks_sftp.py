@@ -354,3 +354,21 @@ def test_without_posix_rename_a_redelivery_still_replaces_the_file(sftp: SftpSer
     path = sftp.root / "vehicle_stats" / f"{KEY}.csv"
     assert [r[0] for r in read_csv(path)] == ["id", "112:engineStates:2024-05-01T12:00:06Z"]
     assert sftp.files() == [f"vehicle_stats/{KEY}.csv"]
+
+
+def test_a_file_is_written_as_part_then_renamed_and_replaced_by_its_key(
+    sftp: SftpServer, sink: SftpSink
+) -> None:
+    out = sink.deliver_file(
+        "camera_media", "r-1/dashcamRoadFacing.jpeg", b"\xff\xd8\xffone", content_type="image/jpeg"
+    )
+    path = sftp.root / "camera_media" / "r-1" / "dashcamRoadFacing.jpeg"
+    assert (
+        out.location.endswith("/camera_media/r-1/dashcamRoadFacing.jpeg")
+        and path.read_bytes() == b"\xff\xd8\xffone"
+    )
+    sink.deliver_file(
+        "camera_media", "r-1/dashcamRoadFacing.jpeg", b"\xff\xd8\xfftwo", content_type="image/jpeg"
+    )
+    assert path.read_bytes() == b"\xff\xd8\xfftwo"
+    assert not any(p.endswith(".part") for p in sftp.files())

@@ -91,3 +91,23 @@ def test_a_batch_reads_one_record_per_nonblank_line(ndjson: bytes) -> None:
     store = MemoryStorage()
     StorageSink(store).deliver("s", "k", batch)
     assert store.objects["deliveries/s/k.ndjson"] == b'{"id":"a"}\n{"id":"b"}\n'
+
+
+def test_a_file_is_an_object_beside_the_streams_batches_and_replaced_by_its_key() -> None:
+    from samsara_fmc.sinks.memory import MemorySink
+    from samsara_fmc.sinks.privacy import FilteredSink
+    from samsara_fmc.storage import MemoryStorage
+
+    store = MemoryStorage()
+    sink = FilteredSink(StorageSink(store), "camera_media:-files")
+    out = sink.deliver_file(
+        "camera_media", "r-1/dashcamRoadFacing.jpeg", b"\xff\xd8\xffone", content_type="image/jpeg"
+    )
+    assert out.location == "deliveries/camera_media/r-1/dashcamRoadFacing.jpeg" and out.records == 0
+    sink.deliver_file(
+        "camera_media", "r-1/dashcamRoadFacing.jpeg", b"\xff\xd8\xfftwo", content_type="image/jpeg"
+    )
+    assert store.objects == {"deliveries/camera_media/r-1/dashcamRoadFacing.jpeg": b"\xff\xd8\xfftwo"}
+    memory = MemorySink()
+    memory.deliver_file("camera_media", "r-1/a.jpeg", b"x", content_type="image/jpeg")
+    assert memory.files == {("camera_media", "r-1/a.jpeg"): (b"x", "image/jpeg")}

@@ -131,6 +131,16 @@ class FmcClient:
     def post_batch(
         self, stream: str, idempotency_key: str, body: bytes, *, deadline: float | None = None
     ) -> tuple[dict[str, Any], bool]: ...
+    def put_file(
+        self,
+        stream: str,
+        name: str,
+        idempotency_key: str,
+        content_type: str,
+        body: bytes,
+        *,
+        deadline: float | None = None,
+    ) -> tuple[dict[str, Any], bool]: ...
     def get(
         self, path: str, *, query: list[tuple[str, str]] | None = None, deadline: float | None = None
     ) -> Any: ...

@@ -54,6 +54,8 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
             Response::json(200, &json!({"requests": sb.requests_since(since)}))
         }
         ("GET", "/__sandbox/trailers") => trailers(sb),
+        ("GET", p) if p.starts_with("/__sandbox/media/") => crate::media::serve(sb, req),
+        ("GET", "/__sandbox/truth/retrievals") => crate::media::truth(sb),
         ("GET", "/__sandbox/truth/vehicles") => {
             Response::json(200, &json!({"data": sb.fmc.truth_vehicles(&sb.fleet)}))
         }
@@ -75,6 +77,7 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
                 "/__sandbox/truth/drivers",
                 "/__sandbox/truth/episodes",
                 "/__sandbox/truth/ifta",
+                "/__sandbox/truth/retrievals",
                 "/__sandbox/fmc/changes",
             ]
             .contains(&p) =>

@@ -220,7 +220,7 @@ fn current(sb: &Sandbox, g: &Gen, ext: bool) -> (Value, i64) {
     let photos: Vec<Value> = (0..[0, 0, 1, 1, 1, 2, 2, 1, 0, 1][usize::try_from(h % 10).unwrap_or(0)])
         .map(|n| {
             json!({"createdAtTime": ts(g.created - 60 + n * 20),
-                "url": format!("https://media.sandbox.invalid/defects/{}-{n}.jpeg", g.id)})
+                "url": crate::media::media_url(sb, &format!("defect-{}-{n}.jpeg", g.id), sb.clock.now_ms())})
         })
         .collect();
     let mut j = json!({"id": g.id, "dvirId": dvir_id(g.v, g.d, g.found_by), "comment": COMMENTS[g.ty][usize::try_from((h >> 8) % 2).unwrap_or(0)], "createdAtTime": ts(g.created),
@@ -330,6 +330,10 @@ pub(crate) fn patch(sb: &Sandbox, req: &Request) -> Response {
     let Some(g) = find(sb, &id) else {
         return Response::not_found(&format!("defect {id}"));
     };
+    // A write moves the simulated clock on by a millisecond, so the change is stamped after
+    // everything a stream read has served (a stream cursor ends at most at the read's now): with the
+    // clock standing still, a second write at the same instant could otherwise sort behind a cursor.
+    sb.clock.advance_ms(1);
     let now = sb.clock.now_ms();
     let mut p = Map::new();
     if body.get("resolvedBy").is_some_and(|b| {

@@ -333,7 +333,12 @@ pub(crate) fn speeding(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Re
                         "maxSpeedKilometersPerHour": (posted * factor * 10.0_f64).round() / 10.0, "postedSpeedLimitKilometersPerHour": posted, "severityLevel": sev}))
                 })
                 .collect();
-            let mut j = json!({"asset": asset_json(a, expand), "createdAtTime": ts(t.start + PROCESSING), "intervals": intervals,
+            // The speeding stream's asset (TripAsset) has no external IDs, unlike a safety event's.
+            let mut asset = asset_json(a, expand);
+            if let Some(o) = asset.as_object_mut() {
+                o.remove("externalIds");
+            }
+            let mut j = json!({"asset": asset, "createdAtTime": ts(t.start + PROCESSING), "intervals": intervals,
                 "tripStartTime": ts(t.start), "updatedAtTime": ts(t.end + PROCESSING)});
             if with_driver {
                 j["driverId"] = json!(driver_id(sb, a.v, d));
@@ -552,6 +557,12 @@ impl TripEvent {
     pub(crate) fn inward(&self) -> bool {
         matches!(self.label, "MobileUsage" | "NoSeatbelt")
     }
+
+    /// Whether the camera recorded the event: about one in seven has no clip (the camera was
+    /// offline or obstructed), so its `media` is empty.
+    pub(crate) fn has_media(&self) -> bool {
+        self.h % 7 != 5
+    }
 }
 
 /// The safety events of trip `t` of vehicle `v`.
@@ -574,9 +585,10 @@ pub(crate) fn trip_events(seed: u64, v: usize, t: &crate::model::Trip) -> Vec<Tr
         .collect()
 }
 
-/// The clip URL of a safety event's camera (`front` or `inward`).
-pub(crate) fn clip_url(id: &str, camera: &str) -> String {
-    format!("https://media.sandbox.invalid/{id}/{camera}.mp4")
+/// The clip URL of a safety event's camera (`front` or `inward`), handed out at `now` (Unix ms): a
+/// signed loopback URL of the sandbox that expires (see `media`).
+pub(crate) fn clip_url(sb: &Sandbox, id: &str, camera: &str, now: i64) -> String {
+    crate::media::media_url(sb, &format!("{id}.{camera}.mp4"), now)
 }
 
 /// Safety events (v2 shape) of the selected vehicles around the window, ordered by the query's time.
@@ -606,9 +618,14 @@ pub(crate) fn safety_items(sb: &Sandbox, q: &SafetyQuery) -> Vec<Item> {
                 continue;
             }
             let id = ev.id.clone();
-            let mut media = vec![json!({"input": "dashcamRoadFacing", "url": clip_url(&id, "front")})];
-            if ev.inward() {
-                media.push(json!({"input": "dashcamDriverFacing", "url": clip_url(&id, "inward")}));
+            let mut media =
+                vec![json!({"input": "dashcamRoadFacing", "url": clip_url(sb, &id, "front", q.now * 1000)})];
+            if !ev.has_media() {
+                media.clear();
+            } else if ev.inward() {
+                media.push(
+                    json!({"input": "dashcamDriverFacing", "url": clip_url(sb, &id, "inward", q.now * 1000)}),
+                );
             }
             let mut j = json!({"id": id, "asset": asset_json(a, q.expand_a), "behaviorLabels": [{"label": label, "source": "automated"}],
                     "contextLabels": [], "createdAtTime": ts(created), "startMs": ts(s), "endMs": ts(ev.end),
@@ -617,7 +634,10 @@ pub(crate) fn safety_items(sb: &Sandbox, q: &SafetyQuery) -> Vec<Item> {
                     "inboxEventUrl": format!("https://cloud.samsara.com/o/{}/fleet/safety/event/{id}", sb.org_id),
                     "incidentReportUrl": format!("https://cloud.samsara.com/o/{}/fleet/reports/safety/incident/{id}", sb.org_id),
                     "tripStartTime": ts(t.start),
-                    "media": media, "downloadForwardVideoUrl": clip_url(&id, "front")});
+                    "media": media});
+            if ev.has_media() {
+                j["downloadForwardVideoUrl"] = json!(clip_url(sb, &id, "front", q.now * 1000));
+            }
             j["driver"] = match &driver {
                 Some(did) if q.expand_d => {
                     json!({"id": did, "name": sb.fleet.drivers.iter().find(|x| &x.id == did).map(|x| x.name.clone())})

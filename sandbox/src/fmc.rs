@@ -91,7 +91,11 @@ impl Fmc {
                deliveries INTEGER NOT NULL, first_received TEXT NOT NULL, last_received TEXT NOT NULL,
                seq INTEGER NOT NULL, PRIMARY KEY (stream, id));
              CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, stream TEXT NOT NULL,
-               status INTEGER NOT NULL, response TEXT NOT NULL);",
+               status INTEGER NOT NULL, response TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS files (stream TEXT NOT NULL, name TEXT NOT NULL,
+               content_type TEXT NOT NULL, body BLOB NOT NULL, digest TEXT NOT NULL,
+               deliveries INTEGER NOT NULL, duplicates INTEGER NOT NULL, first_received TEXT NOT NULL,
+               last_received TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (stream, name));",
         )
         .map_err(|e| format!("cannot create tables: {e}"))?;
         // Columns added later; a database file from an older sandbox gains them here.
@@ -460,6 +464,8 @@ pub(crate) fn serve(sb: &Sandbox, req: &Request) -> (Response, Option<String>) {
     let segs: Vec<&str> = req.path.split('/').collect();
     let template = if segs.len() == 6 && segs[3] == "streams" {
         format!("/fmc/v1/streams/{{stream}}/{}", segs[5])
+    } else if segs.len() == 7 && segs[3] == "streams" && segs[5] == "files" {
+        "/fmc/v1/streams/{stream}/files/{name}".to_string()
     } else {
         req.path.clone()
     };
@@ -511,7 +517,7 @@ pub(crate) fn serve(sb: &Sandbox, req: &Request) -> (Response, Option<String>) {
 
 /// Routes one `/fmc/v1/...` request.
 fn handle(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Response {
-    let segs: Vec<String> = (1..6).map_while(|i| req.segment(i)).collect();
+    let segs: Vec<String> = (1..7).map_while(|i| req.segment(i)).collect();
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     match (req.method.as_str(), segs.as_slice()) {
         ("GET", ["fmc", "v1", "vehicles"]) => {
@@ -527,14 +533,22 @@ fn handle(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Response {
         ("POST", ["fmc", "v1", "streams", s, "records"]) if valid_stream(s) => upsert(sb, req, s),
         ("GET", ["fmc", "v1", "streams", s, "records"]) if valid_stream(s) => list(sb, req, s),
         ("GET", ["fmc", "v1", "streams", s, "summary"]) if valid_stream(s) => summary(sb, s),
-        (_, ["fmc", "v1", "streams", s, "records" | "summary"]) if !valid_stream(s) => Response::error(
+        ("PUT", ["fmc", "v1", "streams", s, "files", n]) if valid_stream(s) => put_file(sb, req, s, n),
+        ("GET", ["fmc", "v1", "streams", s, "files", n]) if valid_stream(s) => get_file(sb, s, n),
+        ("GET", ["fmc", "v1", "streams", s, "files"]) if valid_stream(s) => list_files(sb, s),
+        (
+            _,
+            ["fmc", "v1", "streams", s, "records" | "summary" | "files"]
+            | ["fmc", "v1", "streams", s, "files", _],
+        ) if !valid_stream(s) => Response::error(
             400,
             &format!("invalid stream name `{s}`: use 1 to 64 of letters, digits, `.`, `_` and `-`"),
         ),
         (
             _,
             ["fmc", "v1", "vehicles" | "drivers" | "tags" | "streams" | "changes"]
-            | ["fmc", "v1", "streams", _, "records" | "summary"],
+            | ["fmc", "v1", "streams", _, "records" | "summary" | "files"]
+            | ["fmc", "v1", "streams", _, "files", _],
         ) => Response::error(
             405,
             &format!("Method {} not allowed for {}", req.method, req.path),
@@ -741,6 +755,179 @@ fn streams(sb: &Sandbox) -> Response {
             "SELECT stream, COUNT(*), SUM(deliveries) FROM records GROUP BY stream ORDER BY stream",
         )?;
         let rows = st.query_map([], |r| Ok(json!({"stream": r.get::<_, String>(0)?, "records": r.get::<_, i64>(1)?, "deliveries": r.get::<_, i64>(2)?})))?;
+        rows.collect()
+    })();
+    match rows {
+        Ok(r) => Response::json(200, &json!({"data": r})),
+        Err(e) => db_err(&e),
+    }
+}
+
+/// A file name of the contract: 1-200 of letters, digits, `.`, `_` and `-`, not starting with `.`.
+fn valid_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 200
+        && !n.starts_with('.')
+        && n.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+}
+
+/// The content types the endpoint serves back (anything else is kept as `application/octet-stream`).
+const FILE_TYPES: [&str; 6] = [
+    "image/jpeg",
+    "image/png",
+    "video/mp4",
+    "text/csv",
+    "application/json",
+    "application/octet-stream",
+];
+
+/// `PUT /fmc/v1/streams/{stream}/files/{name}`: stores the body's bytes as file `name` of `stream`
+/// (replacing an earlier file of the name), idempotent by `Idempotency-Key` as record batches are:
+/// the same key with the same bytes is answered from the first upload, with other bytes 422.
+fn put_file(sb: &Sandbox, req: &Request, stream: &str, name: &str) -> Response {
+    if !valid_name(name) {
+        return Response::bad_param(
+            "name",
+            "use 1 to 200 of letters, digits, `.`, `_` and `-`, not starting with `.`",
+        );
+    }
+    let Some(key) = req
+        .header("idempotency-key")
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+    else {
+        return Response::error(400, "missing `Idempotency-Key` header (1-255 characters)");
+    };
+    if req.body.is_empty() {
+        return Response::error(400, "the file is empty: send its bytes as the body");
+    }
+    let ct = req
+        .header("content-type")
+        .map_or("application/octet-stream", |c| {
+            FILE_TYPES
+                .iter()
+                .copied()
+                .find(|t| {
+                    c.split(';')
+                        .next()
+                        .is_some_and(|x| x.trim().eq_ignore_ascii_case(t))
+                })
+                .unwrap_or("application/octet-stream")
+        });
+    let digest = req.body.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let digest = format!("{digest:016x}");
+    let Ok(db) = sb.fmc.db.lock() else {
+        return Response::error(500, "database lock poisoned");
+    };
+    let prior: Option<(String, u16, String, String)> = match db
+        .query_row(
+            "SELECT stream, status, response, digest FROM idempotency WHERE key = ?1",
+            params![key],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()
+    {
+        Ok(p) => p,
+        Err(e) => return db_err(&e),
+    };
+    let file_digest = format!("file:{name}:{digest}");
+    if let Some((s, status, answer, d)) = prior {
+        if s != stream {
+            return Response::error(
+                409,
+                &format!("Idempotency-Key `{key}` was already used for stream `{s}`"),
+            );
+        }
+        if d != file_digest {
+            return Response::error(
+                422,
+                &format!("Idempotency-Key `{key}` was already used with a different body"),
+            );
+        }
+        if let Err(e) = db.execute(
+            "UPDATE idempotency SET replays = replays + 1 WHERE key = ?1",
+            params![key],
+        ) {
+            return db_err(&e);
+        }
+        return Response::json_bytes(status, answer.into_bytes()).with_header("Idempotent-Replayed", "true");
+    }
+    let now = rfc3339_ms(sb.clock.now_ms());
+    let size = req.body.len();
+    let res = (|| -> rusqlite::Result<bool> {
+        let tx = db.unchecked_transaction()?;
+        let updated = tx.execute(
+            "UPDATE files SET deliveries = deliveries + 1, duplicates = duplicates + (digest = ?3), body = ?4, digest = ?3, content_type = ?5, last_received = ?6 WHERE stream = ?1 AND name = ?2",
+            params![stream, name, digest, req.body, ct, now],
+        )?;
+        if updated == 0 {
+            let seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM files", [], |r| r.get(0))?;
+            tx.execute(
+                "INSERT INTO files (stream, name, content_type, body, digest, deliveries, duplicates, first_received, last_received, seq) VALUES (?1, ?2, ?3, ?4, ?5, 1, 0, ?6, ?6, ?7)",
+                params![stream, name, ct, req.body, digest, now, seq],
+            )?;
+        }
+        let answer = json!({"stream": stream, "name": name, "size": size, "contentType": ct, "digest": digest, "inserted": updated == 0}).to_string();
+        tx.execute(
+            "INSERT INTO idempotency (key, stream, status, response, digest) VALUES (?1, ?2, 200, ?3, ?4)",
+            params![key, stream, answer, file_digest],
+        )?;
+        tx.commit()?;
+        Ok(updated == 0)
+    })();
+    match res {
+        Ok(inserted) => Response::json(
+            200,
+            &json!({"stream": stream, "name": name, "size": size, "contentType": ct, "digest": digest, "inserted": inserted}),
+        ),
+        Err(e) => db_err(&e),
+    }
+}
+
+/// `GET /fmc/v1/streams/{stream}/files/{name}`: the file's bytes.
+fn get_file(sb: &Sandbox, stream: &str, name: &str) -> Response {
+    let Ok(db) = sb.fmc.db.lock() else {
+        return Response::error(500, "database lock poisoned");
+    };
+    let row: rusqlite::Result<Option<(String, Vec<u8>)>> = db
+        .query_row(
+            "SELECT content_type, body FROM files WHERE stream = ?1 AND name = ?2",
+            params![stream, name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional();
+    match row {
+        Ok(Some((ct, body))) => {
+            let mut resp = Response::json_bytes(200, body);
+            resp.content_type = FILE_TYPES
+                .iter()
+                .copied()
+                .find(|t| *t == ct)
+                .unwrap_or("application/octet-stream");
+            resp
+        }
+        Ok(None) => Response::not_found(&format!("file {name} of stream {stream}")),
+        Err(e) => db_err(&e),
+    }
+}
+
+/// `GET /fmc/v1/streams/{stream}/files`: every file of the stream (name, type, size, digest, and
+/// `deliveries` = uploads that changed or created it + `duplicates`, identical re-uploads under a
+/// new key), in upload order.
+fn list_files(sb: &Sandbox, stream: &str) -> Response {
+    let Ok(db) = sb.fmc.db.lock() else {
+        return Response::error(500, "database lock poisoned");
+    };
+    let rows = (|| -> rusqlite::Result<Vec<Value>> {
+        let mut st = db.prepare_cached("SELECT name, content_type, length(body), digest, deliveries, duplicates, first_received, last_received FROM files WHERE stream = ?1 ORDER BY seq")?;
+        let rows = st.query_map(params![stream], |r| {
+            Ok(json!({"name": r.get::<_, String>(0)?, "contentType": r.get::<_, String>(1)?, "size": r.get::<_, i64>(2)?,
+                "digest": r.get::<_, String>(3)?, "deliveries": r.get::<_, i64>(4)?, "duplicates": r.get::<_, i64>(5)?,
+                "firstReceivedAt": r.get::<_, String>(6)?, "lastReceivedAt": r.get::<_, String>(7)?}))
+        })?;
         rows.collect()
     })();
     match rows {

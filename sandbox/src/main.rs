@@ -65,6 +65,9 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // Media URLs name the port the sandbox really listens on (`--port 0` picks one).
+    let mut cfg = cfg;
+    cfg.port = listener.local_addr().map_or(port, |a| a.port());
     let sandbox = match router::Sandbox::new(cfg) {
         Ok(s) => Arc::new(s),
         Err(e) => {

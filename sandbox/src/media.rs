@@ -1,6 +1,16 @@
 //! Camera media: `GET /cameras/media` (stills captured at trip start and end, plus retrieved media),
 //! `POST /cameras/media/retrieval` (asynchronous: `pending` for two simulated minutes, then
-//! `available` with a URL valid for 8 hours) and `GET /cameras/media/retrieval?retrievalId=`.
+//! `available` with a URL valid for 7 to 8 hours, or `failed`/`unavailable`) and
+//! `GET /cameras/media/retrieval?retrievalId=`.
+//!
+//! Media URLs are loopback URLs of the sandbox itself (`http://127.0.0.1:PORT/__sandbox/media/…`,
+//! signed, with their expiry in the query), so a Function under `samsara-fn` can download them; the
+//! bytes are deterministic per path (a JPEG or MP4 header and seeded filler). After its expiry (by the
+//! simulated clock) or with a wrong signature a URL answers 403, as a signed URL does.
+//!
+//! A retrieval ends, deterministically by its ID: about one in eight `failed` (the camera did not
+//! upload), analog inputs `unavailable` on vehicles without an auxiliary camera (two in three), the
+//! rest `available`. `GET /__sandbox/truth/retrievals` lists every retrieval with its outcome.
 
 use serde_json::{json, Value};
 
@@ -56,11 +66,108 @@ const INPUTS: [&str; 6] = [
 const TYPES: [&str; 4] = ["image", "videoHighRes", "videoLowRes", "hyperlapse"];
 /// Simulated processing time of a retrieval, ms.
 const UPLOAD_MS: i64 = 120_000;
-/// URL lifetime, ms.
-const URL_MS: i64 = 8 * 3_600_000;
 
-fn url(seed: u64, parts: &[u64]) -> String {
-    format!("https://media.sandbox.invalid/{:016x}.jpeg", hash(seed, parts))
+fn url(sb: &Sandbox, parts: &[u64], now: i64) -> String {
+    media_url(sb, &format!("{:016x}.jpeg", hash(sb.cfg.seed, parts)), now)
+}
+
+/// When a URL handed out at `now` (Unix ms) expires: the end of the hour 7 hours on (7 to 8 hours
+/// later), so a URL is the same for every read within the hour.
+pub(crate) fn url_expiry(now: i64) -> i64 {
+    (now.div_euclid(3_600_000) + 8) * 3_600_000
+}
+
+fn signature(sb: &Sandbox, name: &str, expires: i64) -> String {
+    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!(
+        "{:016x}",
+        hash(sb.cfg.seed, &[h, expires.unsigned_abs(), 0x006d_6564_6961])
+    )
+}
+
+/// The signed loopback URL of media file `name` (`<hex>.jpeg`, `<event>/front.mp4`) handed out at
+/// `now` (Unix ms).
+pub(crate) fn media_url(sb: &Sandbox, name: &str, now: i64) -> String {
+    let expires = url_expiry(now);
+    format!(
+        "http://127.0.0.1:{}/__sandbox/media/{name}?expires={expires}&signature={}",
+        sb.cfg.port,
+        signature(sb, name, expires)
+    )
+}
+
+/// `GET /__sandbox/media/{name}`: the bytes of a media URL while it is valid, else 403.
+pub(crate) fn serve(sb: &Sandbox, req: &Request) -> Response {
+    let name = req.path.trim_start_matches("/__sandbox/media/");
+    let expires = req.param("expires").and_then(|e| e.parse::<i64>().ok());
+    let forbidden = |why: &str| Response::error(403, why);
+    let Some(expires) = expires else {
+        return forbidden("AccessDenied: the URL has no expiry");
+    };
+    if req.param("signature") != Some(signature(sb, name, expires).as_str()) {
+        return forbidden("AccessDenied: signature does not match");
+    }
+    if sb.clock.now_ms() > expires {
+        return forbidden("AccessDenied: request has expired");
+    }
+    let video = std::path::Path::new(name)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("mp4"));
+    let mut body: Vec<u8> = if video {
+        b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom".to_vec()
+    } else {
+        b"\xff\xd8\xff\xe0\x00\x10JFIF\x00".to_vec()
+    };
+    let seed = name.bytes().fold(sb.cfg.seed, |h, b| hash(h, &[u64::from(b)]));
+    let words = 256 + seed % 256;
+    for i in 0..words {
+        body.extend_from_slice(&hash(seed, &[i]).to_le_bytes());
+    }
+    let mut resp = Response::json_bytes(200, body);
+    resp.content_type = if video { "video/mp4" } else { "image/jpeg" };
+    resp
+}
+
+/// How input `input` of retrieval `r` ends once uploaded: `available`, `failed` or `unavailable`.
+fn outcome(sb: &Sandbox, r: &Value, input: &str) -> &'static str {
+    let id = r["id"].as_str().unwrap_or("");
+    let h = id.bytes().fold(sb.cfg.seed, |h, b| hash(h, &[u64::from(b)]));
+    if h % 8 == 3 {
+        return "failed";
+    }
+    let vid = r["vehicleId"].as_str().unwrap_or("");
+    let v = vid.bytes().fold(sb.cfg.seed, |h, b| hash(h, &[u64::from(b), 17]));
+    if input.starts_with("analog") && v % 3 != 0 {
+        return "unavailable";
+    }
+    "available"
+}
+
+/// `GET /__sandbox/truth/retrievals`: every retrieval requested, with how each input ends and when.
+pub(crate) fn truth(sb: &Sandbox) -> Response {
+    let now = sb.clock.now_ms();
+    let st = sb.store();
+    let out: Vec<Value> = st
+        .retrievals
+        .iter()
+        .map(|r| {
+            let avail = r["requestedAt"].as_i64().unwrap_or(0) + UPLOAD_MS;
+            let inputs: Vec<Value> = r["inputs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|i| json!({"input": i, "status": outcome(sb, r, i)}))
+                .collect();
+            json!({"retrievalId": r["id"], "vehicleId": r["vehicleId"], "mediaType": r["mediaType"],
+                "startTime": rfc3339_ms(r["start"].as_i64().unwrap_or(0)), "endTime": rfc3339_ms(r["end"].as_i64().unwrap_or(0)),
+                "requestedAtTime": rfc3339_ms(r["requestedAt"].as_i64().unwrap_or(0)), "endsAtTime": rfc3339_ms(avail),
+                "ended": now >= avail, "inputs": inputs})
+        })
+        .collect();
+    Response::json(200, &json!({"data": out}))
 }
 
 /// `GET /cameras/media`.
@@ -118,7 +225,7 @@ pub(crate) fn list(sb: &Sandbox, req: &Request) -> Response {
                             (ev.end + 4) * 1000,
                             (ev.created + 60) * 1000,
                         );
-                        if cs < s || cs > e || avail > now {
+                        if cs < s || cs > e || avail > now || !ev.has_media() {
                             continue;
                         }
                         let mut cams = vec![("dashcamForwardFacing", "front")];
@@ -128,7 +235,7 @@ pub(crate) fn list(sb: &Sandbox, req: &Request) -> Response {
                         for (input, cam) in cams {
                             media.push(json!({"vehicleId": vid, "input": input, "mediaType": "videoHighRes", "triggerReason": "safetyEvent",
                                 "startTime": rfc3339_ms(cs), "endTime": rfc3339_ms(ce), "availableAtTime": rfc3339_ms(avail),
-                                "urlInfo": {"url": crate::events::clip_url(&ev.id, cam), "urlExpiryTime": rfc3339_ms(now + URL_MS)}}));
+                                "urlInfo": {"url": crate::events::clip_url(sb, &ev.id, cam, now), "urlExpiryTime": rfc3339_ms(url_expiry(now))}}));
                         }
                     }
                     for (at, reason) in [(t.start * 1000, "tripStartStill"), (t.end * 1000, "tripEndStill")] {
@@ -138,7 +245,7 @@ pub(crate) fn list(sb: &Sandbox, req: &Request) -> Response {
                         }
                         media.push(json!({"vehicleId": vid, "input": "dashcamForwardFacing", "mediaType": "image", "triggerReason": reason,
                             "startTime": rfc3339_ms(at), "endTime": rfc3339_ms(at), "availableAtTime": rfc3339_ms(avail),
-                            "urlInfo": {"url": url(sb.cfg.seed, &[v as u64, at.unsigned_abs()]), "urlExpiryTime": rfc3339_ms(now + URL_MS)}}));
+                            "urlInfo": {"url": url(sb, &[v as u64, at.unsigned_abs()], now), "urlExpiryTime": rfc3339_ms(url_expiry(now))}}));
                     }
                 }
             }
@@ -163,7 +270,7 @@ pub(crate) fn list(sb: &Sandbox, req: &Request) -> Response {
                 };
                 media.push(json!({"vehicleId": r["vehicleId"], "input": input, "mediaType": r["mediaType"], "triggerReason": "api",
                     "startTime": rfc3339_ms(rs), "endTime": rfc3339_ms(r["end"].as_i64().unwrap_or(rs)), "availableAtTime": rfc3339_ms(avail),
-                    "urlInfo": {"url": url(sb.cfg.seed, &[rs.unsigned_abs(), avail.unsigned_abs()]), "urlExpiryTime": rfc3339_ms(now + URL_MS)}}));
+                    "urlInfo": {"url": url(sb, &[rs.unsigned_abs(), avail.unsigned_abs()], now), "urlExpiryTime": rfc3339_ms(url_expiry(now))}}));
             }
         }
         let in_set = |list: &[String], v: &Value| {
@@ -220,11 +327,13 @@ pub(crate) fn retrieval(sb: &Sandbox, req: &Request) -> Response {
                 .ok_or_else(|| Response::not_found(&format!("retrieval {id}")))?;
             let avail = r["requestedAt"].as_i64().unwrap_or(0) + UPLOAD_MS;
             let media: Vec<Value> = r["inputs"].as_array().into_iter().flatten().map(|input| {
+                let status = if now >= avail { outcome(sb, r, input.as_str().unwrap_or("")) } else { "pending" };
                 let mut m = json!({"vehicleId": r["vehicleId"], "input": input, "mediaType": r["mediaType"], "startTime": rfc3339_ms(r["start"].as_i64().unwrap_or(0)),
-                    "endTime": rfc3339_ms(r["end"].as_i64().unwrap_or(0)), "status": if now >= avail { "available" } else { "pending" }});
-                if now >= avail {
+                    "endTime": rfc3339_ms(r["end"].as_i64().unwrap_or(0)), "status": status});
+                if status == "available" {
+                    let n = input.as_str().map_or(0, |i| INPUTS.iter().position(|x| *x == i).unwrap_or(0) as u64);
                     m["availableAtTime"] = json!(rfc3339_ms(avail));
-                    m["urlInfo"] = json!({"url": url(sb.cfg.seed, &[r["start"].as_i64().unwrap_or(0).unsigned_abs(), avail.unsigned_abs()]), "urlExpiryTime": rfc3339_ms(now + URL_MS)});
+                    m["urlInfo"] = json!({"url": url(sb, &[r["start"].as_i64().unwrap_or(0).unsigned_abs(), avail.unsigned_abs(), n], now), "urlExpiryTime": rfc3339_ms(url_expiry(now))});
                 }
                 m
             }).collect();

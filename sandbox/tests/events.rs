@@ -332,7 +332,12 @@ fn issues_media_and_ifta() {
     );
     sb.advance(180);
     let (_, done) = sb.get(&format!("/cameras/media/retrieval?retrievalId={rid}"));
-    assert!(done["data"]["media"][0]["urlInfo"]["url"].is_string(), "{done}");
+    let status = done["data"]["media"][0]["status"].as_str().unwrap_or_default();
+    assert!(
+        (status == "available") == done["data"]["media"][0]["urlInfo"]["url"].is_string()
+            && status != "pending",
+        "{done}"
+    );
     assert_eq!(sb.get("/cameras/media?vehicleIds=281474977000011&startTime=2026-11-01T00:00:00Z&endTime=2026-11-02T18:00:00Z").0, 400, "window over 24 h");
 
     let (s, j) = sb.get("/fleet/reports/ifta/jurisdiction?year=2026&month=November");
@@ -586,4 +591,78 @@ fn a_token_with_a_malformed_version_is_a_startup_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("2025-02-30"));
+}
+
+/// Retrievals end as `/__sandbox/truth/retrievals` says; an available one's URL is a signed loopback
+/// URL of the sandbox that serves the bytes until it expires, and refuses a forged signature.
+#[test]
+fn retrievals_end_as_the_truth_says_and_media_urls_expire() {
+    let sb = Sandbox::default_fleet();
+    let (_, vehicles) = sb.get("/fleet/vehicles?limit=12");
+    let ids: Vec<String> = vehicles["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect();
+    let mut rids = Vec::new();
+    for (i, v) in ids.iter().enumerate() {
+        let at = format!("2026-11-02T1{}:00:00Z", i % 8);
+        let body = json!({"vehicleId": v, "mediaType": "image", "startTime": at, "endTime": at, "inputs": ["dashcamRoadFacing", "analog1"]});
+        let (s, r) = sb.send("POST", "/cameras/media/retrieval", &body);
+        assert_eq!(s, 200, "{r}");
+        rids.push(r["data"]["retrievalId"].as_str().unwrap().to_string());
+    }
+    let truth = sb.admin("GET", "/__sandbox/truth/retrievals", &Value::Null);
+    assert!(truth["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["ended"] == false));
+    sb.advance(150);
+    let truth = sb.admin("GET", "/__sandbox/truth/retrievals", &Value::Null);
+    let (mut available, mut failed, mut unavailable) = (0, 0, 0);
+    let mut url = String::new();
+    for rid in &rids {
+        let t = truth["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["retrievalId"] == rid.as_str())
+            .unwrap();
+        let (_, got) = sb.get(&format!("/cameras/media/retrieval?retrievalId={rid}"));
+        for (m, want) in got["data"]["media"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(t["inputs"].as_array().unwrap())
+        {
+            assert_eq!(m["input"], want["input"]);
+            assert_eq!(m["status"], want["status"], "{got} vs {t}");
+            match m["status"].as_str().unwrap() {
+                "available" => {
+                    available += 1;
+                    url = m["urlInfo"]["url"].as_str().unwrap().to_string();
+                }
+                "failed" => failed += 1,
+                _ => unavailable += 1,
+            }
+        }
+    }
+    assert!(
+        available > 0 && unavailable > 0,
+        "{available} {failed} {unavailable}"
+    );
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.contains("/__sandbox/media/"),
+        "{url}"
+    );
+    let http = reqwest::blocking::Client::new();
+    let r = http.get(&url).send().unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.bytes().unwrap().starts_with(&[0xff, 0xd8, 0xff]), "a JPEG");
+    let forged = url.replace("signature=", "signature=0");
+    assert_eq!(http.get(&forged).send().unwrap().status().as_u16(), 403);
+    sb.advance(9 * 3600);
+    assert_eq!(http.get(&url).send().unwrap().status().as_u16(), 403, "expired");
 }

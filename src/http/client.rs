@@ -92,6 +92,8 @@ pub struct Request<'a> {
     pub deadline: Option<Instant>,
     /// Sent as `Idempotency-Key` (FMC batches); every attempt of the request repeats it.
     pub idempotency_key: Option<&'a str>,
+    /// The body's `Content-Type` when it is not JSON (an FMC file upload); `None`: JSON.
+    pub content_type: Option<&'a str>,
 }
 
 impl<'a> Request<'a> {
@@ -105,6 +107,7 @@ impl<'a> Request<'a> {
             idempotent: true,
             deadline: None,
             idempotency_key: None,
+            content_type: None,
         }
     }
 
@@ -119,6 +122,7 @@ impl<'a> Request<'a> {
             idempotent: false,
             deadline: None,
             idempotency_key: None,
+            content_type: None,
         }
     }
 
@@ -128,6 +132,21 @@ impl<'a> Request<'a> {
         self.idempotency_key = Some(key);
         self.idempotent = true;
         self
+    }
+
+    /// A PUT of raw `body` bytes of `content_type` to `path` (an FMC file upload); retried only when
+    /// marked idempotent (see [`Request::idempotency_key`]).
+    pub fn put_bytes(path: &'a str, body: Bytes, content_type: &'a str) -> Self {
+        Self {
+            method: Method::Put,
+            path,
+            query: &[],
+            body: Some(body),
+            idempotent: false,
+            deadline: None,
+            idempotency_key: None,
+            content_type: Some(content_type),
+        }
     }
 
     /// Sets the deadline.
@@ -424,7 +443,7 @@ impl ApiClient {
             .timeout(timeout);
         if let Some(body) = &req.body {
             builder = builder
-                .header(CONTENT_TYPE, "application/json")
+                .header(CONTENT_TYPE, req.content_type.unwrap_or("application/json"))
                 .body(body.clone());
         }
         if let Some(key) = req.idempotency_key {

@@ -178,6 +178,7 @@ impl PyApiClient {
             idempotent,
             deadline,
             idempotency_key: None,
+            content_type: None,
         };
         send_json(py, &self.inner, &req).map(|(body, _)| body)
     }
@@ -308,6 +309,42 @@ impl PyFmcClient {
         }
         let path = format!("/fmc/v1/streams/{stream}/records");
         let req = Request::post(&path, bytes::Bytes::copy_from_slice(body))
+            .idempotency_key(idempotency_key)
+            .deadline(deadline.map(|d| self.inner.deadline_from_unix(d)));
+        send_json(py, &self.inner, &req)
+    }
+
+    /// `PUT /fmc/v1/streams/{stream}/files/{name}` with the raw `body` of `content_type` under
+    /// `idempotency_key`, retried as `post_batch` is (the key makes the repeat safe). Returns the
+    /// decoded `FileResult` and whether the FMC replayed an earlier answer.
+    #[pyo3(signature = (stream, name, idempotency_key, content_type, body, *, deadline=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn put_file<'py>(
+        &self,
+        py: Python<'py>,
+        stream: &str,
+        name: &str,
+        idempotency_key: &str,
+        content_type: &str,
+        body: &[u8],
+        deadline: Option<f64>,
+    ) -> PyResult<(Bound<'py, PyAny>, bool)> {
+        let valid = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-');
+        if stream.is_empty() || stream.len() > 64 || !stream.bytes().all(valid) {
+            return Err(config_error(format!(
+                "invalid stream name `{stream}`: use 1 to 64 of letters, digits, `.`, `_` and `-`"
+            )));
+        }
+        if name.is_empty() || name.len() > 200 || !name.bytes().all(valid) || name.starts_with('.') {
+            return Err(config_error(format!(
+                "invalid file name `{name}`: use 1 to 200 of letters, digits, `.`, `_` and `-`, not starting with `.`"
+            )));
+        }
+        if content_type.is_empty() || !content_type.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+            return Err(config_error(format!("invalid content type `{content_type}`")));
+        }
+        let path = format!("/fmc/v1/streams/{stream}/files/{name}");
+        let req = Request::put_bytes(&path, bytes::Bytes::copy_from_slice(body), content_type)
             .idempotency_key(idempotency_key)
             .deadline(deadline.map(|d| self.inner.deadline_from_unix(d)));
         send_json(py, &self.inner, &req)

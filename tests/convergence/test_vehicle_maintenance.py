@@ -6,7 +6,6 @@ day delivered again with new content is an upsert, not a duplicate)."""
 from __future__ import annotations
 
 import itertools
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,44 +15,32 @@ from samsara_fmc.client import Client
 from samsara_fmc.engine._util import iso, parse_time
 from samsara_fmc.integrations import vehicle_maintenance as vm
 from tests.functions.test_vehicle_maintenance import expected_faults
-from tests.support.convergence import HEADER, ROOT, Harness, Outcome, totals
+from tests.support.convergence import _ALL as ALL_FAULTS
+from tests.support.convergence import HEADER, Harness, Outcome, Subject, totals
 
 pytestmark = pytest.mark.sandbox
 
 STREAMS = (vm.FAULTS, vm.ALERTS, vm.TRANSITIONS, vm.DAYS)
 
 
-class MaintenanceHarness(Harness):
-    """The vehicle-stats harness's schedule, run with vehicle-maintenance and its truth."""
+class Maintenance(Subject):
+    """vehicle-maintenance under the harness's schedule (the vehicle-stats faults on its feeds), with
+    the stats history's transitions and faults as its truth."""
 
-    def _cmd(self, correlation: str, budget: float) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "samsara_fmc.cli",
-            "run",
-            str(ROOT / "functions" / "vehicle-maintenance"),
-            "--param",
-            "timeZone=America/Chicago",
-            "--param",
-            "faultDebounceMinutes=0",
-            "--trigger",
-            "schedule",
-            "--correlation-id",
-            correlation,
-            "--storage",
-            str(self.storage),
-            "--budget",
-            str(budget),
-        ]
-
+    function = "vehicle-maintenance"
+    samsara = (
+        ("/fleet/vehicles/stats/feed", None, ALL_FAULTS),
+        ("/me", None, ("5xx",)),
+    )
     t0: Any = None
 
-    def snapshot_ids(self) -> set[str]:
-        self.t0 = parse_time(self.sandbox.advance(0))
-        return set()
+    def params(self, h: Harness) -> dict[str, str]:
+        return {"timeZone": "America/Chicago", "faultDebounceMinutes": "0"}
 
-    def history_ids(self, start: str, end: str) -> set[str]:
+    def begin(self, h: Harness) -> None:
+        self.t0 = parse_time(h.sandbox.advance(0))
+
+    def truth(self, h: Harness, end: str) -> set[str]:
         """Transitions after the first run and faults (each run of a code) from the history."""
         params = {
             "types": "engineStates,faultCodes",
@@ -61,7 +48,7 @@ class MaintenanceHarness(Harness):
             "endTime": end,
         }
         points: dict[str, dict[str, list[Any]]] = {}
-        client = Client(token=self.sandbox.token, base_url=self.sandbox.url, rate_limit=False)
+        client = Client(token=h.sandbox.token, base_url=h.sandbox.url, rate_limit=False)
         for v in client.records("/fleet/vehicles/stats/history", params=params):
             mine = points.setdefault(str(v["id"]), {"engineStates": [], "faultCodes": []})
             for k in mine:
@@ -77,17 +64,20 @@ class MaintenanceHarness(Harness):
                 ids.add(f"f:{vid}:{key}:{first}")
         return ids
 
-    def delivered(self) -> tuple[set[str], int]:
-        held = {f"t:{r['id']}" for r in self.sandbox.fmc_records(vm.TRANSITIONS)}
-        held |= {f"f:{r['id']}" for r in self.sandbox.fmc_records(vm.FAULTS)}
-        again = sum(int(self.sandbox.fmc_summary(s)["duplicates"]) for s in STREAMS)
-        return held, again
+    def check(self, h: Harness) -> None:
+        truth = self.truth(h, h.sandbox.advance(0))
+        held = {f"t:{r['id']}" for r in h.sandbox.fmc_records(vm.TRANSITIONS)}
+        held |= {f"f:{r['id']}" for r in h.sandbox.fmc_records(vm.FAULTS)}
+        o = h.outcome
+        o.truth, o.delivered = len(truth), len(held)
+        o.lost, o.unexpected = len(truth - held), len(held - truth)
+        o.duplicated = sum(int(h.sandbox.fmc_summary(s)["duplicates"]) for s in STREAMS)
 
 
 def test_vehicle_maintenance_converges(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     outcomes: list[Outcome] = []
     for seed in range(1, 9):
-        h = MaintenanceHarness(seed, tmp_path / f"s{seed}", sink="fmc")
+        h = Harness(seed, tmp_path / f"s{seed}", sink="fmc", subject=Maintenance())
         try:
             outcomes.append(h.run())
         finally:

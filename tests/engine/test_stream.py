@@ -4,6 +4,7 @@ again as upserts, repeats and a refused cursor deduplicated by (id, updatedAtTim
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -13,7 +14,9 @@ import pytest
 
 from samsara_fmc.engine import Stream, StreamDriver
 from samsara_fmc.engine._util import iso, parse_time
-from samsara_fmc.exceptions import ApiError, ServerError
+from samsara_fmc.exceptions import ApiError, DeliveryError, ServerError
+from samsara_fmc.sinks import Batch, DeliveryResult
+from samsara_fmc.sinks.memory import MemorySink
 from samsara_fmc.state import StateStore
 from tests.engine.rig import Rig, sim_clock
 from tests.support.sandbox import SandboxProcess
@@ -201,3 +204,58 @@ def test_seeded_fault_schedules_deliver_every_version_once(
         if record_id not in newest or parse_time(updated) > parse_time(newest[record_id]):
             newest[record_id] = updated
     assert newest == truth(rig, rig.state("defects")["state"]["first"]), f"seed {seed}"
+
+
+class UpsertSink(MemorySink):
+    """An FMC-endpoint-like sink: records upserted by id (no replacing by key, so the engine stages an
+    outbox); counts identical re-writes of a record under another key, and can lose one answer."""
+
+    replaces_by_key = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: dict[str, str] = {}
+        self.keys: dict[tuple[str, str], str] = {}
+        self.identical = 0
+        self.lose_answer_at: int | None = None
+
+    def deliver(
+        self, stream: str, key: str, batch: Batch, *, deadline: float | None = None
+    ) -> DeliveryResult:
+        body = batch.ndjson().decode()
+        if self.keys.get((stream, key)) != body:  # a repeated key with the same body is a replay
+            self.keys[(stream, key)] = body
+            for line in body.splitlines():
+                rid = str(json.loads(line)["id"])
+                self.identical += self.held.get(rid) == line
+                self.held[rid] = line
+        out = super().deliver(stream, key, batch, deadline=deadline)
+        if self.calls == self.lose_answer_at:
+            raise DeliveryError("the answer was lost (the FMC stored the batch)")
+        return out
+
+
+def test_a_replayed_delivery_is_not_delivered_again_by_the_driver_that_deduplicates_itself(
+    sandbox_factory: Callable[..., SandboxProcess],
+) -> None:
+    """The stream driver's own record of what it delivered is saved with its cursor: after a run that
+    failed between a delivery and its commit, the engine replays the outbox and the re-read page's
+    identical records are left out, so the FMC sees no identical upsert (a changed version still goes)."""
+    sb = sandbox_factory()
+    rig = Rig.of(sb)
+    rig.sink = sink = UpsertSink()
+    sink.lose_answer_at = 1  # the first page of a run: the driver has saved nothing of it yet
+    stream = defects(rig)
+    with pytest.raises(DeliveryError):
+        rig.run([stream])
+    assert rig.state("defects").get("pending"), "the first delivery is staged, not committed"
+    out = rig.run([stream], correlation="run-2")  # the platform's retry
+    assert out["caughtUp"] and out["streams"][0]["repeated"] > 0
+    assert sink.identical == 0, "no record written again unchanged"
+    start = rig.state("defects")["state"]["startTime"]
+    assert {i: json.loads(line)["updatedAtTime"] for i, line in sink.held.items()} == truth(rig, start)
+    resolve(sb, rig, open_defect(rig, start))
+    rig.run([stream], correlation="run-3")
+    assert sink.identical == 0 and {
+        i: json.loads(line)["updatedAtTime"] for i, line in sink.held.items()
+    } == truth(rig, start), "the resolution is an update, delivered"

@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FMC_TOKEN = "fmc-token-safety"
 NARROW = "narrow-token"
 """A token with every scope but the Function's own."""
-MEDIA_HOST = "media.sandbox.invalid"
+MEDIA_HOST = "/__sandbox/media/"
+"""What every sandbox media URL contains (they are signed loopback URLs of the sandbox)."""
 KMH_PER_MPH = 1.609344
 
 

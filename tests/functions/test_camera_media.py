@@ -8,8 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import urllib.parse
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from samsara_fmc.client import RetryPolicy
 from samsara_fmc.integrations import camera_media
 from samsara_fmc.runtime import FunctionRuntime
 from samsara_fmc.runtime.manifest import Manifest
+from samsara_fmc.sinks.fmc_http import file_name
 from samsara_fmc.sinks.memory import MemorySink
 from samsara_fmc.storage import MemoryStorage
 from tests.conftest import Reply, ScriptedServer, Seen
@@ -31,6 +34,8 @@ STREAM = "camera_media"
 LABELS = "Braking,Speeding"
 NO_WRITE = "no-write-media"
 """A token with every scope of the Function but `Write Media Retrieval`."""
+NO_READ = "no-read-media"
+"""A token with every scope of the Function but `Read Media Retrieval`."""
 
 
 @pytest.fixture
@@ -41,6 +46,8 @@ def rig_factory(
         *sandbox_args(),
         "--token",
         f"{NO_WRITE}=Read Org Information,Read Safety Events & Scores,Read Media Retrieval",
+        "--token",
+        f"{NO_READ}=Read Org Information,Read Safety Events & Scores,Write Media Retrieval",
     )
 
     def make(**kw: Any) -> tuple[Rig, MediaHost]:
@@ -88,6 +95,20 @@ def until_done(rig: Rig, runs: int = 6, **params: str) -> list[dict[str, Any]]:
     pytest.fail(f"still pending after {runs} runs: {sorted(pending(rig))}")
 
 
+def assert_ends_as_the_sandbox_says(rig: Rig, held: Iterable[dict[str, Any]]) -> None:
+    """Each record's status is how the sandbox ended its retrieval (`available` when any input is)."""
+    by_vehicle_time: dict[tuple[str, str], set[str]] = {}
+    for t in rig.sb.retrievals():
+        by_vehicle_time[(str(t["vehicleId"]), str(t["startTime"]))] = {i["status"] for i in t["inputs"]}
+    for r in held:
+        if r["status"] == "rejected":
+            continue
+        end = by_vehicle_time[(str(r["vehicleId"]), str(r["startTime"]))]
+        assert r["status"] == ("available" if "available" in end else min(end)), r
+        if r["status"] != "available":
+            assert r["files"] == [] and r["retrievalId"] is None and "failed" in str(r["reason"])
+
+
 def no_media_url(rig: Rig, host: MediaHost, texts: list[str]) -> None:
     written = "\n".join([rig.written(), *texts, json.dumps(rig.delivered(STREAM))])
     assert MEDIA_HOST not in written, "no media URL anywhere a run wrote"
@@ -116,7 +137,8 @@ def test_each_event_gets_one_retrieval_that_ends_delivered_with_its_bytes_stored
 
     held = {str(r["id"]): r for r in rig.delivered(STREAM)}
     assert set(expected) <= held.keys(), "every event of the window has its record"
-    assert all(r["status"] == "available" for r in held.values())
+    assert_ends_as_the_sandbox_says(rig, held.values())
+    assert {r["status"] for r in held.values()} == {"available", "failed"}, "both kinds in this window"
     accepted = posts(rig)
     assert len(accepted) == len(held), "one POST per item"
     assert len({r["retrievalId"] for r in held.values()}) == len(held)
@@ -128,15 +150,24 @@ def test_each_event_gets_one_retrieval_that_ends_delivered_with_its_bytes_stored
         r = held[i]
         assert r["source"] == "safetyEvent" and r["safetyEventId"] == i
         assert r["vehicleId"] == e["asset"]["id"] and r["startTime"] == r["endTime"]
-        assert [f["input"] for f in r["files"]] == ["dashcamDriverFacing", "dashcamRoadFacing"]
-    served = {hashlib.sha256(media_bytes("/" + u.rsplit("/", 1)[1])).hexdigest() for u in host.urls}
+        inputs = [f["input"] for f in r["files"]]
+        assert inputs == (["dashcamDriverFacing", "dashcamRoadFacing"] if r["status"] == "available" else [])
+    served = {hashlib.sha256(media_bytes(urllib.parse.urlsplit(u).path)).hexdigest() for u in host.urls}
+    files = {f["name"]: f for f in rig.sb.fmc_files(STREAM)}
+    delivered_files = [f for r in held.values() for f in r["files"]]
+    assert len(files) == len(delivered_files), "one FMC file per file of a record, none twice"
+    assert all(f["deliveries"] == 1 and f["duplicates"] == 0 for f in files.values())
     for r in held.values():
         for f in r["files"]:
-            data = rig.storage.objects[f["storageKey"]]
-            assert f["storageKey"].startswith("media/") and f"/{r['retrievalId']}/" in f["storageKey"]
+            name = file_name(f["fileKey"])
+            data = rig.sb.fmc_file(STREAM, name)
+            assert f["fileKey"].startswith(f"{r['retrievalId']}/") and f["location"].endswith("/" + name)
             assert hashlib.sha256(data).hexdigest() == f["sha256"] and f["sha256"] in served
-            assert f["sizeBytes"] == len(data) and f["contentType"] == "image/jpeg"
+            assert f["sizeBytes"] == len(data) == files[name]["size"] and f["contentType"] == "image/jpeg"
+            assert files[name]["contentType"] == "image/jpeg"
     assert all(s["quotaStatus"] == "Under quota" for s in summaries)
+    health = json.loads(rig.storage.objects["health/camera-media.json"])
+    assert health["quotaStatus"] == "Under quota", "the quota is reported in health"
 
     rig.sb.advance(150)
     again = rig.run_ok(
@@ -190,7 +221,14 @@ def test_one_post_per_item_across_crashes_and_reruns(
     held = Counter(str(r["id"]) for r in rig.delivered(STREAM))
     assert set(expected) <= set(held) and all(n == 1 for n in held.values()), held
     assert len(posts(rig)) == len(held), "one POST per item across the crashes and reruns"
-    assert all(r["status"] == "available" for r in rig.delivered(STREAM))
+    assert_ends_as_the_sandbox_says(rig, rig.delivered(STREAM))
+    sink = rig.rt.sink()
+    assert isinstance(sink, MemorySink)
+    files = [f for r in rig.delivered(STREAM) for f in r["files"]]
+    assert files and sorted(sink.files) == sorted((STREAM, f["fileKey"]) for f in files)
+    for f in files:  # the bytes, delivered to the sink beside the records
+        data, kind = sink.files[(STREAM, f["fileKey"])]
+        assert hashlib.sha256(data).hexdigest() == f["sha256"] and kind == f["contentType"]
     no_media_url(rig, host, [capfd.readouterr().out])
 
 
@@ -216,9 +254,10 @@ def test_an_alert_requests_its_vehicle_at_its_time_and_a_refused_one_ends_in_a_r
     until_done(rig, mediaType="videoHighRes", lookbackHours="1")
     done = {str(r["id"]): r for r in rig.delivered(STREAM)}
     r = done[f"alert:{vehicle}:{at}"]
-    assert r["status"] == "available" and r["source"] == "alert" and r["vehicleId"] == vehicle
+    assert_ends_as_the_sandbox_says(rig, [r])
+    assert r["source"] == "alert" and r["vehicleId"] == vehicle
     assert r["endTime"] == at and r["mediaType"] == "videoHighRes"
-    assert [f["input"] for f in r["files"]] == ["dashcamRoadFacing"]
+    assert [f["input"] for f in r["files"]] == (["dashcamRoadFacing"] if r["status"] == "available" else [])
     no_media_url(rig, host, [capfd.readouterr().out, json.dumps([ok, bad])])
 
 
@@ -233,12 +272,14 @@ def test_media_that_cannot_be_downloaded_past_the_deadline_ends_timed_out(
     assert requested
     rig.sb.advance(150)
     rig.run_ok(**params)
-    assert sorted(pending(rig)) == requested and not rig.delivered(STREAM), "failing downloads are retried"
+    failed = {str(r["id"]) for r in rig.delivered(STREAM)}
+    assert {r["status"] for r in rig.delivered(STREAM)} == {"failed"}, "only those the sandbox failed ended"
+    assert sorted(pending(rig)) == sorted(set(requested) - failed), "failing downloads are retried"
     assert "a job's poll failed" in capfd.readouterr().out
     rig.sb.advance(3600)
     rig.run_ok(**params)
-    got = {str(r["id"]): r for r in rig.delivered(STREAM) if str(r["id"]) in requested}
-    assert sorted(got) == requested and not set(requested) & set(pending(rig))
+    got = {str(r["id"]): r for r in rig.delivered(STREAM) if str(r["id"]) in set(requested) - failed}
+    assert sorted(got) == sorted(set(requested) - failed) and not set(requested) & set(pending(rig))
     assert {r["status"] for r in got.values()} == {"timedOut"}
     assert {r["reason"] for r in got.values()} == {"polls still failing after 62 min (TransportError)"}
     no_media_url(rig, host, [capfd.readouterr().out])
@@ -255,11 +296,22 @@ def test_a_token_without_write_media_retrieval_fails_preflight_naming_it(
     assert not [r for r in rig.sb.requests() if r["path"] == "/safety-events/stream"]
 
 
+def test_a_token_without_read_media_retrieval_fails_preflight_naming_it(
+    rig_factory: Callable[..., tuple[Rig, MediaHost]],
+) -> None:
+    rig, _ = rig_factory(token=NO_READ)
+    out = rig.invoke(behaviorLabels=LABELS)
+    assert out["ok"] is False and "`Read Media Retrieval`" in out["message"], out
+    assert "`Write Media Retrieval`" not in out["message"]
+    assert not rig.delivered(STREAM) and not posts(rig)
+    assert not [r for r in rig.sb.requests() if r["path"] == "/safety-events/stream"]
+
+
 def test_failed_invalid_unavailable_and_overdue_retrievals_end_in_failure_records(
     server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The sandbox's retrievals always become available, so these statuses come from a scripted
-    Samsara (real wire shapes); the overdue one stays pending."""
+    """`invalid`, a retrieval pending forever, the quota and a 404 poll come from a scripted Samsara
+    (real wire shapes); the sandbox's own end `available`, `failed` or `unavailable` (tests above)."""
     now = [dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC)]
     statuses = {
         "1": ["failed"],
@@ -371,3 +423,23 @@ def test_failed_invalid_unavailable_and_overdue_retrievals_end_in_failure_record
     )
     run(7)
     assert len(posted) == 5 and [r["id"] for r in sink.records(STREAM)][4:] == ["evt-5"]
+
+
+@pytest.mark.slow
+def test_the_zip_under_samsara_fn_downloads_and_delivers_the_media(tmp_path: Path) -> None:
+    """``dist/camera-media.zip`` (``make bundle``) under the real ``samsara-fn``: the demo's scenario,
+    every retrieval ended in its record, each file at the FMC endpoint with the record's SHA-256, no
+    media URL written (the sandbox's loopback media URLs are downloadable under samsara-fn)."""
+    from scripts import demo
+
+    zip_path = ROOT / "dist" / "camera-media.zip"
+    assert zip_path.exists(), f"{zip_path} is missing: run `make bundle` (make test does)"
+    sandbox = demo.Sandbox.start(vehicles=25)
+    try:
+        report = demo.camera_media(tmp_path / "camera-media", sandbox, zip_path)
+        files = sandbox.fmc("/fmc/v1/streams/camera_media/files")["data"]
+    finally:
+        sandbox.stop()
+    assert report.delivered > 0 and report.writes == report.delivered, report
+    assert report.lost == 0 and report.duplicated == 0, report
+    assert files, "media delivered as files"

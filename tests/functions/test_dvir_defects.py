@@ -142,7 +142,8 @@ def test_defects_and_dvirs_delivered_equal_the_window_and_a_later_resolution_is_
     kept = [v.decode() for v in rt.storage.objects.values()]  # type: ignore[attr-defined]
     logged = capsys.readouterr().out
     assert "defect types read" in logged, "the run's log was captured"
-    assert "media.sandbox.invalid" not in json.dumps([got, out, kept, logged]), (
+    assert any("/__sandbox/media/" in p["url"] for d in defects for p in d.get("defectPhotos") or [])
+    assert "/__sandbox/media/" not in json.dumps([got, out, kept, logged]), (
         "no photo URL kept, logged or sent"
     )
 
@@ -315,5 +316,90 @@ def test_bad_parameters_are_named_and_nothing_is_requested_or_written(sb: Sandbo
     )
     out = rt.invoke({**EVENT, "startTime": "2026-13-45T00:00:00Z"}, None)
     assert out["ok"] is False and "`startTime` is `2026-13-45T00:00:00Z`" in out["message"], out
+    assert not streamed(sb) and patches(sb) == {}
+    assert not sb.fmc_records("dvir_defects")
+
+
+def test_each_defect_carries_its_vmrs_system_from_the_project_table_or_the_fmcs_own(
+    sb: SandboxProcess,
+) -> None:
+    rt = runtime(sb, fmc=False)
+    out = rt.invoke({**EVENT, "startTime": "2026-10-25T00:00:00Z"}, None)
+    assert out["ok"], out
+    sink = rt.sink()
+    assert isinstance(sink, MemorySink)
+    schema = records.schema("dvir_defects")
+    assert schema is not None
+    by_label: dict[str, dict[str, Any]] = {}
+    for r in sink.records("dvir_defects"):
+        assert records.validate(schema, r) == [], r
+        by_label[str(r["defectType"])] = dict(r["vmrs"])
+    assert by_label["Brakes"] == {
+        "codeKey": 31,
+        "systemCode": "013",
+        "system": "Brakes",
+        "table": "builtin",
+        "unmapped": False,
+    }
+    assert by_label["Tires"]["systemCode"] == "017"
+    assert by_label["Lights - Head/Stop/Turn"]["systemCode"] == "034"
+    unmapped = {"Coupling Devices", "Fluid Leaks"} & by_label.keys()
+    assert unmapped, sorted(by_label)
+    for label in unmapped:  # not in the project's table: said so
+        assert by_label[label] == {
+            "codeKey": 31,
+            "systemCode": None,
+            "system": None,
+            "table": "builtin",
+            "unmapped": True,
+        }
+
+    # The FMC's own table, as a CSV in the Function's storage: by label or by defect type ID.
+    storage = MemoryStorage()
+    storage.put(
+        "config/vmrs.csv",
+        b"defectType,systemCode,system\n# ours\nbrakes,013,Brakes - Air\n108,044,Fuel System\n",
+    )
+    own = runtime(sb, fmc=False, storage=storage)
+    out = own.invoke(
+        {**EVENT, "startTime": "2026-10-25T00:00:00Z", "vmrsTable": "storage:config/vmrs.csv"}, None
+    )
+    assert out["ok"], out
+    sink = own.sink()
+    assert isinstance(sink, MemorySink)
+    got = {str(r["defectType"]): r["vmrs"] for r in sink.records("dvir_defects")}
+    assert got["Brakes"] == {
+        "codeKey": 31,
+        "systemCode": "013",
+        "system": "Brakes - Air",
+        "table": "fmc",
+        "unmapped": False,
+    }
+    assert got["Fluid Leaks"]["systemCode"] == "044" and got["Fluid Leaks"]["table"] == "fmc", "by type ID"
+    assert got["Tires"]["unmapped"] is True, "the FMC's table is the whole table"
+
+    inline = runtime(sb, fmc=False)
+    out = inline.invoke(
+        {**EVENT, "startTime": "2026-10-25T00:00:00Z", "vmrsTable": "Tires,017;Horn,002,Cab"}, None
+    )
+    assert out["ok"], out
+    sink = inline.sink()
+    assert isinstance(sink, MemorySink)
+    got = {str(r["defectType"]): r["vmrs"] for r in sink.records("dvir_defects")}
+    assert got["Tires"]["systemCode"] == "017" and got["Tires"]["system"] is None
+    assert got["Brakes"]["unmapped"] is True
+
+
+def test_a_bad_vmrs_table_is_named_with_its_row_and_nothing_runs(sb: SandboxProcess) -> None:
+    storage = MemoryStorage()
+    storage.put("config/vmrs.csv", b"defectType,systemCode\nBrakes,013\nTires,17\n")
+    for table, message in (
+        ("storage:config/vmrs.csv", "VMRS table `config/vmrs.csv`, row 3 (`Tires,17`): system code `17`"),
+        ("storage:config/none.csv", "`config/none.csv`, which is not in the Function's storage"),
+        ("Brakes", "row 1 (`Brakes`): use `defectType,systemCode[,system]`"),
+        ("Brakes,013;brakes,014", "row 2 (`brakes,014`): defect type `brakes` is already mapped to `013`"),
+    ):
+        out = runtime(sb, storage=storage).invoke({**EVENT, "vmrsTable": table}, None)
+        assert out["ok"] is False and message in out["message"], (table, out)
     assert not streamed(sb) and patches(sb) == {}
     assert not sb.fmc_records("dvir_defects")

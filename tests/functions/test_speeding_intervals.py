@@ -61,10 +61,19 @@ def test_delivers_each_interval_of_the_window_and_nothing_for_trips_without(
     held = {str(r["id"]): r for r in rig.delivered(STREAM)}
     assert len(expected) > 10 and held.keys() == expected.keys()
     assert out["records"] == len(expected)
+    vehicles = {str(v["id"]): v.get("externalIds") for v in rig.truth("/fleet/vehicles", {"limit": "512"})}
+    drivers = {
+        str(d["id"]): d.get("externalIds")
+        for status in ("active", "deactivated")
+        for d in rig.truth("/fleet/drivers", {"limit": "512", "driverActivationStatus": status})
+    }
+    assert not any("externalIds" in t["asset"] for t in window), "the stream carries no external IDs"
     for i, (t, iv) in expected.items():
         r = held[i]
-        assert r["vehicleId"] == t["asset"]["id"] and r["vehicleExternalIds"] == t["asset"].get("externalIds")
+        assert r["vehicleId"] == t["asset"]["id"] and r["vehicleExternalIds"] == vehicles[r["vehicleId"]]
+        assert r["vehicleExternalIds"], "the FMC's IDs, from the fleet's vehicles"
         assert r["driverId"] == t.get("driverId")
+        assert r["driverExternalIds"] == (drivers[r["driverId"]] or None if r["driverId"] else None)
         assert r["speedUnit"] == "mph" and r["maxSpeed"] == mph(iv["maxSpeedKilometersPerHour"])
         assert r["postedSpeedLimit"] == mph(iv["postedSpeedLimitKilometersPerHour"])
         assert r["severityLevel"] == iv["severityLevel"] and r["latitude"] == iv["location"]["latitude"]

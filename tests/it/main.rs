@@ -111,6 +111,7 @@ fn writes_are_retried_only_when_marked_idempotent() {
             idempotent,
             deadline: None,
             idempotency_key: None,
+            content_type: None,
         };
         let got = client(&server, &clock).send(&req);
         assert_eq!(got.map_or_else(|e| e.attempts(), |r| r.attempts), attempts);

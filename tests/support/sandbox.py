@@ -105,6 +105,24 @@ class SandboxProcess:
         ``updates``, ``duplicates`` (identical re-deliveries), ``batches`` and ``replays``."""
         return dict(self.get(f"/fmc/v1/streams/{urllib.parse.quote(stream)}/summary")["data"])
 
+    def fmc_files(self, stream: str) -> list[dict[str, Any]]:
+        """Every file the FMC endpoint stored for `stream` (``name``, ``contentType``, ``size``,
+        ``digest``, ``deliveries``, ``duplicates``), through ``GET /fmc/v1/streams/{stream}/files``."""
+        return list(self.get(f"/fmc/v1/streams/{urllib.parse.quote(stream)}/files")["data"])
+
+    def fmc_file(self, stream: str, name: str) -> bytes:
+        """The bytes of file `name` of `stream` on the FMC endpoint."""
+        path = f"/fmc/v1/streams/{urllib.parse.quote(stream)}/files/{urllib.parse.quote(name)}"
+        headers = {} if self.fmc_token is None else {"Authorization": f"Bearer {self.fmc_token}"}
+        req = urllib.request.Request(self.url + path, headers=headers)
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return bytes(resp.read())
+
+    def retrievals(self) -> list[dict[str, Any]]:
+        """Every camera media retrieval requested, with how each input ends
+        (``GET /__sandbox/truth/retrievals``)."""
+        return list(self.get("/__sandbox/truth/retrievals")["data"])
+
     def faults(self, *rules: dict[str, Any]) -> None:
         """Adds fault rules (see docs/sandbox.md)."""
         self.admin("POST", "/__sandbox/faults", {"rules": list(rules)})

@@ -83,6 +83,10 @@ class StreamDriver:
         if not st.get("startTime"):
             st["first"] = st["startTime"] = iso(self.clock() - self.lookback)
         seen = _Seen(st.get("seen") or {})
+        # The state holds the live digests, so a delivery staged in the outbox (saved with the state
+        # before it is sent) also saves that its records were seen: the outbox's replay delivers them,
+        # and the re-read page then leaves them out as repeats.
+        st["seen"] = seen.groups
         restarted = False
         while True:
             try:

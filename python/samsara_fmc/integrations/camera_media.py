@@ -9,9 +9,11 @@ each retrieval (``POST /cameras/media/retrieval``, paced at 100 a minute by the 
 available downloads it before its URL expires.
 
 Each finished retrieval is one ``camera_media`` record (stream ``camera_media``) with a file entry
-per camera input: SHA-256, size and content type of the bytes, and ``storageKey``, where the bytes
-are written in Function Storage (``media/<org>/<retrievalId>/<input>.<ext>``): the FMC contract has no
-media upload yet. ``failed``, ``invalid``, ``unavailable``, a request the API refused
+per camera input: SHA-256, size and content type of the bytes, and ``fileKey``, the key under which
+the bytes themselves were delivered to the same sink before the record (``<retrievalId>/<input>.<ext>``,
+through the sink's ``deliver_file``: a file upload to the FMC endpoint, an object in Function Storage,
+a file on SFTP). A crash between the two delivers the same bytes under the same key again, which
+changes nothing. ``failed``, ``invalid``, ``unavailable``, a request the API refused
 (``rejected``) and a retrieval still pending after ``maxWaitHours`` (``timedOut``) end with a record
 that says so and why. The monthly quota (``quotaStatus`` of the last request) is in the run summary;
 once it says the quota is used up (``Over quota``), no retrieval is requested until the next calendar
@@ -19,12 +21,18 @@ month (UTC), and the events wait for it in the stream (pending retrievals are st
 is still requested, so the API's answer becomes its record).
 
 Media URLs are bearer links: they are never stored, logged, raised or delivered.
+
+A limit of the API: ``POST /cameras/media/retrieval`` takes no idempotency key, so a run killed
+after Samsara accepted a retrieval but before its ID was saved (a window of one state write) requests
+the item again on the platform's retry; the first retrieval then counts against the quota and is
+never polled. The item still ends in exactly one record.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -128,6 +136,12 @@ def _alert_time(raw: str | None, now: _dt.datetime) -> _dt.datetime:
         raise ConfigurationError(msg) from None
 
 
+def _safe(segment: str) -> str:
+    """A delivery key segment from an ID or input name (other characters become ``-``)."""
+    out = re.sub(r"[^A-Za-z0-9._-]", "-", segment).lstrip("._-")[:100]
+    return out or "media"
+
+
 def over_quota(status: str | None) -> bool:
     """Whether a ``quotaStatus`` says the month's retrieval quota is used up (``Over quota``)."""
     return status is not None and "over" in status.lower()
@@ -186,7 +200,7 @@ class CameraMediaDriver:
             items=items,
             start=start,
             poll=media.poll,
-            complete=self._complete,
+            complete=lambda item, result: self._complete(item, result, sctx.deadline),
             failure=self._failure,
             max_wait=self.max_wait,
             max_starts=self.max_starts,
@@ -248,15 +262,15 @@ class CameraMediaDriver:
             "endTime": item.get("endTime"),
         }
 
-    def _complete(self, item: Mapping[str, Any], result: MediaResult) -> dict[str, Any]:
-        """Writes each file's bytes to Function Storage (the same key again after a crash) and returns
-        the metadata record."""
+    def _complete(self, item: Mapping[str, Any], result: MediaResult, deadline: float) -> dict[str, Any]:
+        """Delivers each file's bytes to the sink (the same key again after a crash) and returns the
+        metadata record."""
         files = []
         for f in result.files:
             kind, ext = content_type(f.data)
-            name = f"{f.metadata.get('input') or 'media'}.{ext}"
-            key = f"media/{self.ctx.org_id}/{result.retrieval_id}/{name}"
-            self.ctx.storage.put(key, f.data, content_type=kind)
+            name = f"{_safe(str(f.metadata.get('input') or 'media'))}.{ext}"
+            key = f"{_safe(result.retrieval_id)}/{name}"
+            done = self.ctx.sink.deliver_file(SINK_STREAM, key, f.data, content_type=kind, deadline=deadline)
             m = f.metadata
             files.append(
                 {
@@ -265,7 +279,8 @@ class CameraMediaDriver:
                     "startTime": m.get("startTime"),
                     "endTime": m.get("endTime"),
                     "availableAtTime": m.get("availableAtTime"),
-                    "storageKey": key,
+                    "fileKey": key,
+                    "location": done.location,
                     "sha256": hashlib.sha256(f.data).hexdigest(),
                     "sizeBytes": len(f.data),
                     "contentType": kind,

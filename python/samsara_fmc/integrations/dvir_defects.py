@@ -19,12 +19,17 @@ Three streams:
   is the FMC endpoint (the feed is the FMC's) and ``resolveWriteBack`` is on; the summary's
   ``writeBack`` says whether it ran and why not.
 
+Each defect carries its type's VMRS system code (Code Key 31) from :mod:`~samsara_fmc.integrations.vmrs`:
+the project's small table for Samsara's standard defect types, or the FMC's own (parameter
+``vmrsTable``); a type the table lacks is delivered with ``vmrs.unmapped: true``.
+
 Defect photo URLs are never delivered or logged (they expire and may show people): only their count.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import threading
 import time
@@ -46,6 +51,7 @@ from samsara_fmc.engine._util import Clock, iso, parse_time, utc_now
 from samsara_fmc.engine.ledger import Change
 from samsara_fmc.engine.stream import refused_cursor
 from samsara_fmc.exceptions import BadRequestError, ConfigurationError
+from samsara_fmc.integrations import vmrs
 from samsara_fmc.sinks import Batch
 from samsara_fmc.sinks.fmc_http import FmcHttpSink
 from samsara_fmc.state import fingerprint
@@ -89,6 +95,7 @@ def streams(ctx: RunContext) -> tuple[list[Stream], dict[str, Any]]:
             msg = f"parameter `startTime` is `{p['startTime']}`: use a real UTC time, `2026-11-01T00:00:00Z`"
             raise ConfigurationError(msg) from None
         start, lookback = (lambda: fixed), dt.timedelta(0)
+    table = vmrs.from_parameter(p.get("vmrsTable"), ctx.storage)  # a bad table stops the run here
     types = DefectTypes(ctx)
     index = DvirIndex(ctx, lambda: iso(start() - lookback))
     query = {"includeExternalIds": True}
@@ -106,6 +113,7 @@ def streams(ctx: RunContext) -> tuple[list[Stream], dict[str, Any]]:
                         item,
                         types.get(str(item.get("defectTypeId") or "")),
                         index.driver(str(item.get("dvirId") or "")),
+                        table,
                     ),
                     params=query,
                     lookback=lookback,
@@ -217,10 +225,14 @@ def _asset(obj: Any) -> dict[str, Any] | None:
 
 
 def defect_record(
-    item: Mapping[str, Any], kind: Mapping[str, Any] | None, driver_id: str | None = None
+    item: Mapping[str, Any],
+    kind: Mapping[str, Any] | None,
+    driver_id: str | None = None,
+    table: vmrs.VmrsTable | None = None,
 ) -> dict[str, Any]:
     """A ``/defects/stream`` item as a ``dvir_defect`` record: ``kind`` is its defect type (or
-    ``None``), ``driver_id`` the driver who signed its DVIR (or ``None``)."""
+    ``None``), ``driver_id`` the driver who signed its DVIR (or ``None``), ``table`` the VMRS table
+    (the project's when ``None``)."""
     by = item.get("resolvedBy")
     resolved_by = None
     if isinstance(by, Mapping) and by.get("id"):
@@ -246,8 +258,16 @@ def defect_record(
         "resolvedAtTime": item.get("resolvedAtTime"),
         "resolvedBy": resolved_by,
         "mechanicNotes": item.get("mechanicNotes"),
+        "vmrs": (table or _builtin_vmrs()).lookup(
+            None if type_id is None else str(type_id), (kind or {}).get("label")
+        ),
         "updatedAtTime": str(item.get("updatedAtTime") or ""),
     }
+
+
+@functools.cache
+def _builtin_vmrs() -> vmrs.VmrsTable:
+    return vmrs.builtin()
 
 
 def dvir_record(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -113,6 +113,36 @@ DVIR_DEFECT = RecordType(
         ),
         Field("mechanicNotes", ("string", "null"), "The mechanic's notes."),
         Field(
+            "vmrs",
+            "object",
+            "The defect type's VMRS system (Code Key 31), from the project's small table for Samsara's"
+            " standard defect types (not checked against the licensed VMRS code book) or the FMC's own"
+            " table (parameter `vmrsTable`).",
+            fields=(
+                Field("codeKey", "integer", "The VMRS code key: always 31 (Systems).", required=True),
+                Field(
+                    "systemCode",
+                    ("string", "null"),
+                    "The three-digit system code (`013`); null when unmapped.",
+                ),
+                Field("system", ("string", "null"), "The system's name (`Brakes`), as the table gives it."),
+                Field(
+                    "table",
+                    "string",
+                    "Which table mapped it: the project's or the FMC's.",
+                    enum=("builtin", "fmc"),
+                    required=True,
+                ),
+                Field(
+                    "unmapped",
+                    "boolean",
+                    "The table has no row for the defect type: map it in the FMC's table.",
+                    required=True,
+                ),
+            ),
+            required=True,
+        ),
+        Field(
             "updatedAtTime",
             "string",
             "When the defect last changed (RFC 3339): the newer record wins.",

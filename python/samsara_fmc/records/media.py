@@ -19,8 +19,8 @@ CAMERA_MEDIA = RecordType(
     description=(
         "One camera media retrieval requested for a safety event or an alert, once it has ended: the"
         " files downloaded (input, times, SHA-256, size and content type; the bytes themselves are"
-        " written to Function Storage under `storageKey`, `media/<org>/<retrievalId>/<file>`, as the FMC"
-        " contract has no media upload yet), or an explicit failure (`failed`, `invalid`, `unavailable`,"
+        " delivered as files to the same sink just before the record, under `fileKey`,"
+        " `<retrievalId>/<input>.<ext>`), or an explicit failure (`failed`, `invalid`, `unavailable`,"
         " `timedOut` when still pending past the Function's `maxWaitHours`, `rejected` when the API"
         " refused the request) with its reason. Media URLs are bearer links that expire: never delivered."
     ),
@@ -57,7 +57,17 @@ CAMERA_MEDIA = RecordType(
                         "When Samsara made it available (RFC 3339).",
                         format="date-time",
                     ),
-                    Field("storageKey", "string", "Where the bytes are in Function Storage.", required=True),
+                    Field(
+                        "fileKey",
+                        "string",
+                        "The key the bytes were delivered under (`<retrievalId>/<input>.<ext>`): the FMC"
+                        " endpoint's file `<retrievalId>.<input>.<ext>` of stream `camera_media`, the"
+                        " storage object or SFTP file `camera_media/<fileKey>`.",
+                        required=True,
+                    ),
+                    Field(
+                        "location", ("string", "null"), "Where the sink put the file (its path or URL path)."
+                    ),
                     Field("sha256", "string", "The SHA-256 of the bytes, in hex.", required=True),
                     Field("sizeBytes", "integer", "The size of the file.", unit="B", required=True),
                     Field("contentType", "string", "The content type, from the bytes.", required=True),

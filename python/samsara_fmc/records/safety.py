@@ -178,6 +178,13 @@ SPEEDING_INTERVAL = RecordType(
     fields=(
         *_vehicle_fields(),
         Field("driverId", ("string", "null"), "The Samsara ID of the trip's driver; null when none."),
+        Field(
+            "driverExternalIds",
+            ("object", "null"),
+            "The driver's external IDs (`payrollId`, the FMC's own keys), from the fleet's drivers"
+            " (the speeding stream carries none).",
+            values=_EXTERNAL_IDS,
+        ),
         Field("tripStartTime", "string", "When the trip started.", format="date-time", required=True),
         Field("startTime", "string", "When the interval started.", format="date-time", required=True),
         Field("endTime", "string", "When the interval ended.", format="date-time", required=True),

@@ -68,6 +68,8 @@ class Health:
                 newestRecordAt=newest,
                 lagSeconds=_lag(now, newest),
             )
+        if result.get("quotaStatus") is not None:  # camera media: the month's retrieval quota
+            self.doc["quotaStatus"] = result["quotaStatus"]
         requests = result.get("requests", {})
         self.doc["retries"] = sum(int(side.get("retries", 0)) for side in requests.values())
         self.doc["rateLimited"] = sum(int(side.get("rateLimited", 0)) for side in requests.values())

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from samsara_fmc.exceptions import ConfigurationError, RecordTypeError
 
-__all__ = ["Batch", "DeliveryResult", "Sink", "check_key", "check_stream"]
+__all__ = ["Batch", "DeliveryResult", "Sink", "check_key", "check_stream", "file_digest"]
 
 _STREAM = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
@@ -34,6 +34,11 @@ def check_stream(stream: str) -> str:
         msg = f"invalid stream name `{stream}`: use 1 to 64 of letters, digits, `.`, `_` and `-`"
         raise ConfigurationError(msg)
     return stream
+
+
+def file_digest(data: bytes) -> str:
+    """The SHA-256 of a file's bytes, in hex (records name their files by it)."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def check_key(key: str) -> str:
@@ -163,6 +168,23 @@ class Sink(Protocol):
             ConfigurationError: The sink is misconfigured (no retry helps).
             DeliveryError: The FMC side refused or failed after the sink's own retries.
             DeadlineExceeded: The deadline would pass first; nothing is half-delivered under the key.
+        """
+        ...
+
+    def deliver_file(
+        self, stream: str, key: str, data: bytes, *, content_type: str, deadline: float | None = None
+    ) -> DeliveryResult:
+        """Delivers one file (camera media, a report) to ``stream`` under ``key``, replacing an earlier
+        file of the key; delivering the same bytes again changes nothing.
+
+        ``key`` is a delivery key whose last segment is the file's name with its extension
+        (``<retrievalId>/dashcamRoadFacing.jpeg``). The FMC endpoint stores it as file
+        ``key`` with ``/`` written ``.`` (``PUT /fmc/v1/streams/{stream}/files/{name}``), storage
+        as the object ``<prefix>/<stream>/<key>``, SFTP as ``<directory>/<stream>/<key>`` (written as
+        ``*.part``, then renamed). ``DeliveryResult.location`` says where it went.
+
+        Raises:
+            As :meth:`deliver`.
         """
         ...
 

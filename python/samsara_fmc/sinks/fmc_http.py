@@ -41,7 +41,7 @@ from samsara_fmc.exceptions import (
 )
 from samsara_fmc.sinks import Batch, DeliveryResult, check_key, check_stream
 
-__all__ = ["MAX_BATCH", "FmcHttpSink"]
+__all__ = ["MAX_BATCH", "FmcHttpSink", "file_name"]
 
 MAX_BATCH: int = _core.FMC_MAX_BATCH
 """The most records the reference contract takes in one request."""
@@ -221,6 +221,39 @@ class FmcHttpSink:
             details={"parts": len(parts), "replayedParts": replayed, "idempotencyKeys": keys},
         )
 
+    def deliver_file(
+        self, stream: str, key: str, data: bytes, *, content_type: str, deadline: float | None = None
+    ) -> DeliveryResult:
+        """Uploads ``data`` as file :func:`file_name` of ``key`` in ``stream``
+        (``PUT /fmc/v1/streams/{stream}/files/{name}``), replacing an earlier file of the name.
+
+        The ``Idempotency-Key`` is made of the key and a hash of the stream and the bytes: a retry
+        whose answer was lost, or a re-delivery after a crash, is answered from the first upload;
+        other bytes under the same key get a new key and replace the file.
+
+        Raises:
+            As :meth:`deliver`.
+        """
+        check_stream(stream)
+        name = file_name(key)
+        location = f"{_CONTRACT_PREFIX}/streams/{stream}/files/{name}"
+        digest = hashlib.sha256(stream.encode() + b"\0" + data).hexdigest()[:20]
+        idempotency_key = f"file/{key}/{digest}"
+        try:
+            answer, replayed = self._client.put_file(
+                stream, name, idempotency_key, content_type, data, deadline=deadline
+            )
+        except ApiError as e:
+            raise self._error(e, f"uploading file `{name}` ({len(data)} bytes) to `{stream}`") from e
+        return DeliveryResult(
+            records=0,
+            location=location,
+            inserted=int(bool(answer.get("inserted"))),
+            updated=int(not answer.get("inserted")),
+            replayed=bool(replayed),
+            details={"bytes": len(data), "idempotencyKey": idempotency_key},
+        )
+
     def _error(self, e: ApiError, doing: str, *, preflight: bool = False) -> Exception:
         """What the caller of the sink should see for ``e``: configuration (no retry helps) or delivery.
 
@@ -242,6 +275,16 @@ class FmcHttpSink:
             msg = f"cannot reach the FMC endpoint at `{self.url}` ({doing}: {e}): check the `FMC_URL` secret"
             return ConfigurationError(msg)
         return DeliveryError(f"the FMC endpoint failed while {doing}: {e}")
+
+
+def file_name(key: str) -> str:
+    """The contract's file name for a delivery key: its segments joined with ``.`` (the contract's
+    names are one path segment of letters, digits, ``.``, ``_`` and ``-``)."""
+    name = check_key(key).replace("/", ".")
+    if "+" in name or len(name) > 200:
+        msg = f"invalid file key `{key}`: use at most 200 of letters, digits, `.`, `_`, `-` and `/`"
+        raise ConfigurationError(msg)
+    return name
 
 
 def _parts(batch: Batch, size: int) -> list[tuple[int, bytes]]:

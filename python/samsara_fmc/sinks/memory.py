@@ -19,6 +19,7 @@ class MemorySink:
 
     def __init__(self) -> None:
         self.deliveries: dict[tuple[str, str], list[dict[str, object]]] = {}
+        self.files: dict[tuple[str, str], tuple[bytes, str]] = {}
         self.calls = 0
         self._lock = threading.Lock()
 
@@ -30,6 +31,14 @@ class MemorySink:
             self.calls += 1
             self.deliveries[(check_stream(stream), check_key(key))] = records
         return DeliveryResult(records=len(records), location=f"{stream}/{key}")
+
+    def deliver_file(
+        self, stream: str, key: str, data: bytes, *, content_type: str, deadline: float | None = None
+    ) -> DeliveryResult:
+        with self._lock:
+            self.calls += 1
+            self.files[(check_stream(stream), check_key(key))] = (bytes(data), content_type)
+        return DeliveryResult(records=0, location=f"{stream}/{key}", details={"bytes": len(data)})
 
     def records(self, stream: str) -> list[dict[str, object]]:
         """Everything delivered to ``stream``, in key order."""

@@ -254,6 +254,13 @@ class FilteredSink:
         """Delivers the batch with ``stream``'s rule applied."""
         return self.inner.deliver(stream, key, self.rules.apply(stream, batch), deadline=deadline)
 
+    def deliver_file(
+        self, stream: str, key: str, data: bytes, *, content_type: str, deadline: float | None = None
+    ) -> DeliveryResult:
+        """The inner sink's file delivery (the rules choose record fields; a file is delivered whole,
+        and only when the Function's configuration asks for it)."""
+        return self.inner.deliver_file(stream, key, data, content_type=content_type, deadline=deadline)
+
     def check(self, *, deadline: float | None = None) -> None:
         """The inner sink's check."""
         self.inner.check(deadline=deadline)

@@ -260,6 +260,16 @@ class SftpSink:
             self._with_retries(lambda sftp: self._write(sftp, final, data), f"write `{final}`", deadline)
         return DeliveryResult(records=len(batch), location=final, details={"bytes": len(data)})
 
+    def deliver_file(
+        self, stream: str, key: str, data: bytes, *, content_type: str, deadline: float | None = None
+    ) -> DeliveryResult:
+        """Writes ``data`` to ``<directory>/<stream>/<key>`` as ``*.part``, then renames it over the
+        final name, as batches are (``content_type`` has no place on SFTP)."""
+        final = posixpath.join(self.directory, check_stream(stream), check_key(key))
+        with self._lock:
+            self._with_retries(lambda sftp: self._write(sftp, final, data), f"write `{final}`", deadline)
+        return DeliveryResult(records=0, location=final, details={"bytes": len(data)})
+
     def check(self, *, deadline: float | None = None) -> None:
         """Connects, authenticates, and writes and removes a probe file in the directory."""
         probe = posixpath.join(self.directory, f".samsara-fmc-check-{_secrets.token_hex(4)}.part")

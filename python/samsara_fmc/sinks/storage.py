@@ -75,6 +75,24 @@ class StorageSink:
             raise DeliveryError(msg) from e
         return DeliveryResult(records=len(batch), location=where)
 
+    def deliver_file(
+        self, stream: str, key: str, data: bytes, *, content_type: str, deadline: float | None = None
+    ) -> DeliveryResult:
+        """Writes ``data`` as the object ``<prefix>/<stream>/<key>``, replacing an earlier file of the key."""
+        path = f"{check_stream(stream)}/{check_key(key)}"
+        where = f"{self.prefix}/{path}" if self.prefix else path
+        if deadline is not None and time.time() >= deadline:
+            msg = f"the deadline passed before `{where}` was written"
+            raise DeadlineExceeded(msg)
+        try:
+            self.store.put(where, data, content_type=content_type)
+        except (ConfigurationError, DeliveryError):
+            raise
+        except OSError as e:
+            msg = f"could not write `{where}` ({len(data)} bytes): {type(e).__name__}: {e}"
+            raise DeliveryError(msg) from e
+        return DeliveryResult(records=0, location=where, details={"bytes": len(data)})
+
     def check(self, *, deadline: float | None = None) -> None:
         """Nothing to check up front: the store was reached when it was built."""
 
