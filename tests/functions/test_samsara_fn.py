@@ -34,7 +34,7 @@ def demo(tmp_path: Path, server: ScriptedServer, feed: MiniFeed) -> Demo:
     assert ZIP.exists(), f"{ZIP} is missing: run `make bundle` (make test does)"
     assert sys.version_info[:2] == (3, 12), "samsara-fn runs on the Functions runtime's Python, 3.12"
     d = Demo(tmp_path / "fn", server.url)
-    d.init(ZIP, {"types": "obdOdometerMeters", "units": "metric"})
+    d.init(ZIP, {"types": "obdOdometerMeters", "units": "metric", "readings": "none"})
     return d
 
 
@@ -104,7 +104,8 @@ def test_the_zip_delivers_to_a_real_sftp_server(
     """The shipped zip, its own lib/ and the runtime's paramiko, writing CSV to OpenSSH's sftp-server."""
     assert ZIP.exists(), f"{ZIP} is missing: run `make bundle` (make test does)"
     d = Demo(tmp_path / "fn", server.url)
-    d.init(ZIP, {"types": "obdOdometerMeters", "units": "imperial"}, secrets=sftp.secrets())
+    params = {"types": "obdOdometerMeters", "units": "imperial", "readings": "none"}
+    d.init(ZIP, params, secrets=sftp.secrets())
     out = d.run("manual")
     assert out["ok"] and out["records"] == feed.pages * feed.vehicles
     csvs = [f for f in sftp.files() if f.startswith("vehicle_stats/") and f.endswith(".csv")]
@@ -125,7 +126,7 @@ def test_the_zip_delivers_to_the_fmc_endpoint(tmp_path: Path, sandbox_factory: A
     types = ["gps", "engineStates", "obdOdometerMeters"]
     d.init(
         ZIP,
-        {"types": ",".join(types), "units": "metric"},
+        {"types": ",".join(types), "units": "metric", "readings": "none"},
         secrets={"SAMSARA_API_TOKEN": sb.token, "FMC_URL": sb.url, "FMC_TOKEN": "fmc-token-9"},
     )
     first = d.run("manual")
