@@ -39,7 +39,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from samsara_fmc.engine._util import Clock, iso, utc_now
 from samsara_fmc.engine.core import StreamContext
@@ -55,6 +55,10 @@ from samsara_fmc.exceptions import (
 )
 from samsara_fmc.sinks import Batch
 
+if TYPE_CHECKING:
+    from samsara_fmc.engine.core import Stream
+    from samsara_fmc.engine.runner import RunContext
+
 __all__ = [
     "DESTRUCTIVE",
     "OWNERS",
@@ -66,7 +70,9 @@ __all__ = [
     "PlanReport",
     "ReconcileDriver",
     "SafetyBrakeError",
+    "external_ids_of",
     "record_digest",
+    "run_reconcile",
 ]
 
 DESTRUCTIVE = frozenset({"unlink", "deactivate", "unassign", "delete"})
@@ -269,6 +275,21 @@ class PlanReport:
             "delivered": self.delivered,
             **self.details,
         }
+
+
+def run_reconcile(ctx: RunContext, declared: Sequence[Stream], report: PlanReport) -> dict[str, Any]:
+    """One run of a reconciling Function: plan, brake, apply, deliver (or, with ``dryRun``, the plan
+    only; a dry run never resets); the summary carries the plan's report under ``sync``."""
+    from samsara_fmc.engine.runner import run_streams
+
+    reset = bool(ctx.params.get("reset")) and not ctx.params.get("dryRun")
+    return {**run_streams(ctx, declared, reset=reset), "sync": report.as_dict()}
+
+
+def external_ids_of(obj: Mapping[str, Any]) -> dict[str, str]:
+    """An object's ``externalIds`` as text, keys with no value left out (``{}`` when it has none)."""
+    e = obj.get("externalIds")
+    return {str(k): str(v) for k, v in e.items() if v is not None} if isinstance(e, Mapping) else {}
 
 
 def record_digest(record: Mapping[str, Any]) -> str:

@@ -29,14 +29,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from samsara_fmc.client import Client, path_id
-from samsara_fmc.engine import RunContext, Stream, StreamContext, run_streams
+from samsara_fmc.engine import RunContext, Stream, StreamContext
 from samsara_fmc.engine.reconcile import (
     Action,
     Brake,
     Plan,
     PlanReport,
     ReconcileDriver,
+    external_ids_of,
     record_digest,
+    run_reconcile,
 )
 from samsara_fmc.exceptions import BadRequestError, ConfigurationError, NotFoundError
 from samsara_fmc.sinks.fmc_http import FmcHttpSink
@@ -85,14 +87,7 @@ def streams(ctx: RunContext) -> tuple[list[Stream], PlanReport]:
 
 def run(ctx: RunContext) -> dict[str, Any]:
     """One run: plan, brake, apply, deliver (or, with ``dryRun``, the plan only)."""
-    declared, report = streams(ctx)
-    out = run_streams(ctx, declared, reset=bool(ctx.params.get("reset")) and not ctx.params.get("dryRun"))
-    return {**out, "sync": report.as_dict()}
-
-
-def _ext(obj: Mapping[str, Any]) -> dict[str, str]:
-    e = obj.get("externalIds")
-    return {str(k): str(v) for k, v in e.items() if v is not None} if isinstance(e, Mapping) else {}
+    return run_reconcile(ctx, *streams(ctx))
 
 
 def _members(tag: Mapping[str, Any]) -> set[str]:
@@ -125,7 +120,7 @@ def plan_tags(ctx: StreamContext, client: Client, sink: FmcHttpSink, key: str, v
     }
     fmc = {str(t["id"]): dict(t) for t in sink.master_list(DOMAIN, ctx.deadline)}
     vehicles = client.records("/fleet/vehicles", params={"limit": 512}, deadline=ctx.deadline)
-    by_fmc_vehicle = {_ext(v)[vkey]: str(v["id"]) for v in vehicles if vkey in _ext(v)}
+    by_fmc_vehicle = {external_ids_of(v)[vkey]: str(v["id"]) for v in vehicles if vkey in external_ids_of(v)}
     managed = set(by_fmc_vehicle.values())
     mapping: dict[str, str | None] = {}  # fmc tag id -> samsara tag id (None: created this run)
     used: set[str] = set()
@@ -140,11 +135,11 @@ def plan_tags(ctx: StreamContext, client: Client, sink: FmcHttpSink, key: str, v
         parent_sid = mapping.get(parent_fid) if parent_fid else None
         want = {by_fmc_vehicle[v] for v in ft.get("vehicles") or [] if v in by_fmc_vehicle}
         unmapped += sum(1 for v in ft.get("vehicles") or [] if v not in by_fmc_vehicle)
-        shared = set(_ext(ft).items())
+        shared = set(external_ids_of(ft).items())
         candidates = [t for s, t in samsara.items() if s not in used]
         found = (
-            next((t for t in candidates if _ext(t).get(key) == fid), None)
-            or next((t for t in candidates if shared & set(_ext(t).items())), None)
+            next((t for t in candidates if external_ids_of(t).get(key) == fid), None)
+            or next((t for t in candidates if shared & set(external_ids_of(t).items())), None)
             or next(
                 (
                     t
@@ -169,7 +164,7 @@ def plan_tags(ctx: StreamContext, client: Client, sink: FmcHttpSink, key: str, v
         used.add(sid)
         body = {}
         kind = "update"
-        if _ext(found).get(key) != fid:
+        if external_ids_of(found).get(key) != fid:
             body["externalIds"] = {key: fid}
             kind = "link"
         if found.get("name") != ft.get("name"):
@@ -283,7 +278,7 @@ def _patch(
         if t is None:
             return None
         ok = all(
-            (k == "externalIds" and _ext(t).get(key) == fid)
+            (k == "externalIds" and external_ids_of(t).get(key) == fid)
             or (k == "vehicles" and _members(t) == set(v))
             or (k not in ("externalIds", "vehicles") and t.get(k) == v)
             for k, v in body.items()

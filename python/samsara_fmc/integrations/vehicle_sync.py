@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from samsara_fmc.client import Client, path_id
-from samsara_fmc.engine import RunContext, Stream, StreamContext, run_streams
+from samsara_fmc.engine import RunContext, Stream, StreamContext
 from samsara_fmc.engine.reconcile import (
     Action,
     Brake,
@@ -40,7 +40,9 @@ from samsara_fmc.engine.reconcile import (
     Plan,
     PlanReport,
     ReconcileDriver,
+    external_ids_of,
     record_digest,
+    run_reconcile,
 )
 from samsara_fmc.exceptions import ConfigurationError, ResponseDecodeError
 from samsara_fmc.matching import match_vehicles
@@ -129,16 +131,12 @@ def streams(ctx: RunContext) -> tuple[list[Stream], PlanReport]:
     return [stream], report
 
 
+_ext = external_ids_of
+
+
 def run(ctx: RunContext) -> dict[str, Any]:
     """One run: plan, brake, apply, deliver (or, with ``dryRun``, the plan only)."""
-    declared, report = streams(ctx)
-    out = run_streams(ctx, declared, reset=bool(ctx.params.get("reset")) and not ctx.params.get("dryRun"))
-    return {**out, "sync": report.as_dict()}
-
-
-def _ext(v: Mapping[str, Any]) -> dict[str, str]:
-    e = v.get("externalIds")
-    return {str(k): str(x) for k, x in e.items()} if isinstance(e, Mapping) else {}
+    return run_reconcile(ctx, *streams(ctx))
 
 
 def _pool_digest(samsara: list[dict[str, Any]], fmc: list[dict[str, Any]]) -> str:
@@ -189,7 +187,14 @@ def plan_vehicles(
             continue
         links[sid], taken[fid] = prior, sid
         plan.actions.append(
-            _link(client, key, sid, fid, _ext(samsara[sid]), "the link's external ID is gone from Samsara")
+            _link(
+                client,
+                key,
+                sid,
+                fid,
+                _ext(samsara[sid]),
+                "the link's external ID is gone from Samsara",
+            )
         )
         links_after[fid] = plan.actions[-1].key
 
