@@ -30,7 +30,7 @@ from typing import Any
 from samsara_fmc.exceptions import CheckpointError, ConfigurationError
 from samsara_fmc.storage import ObjectStore
 
-__all__ = ["STATE_VERSION", "Lease", "StateStore", "StreamState", "fingerprint", "id_digests"]
+__all__ = ["STATE_VERSION", "Lease", "StateStore", "StreamState", "digest_id", "fingerprint", "id_digests"]
 
 STATE_VERSION = 2
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
@@ -43,9 +43,14 @@ def fingerprint(query: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+def digest_id(record_id: str) -> bytes:
+    """The 8-byte digest of a record id (what the state keeps to recognise repeated records)."""
+    return hashlib.blake2b(record_id.encode(), digest_size=_DIGEST).digest()
+
+
 def id_digests(ids: Iterable[str]) -> set[bytes]:
-    """8-byte digests of record ids (what the state keeps to recognise repeated records)."""
-    return {hashlib.blake2b(i.encode(), digest_size=_DIGEST).digest() for i in ids}
+    """The 8-byte digests of record ids, as a set."""
+    return {digest_id(i) for i in ids}
 
 
 def _now_iso() -> str:

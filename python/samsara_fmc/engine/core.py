@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from samsara_fmc.exceptions import DeadlineExceeded
 from samsara_fmc.sinks import Batch, Sink, check_stream
-from samsara_fmc.state import StateStore, StreamState, id_digests
+from samsara_fmc.state import StateStore, StreamState, digest_id, id_digests
 
 if TYPE_CHECKING:
     from samsara_fmc.runtime.log import RunLog
@@ -125,11 +125,18 @@ class StreamContext:
                 batch = _drop_lines(batch, replayed)
                 self.summary.repeated += before - len(batch)
             st.recent = []
-        elif st.recent:
-            before = len(batch)
-            seen = set().union(*st.recent)
-            batch = batch.keep(lambda i: not (id_digests([i]) & seen))
-            self.summary.repeated += before - len(batch)
+        digests: list[bytes] = []
+        if by_id and batch:
+            # One digest per record, used twice: to leave out the repeats, and as this delivery's ids.
+            digests = [digest_id(i) for i in batch.ids()]
+            if st.recent:
+                seen = set().union(*st.recent)
+                fresh = [d not in seen for d in digests]
+                if not all(fresh):
+                    before = len(batch)
+                    batch = batch.mask(fresh)
+                    digests = [d for d, f in zip(digests, fresh, strict=True) if f]
+                    self.summary.repeated += before - len(batch)
         if not batch and not rejects:
             return 0
         key = self._key(st.seq)
@@ -138,7 +145,7 @@ class StreamContext:
         self._send(key, batch, rejects)
         st.seq += 1
         st.records += len(batch)
-        self._pending = id_digests(batch.ids()) if (batch and by_id) else None
+        self._pending = set(digests) if (batch and by_id) else None
         newest = self.stream.newest(batch) if (self.stream.newest and batch) else None
         if newest and (st.newest is None or newest > st.newest):
             st.newest = newest

@@ -116,6 +116,14 @@ class Batch:
         """A hash of the batch's content (the NDJSON bytes), 16 hex digits."""
         return hashlib.sha256(self.ndjson()).hexdigest()[:16]
 
+    def mask(self, keep: Sequence[bool]) -> Batch:
+        """The records whose flag in ``keep`` (one per record, in order) is true, in the same form."""
+        if self._records is not None:
+            return Batch(records=[r for r, k in zip(self._records, keep, strict=True) if k])
+        lines = [line for line in self.ndjson().splitlines() if line]
+        kept = [line for line, k in zip(lines, keep, strict=True) if k]
+        return Batch(ndjson=b"".join(line + b"\n" for line in kept))
+
     def keep(self, predicate: Callable[[str], bool]) -> Batch:
         """The records whose ``id`` satisfies ``predicate``, in order, in the same form."""
         if self._records is not None:
