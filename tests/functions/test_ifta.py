@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import os
 import shutil
@@ -139,6 +140,11 @@ def test_closed_periods_once_a_changed_one_again_and_the_return_adds_up(
 
     [ret] = [x["record"] for x in rig.sb.fmc_records(RETURNS)]
     check_return(ret, [r for r in held.values() if r["period"] == "2026-Q4"], truth(rig, "2026-Q4"))
+    # The return's CSV is also a file at the FMC endpoint, delivered once, the record's bytes.
+    [f] = rig.sb.fmc_files(RETURNS)
+    assert f["name"] == "2026-Q4.ifta-return-2026-Q4.csv" and f["duplicates"] == 0, f
+    data = rig.sb.fmc_file(RETURNS, f["name"])
+    assert data == ret["csv"].encode() and hashlib.sha256(data).hexdigest() == ret["csvSha256"]
 
 
 @pytest.mark.parametrize("side", ["samsara", "fmc"])
@@ -182,6 +188,11 @@ def test_faults_still_deliver_each_version_once(rig_factory: Callable[..., Rig],
         assert {i: held[i]["taxPaidLitersReported"] for i in want} == want, period
     [ret] = [x["record"] for x in rig.sb.fmc_records(RETURNS)]
     check_return(ret, [r for r in held.values() if r["period"] == "2026-Q4"], truth(rig, "2026-Q4"))
+    # The return's CSV is also a file at the FMC endpoint, delivered once, the record's bytes.
+    [f] = rig.sb.fmc_files(RETURNS)
+    assert f["name"] == "2026-Q4.ifta-return-2026-Q4.csv" and f["duplicates"] == 0, f
+    data = rig.sb.fmc_file(RETURNS, f["name"])
+    assert data == ret["csv"].encode() and hashlib.sha256(data).hexdigest() == ret["csvSha256"]
 
 
 def check_return(ret: dict[str, Any], lines: list[dict[str, Any]], t: dict[str, Any]) -> None:

@@ -17,10 +17,15 @@ that delivery (the engine's outbox) and nothing else. A run's page limit counts 
 changed (each run reads the unchanged ones again, so it always gets further). A record that drops
 out of a changed period is not retracted (the driver cannot tell an FMC what to delete); the
 integration's own summary records (the IFTA return) carry the period whole.
+
+A record may come with files (``files``: the IFTA return's CSV): they are delivered through the
+sink's ``deliver_file`` before the records that name them, so a record never points at a missing
+file; a file delivered again after a crash is the same bytes under the same key, which changes nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -31,7 +36,10 @@ from samsara_fmc.engine._util import Clock, digest, pack, unpack, utc_now
 from samsara_fmc.engine.core import StreamContext
 from samsara_fmc.sinks import Batch
 
-__all__ = ["PeriodsDriver", "record_digest"]
+__all__ = ["FileOf", "PeriodsDriver", "record_digest"]
+
+FileOf = Callable[[Mapping[str, Any]], Sequence[tuple[str, bytes, str]]]
+"""A record's files, each ``(key, bytes, content type)``; the key's last segment is the file's name."""
 
 
 def record_digest(record: Mapping[str, Any]) -> bytes:
@@ -48,12 +56,14 @@ class PeriodsDriver:
         fetch: ``fetch(period, deadline)``: all records of one period (each with a stable ``id``).
         clock: The current time.
         keep: At most this many periods' fingerprints are kept (the newest by key).
+        files: A delivered record's files, delivered before it (``None``: records only).
     """
 
     due: Callable[[_dt.datetime], Sequence[str]]
     fetch: Callable[[str, float], Sequence[Mapping[str, Any]]]
     clock: Clock = utc_now
     keep: int = 64
+    files: FileOf | None = None
 
     def run(self, ctx: StreamContext) -> bool:
         st = ctx.state.state
@@ -73,6 +83,7 @@ class PeriodsDriver:
                 done[period] = fingerprint
                 st["periods"] = {k: done[k] for k in sorted(done)[-self.keep :]}
                 if fresh:
+                    self._deliver_files(ctx, fresh)
                     ctx.deliver(Batch.of(fresh), by_id=False)
                 else:
                     ctx.summary.pages += 1
@@ -82,3 +93,13 @@ class PeriodsDriver:
                 if ctx.page_limit_reached():
                     return False
         return True
+
+    def _deliver_files(self, ctx: StreamContext, records: Sequence[Mapping[str, Any]]) -> None:
+        if self.files is None:
+            return
+        for record in records:
+            for key, data, content_type in self.files(record):
+                with ctx.sink_lock or contextlib.nullcontext():
+                    ctx.sink.deliver_file(
+                        ctx.stream.sink_stream, key, data, content_type=content_type, deadline=ctx.deadline
+                    )

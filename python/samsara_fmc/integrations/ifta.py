@@ -179,6 +179,12 @@ class _Reads:
         }
 
 
+def return_csv(record: Mapping[str, Any]) -> list[tuple[str, bytes, str]]:
+    """A return record's CSV as a file of its own (``<period>/ifta-return-<period>.csv``), delivered
+    before the record; the record keeps it too, with its SHA-256."""
+    return [(f"{record['id']}/{record['csvFileName']}", str(record["csv"]).encode(), "text/csv")]
+
+
 def newest_period_end(batch: Batch) -> str | None:
     """The end of the newest period in a batch (for the stream's lag in health)."""
     ends = [str(r["periodEnd"]) for r in batch.records() if r.get("periodEnd")]
@@ -244,7 +250,7 @@ def streams(ctx: RunContext) -> list[Stream]:
             name="ifta-returns",
             sink_stream="ifta_returns",
             fingerprint=fingerprint({"path": JURISDICTION_PATH, "returns": 1}),
-            driver=PeriodsDriver(due=keys(True), fetch=returns, clock=lambda: CLOCK()),
+            driver=PeriodsDriver(due=keys(True), fetch=returns, clock=lambda: CLOCK(), files=return_csv),
             newest=newest_period_end,
         ),
     ]
