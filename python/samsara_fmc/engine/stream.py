@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from samsara_fmc.engine._util import Clock, digest, iso, pack, parse_time, unpack, utc_now
-from samsara_fmc.engine.core import StreamContext
+from samsara_fmc.engine.core import Stream, StreamContext
 from samsara_fmc.exceptions import BadRequestError
 from samsara_fmc.sinks import Batch
+from samsara_fmc.state import fingerprint
 
-__all__ = ["Pager", "StreamDriver", "refused_cursor"]
+__all__ = ["Pager", "StreamDriver", "newest_update", "refused_cursor", "updated_stream"]
 
 
 class Pager(Protocol):
@@ -168,3 +169,42 @@ class _Seen:
             total -= sizes[k]
             del self.groups[k]
         self._all = {d for text in self.groups.values() for d in unpack(text)}
+
+
+def newest_update(batch: Batch) -> str | None:
+    """The newest ``updatedAtTime`` in a batch of records (for the stream's lag in health)."""
+    times = [str(r["updatedAtTime"]) for r in batch.records() if r.get("updatedAtTime")]
+    return max(times, key=parse_time) if times else None
+
+
+def updated_stream(
+    *,
+    name: str,
+    sink_stream: str,
+    path: str,
+    query: Mapping[str, Any],
+    pager: Pager,
+    to_record: Callable[[Mapping[str, Any]], dict[str, Any]],
+    lookback_hours: int,
+    clock: Clock,
+    fingerprint_extra: Mapping[str, Any],
+) -> Stream:
+    """A ``/…/stream`` endpoint read by ``updatedAtTime`` (an object delivered again when it
+    changes), starting ``lookback_hours`` back: its driver, fingerprint (the path, the query and
+    ``fingerprint_extra``, e.g. the units) and lag from the records' ``updatedAtTime``."""
+    driver = StreamDriver(
+        client=pager,
+        path=path,
+        to_record=to_record,
+        params=dict(query),
+        changed_at="updatedAtTime",
+        lookback=_dt.timedelta(hours=lookback_hours),
+        clock=clock,
+    )
+    return Stream(
+        name=name,
+        sink_stream=sink_stream,
+        fingerprint=fingerprint({"path": path, **query, **fingerprint_extra}),
+        driver=driver,
+        newest=newest_update,
+    )

@@ -14,13 +14,12 @@ logged; with the parameter off they are not read out of Samsara's answer at all.
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections.abc import Mapping
 from typing import Any
 
-from samsara_fmc.engine import RunContext, Stream, StreamDriver
-from samsara_fmc.engine._util import Clock, parse_time, utc_now
-from samsara_fmc.sinks import Batch
+from samsara_fmc.engine import RunContext, Stream
+from samsara_fmc.engine._util import Clock, utc_now
+from samsara_fmc.engine.stream import newest_update, updated_stream
 from samsara_fmc.state import fingerprint
 
 __all__ = [
@@ -74,30 +73,19 @@ def streams(ctx: RunContext) -> list[Stream]:
     def record(item: Mapping[str, Any]) -> dict[str, Any]:
         return to_record(item, units=units, include_media_urls=media)
 
-    driver = StreamDriver(
-        client=ctx.client,
-        path=PATH,
-        to_record=record,
-        params=query,
-        changed_at="updatedAtTime",
-        lookback=_dt.timedelta(hours=int(p["lookbackHours"])),
-        clock=lambda: CLOCK(),
-    )
     return [
-        Stream(
+        updated_stream(
             name=name,
             sink_stream=SINK_STREAM,
-            fingerprint=fingerprint({"path": PATH, **query, "units": units}),
-            driver=driver,
-            newest=newest_update,
+            path=PATH,
+            query=query,
+            pager=ctx.client,
+            to_record=record,
+            lookback_hours=int(p["lookbackHours"]),
+            clock=lambda: CLOCK(),
+            fingerprint_extra={"units": units},
         )
     ]
-
-
-def newest_update(batch: Batch) -> str | None:
-    """The newest ``updatedAtTime`` in a batch of records (for the stream's lag in health)."""
-    times = [str(r["updatedAtTime"]) for r in batch.records() if r.get("updatedAtTime")]
-    return max(times, key=parse_time) if times else None
 
 
 def to_record(item: Mapping[str, Any], *, units: str, include_media_urls: bool = False) -> dict[str, Any]:

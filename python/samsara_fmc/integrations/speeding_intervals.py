@@ -28,11 +28,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from samsara_fmc.engine import RunContext, Stream, StreamDriver
+from samsara_fmc.engine import RunContext, Stream
 from samsara_fmc.engine._util import Clock, parse_time, utc_now
-from samsara_fmc.engine.stream import Pager
-from samsara_fmc.integrations.safety_events import convert_speed, newest_update, speed_unit
-from samsara_fmc.state import fingerprint
+from samsara_fmc.engine.stream import Pager, updated_stream
+from samsara_fmc.integrations.safety_events import convert_speed, speed_unit
 
 __all__ = [
     "CLOCK",
@@ -163,22 +162,17 @@ def streams(ctx: RunContext) -> list[Stream]:
     def record(item: Mapping[str, Any]) -> dict[str, Any]:
         return to_record(item, units=units, directory=directory)
 
-    driver = StreamDriver(
-        client=IntervalPages(ctx.client),
-        path=PATH,
-        to_record=record,
-        params=query,
-        changed_at="updatedAtTime",
-        lookback=_dt.timedelta(hours=int(p["lookbackHours"])),
-        clock=lambda: CLOCK(),
-    )
     return [
-        Stream(
+        updated_stream(
             name=f"speeding.{units}",
             sink_stream=SINK_STREAM,
-            fingerprint=fingerprint({"path": PATH, **query, "units": units}),
-            driver=driver,
-            newest=newest_update,
+            path=PATH,
+            query=query,
+            pager=IntervalPages(ctx.client),
+            to_record=record,
+            lookback_hours=int(p["lookbackHours"]),
+            clock=lambda: CLOCK(),
+            fingerprint_extra={"units": units},
         )
     ]
 

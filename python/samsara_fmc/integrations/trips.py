@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from samsara_fmc.client import Client
-from samsara_fmc.engine import RunContext, Stream, StreamDriver
+from samsara_fmc.engine import RunContext, Stream
 from samsara_fmc.engine._util import Clock, iso, parse_time, utc_now
-from samsara_fmc.integrations.safety_events import newest_update
-from samsara_fmc.state import fingerprint
+from samsara_fmc.engine.stream import updated_stream
 
 __all__ = [
     "ASSIGNMENTS",
@@ -137,22 +136,17 @@ def streams(ctx: RunContext) -> list[Stream]:
     def record(item: Mapping[str, Any]) -> dict[str, Any]:
         return to_record(item, units=units)
 
-    driver = StreamDriver(
-        client=AssignedPages(ctx.client),
-        path=PATH,
-        to_record=record,
-        params=QUERY,
-        changed_at="updatedAtTime",
-        lookback=_dt.timedelta(hours=int(p["lookbackHours"])),
-        clock=lambda: CLOCK(),
-    )
     return [
-        Stream(
+        updated_stream(
             name=f"trips.{units}",
             sink_stream=SINK_STREAM,
-            fingerprint=fingerprint({"path": PATH, **QUERY, "units": units}),
-            driver=driver,
-            newest=newest_update,
+            path=PATH,
+            query=QUERY,
+            pager=AssignedPages(ctx.client),
+            to_record=record,
+            lookback_hours=int(p["lookbackHours"]),
+            clock=lambda: CLOCK(),
+            fingerprint_extra={"units": units},
         )
     ]
 
