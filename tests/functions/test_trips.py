@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from samsara_fmc import records
-from samsara_fmc.engine._util import parse_time
+from samsara_fmc.engine._util import iso, parse_time
 from samsara_fmc.exceptions import ResponseDecodeError
 from samsara_fmc.integrations import trips
 from scripts import demo
@@ -71,8 +71,11 @@ def drives(sb: SandboxProcess, start: str, end: str) -> dict[str, dict[str, Any]
     return {f"{d['vehicleId']}:{d['startTime']}": d for d in sb.get(f"/__sandbox/truth/trips?{q}")["data"]}
 
 
-def assert_odometers(held: dict[str, dict[str, Any]], truth: dict[str, dict[str, Any]]) -> None:
-    """Every record's odometers are the sandbox's OBD odometer at its start and end, converted."""
+def assert_odometers(
+    held: dict[str, dict[str, Any]], truth: dict[str, dict[str, Any]], *, jumps: bool = False
+) -> None:
+    """Every record's odometers are the sandbox's OBD odometer at its start and end, converted (and
+    differ by the distance driven, unless the odometer may roll back or jump: ``jumps``)."""
     for i, r in held.items():
         d = truth[i]
         assert r["odometerSource"] == "obd", r
@@ -83,7 +86,9 @@ def assert_odometers(held: dict[str, dict[str, Any]], truth: dict[str, dict[str,
         per = 1000.0 if r["distanceUnit"] == "km" else trips.METERS_PER_MILE
         assert r["startOdometer"] == round(d["startOdometerMeters"] / per, 3)
         assert r["endOdometer"] == round(d["endOdometerMeters"] / per, 3)
-        assert r["endOdometerMeters"] - r["startOdometerMeters"] == pytest.approx(d["distanceMeters"], abs=1)
+        if not jumps:
+            moved = r["endOdometerMeters"] - r["startOdometerMeters"]
+            assert moved == pytest.approx(d["distanceMeters"], abs=1)
 
 
 def test_delivers_each_completed_trip_of_the_window(rig_factory: Callable[..., Rig]) -> None:
@@ -337,6 +342,35 @@ def test_legacy_trips_are_the_drives_of_the_stream(rig_factory: Callable[..., Ri
         assert s["source"] == "stream" and r["endAddress"]
 
     assert rig.invoke(source="legacy", units="imperial", lookbackHours="36")["records"] == 0
+
+
+def test_odometers_that_roll_back_or_jump_are_what_the_obd_odometer_reads(
+    sandbox_factory: Callable[..., SandboxProcess], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the sandbox's odometer rollbacks and jumps, both sources deliver the OBD odometer as Samsara
+    reads it at each trip's start and end: the stream's from the odometer history, legacy's its own."""
+    sb = sandbox_factory(*sandbox_args(), "--episodes", "on")
+    held: dict[str, dict[str, dict[str, Any]]] = {}
+    for source in ("stream", "legacy"):
+        rig = Rig(sb, "trips")
+        monkeypatch.setattr(trips, "CLOCK", rig.now)
+        assert rig.invoke(source=source, units="metric", lookbackHours="30")["ok"]
+        held[source] = {str(r["id"]): r for r in rig.delivered(STREAM)}
+    truth = drives(sb, min(r["startTime"] for r in held["stream"].values()), iso(rig.now()))
+    assert_odometers(held["stream"], truth, jumps=True)
+    assert_odometers(held["legacy"], truth, jumps=True)
+    both = held["stream"].keys() & held["legacy"].keys()
+    assert len(both) > 20
+    moved = [
+        i
+        for i in both
+        if held["stream"][i]["endOdometerMeters"] - held["stream"][i]["startOdometerMeters"]
+        != truth[i]["distanceMeters"]
+    ]
+    assert moved, "an odometer rolled back or jumped during a trip of the window"
+    for i in both:
+        keys = ("startOdometerMeters", "endOdometerMeters", "odometerSource")
+        assert [held["stream"][i][k] for k in keys] == [held["legacy"][i][k] for k in keys]
 
 
 def test_legacy_trips_in_progress_are_delivered_once_they_complete(rig_factory: Callable[..., Rig]) -> None:
