@@ -64,6 +64,7 @@ __all__ = [
     "SINK_STREAM",
     "STATS_HISTORY",
     "AssignedPages",
+    "assignments_for",
     "convert_distance",
     "driver_of",
     "from_legacy",
