@@ -41,7 +41,7 @@ SCOPES = (
     "Read Speeding Intervals,Read Defects,Read Defect Types,Read DVIRs,Write Defects,Read Trips,"
     "Read Idling,Read Assignments,Read Media Retrieval,Write Media Retrieval,Read Readings,"
     "Read Form Submissions,Read Issues,Write Issues,Write Form Submissions,Read Messages,Write Messages,"
-    "Read IFTA (US),Write Vehicles,Read Tags,Write Tags,Read Drivers"
+    "Read IFTA (US),Write Vehicles,Read Tags,Write Tags,Read Drivers,Read Vehicle Trips"
 )
 NAME = "vehicle-stats"
 
