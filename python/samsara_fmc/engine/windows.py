@@ -15,7 +15,10 @@ window if a deadline or page limit left one, then reads windows of ``window`` fr
 minus ``settle``; the mark moves only when a window has been read to its end. A record is delivered
 when its (id, content) is new: an unchanged record read again is not, a changed one is (an upsert of
 the same ``id``). Digests of windows that end before the overlap are dropped, and at most
-``max_seen`` are kept, so the state stays bounded.
+``max_seen`` are kept, so the state stays bounded. With ``keep_repeats``, a record read again is kept
+under the window that read it too: a record every window returns while it lasts (an ongoing
+driver–vehicle assignment) keeps its digest as long as it is returned, so it is delivered again only
+when it changes, never because its first window was dropped.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ class WindowsDriver:
         max_windows: At most this many new windows per run (``None``: until caught up).
         max_seen: At most this many digests are kept (the oldest windows' go first; a record of
             theirs read again would be delivered again, as an upsert). 8 bytes each.
+        keep_repeats: Keep the digest of a record read again under the window that read it as well,
+            for endpoints that return a lasting record in every window it overlaps.
     """
 
     fetch: Fetch
@@ -68,6 +73,7 @@ class WindowsDriver:
     clock: Clock = utc_now
     max_windows: int | None = None
     max_seen: int = 200_000
+    keep_repeats: bool = False
 
     def __post_init__(self) -> None:
         zero = _dt.timedelta(0)
@@ -145,6 +151,7 @@ class WindowsDriver:
     ) -> bool:
         st = ctx.state.state
         group = f"{iso(start)}/{iso(end)}"
+        kept = False
         for page in self.fetch(start, end, ctx.deadline):
             fresh = []
             for item in page:
@@ -152,15 +159,20 @@ class WindowsDriver:
                 d = digest(str(record["id"]), _content(record))
                 if d in known:
                     ctx.summary.repeated += 1
+                    if self.keep_repeats and d not in seen.setdefault(group, set()):
+                        seen[group].add(d)
+                        kept = True
                     continue
                 known.add(d)
                 seen.setdefault(group, set()).add(d)
                 fresh.append(record)
             if fresh:
                 ctx.deliver(Batch.of(fresh), by_id=False)
+            if fresh or kept:
                 st["seen"] = {k: pack(sorted(v)) for k, v in seen.items()}
                 ctx.commit()
-            else:
+                kept = False
+            if not fresh:
                 ctx.summary.pages += 1
             if ctx.page_limit_reached():
                 return False
@@ -178,6 +190,8 @@ class WindowsDriver:
                 break
             total -= len(seen[key])
             known.difference_update(seen.pop(key))
+        if self.keep_repeats:  # a digest dropped with an old window may still be held by a newer one
+            known.update(*seen.values())
         st["seen"] = {k: pack(sorted(v)) for k, v in seen.items()}
 
 
