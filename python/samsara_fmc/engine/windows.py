@@ -17,7 +17,7 @@ when its (id, content) is new: an unchanged record read again is not, a changed 
 the same ``id``). Digests of windows that end before the overlap are dropped, and at most
 ``max_seen`` are kept, so the state stays bounded. With ``keep_repeats``, a record read again is kept
 under the window that read it too: a record every window returns while it lasts (an ongoing
-driver–vehicle assignment) keeps its digest as long as it is returned, so it is delivered again only
+driver-vehicle assignment) keeps its digest as long as it is returned, so it is delivered again only
 when it changes, never because its first window was dropped.
 """
 
