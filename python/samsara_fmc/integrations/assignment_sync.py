@@ -310,12 +310,9 @@ class Assignment:
             return None
 
     def external_ids(self) -> dict[str, str]:
-        out = {}
-        for party in ("vehicle", "driver"):
-            fmc = self.data.get(f"fmc{party.title()}Id")
-            if fmc not in (None, ""):
-                out[self.keys[party]] = str(fmc)
-        return out
+        """The FMC's IDs the change names, for the outcome: ``fmcVehicleId``, ``fmcDriverId``."""
+        names = (f"fmc{party.title()}Id" for party in ("vehicle", "driver"))
+        return {n: str(self.data[n]) for n in names if self.data.get(n) not in (None, "")}
 
     def find(self, client: Client, deadline: float) -> dict[str, Any] | None:
         """Samsara's assignment of this vehicle, driver and start (read back), or ``None``."""
