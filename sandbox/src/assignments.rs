@@ -391,9 +391,11 @@ fn named(st: &crate::store::Store, d: &Value) -> Vec<usize> {
             .map(str::to_string)
             .or_else(|| d[fmc].as_str().map(|f| format!("fmcId:{f}")))?;
         if vehicle {
-            st.find_vehicle(&key).map(|i| st.vehicles[i]["id"].as_str().unwrap_or("").to_string())
+            st.find_vehicle(&key)
+                .map(|i| st.vehicles[i]["id"].as_str().unwrap_or("").to_string())
         } else {
-            st.find_driver(&key).map(|i| st.drivers[i]["id"].as_str().unwrap_or("").to_string())
+            st.find_driver(&key)
+                .map(|i| st.drivers[i]["id"].as_str().unwrap_or("").to_string())
         }
     };
     let (Some(v), Some(dr), Some(start)) = (
@@ -428,7 +430,10 @@ pub(crate) fn shows(sb: &Sandbox, d: &Value) -> bool {
     let end_ok = match d.get("endTime") {
         None => true,
         Some(Value::Null) => a["end"].is_null(),
-        Some(e) => e.as_str().and_then(parse_rfc3339_ms).is_some_and(|e| a["end"] == e),
+        Some(e) => e
+            .as_str()
+            .and_then(parse_rfc3339_ms)
+            .is_some_and(|e| a["end"] == e),
     };
     end_ok && d.get("isPassenger").is_none_or(|p| a["isPassenger"] == *p)
 }

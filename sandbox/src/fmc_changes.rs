@@ -108,14 +108,16 @@ pub(crate) fn script(sb: &Sandbox, req: &Request) -> Response {
         Ok(b) => b,
         Err(e) => return e,
     };
-    let Some(kind) = body
-        .get("type")
-        .and_then(Value::as_str)
-        .filter(|t| {
-            TYPES.contains(t) || VEHICLE_TYPES.contains(t) || ASSIGNMENT_TYPES.contains(t) || *t == "tag.updated"
-        })
-    else {
-        let all = [&TYPES[..], &VEHICLE_TYPES[..], &ASSIGNMENT_TYPES[..], &["tag.updated"][..]].concat();
+    let Some(kind) = body.get("type").and_then(Value::as_str).filter(|t| {
+        TYPES.contains(t) || VEHICLE_TYPES.contains(t) || ASSIGNMENT_TYPES.contains(t) || *t == "tag.updated"
+    }) else {
+        let all = [
+            &TYPES[..],
+            &VEHICLE_TYPES[..],
+            &ASSIGNMENT_TYPES[..],
+            &["tag.updated"][..],
+        ]
+        .concat();
         return Response::bad_param("type", &format!("must be one of {}", all.join(", ")));
     };
     let Some(data) = body.get("data").filter(|d| d.is_object()) else {
@@ -265,7 +267,8 @@ fn applied(sb: &Sandbox, c: &Value) -> bool {
 /// `driverId` or `fmcDriverId`, `startTime`, and `endTime`/`isPassenger`), kept apart from [`TYPES`].
 /// `GET /__sandbox/fmc/changes` counts the assignments a `created` one produced (`copies`) and says
 /// whether Samsara's assignment shows a `changed` or `ended` one (`applied`).
-pub(crate) const ASSIGNMENT_TYPES: [&str; 3] = ["assignment.created", "assignment.changed", "assignment.ended"];
+pub(crate) const ASSIGNMENT_TYPES: [&str; 3] =
+    ["assignment.created", "assignment.changed", "assignment.ended"];
 
 /// Scripted changes to the FMC's vehicle master list (`vehicle.updated`: `fmcId` and the FMC fields
 /// that changed, `unitNumber`, `licensePlate`, …; `vehicle.removed`: `fmcId`), kept apart from
