@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from samsara_fmc.client import Client
+from samsara_fmc.client import Client, RetryPolicy
 from samsara_fmc.engine._util import iso, parse_time
 from samsara_fmc.integrations import assignment_sync
 from tests.engine.rig import sim_clock
@@ -286,3 +287,29 @@ def test_assignment_types_are_read_each_apart(sb: SandboxProcess) -> None:
     got = stored(sb, STREAM)
     assert [r["assignmentType"] for r in got.values()] == ["external"]
     assert next(iter(got.values()))["fmcVehicleId"] == "V-0"
+
+
+def test_assignment_writes_are_paced_to_100_per_minute_by_the_client(
+    sandbox_factory: Callable[..., SandboxProcess],
+) -> None:
+    """The client the Function writes with (rate limiting on, as in Functions) against a sandbox that
+    enforces Samsara's limits: 60 creates back to back, the first 50 at once (the client's bucket holds
+    half of Samsara's 100, so it never meets a server bucket drained by someone else's burst), then one
+    per 0.6 s (100 a minute); Samsara refuses none (no 429)."""
+    args = [a for a in sandbox_args() if a not in ("--rate-limits", "off")]
+    sb = sandbox_factory(*args, "--rate-limits", "on")
+    api = client(sb)
+    vehicles = [str(v["id"]) for v in api.records("/fleet/vehicles", params={"limit": 512})][:12]
+    drivers = [str(d["id"]) for d in api.records("/fleet/drivers", params={"limit": 512})][:5]
+    base = sim_now(sb) - dt.timedelta(days=1)
+    paced = Client(token=sb.token, base_url=sb.url, retry=RetryPolicy(max_attempts=1))
+    since = len(sb.requests())
+    sent = []
+    for v in vehicles:
+        for j, d in enumerate(drivers):
+            start = iso(base + dt.timedelta(minutes=10 * j))
+            paced.request("POST", PATH, json_body={"vehicleId": v, "driverId": d, "startTime": start})
+            sent.append(time.monotonic())
+    assert writes(sb, "POST", PATH, since) == [200] * 60, "none refused by Samsara's limit"
+    assert sent[49] - sent[0] < 3, "the first 50 went at once"
+    assert sent[59] - sent[49] >= 10 * 0.6 * 0.9, "then one per 0.6 s: 100 a minute"
