@@ -41,7 +41,8 @@ SCOPES = (
     "Read Speeding Intervals,Read Defects,Read Defect Types,Read DVIRs,Write Defects,Read Trips,"
     "Read Idling,Read Assignments,Read Media Retrieval,Write Media Retrieval,Read Readings,"
     "Read Form Submissions,Read Issues,Write Issues,Write Form Submissions,Read Messages,Write Messages,"
-    "Read IFTA (US),Write Vehicles,Read Tags,Write Tags,Read Drivers,Write Assignments"
+    "Read IFTA (US),Write Vehicles,Read Tags,Write Tags,Read Drivers,Read Vehicle Trips,"
+    "Write Assignments"
 )
 NAME = "vehicle-stats"
 

@@ -161,6 +161,46 @@ def test_a_window_stopped_midway_is_finished_from_the_same_window(
     assert set(counts) == truth and len(truth) > 10 and all(n == 1 for n in counts.values())
 
 
+def test_a_page_limit_of_one_moves_on_window_by_window(
+    sandbox_factory: Callable[..., SandboxProcess],
+) -> None:
+    """Windows of one page each under ``max_pages=1``: each run closes one window (the limit met by a
+    window's last page closes it) and the overlap, read whole first, does not use the limit up."""
+    sb = sandbox_factory()
+    rig = Rig.of(sb)
+
+    def one_page(start: dt.datetime, end: dt.datetime, deadline: float) -> Iterator[list[dict[str, Any]]]:
+        yield [e for page in idling(rig)(start, end, deadline) for e in page]
+
+    driver = WindowsDriver(
+        fetch=one_page,
+        to_record=idling_record,
+        window=dt.timedelta(hours=8),
+        settle=dt.timedelta(minutes=10),
+        overlap=dt.timedelta(hours=6),
+        lookback=dt.timedelta(hours=40),
+        clock=sim_clock(sb),
+    )
+    stream = Stream(name="idling", sink_stream="idling_events", fingerprint="idling-v1", driver=driver)
+    marks = []
+    for run in range(8):
+        out = rig.run([stream], correlation=f"run-{run}", max_pages=1)
+        marks.append(rig.state("idling")["state"]["mark"])
+        if out["caughtUp"]:
+            break
+    # 40 h less the 10 min settle: four windows of 8 h and one of 7 h 50 min, one a run.
+    assert len(set(marks)) == len(marks) == 5 and out["caughtUp"], marks
+    state = rig.state("idling")["state"]
+    truth = {
+        str(e["eventUuid"])
+        for e in rig.client.records(
+            "/idling/events", params={"startTime": state["first"], "endTime": state["mark"], "limit": 200}
+        )
+    }
+    counts = Counter(str(r["id"]) for r in rig.delivered("idling_events"))
+    assert set(counts) == truth and len(truth) > 10 and all(n == 1 for n in counts.values())
+
+
 @pytest.mark.parametrize("seed", [31, 32, 33, 34, 35, 52])
 def test_seeded_fault_schedules_deliver_every_point_once(
     sandbox_factory: Callable[..., SandboxProcess], seed: int
