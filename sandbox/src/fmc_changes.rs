@@ -2,8 +2,8 @@
 //! changes, new cost-centre tags and defect resolutions. Roster and tag changes are generated every
 //! six simulated hours; any change can also be scripted through `POST /__sandbox/fmc/changes`.
 //! `GET /__sandbox/fmc/changes` reports, per change, whether Samsara's state now reflects it, and for
-//! the workflow changes (issues, forms, driver messages) how many Samsara objects it produced
-//! (`copies`: 1 when applied exactly once).
+//! the workflow changes (issues, forms, driver messages) and assignments created how many Samsara
+//! objects it produced (`copies`: 1 when applied exactly once).
 
 use serde_json::{json, Value};
 
@@ -108,12 +108,16 @@ pub(crate) fn script(sb: &Sandbox, req: &Request) -> Response {
         Ok(b) => b,
         Err(e) => return e,
     };
-    let Some(kind) = body
-        .get("type")
-        .and_then(Value::as_str)
-        .filter(|t| TYPES.contains(t) || VEHICLE_TYPES.contains(t) || *t == "tag.updated")
-    else {
-        let all = [&TYPES[..], &VEHICLE_TYPES[..], &["tag.updated"][..]].concat();
+    let Some(kind) = body.get("type").and_then(Value::as_str).filter(|t| {
+        TYPES.contains(t) || VEHICLE_TYPES.contains(t) || ASSIGNMENT_TYPES.contains(t) || *t == "tag.updated"
+    }) else {
+        let all = [
+            &TYPES[..],
+            &VEHICLE_TYPES[..],
+            &ASSIGNMENT_TYPES[..],
+            &["tag.updated"][..],
+        ]
+        .concat();
         return Response::bad_param("type", &format!("must be one of {}", all.join(", ")));
     };
     let Some(data) = body.get("data").filter(|d| d.is_object()) else {
@@ -174,6 +178,7 @@ fn copies(sb: &Sandbox, c: &Value) -> Option<usize> {
                     .count(),
             )
         }
+        Some("assignment.created") => Some(crate::assignments::copies(sb, d)),
         Some("message.sent") => {
             let drivers: Vec<String> = match d.get("driverIds").and_then(Value::as_array) {
                 Some(ids) => ids.iter().filter_map(id_text).collect(),
@@ -208,7 +213,9 @@ fn id_text(v: &Value) -> Option<String> {
 fn applied(sb: &Sandbox, c: &Value) -> bool {
     let d = &c["data"];
     match c["type"].as_str() {
-        Some("issue.created" | "form.assigned" | "message.sent") => copies(sb, c).is_some_and(|n| n >= 1),
+        Some("issue.created" | "form.assigned" | "message.sent" | "assignment.created") => {
+            copies(sb, c).is_some_and(|n| n >= 1)
+        }
         Some("issue.updated") => d["issueId"]
             .as_str()
             .and_then(|id| crate::issues::current_of(sb, id))
@@ -250,10 +257,18 @@ fn applied(sb: &Sandbox, c: &Value) -> bool {
             })
         }
         Some("vehicle.updated") => vehicle_applied(sb, d),
+        Some("assignment.changed" | "assignment.ended") => crate::assignments::shows(sb, d),
         Some("vehicle.removed" | "tag.updated") => true,
         _ => false,
     }
 }
+
+/// Scripted changes to the FMC's driver–vehicle assignments (data: `vehicleId` or `fmcVehicleId`,
+/// `driverId` or `fmcDriverId`, `startTime`, and `endTime`/`isPassenger`), kept apart from [`TYPES`].
+/// `GET /__sandbox/fmc/changes` counts the assignments a `created` one produced (`copies`) and says
+/// whether Samsara's assignment shows a `changed` or `ended` one (`applied`).
+pub(crate) const ASSIGNMENT_TYPES: [&str; 3] =
+    ["assignment.created", "assignment.changed", "assignment.ended"];
 
 /// Scripted changes to the FMC's vehicle master list (`vehicle.updated`: `fmcId` and the FMC fields
 /// that changed, `unitNumber`, `licensePlate`, …; `vehicle.removed`: `fmcId`), kept apart from

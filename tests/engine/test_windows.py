@@ -275,3 +275,47 @@ def test_the_digests_kept_are_bounded(sandbox_factory: Callable[..., SandboxProc
     seen = rig.state("idling")["state"]["seen"]
     sizes = [len(base64.b64decode(v)) // 8 for v in seen.values()]
     assert sum(sizes) <= 5, f"{sum(sizes)} digests kept after delivering more than 10 records"
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_a_record_every_window_returns_is_delivered_again_only_when_it_changes_with_keep_repeats(
+    sandbox_factory: Callable[..., SandboxProcess], keep: bool
+) -> None:
+    """An ongoing record (a driver-vehicle assignment still in progress) overlaps every window; it ends
+    later. With ``keep_repeats`` it is delivered twice (as it was, as it ended); without, again each
+    time its first window leaves the overlap."""
+    sb = sandbox_factory()
+    rig = Rig.of(sb)
+    t0 = parse_time("2026-11-02T00:00:00Z")
+    now = [t0]
+    ends: list[str | None] = [None]
+
+    def fetch(start: dt.datetime, end: dt.datetime, deadline: float) -> Iterator[list[dict[str, Any]]]:
+        e = ends[0]
+        yield [{"id": "lasting", "end": e}] if e is None or parse_time(e) >= start else []
+
+    driver = WindowsDriver(
+        fetch=fetch,
+        to_record=lambda item: {"schemaVersion": 1, **item},
+        window=dt.timedelta(hours=1),
+        settle=dt.timedelta(0),
+        overlap=dt.timedelta(hours=2),
+        lookback=dt.timedelta(hours=1),
+        clock=lambda: now[0],
+        keep_repeats=keep,
+    )
+    stream = Stream(name="lasting", sink_stream="trips", fingerprint="lasting-v1", driver=driver)
+    for run in range(12):
+        now[0] = t0 + dt.timedelta(hours=run)
+        if run == 9:
+            ends[0] = iso(now[0] - dt.timedelta(minutes=30))
+        rig.run([stream], correlation=f"run-{run}")
+    versions = [r["end"] for r in rig.delivered("trips")]
+    if keep:
+        assert versions == [None, ends[0]], "once as it was, once as it ended"
+        seen = rig.state("lasting")["state"]["seen"]
+        assert all(parse_time(k.split("/")[1]) > now[0] - dt.timedelta(hours=2) for k in seen), (
+            "only windows within the overlap keep digests"
+        )
+    else:
+        assert versions.count(None) > 1, "delivered again unchanged once its first window was dropped"

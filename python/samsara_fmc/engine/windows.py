@@ -17,7 +17,10 @@ when its (id, content) is new: an unchanged record read again is not, a changed 
 the same ``id``). Digests of windows that end before the overlap are dropped, and at most
 ``max_seen`` are kept, so the state stays bounded. A run's page limit (``maxPages``) counts the pages of
 the windows past the overlap (the overlap is read whole) and stops a window only before a page beyond
-the limit, so each run under any limit moves the mark on.
+the limit, so each run under any limit moves the mark on. With ``keep_repeats``, a record read again is
+kept under the window that read it too: a record every window returns while it lasts (an ongoing
+driver-vehicle assignment) keeps its digest as long as it is returned, so it is delivered again only
+when it changes, never because its first window was dropped.
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ class WindowsDriver:
         max_windows: At most this many new windows per run (``None``: until caught up).
         max_seen: At most this many digests are kept (the oldest windows' go first; a record of
             theirs read again would be delivered again, as an upsert). 8 bytes each.
+        keep_repeats: Keep the digest of a record read again under the window that read it as well,
+            for endpoints that return a lasting record in every window it overlaps.
     """
 
     fetch: Fetch
@@ -70,6 +75,7 @@ class WindowsDriver:
     clock: Clock = utc_now
     max_windows: int | None = None
     max_seen: int = 200_000
+    keep_repeats: bool = False
 
     def __post_init__(self) -> None:
         zero = _dt.timedelta(0)
@@ -155,6 +161,7 @@ class WindowsDriver:
     ) -> bool:
         st = ctx.state.state
         group = f"{iso(start)}/{iso(end)}"
+        kept = False
         for page in self.fetch(start, end, ctx.deadline):
             # The page limit is checked once another page came: a limit met by a window's last page
             # closes the window (were it checked after each page, a window of one page would be read
@@ -167,15 +174,20 @@ class WindowsDriver:
                 d = digest(str(record["id"]), _content(record))
                 if d in known:
                     ctx.summary.repeated += 1
+                    if self.keep_repeats and d not in seen.setdefault(group, set()):
+                        seen[group].add(d)
+                        kept = True
                     continue
                 known.add(d)
                 seen.setdefault(group, set()).add(d)
                 fresh.append(record)
             if fresh:
                 ctx.deliver(Batch.of(fresh), by_id=False)
+            if fresh or kept:
                 st["seen"] = {k: pack(sorted(v)) for k, v in seen.items()}
                 ctx.commit()
-            else:
+                kept = False
+            if not fresh:
                 ctx.summary.pages += 1
         return True
 
@@ -191,6 +203,8 @@ class WindowsDriver:
                 break
             total -= len(seen[key])
             known.difference_update(seen.pop(key))
+        if self.keep_repeats:  # a digest dropped with an old window may still be held by a newer one
+            known.update(*seen.values())
         st["seen"] = {k: pack(sorted(v)) for k, v in seen.items()}
 
 

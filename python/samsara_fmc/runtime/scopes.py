@@ -75,6 +75,7 @@ PROBES: dict[str, Probe] = {
     "Read Messages": Probe("GET", "/v1/fleet/messages", (("durationMs", "0"),)),
     "Write Messages": Probe("POST", "/v1/fleet/messages", body={}),
     "Write Media Retrieval": Probe("POST", "/cameras/media/retrieval", body={}),
+    "Write Assignments": Probe("PATCH", "/fleet/driver-vehicle-assignments", body={}),
 }
 
 
