@@ -25,6 +25,7 @@ real ``kill -9``.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import random
@@ -552,6 +553,19 @@ SUBJECTS: dict[str, Callable[[], Subject]] = {
     "dvir-defects": DvirDefects,
     "camera-media": CameraMedia,
 }
+
+
+def _elsewhere(module: str, name: str) -> Callable[[], Subject]:
+    """A Subject defined in another module of ``tests.support`` (which imports this one)."""
+
+    def make() -> Subject:
+        subject: Subject = getattr(importlib.import_module(f"tests.support.{module}"), name)()
+        return subject
+
+    return make
+
+
+SUBJECTS["assignment-sync"] = _elsewhere("subjects_assignments", "AssignmentSync")
 
 
 # ---- the harness ---------------------------------------------------------------------------------------
