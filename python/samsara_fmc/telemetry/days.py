@@ -49,7 +49,10 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
 
 
 class DayTracker:
-    """Every vehicle's open and recently closed days; ``state`` is JSON-able and changed in place."""
+    """Every vehicle's open and recently closed days; ``state`` is JSON-able and changed in place.
+
+    ``state["days"][vehicle][date]`` is a day (per vehicle, so a vehicle's part can be stored on its
+    own); ``tooLate``, ``since`` and ``forgotten`` are the tracker's own."""
 
     def __init__(
         self,
@@ -70,7 +73,13 @@ class DayTracker:
         self.divergence_min_m = divergence_min_m
         self._bounds: dict[str, tuple[float, float]] = {}
         self._dates: dict[int, str] = {}
-        state.setdefault("days", {})
+        self.touched: set[str] = set()
+        """Vehicles whose days :meth:`due` changed (closed, found partial, forgotten)."""
+        days = state.setdefault("days", {})
+        # State written before days were kept per vehicle: flat ``vehicle|date`` keys.
+        for k in [k for k, d in days.items() if "|" in k and isinstance(d, dict) and "date" in d]:
+            d = days.pop(k)
+            days.setdefault(str(d["vehicle"]), {})[str(d["date"])] = d
         state.setdefault("tooLate", 0)
         state.setdefault("closedUntil", None)
 
@@ -78,8 +87,8 @@ class DayTracker:
 
     def _day(self, vehicle: str, t: float) -> dict[str, Any] | None:
         date = self._date(t)
-        key = f"{vehicle}|{date}"
-        day: dict[str, Any] | None = self.state["days"].get(key)
+        mine: dict[str, Any] | None = self.state["days"].get(vehicle)
+        day: dict[str, Any] | None = None if mine is None else mine.get(date)
         if day is None:
             _, hi = self.bounds(date)
             horizon = self.state.get("forgotten") or {}
@@ -97,7 +106,7 @@ class DayTracker:
                 "sent": None,
                 "faultsOpen": None,
             }
-            self.state["days"][key] = day
+            self.state["days"].setdefault(vehicle, {})[date] = day
         day["first"] = min(float(day["first"]), t)
         day["last"] = max(float(day["last"]), t)
         day["dirty"] = True
@@ -159,15 +168,15 @@ class DayTracker:
     def due(self, now: float, open_faults: Callable[[str], int]) -> list[dict[str, Any]]:
         """Records of the days closed by ``now`` that were not delivered yet or changed since."""
         out = []
-        days: dict[str, Any] = self.state["days"]
+        days: dict[str, dict[str, Any]] = self.state["days"]
         since = self.state.get("since")
-        for key in sorted(days, key=lambda k: (days[k]["date"], days[k]["vehicle"])):
-            day = days[key]
-            if not day.get("dirty", True):
-                continue
+        dirty = [(date, v) for v, mine in days.items() for date, d in mine.items() if d.get("dirty", True)]
+        for date, vehicle in sorted(dirty):
+            day = days[vehicle][date]
             lo, hi = self.bounds(day["date"])
             if now < hi + self.close_after_s:
                 continue
+            self.touched.add(vehicle)
             if since is not None and lo < since:  # begun before the tracker was: partial, not summed
                 day["dirty"] = False
                 continue
@@ -179,10 +188,16 @@ class DayTracker:
             if digest != day["sent"]:
                 day["sent"] = digest
                 out.append(rec)
-        for key in [
-            k for k, d in days.items() if now >= self.bounds(d["date"])[1] + self.close_after_s + self.keep_s
-        ]:
-            del days[key]
+        cutoff = now - self.close_after_s - self.keep_s
+        gone = {date for mine in days.values() for date in mine if self.bounds(date)[1] <= cutoff}
+        if gone:
+            for vehicle in list(days):
+                mine = days[vehicle]
+                for date in gone.intersection(mine):
+                    del mine[date]
+                    self.touched.add(vehicle)
+                if not mine:
+                    del days[vehicle]
         self.state["forgotten"] = {"at": now}
         return out
 

@@ -1,0 +1,167 @@
+"""Tracker state in shards: per-key parts (a vehicle's trackers) kept in objects of their own, grouped
+by a hash bucket of the key, so a round saves only the buckets it changed, not the whole fleet.
+
+A shard is an immutable, content-addressed object (``<state key without .json>.shards/<bucket>-<hash>
+.json.z``: zlib-compressed JSON ``{key: part}``). A round writes the shards of the buckets it touched
+under their new names, then commits the stream's state document, which names every bucket's current
+shard next to the feed cursors: that single conditional write is the commit. A crash before it leaves
+the document naming the old shards, which are still there (nothing is overwritten in place), so the
+next run resumes from the old cursors with the old tracker state; the new objects are unreferenced
+clutter. Only after the commit are the replaced shards deleted. Two runs racing (one that lost its
+lease) cannot corrupt each other: equal names mean equal bytes, and the loser's commit is refused.
+
+The document's ``shards``: ``{"layout": 1, "buckets": N, "keys": {bucket: object key}}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from samsara_fmc.exceptions import CheckpointError
+from samsara_fmc.state import StateStore
+
+__all__ = ["LAYOUT", "Partition", "ShardSet"]
+
+LAYOUT = 1
+"""The shard layout this version writes and reads."""
+
+
+class Partition(Protocol):
+    """How a transform's tracker state splits into per-key parts and a small shared rest."""
+
+    def keys(self, trackers: dict[str, Any]) -> Iterable[str]:
+        """Every key (vehicle) with a part in ``trackers``."""
+        ...
+
+    def dump(self, trackers: dict[str, Any], key: str) -> Any:
+        """``key``'s part, JSON-able (``None``: nothing to keep)."""
+        ...
+
+    def load(self, trackers: dict[str, Any], key: str, part: Any) -> None:
+        """Puts a part :meth:`dump` made back into ``trackers``."""
+        ...
+
+    def shared(self, trackers: dict[str, Any]) -> dict[str, Any]:
+        """What is not per key (counters, the trackers' clocks): kept in the state document."""
+        ...
+
+    def touched(self, trackers: dict[str, Any]) -> set[str]:
+        """The keys whose parts changed since the last call (and forgets them)."""
+        ...
+
+
+def bucket_of(key: str, buckets: int) -> int:
+    """The bucket of ``key`` (stable across runs and versions: a hash, not Python's ``hash``)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=4).digest(), "big") % buckets
+
+
+@dataclass
+class ShardSet:
+    """The shards of one stream during a run: which keys each bucket holds, and each bucket's object."""
+
+    states: StateStore
+    stream: str
+    partition: Partition
+    buckets: int
+    keys: dict[int, str] = field(default_factory=dict)
+    members: dict[int, set[str]] = field(default_factory=dict)
+    written: int = 0
+    """Bytes of shard objects written this run."""
+
+    @classmethod
+    def open(
+        cls,
+        states: StateStore,
+        stream: str,
+        partition: Partition,
+        doc: dict[str, Any],
+        trackers: dict[str, Any],
+        *,
+        buckets: int,
+    ) -> ShardSet:
+        """Loads every shard ``doc["shards"]`` names into ``trackers``.
+
+        Raises:
+            CheckpointError: A newer layout, or a shard the document names is missing or unreadable.
+        """
+        key = states.key(stream)
+        meta = doc.get("shards")
+        if not isinstance(meta, dict):
+            return cls(states, stream, partition, buckets)
+        hint = f"run once with `reset=true` to start the stream again (state `{key}`)"
+        layout = meta.get("layout")
+        if layout != LAYOUT:
+            if isinstance(layout, int) and layout > LAYOUT:
+                msg = (
+                    f"state `{key}` keeps its trackers in shard layout {layout}, newer than this "
+                    f"samsara-fmc understands ({LAYOUT}); deploy the newer samsara-fmc that wrote it"
+                )
+            else:
+                msg = f"state `{key}` has an invalid shard layout `{layout!r}`; {hint}"
+            raise CheckpointError(msg)
+        out = cls(states, stream, partition, int(meta.get("buckets") or buckets))
+        for b, obj in (meta.get("keys") or {}).items():
+            raw = states.store.get(str(obj))
+            if raw is None:
+                msg = f"shard `{obj}` named by state `{key}` is missing from storage; restore it or {hint}"
+                raise CheckpointError(msg)
+            try:
+                parts = json.loads(zlib.decompress(raw))
+            except (zlib.error, ValueError) as e:
+                raise CheckpointError(f"shard `{obj}` of state `{key}` is unreadable ({e}); {hint}") from e
+            bucket = int(b)
+            out.keys[bucket] = str(obj)
+            out.members[bucket] = set(parts)
+            for k, part in parts.items():
+                partition.load(trackers, k, part)
+        return out
+
+    def adopt(self, trackers: dict[str, Any]) -> set[str]:
+        """Every key of ``trackers`` (state from before shards, loaded whole): all to be written."""
+        return set(self.partition.keys(trackers))
+
+    def save(self, trackers: dict[str, Any], touched: Iterable[str], doc: dict[str, Any]) -> list[str]:
+        """Writes the shards of the buckets ``touched`` keys fall in, and names them in ``doc`` (the
+        state document's driver state, committed next by the caller). Returns the objects they
+        replace, to delete once that commit succeeded."""
+        changed: set[int] = set()
+        for k in touched:
+            b = bucket_of(k, self.buckets)
+            self.members.setdefault(b, set()).add(k)
+            changed.add(b)
+        prefix = self.states.key(self.stream).removesuffix(".json") + ".shards"
+        replaced = []
+        for b in sorted(changed):
+            parts = {}
+            for k in sorted(self.members[b]):
+                part = self.partition.dump(trackers, k)
+                if part is not None:
+                    parts[k] = part
+            self.members[b] = set(parts)
+            old = self.keys.get(b)
+            if not parts:
+                if old is not None:
+                    del self.keys[b]
+                    replaced.append(old)
+                continue
+            data = zlib.compress(json.dumps(parts, separators=(",", ":")).encode(), 6)
+            name = f"{prefix}/{b:04d}-{hashlib.blake2b(data, digest_size=10).hexdigest()}.json.z"
+            if name == old:
+                continue
+            self.states.store.put(name, data, content_type="application/zlib")
+            self.written += len(data)
+            self.keys[b] = name
+            if old is not None:
+                replaced.append(old)
+        doc["shards"] = {
+            "layout": LAYOUT,
+            "buckets": self.buckets,
+            "keys": {str(b): k for b, k in sorted(self.keys.items())},
+        }
+        doc["trackers"] = self.partition.shared(trackers)
+        return replaced
