@@ -35,7 +35,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "python"))
 
 from bench.bench_delivery import FMC_TOKEN, TOKEN, call, start_sandbox  # noqa: E402
 

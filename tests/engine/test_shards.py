@@ -55,11 +55,11 @@ class DyingStorage(MemoryStorage):
 
 
 def commit_round(
-    states: StateStore, trackers: dict[str, Any], touched: set[str], *, buckets: int = 8
+    states: StateStore, trackers: dict[str, Any], touched: set[str], *, per_shard: int = 13
 ) -> list[str]:
     """One round as the tracked driver does it: load the committed state, apply, save shards, commit."""
     st = states.load(STREAM, fingerprint=FP)
-    shards = ShardSet.open(states, STREAM, Parts(), st.state, {}, buckets=buckets)
+    shards = ShardSet.open(states, STREAM, Parts(), st.state, {}, per_shard=per_shard)
     replaced = shards.save(trackers, touched, st.state)
     states.save(st)
     for key in replaced:
@@ -70,7 +70,7 @@ def commit_round(
 def loaded(states: StateStore) -> dict[str, Any]:
     st = states.load(STREAM, fingerprint=FP)
     trackers: dict[str, Any] = dict(st.state.get("trackers") or {})
-    ShardSet.open(states, STREAM, Parts(), st.state, trackers, buckets=8)
+    ShardSet.open(states, STREAM, Parts(), st.state, trackers)
     return trackers
 
 
@@ -80,7 +80,7 @@ def test_a_round_writes_only_the_buckets_it_touched_and_removes_what_they_replac
     per = {f"v{i}": {"odometer": i * 1000.0} for i in range(100)}
     commit_round(states, {"per": per, "count": 1}, set(per))
     first = store.shard_puts
-    assert first == len({bucket_of(k, 8) for k in per}) == 8
+    assert first == len({bucket_of(k, 8) for k in per}) == 8, "100 keys, at most 13 a shard: 8 shards"
     assert loaded(states) == {"per": per, "count": 1}
 
     per["v7"] = {"odometer": 7500.0}
@@ -91,8 +91,15 @@ def test_a_round_writes_only_the_buckets_it_touched_and_removes_what_they_replac
     assert len(shard_keys) == 8
     assert loaded(states) == {"per": per, "count": 2}
 
+    per |= {f"w{i}": {"odometer": 1.0} for i in range(10)}
+    replaced = commit_round(states, {"per": per, "count": 2}, {f"w{i}" for i in range(10)})
+    assert len(replaced) == 8 and not set(replaced) & set(store.objects), "grown: all 8 rewritten"
+    assert len([k for k in store.objects if ".shards/" in k]) == 16
+    assert loaded(states) == {"per": per, "count": 2}
+    first = store.shard_puts
+
     commit_round(states, {"per": per, "count": 3}, {"v7"})
-    assert store.shard_puts == first + 1, "touched but unchanged: same content, same name, not written"
+    assert store.shard_puts == first, "touched but unchanged: same content, same name, not written"
 
 
 @pytest.mark.parametrize("die_at", [1, 2, 5])
@@ -123,7 +130,7 @@ def test_a_run_that_lost_its_lease_cannot_commit_its_shards_over_the_owners() ->
     states = StateStore(store, org_id="1", function="vehicle-maintenance")
     commit_round(states, {"per": {"a": 1, "b": 2}}, {"a", "b"})
     stale = states.load(STREAM, fingerprint=FP)
-    shards = ShardSet.open(states, STREAM, Parts(), stale.state, {}, buckets=8)
+    shards = ShardSet.open(states, STREAM, Parts(), stale.state, {})
     commit_round(states, {"per": {"a": 10, "b": 2}}, {"a"})  # the owner moves on
     shards.save({"per": {"a": 99, "b": 2}}, {"a"}, stale.state)
     with pytest.raises(CheckpointError, match="changed by another run"):
@@ -139,11 +146,11 @@ def test_a_newer_layout_or_a_missing_shard_is_refused_naming_the_fix() -> None:
     newer = json.loads(json.dumps(st.state))
     newer["shards"]["layout"] = LAYOUT + 1
     with pytest.raises(CheckpointError, match="newer than this samsara-fmc understands"):
-        ShardSet.open(states, STREAM, Parts(), newer, {}, buckets=8)
+        ShardSet.open(states, STREAM, Parts(), newer, {})
     [key] = st.state["shards"]["keys"].values()
     store.delete(key)
     with pytest.raises(CheckpointError, match=r"is missing from storage.*reset=true"):
-        ShardSet.open(states, STREAM, Parts(), st.state, {}, buckets=8)
+        ShardSet.open(states, STREAM, Parts(), st.state, {})
     store.put(key, b"not zlib")
     with pytest.raises(CheckpointError, match="unreadable"):
-        ShardSet.open(states, STREAM, Parts(), st.state, {}, buckets=8)
+        ShardSet.open(states, STREAM, Parts(), st.state, {})

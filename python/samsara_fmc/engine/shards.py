@@ -1,8 +1,11 @@
 """Tracker state in shards: per-key parts (a vehicle's trackers) kept in objects of their own, grouped
 by a hash bucket of the key, so a round saves only the buckets it changed, not the whole fleet.
 
-A shard is an immutable, content-addressed object (``<state key without .json>.shards/<bucket>-<hash>
-.json.z``: zlib-compressed JSON ``{key: part}``). A round writes the shards of the buckets it touched
+A shard is an immutable, content-addressed object (``<state key without .json>.shards/<buckets>.
+<bucket>-<hash>.json.z``: zlib-compressed JSON ``{key: part}``). A stream starts with one bucket and
+doubles them whenever they hold more than ``per_shard`` keys on average (every shard is rewritten
+then, once), so a small fleet writes one small object a round and a large one writes bounded ones,
+several at a time. A round writes the shards of the buckets it touched
 under their new names, then commits the stream's state document, which names every bucket's current
 shard next to the feed cursors: that single conditional write is the commit. A crash before it leaves
 the document naming the old shards, which are still there (nothing is overwritten in place), so the
@@ -19,6 +22,7 @@ import hashlib
 import json
 import zlib
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -29,6 +33,7 @@ __all__ = ["LAYOUT", "Partition", "ShardSet"]
 
 LAYOUT = 1
 """The shard layout this version writes and reads."""
+MAX_BUCKETS = 4096
 
 
 class Partition(Protocol):
@@ -68,6 +73,9 @@ class ShardSet:
     stream: str
     partition: Partition
     buckets: int
+    per_shard: int = 1000
+    """Keys a bucket holds on average before the buckets double (a shard is then ~150 kB compressed
+    for vehicle-maintenance: few objects to write for a small fleet, bounded ones for a large one)."""
     keys: dict[int, str] = field(default_factory=dict)
     members: dict[int, set[str]] = field(default_factory=dict)
     written: int = 0
@@ -82,7 +90,8 @@ class ShardSet:
         doc: dict[str, Any],
         trackers: dict[str, Any],
         *,
-        buckets: int,
+        buckets: int = 1,
+        per_shard: int = 1000,
     ) -> ShardSet:
         """Loads every shard ``doc["shards"]`` names into ``trackers``.
 
@@ -92,7 +101,7 @@ class ShardSet:
         key = states.key(stream)
         meta = doc.get("shards")
         if not isinstance(meta, dict):
-            return cls(states, stream, partition, buckets)
+            return cls(states, stream, partition, buckets, per_shard)
         hint = f"run once with `reset=true` to start the stream again (state `{key}`)"
         layout = meta.get("layout")
         if layout != LAYOUT:
@@ -104,7 +113,7 @@ class ShardSet:
             else:
                 msg = f"state `{key}` has an invalid shard layout `{layout!r}`; {hint}"
             raise CheckpointError(msg)
-        out = cls(states, stream, partition, int(meta.get("buckets") or buckets))
+        out = cls(states, stream, partition, int(meta.get("buckets") or buckets), per_shard)
         for b, obj in (meta.get("keys") or {}).items():
             raw = states.store.get(str(obj))
             if raw is None:
@@ -121,6 +130,20 @@ class ShardSet:
                 partition.load(trackers, k, part)
         return out
 
+    def _put(self, writes: list[tuple[str, bytes]]) -> None:
+        """Writes the new shards, several at a time (Function Storage is latency-bound); all are
+        written, or an error is raised and the caller does not commit."""
+
+        def put(item: tuple[str, bytes]) -> None:
+            self.states.store.put(item[0], item[1], content_type="application/zlib")
+
+        if len(writes) > 1:
+            with ThreadPoolExecutor(max_workers=min(8, len(writes))) as pool:
+                list(pool.map(put, writes))
+        elif writes:
+            put(writes[0])
+        self.written += sum(len(d) for _, d in writes)
+
     def adopt(self, trackers: dict[str, Any]) -> set[str]:
         """Every key of ``trackers`` (state from before shards, loaded whole): all to be written."""
         return set(self.partition.keys(trackers))
@@ -129,13 +152,23 @@ class ShardSet:
         """Writes the shards of the buckets ``touched`` keys fall in, and names them in ``doc`` (the
         state document's driver state, committed next by the caller). Returns the objects they
         replace, to delete once that commit succeeded."""
+        replaced: list[str] = []
+        touched = set(touched)
+        known = sum(len(m) for m in self.members.values()) + len(touched)
+        if known > self.per_shard * self.buckets:
+            # Grown past its shards' size: more buckets, every key moves, every shard is rewritten.
+            keys = set(self.partition.keys(trackers))
+            while len(keys) > self.per_shard * self.buckets and self.buckets < MAX_BUCKETS:
+                self.buckets *= 2
+            replaced.extend(self.keys.values())
+            self.keys, self.members, touched = {}, {}, keys
         changed: set[int] = set()
         for k in touched:
             b = bucket_of(k, self.buckets)
             self.members.setdefault(b, set()).add(k)
             changed.add(b)
         prefix = self.states.key(self.stream).removesuffix(".json") + ".shards"
-        replaced = []
+        writes: list[tuple[str, bytes]] = []
         for b in sorted(changed):
             parts = {}
             for k in sorted(self.members[b]):
@@ -150,14 +183,15 @@ class ShardSet:
                     replaced.append(old)
                 continue
             data = zlib.compress(json.dumps(parts, separators=(",", ":")).encode(), 6)
-            name = f"{prefix}/{b:04d}-{hashlib.blake2b(data, digest_size=10).hexdigest()}.json.z"
+            digest = hashlib.blake2b(data, digest_size=10).hexdigest()
+            name = f"{prefix}/{self.buckets}.{b}-{digest}.json.z"
             if name == old:
                 continue
-            self.states.store.put(name, data, content_type="application/zlib")
-            self.written += len(data)
+            writes.append((name, data))
             self.keys[b] = name
             if old is not None:
                 replaced.append(old)
+        self._put(writes)
         doc["shards"] = {
             "layout": LAYOUT,
             "buckets": self.buckets,

@@ -67,8 +67,8 @@ class TrackedDriver:
     partition: Partition | None = None
     """How the tracker state splits per vehicle: given, it is kept in shards (:mod:`.shards`) and a
     round writes only the shards it changed; without, it is kept whole in the state document."""
-    buckets: int = 64
-    """Shards of a new stream's tracker state (a stream keeps the number it started with)."""
+    per_shard: int = 1000
+    """Vehicles per shard, on average, before a stream's shards double (:mod:`.shards`)."""
 
     def _subs(self, ctx: StreamContext) -> dict[str, StreamContext]:
         subs = {}
@@ -136,7 +136,7 @@ class TrackedDriver:
             # commit (and then no longer in the document).
             trackers = copy.deepcopy(state.get("trackers") or {})
             shards = ShardSet.open(
-                ctx.states, ctx.stream.name, self.partition, state, trackers, buckets=self.buckets
+                ctx.states, ctx.stream.name, self.partition, state, trackers, per_shard=self.per_shard
             )
             if "shards" not in state:
                 touched = shards.adopt(trackers)

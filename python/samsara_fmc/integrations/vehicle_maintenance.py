@@ -12,8 +12,8 @@ trackers of :mod:`samsara_fmc.telemetry` over the readings in time order, and de
 - ``vehicle_days``: each vehicle's local day (``timeZone``) once closed, again if late data changes it;
 
 then commits the cursors and the trackers' state together: each vehicle's part of it (compact, see
-:class:`VehicleParts`) in one of 64 shards by a hash of its id, of which a round writes only those it
-changed (:mod:`samsara_fmc.engine.shards`). Battery and oil-pressure readings carry
+:class:`VehicleParts`) in a shard chosen by a hash of its id (one per ~1,000 vehicles), of which a
+round writes only those it changed (:mod:`samsara_fmc.engine.shards`). Battery and oil-pressure readings carry
 the engine state as a decoration (so the engine state at the reading is Samsara's, not a guess from
 another feed's pace).
 """
@@ -64,6 +64,8 @@ TRANSITIONS = "engine_state_transitions"
 DAYS = "vehicle_days"
 CLOCK: Clock = utc_now
 """The current time, for closing days (tests set the sandbox's simulated clock)."""
+VEHICLES_PER_SHARD = 1000
+"""Vehicles per state shard, on average, before the shards double (~150 kB compressed each)."""
 
 FEEDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "engine": (("engineStates", "faultCodes", "batteryMilliVolts"), ("engineStates",)),
@@ -176,6 +178,7 @@ def streams(ctx: RunContext) -> list[Stream]:
         transform=transform,
         sinks=(FAULTS, ALERTS, TRANSITIONS, DAYS),
         partition=VehicleParts(),
+        per_shard=VEHICLES_PER_SHARD,
     )
     return [
         Stream(name=name, sink_stream=FAULTS, fingerprint=fingerprint(query), driver=driver, newest=_newest)
@@ -363,18 +366,50 @@ def _unpack(packed: Any, schema: tuple[str, ...]) -> dict[str, Any] | None:
     return dict(zip(schema, packed, strict=True)) if isinstance(packed, list) else dict(packed)
 
 
+_ALERT_LAST = (
+    "lowBattery|",
+    "lowOilPressure|",
+    "lowFuel|",
+    "lowTirePressure|frontLeft",
+    "lowTirePressure|frontRight",
+    "lowTirePressure|backLeft",
+    "lowTirePressure|backRight",
+)
+"""The alert tracker's ``kind|subject`` keys of last reading times, in the order a part keeps them."""
+
+
+def _pack_last(last: Mapping[str, float]) -> Any:
+    """Last reading times per ``kind|subject``: one number when all seven are the same instant (the
+    usual case: one reading time for every stat), a list by :data:`_ALERT_LAST`, else as they are."""
+    if not set(last) <= set(_ALERT_LAST):
+        return dict(last)
+    values = [last.get(k) for k in _ALERT_LAST]
+    if values[0] is not None and all(v == values[0] for v in values):
+        return values[0]
+    return values
+
+
+def _unpack_last(packed: Any) -> dict[str, float]:
+    if isinstance(packed, dict):
+        return dict(packed)
+    if isinstance(packed, list):
+        return {k: v for k, v in zip(_ALERT_LAST, packed, strict=True) if v is not None}
+    return dict.fromkeys(_ALERT_LAST, packed)
+
+
 class VehicleParts:
     """The trackers' state per vehicle, compact, for :mod:`samsara_fmc.engine.shards`.
 
     A vehicle's part: ``n`` name, ``x`` external IDs, ``e`` engine state (state, since, last,
     previous), ``o`` last odometer reading (time, meters), ``f`` faults (last point time, and per
-    code: first seen, count, engine state, open record, last seen), ``a`` alerts (last reading time
-    and open episode per ``kind|subject``), ``d`` days (per local date: counters by :data:`COUNTERS`
-    position, max speed, counts, first and last reading, delivered digest, faults open, changed).
-    Records are kept as their values in their fields' order (every open fault and threshold alert
-    has the same fields); times stay Unix seconds as floats, so a record rebuilt from a loaded part
-    is byte for byte the one a run that never stopped would make. Closed faults and episodes are not
-    kept (the trackers drop them once delivered); days are kept ``dayKeepHours`` after closing, for
+    code: first seen, count, engine state, open record, last seen), ``a`` alerts (last reading times
+    per ``kind|subject``, one number when they are all the same, and open episodes), ``d`` days (per
+    local date: counters by :data:`COUNTERS` position, max speed, counts, first and last reading,
+    delivered digest, faults open, changed). Records are kept as their values in their fields' order
+    (every open fault and threshold alert has the same fields); times stay Unix seconds as floats, so
+    a record rebuilt from a loaded part is byte for byte the one a run that never stopped would make.
+    Closed faults and episodes are not kept (the trackers drop them once delivered), nor partial days
+    (begun before the first run: never delivered); days are kept ``dayKeepHours`` after closing, for
     late data, then dropped.
     """
 
@@ -420,7 +455,10 @@ class VehicleParts:
             part["f"] = [faults["last"], codes]
         alerts = ((trackers.get("alerts") or {}).get("vehicles") or {}).get(key)
         if alerts is not None and (alerts["last"] or alerts["open"]):
-            part["a"] = [alerts["last"], {k: _pack(r, _ALERT_RECORD) for k, r in alerts["open"].items()}]
+            part["a"] = [
+                _pack_last(alerts["last"]),
+                {k: _pack(r, _ALERT_RECORD) for k, r in alerts["open"].items()},
+            ]
         days = ((trackers.get("days") or {}).get("days") or {}).get(key)
         if days:
             part["d"] = {
@@ -460,7 +498,7 @@ class VehicleParts:
             last, open_ = part["a"]
             trackers.setdefault("alerts", {}).setdefault("vehicles", {})[key] = {
                 "open": {k: _unpack(r, _ALERT_RECORD) for k, r in open_.items()},
-                "last": last,
+                "last": _unpack_last(last),
             }
         if "d" in part:
             days = trackers.setdefault("days", {}).setdefault("days", {})

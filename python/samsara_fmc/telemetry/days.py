@@ -10,8 +10,9 @@ divergence limit, the day is flagged ``divergence``. Rollbacks and jumps seen th
 nothing is corrected.
 
 When ``state["since"]`` is set (the integration sets it to its first run's time), a day that began
-before it is partial (only its end was seen) and is not delivered. A day closes ``close_after_s`` after
-its local midnight (in ``zone``); it is kept ``keep_s`` longer so
+before it is partial (only its end was seen): it is not delivered, and not kept either (readings for
+it are not accumulated once ``since`` is set; a day accumulated before is dropped when it closes). A
+day closes ``close_after_s`` after its local midnight (in ``zone``); it is kept ``keep_s`` longer so
 late readings amend it, then forgotten (later readings for it are counted as too late).
 """
 
@@ -90,7 +91,10 @@ class DayTracker:
         mine: dict[str, Any] | None = self.state["days"].get(vehicle)
         day: dict[str, Any] | None = None if mine is None else mine.get(date)
         if day is None:
-            _, hi = self.bounds(date)
+            lo, hi = self.bounds(date)
+            since = self.state.get("since")
+            if since is not None and lo < since:  # partial (begun before the tracker): never delivered
+                return None
             horizon = self.state.get("forgotten") or {}
             if hi + self.close_after_s + self.keep_s <= float(horizon.get("at", float("-inf"))):
                 self.state["tooLate"] += 1
@@ -178,7 +182,9 @@ class DayTracker:
                 continue
             self.touched.add(vehicle)
             if since is not None and lo < since:  # begun before the tracker was: partial, not summed
-                day["dirty"] = False
+                del days[vehicle][date]  # nor kept: nothing about it will ever be delivered
+                if not days[vehicle]:
+                    del days[vehicle]
                 continue
             day["dirty"] = False
             if day["faultsOpen"] is None:
