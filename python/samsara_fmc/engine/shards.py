@@ -119,9 +119,14 @@ class ShardSet:
             else:
                 msg = f"state `{key}` has an invalid shard layout `{layout!r}`; {hint}"
             raise CheckpointError(msg)
-        out = cls(states, stream, partition, int(meta.get("buckets") or buckets), per_shard)
-        for b, obj in (meta.get("keys") or {}).items():
-            raw = states.store.get(str(obj))
+        try:
+            out = cls(states, stream, partition, int(meta.get("buckets") or buckets), per_shard)
+            named = [(int(b), str(obj)) for b, obj in (meta.get("keys") or {}).items()]
+        except (TypeError, ValueError, AttributeError) as e:
+            raise CheckpointError(f"state `{key}` has an invalid `shards` ({e}); {hint}") from e
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(named)))) as pool:
+            raws = list(pool.map(states.store.get, [obj for _, obj in named]))
+        for (bucket, obj), raw in zip(named, raws, strict=True):
             if raw is None:
                 msg = f"shard `{obj}` named by state `{key}` is missing from storage; restore it or {hint}"
                 raise CheckpointError(msg)
@@ -129,8 +134,7 @@ class ShardSet:
                 parts = json.loads(zlib.decompress(raw))
             except (zlib.error, ValueError) as e:
                 raise CheckpointError(f"shard `{obj}` of state `{key}` is unreadable ({e}); {hint}") from e
-            bucket = int(b)
-            out.keys[bucket] = str(obj)
+            out.keys[bucket] = obj
             out.members[bucket] = set(parts)
             for k, part in parts.items():
                 partition.load(trackers, k, part)
