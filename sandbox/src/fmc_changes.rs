@@ -294,28 +294,16 @@ pub(crate) fn drivers(sb: &Sandbox, base: &[Value]) -> Vec<Value> {
     for (_, _, c) in all(sb, sb.clock.now_s()) {
         let d = &c["data"];
         match c["type"].as_str() {
-            Some("driver.created") => {
-                if d["fmcId"].is_string() && !out.iter().any(|r| r["id"] == d["fmcId"]) {
-                    let mut r = json!({"id": d["fmcId"], "status": "active"});
-                    if let Some(m) = d.as_object() {
-                        for (k, x) in m
-                            .iter()
-                            .filter(|(k, _)| k.as_str() != "fmcId" && k.as_str() != "id")
-                        {
-                            r[k.as_str()] = x.clone();
-                        }
-                    }
-                    out.push(r);
-                }
+            Some("driver.created")
+                if d["fmcId"].is_string() && !out.iter().any(|r| r["id"] == d["fmcId"]) =>
+            {
+                let mut r = json!({"id": d["fmcId"], "status": "active"});
+                merge_roster_fields(&mut r, d);
+                out.push(r);
             }
             Some("driver.updated") => {
-                if let (Some(r), Some(m)) = (out.iter_mut().find(|r| r["id"] == d["fmcId"]), d.as_object()) {
-                    for (k, x) in m
-                        .iter()
-                        .filter(|(k, _)| k.as_str() != "fmcId" && k.as_str() != "id")
-                    {
-                        r[k.as_str()] = x.clone();
-                    }
+                if let Some(r) = out.iter_mut().find(|r| r["id"] == d["fmcId"]) {
+                    merge_roster_fields(r, d);
                     if r["status"] == "active" {
                         if let Some(o) = r.as_object_mut() {
                             o.remove("terminatedAt");
@@ -338,6 +326,18 @@ pub(crate) fn drivers(sb: &Sandbox, base: &[Value]) -> Vec<Value> {
         }
     }
     out
+}
+
+/// Copies a change's fields (all but `fmcId` and `id`) onto a roster record.
+fn merge_roster_fields(r: &mut Value, d: &Value) {
+    if let Some(m) = d.as_object() {
+        for (k, x) in m
+            .iter()
+            .filter(|(k, _)| k.as_str() != "fmcId" && k.as_str() != "id")
+        {
+            r[k.as_str()] = x.clone();
+        }
+    }
 }
 
 /// The FMC drivers added by `driver.created` changes visible now that the base roster lacks, as
