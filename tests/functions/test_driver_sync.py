@@ -424,3 +424,68 @@ def test_the_zip_under_samsara_fn_links_creates_updates_and_then_plans_nothing(t
             box.process.stdout.close()
     assert report.runs == 4 and report.delivered >= 25
     assert report.lost == 0 and report.duplicated == 0
+
+
+def test_a_near_miss_waits_in_review_uncreated_until_the_fmc_names_the_driver(sb: SandboxProcess) -> None:
+    """A new hire who looks like a Samsara driver the FMC lacked (same name and phone, a licence from
+    another state): not linked, not created (it may be the same person), both records in review; the
+    FMC settles it by naming the Samsara driver, and the next run links them and resolves the reports."""
+    rt = runtime(sb)
+    assert run(rt, "corr-1")["ok"]
+    sid = str(sb.get("/__sandbox/truth/drivers")["data"]["samsaraOnly"][0])
+    s = drivers(sb)[sid]
+    hire = {"fmcId": "FMC-D66001", "name": s["name"], "licenseNumber": "Z9999999", "licenseState": "NM"}
+    script(sb, "driver.created", {**hire, "phone": s["phone"]})
+    seen = len(sb.requests())
+    out = run(rt, "corr-2")
+    assert out["ok"] and out["sync"]["planned"] == {} and out["sync"]["reports"] == {"review": 2}, out
+    assert writes(sb, seen) == {}, "neither linked nor created"
+    reports = stored(sb, "sync_reports")
+    fmc_side, samsara_side = reports["drivers:fmc:FMC-D66001"], reports[f"drivers:samsara:{sid}"]
+    assert fmc_side["status"] == samsara_side["status"] == "review"
+    assert (
+        fmc_side["candidates"][0]["samsaraId"] == sid
+        and "license_reissued" in fmc_side["candidates"][0]["reasons"]
+    )
+    assert run(rt, "corr-3")["sync"]["planned"] == {}, "still waiting: nothing planned again"
+
+    script(sb, "driver.updated", {"fmcId": "FMC-D66001", "samsaraId": sid})
+    seen = len(sb.requests())
+    out = run(rt, "corr-4")
+    assert out["ok"] and out["sync"]["planned"] == {"link": 1}, out
+    assert writes(sb, seen) == {f"PATCH /fleet/drivers/{sid}": [200]}
+    assert by_fmc(sb)["FMC-D66001"] == sid
+    link = stored(sb, "driver_links")[sid]
+    assert (link["status"], link["fmcId"], link["method"]) == ("linked", "FMC-D66001", "fmc")
+    reports = stored(sb, "sync_reports")
+    assert (
+        reports["drivers:fmc:FMC-D66001"]["status"]
+        == reports[f"drivers:samsara:{sid}"]["status"]
+        == "resolved"
+    )
+    assert run(rt, "corr-5")["sync"]["planned"] == {}
+
+
+def test_a_driver_whose_fmc_id_left_the_roster_is_deactivated_only_by_the_missing_rule(
+    sb: SandboxProcess,
+) -> None:
+    rt = runtime(sb)
+    assert run(rt, "corr-1")["ok"]
+    client = Client(token=sb.token, base_url=sb.url, rate_limit=False)
+    sid = next(
+        s for s, d in drivers(sb).items() if not d["externalIds"] and d["driverActivationStatus"] == "active"
+    )
+    # Someone wrote an FMC id the roster does not have (a leaver deleted from the FMC).
+    client.request("PATCH", f"/fleet/drivers/{sid}", json_body={"externalIds": {"fmcId": "FMC-D55555"}})
+    seen = len(sb.requests())
+    out = run(rt, "corr-2")
+    assert out["ok"] and out["sync"]["planned"] == {} and writes(sb, seen) == {}, out
+    link = stored(sb, "driver_links")[sid]
+    assert (link["status"], link["fmcId"]) == ("unlisted", "FMC-D55555")
+    assert drivers(sb)[sid]["driverActivationStatus"] == "active", "`terminated` leaves it alone"
+    out = run(rt, "corr-3", deactivateWhen="missing")
+    assert out["ok"] and out["sync"]["planned"] == {"deactivate": 1}, out
+    assert writes(sb, seen) == {f"PATCH /fleet/drivers/{sid}": [200]}
+    assert drivers(sb)[sid]["driverActivationStatus"] == "deactivated"
+    assert stored(sb, "driver_links")[sid]["driverActivationStatus"] == "deactivated"
+    assert run(rt, "corr-4", deactivateWhen="missing")["sync"]["planned"] == {}
