@@ -489,3 +489,17 @@ def test_a_driver_whose_fmc_id_left_the_roster_is_deactivated_only_by_the_missin
     assert drivers(sb)[sid]["driverActivationStatus"] == "deactivated"
     assert stored(sb, "driver_links")[sid]["driverActivationStatus"] == "deactivated"
     assert run(rt, "corr-4", deactivateWhen="missing")["sync"]["planned"] == {}
+
+
+def test_roster_records_that_cannot_become_drivers_are_reported_not_sent(sb: SandboxProcess) -> None:
+    rt = runtime(sb)
+    assert run(rt, "corr-1")["ok"]
+    script(sb, "driver.created", {"fmcId": "FMC-D44001", "licenseNumber": "Q4400100", "licenseState": "TX"})
+    script(sb, "driver.created", {"fmcId": "FMC D44002", "name": "Avery Stone", "licenseState": "TX"})
+    seen = len(sb.requests())
+    out = run(rt, "corr-2")
+    assert out["ok"] and out["sync"]["planned"] == {} and out["sync"]["reports"] == {"invalid": 2}, out
+    assert writes(sb, seen) == {}
+    reports = stored(sb, "sync_reports")
+    assert "has no `name`" in reports["drivers:fmc:FMC-D44001"]["reason"]
+    assert "contains ` `" in reports["drivers:fmc:FMC D44002"]["reason"]

@@ -273,6 +273,8 @@ def plan_drivers(
             if f"fmc:{fid}" in held:
                 continue
             bad = check_external_id(key, fid)
+            if bad is None and not str(rec.get("name") or "").strip():
+                bad = "the roster record has no `name` (Samsara requires one)"
             if bad is not None:
                 reports[f"{DOMAIN}:fmc:{fid}"] = _report("fmc", rec, "invalid", f"cannot create: {bad}")
                 continue
@@ -459,7 +461,7 @@ def _link(client: Client, key: str, sid: str, fid: str, reason: str) -> Action:
 def create_body(key: str, rec: Mapping[str, Any]) -> dict[str, Any]:
     """The ``POST /fleet/drivers`` body for an FMC driver, without the password (added at send time
     only, so it is in no plan, outcome or log)."""
-    body: dict[str, Any] = {"name": str(rec.get("name") or rec["id"]).strip(), "username": username_for(rec)}
+    body: dict[str, Any] = {"name": str(rec.get("name") or "").strip(), "username": username_for(rec)}
     for f in ("licenseNumber", "licenseState", "phone", "email", "notes"):
         v = rec.get(f)
         if isinstance(v, str) and v.strip():
