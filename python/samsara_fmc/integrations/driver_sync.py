@@ -12,7 +12,8 @@ Each run reads both sides (``GET /fleet/drivers``, active and deactivated; the F
   match. A confirmed pair is written back as ``PATCH /fleet/drivers/{id}`` with that one key.
 * **reviews** (``sync_reports``): contested pairs and near misses go to the FMC for a person to
   settle; neither record is created nor linked meanwhile (creating one would risk a second driver
-  for the same person).
+  for the same person). So does an FMC driver nothing matches that shares its folded name, phone,
+  e-mail or licence with an unlinked Samsara driver (a pair the matching missed, a mistyped licence).
 * **creates**: an active FMC driver that nothing matches is created: ``POST /fleet/drivers`` with
   its id as the external ID. Before the create (when an earlier attempt may have sent it) the driver
   is looked up by ``key:value``; a 400 answer while a driver carrying the id exists means it was
@@ -27,7 +28,8 @@ Each run reads both sides (``GET /fleet/drivers``, active and deactivated; the F
   (``missing``), is deactivated (``driverActivationStatus: deactivated``); ``never`` turns this off.
   Deactivations count against the safety brake (``maxDeactivatePercent`` of the linked drivers).
   A driver this sync deactivated is reactivated when the roster lists it active again; one
-  deactivated by someone else is left alone.
+  deactivated by someone else is left alone. Terminated roster records take part in the matching (so
+  a namesake cannot take their person's driver) but are never created.
 
 The FMC gets one ``driver_link`` record per Samsara driver (``driver_links``, keyed by the Samsara
 id, so drivers created in the Samsara dashboard reach the FMC too): both ids once linked, or
@@ -57,7 +59,7 @@ from samsara_fmc.engine.reconcile import (
 )
 from samsara_fmc.exceptions import BadRequestError, ConfigurationError, NotFoundError, ResponseDecodeError
 from samsara_fmc.integrations.vehicle_sync import check_external_id
-from samsara_fmc.matching import match_drivers
+from samsara_fmc.matching import fold_name, license_key, match_drivers, phone_key
 from samsara_fmc.sinks.fmc_http import FmcHttpSink
 from samsara_fmc.state import fingerprint
 
@@ -234,7 +236,9 @@ def plan_drivers(
 
     # 3. The unlinked drivers on both sides, matched again only when they changed; then creates.
     pool_s = [d for s, d in samsara.items() if s not in links and s not in orphans]
-    pool_f = [r for f, r in fmc.items() if f not in taken and _active(r)]
+    # Terminated records are matched too: they hold on to their person's driver, so a namesake cannot
+    # take it (and a terminated person's driver is linked, then deactivated by the rule).
+    pool_f = [r for f, r in fmc.items() if f not in taken]
     rematch = _pool_digest(pool_s, pool_f) != st.get("pool")
     created: dict[str, dict[str, Any]] = {}  # fmc id -> the driver once created (filled by the writes)
     creating: list[str] = []
@@ -268,9 +272,25 @@ def plan_drivers(
                 _link(client, key, sid, fid, f"matched ({ln.score:g}: {', '.join(ln.reasons)})")
             )
             after[sid] = plan.actions[-1].key
+        matched_s = {str(ln.left["id"]) for ln in result.links}
+        twins = _Twins([d for d in pool_s if str(d["id"]) not in matched_s])
         for rec in result.unmatched_right:
             fid = str(rec["id"])
-            if f"fmc:{fid}" in held:
+            if f"fmc:{fid}" in held or not _active(rec):
+                continue
+            twin = twins.find(rec)
+            if twin is not None:  # never risk a second driver for one person: a person decides
+                other, why = twin
+                cand = {"samsaraId": str(other["id"]), "fmcId": fid, "score": 0.0, "reasons": [why]}
+                what = why.removeprefix("same_")
+                reason = (
+                    f"nothing matches it, but an unlinked Samsara driver has the same {what}: creating it"
+                    " could make a second driver for one person"
+                )
+                for side, r in (("fmc", rec), ("samsara", other)):
+                    rep = reports.setdefault(f"{DOMAIN}:{side}:{r['id']}", _report(side, r, "review", reason))
+                    if cand not in rep["candidates"]:
+                        rep["candidates"].append(cand)
                 continue
             bad = check_external_id(key, fid)
             if bad is None and not str(rec.get("name") or "").strip():
@@ -302,6 +322,9 @@ def plan_drivers(
                 why = f"the FMC id `{fid}` left the roster"
                 plan.actions.append(_status(client, sid, fid, "deactivated", why))
                 view[sid]["driverActivationStatus"] = "deactivated"
+
+    # The brake's denominator: the drivers linked once this plan is applied (at least those before).
+    plan.size = max(len(links), plan.size)
 
     # 5. FMC changes to FMC-owned fields, applied to the linked driver once each.
     cursor, skipped = st.get("cursor"), 0
@@ -383,6 +406,42 @@ def plan_drivers(
         "updatesForUnlinkedDrivers": skipped,
     }
     return plan
+
+
+class _Twins:
+    """Unlinked Samsara drivers by the identifiers a person keeps (folded name, phone, e-mail,
+    licence): before a create, a driver sharing one with the FMC record means the matching may have
+    missed a pair (a mistyped licence, say), so the create waits for a person instead."""
+
+    def __init__(self, drivers: list[dict[str, Any]]) -> None:
+        self._by: dict[tuple[str, str], dict[str, Any]] = {}
+        for d in drivers:
+            for k in _keys(d):
+                self._by.setdefault(k, d)
+
+    def find(self, rec: Mapping[str, Any]) -> tuple[dict[str, Any], str] | None:
+        for k in _keys(rec):
+            if k in self._by:
+                return self._by[k], f"same_{k[0]}"
+        return None
+
+
+def _keys(rec: Mapping[str, Any]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    name = str(rec.get("name") or "")
+    tokens = sorted({t for t in re.split(r"[^a-z]+", fold_name(name).lower()) if len(t) > 1})
+    if len(tokens) >= 2:
+        out.append(("name", " ".join(tokens)))
+    phone = phone_key(str(rec.get("phone") or ""))
+    if phone:
+        out.append(("phone", phone))
+    email = str(rec.get("email") or "").strip().lower()
+    if "@" in email:
+        out.append(("email", email))
+    lic = license_key(str(rec.get("licenseNumber") or ""))
+    if lic and len(lic) >= 5:
+        out.append(("licence", lic))
+    return out
 
 
 def _report(side: str, rec: Mapping[str, Any], status: str, reason: str) -> dict[str, Any]:
