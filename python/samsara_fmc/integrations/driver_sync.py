@@ -235,7 +235,8 @@ def plan_drivers(
         after[sid] = plan.actions[-1].key
 
     # 3. The unlinked drivers on both sides, matched again only when they changed; then creates.
-    pool_s = [d for s, d in samsara.items() if s not in links and s not in orphans]
+    orphaned = set(orphans)
+    pool_s = [d for s, d in samsara.items() if s not in links and s not in orphaned]
     # Terminated records are matched too: they hold on to their person's driver, so a namesake cannot
     # take it (and a terminated person's driver is linked, then deactivated by the rule).
     pool_f = [r for f, r in fmc.items() if f not in taken]
