@@ -1019,7 +1019,8 @@ def driver_sync(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
     for r in driver_writes():
         if r["method"] == "PATCH" and int(r["status"]) == 200:
             patches[r["path"]] = patches.get(r["path"], 0) + 1
-    expected = len(linked) - len(made) + 2  # a link each, the update and the deactivation
+    # A link each, the first run's deactivations (the roster's leavers), the update and the termination.
+    expected = len(linked) - len(made) + first["sync"]["planned"].get("deactivate", 0) + 2
     lost = len(missed) + (0 if at_fmc == linked else 1) + sum(0 if applied.get(c) else 1 for c in changes)
     lost += 0 if after[gone_s]["driverActivationStatus"] == "deactivated" else 1
     duplicated = (
