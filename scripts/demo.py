@@ -41,7 +41,8 @@ SCOPES = (
     "Read Speeding Intervals,Read Defects,Read Defect Types,Read DVIRs,Write Defects,Read Trips,"
     "Read Idling,Read Assignments,Read Media Retrieval,Write Media Retrieval,Read Readings,"
     "Read Form Submissions,Read Issues,Write Issues,Write Form Submissions,Read Messages,Write Messages,"
-    "Read IFTA (US),Write Vehicles,Read Tags,Write Tags,Read Drivers,Write Drivers"
+    "Read IFTA (US),Write Vehicles,Read Tags,Write Tags,Read Drivers,Read Vehicle Trips,"
+    "Write Assignments,Write Drivers"
 )
 NAME = "vehicle-stats"
 
@@ -1084,6 +1085,80 @@ def tag_sync(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
     return Report("tag-sync", len(demo.runs), len(links), len(writes), lost, duplicated)
 
 
+def assignment_sync(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """assignment-sync on a sandbox of its own whose clock starts at the wall clock (the Function's
+    windows follow the wall clock): the assignment history delivered; then the FMC, the source of truth,
+    assigns two drivers to vehicles it names by its own IDs and ends one of them, applied once each; the
+    next run delivers them back with both sides' IDs; a last run writes and delivers nothing. The held
+    windows equal a fresh read (ends included) and nothing is delivered twice unchanged."""
+    from samsara_fmc.integrations.assignment_sync import PATH, to_record
+
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    vehicles = int(sandbox.admin("/__sandbox/health")["vehicles"])
+    own = Sandbox.start(vehicles=vehicles, start=now.isoformat(), days=2)
+    try:
+        ids = [str(v["id"]) for v in api_get(own.url, TOKEN, "/fleet/vehicles", {"limit": "3"})["data"]]
+        for i, v in enumerate(ids):  # as vehicle-sync links them
+            req = urllib.request.Request(
+                f"{own.url}/fleet/vehicles/{v}",
+                data=json.dumps({"externalIds": {"fmcId": f"UNIT-{i}"}}).encode(),
+                headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+                method="PATCH",
+            )
+            urllib.request.urlopen(req, timeout=10).close()
+        drivers = [str(d["id"]) for d in api_get(own.url, TOKEN, "/fleet/drivers", {"limit": "2"})["data"]]
+        demo = Demo(workdir, own.url, name="assignment-sync")
+        demo.init(
+            zip_path,
+            {"lookbackHours": "30", "settleMinutes": "0", "writeBack": "true"},
+            {"FMC_URL": own.url, "FMC_TOKEN": FMC_TOKEN},
+        )
+        demo.run("manual")
+        at = dt.datetime.fromisoformat(own.admin("/__sandbox/clock/advance", {"seconds": 0})["now"])
+        t = {
+            h: (at - dt.timedelta(minutes=m)).isoformat().replace("+00:00", "Z")
+            for h, m in ((1, 90), (2, 30))
+        }
+        shift = {"fmcVehicleId": "UNIT-0", "driverId": drivers[0], "startTime": t[1]}
+        changes = [
+            fmc_change(own, "assignment.created", shift),
+            fmc_change(
+                own,
+                "assignment.created",
+                {"fmcVehicleId": "UNIT-1", "driverId": drivers[1], "startTime": t[1], "endTime": t[2]},
+            ),
+            fmc_change(own, "assignment.ended", {**shift, "endTime": t[2]}),
+        ]
+        demo.run("schedule")
+        own.admin("/__sandbox/clock/advance", {"seconds": 900})
+        demo.run("api")
+        quiet = demo.run("schedule")
+        [path] = demo.storage().glob("state/*/assignment-sync/assignments.json")
+        state = json.loads(path.read_text())["state"]
+        query = {"filterBy": "vehicles", "startTime": state["first"], "endTime": state["mark"]}
+        truth = {r["id"]: r for r in (to_record(x) for x in stream_truth(own.url, PATH, query))}
+        held = {str(r["id"]): r["record"] for r in own.fmc_records("driver_vehicle_assignments")}
+        lost = sum(1 for k, r in truth.items() if held.get(k) != r)
+        mine = [r for r in held.values() if r["sourceName"] == "samsara-fmc" and r["fmcVehicleId"]]
+        lost += 2 - len(mine)
+        log = own.admin("/__sandbox/requests?since=0")["requests"]
+        writes = sum(
+            1 for r in log if r["path"] == PATH and r["method"] in ("POST", "PATCH") and r["status"] == 200
+        )
+        missing, copies = change_writes(own, changes)
+        summary = own.fmc_summary("driver_vehicle_assignments")
+        duplicated = int(summary["duplicates"]) + len(set(held) - set(truth)) + int(quiet["records"]) + copies
+        for r in demo.runs:
+            print(
+                f"  assignments {r['mode']:<10} records {r['records']:>5}  repeated {r['repeated']:>4}  "
+                f"caught up {r['caughtUp']!s:<5}  write-back {r['writeBack']['ran']!s:<5}  "
+                f"{r['seconds']:.2f} s"
+            )
+        return Report("assignment-sync", len(demo.runs), len(held), writes, lost + missing, duplicated)
+    finally:
+        own.stop()
+
+
 def vehicle_maintenance(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
     """vehicle-maintenance from the latest values, then an hour and ten minutes on: every engine-state
     transition the stats history shows after the first run at the FMC endpoint once, and no fault,
@@ -1131,6 +1206,7 @@ SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
     "vehicle-sync": vehicle_sync,
     "tag-sync": tag_sync,
     "driver-sync": driver_sync,
+    "assignment-sync": assignment_sync,
     "camera-media": camera_media,  # last: it moves the sandbox's clock up to the wall clock
 }
 """How the demo exercises each Function (every folder under functions/ must have one)."""

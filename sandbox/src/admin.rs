@@ -63,6 +63,7 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
         ("POST", "/__sandbox/fmc/changes") => crate::fmc_changes::script(sb, req),
         ("GET", "/__sandbox/fmc/changes") => crate::fmc_changes::status(sb),
         ("GET", "/__sandbox/truth/ifta") => crate::ifta::truth(sb, req),
+        ("GET", "/__sandbox/truth/trips") => crate::legacy::truth(sb, req),
         ("GET", "/__sandbox/truth/drivers") => {
             let mut truth = sb.fmc.truth_drivers(&sb.fleet);
             let hires = crate::fmc_changes::new_hires(sb, &truth);
@@ -82,6 +83,7 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
                 "/__sandbox/truth/drivers",
                 "/__sandbox/truth/episodes",
                 "/__sandbox/truth/ifta",
+                "/__sandbox/truth/trips",
                 "/__sandbox/truth/retrievals",
                 "/__sandbox/fmc/changes",
             ]

@@ -2,8 +2,8 @@
 //! changes, new cost-centre tags and defect resolutions. Roster and tag changes are generated every
 //! six simulated hours; any change can also be scripted through `POST /__sandbox/fmc/changes`.
 //! `GET /__sandbox/fmc/changes` reports, per change, whether Samsara's state now reflects it, and for
-//! the workflow changes (issues, forms, driver messages) how many Samsara objects it produced
-//! (`copies`: 1 when applied exactly once).
+//! the workflow changes (issues, forms, driver messages) and assignments created how many Samsara
+//! objects it produced (`copies`: 1 when applied exactly once).
 
 use serde_json::{json, Value};
 
@@ -109,12 +109,17 @@ pub(crate) fn script(sb: &Sandbox, req: &Request) -> Response {
         Err(e) => return e,
     };
     let Some(kind) = body.get("type").and_then(Value::as_str).filter(|t| {
-        TYPES.contains(t) || VEHICLE_TYPES.contains(t) || DRIVER_TYPES.contains(t) || *t == "tag.updated"
+        TYPES.contains(t)
+            || VEHICLE_TYPES.contains(t)
+            || DRIVER_TYPES.contains(t)
+            || ASSIGNMENT_TYPES.contains(t)
+            || *t == "tag.updated"
     }) else {
         let all = [
             &TYPES[..],
             &VEHICLE_TYPES[..],
             &DRIVER_TYPES[..],
+            &ASSIGNMENT_TYPES[..],
             &["tag.updated"][..],
         ]
         .concat();
@@ -178,6 +183,7 @@ fn copies(sb: &Sandbox, c: &Value) -> Option<usize> {
                     .count(),
             )
         }
+        Some("assignment.created") => Some(crate::assignments::copies(sb, d)),
         Some("message.sent") => {
             let drivers: Vec<String> = match d.get("driverIds").and_then(Value::as_array) {
                 Some(ids) => ids.iter().filter_map(id_text).collect(),
@@ -212,7 +218,9 @@ fn id_text(v: &Value) -> Option<String> {
 fn applied(sb: &Sandbox, c: &Value) -> bool {
     let d = &c["data"];
     match c["type"].as_str() {
-        Some("issue.created" | "form.assigned" | "message.sent") => copies(sb, c).is_some_and(|n| n >= 1),
+        Some("issue.created" | "form.assigned" | "message.sent" | "assignment.created") => {
+            copies(sb, c).is_some_and(|n| n >= 1)
+        }
         Some("issue.updated") => d["issueId"]
             .as_str()
             .and_then(|id| crate::issues::current_of(sb, id))
@@ -257,6 +265,7 @@ fn applied(sb: &Sandbox, c: &Value) -> bool {
             })
         }
         Some("vehicle.updated") => vehicle_applied(sb, d),
+        Some("assignment.changed" | "assignment.ended") => crate::assignments::shows(sb, d),
         Some("vehicle.removed" | "tag.updated") => true,
         _ => false,
     }
@@ -383,6 +392,13 @@ fn driver_applied(sb: &Sandbox, d: &Value) -> bool {
             .iter()
             .all(|f| d.get(*f).is_none_or(|v| x.get(*f) == Some(v)))
 }
+
+/// Scripted changes to the FMC's driver–vehicle assignments (data: `vehicleId` or `fmcVehicleId`,
+/// `driverId` or `fmcDriverId`, `startTime`, and `endTime`/`isPassenger`), kept apart from [`TYPES`].
+/// `GET /__sandbox/fmc/changes` counts the assignments a `created` one produced (`copies`) and says
+/// whether Samsara's assignment shows a `changed` or `ended` one (`applied`).
+pub(crate) const ASSIGNMENT_TYPES: [&str; 3] =
+    ["assignment.created", "assignment.changed", "assignment.ended"];
 
 /// Scripted changes to the FMC's vehicle master list (`vehicle.updated`: `fmcId` and the FMC fields
 /// that changed, `unitNumber`, `licensePlate`, …; `vehicle.removed`: `fmcId`), kept apart from

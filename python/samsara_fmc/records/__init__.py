@@ -45,6 +45,7 @@ record type               stream                    one record is
 ``vehicle_alert``         ``vehicle_alerts``        a threshold alert episode or an odometer flag
 ``engine_state_transition`` ``engine_state_transitions`` a change of engine state (Off, On, Idle)
 ``vehicle_day``           ``vehicle_days``          a vehicle's local day (odometer, hours, fuel, faults)
+``driver_vehicle_assignment`` ``driver_vehicle_assignments`` a driver-vehicle assignment window, as it changes
 ========================  ========================  ==========================================================
 """
 
@@ -56,6 +57,7 @@ from typing import Any
 
 from samsara_fmc.exceptions import ConfigurationError
 from samsara_fmc.records._model import SCHEMA_DIALECT, Field, RecordType, csv_cell, validate, write_csv
+from samsara_fmc.records.assignments import DRIVER_VEHICLE_ASSIGNMENT
 from samsara_fmc.records.driver_sync import DRIVER_LINK
 from samsara_fmc.records.dvir import DVIR, DVIR_DEFECT
 from samsara_fmc.records.health import HEALTH
@@ -74,6 +76,7 @@ __all__ = [
     "CAMERA_MEDIA",
     "DRIVER_LINK",
     "DRIVER_MESSAGE",
+    "DRIVER_VEHICLE_ASSIGNMENT",
     "DVIR",
     "DVIR_DEFECT",
     "ENGINE_STATE_TRANSITION",
@@ -148,6 +151,7 @@ _TYPES: tuple[RecordType, ...] = (
     VEHICLE_ALERT,
     ENGINE_STATE_TRANSITION,
     VEHICLE_DAY,
+    DRIVER_VEHICLE_ASSIGNMENT,
 )
 _BY_STREAM = {t.stream: t for t in _TYPES}
 _BY_NAME = {t.name: t for t in _TYPES}
