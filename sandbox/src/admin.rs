@@ -65,7 +65,12 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
         ("GET", "/__sandbox/truth/ifta") => crate::ifta::truth(sb, req),
         ("GET", "/__sandbox/truth/trips") => crate::legacy::truth(sb, req),
         ("GET", "/__sandbox/truth/drivers") => {
-            Response::json(200, &json!({"data": sb.fmc.truth_drivers(&sb.fleet)}))
+            let mut truth = sb.fmc.truth_drivers(&sb.fleet);
+            let hires = crate::fmc_changes::new_hires(sb, &truth);
+            if let Some(p) = truth["pairs"].as_array_mut() {
+                p.extend(hires);
+            }
+            Response::json(200, &json!({"data": truth}))
         }
         (_, p)
             if [

@@ -109,11 +109,16 @@ pub(crate) fn script(sb: &Sandbox, req: &Request) -> Response {
         Err(e) => return e,
     };
     let Some(kind) = body.get("type").and_then(Value::as_str).filter(|t| {
-        TYPES.contains(t) || VEHICLE_TYPES.contains(t) || ASSIGNMENT_TYPES.contains(t) || *t == "tag.updated"
+        TYPES.contains(t)
+            || VEHICLE_TYPES.contains(t)
+            || DRIVER_TYPES.contains(t)
+            || ASSIGNMENT_TYPES.contains(t)
+            || *t == "tag.updated"
     }) else {
         let all = [
             &TYPES[..],
             &VEHICLE_TYPES[..],
+            &DRIVER_TYPES[..],
             &ASSIGNMENT_TYPES[..],
             &["tag.updated"][..],
         ]
@@ -240,9 +245,12 @@ fn applied(sb: &Sandbox, c: &Value) -> bool {
             let st = sb.store();
             d["samsaraId"]
                 .as_str()
-                .and_then(|id| st.find_driver(id))
+                .map(str::to_string)
+                .or_else(|| d["fmcId"].as_str().map(|f| format!("fmcId:{f}")))
+                .and_then(|id| st.find_driver(&id))
                 .is_some_and(|i| st.drivers[i]["driverActivationStatus"] == "deactivated")
         }
+        Some("driver.updated") => driver_applied(sb, d),
         Some("tag.created") => {
             let st = sb.store();
             st.tags.values().any(|t| {
@@ -261,6 +269,128 @@ fn applied(sb: &Sandbox, c: &Value) -> bool {
         Some("vehicle.removed" | "tag.updated") => true,
         _ => false,
     }
+}
+
+/// Scripted changes to the FMC's driver roster (`driver.updated`: `fmcId` and the roster fields that
+/// changed, `name`, `phone`, `email`, `licenseNumber`, `licenseState`, `status`, …), kept apart
+/// from [`TYPES`] (the generated ones).
+pub(crate) const DRIVER_TYPES: [&str; 1] = ["driver.updated"];
+
+/// The roster fields Samsara takes from the FMC (the same names on both sides).
+const DRIVER_FIELDS: [&str; 5] = ["name", "phone", "email", "licenseNumber", "licenseState"];
+
+/// The FMC's driver roster as of now: `base` (every record `status: active`) with the `driver.*`
+/// changes visible now applied in order: `driver.created` adds the new hire (`id` = its `fmcId`),
+/// `driver.updated` changes the fields it carries, `driver.deactivated` marks the driver
+/// `status: terminated` (with `terminatedAt`). So the roster moves between runs as the feed says.
+pub(crate) fn drivers(sb: &Sandbox, base: &[Value]) -> Vec<Value> {
+    let mut out: Vec<Value> = base
+        .iter()
+        .map(|d| {
+            let mut d = d.clone();
+            d["status"] = json!("active");
+            d
+        })
+        .collect();
+    let truth = sb.fmc.truth_drivers(&sb.fleet);
+    let fmc_of = |sid: &Value| -> Option<Value> {
+        truth["pairs"]
+            .as_array()?
+            .iter()
+            .find(|p| &p["samsaraId"] == sid && p["expect"] == "link")
+            .map(|p| p["fmcId"].clone())
+    };
+    for (_, _, c) in all(sb, sb.clock.now_s()) {
+        let d = &c["data"];
+        match c["type"].as_str() {
+            Some("driver.created")
+                if d["fmcId"].is_string() && !out.iter().any(|r| r["id"] == d["fmcId"]) =>
+            {
+                let mut r = json!({"id": d["fmcId"], "status": "active"});
+                merge_roster_fields(&mut r, d);
+                out.push(r);
+            }
+            Some("driver.updated") => {
+                if let Some(r) = out.iter_mut().find(|r| r["id"] == d["fmcId"]) {
+                    merge_roster_fields(r, d);
+                    if r["status"] == "active" {
+                        if let Some(o) = r.as_object_mut() {
+                            o.remove("terminatedAt");
+                        }
+                    }
+                }
+            }
+            Some("driver.deactivated") => {
+                let fid = if d["fmcId"].is_string() {
+                    Some(d["fmcId"].clone())
+                } else {
+                    fmc_of(&d["samsaraId"])
+                };
+                if let Some(r) = fid.and_then(|f| out.iter_mut().find(|r| r["id"] == f)) {
+                    r["status"] = json!("terminated");
+                    r["terminatedAt"] = c["at"].clone();
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Copies a change's fields (all but `fmcId` and `id`) onto a roster record.
+fn merge_roster_fields(r: &mut Value, d: &Value) {
+    if let Some(m) = d.as_object() {
+        for (k, x) in m
+            .iter()
+            .filter(|(k, _)| k.as_str() != "fmcId" && k.as_str() != "id")
+        {
+            r[k.as_str()] = x.clone();
+        }
+    }
+}
+
+/// The FMC drivers added by `driver.created` changes visible now that the base roster lacks, as
+/// ground-truth pairs (`expect: none`, `kind: newHire`): Samsara has no driver for them until a sync
+/// creates one.
+pub(crate) fn new_hires(sb: &Sandbox, base: &Value) -> Vec<Value> {
+    let known: Vec<&Value> = base["pairs"]
+        .as_array()
+        .map(|p| p.iter().map(|p| &p["fmcId"]).collect())
+        .unwrap_or_default();
+    let mut out: Vec<Value> = Vec::new();
+    for (_, _, c) in all(sb, sb.clock.now_s()) {
+        let f = &c["data"]["fmcId"];
+        if c["type"] == "driver.created"
+            && f.is_string()
+            && !known.contains(&f)
+            && !out.iter().any(|p| &p["fmcId"] == f)
+        {
+            out.push(json!({"fmcId": f, "samsaraId": null, "expect": "none", "kind": "newHire"}));
+        }
+    }
+    out
+}
+
+/// Whether the Samsara driver carrying `fmcId:<id>` shows the fields a `driver.updated` changed
+/// (`status: terminated` as `driverActivationStatus: deactivated`, `active` as `active`).
+fn driver_applied(sb: &Sandbox, d: &Value) -> bool {
+    let Some(fmc) = d["fmcId"].as_str() else {
+        return false;
+    };
+    let st = sb.store();
+    let Some(i) = st.find_driver(&format!("fmcId:{fmc}")) else {
+        return false;
+    };
+    let x = &st.drivers[i];
+    let status = match d["status"].as_str() {
+        None => true,
+        Some("terminated") => x["driverActivationStatus"] == "deactivated",
+        Some(_) => x["driverActivationStatus"] == "active",
+    };
+    status
+        && DRIVER_FIELDS
+            .iter()
+            .all(|f| d.get(*f).is_none_or(|v| x.get(*f) == Some(v)))
 }
 
 /// Scripted changes to the FMC's driver–vehicle assignments (data: `vehicleId` or `fmcVehicleId`,

@@ -40,6 +40,7 @@ record type               stream                    one record is
 ``sync_report``           ``sync_reports``          a record the sync cannot settle alone (review, one side)
 ``sync_plan``             ``sync_plans``            one step of a dry run's plan
 ``tag_link``              ``tag_links``             an FMC tag (branch, cost centre) linked to its Samsara tag
+``driver_link``           ``driver_links``          a Samsara driver and the FMC roster record it is linked to
 ``vehicle_fault``         ``vehicle_faults``        a vehicle's fault code, from opening to closing
 ``vehicle_alert``         ``vehicle_alerts``        a threshold alert episode or an odometer flag
 ``engine_state_transition`` ``engine_state_transitions`` a change of engine state (Off, On, Idle)
@@ -57,6 +58,7 @@ from typing import Any
 from samsara_fmc.exceptions import ConfigurationError
 from samsara_fmc.records._model import SCHEMA_DIALECT, Field, RecordType, csv_cell, validate, write_csv
 from samsara_fmc.records.assignments import DRIVER_VEHICLE_ASSIGNMENT
+from samsara_fmc.records.driver_sync import DRIVER_LINK
 from samsara_fmc.records.dvir import DVIR, DVIR_DEFECT
 from samsara_fmc.records.health import HEALTH
 from samsara_fmc.records.ifta import IFTA_JURISDICTION, IFTA_RETURN, IFTA_VEHICLE
@@ -72,6 +74,7 @@ from samsara_fmc.records.workflows import DRIVER_MESSAGE, FORM_SUBMISSION, ISSUE
 
 __all__ = [
     "CAMERA_MEDIA",
+    "DRIVER_LINK",
     "DRIVER_MESSAGE",
     "DRIVER_VEHICLE_ASSIGNMENT",
     "DVIR",
@@ -143,6 +146,7 @@ _TYPES: tuple[RecordType, ...] = (
     SYNC_REPORT,
     SYNC_PLAN,
     TAG_LINK,
+    DRIVER_LINK,
     VEHICLE_FAULT,
     VEHICLE_ALERT,
     ENGINE_STATE_TRANSITION,
