@@ -70,6 +70,9 @@ fn collapse_digraphs(token: &str) -> String {
 struct Prep {
     id: String,
     license: Option<String>,
+    /// The licence as written ([`ident_key`]): a typo in what looked like a state prefix
+    /// (`WY948723` vs `GY948723`) is one edit here, two in the keys.
+    license_raw: Option<String>,
     state: Option<String>,
     email: Option<String>,
     phone: Option<String>,
@@ -109,6 +112,7 @@ fn prep(d: &Driver) -> Prep {
     Prep {
         id: d.id.clone(),
         license: d.license_number.as_deref().and_then(license_key),
+        license_raw: d.license_number.as_deref().and_then(ident_key),
         state: d.license_state.as_deref().and_then(state_code),
         email: d.email.as_deref().and_then(email_key),
         phone: d.phone.as_deref().and_then(phone_key),
@@ -223,7 +227,11 @@ impl Prepared for Prep {
                 }
             }
             (Some(a), Some(b)) => {
-                if !states_conflict && a.len() >= 5 && osa_bounded(a.as_bytes(), b.as_bytes(), 1) == 1 {
+                let one_edit =
+                    |x: &str, y: &str| x.len() >= 5 && osa_bounded(x.as_bytes(), y.as_bytes(), 1) == 1;
+                let raw_typo =
+                    matches!((&self.license_raw, &o.license_raw), (Some(x), Some(y)) if one_edit(x, y));
+                if !states_conflict && (one_edit(a, b) || raw_typo) {
                     t.add(Reason::LicenseTypo, 40.0);
                 } else if states_conflict {
                     t.add(Reason::LicenseReissued, -10.0);
@@ -492,6 +500,17 @@ mod tests {
             "{:?}: {}",
             reason,
             res.links[0].reasons.codes()
+        );
+    }
+
+    #[test]
+    fn a_typo_in_what_reads_as_a_state_prefix_is_a_typo_not_another_licence() {
+        // `WY948723` reads as Wyoming + 948723, `GY948723` has no state prefix: one edit as written.
+        let s = d("s", "Robert Miller", "GY948723", "", "", "5125550101");
+        linked_with(
+            &s,
+            &d("f", "Robert Miller", "WY948723", "", "", "512-555-0101"),
+            Reason::LicenseTypo,
         );
     }
 
