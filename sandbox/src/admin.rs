@@ -66,6 +66,9 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
         ("GET", "/__sandbox/truth/drivers") => {
             Response::json(200, &json!({"data": sb.fmc.truth_drivers(&sb.fleet)}))
         }
+        ("GET", "/__sandbox/truth/tags") => {
+            Response::json(200, &json!({"data": crate::fmc_changes::truth_tags(sb)}))
+        }
         (_, p)
             if [
                 "/__sandbox/health",
@@ -75,6 +78,7 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
                 "/__sandbox/requests",
                 "/__sandbox/truth/vehicles",
                 "/__sandbox/truth/drivers",
+                "/__sandbox/truth/tags",
                 "/__sandbox/truth/episodes",
                 "/__sandbox/truth/ifta",
                 "/__sandbox/truth/retrievals",
