@@ -181,8 +181,14 @@ def plan_vehicles(
             )
             plan.actions.append(_unlink(client, key, sid, fid, f"the FMC vehicle `{fid}` {why}"))
     # 2. A link this sync made whose key has since gone from Samsara (removed in the dashboard): again.
+    # If its FMC vehicle is gone from the list too, the unlink was applied (by a run that stopped
+    # before delivering its record, or by hand): the FMC is still to be told.
+    unlinked: list[tuple[str, str]] = []
     for sid, prior in before.items():
         fid = str(prior[0])
+        if sid in samsara and fid not in fmc and fid not in taken and _ext(samsara[sid]).get(key) != fid:
+            unlinked.append((sid, fid))
+            continue
         if sid in links or sid not in samsara or fid not in fmc or fid in taken or key in _ext(samsara[sid]):
             continue
         links[sid], taken[fid] = prior, sid
@@ -287,6 +293,7 @@ def plan_vehicles(
         if a.kind == "unlink" and str(a.target["fmcId"]) not in taken:
             records.append(_unlinked_record(key, view[str(a.target["samsaraId"])], str(a.target["fmcId"])))
             links_after[str(a.target["fmcId"])] = a.key
+    records.extend(_unlinked_record(key, view[sid], fid) for sid, fid in unlinked)
     plan.records[LINKS_STREAM] = records
     plan.after = {f"{LINKS_STREAM}\x00{fid}": k for fid, k in links_after.items()}
     pool_next = (pool_s, pool_f)
