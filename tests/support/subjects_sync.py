@@ -304,8 +304,8 @@ class LinkSubject(SyncSubject):
 
 class VehicleSync(LinkSubject):
     """vehicle-sync: links written back once each; the FMC's ``vehicle.updated`` changes (a new unit
-    number and plate, never one seen before) reach the linked vehicle; a vehicle the FMC removes is
-    unlinked on both sides."""
+    number and plate, never one seen before) reach the linked vehicle, each with its outcome delivered
+    back; a vehicle the FMC removes is unlinked on both sides."""
 
     function = "vehicle-sync"
     samsara = (
@@ -321,6 +321,7 @@ class VehicleSync(LinkSubject):
     def __init__(self) -> None:
         super().__init__()
         self.changes: dict[str, tuple[str, dict[str, str]]] = {}  # fmc id -> its latest change
+        self.scripted: list[tuple[str, str]] = []  # every change: (change id, fmc id)
         self.fmc = (
             *self.fmc,
             ("/fmc/v1/changes", "GET", ("429", "5xx", "reset", "empty_page", "repeat_records")),
@@ -346,6 +347,7 @@ class VehicleSync(LinkSubject):
                 "POST", "/__sandbox/fmc/changes", {"type": "vehicle.updated", "data": {"fmcId": fid, **data}}
             )
             self.changes[fid] = (str(change["id"]), data)
+            self.scripted.append((str(change["id"]), fid))
         if not self.removed and h.rng.random() < 0.15:  # one: the brake allows a tenth of the links
             fid = h.rng.choice(linked)
             h.sandbox.admin(
@@ -360,6 +362,14 @@ class VehicleSync(LinkSubject):
         vehicles = records(h, "/fleet/vehicles")
         by_fmc = {ext(v)[self.key]: v for v in vehicles.values() if self.key in ext(v)}
         applied = {str(c["id"]): bool(c["applied"]) for c in h.sandbox.get("/__sandbox/fmc/changes")["data"]}
+        # Every change to a linked vehicle has its outcome delivered back (``applied``, or ``already``
+        # when an interrupted run's write had applied it), like a ledger's: one missing counts as a
+        # change applied without its outcome.
+        outcomes = {str(r["id"]): r["record"] for r in h.sandbox.fmc_records("write_outcomes")}
+        for change, fid in self.scripted:
+            if fid in by_fmc and fid not in self.removed:
+                out = outcomes.get(f"change:{change}")
+                o.twice += out is None or out["status"] not in ("applied", "already")
         for fid, (change, data) in self.changes.items():
             if fid not in by_fmc:
                 continue  # not linked (held for review): its changes wait for the link
