@@ -23,9 +23,21 @@ faults, so they retry; their writes are left out of the Function's (the log's se
 steps: no run is alive then).
 
 A new sync Function's Subject is a few lines: :class:`LinkSubject` for a domain linked by one external
-ID key against ``/__sandbox/truth/<domain>`` (driver-sync: ``collection = "/fleet/drivers"``,
-``truth_path = "/__sandbox/truth/drivers"``, ``link_stream = "driver_links"``, its write paths), and
-an entry in ``SUBJECTS`` of :mod:`tests.support.convergence`.
+ID key against ``/__sandbox/truth/<domain>``, e.g. for driver-sync::
+
+    class DriverSync(LinkSubject):
+        function = "driver-sync"
+        collection, truth_path = "/fleet/drivers", "/__sandbox/truth/drivers"
+        link_stream, streams, fmc_lists = "driver_links", ("driver_links", "write_outcomes"), ("drivers",)
+        samsara = (("/fleet/drivers", "GET", READ_FAULTS), ("/me", None, ("5xx",)))
+        writes = (("POST", "/fleet/drivers"), ("PATCH", "/fleet/drivers/"))
+        write_targets = (("POST", "/fleet/drivers"), ("PATCH", "/fleet/drivers/{id}"))
+
+and ``"driver-sync": _elsewhere("subjects_sync", "DriverSync")`` in ``SUBJECTS`` of
+:mod:`tests.support.convergence`; a driver it creates for an FMC-only roster entry is a pair the truth
+lists as ``expect: none``, so its :meth:`LinkSubject.true_pairs` adds those. A Function that creates (drivers, tags) should also count its
+creates that took effect against the truth, as :class:`TagSync` does: the sandbox refuses a second
+object with the same external ID, so a duplicate would be one created without it.
 """
 
 from __future__ import annotations
