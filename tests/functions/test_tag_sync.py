@@ -343,3 +343,56 @@ def test_driver_membership_follows_the_fmc_and_keeps_every_driver_it_does_not_ma
     refused = run(rt, "corr-4", maxUnassignPercent="1")
     assert refused["ok"] is False and "safety brake" in refused["message"], refused
     assert writes(sb, seen) == []
+
+
+@pytest.mark.slow
+def test_the_zip_under_samsara_fn_keeps_driver_membership_in_step(
+    tmp_path: Path, sandbox_factory: Callable[..., SandboxProcess]
+) -> None:
+    """tag-sync's zip under samsara-fn, vehicles and drivers linked first (as vehicle-sync and
+    driver-sync link them): the business units get the FMC's linked drivers, the cost centres keep every
+    driver they had, a removal reaches Samsara once, then a run that plans nothing."""
+    from scripts import demo
+
+    zip_path = ROOT / "dist" / "tag-sync.zip"
+    assert zip_path.exists(), f"{zip_path} is missing: run `make bundle` (make test does)"
+    box = sandbox_factory(
+        *("--seed", "7", "--vehicles", "25", "--drivers", "25", "--days", "1"),
+        *("--start", "2026-11-02T15:00:00Z", "--rate-limits", "off"),
+        *("--token", f"{demo.TOKEN}={demo.SCOPES},Write Drivers", "--fmc-token", demo.FMC_TOKEN),
+    )
+    api = Client(token=demo.TOKEN, base_url=box.url, rate_limit=False)
+    linked: dict[str, str] = {}
+    for kind, path in (("drivers", "/fleet/drivers"), ("vehicles", "/fleet/vehicles")):
+        for p in box.get(f"/__sandbox/truth/{kind}")["data"]["pairs"]:
+            if p["expect"] == "link":
+                body = {"externalIds": {"fmcId": p["fmcId"]}}
+                api.request("PATCH", f"{path}/{p['samsaraId']}", json_body=body)
+                linked[str(p["fmcId"])] = str(p["samsaraId"])
+    before = {str(t["id"]): dict(t) for t in api.records("/tags")}
+    run = demo.Demo(tmp_path / "tag-sync", box.url, name="tag-sync")
+    run.init(zip_path, {}, {"FMC_URL": box.url, "FMC_TOKEN": demo.FMC_TOKEN})
+    run.run("manual")
+    fmc = {str(t["id"]): t for t in box.get("/fmc/v1/tags")["data"]}
+    active = {str(d["id"]) for d in api.records("/fleet/drivers")}
+    now = {str(t["id"]): dict(t) for t in api.records("/tags")}
+    by_fmc = {t["externalIds"]["fmcTagId"]: t for t in now.values() if "fmcTagId" in t["externalIds"]}
+    bu = next(f for f, t in fmc.items() if t["kind"] == "businessUnit")
+    want = {linked[d] for d in fmc[bu]["drivers"] if linked.get(d) in active}
+    assert want and members(by_fmc[bu], "drivers") == want
+    for fid, t in fmc.items():
+        if t["kind"] == "costCentre":
+            sid = str(by_fmc[fid]["id"])
+            assert members(now[sid], "drivers") == members(before[sid], "drivers"), fid
+    dropped = sorted(want)[0]
+    rest = [d for d in fmc[bu]["drivers"] if linked.get(d) != dropped]
+    box.advance(60)
+    box.admin(
+        "POST", "/__sandbox/fmc/changes", {"type": "tag.updated", "data": {"fmcId": bu, "drivers": rest}}
+    )
+    second = run.run("schedule")
+    assert second["sync"]["planned"] == {"unassign": 1} and second["sync"]["applied"] == 1, second
+    tag = {str(t["id"]): dict(t) for t in api.records("/tags")}[str(by_fmc[bu]["id"])]
+    assert members(tag, "drivers") == want - {dropped}
+    quiet = run.run("api")
+    assert quiet["sync"]["planned"] == {} and quiet["sync"]["delivered"] == {}, quiet
