@@ -35,9 +35,10 @@ ID key against ``/__sandbox/truth/<domain>``, e.g. for driver-sync::
 
 and ``"driver-sync": _elsewhere("subjects_sync", "DriverSync")`` in ``SUBJECTS`` of
 :mod:`tests.support.convergence`; a driver it creates for an FMC-only roster entry is a pair the truth
-lists as ``expect: none``, so its :meth:`LinkSubject.true_pairs` adds those. A Function that creates (drivers, tags) should also count its
-creates that took effect against the truth, as :class:`TagSync` does: the sandbox refuses a second
-object with the same external ID, so a duplicate would be one created without it.
+lists as ``expect: none``, so its :meth:`LinkSubject.true_pairs` adds those. A Function that creates
+(drivers, tags) should also count its creates that took effect against the truth, as :class:`TagSync`
+does: the sandbox refuses a second object with the same external ID, so a duplicate would be one
+created without it.
 """
 
 from __future__ import annotations
