@@ -396,3 +396,21 @@ def test_the_zip_under_samsara_fn_keeps_driver_membership_in_step(
     assert members(tag, "drivers") == want - {dropped}
     quiet = run.run("api")
     assert quiet["sync"]["planned"] == {} and quiet["sync"]["delivered"] == {}, quiet
+
+
+def test_an_organisation_without_driver_members_reads_no_drivers(sb: SandboxProcess) -> None:
+    """An FMC whose tags say nothing of drivers (absent or null) has no roster read and no driver
+    membership touched."""
+    link_drivers(sb)
+    fmc = sb.get("/fmc/v1/tags")["data"]
+    for t in fmc:
+        script(sb, "tag.updated", {"fmcId": t["id"], "drivers": None})
+    before = tags(sb)
+    seen = len(sb.requests())
+    out = run(runtime(sb), "corr-1")
+    assert out["ok"] and out["sync"]["driversNotLinkedYet"] == 0, out
+    read = {r["path"] for r in sb.requests(seen) if "limit=1&" not in f"{r['query']}&"}  # not the preflight
+    assert "/fleet/drivers" not in read and "/fmc/v1/drivers" not in read, read
+    assert "/fleet/vehicles" in read, "the vehicles the FMC lists are read"
+    now = tags(sb)
+    assert all(members(now[i], "drivers") == members(t, "drivers") for i, t in before.items())

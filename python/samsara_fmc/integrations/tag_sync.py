@@ -21,7 +21,8 @@ before children:
   one is left where it is) that carries the FMC's external ID key (``vehicleIdKey``,
   ``driverIdKey``) with a value on the FMC's master list; anything else (added in the dashboard, not
   linked yet, another system's, gone from the FMC's list, outside the token's tags) is kept as it is.
-  An array is sent only when it changes, and only for an FMC tag that lists that kind of member;
+  An array is sent only when it changes, and only for an FMC tag that lists that kind of member
+  (a kind no FMC tag lists is not read at all);
   other arrays (assets, …) are never sent. A PATCH that removes members is an ``unassign``; the
   members it removes count against the safety brake (``maxUnassignPercent`` of the memberships the FMC
   manages).
@@ -157,7 +158,13 @@ def plan_tags(
         str(t["id"]): dict(t) for t in client.records("/tags", params={"limit": 512}, deadline=ctx.deadline)
     }
     fmc = {str(t["id"]): dict(t) for t in sink.master_list(DOMAIN, ctx.deadline)}
-    by_fmc = {k.array: k.read(client, sink, ctx.deadline) for k in kinds}
+    # A kind no FMC tag lists is not read (an FMC without driver membership needs no roster).
+    by_fmc = {
+        k.array: k.read(client, sink, ctx.deadline)
+        if any(t.get(k.array) is not None for t in fmc.values())
+        else {}
+        for k in kinds
+    }
     managed = {k.array: set(by_fmc[k.array].values()) for k in kinds}
     mapping: dict[str, str | None] = {}  # fmc tag id -> samsara tag id (None: created this run)
     used: set[str] = set()
@@ -172,7 +179,7 @@ def plan_tags(
         parent_sid = mapping.get(parent_fid) if parent_fid else None
         want: dict[str, set[str]] = {}
         for a, ids in by_fmc.items():
-            if a in ft:
+            if ft.get(a) is not None:  # absent or null: the FMC does not say
                 listed = [str(x) for x in ft.get(a) or []]
                 want[a] = {ids[x] for x in listed if x in ids}
                 unmapped[a] += sum(1 for x in listed if x not in ids)
