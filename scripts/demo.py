@@ -41,7 +41,8 @@ SCOPES = (
     "Read Speeding Intervals,Read Defects,Read Defect Types,Read DVIRs,Write Defects,Read Trips,"
     "Read Idling,Read Assignments,Read Media Retrieval,Write Media Retrieval,Read Readings,"
     "Read Form Submissions,Read Issues,Write Issues,Write Form Submissions,Read Messages,Write Messages,"
-    "Read IFTA (US),Write Vehicles,Read Tags,Write Tags,Read Drivers"
+    "Read IFTA (US),Write Vehicles,Read Tags,Write Tags,Read Drivers,Read Vehicle Trips,"
+    "Write Assignments,Write Drivers"
 )
 NAME = "vehicle-stats"
 
@@ -944,6 +945,111 @@ def vehicle_sync(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
     return Report("vehicle-sync", len(demo.runs), len(links), sum(writes.values()), lost, duplicated)
 
 
+def driver_sync(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """driver-sync: a dry run (nothing written), the run that links the roster to Samsara's drivers and
+    creates the FMC drivers nothing matches (the feed's new hires), an FMC change to a name and a
+    termination applied once, and a run that plans nothing; checked against the sandbox's truth and
+    request log (no second driver for anyone)."""
+    demo = Demo(workdir, sandbox.url, name="driver-sync")
+    demo.init(zip_path, {}, {"FMC_URL": sandbox.url, "FMC_TOKEN": FMC_TOKEN})
+
+    def all_drivers() -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for status in ("active", "deactivated"):
+            page = api_get(sandbox.url, TOKEN, "/fleet/drivers", {"driverActivationStatus": status})
+            out |= {str(d["id"]): d for d in page["data"]}
+        return out
+
+    def driver_writes() -> list[dict[str, Any]]:
+        log = sandbox.admin("/__sandbox/requests?since=0")["requests"]
+        return [
+            r
+            for r in log
+            if r["method"] in ("POST", "PATCH")
+            and r["path"].startswith("/fleet/drivers")
+            and r["path"] != "/fleet/drivers/0"
+        ]
+
+    before = all_drivers()
+    override = workdir / "dry.json"
+    override.write_text(json.dumps({"dryRun": "true"}))
+    dry = demo.run("manual", "--parametersOverride", str(override))
+    if driver_writes() or sandbox.fmc_records("driver_links"):
+        raise SystemExit("driver-sync's dry run wrote something")
+    first = demo.run("manual")
+    if first["sync"]["planned"] != dry["sync"]["planned"]:
+        raise SystemExit(f"the dry run planned {dry['sync']['planned']}, the run {first['sync']['planned']}")
+    now = all_drivers()
+    linked = {d["externalIds"]["fmcId"]: i for i, d in now.items() if "fmcId" in (d.get("externalIds") or {})}
+    fid, _ = sorted((f, s) for f, s in linked.items() if s in before)[0]
+    gone_f, gone_s = sorted((f, s) for f, s in linked.items() if s in before)[1]
+    sandbox.admin("/__sandbox/clock/advance", {"seconds": 60})
+    changes = [
+        sandbox.admin("/__sandbox/fmc/changes", {"type": t, "data": d})["id"]
+        for t, d in (
+            ("driver.updated", {"fmcId": fid, "name": "Alexis Renamed"}),
+            ("driver.deactivated", {"fmcId": gone_f}),
+        )
+    ]
+    demo.run("schedule")
+    quiet = demo.run("api")
+    after = all_drivers()
+    truth = sandbox.admin("/__sandbox/truth/drivers")["data"]["pairs"]
+    true = {str(p["fmcId"]): str(p["samsaraId"]) for p in truth if p["expect"] == "link"}
+    roster = {str(r["id"]): r for r in sandbox.fmc("/fmc/v1/drivers")["data"]}
+    reviewed = {
+        str(r["record"]["recordId"])
+        for r in sandbox.fmc_records("sync_reports")
+        if r["record"]["status"] == "review"
+    }
+    links = {str(r["id"]): r["record"] for r in sandbox.fmc_records("driver_links")}
+    at_fmc = {r["fmcId"]: s for s, r in links.items() if r["status"] == "linked"}
+    missed = {
+        f
+        for f, s in true.items()
+        if roster.get(f, {}).get("status") == "active"
+        and linked.get(f) != s
+        and f not in reviewed
+        and s not in reviewed
+    }
+    false_links = {f for f, s in linked.items() if s in before and true.get(f) != s}
+    applied = {c["id"]: c["applied"] for c in sandbox.admin("/__sandbox/fmc/changes")["data"]}
+    made = {f for f, s in linked.items() if s not in before}
+    posts = [r for r in driver_writes() if r["method"] == "POST" and int(r["status"]) == 200]
+    patches: dict[str, int] = {}
+    for r in driver_writes():
+        if r["method"] == "PATCH" and int(r["status"]) == 200:
+            patches[r["path"]] = patches.get(r["path"], 0) + 1
+    # A link each, the first run's deactivations (the roster's leavers), the update and the termination.
+    expected = len(linked) - len(made) + first["sync"]["planned"].get("deactivate", 0) + 2
+    lost = len(missed) + (0 if at_fmc == linked else 1) + sum(0 if applied.get(c) else 1 for c in changes)
+    lost += 0 if after[gone_s]["driverActivationStatus"] == "deactivated" else 1
+    duplicated = (
+        len(posts)
+        - len(made)
+        + len(after)
+        - len(before)
+        - len(made)
+        + sum(patches.values())
+        - expected
+        + len(false_links)
+        + len(quiet["sync"]["planned"])
+    )
+    for r in demo.runs:
+        sync = r["sync"]
+        print(
+            f"  driver-sync   {r['mode']:<12} planned {sync['planned']}  applied {sync['applied']}  "
+            f"dry run {sync['dryRun']!s:<5}  {r['seconds']:.2f} s"
+        )
+    print(
+        f"  driver-sync   linked {len(linked) - len(made)} of {len(true)} true pairs, created {len(made)}, "
+        f"reports {first['sync']['reports']}"
+    )
+    return Report(
+        "driver-sync", len(demo.runs), len(links), len(posts) + sum(patches.values()), lost, duplicated
+    )
+
+
 def tag_sync(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
     """tag-sync (after vehicle-sync linked the vehicles): the FMC's organisation linked to the tag tree,
     its missing business units created once, a rename applied, then a run that plans nothing."""
@@ -977,6 +1083,80 @@ def tag_sync(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
         )
     links = sandbox.fmc_records("tag_links")
     return Report("tag-sync", len(demo.runs), len(links), len(writes), lost, duplicated)
+
+
+def assignment_sync(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
+    """assignment-sync on a sandbox of its own whose clock starts at the wall clock (the Function's
+    windows follow the wall clock): the assignment history delivered; then the FMC, the source of truth,
+    assigns two drivers to vehicles it names by its own IDs and ends one of them, applied once each; the
+    next run delivers them back with both sides' IDs; a last run writes and delivers nothing. The held
+    windows equal a fresh read (ends included) and nothing is delivered twice unchanged."""
+    from samsara_fmc.integrations.assignment_sync import PATH, to_record
+
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    vehicles = int(sandbox.admin("/__sandbox/health")["vehicles"])
+    own = Sandbox.start(vehicles=vehicles, start=now.isoformat(), days=2)
+    try:
+        ids = [str(v["id"]) for v in api_get(own.url, TOKEN, "/fleet/vehicles", {"limit": "3"})["data"]]
+        for i, v in enumerate(ids):  # as vehicle-sync links them
+            req = urllib.request.Request(
+                f"{own.url}/fleet/vehicles/{v}",
+                data=json.dumps({"externalIds": {"fmcId": f"UNIT-{i}"}}).encode(),
+                headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+                method="PATCH",
+            )
+            urllib.request.urlopen(req, timeout=10).close()
+        drivers = [str(d["id"]) for d in api_get(own.url, TOKEN, "/fleet/drivers", {"limit": "2"})["data"]]
+        demo = Demo(workdir, own.url, name="assignment-sync")
+        demo.init(
+            zip_path,
+            {"lookbackHours": "30", "settleMinutes": "0", "writeBack": "true"},
+            {"FMC_URL": own.url, "FMC_TOKEN": FMC_TOKEN},
+        )
+        demo.run("manual")
+        at = dt.datetime.fromisoformat(own.admin("/__sandbox/clock/advance", {"seconds": 0})["now"])
+        t = {
+            h: (at - dt.timedelta(minutes=m)).isoformat().replace("+00:00", "Z")
+            for h, m in ((1, 90), (2, 30))
+        }
+        shift = {"fmcVehicleId": "UNIT-0", "driverId": drivers[0], "startTime": t[1]}
+        changes = [
+            fmc_change(own, "assignment.created", shift),
+            fmc_change(
+                own,
+                "assignment.created",
+                {"fmcVehicleId": "UNIT-1", "driverId": drivers[1], "startTime": t[1], "endTime": t[2]},
+            ),
+            fmc_change(own, "assignment.ended", {**shift, "endTime": t[2]}),
+        ]
+        demo.run("schedule")
+        own.admin("/__sandbox/clock/advance", {"seconds": 900})
+        demo.run("api")
+        quiet = demo.run("schedule")
+        [path] = demo.storage().glob("state/*/assignment-sync/assignments.json")
+        state = json.loads(path.read_text())["state"]
+        query = {"filterBy": "vehicles", "startTime": state["first"], "endTime": state["mark"]}
+        truth = {r["id"]: r for r in (to_record(x) for x in stream_truth(own.url, PATH, query))}
+        held = {str(r["id"]): r["record"] for r in own.fmc_records("driver_vehicle_assignments")}
+        lost = sum(1 for k, r in truth.items() if held.get(k) != r)
+        mine = [r for r in held.values() if r["sourceName"] == "samsara-fmc" and r["fmcVehicleId"]]
+        lost += 2 - len(mine)
+        log = own.admin("/__sandbox/requests?since=0")["requests"]
+        writes = sum(
+            1 for r in log if r["path"] == PATH and r["method"] in ("POST", "PATCH") and r["status"] == 200
+        )
+        missing, copies = change_writes(own, changes)
+        summary = own.fmc_summary("driver_vehicle_assignments")
+        duplicated = int(summary["duplicates"]) + len(set(held) - set(truth)) + int(quiet["records"]) + copies
+        for r in demo.runs:
+            print(
+                f"  assignments {r['mode']:<10} records {r['records']:>5}  repeated {r['repeated']:>4}  "
+                f"caught up {r['caughtUp']!s:<5}  write-back {r['writeBack']['ran']!s:<5}  "
+                f"{r['seconds']:.2f} s"
+            )
+        return Report("assignment-sync", len(demo.runs), len(held), writes, lost + missing, duplicated)
+    finally:
+        own.stop()
 
 
 def vehicle_maintenance(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
@@ -1025,6 +1205,8 @@ SCENARIOS: dict[str, Callable[[Path, Sandbox, Path], Report]] = {
     "ifta": ifta,
     "vehicle-sync": vehicle_sync,
     "tag-sync": tag_sync,
+    "driver-sync": driver_sync,
+    "assignment-sync": assignment_sync,
     "camera-media": camera_media,  # last: it moves the sandbox's clock up to the wall clock
 }
 """How the demo exercises each Function (every folder under functions/ must have one)."""

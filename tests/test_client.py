@@ -33,6 +33,14 @@ def test_headers_and_json(server: ScriptedServer) -> None:
     assert h["user-agent"].startswith(f"samsara-fmc/{s.__version__}")
 
 
+def test_integers_beyond_18_digits_decode_exactly(server: ScriptedServer) -> None:
+    # `/v1/fleet/trips` marks a trip in progress with `endMs` 2^63 - 1 (19 digits).
+    text = b'{"trips": [{"endMs": 9223372036854775807, "big": 123456789012345678901234}]}'
+    server.script = [Reply(body=text)]
+    body = make(server).get("/v1/fleet/trips")
+    assert body == {"trips": [{"endMs": 2**63 - 1, "big": 123456789012345678901234}]}
+
+
 def test_pages_follow_empty_pages_and_resume(server: ScriptedServer) -> None:
     server.script = [
         Reply(body={"data": [{"id": "1"}], "pagination": {"endCursor": "c1", "hasNextPage": True}}),

@@ -241,6 +241,9 @@ def test_requests_are_paced_under_the_contracts_rate_limit() -> None:
             s.deliver(STREAM, key(seq), records(1, start=seq))
         statuses = [r["status"] for r in sb.requests() if r["method"] == "POST"]
         assert statuses == [200] * 40, "no request bounced off the FMC's 25/s limit"
+        counts = s.counts()
+        assert counts["pacedMs"] > 0, "40 posts outrun a 25/s bucket: the wait is counted"
+        assert (counts["rateLimited"], counts["backoffMs"]) == (0, 0)
     finally:
         sb.stop()
 

@@ -95,10 +95,18 @@ def encode_params(params: Mapping[str, ParamValue] | None) -> list[tuple[str, st
     return out
 
 
-def counts_of(raw: tuple[int, int, int]) -> dict[str, int]:
-    """A core client's ``(attempts, retries, rate_limited)`` as the summary and health name them."""
-    attempts, retries, limited = raw
-    return {"attempts": attempts, "retries": retries, "rateLimited": limited}
+def counts_of(raw: tuple[int, int, int, int, int]) -> dict[str, int]:
+    """A core client's counters as the summary and health name them: ``attempts``, ``retries``,
+    ``rateLimited`` (429 answers), ``pacedMs`` (waiting on the client's own rate limits before sending)
+    and ``backoffMs`` (waiting between a failed attempt and its retry, ``Retry-After`` included)."""
+    attempts, retries, limited, paced_ms, backoff_ms = raw
+    return {
+        "attempts": attempts,
+        "retries": retries,
+        "rateLimited": limited,
+        "pacedMs": paced_ms,
+        "backoffMs": backoff_ms,
+    }
 
 
 def stat_records(ndjson: bytes) -> list[StatRecord]:
@@ -223,8 +231,9 @@ class Client:
         return self._api.api_version
 
     def counts(self) -> dict[str, int]:
-        """What the client has done since it was built: ``attempts`` (requests sent), ``retries``
-        and ``rateLimited`` (429 answers)."""
+        """What the client has done since it was built: ``attempts`` (requests sent), ``retries``,
+        ``rateLimited`` (429 answers), and the milliseconds spent waiting on its own pacing
+        (``pacedMs``) and between retries (``backoffMs``): the share of a run lost to rate limits."""
         return counts_of(self._api.counts())
 
     def __repr__(self) -> str:

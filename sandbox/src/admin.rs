@@ -63,8 +63,14 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
         ("POST", "/__sandbox/fmc/changes") => crate::fmc_changes::script(sb, req),
         ("GET", "/__sandbox/fmc/changes") => crate::fmc_changes::status(sb),
         ("GET", "/__sandbox/truth/ifta") => crate::ifta::truth(sb, req),
+        ("GET", "/__sandbox/truth/trips") => crate::legacy::truth(sb, req),
         ("GET", "/__sandbox/truth/drivers") => {
-            Response::json(200, &json!({"data": sb.fmc.truth_drivers(&sb.fleet)}))
+            let mut truth = sb.fmc.truth_drivers(&sb.fleet);
+            let hires = crate::fmc_changes::new_hires(sb, &truth);
+            if let Some(p) = truth["pairs"].as_array_mut() {
+                p.extend(hires);
+            }
+            Response::json(200, &json!({"data": truth}))
         }
         ("GET", "/__sandbox/truth/tags") => {
             Response::json(200, &json!({"data": crate::fmc_changes::truth_tags(sb)}))
@@ -81,6 +87,7 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
                 "/__sandbox/truth/tags",
                 "/__sandbox/truth/episodes",
                 "/__sandbox/truth/ifta",
+                "/__sandbox/truth/trips",
                 "/__sandbox/truth/retrievals",
                 "/__sandbox/fmc/changes",
             ]

@@ -380,3 +380,60 @@ pub(crate) fn legacy_by_vehicle(sb: &Sandbox, req: &Request, repeat: bool) -> Re
     };
     run().unwrap_or_else(|e| e)
 }
+
+/// The API-created assignment an FMC assignment change names: its vehicle (`vehicleId`, or
+/// `fmcVehicleId` as the external ID `fmcId`), driver (likewise) and `startTime`. Indices into
+/// `st.assignments`.
+fn named(st: &crate::store::Store, d: &Value) -> Vec<usize> {
+    let find = |samsara: &str, fmc: &str, vehicle: bool| -> Option<String> {
+        let key = d[samsara]
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| d[fmc].as_str().map(|f| format!("fmcId:{f}")))?;
+        if vehicle {
+            st.find_vehicle(&key)
+                .map(|i| st.vehicles[i]["id"].as_str().unwrap_or("").to_string())
+        } else {
+            st.find_driver(&key)
+                .map(|i| st.drivers[i]["id"].as_str().unwrap_or("").to_string())
+        }
+    };
+    let (Some(v), Some(dr), Some(start)) = (
+        find("vehicleId", "fmcVehicleId", true),
+        find("driverId", "fmcDriverId", false),
+        d["startTime"].as_str().and_then(parse_rfc3339_ms),
+    ) else {
+        return Vec::new();
+    };
+    (0..st.assignments.len())
+        .filter(|&i| {
+            let a = &st.assignments[i];
+            a["vehicleId"] == v.as_str() && a["driverId"] == dr.as_str() && a["start"] == start
+        })
+        .collect()
+}
+
+/// How many API-created assignments an `assignment.created` change produced.
+pub(crate) fn copies(sb: &Sandbox, d: &Value) -> usize {
+    named(&sb.store(), d).len()
+}
+
+/// Whether the assignment an `assignment.changed` or `assignment.ended` change names shows its
+/// `endTime` (null: ongoing) and `isPassenger`, where given.
+pub(crate) fn shows(sb: &Sandbox, d: &Value) -> bool {
+    let st = sb.store();
+    let found = named(&st, d);
+    let [i] = found[..] else {
+        return false;
+    };
+    let a = &st.assignments[i];
+    let end_ok = match d.get("endTime") {
+        None => true,
+        Some(Value::Null) => a["end"].is_null(),
+        Some(e) => e
+            .as_str()
+            .and_then(parse_rfc3339_ms)
+            .is_some_and(|e| a["end"] == e),
+    };
+    end_ok && d.get("isPassenger").is_none_or(|p| a["isPassenger"] == *p)
+}

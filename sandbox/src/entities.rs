@@ -460,7 +460,10 @@ pub(crate) fn write_driver(sb: &Sandbox, req: &Request, create: bool) -> Respons
         let state = want_str(&body, "licenseState")?
             .map(str::to_string)
             .or_else(|| cur("licenseState"));
-        if let (Some(l), Some(s)) = (&lic, &state) {
+        // Only a write that sets the licence can break its uniqueness (the stored pair was checked when
+        // it was set): a PATCH of other fields skips the scan over every driver.
+        let sets_licence = create || body.contains_key("licenseNumber") || body.contains_key("licenseState");
+        if let (true, Some(l), Some(s)) = (sets_licence, &lic, &state) {
             if !l.is_empty()
                 && others().any(|d| {
                     d.get("licenseNumber").and_then(Value::as_str) == Some(l)

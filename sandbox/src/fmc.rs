@@ -526,7 +526,8 @@ fn handle(sb: &Sandbox, req: &Request, pf: Option<PageFault>) -> Response {
         }
         ("GET", ["fmc", "v1", "tags"]) => Response::json(200, &json!({"data": crate::fmc_changes::tags(sb)})),
         ("GET", ["fmc", "v1", "drivers"]) => {
-            Response::json(200, &json!({"data": sb.fmc.lists(&sb.fleet).drivers}))
+            let base = &sb.fmc.lists(&sb.fleet).drivers;
+            Response::json(200, &json!({"data": crate::fmc_changes::drivers(sb, base)}))
         }
         ("GET", ["fmc", "v1", "changes"]) => crate::fmc_changes::feed(sb, req, pf),
         ("GET", ["fmc", "v1", "streams"]) => streams(sb),

@@ -2,8 +2,8 @@
 //! changes, new cost-centre tags and defect resolutions. Roster and tag changes are generated every
 //! six simulated hours; any change can also be scripted through `POST /__sandbox/fmc/changes`.
 //! `GET /__sandbox/fmc/changes` reports, per change, whether Samsara's state now reflects it, and for
-//! the workflow changes (issues, forms, driver messages) how many Samsara objects it produced
-//! (`copies`: 1 when applied exactly once).
+//! the workflow changes (issues, forms, driver messages) and assignments created how many Samsara
+//! objects it produced (`copies`: 1 when applied exactly once).
 
 use serde_json::{json, Value};
 
@@ -108,12 +108,21 @@ pub(crate) fn script(sb: &Sandbox, req: &Request) -> Response {
         Ok(b) => b,
         Err(e) => return e,
     };
-    let Some(kind) = body
-        .get("type")
-        .and_then(Value::as_str)
-        .filter(|t| TYPES.contains(t) || VEHICLE_TYPES.contains(t) || *t == "tag.updated")
-    else {
-        let all = [&TYPES[..], &VEHICLE_TYPES[..], &["tag.updated"][..]].concat();
+    let Some(kind) = body.get("type").and_then(Value::as_str).filter(|t| {
+        TYPES.contains(t)
+            || VEHICLE_TYPES.contains(t)
+            || DRIVER_TYPES.contains(t)
+            || ASSIGNMENT_TYPES.contains(t)
+            || *t == "tag.updated"
+    }) else {
+        let all = [
+            &TYPES[..],
+            &VEHICLE_TYPES[..],
+            &DRIVER_TYPES[..],
+            &ASSIGNMENT_TYPES[..],
+            &["tag.updated"][..],
+        ]
+        .concat();
         return Response::bad_param("type", &format!("must be one of {}", all.join(", ")));
     };
     let Some(data) = body.get("data").filter(|d| d.is_object()) else {
@@ -174,6 +183,7 @@ fn copies(sb: &Sandbox, c: &Value) -> Option<usize> {
                     .count(),
             )
         }
+        Some("assignment.created") => Some(crate::assignments::copies(sb, d)),
         Some("message.sent") => {
             let drivers: Vec<String> = match d.get("driverIds").and_then(Value::as_array) {
                 Some(ids) => ids.iter().filter_map(id_text).collect(),
@@ -208,7 +218,9 @@ fn id_text(v: &Value) -> Option<String> {
 fn applied(sb: &Sandbox, c: &Value) -> bool {
     let d = &c["data"];
     match c["type"].as_str() {
-        Some("issue.created" | "form.assigned" | "message.sent") => copies(sb, c).is_some_and(|n| n >= 1),
+        Some("issue.created" | "form.assigned" | "message.sent" | "assignment.created") => {
+            copies(sb, c).is_some_and(|n| n >= 1)
+        }
         Some("issue.updated") => d["issueId"]
             .as_str()
             .and_then(|id| crate::issues::current_of(sb, id))
@@ -233,9 +245,12 @@ fn applied(sb: &Sandbox, c: &Value) -> bool {
             let st = sb.store();
             d["samsaraId"]
                 .as_str()
-                .and_then(|id| st.find_driver(id))
+                .map(str::to_string)
+                .or_else(|| d["fmcId"].as_str().map(|f| format!("fmcId:{f}")))
+                .and_then(|id| st.find_driver(&id))
                 .is_some_and(|i| st.drivers[i]["driverActivationStatus"] == "deactivated")
         }
+        Some("driver.updated") => driver_applied(sb, d),
         Some("tag.created") => {
             let st = sb.store();
             st.tags.values().any(|t| {
@@ -250,10 +265,140 @@ fn applied(sb: &Sandbox, c: &Value) -> bool {
             })
         }
         Some("vehicle.updated") => vehicle_applied(sb, d),
+        Some("assignment.changed" | "assignment.ended") => crate::assignments::shows(sb, d),
         Some("vehicle.removed" | "tag.updated") => true,
         _ => false,
     }
 }
+
+/// Scripted changes to the FMC's driver roster (`driver.updated`: `fmcId` and the roster fields that
+/// changed, `name`, `phone`, `email`, `licenseNumber`, `licenseState`, `status`, …), kept apart
+/// from [`TYPES`] (the generated ones).
+pub(crate) const DRIVER_TYPES: [&str; 1] = ["driver.updated"];
+
+/// The roster fields Samsara takes from the FMC (the same names on both sides).
+const DRIVER_FIELDS: [&str; 5] = ["name", "phone", "email", "licenseNumber", "licenseState"];
+
+/// The FMC's driver roster as of now: `base` (every record `status: active`) with the `driver.*`
+/// changes visible now applied in order: `driver.created` adds the new hire (`id` = its `fmcId`),
+/// `driver.updated` changes the fields it carries, `driver.deactivated` marks the driver
+/// `status: terminated` (with `terminatedAt`). So the roster moves between runs as the feed says.
+pub(crate) fn drivers(sb: &Sandbox, base: &[Value]) -> Vec<Value> {
+    let mut out: Vec<Value> = base
+        .iter()
+        .map(|d| {
+            let mut d = d.clone();
+            d["status"] = json!("active");
+            d
+        })
+        .collect();
+    let truth = sb.fmc.truth_drivers(&sb.fleet);
+    let fmc_of = |sid: &Value| -> Option<Value> {
+        truth["pairs"]
+            .as_array()?
+            .iter()
+            .find(|p| &p["samsaraId"] == sid && p["expect"] == "link")
+            .map(|p| p["fmcId"].clone())
+    };
+    for (_, _, c) in all(sb, sb.clock.now_s()) {
+        let d = &c["data"];
+        match c["type"].as_str() {
+            Some("driver.created")
+                if d["fmcId"].is_string() && !out.iter().any(|r| r["id"] == d["fmcId"]) =>
+            {
+                let mut r = json!({"id": d["fmcId"], "status": "active"});
+                merge_roster_fields(&mut r, d);
+                out.push(r);
+            }
+            Some("driver.updated") => {
+                if let Some(r) = out.iter_mut().find(|r| r["id"] == d["fmcId"]) {
+                    merge_roster_fields(r, d);
+                    if r["status"] == "active" {
+                        if let Some(o) = r.as_object_mut() {
+                            o.remove("terminatedAt");
+                        }
+                    }
+                }
+            }
+            Some("driver.deactivated") => {
+                let fid = if d["fmcId"].is_string() {
+                    Some(d["fmcId"].clone())
+                } else {
+                    fmc_of(&d["samsaraId"])
+                };
+                if let Some(r) = fid.and_then(|f| out.iter_mut().find(|r| r["id"] == f)) {
+                    r["status"] = json!("terminated");
+                    r["terminatedAt"] = c["at"].clone();
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Copies a change's fields (all but `fmcId` and `id`) onto a roster record.
+fn merge_roster_fields(r: &mut Value, d: &Value) {
+    if let Some(m) = d.as_object() {
+        for (k, x) in m
+            .iter()
+            .filter(|(k, _)| k.as_str() != "fmcId" && k.as_str() != "id")
+        {
+            r[k.as_str()] = x.clone();
+        }
+    }
+}
+
+/// The FMC drivers added by `driver.created` changes visible now that the base roster lacks, as
+/// ground-truth pairs (`expect: none`, `kind: newHire`): Samsara has no driver for them until a sync
+/// creates one.
+pub(crate) fn new_hires(sb: &Sandbox, base: &Value) -> Vec<Value> {
+    let known: Vec<&Value> = base["pairs"]
+        .as_array()
+        .map(|p| p.iter().map(|p| &p["fmcId"]).collect())
+        .unwrap_or_default();
+    let mut out: Vec<Value> = Vec::new();
+    for (_, _, c) in all(sb, sb.clock.now_s()) {
+        let f = &c["data"]["fmcId"];
+        if c["type"] == "driver.created"
+            && f.is_string()
+            && !known.contains(&f)
+            && !out.iter().any(|p| &p["fmcId"] == f)
+        {
+            out.push(json!({"fmcId": f, "samsaraId": null, "expect": "none", "kind": "newHire"}));
+        }
+    }
+    out
+}
+
+/// Whether the Samsara driver carrying `fmcId:<id>` shows the fields a `driver.updated` changed
+/// (`status: terminated` as `driverActivationStatus: deactivated`, `active` as `active`).
+fn driver_applied(sb: &Sandbox, d: &Value) -> bool {
+    let Some(fmc) = d["fmcId"].as_str() else {
+        return false;
+    };
+    let st = sb.store();
+    let Some(i) = st.find_driver(&format!("fmcId:{fmc}")) else {
+        return false;
+    };
+    let x = &st.drivers[i];
+    let status = match d["status"].as_str() {
+        None => true,
+        Some("terminated") => x["driverActivationStatus"] == "deactivated",
+        Some(_) => x["driverActivationStatus"] == "active",
+    };
+    status
+        && DRIVER_FIELDS
+            .iter()
+            .all(|f| d.get(*f).is_none_or(|v| x.get(*f) == Some(v)))
+}
+
+/// Scripted changes to the FMC's driver–vehicle assignments (data: `vehicleId` or `fmcVehicleId`,
+/// `driverId` or `fmcDriverId`, `startTime`, and `endTime`/`isPassenger`), kept apart from [`TYPES`].
+/// `GET /__sandbox/fmc/changes` counts the assignments a `created` one produced (`copies`) and says
+/// whether Samsara's assignment shows a `changed` or `ended` one (`applied`).
+pub(crate) const ASSIGNMENT_TYPES: [&str; 3] =
+    ["assignment.created", "assignment.changed", "assignment.ended"];
 
 /// Scripted changes to the FMC's vehicle master list (`vehicle.updated`: `fmcId` and the FMC fields
 /// that changed, `unitNumber`, `licensePlate`, …; `vehicle.removed`: `fmcId`), kept apart from

@@ -51,6 +51,10 @@ pub(crate) fn trips(sb: &Sandbox, req: &Request) -> Response {
                 let done = t.end <= now;
                 let end_t = if done { t.end } else { now };
                 let (o0, o1) = (m.odometer(&days, v, t.start), m.odometer(&days, v, end_t));
+                // The same drive as `/trips/stream` tells it: its distance as `finalDistanceMeters`
+                // (cruise speed × time rolling), its odometers as the `obdOdometerMeters` stat reads at
+                // the trip's start and end (rollbacks and jumps included when episodes are on).
+                let dist = (t.speed * (end_t.min(t.drive1) - t.drive0).max(0) as f64).round() as i64;
                 let (la0, lo0, _) = m.position(v, o0);
                 let (la1, lo1, _) = m.position(v, o1);
                 let city = address(branch);
@@ -63,7 +67,7 @@ pub(crate) fn trips(sb: &Sandbox, req: &Request) -> Response {
                     .driver_for(v, d, sb.fleet.drivers.len())
                     .and_then(|i| sb.fleet.drivers[i].id.parse::<i64>().ok());
                 trips.push(json!({"startMs": t.start * 1000, "endMs": if done { t.end * 1000 } else { i64::MAX },
-                    "distanceMeters": (o1 - o0).round() as i64, "startOdometer": o0.round() as i64, "endOdometer": o1.round() as i64,
+                    "distanceMeters": dist, "startOdometer": obd_odometer(sb, &days, v, t.start), "endOdometer": obd_odometer(sb, &days, v, end_t),
                     "fuelConsumedMl": ((o1 - o0) * 0.3).round() as i64, "driverId": driver, "codriverIds": [], "assetIds": [], "tollMeters": 0,
                     "startCoordinates": {"latitude": la0, "longitude": lo0}, "endCoordinates": {"latitude": la1, "longitude": lo1},
                     "startLocation": place, "endLocation": place,
@@ -71,6 +75,69 @@ pub(crate) fn trips(sb: &Sandbox, req: &Request) -> Response {
             }
         }
         Ok(Response::json(200, &json!({"trips": trips})))
+    };
+    run().unwrap_or_else(|e| e)
+}
+
+/// The OBD odometer of vehicle `v` at `t` as the `obdOdometerMeters` stat reads it, m.
+#[allow(clippy::cast_possible_truncation)]
+fn obd_odometer(sb: &Sandbox, days: &crate::model::Days, v: usize, t: i64) -> i64 {
+    let m = &sb.model;
+    let offset = if m.episodes {
+        crate::episodes::odometer_offset(m, v, t)
+    } else {
+        0.0
+    };
+    (m.odometer(days, v, t) + offset) as i64
+}
+
+/// `GET /__sandbox/truth/trips?startTime=…&endTime=…`: every drive of every vehicle starting in
+/// `[startTime, endTime)` straight from the model (`/trips/stream` and `/v1/fleet/trips` both tell
+/// these): vehicle, start, end (null while in progress), distance, the OBD odometer at start and end,
+/// and the driver.
+#[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+pub(crate) fn truth(sb: &Sandbox, req: &Request) -> Response {
+    let run = || -> Result<Response, Response> {
+        let lo = req
+            .time_param("startTime")?
+            .ok_or_else(|| Response::bad_param("startTime", "is required (RFC 3339)"))?
+            .div_euclid(1000);
+        let hi = req
+            .time_param("endTime")?
+            .ok_or_else(|| Response::bad_param("endTime", "is required (RFC 3339)"))?
+            .div_euclid(1000);
+        let now = sb.clock.now_s();
+        let hi = hi.min(now + 1);
+        let days = sb.model.days(lo - 86_400, hi);
+        let m = &sb.model;
+        let ids: Vec<String> = sb
+            .store()
+            .vehicles
+            .iter()
+            .map(|v| v["id"].as_str().unwrap_or("").to_string())
+            .collect();
+        let mut out = Vec::new();
+        for (v, id) in ids.iter().enumerate() {
+            for d in m.day_of(v, lo)..=m.day_of(v, hi) {
+                for t in &days.get(v, d).trips {
+                    if t.start < lo || t.start >= hi {
+                        continue;
+                    }
+                    let done = t.end <= now;
+                    let end_t = if done { t.end } else { now };
+                    let dist = (t.speed * (end_t.min(t.drive1) - t.drive0).max(0) as f64).round() as i64;
+                    let driver = m
+                        .driver_for(v, d, sb.fleet.drivers.len())
+                        .map(|i| sb.fleet.drivers[i].id.clone());
+                    out.push(json!({"vehicleId": id, "startTime": crate::streams::ts(t.start),
+                        "endTime": if done { json!(crate::streams::ts(t.end)) } else { Value::Null },
+                        "distanceMeters": dist, "startOdometerMeters": obd_odometer(sb, &days, v, t.start),
+                        "endOdometerMeters": if done { json!(obd_odometer(sb, &days, v, t.end)) } else { Value::Null },
+                        "driverId": driver}));
+                }
+            }
+        }
+        Ok(Response::json(200, &json!({"data": out})))
     };
     run().unwrap_or_else(|e| e)
 }

@@ -261,16 +261,26 @@ pub(crate) fn list(sb: &Sandbox, req: &Request) -> Response {
             if rs < s || rs > e || avail > now {
                 continue;
             }
-            for input in r["inputs"].as_array().into_iter().flatten() {
-                let input = match input.as_str() {
-                    Some("dashcamRoadFacing") => "dashcamForwardFacing",
-                    Some("dashcamDriverFacing") => "dashcamInwardFacing",
-                    Some(x) => x,
-                    None => continue,
+            // Only what the retrieval uploaded (an input that ended `failed` or `unavailable` has no
+            // media), at the URL its retrieval's poll hands out: the same bytes either way.
+            for requested in r["inputs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                if outcome(sb, r, requested) != "available" {
+                    continue;
+                }
+                let n = INPUTS.iter().position(|x| *x == requested).unwrap_or(0) as u64;
+                let input = match requested {
+                    "dashcamRoadFacing" => "dashcamForwardFacing",
+                    "dashcamDriverFacing" => "dashcamInwardFacing",
+                    x => x,
                 };
                 media.push(json!({"vehicleId": r["vehicleId"], "input": input, "mediaType": r["mediaType"], "triggerReason": "api",
                     "startTime": rfc3339_ms(rs), "endTime": rfc3339_ms(r["end"].as_i64().unwrap_or(rs)), "availableAtTime": rfc3339_ms(avail),
-                    "urlInfo": {"url": url(sb, &[rs.unsigned_abs(), avail.unsigned_abs()], now), "urlExpiryTime": rfc3339_ms(url_expiry(now))}}));
+                    "urlInfo": {"url": url(sb, &[rs.unsigned_abs(), avail.unsigned_abs(), n], now), "urlExpiryTime": rfc3339_ms(url_expiry(now))}}));
             }
         }
         let in_set = |list: &[String], v: &Value| {

@@ -786,3 +786,98 @@ fn the_request_log_digests_write_bodies() {
         "reads carry none"
     );
 }
+
+#[test]
+fn the_driver_roster_follows_the_changes_feed() {
+    let sb = Sandbox::default_fleet();
+    let roster =
+        |sb: &Sandbox| -> Vec<Value> { sb.get("/fmc/v1/drivers").1["data"].as_array().unwrap().clone() };
+    let find = |r: &[Value], id: &Value| r.iter().find(|d| &d["id"] == id).cloned().unwrap();
+    let changes = sb.admin("GET", "/__sandbox/fmc/changes", &Value::Null)["data"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let of = |t: &str| {
+        changes
+            .iter()
+            .filter(|c| c["type"] == t)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let (hires, gone) = (of("driver.created"), of("driver.deactivated"));
+    assert!(!hires.is_empty() && !gone.is_empty());
+    let r = roster(&sb);
+    assert!(r
+        .iter()
+        .all(|d| d["status"] == "active" || d["status"] == "terminated"));
+    for c in &hires {
+        let d = find(&r, &c["data"]["fmcId"]);
+        assert_eq!((&d["name"], &d["status"]), (&c["data"]["name"], &json!("active")));
+    }
+    for c in &gone {
+        let d = find(&r, &c["data"]["fmcId"]);
+        assert_eq!(
+            (&d["status"], &d["terminatedAt"]),
+            (&json!("terminated"), &c["at"])
+        );
+    }
+    let truth = sb.admin("GET", "/__sandbox/truth/drivers", &Value::Null)["data"]["pairs"]
+        .as_array()
+        .unwrap()
+        .clone();
+    for c in &hires {
+        let p = truth.iter().find(|p| p["fmcId"] == c["data"]["fmcId"]).unwrap();
+        assert_eq!((&p["expect"], &p["kind"]), (&json!("none"), &json!("newHire")));
+    }
+
+    // A scripted driver.updated changes the roster from then on, and is applied once Samsara's
+    // driver carrying `fmcId:<id>` shows it.
+    let id = r.iter().find(|d| d["status"] == "active").unwrap()["id"].clone();
+    let upd = sb.admin(
+        "POST",
+        "/__sandbox/fmc/changes",
+        &json!({"type": "driver.updated", "data": {"fmcId": id, "name": "Casey Newname", "status": "terminated"}}),
+    );
+    let d = find(&roster(&sb), &id);
+    assert_eq!(
+        (&d["name"], &d["status"]),
+        (&json!("Casey Newname"), &json!("terminated"))
+    );
+    let applied = |sb: &Sandbox| {
+        sb.admin("GET", "/__sandbox/fmc/changes", &Value::Null)["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == upd["id"])
+            .unwrap()["applied"]
+            .clone()
+    };
+    assert_eq!(applied(&sb), json!(false));
+    let body = json!({"name": "Casey Newname", "username": "cnewname", "password": "pw-1", "externalIds": {"fmcId": id}});
+    let (status, created) = sb.send("POST", "/fleet/drivers", &body);
+    assert_eq!(status, 200);
+    assert_eq!(applied(&sb), json!(false), "still active in Samsara");
+    let path = format!("/fleet/drivers/{}", created["data"]["id"].as_str().unwrap());
+    assert_eq!(
+        sb.send("PATCH", &path, &json!({"driverActivationStatus": "deactivated"}))
+            .0,
+        200
+    );
+    assert_eq!(applied(&sb), json!(true));
+    // A second driver with the same external ID is refused (400), as the API documents.
+    let again = json!({"name": "Casey Newname", "username": "cnewname2", "password": "pw-2", "externalIds": {"fmcId": id}});
+    let (status, err) = sb.send("POST", "/fleet/drivers", &again);
+    assert_eq!(status, 400, "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("already in use"),
+        "{err}"
+    );
+    sb.admin(
+        "POST",
+        "/__sandbox/fmc/changes",
+        &json!({"type": "driver.updated", "data": {"fmcId": id, "status": "active"}}),
+    );
+    let d = find(&roster(&sb), &id);
+    assert_eq!(d["status"], "active");
+    assert!(d.get("terminatedAt").is_none());
+}

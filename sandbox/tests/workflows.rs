@@ -174,3 +174,73 @@ fn drivers_reply_to_messages_sent_through_the_api() {
     let (_, again) = sb.get("/v1/fleet/messages?durationMs=1800000");
     assert_eq!(later, again, "replies are stable across reads");
 }
+
+#[test]
+fn assignment_changes_count_copies_and_show_when_applied() {
+    let sb = Sandbox::default_fleet();
+    let (_, vehicles) = sb.get("/fleet/vehicles?limit=1");
+    let vehicle = vehicles["data"][0]["id"].as_str().unwrap().to_string();
+    let (_, drivers) = sb.get("/fleet/drivers?limit=1");
+    let driver = drivers["data"][0]["id"].as_str().unwrap().to_string();
+    let (code, _) = sb.send(
+        "PATCH",
+        &format!("/fleet/vehicles/{vehicle}"),
+        &json!({"externalIds": {"fmcId": "UNIT-1"}}),
+    );
+    assert_eq!(code, 200);
+    let start = "2026-11-02T12:00:00.000Z";
+    let named = json!({"fmcVehicleId": "UNIT-1", "driverId": driver, "startTime": start});
+    let created = script(&sb, "assignment.created", &named);
+    let mut ended = named.clone();
+    ended["endTime"] = json!("2026-11-02T14:00:00.000Z");
+    let end = script(&sb, "assignment.ended", &ended);
+    for id in [&created, &end] {
+        assert_eq!(status(&sb, id)["applied"], json!(false));
+    }
+    assert_eq!(status(&sb, &created)["copies"], json!(0));
+
+    let body = json!({"vehicleId": "fmcId:UNIT-1", "driverId": driver, "startTime": start});
+    for _ in 0..2 {
+        assert_eq!(sb.send("POST", "/fleet/driver-vehicle-assignments", &body).0, 200);
+    }
+    let s = status(&sb, &created);
+    assert_eq!(
+        (s["applied"].clone(), s["copies"].clone()),
+        (json!(true), json!(2)),
+        "{s}"
+    );
+    assert_eq!(
+        status(&sb, &end)["applied"],
+        json!(false),
+        "two match: not one assignment"
+    );
+
+    let mut other = body.clone();
+    other["startTime"] = json!("2026-11-02T11:00:00.000Z");
+    assert_eq!(
+        sb.send(
+            "DELETE",
+            "/fleet/driver-vehicle-assignments",
+            &json!({"vehicleId": vehicle})
+        )
+        .0,
+        204
+    );
+    assert_eq!(sb.send("POST", "/fleet/driver-vehicle-assignments", &body).0, 200);
+    assert_eq!(
+        sb.send("POST", "/fleet/driver-vehicle-assignments", &other).0,
+        200
+    );
+    assert_eq!(
+        status(&sb, &created)["copies"],
+        json!(1),
+        "another start is another assignment"
+    );
+    let patch =
+        json!({"vehicleId": vehicle, "driverId": driver, "startTime": start, "endTime": ended["endTime"]});
+    assert_eq!(
+        sb.send("PATCH", "/fleet/driver-vehicle-assignments", &patch).0,
+        200
+    );
+    assert_eq!(status(&sb, &end)["applied"], json!(true));
+}

@@ -201,12 +201,15 @@ pub struct ApiClient {
     counters: Counters,
 }
 
-/// What a client has done since it was built, for a run's health: attempts sent, retries, and 429s.
+/// What a client has done since it was built, for a run's health: attempts sent, retries, 429s,
+/// and the time spent waiting (microseconds) on its own pacing and between retries.
 #[derive(Debug, Default)]
 struct Counters {
     attempts: AtomicU64,
     retries: AtomicU64,
     rate_limited: AtomicU64,
+    paced_us: AtomicU64,
+    backoff_us: AtomicU64,
 }
 
 /// A snapshot of a client's counters.
@@ -218,6 +221,19 @@ pub struct Counts {
     pub retries: u64,
     /// Answers that were 429 (rate limited), retried or not.
     pub rate_limited: u64,
+    /// Time spent waiting for the client's own rate-limit buckets before sending.
+    pub paced: Duration,
+    /// Time spent waiting between a failed attempt and its retry (backoff or `Retry-After`).
+    pub backoff: Duration,
+}
+
+fn add_micros(counter: &AtomicU64, d: Duration) {
+    if !d.is_zero() {
+        counter.fetch_add(
+            u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
 }
 
 impl ApiClient {
@@ -227,6 +243,8 @@ impl ApiClient {
             attempts: self.counters.attempts.load(Ordering::Relaxed),
             retries: self.counters.retries.load(Ordering::Relaxed),
             rate_limited: self.counters.rate_limited.load(Ordering::Relaxed),
+            paced: Duration::from_micros(self.counters.paced_us.load(Ordering::Relaxed)),
+            backoff: Duration::from_micros(self.counters.backoff_us.load(Ordering::Relaxed)),
         }
     }
 
@@ -321,9 +339,12 @@ impl ApiClient {
         let mut attempts = 0;
         loop {
             if self.config.rate_limit {
-                if let Err(over) = self.limiter.acquire(&*self.clock, endpoint, req.deadline) {
-                    let what = format!("a rate-limit wait of {:.2} s", over.wait.as_secs_f64());
-                    return Err(fail(ApiErrorKind::Deadline(what), attempts, &*self.clock));
+                match self.limiter.acquire(&*self.clock, endpoint, req.deadline) {
+                    Ok(waited) => add_micros(&self.counters.paced_us, waited),
+                    Err(over) => {
+                        let what = format!("a rate-limit wait of {:.2} s", over.wait.as_secs_f64());
+                        return Err(fail(ApiErrorKind::Deadline(what), attempts, &*self.clock));
+                    }
                 }
             }
             let now = self.clock.now();
@@ -391,6 +412,7 @@ impl ApiClient {
                 return Err(fail(ApiErrorKind::Deadline(what), attempts, &*self.clock));
             }
             self.clock.sleep(wait);
+            add_micros(&self.counters.backoff_us, wait);
         }
     }
 

@@ -143,8 +143,9 @@ impl PyApiClient {
         self.inner.config().api_version_str()
     }
 
-    /// What the client has done since it was built: `(attempts, retries, rate_limited)`.
-    fn counts(&self) -> (u64, u64, u64) {
+    /// What the client has done since it was built: `(attempts, retries, rate_limited, paced_ms,
+    /// backoff_ms)`, the last two the milliseconds spent waiting on its own pacing and between retries.
+    fn counts(&self) -> (u64, u64, u64, u64, u64) {
         counts(&self.inner)
     }
 
@@ -278,8 +279,9 @@ impl PyFmcClient {
         self.inner.config().base_url()
     }
 
-    /// What the client has done since it was built: `(attempts, retries, rate_limited)`.
-    fn counts(&self) -> (u64, u64, u64) {
+    /// What the client has done since it was built: `(attempts, retries, rate_limited, paced_ms,
+    /// backoff_ms)`, the last two the milliseconds spent waiting on its own pacing and between retries.
+    fn counts(&self) -> (u64, u64, u64, u64, u64) {
         counts(&self.inner)
     }
 
@@ -654,7 +656,8 @@ fn pagination_from_py(p: &Bound<'_, PyAny>) -> Result<Pagination, String> {
     })
 }
 
-fn counts(client: &ApiClient) -> (u64, u64, u64) {
+fn counts(client: &ApiClient) -> (u64, u64, u64, u64, u64) {
     let c = client.counts();
-    (c.attempts, c.retries, c.rate_limited)
+    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    (c.attempts, c.retries, c.rate_limited, ms(c.paced), ms(c.backoff))
 }

@@ -161,6 +161,46 @@ def test_a_window_stopped_midway_is_finished_from_the_same_window(
     assert set(counts) == truth and len(truth) > 10 and all(n == 1 for n in counts.values())
 
 
+def test_a_page_limit_of_one_moves_on_window_by_window(
+    sandbox_factory: Callable[..., SandboxProcess],
+) -> None:
+    """Windows of one page each under ``max_pages=1``: each run closes one window (the limit met by a
+    window's last page closes it) and the overlap, read whole first, does not use the limit up."""
+    sb = sandbox_factory()
+    rig = Rig.of(sb)
+
+    def one_page(start: dt.datetime, end: dt.datetime, deadline: float) -> Iterator[list[dict[str, Any]]]:
+        yield [e for page in idling(rig)(start, end, deadline) for e in page]
+
+    driver = WindowsDriver(
+        fetch=one_page,
+        to_record=idling_record,
+        window=dt.timedelta(hours=8),
+        settle=dt.timedelta(minutes=10),
+        overlap=dt.timedelta(hours=6),
+        lookback=dt.timedelta(hours=40),
+        clock=sim_clock(sb),
+    )
+    stream = Stream(name="idling", sink_stream="idling_events", fingerprint="idling-v1", driver=driver)
+    marks = []
+    for run in range(8):
+        out = rig.run([stream], correlation=f"run-{run}", max_pages=1)
+        marks.append(rig.state("idling")["state"]["mark"])
+        if out["caughtUp"]:
+            break
+    # 40 h less the 10 min settle: four windows of 8 h and one of 7 h 50 min, one a run.
+    assert len(set(marks)) == len(marks) == 5 and out["caughtUp"], marks
+    state = rig.state("idling")["state"]
+    truth = {
+        str(e["eventUuid"])
+        for e in rig.client.records(
+            "/idling/events", params={"startTime": state["first"], "endTime": state["mark"], "limit": 200}
+        )
+    }
+    counts = Counter(str(r["id"]) for r in rig.delivered("idling_events"))
+    assert set(counts) == truth and len(truth) > 10 and all(n == 1 for n in counts.values())
+
+
 @pytest.mark.parametrize("seed", [31, 32, 33, 34, 35, 52])
 def test_seeded_fault_schedules_deliver_every_point_once(
     sandbox_factory: Callable[..., SandboxProcess], seed: int
@@ -235,3 +275,47 @@ def test_the_digests_kept_are_bounded(sandbox_factory: Callable[..., SandboxProc
     seen = rig.state("idling")["state"]["seen"]
     sizes = [len(base64.b64decode(v)) // 8 for v in seen.values()]
     assert sum(sizes) <= 5, f"{sum(sizes)} digests kept after delivering more than 10 records"
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_a_record_every_window_returns_is_delivered_again_only_when_it_changes_with_keep_repeats(
+    sandbox_factory: Callable[..., SandboxProcess], keep: bool
+) -> None:
+    """An ongoing record (a driver-vehicle assignment still in progress) overlaps every window; it ends
+    later. With ``keep_repeats`` it is delivered twice (as it was, as it ended); without, again each
+    time its first window leaves the overlap."""
+    sb = sandbox_factory()
+    rig = Rig.of(sb)
+    t0 = parse_time("2026-11-02T00:00:00Z")
+    now = [t0]
+    ends: list[str | None] = [None]
+
+    def fetch(start: dt.datetime, end: dt.datetime, deadline: float) -> Iterator[list[dict[str, Any]]]:
+        e = ends[0]
+        yield [{"id": "lasting", "end": e}] if e is None or parse_time(e) >= start else []
+
+    driver = WindowsDriver(
+        fetch=fetch,
+        to_record=lambda item: {"schemaVersion": 1, **item},
+        window=dt.timedelta(hours=1),
+        settle=dt.timedelta(0),
+        overlap=dt.timedelta(hours=2),
+        lookback=dt.timedelta(hours=1),
+        clock=lambda: now[0],
+        keep_repeats=keep,
+    )
+    stream = Stream(name="lasting", sink_stream="trips", fingerprint="lasting-v1", driver=driver)
+    for run in range(12):
+        now[0] = t0 + dt.timedelta(hours=run)
+        if run == 9:
+            ends[0] = iso(now[0] - dt.timedelta(minutes=30))
+        rig.run([stream], correlation=f"run-{run}")
+    versions = [r["end"] for r in rig.delivered("trips")]
+    if keep:
+        assert versions == [None, ends[0]], "once as it was, once as it ended"
+        seen = rig.state("lasting")["state"]["seen"]
+        assert all(parse_time(k.split("/")[1]) > now[0] - dt.timedelta(hours=2) for k in seen), (
+            "only windows within the overlap keep digests"
+        )
+    else:
+        assert versions.count(None) > 1, "delivered again unchanged once its first window was dropped"

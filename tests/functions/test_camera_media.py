@@ -232,6 +232,86 @@ def test_one_post_per_item_across_crashes_and_reruns(
     no_media_url(rig, host, [capfd.readouterr().out])
 
 
+def kill_after_a_post(monkeypatch: pytest.MonkeyPatch, rig: Rig, ends: str) -> dict[str, str]:
+    """Kills the run right after Samsara accepted the first retrieval whose media ends `ends`
+    (`available` or not), before its ID is saved: what a SIGKILL in that window leaves. Returns
+    `{"retrievalId", "item"}` of the orphaned retrieval once it happened."""
+    from samsara_fmc.client import Client
+
+    real = Client.request
+    orphan: dict[str, str] = {}
+
+    def request(self: Client, method: str, path: str, **kw: Any) -> Any:
+        answer = real(self, method, path, **kw)  # type: ignore[arg-type]
+        if method == "POST" and path == "/cameras/media/retrieval" and not orphan:
+            rid = str(answer["data"]["retrievalId"])
+            [t] = [t for t in rig.sb.retrievals() if str(t["retrievalId"]) == rid]
+            if ("available" in {i["status"] for i in t["inputs"]}) == (ends == "available"):
+                orphan.update(retrievalId=rid, vehicleId=str(t["vehicleId"]), startTime=str(t["startTime"]))
+                raise RuntimeError("killed after the POST")
+        return answer
+
+    monkeypatch.setattr(Client, "request", request)
+    return orphan
+
+
+def test_a_retrieval_a_killed_run_never_saved_is_found_in_the_uploaded_media_not_requested_again(
+    rig_factory: Callable[..., tuple[Rig, MediaHost]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rig, host = rig_factory(fmc=True)
+    params = {"behaviorLabels": LABELS, "lookbackHours": "6"}
+    params["inputs"] = "dashcamRoadFacing,dashcamDriverFacing"
+    orphan = kill_after_a_post(monkeypatch, rig, "available")
+    with pytest.raises(RuntimeError, match="killed after the POST"):
+        rig.invoke(**params)
+    [item] = [k for k, v in pending(rig).items() if not v.get("job")]
+    assert pending(rig)[item]["sentAt"], "the request was marked before it went out"
+    rig.run_ok(**params)  # the platform's retry: the rest requested, the orphan's item looked for
+    assert not pending(rig)[item].get("job") and len(posts(rig)) == len(events(rig, 6))
+    until_done(rig, **params)
+
+    held = {str(r["id"]): r for r in rig.delivered(STREAM)}
+    assert len(posts(rig)) == len(held) == len(events(rig, 6)), "one POST per item, the orphan's too"
+    r = held[item]
+    assert (r["vehicleId"], r["startTime"]) == (orphan["vehicleId"], orphan["startTime"])
+    assert r["status"] == "available" and r["retrievalId"] is None, r
+    assert [f["input"] for f in r["files"]] == ["dashcamDriverFacing", "dashcamRoadFacing"]
+    assert r["missing"] == []
+    for f in r["files"]:  # the orphan's own media, as its poll would have served it
+        assert f["fileKey"].startswith(f"item-{item}/")
+        data = rig.sb.fmc_file(STREAM, file_name(f["fileKey"]))
+        assert hashlib.sha256(data).hexdigest() == f["sha256"]
+    polls = [q for q in rig.sb.requests() if q["path"] == "/cameras/media/retrieval" and q["method"] == "GET"]
+    assert not [q for q in polls if f"retrievalId={orphan['retrievalId']}" in str(q["query"])]
+    lists = [q for q in rig.sb.requests() if q["path"] == "/cameras/media"]
+    assert lists and all("triggerReasons=api" in str(q["query"]) for q in lists)
+    assert host.urls
+
+
+def test_an_unsaved_retrieval_that_uploads_nothing_is_requested_again_after_the_wait(
+    rig_factory: Callable[..., tuple[Rig, MediaHost]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rig, _ = rig_factory()
+    params = {"behaviorLabels": LABELS, "lookbackHours": "6"}
+    orphan = kill_after_a_post(monkeypatch, rig, "failed")
+    with pytest.raises(RuntimeError, match="killed after the POST"):
+        rig.invoke(**params)
+    [item] = [k for k, v in pending(rig).items() if not v.get("job")]
+    for _ in range(3):  # within the wait: looked for, not requested again
+        rig.sb.advance(150)
+        rig.run_ok(**params)
+    assert item in pending(rig) and not pending(rig)[item].get("job")
+    by_item = Counter((str(t["vehicleId"]), str(t["startTime"])) for t in rig.sb.retrievals())
+    assert by_item[(orphan["vehicleId"], orphan["startTime"])] == 1
+    rig.sb.advance(int(camera_media.RECOVER_WAIT.total_seconds()))
+    until_done(rig, **params)
+    by_item = Counter((str(t["vehicleId"]), str(t["startTime"])) for t in rig.sb.retrievals())
+    assert by_item[(orphan["vehicleId"], orphan["startTime"])] == 2, "requested again once, after the wait"
+    held = Counter(str(r["id"]) for r in rig.delivered(STREAM))
+    assert held[item] == 1 and all(n == 1 for n in held.values())
+    assert_ends_as_the_sandbox_says(rig, rig.delivered(STREAM))  # as the second retrieval ended
+
+
 def test_an_alert_requests_its_vehicle_at_its_time_and_a_refused_one_ends_in_a_record(
     rig_factory: Callable[..., tuple[Rig, MediaHost]], capfd: pytest.CaptureFixture[str]
 ) -> None:

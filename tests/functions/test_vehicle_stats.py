@@ -317,5 +317,7 @@ def test_retries_and_429s_reach_the_summary_and_health(server: ScriptedServer, f
     out = rt.invoke(EVENT, None)
     assert out["ok"] and out["requests"]["samsara"]["retries"] == 1
     assert out["requests"]["samsara"]["rateLimited"] == 1
+    assert out["requests"]["samsara"]["backoffMs"] > 0, "the Retry-After wait is counted"
     health = json.loads(rt.storage.get("health/vehicle-stats.json") or b"{}")
     assert (health["retries"], health["rateLimited"]) == (1, 1)
+    assert health["waitedMs"] > 0

@@ -25,6 +25,7 @@ real ``kill -9``.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import random
@@ -74,7 +75,10 @@ class Outcome:
     leaks: int = 0
     """Media URLs found in what the runs wrote."""
     orphans: int = 0
-    """Camera media retrievals a killed run requested but never saved (requested again by the retry)."""
+    """Camera media retrievals a killed run requested but never saved that uploaded nothing (their
+    items requested again after the wait)."""
+    adopted: int = 0
+    """Camera media retrievals a killed run requested but never saved, finished from the uploaded media."""
     unhandled: list[str] = field(default_factory=list)
     caught_up: bool = False
 
@@ -94,7 +98,7 @@ class Outcome:
     def row(self) -> str:
         return (
             f"{self.seed:>5} {self.truth:>7} {self.lost:>5} {self.duplicated:>5} {self.unexpected:>5} "
-            f"{self.writes:>4} {self.twice:>4} {self.leaks:>4} {self.orphans:>4} "
+            f"{self.writes:>4} {self.twice:>4} {self.leaks:>4} {self.orphans:>4} {self.adopted:>4} "
             f"{self.invocations:>4} {self.kills:>3} {self.deadline_stops:>3} {self.busy:>3} "
             f"{len(self.unhandled):>3}"
         )
@@ -103,7 +107,7 @@ class Outcome:
 LEASE_WAIT_S = 60.0 + LEASE_GRACE_S + 10.0
 """How long the final runs wait for a lease a killed run left (its budget, 60 s, and the grace)."""
 
-HEADER = "seed   truth  lost   dup extra writ 2x/- leak orph runs kil ddl bsy err"
+HEADER = "seed   truth  lost   dup extra writ 2x/- leak orph adop runs kil ddl bsy err"
 
 
 def _get(url: str, token: str | None, path: str, params: dict[str, str] | None = None) -> Any:
@@ -461,7 +465,14 @@ class CameraMedia(Subject):
         return {"lookbackHours": "12", "inputs": "dashcamRoadFacing,dashcamDriverFacing", "maxWaitHours": "2"}
 
     def settle(self, h: Harness) -> None:
-        h.sandbox.advance(150)  # retrievals end two simulated minutes after their request
+        # Retrievals end two simulated minutes after their request; an item whose request a killed
+        # run sent without saving the retrieval's ID is looked for among uploaded media for 30 min.
+        unsaved = any(
+            not job.get("job") and job.get("sentAt")
+            for p in (h.storage / "state").glob(f"*/{self.function}/*.json")
+            for job in ((json.loads(p.read_text()).get("state") or {}).get("pending") or {}).values()
+        )
+        h.sandbox.advance(31 * 60 if unsaved else 150)
 
     def finished(self, h: Harness, summary: dict[str, Any]) -> bool:
         return not any(
@@ -494,8 +505,14 @@ class CameraMedia(Subject):
         retrievals = h.sandbox.retrievals()
         o.writes = len(retrievals)
         # A retrieval whose answer a killed run never read is never polled (its ID was not saved):
-        # the POST has no idempotency key, so the retry requests the item again. Such an orphan is
-        # counted apart (at most one per kill); its item still ends in exactly one record.
+        # the POST has no idempotency key. The next runs find its media among the uploaded media
+        # (the record then has no `retrievalId`); only one that uploaded nothing is requested again.
+        # Such an orphan is counted apart (at most one per kill); its item still ends in one record.
+        adopted = {
+            (str(r["vehicleId"]), str(r["startTime"]))
+            for r in held.values()
+            if r["status"] == "available" and r["retrievalId"] is None
+        }
         polled = {
             str(r["query"]).split("retrievalId=", 1)[1].split("&", 1)[0]
             for r in h.sandbox.requests()
@@ -505,7 +522,13 @@ class CameraMedia(Subject):
         }
         for t in retrievals:
             if str(t["retrievalId"]) not in polled:
-                o.orphans += 1
+                ends = {i["status"] for i in t["inputs"]}
+                if (str(t["vehicleId"]), str(t["startTime"])) in adopted:
+                    o.adopted += 1
+                elif "available" in ends:
+                    o.twice += 1  # its media was there to find, yet the item was requested again
+                else:
+                    o.orphans += 1
                 continue
             ends = {i["status"] for i in t["inputs"]}
             want = "available" if "available" in ends else min(ends)
@@ -529,28 +552,28 @@ class CameraMedia(Subject):
             o.duplicated += sum(int(f["duplicates"]) for f in h.sandbox.fmc_files("camera_media"))
 
 
-def _elsewhere(module: str, name: str) -> Callable[[], Subject]:
-    """A Subject defined in another module of ``tests.support`` (imported when first built: those
-    modules import this one)."""
-
-    def make() -> Subject:
-        import importlib
-
-        made: Subject = getattr(importlib.import_module(f"tests.support.{module}"), name)()
-        return made
-
-    return make
-
-
 SUBJECTS: dict[str, Callable[[], Subject]] = {
     "vehicle-stats": VehicleStats,
     "safety-events": SafetyEvents,
     "speeding-intervals": SpeedingIntervals,
     "dvir-defects": DvirDefects,
     "camera-media": CameraMedia,
-    "vehicle-sync": _elsewhere("subjects_sync", "VehicleSync"),
-    "tag-sync": _elsewhere("subjects_sync", "TagSync"),
 }
+
+
+def _elsewhere(module: str, name: str) -> Callable[[], Subject]:
+    """A Subject defined in another module of ``tests.support`` (which imports this one)."""
+
+    def make() -> Subject:
+        subject: Subject = getattr(importlib.import_module(f"tests.support.{module}"), name)()
+        return subject
+
+    return make
+
+
+SUBJECTS["assignment-sync"] = _elsewhere("subjects_assignments", "AssignmentSync")
+SUBJECTS["vehicle-sync"] = _elsewhere("subjects_sync", "VehicleSync")
+SUBJECTS["tag-sync"] = _elsewhere("subjects_sync", "TagSync")
 
 
 # ---- the harness ---------------------------------------------------------------------------------------
@@ -846,6 +869,7 @@ def totals(outcomes: list[Outcome]) -> Outcome:
         total.twice += o.twice
         total.leaks += o.leaks
         total.orphans += o.orphans
+        total.adopted += o.adopted
         total.invocations += o.invocations
         total.kills += o.kills
         total.deadline_stops += o.deadline_stops

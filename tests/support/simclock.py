@@ -18,7 +18,13 @@ import urllib.request
 
 from samsara_fmc import cli
 from samsara_fmc.engine._util import parse_time
-from samsara_fmc.integrations import camera_media, dvir_defects, safety_events, speeding_intervals
+from samsara_fmc.integrations import (
+    assignment_sync,
+    camera_media,
+    dvir_defects,
+    safety_events,
+    speeding_intervals,
+)
 
 
 def sandbox_clock(url: str) -> dt.datetime:
@@ -36,6 +42,7 @@ def main() -> int:
     safety_events.CLOCK = now
     speeding_intervals.CLOCK = now
     dvir_defects.now = now
+    assignment_sync.now = now
     return cli.main(sys.argv[1:])
 
 

@@ -33,7 +33,7 @@ ID key against ``/__sandbox/truth/<domain>``, e.g. for driver-sync::
         writes = (("POST", "/fleet/drivers"), ("PATCH", "/fleet/drivers/"))
         write_targets = (("POST", "/fleet/drivers"), ("PATCH", "/fleet/drivers/{id}"))
 
-and ``"driver-sync": _elsewhere("subjects_sync", "DriverSync")`` in ``SUBJECTS`` of
+and ``SUBJECTS["driver-sync"] = _elsewhere("subjects_sync", "DriverSync")`` in
 :mod:`tests.support.convergence`; a driver it creates for an FMC-only roster entry is a pair the truth
 lists as ``expect: none``, so its :meth:`LinkSubject.true_pairs` adds those. A Function that creates
 (drivers, tags) should also count its creates that took effect against the truth, as :class:`TagSync`

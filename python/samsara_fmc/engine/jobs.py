@@ -3,15 +3,20 @@
 A job is started in one run (``POST /cameras/media/retrieval`` answers a retrieval ID) and finishes
 in a later one (``GET /cameras/media/retrieval?retrievalId=…`` says ``available``). State::
 
-    {"pending": {"<item id>": {"item": {…}, "job": "<job id>" | null, "startedAt": "…", "deadline": "…"}},
+    {"pending": {"<item id>": {"item": {…}, "job": "<job id>" | null, "startedAt": "…", "deadline": "…",
+                               "sentAt": "…"}},  # set just before the start request, until its ID
      "done": "<base64 digests of finished item IDs>"}   # the last `keep`, so an item starts once
 
 Each run first polls the pending jobs: a finished one becomes the integration's record
 (``complete(item, result)``), a job that failed, or is still pending past its deadline, becomes an
 explicit failure record (so does one whose poll, or download, still fails past its deadline); then
 it starts new items (at most ``max_starts`` a run; the client paces the endpoint's rate). The item
-is saved as pending before its job is started, so a crash between the start and the save starts it
-again (a second retrieval of the same media, never a lost one).
+is saved as pending before its job is started, and marked ``sentAt`` just before the start request,
+so a run stopped between the request and saving the job's ID never loses the item. When the start
+request has no idempotency key (camera media) that stop may leave a job the driver never learned
+of: with a ``recover`` hook the next runs look for that job's result by other means (the media it
+uploaded) for ``recover_wait`` before starting the item again, so the item is not requested twice
+(and its quota not spent twice) unless the first job left nothing to find.
 
 :class:`MediaRetrieval` gives ``start`` and ``poll`` for camera media: it downloads each available
 file before its URL expires and hands the bytes and their metadata to ``complete``. Media URLs are
@@ -93,6 +98,11 @@ class JobsDriver:
         max_starts: At most this many jobs are started per run.
         clock: The current time.
         keep: How many finished item IDs are remembered.
+        recover: ``recover(item, deadline)``: for an item whose start request went out but whose
+            job ID was never saved, the finished job found by other means (a ``done`` :class:`Poll`),
+            or ``None`` while there is none. Without it such an item is started again at once.
+        recover_wait: How long after such a start request ``recover`` is asked before the item is
+            started again (the first job may have failed, or the request never reached the API).
     """
 
     items: Callable[[float], Iterable[Item]]
@@ -104,6 +114,8 @@ class JobsDriver:
     max_starts: int = 50
     clock: Clock = utc_now
     keep: int = 5_000
+    recover: Callable[[Item, float], Poll | None] | None = None
+    recover_wait: _dt.timedelta = _dt.timedelta(minutes=30)
 
     def run(self, ctx: StreamContext) -> bool:
         st = ctx.state.state
@@ -114,7 +126,8 @@ class JobsDriver:
             job = pending[key]
             item = job["item"]
             if not job.get("job"):  # saved as pending, then stopped before its ID was saved
-                self._start(ctx, key, item, done)
+                if not (job.get("sentAt") and self._recovered(ctx, key, job, done)):
+                    self._start(ctx, key, item, done)
                 continue
             try:
                 poll = self.poll(item, job["job"], ctx.deadline)
@@ -157,19 +170,45 @@ class JobsDriver:
                 "startedAt": iso(now),
                 "deadline": iso(now + self.max_wait),
             }
-            ctx.commit()
-            self._start(ctx, key, item, done)
+            self._start(ctx, key, item, done)  # saves the item as pending before its request
             starts += 1
         return True
 
     def _start(self, ctx: StreamContext, key: str, item: Item, done: list[bytes]) -> None:
+        entry = ctx.state.state["pending"][key]
+        if self.recover is not None:  # the mark that lets a later run look for a job it never learned of
+            entry["sentAt"] = iso(self.clock())
+        ctx.commit()
         try:
             job = self.start(item, ctx.deadline)
         except BadRequestError as e:
             self._finish(ctx, key, self.failure(item, "rejected", f"{type(e).__name__}: {e}"), done)
             return
-        ctx.state.state["pending"][key]["job"] = job
+        except RateLimitError:  # a 429 is never applied: nothing to look for
+            entry.pop("sentAt", None)
+            ctx.commit()
+            raise
+        entry["job"] = job
+        entry.pop("sentAt", None)
         ctx.commit()
+
+    def _recovered(self, ctx: StreamContext, key: str, job: dict[str, Any], done: list[bytes]) -> bool:
+        """Whether an item whose start request may have reached the API before a stop is dealt with
+        this run: finished from what ``recover`` found, or left waiting for it (``False``: start it)."""
+        assert self.recover is not None
+        try:
+            found = self.recover(job["item"], ctx.deadline)
+        except _TRANSIENT as e:
+            ctx.log.warning("looking for an unsaved job failed", job=key, error=type(e).__name__)
+            found = None
+        if found is not None and found.state == "done":
+            ctx.log.info("found the result of a job a stopped run started", job=key)
+            self._finish(ctx, key, self.complete(job["item"], found.result), done)
+            return True
+        if self.clock() < parse_time(job["sentAt"]) + self.recover_wait:
+            return True
+        ctx.log.warning("no result of an unsaved job turned up in time; starting it again", job=key)
+        return False
 
     def _finish(self, ctx: StreamContext, key: str, record: dict[str, Any], done: list[bytes]) -> None:
         st = ctx.state.state
@@ -210,9 +249,10 @@ class MediaFile:
 
 @dataclass(frozen=True)
 class MediaResult:
-    """A finished retrieval: the files downloaded, and the inputs that did not become available."""
+    """A finished retrieval: the files downloaded, and the inputs that did not become available.
+    ``retrieval_id`` is ``None`` for media found by :meth:`MediaRetrieval.find`."""
 
-    retrieval_id: str
+    retrieval_id: str | None
     files: list[MediaFile]
     missing: list[dict[str, Any]] = field(default_factory=list)
 
@@ -295,6 +335,51 @@ class MediaRetrieval:
             failure = next((s for s in statuses if s != "available"), "unavailable")
             inputs = ", ".join(f"`{m.get('input')}` {m.get('status')}" for m in media) or "no media"
             return Poll("failed", failure=failure, reason=f"retrieval `{retrieval_id}`: {inputs}")
+        return self._download(media, retrieval_id, deadline)
+
+    def find(self, item: Item, deadline: float) -> Poll | None:
+        """The media a retrieval for ``item`` uploaded, from ``GET /cameras/media`` (trigger ``api``):
+        for a retrieval a stopped run requested without saving its ID. Matched on vehicle, media type,
+        start and end time and input; ``None`` until some of it is there. The result has no
+        retrieval ID (the list does not give one); inputs not found are ``missing``."""
+        start, end = parse_time(str(item["startTime"])), parse_time(str(item["endTime"]))
+        asked = {_LISTED_AS.get(str(i), str(i)): str(i) for i in item.get("inputs") or []}
+        params: dict[str, Any] = {
+            "vehicleIds": str(item["vehicleId"]),
+            "startTime": iso(start - _dt.timedelta(minutes=1)),
+            "endTime": iso(end + _dt.timedelta(minutes=1)),
+            "mediaTypes": str(item["mediaType"]),
+            "triggerReasons": "api",
+        }
+        found: dict[str, dict[str, Any]] = {}
+        after: str | None = None
+        for _ in range(20):  # a one-vehicle, two-minute window: a page or two
+            query = {**params, **({"after": after} if after else {})}
+            answer = self.client.request("GET", "/cameras/media", params=query, deadline=deadline)
+            for m in (answer.get("data") or {}).get("media") or []:
+                listed = str(m.get("input"))
+                same = (
+                    m.get("startTime")
+                    and m.get("endTime")
+                    and (parse_time(str(m["startTime"])) == start and parse_time(str(m["endTime"])) == end)
+                )
+                if same and (not asked or listed in asked) and m.get("mediaType") == item["mediaType"]:
+                    input_ = asked.get(listed, listed)  # named as the request names it, as a poll does
+                    found[input_] = {**m, "input": input_, "status": "available"}
+            page = answer.get("pagination") or {}
+            after = page.get("endCursor") if page.get("hasNextPage") else None
+            if not after:
+                break
+        if not found:
+            return None
+        poll = self._download(list(found.values()), None, deadline)
+        if poll.state != "done":
+            return None
+        missing = [{"input": i, "status": "notFound"} for i in sorted(set(asked.values()) - found.keys())]
+        result: MediaResult = poll.result
+        return Poll("done", result=MediaResult(retrieval_id=None, files=result.files, missing=missing))
+
+    def _download(self, media: list[dict[str, Any]], retrieval_id: str | None, deadline: float) -> Poll:
         files = []
         for m in media:
             if m.get("status") != "available":
@@ -312,3 +397,7 @@ class MediaRetrieval:
             if m.get("status") != "available"
         ]
         return Poll("done", result=MediaResult(retrieval_id=retrieval_id, files=files, missing=missing))
+
+
+_LISTED_AS = {"dashcamRoadFacing": "dashcamForwardFacing", "dashcamDriverFacing": "dashcamInwardFacing"}
+"""The input names ``GET /cameras/media`` answers for the names a retrieval request uses."""

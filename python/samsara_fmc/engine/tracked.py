@@ -4,7 +4,10 @@ records go to several sink streams, the transform's state committed with the cur
 What the ``feed`` driver is for one feed and its records, this is for trackers that turn readings into
 events (a fault opened, an alert cleared, a day closed): their state must move on only when the
 records it produced are delivered, or a crash would lose an event (state ahead of delivery) or repeat
-it (delivery ahead of state). State: ``{"cursors": {feed: cursor}, "trackers": {…}}``.
+it (delivery ahead of state). State: ``{"cursors": {feed: cursor}, "trackers": {…}}``; with a
+:class:`~samsara_fmc.engine.shards.Partition`, ``trackers`` is only the shared rest and each
+vehicle's part lives in a shard the document names (``shards``), written before the commit under a
+new name, so the one conditional write of the document still commits cursors and trackers together.
 
 Each round reads up to ``pages_per_round`` pages of every feed that has them, hands them to the
 transform (which changes the tracker state in place and returns records per sink stream), delivers
@@ -18,6 +21,8 @@ so nothing is delivered twice, while a record delivered again under the same ``i
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +30,7 @@ from typing import Any
 
 from samsara_fmc.engine._util import digest, pack, unpack
 from samsara_fmc.engine.core import Stream, StreamContext, StreamSummary
+from samsara_fmc.engine.shards import Partition, ShardSet
 from samsara_fmc.exceptions import BadRequestError, CheckpointError
 from samsara_fmc.sinks import Batch
 
@@ -58,6 +64,11 @@ class TrackedDriver:
     pages_per_round: int = 10
     """Pages read from each feed before the round is delivered and committed: fewer, larger deliveries
     and state saves while catching up, at most this many pages to read again after a crash."""
+    partition: Partition | None = None
+    """How the tracker state splits per vehicle: given, it is kept in shards (:mod:`.shards`) and a
+    round writes only the shards it changed; without, it is kept whole in the state document."""
+    per_shard: int = 1000
+    """Vehicles per shard, on average, before a stream's shards double (:mod:`.shards`)."""
 
     def _subs(self, ctx: StreamContext) -> dict[str, StreamContext]:
         subs = {}
@@ -115,7 +126,20 @@ class TrackedDriver:
     def run(self, ctx: StreamContext) -> bool:
         state = ctx.state.state
         cursors: dict[str, str | None] = state.setdefault("cursors", {})
-        trackers: dict[str, Any] = state.setdefault("trackers", {})
+        shards: ShardSet | None = None
+        touched: set[str] = set()
+        if self.partition is None:
+            trackers: dict[str, Any] = state.setdefault("trackers", {})
+        else:
+            # The document's ``trackers`` is the shared rest when shards are named; without them it
+            # is the whole state an earlier version kept there, written out as shards at the first
+            # commit (and then no longer in the document).
+            trackers = copy.deepcopy(state.get("trackers") or {})
+            shards = ShardSet.open(
+                ctx.states, ctx.stream.name, self.partition, state, trackers, per_shard=self.per_shard
+            )
+            if "shards" not in state:
+                touched = shards.adopt(trackers)
         subs = self._subs(ctx)
         iters = {f.name: f.pages(cursors.get(f.name), ctx.deadline) for f in self.feeds}
         rounds = 0
@@ -138,7 +162,15 @@ class TrackedDriver:
                     for page in read:
                         cursors[name] = page.cursor or cursors.get(name)
                     ctx.summary.pages += len(read)
+                replaced: list[str] = []
+                if shards is not None and self.partition is not None:
+                    touched |= self.partition.touched(trackers)
+                    replaced = shards.save(trackers, touched, state)
+                    touched = set()
                 ctx.commit()
+                for key in replaced:  # only now unreferenced: the commit named their successors
+                    with contextlib.suppress(Exception):  # a leftover shard is only clutter
+                        ctx.states.store.delete(key)
                 rounds += 1
                 if ctx.max_pages is not None and rounds >= ctx.max_pages:
                     return False

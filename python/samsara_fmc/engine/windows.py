@@ -15,7 +15,12 @@ window if a deadline or page limit left one, then reads windows of ``window`` fr
 minus ``settle``; the mark moves only when a window has been read to its end. A record is delivered
 when its (id, content) is new: an unchanged record read again is not, a changed one is (an upsert of
 the same ``id``). Digests of windows that end before the overlap are dropped, and at most
-``max_seen`` are kept, so the state stays bounded.
+``max_seen`` are kept, so the state stays bounded. A run's page limit (``maxPages``) counts the pages of
+the windows past the overlap (the overlap is read whole) and stops a window only before a page beyond
+the limit, so each run under any limit moves the mark on. With ``keep_repeats``, a record read again is
+kept under the window that read it too: a record every window returns while it lasts (an ongoing
+driver-vehicle assignment) keeps its digest as long as it is returned, so it is delivered again only
+when it changes, never because its first window was dropped.
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ class WindowsDriver:
         max_windows: At most this many new windows per run (``None``: until caught up).
         max_seen: At most this many digests are kept (the oldest windows' go first; a record of
             theirs read again would be delivered again, as an upsert). 8 bytes each.
+        keep_repeats: Keep the digest of a record read again under the window that read it as well,
+            for endpoints that return a lasting record in every window it overlaps.
     """
 
     fetch: Fetch
@@ -68,6 +75,7 @@ class WindowsDriver:
     clock: Clock = utc_now
     max_windows: int | None = None
     max_seen: int = 200_000
+    keep_repeats: bool = False
 
     def __post_init__(self) -> None:
         zero = _dt.timedelta(0)
@@ -89,8 +97,11 @@ class WindowsDriver:
         # Every run re-reads the overlap before it moves the mark (an open window too), so a point
         # uploaded within `overlap` of its time is read by a run that starts after its upload.
         reread = mark > first and self.overlap > _dt.timedelta(0)
-        if reread and not self._read(ctx, max(first, mark - self.overlap), mark, seen, known):
+        if reread and not self._read(ctx, max(first, mark - self.overlap), mark, seen, known, None):
             return False
+        # The page limit counts the pages of windows past the overlap (the overlap is read whole), so a
+        # run under a limit of one page still moves on.
+        base = ctx.summary.pages
         horizon = now - self.settle
         windows = 0
         while True:
@@ -102,10 +113,12 @@ class WindowsDriver:
                     return True
                 if self.max_windows is not None and windows >= self.max_windows:
                     return False
+                if _limited(ctx, base):
+                    return False
                 st["open"] = {"start": iso(start), "end": iso(end)}
             windows += 1
             ctx.check_deadline()
-            if not self._read(ctx, start, end, seen, known):
+            if not self._read(ctx, start, end, seen, known, base):
                 return False
             mark = end
             st.update(mark=iso(mark), open=None)
@@ -119,21 +132,23 @@ class WindowsDriver:
         end: _dt.datetime,
         seen: dict[str, set[bytes]],
         known: set[bytes],
+        base: int | None,
     ) -> bool:
-        """Reads ``[start, end)`` and delivers what is new; ``False`` when the page limit stopped it.
+        """Reads ``[start, end)`` and delivers what is new; ``False`` when the page limit (counted from
+        ``base`` pages; ``None``: none) stopped it.
 
         A cursor the API refuses while paging the window (it expired) starts the window again once:
         what was delivered already is recognised.
         """
         try:
-            return self._read_once(ctx, start, end, seen, known)
+            return self._read_once(ctx, start, end, seen, known, base)
         except BadRequestError as e:
             if not refused_cursor(e):
                 raise
             ctx.log.warning(
                 "the API refused a cursor inside a window; reading the window again", window=iso(start)
             )
-            return self._read_once(ctx, start, end, seen, known)
+            return self._read_once(ctx, start, end, seen, known, base)
 
     def _read_once(
         self,
@@ -142,28 +157,38 @@ class WindowsDriver:
         end: _dt.datetime,
         seen: dict[str, set[bytes]],
         known: set[bytes],
+        base: int | None,
     ) -> bool:
         st = ctx.state.state
         group = f"{iso(start)}/{iso(end)}"
+        kept = False
         for page in self.fetch(start, end, ctx.deadline):
+            # The page limit is checked once another page came: a limit met by a window's last page
+            # closes the window (were it checked after each page, a window of one page would be read
+            # again by every run and never closed under `maxPages: 1`).
+            if base is not None and _limited(ctx, base):
+                return False
             fresh = []
             for item in page:
                 record = self.to_record(item)
                 d = digest(str(record["id"]), _content(record))
                 if d in known:
                     ctx.summary.repeated += 1
+                    if self.keep_repeats and d not in seen.setdefault(group, set()):
+                        seen[group].add(d)
+                        kept = True
                     continue
                 known.add(d)
                 seen.setdefault(group, set()).add(d)
                 fresh.append(record)
             if fresh:
                 ctx.deliver(Batch.of(fresh), by_id=False)
+            if fresh or kept:
                 st["seen"] = {k: pack(sorted(v)) for k, v in seen.items()}
                 ctx.commit()
-            else:
+                kept = False
+            if not fresh:
                 ctx.summary.pages += 1
-            if ctx.page_limit_reached():
-                return False
         return True
 
     def _prune(
@@ -178,7 +203,14 @@ class WindowsDriver:
                 break
             total -= len(seen[key])
             known.difference_update(seen.pop(key))
+        if self.keep_repeats:  # a digest dropped with an old window may still be held by a newer one
+            known.update(*seen.values())
         st["seen"] = {k: pack(sorted(v)) for k, v in seen.items()}
+
+
+def _limited(ctx: StreamContext, base: int) -> bool:
+    """Whether the run's page limit is used up by the pages read since ``base``."""
+    return ctx.max_pages is not None and ctx.summary.pages - base >= ctx.max_pages
 
 
 def _content(record: Mapping[str, Any]) -> str:

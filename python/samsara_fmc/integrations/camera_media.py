@@ -22,10 +22,13 @@ is still requested, so the API's answer becomes its record).
 
 Media URLs are bearer links: they are never stored, logged, raised or delivered.
 
-A limit of the API: ``POST /cameras/media/retrieval`` takes no idempotency key, so a run killed
-after Samsara accepted a retrieval but before its ID was saved (a window of one state write) requests
-the item again on the platform's retry; the first retrieval then counts against the quota and is
-never polled. The item still ends in exactly one record.
+``POST /cameras/media/retrieval`` takes no idempotency key, so a run killed after Samsara accepted a
+retrieval but before its ID was saved (a window of one state write) cannot ask for it by ID. The
+item was marked just before its request, so later runs look for what that retrieval uploads among
+the vehicle's uploaded media (``GET /cameras/media``, trigger ``api``, the same times and type) for
+``RECOVER_WAIT`` (30 minutes) and finish the item from it (``retrievalId`` is then ``null``). Only
+when nothing turns up in that time (the first retrieval failed, or its request never reached
+Samsara) is the item requested again, spending quota a second time for that one item.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ __all__ = [
     "CLOCK",
     "DOWNLOAD",
     "EVENTS_PATH",
+    "RECOVER_WAIT",
     "SINK_STREAM",
     "alert_item",
     "content_type",
@@ -64,6 +68,9 @@ RETRIEVAL_PATH = "/cameras/media/retrieval"
 ALERT_VIDEO = _dt.timedelta(seconds=10)
 """A video for an alert: this long, ending at the alert's time."""
 OVERLAP = _dt.timedelta(minutes=15)
+RECOVER_WAIT = _dt.timedelta(minutes=30)
+"""How long a retrieval a stopped run requested without saving its ID is looked for before the item
+is requested again."""
 CLOCK: Clock = utc_now
 """The current time (tests set the sandbox's simulated clock)."""
 DOWNLOAD: Callable[[str, float], bytes] = https_download
@@ -205,6 +212,8 @@ class CameraMediaDriver:
             max_wait=self.max_wait,
             max_starts=self.max_starts,
             clock=lambda: CLOCK(),
+            recover=media.find,
+            recover_wait=RECOVER_WAIT,
         )
         caught_up = jobs.run(sctx)
         sctx.commit()
@@ -269,7 +278,8 @@ class CameraMediaDriver:
         for f in result.files:
             kind, ext = content_type(f.data)
             name = f"{_safe(str(f.metadata.get('input') or 'media'))}.{ext}"
-            key = f"{_safe(result.retrieval_id)}/{name}"
+            folder = result.retrieval_id or f"item-{item['id']}"  # found without its retrieval ID
+            key = f"{_safe(folder)}/{name}"
             done = self.ctx.sink.deliver_file(SINK_STREAM, key, f.data, content_type=kind, deadline=deadline)
             m = f.metadata
             files.append(

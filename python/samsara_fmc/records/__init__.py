@@ -40,10 +40,12 @@ record type               stream                    one record is
 ``sync_report``           ``sync_reports``          a record the sync cannot settle alone (review, one side)
 ``sync_plan``             ``sync_plans``            one step of a dry run's plan
 ``tag_link``              ``tag_links``             an FMC tag (branch, cost centre) linked to its Samsara tag
+``driver_link``           ``driver_links``          a Samsara driver and the FMC roster record it is linked to
 ``vehicle_fault``         ``vehicle_faults``        a vehicle's fault code, from opening to closing
 ``vehicle_alert``         ``vehicle_alerts``        a threshold alert episode or an odometer flag
 ``engine_state_transition`` ``engine_state_transitions`` a change of engine state (Off, On, Idle)
 ``vehicle_day``           ``vehicle_days``          a vehicle's local day (odometer, hours, fuel, faults)
+``driver_vehicle_assignment`` ``driver_vehicle_assignments`` a driver-vehicle assignment window, as it changes
 ========================  ========================  ==========================================================
 """
 
@@ -55,6 +57,8 @@ from typing import Any
 
 from samsara_fmc.exceptions import ConfigurationError
 from samsara_fmc.records._model import SCHEMA_DIALECT, Field, RecordType, csv_cell, validate, write_csv
+from samsara_fmc.records.assignments import DRIVER_VEHICLE_ASSIGNMENT
+from samsara_fmc.records.driver_sync import DRIVER_LINK
 from samsara_fmc.records.dvir import DVIR, DVIR_DEFECT
 from samsara_fmc.records.health import HEALTH
 from samsara_fmc.records.ifta import IFTA_JURISDICTION, IFTA_RETURN, IFTA_VEHICLE
@@ -70,7 +74,9 @@ from samsara_fmc.records.workflows import DRIVER_MESSAGE, FORM_SUBMISSION, ISSUE
 
 __all__ = [
     "CAMERA_MEDIA",
+    "DRIVER_LINK",
     "DRIVER_MESSAGE",
+    "DRIVER_VEHICLE_ASSIGNMENT",
     "DVIR",
     "DVIR_DEFECT",
     "ENGINE_STATE_TRANSITION",
@@ -140,10 +146,12 @@ _TYPES: tuple[RecordType, ...] = (
     SYNC_REPORT,
     SYNC_PLAN,
     TAG_LINK,
+    DRIVER_LINK,
     VEHICLE_FAULT,
     VEHICLE_ALERT,
     ENGINE_STATE_TRANSITION,
     VEHICLE_DAY,
+    DRIVER_VEHICLE_ASSIGNMENT,
 )
 _BY_STREAM = {t.stream: t for t in _TYPES}
 _BY_NAME = {t.name: t for t in _TYPES}

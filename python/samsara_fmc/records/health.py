@@ -72,5 +72,12 @@ HEALTH = RecordType(
         ),
         Field("retries", "integer", "Requests retried during the run (Samsara and FMC).", minimum=0),
         Field("rateLimited", "integer", "429 answers received during the run.", minimum=0),
+        Field(
+            "waitedMs",
+            "integer",
+            "Milliseconds the run spent waiting on rate limits and retry backoff (Samsara and FMC): "
+            "compare with the run's duration to see whether a schedule is limited by the API's pace.",
+            minimum=0,
+        ),
     ),
 )

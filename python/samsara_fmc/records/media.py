@@ -34,7 +34,13 @@ CAMERA_MEDIA = RecordType(
         Field("source", ("string", "null"), "What asked for it: `safetyEvent` or `alert`."),
         Field("safetyEventId", ("string", "null"), "The safety event it was requested for."),
         Field("vehicleId", ("string", "null"), "The Samsara ID of the vehicle."),
-        Field("retrievalId", ("string", "null"), "Samsara's retrieval ID (for `available`)."),
+        Field(
+            "retrievalId",
+            ("string", "null"),
+            "Samsara's retrieval ID (for `available`). `null` when the media was found among the"
+            " uploaded media (`GET /cameras/media`) because the run that requested it stopped before"
+            " saving the ID; its files are then under `item-<id>/`.",
+        ),
         Field("mediaType", ("string", "null"), "The media type requested (`image`, `videoHighRes`)."),
         Field("startTime", _TIME, "The start of the media requested (RFC 3339).", format="date-time"),
         Field("endTime", _TIME, "The end of the media requested (RFC 3339).", format="date-time"),
@@ -84,7 +90,12 @@ CAMERA_MEDIA = RecordType(
                 "One input that did not become available.",
                 fields=(
                     Field("input", ("string", "null"), "The camera input."),
-                    Field("status", ("string", "null"), "Its status."),
+                    Field(
+                        "status",
+                        ("string", "null"),
+                        "Its status (`failed`, `unavailable`, …; `notFound` when the media was found"
+                        " among the uploaded media without this input).",
+                    ),
                 ),
             ),
         ),

@@ -55,25 +55,34 @@ TRIP = RecordType(
     version=1,
     title="Trip",
     description=(
-        "One completed trip of a vehicle, from `/trips/stream` (`completionStatus=completed`): start and"
-        " end times, places and addresses, distance and duration, the vehicle with its external IDs and"
-        " the trip's purpose. A trip changed after completion (its purpose set by the driver) is delivered"
-        " again under the same `id`. The driver is the one whose driver-vehicle assignment covers most of"
-        " the trip. The stream carries no odometer, so none is delivered."
+        "One completed trip of a vehicle, from `/trips/stream` (`completionStatus=completed`) or, where the"
+        " Function reads the legacy trips (`source: legacy`), from `/v1/fleet/trips`: start and end times,"
+        " places and addresses, distance and duration, the odometer at the start and end, the vehicle with"
+        " its external IDs and the trip's purpose. A trip changed after completion (its purpose set by the"
+        " driver) is delivered again under the same `id`. The driver is the one the legacy trip names, else"
+        " the one whose driver-vehicle assignment covers most of the trip. Legacy trips carry no"
+        " `createdAtTime`, `updatedAtTime`, `tripPurpose` or geofences (null), and their addresses are"
+        " Samsara's formatted address (`address`, `name`, `id`)."
     ),
     id_description=(
-        "`<vehicleId>:<tripStartTime>`: stable across the trip's updates (Samsara gives the trip no ID of"
-        " its own)."
+        "`<vehicleId>:<tripStartTime>`: stable across the trip's updates and the same from either source"
+        " (Samsara gives the trip no ID of its own)."
     ),
     fields=(
+        Field(
+            "source",
+            "string",
+            "Where the trip was read: `stream` (`/trips/stream`) or `legacy` (`/v1/fleet/trips`).",
+            enum=("stream", "legacy"),
+        ),
         *_vehicle_ids(),
         Field("vehicleName", ("string", "null"), "The vehicle's name in Samsara."),
         Field("vin", ("string", "null"), "The vehicle's VIN."),
         Field(
             "driverId",
             ("string", "null"),
-            "The Samsara ID of the driver whose assignment to the vehicle covers most of the trip"
-            " (passengers aside); null when none.",
+            "The Samsara ID of the driver: the legacy trip's `driverId`, else the one whose assignment to"
+            " the vehicle covers most of the trip (passengers aside); null when none.",
         ),
         Field("driverName", ("string", "null"), "The driver's name.", personal=True),
         Field(
@@ -95,9 +104,38 @@ TRIP = RecordType(
         Field(
             "distance",
             ("number", "null"),
-            "The distance driven (GPS, Samsara's `finalDistanceMeters`), in `distanceUnit`, to 0.001.",
+            "The distance driven (GPS: the stream's `finalDistanceMeters`, the legacy `distanceMeters`),"
+            " in `distanceUnit`, to 0.001.",
         ),
         Field("distanceMeters", ("number", "null"), "The distance driven as Samsara returns it.", unit="m"),
+        Field(
+            "startOdometer",
+            ("number", "null"),
+            "The odometer at the start of the trip, in `distanceUnit`, to 0.001; null when Samsara has none.",
+        ),
+        Field("endOdometer", ("number", "null"), "The odometer at the end of the trip, in `distanceUnit`."),
+        Field(
+            "startOdometerMeters",
+            ("number", "null"),
+            "The odometer at the start as Samsara reports it: the legacy trip's `startOdometer`, else the"
+            " vehicle's odometer stat last reported at or before the start.",
+            unit="m",
+        ),
+        Field(
+            "endOdometerMeters",
+            ("number", "null"),
+            "The odometer at the end as Samsara reports it: the legacy trip's `endOdometer`, else the"
+            " vehicle's odometer stat first reported at or after the end.",
+            unit="m",
+        ),
+        Field(
+            "odometerSource",
+            ("string", "null"),
+            "Which odometer: `obd` (the vehicle's diagnostics: the legacy trip's own, or the"
+            " `obdOdometerMeters` stat, preferred) or `gps` (the `gpsOdometerMeters` stat, reported only"
+            " once a manual odometer was set); null when neither has a reading.",
+            enum=("obd", "gps"),
+        ),
         *_end("start", "start"),
         *_end("end", "end"),
         Field(
@@ -109,10 +147,9 @@ TRIP = RecordType(
         Field("createdAtTime", ("string", "null"), "When Samsara created the trip.", format="date-time"),
         Field(
             "updatedAtTime",
-            "string",
-            "When Samsara last changed the trip (the stream's order).",
+            ("string", "null"),
+            "When Samsara last changed the trip (the stream's order); null on legacy trips.",
             format="date-time",
-            required=True,
         ),
     ),
 )

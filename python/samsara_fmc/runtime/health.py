@@ -73,6 +73,8 @@ class Health:
         requests = result.get("requests", {})
         self.doc["retries"] = sum(int(side.get("retries", 0)) for side in requests.values())
         self.doc["rateLimited"] = sum(int(side.get("rateLimited", 0)) for side in requests.values())
+        waits = (int(side.get(k, 0)) for side in requests.values() for k in ("pacedMs", "backoffMs"))
+        self.doc["waitedMs"] = sum(waits)
         counts = self._counts()
         counts["runs"] += 1
         counts["records"] += int(result.get("records", 0))

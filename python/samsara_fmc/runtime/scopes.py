@@ -53,6 +53,9 @@ PROBES: dict[str, Probe] = {
         "/trips/stream",
         (("startTime", "2020-01-01T00:00:00Z"), ("endTime", "2020-01-01T00:00:00Z")),
     ),
+    "Read Vehicle Trips": Probe(
+        "GET", "/v1/fleet/trips", (("vehicleId", _NO_ID), ("startMs", "0"), ("endMs", "0"))
+    ),
     "Read Idling": Probe(
         "GET",
         "/idling/events",
@@ -72,6 +75,7 @@ PROBES: dict[str, Probe] = {
     "Read Messages": Probe("GET", "/v1/fleet/messages", (("durationMs", "0"),)),
     "Write Messages": Probe("POST", "/v1/fleet/messages", body={}),
     "Write Media Retrieval": Probe("POST", "/cameras/media/retrieval", body={}),
+    "Write Assignments": Probe("PATCH", "/fleet/driver-vehicle-assignments", body={}),
 }
 
 

@@ -147,7 +147,8 @@ class FmcHttpSink:
         return [dict(r) for r in data]
 
     def counts(self) -> dict[str, int]:
-        """Requests sent to the FMC since the sink was built: ``attempts``, ``retries``, ``rateLimited``."""
+        """Requests sent to the FMC since the sink was built: ``attempts``, ``retries``, ``rateLimited``,
+        ``pacedMs`` and ``backoffMs`` (see :func:`samsara_fmc.client.counts_of`)."""
         return counts_of(self._client.counts())
 
     def __repr__(self) -> str:

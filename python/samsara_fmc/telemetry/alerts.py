@@ -80,7 +80,10 @@ class Thresholds:
 
 
 class AlertTracker:
-    """Open alert episodes of every vehicle; ``state`` is JSON-able and changed in place."""
+    """Open alert episodes of every vehicle; ``state`` is JSON-able and changed in place.
+
+    ``state["vehicles"][vehicle]`` holds the vehicle's open episodes and its last reading time per
+    ``kind|subject`` (per vehicle, so a vehicle's part can be stored on its own)."""
 
     def __init__(
         self, state: dict[str, Any], thresholds: Thresholds, *, kinds: tuple[str, ...] = ALERT_KINDS
@@ -88,13 +91,24 @@ class AlertTracker:
         self.state = state
         self.thresholds = thresholds
         self.kinds = kinds
-        state.setdefault("open", {})
-        state.setdefault("last", {})
+        vehicles = state.setdefault("vehicles", {})
+        # State written before episodes were kept per vehicle: flat ``vehicle|kind|subject`` keys.
+        for part in ("open", "last"):
+            for k, v in (state.pop(part, None) or {}).items():
+                vehicle, sub = k.split("|", 1)
+                vehicles.setdefault(vehicle, {"open": {}, "last": {}})[part][sub] = v
         state.setdefault("late", 0)
+
+    def _vehicle(self, vehicle: str) -> dict[str, dict[str, Any]]:
+        v: dict[str, dict[str, Any]] | None = self.state["vehicles"].get(vehicle)
+        if v is None:
+            v = {"open": {}, "last": {}}
+            self.state["vehicles"][vehicle] = v
+        return v
 
     def active(self, vehicle: str) -> list[dict[str, Any]]:
         """The vehicle's open episodes."""
-        return [r for k, r in self.state["open"].items() if k.split("|", 1)[0] == vehicle]
+        return list((self.state["vehicles"].get(vehicle) or {}).get("open", {}).values())
 
     def observe(
         self,
@@ -109,19 +123,20 @@ class AlertTracker:
         """One reading; the alert or clear record it produces (or nothing)."""
         if kind not in self.kinds:
             return []
-        key = f"{vehicle}|{kind}|{subject or ''}"
+        key = f"{kind}|{subject or ''}"
         t = epoch(time)
-        last = self.state["last"].get(key)
+        v = self._vehicle(vehicle)
+        last = v["last"].get(key)
         if last is not None and t <= last:  # a reading seen again (a page repeated) changes nothing
             if t < last:
                 self.state["late"] += 1
             return []
-        self.state["last"][key] = t
+        v["last"][key] = t
         limit = self.thresholds.limit(kind, engine_state)
-        episode = self.state["open"].get(key)
+        episode = v["open"].get(key)
         if limit is None:
             if episode is not None:  # the engine stopped: an oil-pressure episode ends
-                return [self._close(key, time, value, engine_state, reason="engineStopped")]
+                return [self._close(vehicle, key, time, value, engine_state, reason="engineStopped")]
             return []
         threshold, hysteresis, unit = limit
         if episode is None:
@@ -145,14 +160,14 @@ class AlertTracker:
                     "readings": 1,
                     "endReason": None,
                 }
-                self.state["open"][key] = rec
+                v["open"][key] = rec
                 return [dict(rec)]
             return []
         episode["readings"] += 1
         episode["lastValue"] = value
         episode["worstValue"] = min(episode["worstValue"], value)
         if value >= threshold + hysteresis:
-            return [self._close(key, time, value, engine_state, reason="recovered")]
+            return [self._close(vehicle, key, time, value, engine_state, reason="recovered")]
         return []
 
     def fault(self, record: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -160,7 +175,7 @@ class AlertTracker:
         if "newFault" not in self.kinds or record.get("event") == "updated":
             return []
         vehicle, subject = str(record["vehicleId"]), str(record["faultKey"])
-        key = f"{vehicle}|newFault|{subject}"
+        key = f"newFault|{subject}"
         if record["event"] == "opened":
             rec = {
                 "id": f"{vehicle}:newFault:{subject}:{record['openedAt']}",
@@ -183,13 +198,12 @@ class AlertTracker:
                 "faultId": record["id"],
                 "code": record.get("code"),
             }
-            self.state["open"][key] = rec
+            self._vehicle(vehicle)["open"][key] = rec
             return [dict(rec)]
-        if key in self.state["open"]:
+        if key in (self.state["vehicles"].get(vehicle) or {}).get("open", {}):
+            closed_at = str(record["closedAt"])
             return [
-                self._close(
-                    key, str(record["closedAt"]), None, record.get("engineStateAtClose"), "faultClosed"
-                )
+                self._close(vehicle, key, closed_at, None, record.get("engineStateAtClose"), "faultClosed")
             ]
         return []
 
@@ -219,9 +233,9 @@ class AlertTracker:
         }
 
     def _close(
-        self, key: str, time: str, value: float | None, engine_state: str | None, reason: str
+        self, vehicle: str, key: str, time: str, value: float | None, engine_state: str | None, reason: str
     ) -> dict[str, Any]:
-        rec: dict[str, Any] = self.state["open"].pop(key)
+        rec: dict[str, Any] = self.state["vehicles"][vehicle]["open"].pop(key)
         rec.update(status="cleared", endedAt=time, endReason=reason, engineStateAtEnd=engine_state)
         if value is not None:
             rec["lastValue"] = value

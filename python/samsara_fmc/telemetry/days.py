@@ -10,8 +10,9 @@ divergence limit, the day is flagged ``divergence``. Rollbacks and jumps seen th
 nothing is corrected.
 
 When ``state["since"]`` is set (the integration sets it to its first run's time), a day that began
-before it is partial (only its end was seen) and is not delivered. A day closes ``close_after_s`` after
-its local midnight (in ``zone``); it is kept ``keep_s`` longer so
+before it is partial (only its end was seen): it is not delivered, and not kept either (readings for
+it are not accumulated once ``since`` is set; a day accumulated before is dropped when it closes). A
+day closes ``close_after_s`` after its local midnight (in ``zone``); it is kept ``keep_s`` longer so
 late readings amend it, then forgotten (later readings for it are counted as too late).
 """
 
@@ -49,7 +50,10 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
 
 
 class DayTracker:
-    """Every vehicle's open and recently closed days; ``state`` is JSON-able and changed in place."""
+    """Every vehicle's open and recently closed days; ``state`` is JSON-able and changed in place.
+
+    ``state["days"][vehicle][date]`` is a day (per vehicle, so a vehicle's part can be stored on its
+    own); ``tooLate``, ``since`` and ``forgotten`` are the tracker's own."""
 
     def __init__(
         self,
@@ -70,7 +74,13 @@ class DayTracker:
         self.divergence_min_m = divergence_min_m
         self._bounds: dict[str, tuple[float, float]] = {}
         self._dates: dict[int, str] = {}
-        state.setdefault("days", {})
+        self.touched: set[str] = set()
+        """Vehicles whose days :meth:`due` changed (closed, found partial, forgotten)."""
+        days = state.setdefault("days", {})
+        # State written before days were kept per vehicle: flat ``vehicle|date`` keys.
+        for k in [k for k, d in days.items() if "|" in k and isinstance(d, dict) and "date" in d]:
+            d = days.pop(k)
+            days.setdefault(str(d["vehicle"]), {})[str(d["date"])] = d
         state.setdefault("tooLate", 0)
         state.setdefault("closedUntil", None)
 
@@ -78,10 +88,13 @@ class DayTracker:
 
     def _day(self, vehicle: str, t: float) -> dict[str, Any] | None:
         date = self._date(t)
-        key = f"{vehicle}|{date}"
-        day: dict[str, Any] | None = self.state["days"].get(key)
+        mine: dict[str, Any] | None = self.state["days"].get(vehicle)
+        day: dict[str, Any] | None = None if mine is None else mine.get(date)
         if day is None:
-            _, hi = self.bounds(date)
+            lo, hi = self.bounds(date)
+            since = self.state.get("since")
+            if since is not None and lo < since:  # partial (begun before the tracker): never delivered
+                return None
             horizon = self.state.get("forgotten") or {}
             if hi + self.close_after_s + self.keep_s <= float(horizon.get("at", float("-inf"))):
                 self.state["tooLate"] += 1
@@ -97,7 +110,7 @@ class DayTracker:
                 "sent": None,
                 "faultsOpen": None,
             }
-            self.state["days"][key] = day
+            self.state["days"].setdefault(vehicle, {})[date] = day
         day["first"] = min(float(day["first"]), t)
         day["last"] = max(float(day["last"]), t)
         day["dirty"] = True
@@ -159,17 +172,19 @@ class DayTracker:
     def due(self, now: float, open_faults: Callable[[str], int]) -> list[dict[str, Any]]:
         """Records of the days closed by ``now`` that were not delivered yet or changed since."""
         out = []
-        days: dict[str, Any] = self.state["days"]
+        days: dict[str, dict[str, Any]] = self.state["days"]
         since = self.state.get("since")
-        for key in sorted(days, key=lambda k: (days[k]["date"], days[k]["vehicle"])):
-            day = days[key]
-            if not day.get("dirty", True):
-                continue
+        dirty = [(date, v) for v, mine in days.items() for date, d in mine.items() if d.get("dirty", True)]
+        for date, vehicle in sorted(dirty):
+            day = days[vehicle][date]
             lo, hi = self.bounds(day["date"])
             if now < hi + self.close_after_s:
                 continue
+            self.touched.add(vehicle)
             if since is not None and lo < since:  # begun before the tracker was: partial, not summed
-                day["dirty"] = False
+                del days[vehicle][date]  # nor kept: nothing about it will ever be delivered
+                if not days[vehicle]:
+                    del days[vehicle]
                 continue
             day["dirty"] = False
             if day["faultsOpen"] is None:
@@ -179,10 +194,16 @@ class DayTracker:
             if digest != day["sent"]:
                 day["sent"] = digest
                 out.append(rec)
-        for key in [
-            k for k, d in days.items() if now >= self.bounds(d["date"])[1] + self.close_after_s + self.keep_s
-        ]:
-            del days[key]
+        cutoff = now - self.close_after_s - self.keep_s
+        gone = {date for mine in days.values() for date in mine if self.bounds(date)[1] <= cutoff}
+        if gone:
+            for vehicle in list(days):
+                mine = days[vehicle]
+                for date in gone.intersection(mine):
+                    del mine[date]
+                    self.touched.add(vehicle)
+                if not mine:
+                    del days[vehicle]
         self.state["forgotten"] = {"at": now}
         return out
 
