@@ -72,6 +72,9 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
             }
             Response::json(200, &json!({"data": truth}))
         }
+        ("GET", "/__sandbox/truth/tags") => {
+            Response::json(200, &json!({"data": crate::fmc_changes::truth_tags(sb)}))
+        }
         (_, p)
             if [
                 "/__sandbox/health",
@@ -81,6 +84,7 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
                 "/__sandbox/requests",
                 "/__sandbox/truth/vehicles",
                 "/__sandbox/truth/drivers",
+                "/__sandbox/truth/tags",
                 "/__sandbox/truth/episodes",
                 "/__sandbox/truth/ifta",
                 "/__sandbox/truth/trips",

@@ -455,15 +455,42 @@ fn vehicle_applied(sb: &Sandbox, d: &Value) -> bool {
 }
 
 /// The FMC's organisation (`GET /fmc/v1/tags`): per branch a root (`<City> Branch`, matched by name),
-/// its two cost centres (`externalIds.costCentre` as Samsara's) and a business unit Samsara lacks
-/// (`<City> Leasing`, whose `vehicles` are every other linked FMC vehicle of the branch); then the
-/// scripted `tag.updated` changes (`fmcId` and any of `name`, `parentId`, `vehicles`) in order.
+/// its two cost centres (`externalIds.costCentre` as Samsara's; `drivers`: the FMC ids of the drivers
+/// Samsara has in that cost centre) and a business unit Samsara lacks (`<City> Leasing`, whose
+/// `vehicles` and `drivers` are every other linked FMC vehicle and driver of the branch); then the
+/// scripted `tag.updated` changes (`fmcId` and any of `name`, `parentId`, `vehicles`, `drivers`) in
+/// order. Members are FMC ids, as the FMC's master lists name them.
 pub(crate) fn tags(sb: &Sandbox) -> Vec<Value> {
     let pairs = sb.fmc.truth_vehicles(&sb.fleet)["pairs"]
         .as_array()
         .cloned()
         .unwrap_or_default();
+    let dpairs = sb.fmc.truth_drivers(&sb.fleet)["pairs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let branch_of = |sid: &str| sb.fleet.vehicles.iter().find(|v| v.id == sid).map(|v| v.branch);
+    // A driver's (branch, cost centre) as Samsara's dashboard filed it (see `Store::new`).
+    let driver_cc = |sid: &str| {
+        sb.fleet
+            .drivers
+            .iter()
+            .find(|d| d.id == sid)
+            .map(|d| (d.branch, usize::from(d.id.len() % 2 == 0)))
+    };
+    let linked_drivers = |keep: &dyn Fn(usize, usize) -> bool| -> Vec<Value> {
+        dpairs
+            .iter()
+            .filter(|p| {
+                p["expect"] == "link"
+                    && p["samsaraId"]
+                        .as_str()
+                        .and_then(driver_cc)
+                        .is_some_and(|(b, c)| keep(b, c))
+            })
+            .map(|p| p["fmcId"].clone())
+            .collect()
+    };
     let mut out = Vec::new();
     for (b, br) in BRANCHES.iter().enumerate().take(sb.fleet.branches) {
         let root = format!("FMC-B{}", b + 1);
@@ -472,9 +499,11 @@ pub(crate) fn tags(sb: &Sandbox) -> Vec<Value> {
         );
         for (c, what) in ["Linehaul", "Local Delivery"].iter().enumerate() {
             let code = 1000 + b * 100 + (c + 1) * 10;
+            let drivers = linked_drivers(&|db, dc| db == b && dc == c);
             out.push(
                 json!({"id": format!("FMC-CC{code}"), "name": format!("CC-{code} {} {what}", br.city),
-                "parentId": root, "kind": "costCentre", "externalIds": {"costCentre": format!("CC{code}")}}),
+                "parentId": root, "kind": "costCentre", "externalIds": {"costCentre": format!("CC{code}")},
+                "drivers": drivers}),
             );
         }
         let members: Vec<Value> = pairs
@@ -483,9 +512,10 @@ pub(crate) fn tags(sb: &Sandbox) -> Vec<Value> {
             .step_by(2)
             .map(|p| p["fmcId"].clone())
             .collect();
+        let drivers: Vec<Value> = linked_drivers(&|db, _| db == b).into_iter().step_by(2).collect();
         out.push(
             json!({"id": format!("FMC-BU{}", b + 1), "name": format!("{} Leasing", br.city),
-            "parentId": root, "kind": "businessUnit", "vehicles": members}),
+            "parentId": root, "kind": "businessUnit", "vehicles": members, "drivers": drivers}),
         );
     }
     if let Ok(s) = sb.fmc.scripted.lock() {
@@ -502,4 +532,25 @@ pub(crate) fn tags(sb: &Sandbox) -> Vec<Value> {
         }
     }
     out
+}
+
+/// Ground truth for tag matching (`GET /__sandbox/truth/tags`): each FMC tag's Samsara counterpart as
+/// the fleet was created (`expect: link`: branches by name, cost centres by their `costCentre`
+/// external ID), or none (`expect: create`: the business units Samsara lacks).
+pub(crate) fn truth_tags(sb: &Sandbox) -> Value {
+    let mut pairs = Vec::new();
+    for b in 0..sb.fleet.branches {
+        // `Store::new` numbers each branch's tags in turn: the branch, then its two cost centres.
+        let first = crate::store::FIRST_TAG_ID + 3 * b as u64;
+        pairs.push(
+            json!({"fmcId": format!("FMC-B{}", b + 1), "samsaraId": first.to_string(), "expect": "link"}),
+        );
+        for c in 0..2 {
+            let code = 1000 + b * 100 + (c + 1) * 10;
+            let sid = (first + 1 + c as u64).to_string();
+            pairs.push(json!({"fmcId": format!("FMC-CC{code}"), "samsaraId": sid, "expect": "link"}));
+        }
+        pairs.push(json!({"fmcId": format!("FMC-BU{}", b + 1), "samsaraId": null, "expect": "create"}));
+    }
+    json!({"pairs": pairs})
 }

@@ -62,6 +62,10 @@ pub(crate) struct LogEntry {
     pub(crate) status: u16,
     /// Token label, if a known token was sent.
     pub(crate) token: Option<String>,
+    /// A write's body (POST, PATCH, PUT, DELETE with one), as a digest of its JSON (object keys
+    /// sorted): a harness tells the same write sent twice from two writes.
+    #[serde(rename = "bodyDigest", skip_serializing_if = "Option::is_none")]
+    pub(crate) body_digest: Option<String>,
 }
 
 /// Largest number of log entries kept (older ones are dropped; `seq` keeps counting).
@@ -194,6 +198,7 @@ impl Sandbox {
                 query: req.raw_query.clone(),
                 status,
                 token,
+                body_digest: body_digest(req),
             });
         }
     }
@@ -440,4 +445,18 @@ impl Sandbox {
             ),
         }
     }
+}
+
+/// FNV-1a (64 bits) of a write's JSON body as `serde_json` writes it back (object keys sorted, no
+/// whitespace), or of its bytes when it is not JSON; `None` for reads and empty bodies.
+fn body_digest(req: &Request) -> Option<String> {
+    if req.method == "GET" || req.body.is_empty() {
+        return None;
+    }
+    let text = serde_json::from_slice::<serde_json::Value>(&req.body)
+        .map_or_else(|_| req.body.clone(), |v| v.to_string().into_bytes());
+    let h = text.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    Some(format!("{h:016x}"))
 }

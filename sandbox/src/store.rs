@@ -55,6 +55,9 @@ pub(crate) struct Tag {
     pub(crate) members: BTreeMap<&'static str, BTreeSet<String>>,
 }
 
+/// The first tag ID: each branch's tag, then its two cost centres' (the ground truth counts on it).
+pub(crate) const FIRST_TAG_ID: u64 = 3_900_001;
+
 /// Member kinds of a tag.
 pub(crate) const MEMBER_KINDS: [&str; 6] = [
     "addresses",
@@ -114,7 +117,7 @@ impl Store {
     /// The initial state for a fleet; `created` is the fleet's creation time (Unix s).
     pub(crate) fn new(fleet: &Fleet, created: i64) -> Self {
         let mut tags = BTreeMap::new();
-        let mut next_tag = 3_900_001u64;
+        let mut next_tag = FIRST_TAG_ID;
         let mut cc_ids = Vec::new();
         for (b, branch) in BRANCHES.iter().enumerate().take(fleet.branches) {
             let bid = next_tag;

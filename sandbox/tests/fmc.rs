@@ -681,6 +681,113 @@ fn the_fmc_organisation_mirrors_the_branches_and_scripted_tag_changes_apply() {
 }
 
 #[test]
+fn fmc_tags_list_linked_drivers_and_the_truth_names_each_tags_counterpart() {
+    let sb = Sandbox::default_fleet();
+    let (_, fmc) = sb.get("/fmc/v1/tags");
+    let fmc = fmc["data"].as_array().unwrap().clone();
+    let (_, truth) = sb.get("/__sandbox/truth/drivers");
+    let samsara_of = |fid: &Value| {
+        truth["data"]["pairs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| &p["fmcId"] == fid && p["expect"] == "link")
+            .map(|p| p["samsaraId"].as_str().unwrap().to_string())
+    };
+    let (_, tt) = sb.get("/__sandbox/truth/tags");
+    let pairs = tt["data"]["pairs"].as_array().unwrap().clone();
+    assert_eq!(pairs.len(), fmc.len(), "one pair per FMC tag");
+    let mut cc_drivers = 0;
+    for t in &fmc {
+        let p = pairs.iter().find(|p| p["fmcId"] == t["id"]).unwrap();
+        let drivers = t["drivers"].as_array().cloned().unwrap_or_default();
+        match t["kind"].as_str().unwrap() {
+            "businessUnit" => {
+                assert_eq!(p["expect"], "create");
+                assert!(!drivers.is_empty(), "a business unit has drivers: {t}");
+                assert!(
+                    drivers.iter().all(|d| samsara_of(d).is_some()),
+                    "linked drivers: {t}"
+                );
+            }
+            kind => {
+                assert_eq!(p["expect"], "link");
+                let (s, tag) = sb.get(&format!("/tags/{}", p["samsaraId"].as_str().unwrap()));
+                assert_eq!(
+                    (s, &tag["data"]["name"]),
+                    (200, &t["name"]),
+                    "the counterpart: {t}"
+                );
+                if kind == "costCentre" {
+                    // The cost centre's drivers are the Samsara cost centre's (those on the roster).
+                    cc_drivers += drivers.len();
+                    let members: Vec<&str> = tag["data"]["drivers"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter_map(|m| m["id"].as_str())
+                        .collect();
+                    for d in &drivers {
+                        let sid = samsara_of(d).unwrap();
+                        assert!(members.contains(&sid.as_str()), "{d} of {t}");
+                    }
+                }
+            }
+        }
+    }
+    assert!(cc_drivers > 0, "cost centres list drivers");
+    sb.admin(
+        "POST",
+        "/__sandbox/fmc/changes",
+        &json!({"type": "tag.updated", "data": {"fmcId": "FMC-BU1", "drivers": []}}),
+    );
+    let (_, now) = sb.get("/fmc/v1/tags");
+    let bu = now["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "FMC-BU1")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        bu["drivers"],
+        json!([]),
+        "a scripted change re-members drivers too"
+    );
+}
+
+#[test]
+fn the_request_log_digests_write_bodies() {
+    let sb = Sandbox::default_fleet();
+    let (_, tags) = sb.get("/tags");
+    let id = tags["data"][0]["id"].as_str().unwrap().to_string();
+    let path = format!("/tags/{id}");
+    for name in ["Digest A", "Digest A", "Digest B"] {
+        let (s, _) = sb.send("PATCH", &path, &json!({"name": name}));
+        assert_eq!(s, 200);
+    }
+    let log = sb.admin("GET", "/__sandbox/requests?since=0", &Value::Null);
+    let entries: Vec<&Value> = log["requests"].as_array().unwrap().iter().collect();
+    let digests: Vec<&str> = entries
+        .iter()
+        .filter(|r| r["method"] == "PATCH" && r["path"] == path.as_str())
+        .map(|r| r["bodyDigest"].as_str().unwrap())
+        .collect();
+    assert_eq!(digests.len(), 3);
+    assert!(
+        digests[0] == digests[1] && digests[1] != digests[2],
+        "{digests:?}"
+    );
+    assert!(
+        entries
+            .iter()
+            .filter(|r| r["method"] == "GET")
+            .all(|r| r.get("bodyDigest").is_none()),
+        "reads carry none"
+    );
+}
+
+#[test]
 fn the_driver_roster_follows_the_changes_feed() {
     let sb = Sandbox::default_fleet();
     let roster =

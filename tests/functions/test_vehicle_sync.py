@@ -422,3 +422,68 @@ def test_converges_under_seeded_faults_crashes_and_retries_with_no_write_applied
     samsara = linked_in_samsara(sb)
     assert samsara == linked_at_fmc(sb) and samsara <= true and not {f for _, f in samsara} & traps
     assert sb.fmc_summary("vehicle_links")["duplicates"] == 0
+
+
+def test_an_unlink_applied_by_a_crashed_run_still_reaches_the_fmc(
+    sb: SandboxProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The harness found it: a run killed right after its unlink PATCH left the FMC's link record
+    `linked` for good (the retry saw nothing to unlink, so it had no record to deliver)."""
+    rt = runtime(sb)
+    assert run(rt, "corr-1")["ok"]
+    sid, fid = sorted(linked_in_samsara(sb))[0]
+    script(sb, "vehicle.removed", {"fmcId": fid})
+    api = rt.client()
+    real = api.request
+    crashed: list[str] = []
+
+    def request(method: str, path: str, **kw: Any) -> Any:
+        answer = real(method, path, **kw)  # type: ignore[arg-type]
+        if method == "PATCH" and path.endswith(f"/{sid}") and not crashed:
+            crashed.append(path)
+            raise RuntimeError("injected crash between the unlink and its record")
+        return answer
+
+    monkeypatch.setattr(api, "request", request)
+    with pytest.raises(RuntimeError, match="injected crash"):
+        run(rt, "corr-2")
+    assert "fmcId" not in vehicles(sb)[sid]["externalIds"], "the unlink was applied"
+    out = run(rt, "corr-2")  # the platform's retry
+    assert out["ok"] and out["sync"]["planned"] == {}, out
+    assert stored(sb, "vehicle_links")[fid]["status"] == "unlinked"
+    assert patches(sb)[sid] == [200, 200], "linked once, unlinked once"
+    again = run(rt, "corr-3")
+    assert again["sync"]["planned"] == {} and again["sync"]["delivered"] == {}, again
+
+
+def test_a_change_applied_by_a_crashed_run_still_gets_its_outcome(
+    sb: SandboxProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The harness found it: a run killed right after the PATCH of a `vehicle.updated` change left the
+    change without an outcome (the retry found nothing to write for it)."""
+    rt = runtime(sb)
+    assert run(rt, "corr-1")["ok"]
+    sid, fid = sorted(linked_in_samsara(sb))[0]
+    change = script(sb, "vehicle.updated", {"fmcId": fid, "unitNumber": "UNIT 4242"})
+    api = rt.client()
+    real = api.request
+    crashed: list[str] = []
+
+    def request(method: str, path: str, **kw: Any) -> Any:
+        answer = real(method, path, **kw)  # type: ignore[arg-type]
+        if method == "PATCH" and path.endswith(f"/{sid}") and not crashed:
+            crashed.append(path)
+            raise RuntimeError("injected crash between the update and its outcome")
+        return answer
+
+    monkeypatch.setattr(api, "request", request)
+    with pytest.raises(RuntimeError, match="injected crash"):
+        run(rt, "corr-2")
+    assert vehicles(sb)[sid]["name"] == "UNIT 4242", "the update was applied"
+    out = run(rt, "corr-2")  # the platform's retry
+    assert out["ok"] and out["sync"]["planned"] == {}, out
+    outcome = stored(sb, "write_outcomes")[f"change:{change}"]
+    assert outcome["status"] == "already" and "`name`" in outcome["reason"], outcome
+    assert patches(sb)[sid] == [200, 200], "linked once, updated once"
+    again = run(rt, "corr-3")
+    assert again["sync"]["planned"] == {} and again["sync"]["delivered"] == {}, again

@@ -178,6 +178,9 @@ class Subject:
     steps = (60, 600)
     """Simulated seconds between schedule steps."""
     final_runs = 6
+    storage = True
+    """The Function can deliver to storage (the harness then uses it for one seed in four); a
+    Function that reads the FMC's lists from its endpoint cannot."""
 
     def sandbox_args(self, seed: int) -> tuple[str, ...]:
         return (
@@ -197,6 +200,9 @@ class Subject:
 
     def params(self, h: Harness) -> dict[str, str]:
         return {}
+
+    def prepare(self, h: Harness) -> None:
+        """Before the first run (no faults yet)."""
 
     def begin(self, h: Harness) -> None:
         """After the first run, before the faults."""
@@ -566,6 +572,8 @@ def _elsewhere(module: str, name: str) -> Callable[[], Subject]:
 
 
 SUBJECTS["assignment-sync"] = _elsewhere("subjects_assignments", "AssignmentSync")
+SUBJECTS["vehicle-sync"] = _elsewhere("subjects_sync", "VehicleSync")
+SUBJECTS["tag-sync"] = _elsewhere("subjects_sync", "TagSync")
 
 
 # ---- the harness ---------------------------------------------------------------------------------------
@@ -771,6 +779,7 @@ class Harness:
     # ---- the schedule --------------------------------------------------------------------------
     def run(self, steps: int = 6) -> Outcome:
         o = self.outcome
+        self.subject.prepare(self)
         first = self.invoke()
         if not first.get("ok"):
             o.unhandled.append(f"baseline run failed: {first}")
@@ -830,8 +839,9 @@ def run_schedules(
     from concurrent.futures import ThreadPoolExecutor
 
     def one(seed: int) -> Outcome:
-        sink = "storage" if seed % 4 == 0 else "fmc"
-        h = Harness(seed, workdir / f"{function}-s{seed}", sink=sink, subject=SUBJECTS[function]())
+        subject = SUBJECTS[function]()
+        sink = "storage" if seed % 4 == 0 and subject.storage else "fmc"
+        h = Harness(seed, workdir / f"{function}-s{seed}", sink=sink, subject=subject)
         try:
             outcome = h.run(steps)
         except Exception as e:  # a harness failure is this schedule's, reported with the others

@@ -2,9 +2,11 @@
 on the ``reconcile`` driver (:mod:`samsara_fmc.engine.reconcile`).
 
 Each run reads the FMC's organisation (``GET /fmc/v1/tags``: ``id``, ``name``, ``parentId``, optional
-``externalIds`` and ``vehicles``, the FMC's vehicle ids), Samsara's tags (``GET /tags``) and vehicles
-(``GET /fleet/vehicles``, whose ``externalIds`` map FMC vehicle ids to Samsara ones, as vehicle-sync
-writes them), and plans, parents before children:
+``externalIds``, ``vehicles`` and ``drivers``, the FMC's vehicle and driver ids), Samsara's tags
+(``GET /tags``), vehicles and drivers (``GET /fleet/vehicles``, ``GET /fleet/drivers``, whose
+``externalIds`` map FMC ids to Samsara ones, as vehicle-sync and driver-sync write them) and the FMC's
+vehicle and driver master lists (``GET /fmc/v1/vehicles``, ``/fmc/v1/drivers``), and plans, parents
+before children:
 
 * **match**: an FMC tag is the Samsara tag carrying its id under ``externalIdKey`` (``fmcTagId``), else
   one sharing an external ID pair (``costCentre: CC1010``), else the one of the same name under the
@@ -13,11 +15,17 @@ writes them), and plans, parents before children:
   the external ID means it exists and it is adopted.
 * **owned fields**: the FMC owns its organisation: a matched tag's ``name`` and parent follow the FMC
   (renames and moves), and its FMC id is written to its ``externalIds`` (that key only).
-* **membership**: ``PATCH /tags/{id}`` replaces member arrays, so the ``vehicles`` sent are the FMC's
-  members (mapped to Samsara ids) plus every current member the FMC does not manage (a vehicle with no
-  FMC id: added in the dashboard); other arrays (assets, drivers) are never sent. A PATCH that removes
-  members is an ``unassign``; the members it removes count against the safety brake
-  (``maxUnassignPercent`` of the memberships the FMC manages).
+* **membership**, vehicles and drivers alike: ``PATCH /tags/{id}`` replaces member arrays, so an
+  array sent is the FMC's members (mapped to Samsara ids) plus every current member the FMC does not
+  manage. The FMC manages a vehicle or driver the token can see (active drivers only: a deactivated
+  one is left where it is) that carries the FMC's external ID key (``vehicleIdKey``,
+  ``driverIdKey``) with a value on the FMC's master list; anything else (added in the dashboard, not
+  linked yet, another system's, gone from the FMC's list, outside the token's tags) is kept as it is.
+  An array is sent only when it changes, and only for an FMC tag that lists that kind of member
+  (a kind no FMC tag lists is not read at all);
+  other arrays (assets, …) are never sent. A PATCH that removes members is an ``unassign``; the
+  members it removes count against the safety brake (``maxUnassignPercent`` of the memberships the FMC
+  manages).
 
 The FMC gets a ``tag_link`` record per tag (``tag_links``); ``dryRun=true`` delivers the plan instead.
 """
@@ -26,6 +34,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from samsara_fmc.client import Client, path_id
@@ -44,11 +53,34 @@ from samsara_fmc.exceptions import BadRequestError, ConfigurationError, NotFound
 from samsara_fmc.sinks.fmc_http import FmcHttpSink
 from samsara_fmc.state import fingerprint
 
-__all__ = ["LINKS_STREAM", "plan_tags", "run", "streams"]
+__all__ = ["LINKS_STREAM", "MemberKind", "plan_tags", "run", "streams"]
 
 LINKS_STREAM = "tag_links"
 DOMAIN = "tags"
 _KEY = re.compile(r"^[A-Za-z0-9]{1,32}$")
+_ARRAYS = ("vehicles", "drivers")
+
+
+@dataclass(frozen=True)
+class MemberKind:
+    """A kind of tag member the FMC lists: the tag's array, where Samsara lists the objects, the
+    external ID key that carries the FMC's id, and the FMC's master list of them."""
+
+    array: str
+    path: str
+    key: str
+    master: str
+
+    def read(self, client: Client, sink: FmcHttpSink, deadline: float) -> dict[str, str]:
+        """The members the FMC manages: FMC id → Samsara id, for the objects the token can see that
+        carry :attr:`key` with a value on the FMC's master list."""
+        listed = {str(r["id"]) for r in sink.master_list(self.master, deadline) if r.get("id") is not None}
+        out: dict[str, str] = {}
+        for obj in client.records(self.path, params={"limit": 512}, deadline=deadline):
+            fid = external_ids_of(obj).get(self.key)
+            if fid is not None and fid in listed:
+                out[fid] = str(obj["id"])
+        return out
 
 
 def streams(ctx: RunContext) -> tuple[list[Stream], PlanReport]:
@@ -56,7 +88,8 @@ def streams(ctx: RunContext) -> tuple[list[Stream], PlanReport]:
     p = ctx.params
     key = str(p.get("externalIdKey") or "fmcTagId")
     vkey = str(p.get("vehicleIdKey") or "fmcId")
-    for name, value in (("externalIdKey", key), ("vehicleIdKey", vkey)):
+    dkey = str(p.get("driverIdKey") or "fmcId")
+    for name, value in (("externalIdKey", key), ("vehicleIdKey", vkey), ("driverIdKey", dkey)):
         if not _KEY.match(value) or value.startswith("samsara"):
             msg = f"parameter `{name}` is `{value}`: use 1 to 32 ASCII letters and digits, not `samsara…`"
             raise ConfigurationError(msg)
@@ -67,10 +100,14 @@ def streams(ctx: RunContext) -> tuple[list[Stream], PlanReport]:
             "`FMC_TOKEN` secrets"
         )
         raise ConfigurationError(msg)
+    kinds = (
+        MemberKind("vehicles", "/fleet/vehicles", vkey, "vehicles"),
+        MemberKind("drivers", "/fleet/drivers", dkey, "drivers"),
+    )
     report = PlanReport()
     percent = int(p.get("maxUnassignPercent") if p.get("maxUnassignPercent") is not None else 10)
     driver = ReconcileDriver(
-        plan=lambda sctx: plan_tags(sctx, ctx.client, sink, key, vkey),
+        plan=lambda sctx: plan_tags(sctx, ctx.client, sink, key, kinds),
         brake=Brake(max_share=percent / 100, param="maxUnassignPercent"),
         report=report,
         dry_run=bool(p.get("dryRun")),
@@ -90,8 +127,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
     return run_reconcile(ctx, *streams(ctx))
 
 
-def _members(tag: Mapping[str, Any]) -> set[str]:
-    return {str(m["id"]) for m in tag.get("vehicles") or [] if isinstance(m, Mapping) and m.get("id")}
+def _members(tag: Mapping[str, Any], array: str = "vehicles") -> set[str]:
+    return {str(m["id"]) for m in tag.get(array) or [] if isinstance(m, Mapping) and m.get("id")}
 
 
 def _depth_order(fmc: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -113,28 +150,39 @@ def _depth_order(fmc: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def plan_tags(ctx: StreamContext, client: Client, sink: FmcHttpSink, key: str, vkey: str) -> Plan:
+def plan_tags(
+    ctx: StreamContext, client: Client, sink: FmcHttpSink, key: str, kinds: tuple[MemberKind, ...]
+) -> Plan:
     """Reads both sides and plans creates, links, renames, moves and membership (module docstring)."""
     samsara = {
         str(t["id"]): dict(t) for t in client.records("/tags", params={"limit": 512}, deadline=ctx.deadline)
     }
     fmc = {str(t["id"]): dict(t) for t in sink.master_list(DOMAIN, ctx.deadline)}
-    vehicles = client.records("/fleet/vehicles", params={"limit": 512}, deadline=ctx.deadline)
-    by_fmc_vehicle = {external_ids_of(v)[vkey]: str(v["id"]) for v in vehicles if vkey in external_ids_of(v)}
-    managed = set(by_fmc_vehicle.values())
+    # A kind no FMC tag lists is not read (an FMC without driver membership needs no roster).
+    by_fmc = {
+        k.array: k.read(client, sink, ctx.deadline)
+        if any(t.get(k.array) is not None for t in fmc.values())
+        else {}
+        for k in kinds
+    }
+    managed = {k.array: set(by_fmc[k.array].values()) for k in kinds}
     mapping: dict[str, str | None] = {}  # fmc tag id -> samsara tag id (None: created this run)
     used: set[str] = set()
-    managed_members = sum(len(_members(t) & managed) for t in samsara.values())
+    managed_members = sum(len(_members(t, a) & managed[a]) for t in samsara.values() for a in managed)
     plan = Plan(domain=DOMAIN, size=max(managed_members, 1))
     records: list[dict[str, Any]] = []
     created: list[tuple[str, str | None, str]] = []
-    unmapped = 0
+    unmapped = {k.array: 0 for k in kinds}
     for ft in _depth_order(fmc):
         fid = str(ft["id"])
         parent_fid = str(ft["parentId"]) if ft.get("parentId") in fmc else None
         parent_sid = mapping.get(parent_fid) if parent_fid else None
-        want = {by_fmc_vehicle[v] for v in ft.get("vehicles") or [] if v in by_fmc_vehicle}
-        unmapped += sum(1 for v in ft.get("vehicles") or [] if v not in by_fmc_vehicle)
+        want: dict[str, set[str]] = {}
+        for a, ids in by_fmc.items():
+            if ft.get(a) is not None:  # absent or null: the FMC does not say
+                listed = [str(x) for x in ft.get(a) or []]
+                want[a] = {ids[x] for x in listed if x in ids}
+                unmapped[a] += sum(1 for x in listed if x not in ids)
         shared = set(external_ids_of(ft).items())
         candidates = [t for s, t in samsara.items() if s not in used]
         found = (
@@ -155,8 +203,7 @@ def plan_tags(ctx: StreamContext, client: Client, sink: FmcHttpSink, key: str, v
             mapping[fid] = None
             created.append((fid, parent_fid, str(ft["name"])))
             body: dict[str, Any] = {"name": str(ft["name"]), "externalIds": {key: fid}}
-            if want and "vehicles" in ft:
-                body["vehicles"] = sorted(want)
+            body.update({a: sorted(w) for a, w in want.items() if w})
             plan.actions.append(_create(client, key, fid, parent_fid, body))
             continue
         sid = str(found["id"])
@@ -177,18 +224,20 @@ def plan_tags(ctx: StreamContext, client: Client, sink: FmcHttpSink, key: str, v
         ):
             body["parentTagId"] = parent_sid
             kind = "update"
-        current = _members(found)
-        removed: set[str] = set()
-        if "vehicles" in ft:
-            desired = (current - managed) | want
+        removed = 0
+        for a, w in want.items():
+            current = _members(found, a)
+            desired = (current - managed[a]) | w  # what the FMC does not manage stays
             if desired != current:
-                body["vehicles"] = sorted(desired)
-                removed = (current & managed) - want
-                kind = "unassign" if removed else "update"
+                body[a] = sorted(desired)
+                removed += len((current & managed[a]) - w)
+                kind = "update"
+        if removed:
+            kind = "unassign"
         if body:
-            plan.actions.append(_patch(client, key, sid, fid, kind, body, len(removed)))
-        members = body.get("vehicles", current)
-        records.append(_record(fid, sid, str(ft["name"]), parent_fid, len(members)))
+            plan.actions.append(_patch(client, key, sid, fid, kind, body, removed))
+        counts = {a: len(body[a]) if a in body else len(_members(found, a)) for a in ("vehicles", "drivers")}
+        records.append(_record(fid, sid, str(ft["name"]), parent_fid, counts))
     plan.records[LINKS_STREAM] = records
 
     def late(rejected: set[str]) -> dict[str, list[dict[str, Any]]]:
@@ -198,7 +247,8 @@ def plan_tags(ctx: StreamContext, client: Client, sink: FmcHttpSink, key: str, v
                 continue
             tag = _tag(client, f"{key}:{fid}", ctx.deadline)
             if tag is not None:
-                out.append(_record(fid, str(tag["id"]), name, parent_fid, len(_members(tag))))
+                counts = {a: len(_members(tag, a)) for a in ("vehicles", "drivers")}
+                out.append(_record(fid, str(tag["id"]), name, parent_fid, counts))
         return {LINKS_STREAM: out}
 
     plan.late = late
@@ -206,12 +256,15 @@ def plan_tags(ctx: StreamContext, client: Client, sink: FmcHttpSink, key: str, v
         "fmcTags": len(fmc),
         "samsaraTags": len(samsara),
         "matched": sum(1 for v in mapping.values() if v is not None),
-        "membersNotLinkedYet": unmapped,
+        "membersNotLinkedYet": sum(unmapped.values()),
+        "driversNotLinkedYet": unmapped.get("drivers", 0),
     }
     return plan
 
 
-def _record(fid: str, sid: str, name: str, parent_fid: str | None, vehicles: int) -> dict[str, Any]:
+def _record(
+    fid: str, sid: str, name: str, parent_fid: str | None, counts: Mapping[str, int]
+) -> dict[str, Any]:
     return {
         "id": fid,
         "schemaVersion": 1,
@@ -219,7 +272,8 @@ def _record(fid: str, sid: str, name: str, parent_fid: str | None, vehicles: int
         "samsaraId": sid,
         "name": name,
         "parentFmcId": parent_fid,
-        "vehicleCount": vehicles,
+        "vehicleCount": counts["vehicles"],
+        "driverCount": counts["drivers"],
     }
 
 
@@ -270,8 +324,8 @@ def _create(client: Client, key: str, fid: str, parent_fid: str | None, body: di
 def _patch(
     client: Client, key: str, sid: str, fid: str, kind: str, body: dict[str, Any], removed: int
 ) -> Action:
-    """``PATCH /tags/{id}`` with only the fields that change (member arrays replace: ``vehicles`` is
-    sent whole, with the members the FMC does not manage)."""
+    """``PATCH /tags/{id}`` with only the fields that change (member arrays replace: ``vehicles`` and
+    ``drivers`` are sent whole, with the members the FMC does not manage)."""
 
     def verify(deadline: float) -> str | None:
         t = _tag(client, sid, deadline)
@@ -279,8 +333,8 @@ def _patch(
             return None
         ok = all(
             (k == "externalIds" and external_ids_of(t).get(key) == fid)
-            or (k == "vehicles" and _members(t) == set(v))
-            or (k not in ("externalIds", "vehicles") and t.get(k) == v)
+            or (k in _ARRAYS and _members(t, k) == set(v))
+            or (k not in ("externalIds", *_ARRAYS) and t.get(k) == v)
             for k, v in body.items()
         )
         return "the tag shows the change" if ok else None

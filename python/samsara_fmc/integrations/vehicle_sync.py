@@ -33,7 +33,9 @@ from typing import Any
 
 from samsara_fmc.client import Client, path_id
 from samsara_fmc.engine import RunContext, Stream, StreamContext
+from samsara_fmc.engine._util import iso, utc_now
 from samsara_fmc.engine.reconcile import (
+    OUTCOMES_STREAM,
     Action,
     Brake,
     Ownership,
@@ -181,8 +183,14 @@ def plan_vehicles(
             )
             plan.actions.append(_unlink(client, key, sid, fid, f"the FMC vehicle `{fid}` {why}"))
     # 2. A link this sync made whose key has since gone from Samsara (removed in the dashboard): again.
+    # If its FMC vehicle is gone from the list too, the unlink was applied (by a run that stopped
+    # before delivering its record, or by hand): the FMC is still to be told.
+    unlinked: list[tuple[str, str]] = []
     for sid, prior in before.items():
         fid = str(prior[0])
+        if sid in samsara and fid not in fmc and fid not in taken and _ext(samsara[sid]).get(key) != fid:
+            unlinked.append((sid, fid))
+            continue
         if sid in links or sid not in samsara or fid not in fmc or fid in taken or key in _ext(samsara[sid]):
             continue
         links[sid], taken[fid] = prior, sid
@@ -261,6 +269,7 @@ def plan_vehicles(
     # 4. FMC changes to FMC-owned fields, applied to the linked vehicle.
     view = {sid: dict(v) for sid, v in samsara.items()}
     cursor, skipped = st.get("cursor"), 0
+    already: list[dict[str, Any]] = []
     for page in sink.changes(cursor, ctx.deadline):
         cursor = page.cursor or cursor
         for change in page.data:
@@ -271,15 +280,20 @@ def plan_vehicles(
             if target is None:
                 skipped += 1
                 continue
-            body = {}
+            body, same = {}, []
             for f in ownership.owned_by("fmc"):
                 src = FMC_FIELDS.get(f, "")
-                if isinstance(data.get(src), str) and view[target].get(f) != data[src]:
-                    body[f] = data[src]
+                if isinstance(data.get(src), str):
+                    if view[target].get(f) != data[src]:
+                        body[f] = data[src]
+                    else:
+                        same.append(f)
             if body:
                 view[target].update(body)
                 action = _update(client, target, str(data["fmcId"]), str(change["id"]), body)
                 plan.actions.append(action)
+            elif same:  # nothing to write, but the FMC still gets its change's outcome
+                already.append(_already(target, str(change["id"]), same))
 
     # 5. Link records, after the write each waits for; the state once everything is applied.
     records = [_link_record(key, view[s], info) for s, info in links.items()]
@@ -287,7 +301,10 @@ def plan_vehicles(
         if a.kind == "unlink" and str(a.target["fmcId"]) not in taken:
             records.append(_unlinked_record(key, view[str(a.target["samsaraId"])], str(a.target["fmcId"])))
             links_after[str(a.target["fmcId"])] = a.key
+    records.extend(_unlinked_record(key, view[sid], fid) for sid, fid in unlinked)
     plan.records[LINKS_STREAM] = records
+    if already:
+        plan.records[OUTCOMES_STREAM] = already
     plan.after = {f"{LINKS_STREAM}\x00{fid}": k for fid, k in links_after.items()}
     pool_next = (pool_s, pool_f)
 
@@ -425,6 +442,23 @@ def _unlink(client: Client, key: str, sid: str, fid: str, reason: str) -> Action
         apply=apply,
         verify=verify,
     )
+
+
+def _already(sid: str, change_id: str, fields: list[str]) -> dict[str, Any]:
+    """The outcome of a ``vehicle.updated`` change whose FMC-owned fields Samsara already shows (set
+    there before, or written by a run that stopped before delivering the outcome): ``already``."""
+    shown = ", ".join(f"`{f}`" for f in fields)
+    return {
+        "id": f"change:{change_id}",
+        "schemaVersion": 1,
+        "changeId": f"change:{change_id}",
+        "type": "vehicle.update",
+        "target": {"kind": "vehicle", "id": sid},
+        "status": "already",
+        "reason": f"Samsara already shows the FMC's {shown}: nothing was written",
+        "samsaraResponse": None,
+        "at": iso(utc_now()),
+    }
 
 
 def _update(client: Client, sid: str, fid: str, change_id: str, body: dict[str, Any]) -> Action:

@@ -133,8 +133,8 @@ TAG_LINK = RecordType(
     title="Tag link",
     description=(
         "A tag of the FMC's organisation (branch, business unit, cost centre) linked to its Samsara tag:"
-        " the Samsara tag ID (the FMC's id is in the tag's `externalIds` too), and how many vehicles it"
-        " holds in Samsara."
+        " the Samsara tag ID (the FMC's id is in the tag's `externalIds` too), and how many vehicles and"
+        " drivers it holds in Samsara."
     ),
     id_description="`<fmcId>`: one record per FMC tag; a renamed, moved or re-membered tag is an upsert.",
     fields=(
@@ -143,5 +143,6 @@ TAG_LINK = RecordType(
         Field("name", "string", "The tag's name (the FMC's).", required=True),
         Field("parentFmcId", ("string", "null"), "The FMC id of its parent; null for a root."),
         Field("vehicleCount", "integer", "Vehicles in the Samsara tag.", required=True),
+        Field("driverCount", "integer", "Drivers in the Samsara tag."),
     ),
 )
