@@ -517,14 +517,15 @@ def test_roster_records_that_cannot_become_drivers_are_reported_not_sent(sb: San
 def test_an_fmc_driver_nothing_matches_but_sharing_a_name_and_phone_waits_in_review_not_created(
     sb: SandboxProcess,
 ) -> None:
-    """The matching misses this pair (the FMC's licence `WY948723` reads as Wyoming's prefix before
-    `948723`, Samsara has `GY948723`): a create would make a second driver for one person, so the
-    record waits in review with the Samsara driver that has its name and phone."""
+    """The matching leaves this pair unmatched (the licences are wholly different numbers in the same
+    state, as after a replacement the other system never heard of): a create would make a second
+    driver for one person, so the record waits in review with the Samsara driver that has its name
+    and phone."""
     rt = runtime(sb)
     assert run(rt, "corr-1")["ok"]
     client = Client(token=sb.token, base_url=sb.url, rate_limit=False)
     person = {"name": "Robert Miller", "licenseState": "OH", "phone": "(493) 555-3984"}
-    body = {**person, "licenseNumber": "GY948723", "username": "rmiller77", "password": "dash-pw-3"}
+    body = {**person, "licenseNumber": "RT310577", "username": "rmiller77", "password": "dash-pw-3"}
     sid = str(client.request("POST", "/fleet/drivers", json_body=body)["data"]["id"])
     script(sb, "driver.created", {**person, "fmcId": "FMC-D33001", "licenseNumber": "WY948723"})
     seen = len(sb.requests())
