@@ -63,6 +63,7 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
         ("POST", "/__sandbox/fmc/changes") => crate::fmc_changes::script(sb, req),
         ("GET", "/__sandbox/fmc/changes") => crate::fmc_changes::status(sb),
         ("GET", "/__sandbox/truth/ifta") => crate::ifta::truth(sb, req),
+        ("POST", "/__sandbox/ifta/fuel-types") => crate::ifta::set_fuel_type(sb, req),
         ("GET", "/__sandbox/truth/drivers") => {
             Response::json(200, &json!({"data": sb.fmc.truth_drivers(&sb.fleet)}))
         }
@@ -77,6 +78,7 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
                 "/__sandbox/truth/drivers",
                 "/__sandbox/truth/episodes",
                 "/__sandbox/truth/ifta",
+                "/__sandbox/ifta/fuel-types",
                 "/__sandbox/truth/retrievals",
                 "/__sandbox/fmc/changes",
             ]
