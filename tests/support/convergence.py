@@ -532,6 +532,31 @@ SUBJECTS: dict[str, Callable[[], Subject]] = {
 }
 
 
+def _lazy(module: str, name: str) -> Callable[[], Subject]:
+    """A Subject defined in another module, imported when first used (that module imports this one)."""
+
+    def make() -> Subject:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)()  # type: ignore[no-any-return]
+
+    return make
+
+
+SUBJECTS.update(
+    {
+        f: _lazy("tests.support.subjects_ops", c)
+        for f, c in (
+            ("trips", "Trips"),
+            ("idling", "Idling"),
+            ("ifta", "Ifta"),
+            ("forms-issues", "FormsIssues"),
+            ("messages", "Messages"),
+        )
+    }
+)
+
+
 # ---- the harness ---------------------------------------------------------------------------------------
 
 

@@ -18,7 +18,17 @@ import urllib.request
 
 from samsara_fmc import cli
 from samsara_fmc.engine._util import parse_time
-from samsara_fmc.integrations import camera_media, dvir_defects, safety_events, speeding_intervals
+from samsara_fmc.integrations import (
+    camera_media,
+    dvir_defects,
+    forms_issues,
+    idling,
+    ifta,
+    messages,
+    safety_events,
+    speeding_intervals,
+    trips,
+)
 
 
 def sandbox_clock(url: str) -> dt.datetime:
@@ -36,6 +46,8 @@ def main() -> int:
     safety_events.CLOCK = now
     speeding_intervals.CLOCK = now
     dvir_defects.now = now
+    trips.CLOCK = idling.CLOCK = ifta.CLOCK = now
+    forms_issues.now = messages.now = now
     return cli.main(sys.argv[1:])
 
 
