@@ -184,11 +184,8 @@ fn a_fuel_type_given_later_moves_a_closed_month_out_of_unspecified() {
     let (_, after) = sb.get(&format!("{month}&fuelType=Diesel"));
     let (d0, d1) = (figures(&diesel), figures(&after));
     let metres = |f: &BTreeMap<String, (f64, f64)>| f.values().map(|x| x.0).sum::<f64>();
-    assert_eq!(
-        metres(&d1),
-        metres(&d0) + metres(&before),
-        "the miles moved to Diesel"
-    );
+    let left = metres(&d1) - metres(&d0) - metres(&before);
+    assert!(left.abs() < 0.5, "the miles moved to Diesel ({left} m left over)");
     let truth = sb.admin(
         "GET",
         "/__sandbox/truth/ifta?year=2026&month=November",
