@@ -64,6 +64,7 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
         ("GET", "/__sandbox/fmc/changes") => crate::fmc_changes::status(sb),
         ("GET", "/__sandbox/truth/ifta") => crate::ifta::truth(sb, req),
         ("GET", "/__sandbox/truth/trips") => crate::legacy::truth(sb, req),
+        ("POST", "/__sandbox/ifta/fuel-types") => crate::ifta::set_fuel_type(sb, req),
         ("GET", "/__sandbox/truth/drivers") => {
             let mut truth = sb.fmc.truth_drivers(&sb.fleet);
             let hires = crate::fmc_changes::new_hires(sb, &truth);
@@ -88,6 +89,7 @@ pub(crate) fn handle(sb: &Sandbox, req: &Request) -> Response {
                 "/__sandbox/truth/episodes",
                 "/__sandbox/truth/ifta",
                 "/__sandbox/truth/trips",
+                "/__sandbox/ifta/fuel-types",
                 "/__sandbox/truth/retrievals",
                 "/__sandbox/fmc/changes",
             ]

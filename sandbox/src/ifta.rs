@@ -99,8 +99,18 @@ fn period(req: &Request) -> Result<Period, Response> {
 }
 
 /// The IFTA fuel type of vehicle `v`, or `None` for one its fleet manager never gave a fuel type
-/// (about one vehicle in twelve, seeded): such a vehicle is reported under `Unspecified`.
+/// (about one vehicle in twelve, seeded): such a vehicle is reported under `Unspecified`. A fuel type
+/// given later (`POST /__sandbox/ifta/fuel-types`) applies to every period, closed ones included, as
+/// Samsara files a vehicle's miles under its current fuel type.
 pub(crate) fn fuel_type(sb: &Sandbox, v: usize) -> Option<&'static str> {
+    if let Some(f) = sb.store().ifta_fuel.get(&v) {
+        return Some(f);
+    }
+    base_fuel_type(sb, v)
+}
+
+/// The fuel type vehicle `v` was generated with (see [`fuel_type`]).
+fn base_fuel_type(sb: &Sandbox, v: usize) -> Option<&'static str> {
     if hash(sb.cfg.seed, &[v as u64, 91]) % 12 == 0 {
         return None;
     }
@@ -171,7 +181,7 @@ pub(crate) fn late_purchase(sb: &Sandbox) -> Option<LatePurchase> {
     let first = usize::try_from(hash(seed, &[94]) % (count.max(1) as u64)).unwrap_or(0);
     let vehicle = (0..count)
         .map(|i| (first + i) % count)
-        .find(|&v| sb.fleet.vehicles[v].kind == Kind::Heavy && fuel_type(sb, v).is_some())?;
+        .find(|&v| sb.fleet.vehicles[v].kind == Kind::Heavy && base_fuel_type(sb, v).is_some())?;
     Some(LatePurchase {
         v: vehicle,
         at,
@@ -353,4 +363,35 @@ pub(crate) fn vehicle(sb: &Sandbox, req: &Request) -> Response {
         ))
     };
     run().unwrap_or_else(|e| e)
+}
+
+/// `POST /__sandbox/ifta/fuel-types` `{"vehicleId", "fuelType"}`: the fleet manager gives a vehicle a
+/// fuel type (one without, or a corrected one). Every period's reports, closed ones included, then
+/// file its miles and fuel under that type, so a closed period's figures change and its lines under
+/// the old type (`Unspecified`) may vanish.
+pub(crate) fn set_fuel_type(sb: &Sandbox, req: &Request) -> Response {
+    let body = match req.json() {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
+    let Some(fuel) = body["fuelType"]
+        .as_str()
+        .and_then(|f| FUEL_TYPES.iter().find(|x| **x == f && f != "Unspecified"))
+    else {
+        return Response::bad_param(
+            "fuelType",
+            "must be one of the IFTA fuel types other than Unspecified",
+        );
+    };
+    let id = body["vehicleId"]
+        .as_str()
+        .map(str::to_string)
+        .or_else(|| body["vehicleId"].as_i64().map(|n| n.to_string()))
+        .unwrap_or_default();
+    let mut st = sb.store();
+    let Some(v) = st.find_vehicle(&id) else {
+        return Response::bad_param("vehicleId", "names no vehicle of the fleet");
+    };
+    st.ifta_fuel.insert(v, fuel);
+    Response::json(200, &json!({"vehicleId": id, "fuelType": fuel}))
 }

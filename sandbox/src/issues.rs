@@ -301,6 +301,10 @@ pub(crate) fn write(sb: &Sandbox, req: &Request) -> Response {
             return Err(Response::error(400, "request body must be a JSON object"));
         };
         validate(&body)?;
+        // A write moves the simulated clock on by a millisecond (as `PATCH /fleet/defects` does), so
+        // the new version is stamped after everything a stream read has served: with the clock
+        // standing still it could otherwise sort behind a stream cursor and never be read.
+        sb.clock.advance_ms(1);
         let now = sb.clock.now_ms();
         let patched = if req.method == "POST" {
             None

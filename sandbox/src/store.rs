@@ -98,6 +98,9 @@ pub(crate) struct Store {
     pub(crate) retrievals: Vec<Value>,
     /// Form submissions created through the API, and writes to generated ones, by ID.
     pub(crate) forms: BTreeMap<String, Value>,
+    /// IFTA fuel types given to vehicles after the fact (`POST /__sandbox/ifta/fuel-types`), by
+    /// fleet index: the reports of every period then file the vehicle under it.
+    pub(crate) ifta_fuel: BTreeMap<usize, &'static str>,
     next_tag: u64,
 }
 
@@ -240,6 +243,7 @@ impl Store {
             issues: Vec::new(),
             retrievals: Vec::new(),
             forms: BTreeMap::new(),
+            ifta_fuel: BTreeMap::new(),
             next_tag,
         };
         s.stat_headers = Arc::new((0..s.vehicles.len()).map(|i| s.render_stat_header(i)).collect());

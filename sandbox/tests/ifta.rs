@@ -150,3 +150,55 @@ fn the_late_purchase_changes_its_closed_month_once() {
     ));
     assert_eq!(v["data"]["vehicleReports"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn a_fuel_type_given_later_moves_a_closed_month_out_of_unspecified() {
+    let sb = sandbox();
+    let month = "/fleet/reports/ifta/jurisdiction?year=2026&month=November";
+    let (_, untyped) = sb.get(&format!("{month}&fuelType=Unspecified"));
+    let (_, diesel) = sb.get(&format!("{month}&fuelType=Diesel"));
+    let before = figures(&untyped);
+    assert!(
+        before.values().any(|x| x.0 > 0.0),
+        "vehicles without a fuel type drove"
+    );
+    let truth = sb.admin(
+        "GET",
+        "/__sandbox/truth/ifta?year=2026&month=November",
+        &Value::Null,
+    );
+    let vehicles = truth["data"]["vehiclesWithoutFuelType"]
+        .as_array()
+        .unwrap()
+        .clone();
+    for v in &vehicles {
+        let set = sb.admin(
+            "POST",
+            "/__sandbox/ifta/fuel-types",
+            &serde_json::json!({"vehicleId": v, "fuelType": "Diesel"}),
+        );
+        assert_eq!(set["fuelType"], "Diesel");
+    }
+    let (_, untyped) = sb.get(&format!("{month}&fuelType=Unspecified"));
+    assert!(figures(&untyped).values().all(|x| x.0 == 0.0), "{untyped}");
+    let (_, after) = sb.get(&format!("{month}&fuelType=Diesel"));
+    let (d0, d1) = (figures(&diesel), figures(&after));
+    let metres = |f: &BTreeMap<String, (f64, f64)>| f.values().map(|x| x.0).sum::<f64>();
+    let left = metres(&d1) - metres(&d0) - metres(&before);
+    assert!(left.abs() < 0.5, "the miles moved to Diesel ({left} m left over)");
+    let truth = sb.admin(
+        "GET",
+        "/__sandbox/truth/ifta?year=2026&month=November",
+        &Value::Null,
+    );
+    assert!(truth["data"]["vehiclesWithoutFuelType"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let (s, _) = sb.send(
+        "POST",
+        "/__sandbox/ifta/fuel-types",
+        &serde_json::json!({"vehicleId": vehicles[0], "fuelType": "Unspecified"}),
+    );
+    assert_eq!(s, 400, "not back to Unspecified");
+}

@@ -244,3 +244,57 @@ fn assignment_changes_count_copies_and_show_when_applied() {
     );
     assert_eq!(status(&sb, &end)["applied"], json!(true));
 }
+
+/// Every page of a stream from `start` to its end: (items, the last cursor).
+fn drain(sb: &Sandbox, path: &str, start: &str, after: Option<&str>) -> (Vec<Value>, String) {
+    let mut out = Vec::new();
+    let mut cursor = after.map(str::to_string);
+    loop {
+        let q = cursor.as_deref().map_or(String::new(), |c| format!("&after={c}"));
+        let (s, page) = sb.get(&format!("{path}?startTime={start}{q}"));
+        assert_eq!(s, 200, "{page}");
+        out.extend(page["data"].as_array().unwrap().iter().cloned());
+        let end = page["pagination"]["endCursor"].as_str().unwrap().to_string();
+        if !page["pagination"]["hasNextPage"].as_bool().unwrap() {
+            return (out, end);
+        }
+        cursor = Some(end);
+    }
+}
+
+#[test]
+fn a_write_at_the_instant_of_a_stream_read_is_after_its_cursor() {
+    // The clock stands still between the read and the write (as in the convergence harness): the
+    // write must still sort after the cursor the read returned, or a follower never reads it.
+    let sb = Sandbox::default_fleet();
+    let (_, vehicles) = sb.get("/fleet/vehicles?limit=1");
+    let vehicle = vehicles["data"][0]["id"].as_str().unwrap().to_string();
+    let (_, drivers) = sb.get("/fleet/drivers?limit=1");
+    let driver = drivers["data"][0]["id"].as_str().unwrap().to_string();
+    let start = "2026-11-01T00:00:00Z";
+    for _ in 0..3 {
+        let (_, cursor) = drain(&sb, "/issues/stream", start, None);
+        let (s, b) = sb.send(
+            "POST",
+            "/issues",
+            &json!({"title": "Mirror cracked", "asset": {"id": vehicle}}),
+        );
+        assert_eq!(s, 200, "{b}");
+        let (new, _) = drain(&sb, "/issues/stream", start, Some(&cursor));
+        assert_eq!(new.len(), 1, "the new issue after the cursor: {new:?}");
+        assert_eq!(new[0]["id"], b["data"]["id"]);
+
+        let (_, cursor) = drain(&sb, "/form-submissions/stream", start, None);
+        let (s, b) = sb.send(
+            "POST",
+            "/form-submissions",
+            &json!({"formTemplate": {"id": POD}, "assignedTo": {"id": driver, "type": "driver"}, "status": "notStarted"}),
+        );
+        assert_eq!(s, 200, "{b}");
+        let (new, _) = drain(&sb, "/form-submissions/stream", start, Some(&cursor));
+        assert!(
+            new.iter().any(|f| f["id"] == b["data"]["id"]),
+            "the new submission after the cursor: {new:?}"
+        );
+    }
+}

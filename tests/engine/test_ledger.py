@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -415,3 +416,44 @@ def test_a_write_without_a_natural_key_is_sent_once_by_its_baseline_and_read_bac
     assert got[refused]["samsaraResponse"] is None, "refused before any request"
     copies = {c["id"]: c.get("copies") for c in sb.get("/__sandbox/fmc/changes")["data"]}
     assert [copies[c] for c in (lost, crash, refused, plain)] == [1, 1, 0, 1]
+
+
+@pytest.mark.parametrize("in_flight", [0.0, 5.0])
+def test_a_send_cut_by_the_deadline_that_lands_later_is_not_sent_again(
+    sandbox_factory: Callable[..., SandboxProcess], in_flight: float
+) -> None:
+    """A send whose answer the run never read (cut by its deadline while Samsara still worked on
+    it) lands after the run stopped. The next run, started at once, must not read back before it can
+    have landed: with ``in_flight`` 0 it reads back too early, finds nothing and sends it twice (the
+    forms-issues convergence harness found this, seed 14); with the default it waits and finds it."""
+    sb = sandbox_factory()
+    rig = Rig.of(sb)
+    [d1] = [str(d["id"]) for d in rig.client.records("/fleet/drivers", params={"limit": 1})][:1]
+    sb.advance(1)
+    change = str(
+        sb.admin(
+            "POST",
+            "/__sandbox/fmc/changes",
+            {"type": "message.sent", "data": {"driverId": d1, "text": "Bay 7"}},
+        )["id"]
+    )
+    sb.faults({"method": "POST", "path": "/v1/fleet/messages", "kind": "slow", "delayMs": 1500, "times": 1})
+    driver = LedgerDriver(
+        changes=fmc_changes(sb),
+        writes={"message.sent": send_message(rig.client, sim_clock(sb))},
+        clock=sim_clock(sb),
+        in_flight=in_flight,
+    )
+    stream = Stream(
+        name="ledger.messages", sink_stream="write_outcomes", fingerprint="ledger-v1", driver=driver
+    )
+    first = rig.run([stream], budget=0.7)
+    assert first["stoppedByDeadline"] and not outcomes(rig), "cut while Samsara held the send"
+    second = rig.run([stream])  # at once, while the first send is still under way at Samsara
+    assert second["caughtUp"]
+    time.sleep(2.0)  # the held send has landed by now
+    [copies] = [c.get("copies") for c in sb.get("/__sandbox/fmc/changes")["data"] if c["id"] == change]
+    if in_flight == 0.0:
+        assert copies == 2, "read back too early: sent twice"
+        return
+    assert copies == 1 and outcomes(rig)[change]["status"] == "already", outcomes(rig)

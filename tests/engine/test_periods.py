@@ -116,3 +116,98 @@ def test_a_crash_before_the_state_write_leaves_no_second_copy(
         first_key = sink.log[0][0]
         assert [k for k, _ in sink.log].count(first_key) == 2, "the outbox re-sent the same delivery"
         assert len(sink.log) == 4, "and nothing else twice"
+
+
+FUELS = ("Unspecified", "Diesel", "Gasoline")
+
+
+def withdrawn(period: str, record_id: str) -> dict[str, Any]:
+    return {"id": record_id, "schemaVersion": 1, "status": "withdrawn", "period": period}
+
+
+def by_fuel(rig: Rig) -> Stream:
+    """The months' jurisdiction reports per fuel type, withdrawing the lines that vanish."""
+
+    def fetch(period: str, deadline: float) -> Sequence[Mapping[str, Any]]:
+        out = []
+        for fuel in FUELS:
+            params: dict[str, ParamValue] = {"year": 2026, "month": MONTHS[period], "fuelType": fuel}
+            data = rig.client.get("/fleet/reports/ifta/jurisdiction", params=params, deadline=deadline)[
+                "data"
+            ]
+            out += [
+                {"id": f"{period}:{fuel}:{j['jurisdiction']}", "status": "reported", **j}
+                for j in data["jurisdictionReports"]
+                if j["totalMeters"]
+            ]
+        return out
+
+    driver = PeriodsDriver(
+        due=lambda now: list(MONTHS), fetch=fetch, clock=sim_clock(rig.sb), withdraw=withdrawn
+    )
+    return Stream(name="by-fuel", sink_stream="ifta_jurisdictions", fingerprint="by-fuel-v1", driver=driver)
+
+
+def test_a_line_gone_from_a_changed_period_is_withdrawn_once_under_its_id(
+    sandbox_factory: Callable[..., SandboxProcess],
+) -> None:
+    sb = sandbox_factory(*ARGS)
+    rig = Rig.of(sb)
+    stream = by_fuel(rig)
+    assert rig.run([stream])["caughtUp"]
+    held = {r["id"]: r for r in rig.delivered("ifta_jurisdictions")}
+    untyped_lines = {i for i in held if ":Unspecified:" in i}
+    assert untyped_lines, "vehicles without a fuel type drove in the closed months"
+    # The fleet manager gives every vehicle without a fuel type one: their lines leave every month.
+    t = sb.get("/__sandbox/truth/ifta?year=2026&month=November")["data"]
+    for v in t["vehiclesWithoutFuelType"]:
+        sb.admin("POST", "/__sandbox/ifta/fuel-types", {"vehicleId": v, "fuelType": "Diesel"})
+    out = rig.run([stream])
+    assert out["caughtUp"]
+    latest = {r["id"]: r for r in rig.delivered("ifta_jurisdictions")}
+    gone = {i for i, r in latest.items() if r["status"] == "withdrawn"}
+    assert gone == untyped_lines, "each vanished line withdrawn under its own id, nothing else"
+    assert all(latest[i]["period"] == i.split(":")[0] for i in gone)
+    again = rig.delivered("ifta_jurisdictions")[len(held) :]
+    assert Counter(r["id"] for r in again if r["status"] == "withdrawn") == Counter(gone), "once each"
+    assert any(r["status"] == "reported" and ":Diesel:" in r["id"] for r in again), "Diesel grew"
+    assert rig.run([stream])["records"] == 0, "nothing changed since: nothing withdrawn again"
+
+
+def test_withdrawals_come_back_and_a_state_without_ids_is_tracked_from_its_next_read(
+    sandbox_factory: Callable[..., SandboxProcess],
+) -> None:
+    sb = sandbox_factory(*ARGS)
+    rig = Rig.of(sb)
+    figures: dict[str, list[dict[str, Any]]] = {
+        "2026-10": [{"id": "2026-10:a", "v": 1}, {"id": "2026-10:b", "v": 1}],
+        "2026-11": [{"id": "2026-11:a", "v": 1}],
+    }
+
+    def stream() -> Stream:
+        driver = PeriodsDriver(
+            due=lambda now: sorted(figures),
+            fetch=lambda p, d: [dict(r) for r in figures[p]],
+            clock=sim_clock(sb),
+            withdraw=withdrawn,
+        )
+        return Stream(name="fake", sink_stream="fake", fingerprint="fake-v1", driver=driver)
+
+    def ids() -> list[tuple[str, str]]:
+        return [(r["id"], str(r.get("status", r.get("v")))) for r in rig.delivered("fake")]
+
+    # A state written before withdrawals existed: fingerprints, no ids.
+    assert rig.run([stream()])["records"] == 3
+    st = rig.states()
+    saved = st.load("fake", fingerprint="fake-v1")
+    del saved.state["ids"]
+    st.save(saved)
+    assert rig.run([stream()])["records"] == 0, "the ids are recorded, nothing delivered"
+    assert sorted(rig.state("fake")["state"]["ids"]) == ["2026-10", "2026-11"]
+    figures["2026-10"] = [{"id": "2026-10:a", "v": 1}]
+    assert rig.run([stream()])["records"] == 1
+    assert ids()[-1] == ("2026-10:b", "withdrawn")
+    figures["2026-10"] = [{"id": "2026-10:a", "v": 1}, {"id": "2026-10:b", "v": 1}]
+    assert rig.run([stream()])["records"] == 1, "back: delivered again like a new record"
+    assert ids()[-1] == ("2026-10:b", "1")
+    assert rig.run([stream()])["records"] == 0

@@ -147,6 +147,57 @@ def test_closed_periods_once_a_changed_one_again_and_the_return_adds_up(
     assert data == ret["csv"].encode() and hashlib.sha256(data).hexdigest() == ret["csvSha256"]
 
 
+def test_a_line_that_leaves_a_closed_period_is_withdrawn_and_the_return_follows(
+    rig_factory: Callable[..., Rig],
+) -> None:
+    rig = rig_factory(fmc=True)
+    assert rig.invoke(**PARAMS)["ok"]
+    first = {str(x["id"]): x["record"] for x in rig.sb.fmc_records(JURIS)}
+    untyped_lines = {i for i, r in first.items() if r["fuelType"] == "Unspecified"}
+    assert {i.split(":")[0] for i in untyped_lines} == {"2026-10", "2026-11"}
+    # The fleet manager gives every vehicle without a fuel type one (the return's flag fixed): their
+    # miles move to Diesel or Gasoline in every period, closed ones included.
+    for v in truth(rig, "2026-11")["vehiclesWithoutFuelType"]:
+        rig.sb.admin("POST", "/__sandbox/ifta/fuel-types", {"vehicleId": v, "fuelType": "Diesel"})
+    second = rig.invoke(**PARAMS)
+    assert second["ok"] and second["caughtUp"], second
+    held = {str(x["id"]): x for x in rig.sb.fmc_records(JURIS)}
+    gone = {i for i, x in held.items() if x["record"]["status"] == "withdrawn"}
+    assert gone == untyped_lines, "each vanished line withdrawn under its id, nothing else"
+    for i in gone:
+        r = held[i]["record"]
+        assert held[i]["deliveries"] == 2 and r["totalMeters"] == r["taxPaidLiters"] == r["totalMiles"] == 0
+        assert r["taxableGallons"] is None and (r["period"], r["fuelType"]) == (
+            i.split(":")[0],
+            "Unspecified",
+        )
+    schema = records.schema(JURIS)
+    assert schema is not None and all(records.validate(schema, x["record"]) == [] for x in held.values())
+    for period in ("2026-10", "2026-11"):  # what is still reported equals the truth, line by line
+        want = {
+            f"{period}:{x['fuelType']}:{x['jurisdiction']}": x["totalMeters"]
+            for x in truth(rig, period)["lines"]
+            if x["totalMeters"]
+        }
+        got = {
+            i: x["record"]["totalMeters"]
+            for i, x in held.items()
+            if x["record"]["period"] == period and i not in gone
+        }
+        assert got == want, period
+    assert rig.invoke(**PARAMS)["records"] == 0, "withdrawn once: nothing again"
+    assert rig.sb.fmc_summary(JURIS)["duplicates"] == 0
+
+    rig.sb.advance(30 * 3600)  # December and Q4 close
+    assert rig.invoke(**PARAMS)["ok"]
+    lines = [x["record"] for x in rig.sb.fmc_records(JURIS)]
+    q4 = [r for r in lines if r["period"] == "2026-Q4"]
+    assert q4 and all(r["status"] == "reported" and r["fuelType"] != "Unspecified" for r in q4)
+    [ret] = [x["record"] for x in rig.sb.fmc_records(RETURNS)]
+    check_return_figures(ret, q4, truth(rig, "2026-Q4"))
+    assert "vehicles_without_fuel_type" not in {f["code"] for f in ret["flags"]}
+
+
 @pytest.mark.parametrize("side", ["samsara", "fmc"])
 def test_faults_still_deliver_each_version_once(rig_factory: Callable[..., Rig], side: str) -> None:
     """Samsara's 5xx, resets and cut bodies, or the FMC storing a batch whose answer is lost: runs
@@ -197,7 +248,14 @@ def test_faults_still_deliver_each_version_once(rig_factory: Callable[..., Rig],
 
 def check_return(ret: dict[str, Any], lines: list[dict[str, Any]], t: dict[str, Any]) -> None:
     """The CSV's lines are the quarter's jurisdiction records of taxed fuel types, each TOTAL the sum
-    of its lines, and every figure the sandbox's truth converted here."""
+    of its lines, and every figure the sandbox's truth converted here; the flags name the vehicles
+    without a fuel type and the jurisdictions without fuel."""
+    check_return_figures(ret, lines, t)
+    check_return_flags(ret, t)
+
+
+def check_return_figures(ret: dict[str, Any], lines: list[dict[str, Any]], t: dict[str, Any]) -> None:
+    """The CSV part of :func:`check_return` (``lines``: the quarter's reported jurisdiction records)."""
     rows = list(csv.DictReader(io.StringIO(ret["csv"])))
     assert list(rows[0]) == list(ifta.CSV_HEADER)
     taxed = {(r["fuelType"], r["jurisdiction"]): r for r in lines if r["fuelType"] != "Electricity"}
@@ -240,6 +298,10 @@ def check_return(ret: dict[str, Any], lines: list[dict[str, Any]], t: dict[str, 
             assert Decimal(r["Net Taxable Gallons"]) == Decimal(r["Taxable Gallons"]) - Decimal(
                 r["Tax-Paid Gallons"]
             )
+
+
+def check_return_flags(ret: dict[str, Any], t: dict[str, Any]) -> None:
+    """The flags part of :func:`check_return`."""
     # Flags: vehicles without a fuel type, and the neighbouring jurisdictions where no fuel is bought.
     assert ret["readyToFile"] is False
     codes = Counter(f["code"] for f in ret["flags"])

@@ -571,9 +571,21 @@ def _elsewhere(module: str, name: str) -> Callable[[], Subject]:
     return make
 
 
-SUBJECTS["assignment-sync"] = _elsewhere("subjects_assignments", "AssignmentSync")
-SUBJECTS["vehicle-sync"] = _elsewhere("subjects_sync", "VehicleSync")
-SUBJECTS["tag-sync"] = _elsewhere("subjects_sync", "TagSync")
+SUBJECTS.update(
+    {
+        function: _elsewhere(module, name)
+        for function, module, name in (
+            ("assignment-sync", "subjects_assignments", "AssignmentSync"),
+            ("vehicle-sync", "subjects_sync", "VehicleSync"),
+            ("tag-sync", "subjects_sync", "TagSync"),
+            ("trips", "subjects_ops", "Trips"),
+            ("idling", "subjects_ops", "Idling"),
+            ("ifta", "subjects_ops", "Ifta"),
+            ("forms-issues", "subjects_ops", "FormsIssues"),
+            ("messages", "subjects_ops", "Messages"),
+        )
+    }
+)
 
 
 # ---- the harness ---------------------------------------------------------------------------------------

@@ -22,8 +22,13 @@ from samsara_fmc.integrations import (
     assignment_sync,
     camera_media,
     dvir_defects,
+    forms_issues,
+    idling,
+    ifta,
+    messages,
     safety_events,
     speeding_intervals,
+    trips,
 )
 
 
@@ -43,6 +48,8 @@ def main() -> int:
     speeding_intervals.CLOCK = now
     dvir_defects.now = now
     assignment_sync.now = now
+    trips.CLOCK = idling.CLOCK = ifta.CLOCK = now
+    forms_issues.now = messages.now = now
     return cli.main(sys.argv[1:])
 
 

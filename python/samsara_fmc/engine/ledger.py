@@ -5,6 +5,7 @@ change of a type it has a :class:`Write` for. State::
 
     {"cursor": "…",                          # the feed's cursor after the last finished page
      "intents": {"<changeId>": {"at": "…", "attempts": n,     # a write was (maybe) sent
+                                "sentWall": t,                # when (wall clock, Unix s)
                                 "first": "…", "before": {…}}},  # with `prepare`: what Samsara held
      "outbox": {"<changeId>": {outcome record}},             # outcomes not yet delivered
      "done": "<base64 digests of finished change IDs>"}      # the last `keep`, for repeats
@@ -12,7 +13,9 @@ change of a type it has a :class:`Write` for. State::
 For each change: the write's ``verify`` reads Samsara first (a change Samsara already reflects is
 ``already`` and is not sent); the intent is saved before the write and the outcome after it, and a
 change whose intent is saved but whose outcome is not (a crash, a lost answer) is read back before
-anything is sent again. Outcomes are ``write_outcome`` records (:mod:`samsara_fmc.records.outcomes`)
+anything is sent again, once the earlier send can no longer land (``in_flight`` after it began: a
+request whose answer was never read may still be applied by Samsara after the client gave up).
+Outcomes are ``write_outcome`` records (:mod:`samsara_fmc.records.outcomes`)
 delivered to ``write_outcomes`` once per page of changes. A change still failing after ``attempts``
 (5xx, timeouts, lost answers) gets a ``failed`` outcome and stops the stream there; the next run
 starts from the same page, reads it back and tries again, so the order of changes is kept.
@@ -26,6 +29,7 @@ with that baseline, so a send whose answer was lost (or a crash after it) is fou
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +40,7 @@ from samsara_fmc.exceptions import (
     ApiError,
     ApiStatusError,
     BadRequestError,
+    DeadlineExceeded,
     NotFoundError,
     RateLimitError,
     ServerError,
@@ -96,6 +101,11 @@ class LedgerDriver:
             one more read-back after the last).
         clock: The current time (for outcomes' ``at``).
         keep: How many finished change IDs are remembered (a feed that repeats changes).
+        in_flight: Seconds (wall clock) a send whose answer the run never read may still be applied
+            by Samsara: a run cut by its deadline or a timeout mid-request, or killed, leaves the
+            request to the server, which may apply it after the client has gone. A change whose
+            last send started less than this ago is not read back (and so not sent again) until
+            that time has passed: the run waits, or stops at its deadline and the next run resumes.
     """
 
     changes: Callable[[str | None, float], Iterator[Any]]
@@ -103,6 +113,7 @@ class LedgerDriver:
     attempts: int = 2
     clock: Clock = utc_now
     keep: int = 5_000
+    in_flight: float = 5.0
 
     def run(self, ctx: StreamContext) -> bool:
         st = ctx.state.state
@@ -145,6 +156,24 @@ class LedgerDriver:
                 return False
         return True
 
+    def _await_in_flight(self, ctx: StreamContext, cid: str, intent: Mapping[str, Any]) -> None:
+        """Waits until the intent's last send can no longer be applied (``in_flight`` after it
+        started), or raises :class:`DeadlineExceeded` when the run's deadline comes first."""
+        sent = intent.get("sentWall")
+        if not isinstance(sent, int | float):
+            return  # an intent written before sends were timed: its send is long over
+        wait = float(sent) + self.in_flight - time.time()
+        if wait <= 0:
+            return
+        if time.time() + wait >= ctx.deadline:
+            msg = (
+                f"change `{cid}` was sent {self.in_flight - wait:.1f} s ago without an answer read; it is"
+                " read back once it can no longer land, by the next run"
+            )
+            raise DeadlineExceeded(msg)
+        ctx.log.info("waiting for an unanswered send to land before reading it back", change=cid)
+        time.sleep(wait)
+
     def _flush(self, ctx: StreamContext) -> None:
         """Delivers the outcomes not yet delivered, then saves."""
         st = ctx.state.state
@@ -167,6 +196,11 @@ class LedgerDriver:
         error: ApiError | None = None
         for attempt in range(self.attempts + 1):
             intent = st["intents"].get(cid)
+            if intent is not None and (error is None or isinstance(error, TransportError)):
+                # An earlier send whose answer was never read (a crash, a deadline, a timeout or a
+                # cut connection) may still be under way at Samsara: read back only once it can
+                # no longer land, or the read-back misses it and the change is sent twice.
+                self._await_in_flight(ctx, cid, intent)
             try:
                 if intent is not None and write.read_back is not None:
                     found = write.read_back(change, ctx.deadline, intent)
@@ -189,6 +223,7 @@ class LedgerDriver:
                 except _REFUSED as e:
                     return self._outcome(write, change, "rejected", _reason(e), e), None
                 entry["first"] = (intent or {}).get("first") or now
+            entry["sentWall"] = round(time.time(), 3)
             st["intents"][cid] = entry
             ctx.commit()
             sent_before = True

@@ -6,7 +6,11 @@ in the westernmost time zone (UTC-12), since Samsara reports in the organisation
 run reads every closed month and quarter that ended within ``monthsBack`` months (or only
 ``period``), and delivers a period's records when they differ from what was delivered for it last:
 once, and again under the same ``id`` s when Samsara's figures for it change (a fuel purchase
-imported late, a corrected mileage).
+imported late, a corrected mileage). A jurisdiction or vehicle line that is no longer in a changed
+period's figures (a vehicle given its fuel type leaves the period's ``Unspecified`` lines) is
+withdrawn: delivered again under its ``id`` with ``status`` ``withdrawn`` and every figure zero, so
+the FMC's lines of a period always sum to Samsara's figures; the quarter's return, built from the
+current figures, never has a withdrawn line.
 
 The jurisdiction report gives no fuel type, so it is read once unfiltered and then per fuel type of
 ``fuelTypes`` (the common ones first) until the fuel types read account for every jurisdiction's
@@ -40,6 +44,8 @@ from samsara_fmc.integrations.ifta_return import (
     parse_period,
     return_record,
     vehicle_records,
+    withdrawn_jurisdiction,
+    withdrawn_vehicle,
 )
 from samsara_fmc.sinks import Batch
 from samsara_fmc.state import fingerprint
@@ -236,14 +242,18 @@ def streams(ctx: RunContext) -> list[Stream]:
             name="ifta-jurisdictions",
             sink_stream="ifta_jurisdictions",
             fingerprint=fingerprint({"path": JURISDICTION_PATH}),
-            driver=PeriodsDriver(due=keys(False), fetch=field("lines"), clock=lambda: CLOCK()),
+            driver=PeriodsDriver(
+                due=keys(False), fetch=field("lines"), clock=lambda: CLOCK(), withdraw=withdrawn_jurisdiction
+            ),
             newest=newest_period_end,
         ),
         Stream(
             name="ifta-vehicles",
             sink_stream="ifta_vehicles",
             fingerprint=fingerprint({"path": VEHICLE_PATH}),
-            driver=PeriodsDriver(due=keys(False), fetch=field("vehicles"), clock=lambda: CLOCK()),
+            driver=PeriodsDriver(
+                due=keys(False), fetch=field("vehicles"), clock=lambda: CLOCK(), withdraw=withdrawn_vehicle
+            ),
             newest=newest_period_end,
         ),
         Stream(

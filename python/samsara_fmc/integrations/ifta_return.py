@@ -37,6 +37,8 @@ __all__ = [
     "parse_period",
     "return_record",
     "vehicle_records",
+    "withdrawn_jurisdiction",
+    "withdrawn_vehicle",
 ]
 
 FUEL_TYPES = (
@@ -222,6 +224,7 @@ def jurisdiction_records(
                 {
                     "id": f"{p.key}:{fuel}:{x['jurisdiction']}",
                     "schemaVersion": 1,
+                    "status": "reported",
                     **p.fields(),
                     "fuelType": fuel,
                     **x,
@@ -253,6 +256,7 @@ def vehicle_records(
                 {
                     "id": f"{p.key}:{vid}:{x['jurisdiction']}",
                     "schemaVersion": 1,
+                    "status": "reported",
                     **p.fields(),
                     "vehicleId": vid,
                     "vehicleName": vehicle.get("name"),
@@ -262,6 +266,60 @@ def vehicle_records(
                 }
             )
     return out
+
+
+_ZERO = {
+    "totalMeters": 0.0,
+    "taxableMeters": 0.0,
+    "taxPaidLitersReported": 0.0,
+    "totalMiles": 0,
+    "taxableMiles": 0,
+    "totalKilometers": 0,
+    "taxableKilometers": 0,
+    "taxPaidGallons": 0.0,
+    "taxPaidLiters": 0.0,
+}
+
+
+def withdrawn_jurisdiction(period: str, record_id: str) -> dict[str, Any]:
+    """The ``ifta_jurisdiction`` record that withdraws ``record_id`` (``<period>:<fuelType>:<code>``)
+    from ``period``: Samsara's figures for the period no longer have that fuel type in that
+    jurisdiction (a vehicle given its fuel type, a corrected mileage). Same ``id``, ``status``
+    ``withdrawn``, every figure zero (sums over a period's records stay right) and no return figures."""
+    _, fuel, jurisdiction = record_id.rsplit(":", 2)
+    return {
+        "id": record_id,
+        "schemaVersion": 1,
+        "status": "withdrawn",
+        **parse_period(period).fields(),
+        "fuelType": fuel,
+        "jurisdiction": jurisdiction,
+        **_ZERO,
+        "fleetMpg": None,
+        "taxableGallons": None,
+        "netTaxableGallons": None,
+        "taxableLiters": None,
+        "netTaxableLiters": None,
+    }
+
+
+def withdrawn_vehicle(period: str, record_id: str) -> dict[str, Any]:
+    """The ``ifta_vehicle`` record that withdraws ``record_id`` (``<period>:<vehicleId>:<code>``) from
+    ``period``: the vehicle no longer has figures in that jurisdiction in Samsara's report. Same
+    ``id``, ``status`` ``withdrawn``, every figure zero."""
+    _, vehicle, jurisdiction = record_id.rsplit(":", 2)
+    return {
+        "id": record_id,
+        "schemaVersion": 1,
+        "status": "withdrawn",
+        **parse_period(period).fields(),
+        "vehicleId": vehicle,
+        "vehicleName": None,
+        "vehicleExternalIds": None,
+        "withoutFuelType": False,
+        "jurisdiction": jurisdiction,
+        **_ZERO,
+    }
 
 
 def _flag(code: str, message: str, **more: Any) -> dict[str, Any]:

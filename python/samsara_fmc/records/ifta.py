@@ -42,6 +42,17 @@ def _period(*, month: bool = True) -> tuple[Field, ...]:
     )
 
 
+_STATUS = Field(
+    "status",
+    "string",
+    "`reported`: the line is in Samsara's figures for the period. `withdrawn`: it was delivered before"
+    " and is no longer in them (a vehicle given its fuel type, a corrected mileage): every figure is"
+    " zero and the line no longer counts towards the period.",
+    enum=("reported", "withdrawn"),
+    required=True,
+)
+
+
 def _figures() -> tuple[Field, ...]:
     return (
         Field("jurisdiction", "string", "The jurisdiction code (`TX`, `ON`).", required=True),
@@ -102,10 +113,12 @@ IFTA_JURISDICTION = RecordType(
         " fuel bought (tax paid), converted, and the return's figures: the fleet MPG of the fuel type over"
         " the period, taxable gallons (taxable miles over the MPG) and net taxable gallons (less tax paid),"
         " and the same in litres. Delivered again under the same `id` when Samsara's figures for the period"
-        " change. `Unspecified` holds vehicles without a fuel type; electric miles have no return figures."
+        " change; withdrawn (`status`) when the period's figures no longer have it. `Unspecified` holds"
+        " vehicles without a fuel type; electric miles have no return figures."
     ),
     id_description="`<period>:<fuelType>:<jurisdiction>`.",
     fields=(
+        _STATUS,
         *_period(),
         Field(
             "fuelType",
@@ -141,10 +154,11 @@ IFTA_VEHICLE = RecordType(
         "A closed month's or quarter's IFTA figures for one vehicle in one jurisdiction, from"
         " `/fleet/reports/ifta/vehicle`: distance and taxable distance, fuel bought, converted; whether the"
         " vehicle has no fuel type in Samsara. Delivered again under the same `id` when Samsara's figures for"
-        " the period change."
+        " the period change; withdrawn (`status`) when the vehicle no longer has figures there."
     ),
     id_description="`<period>:<vehicleId>:<jurisdiction>`.",
     fields=(
+        _STATUS,
         *_period(),
         Field("vehicleId", "string", "The Samsara ID of the vehicle.", required=True),
         Field("vehicleName", ("string", "null"), "The vehicle's name in Samsara."),
