@@ -1,10 +1,10 @@
-"""vehicle-sync and tag-sync converge (issue 14, §7): under seeded faults on both sides (writes that
-take effect and lose their answer, resets, 429s, broken pages), kill -9 with the platform's retry,
-deadline stops and overlapping runs, every true pair of the sandbox's truth ends linked on both sides
-and no trap pair is; a run after convergence plans and writes nothing; no write is applied twice (the
-request log's body digests), no tag created twice, nothing delivered twice; tag members the FMC does
-not manage are all still there. Three schedules per Function by default (CI); ``--slow`` runs 30 each
-(``python -m tests.support.convergence --function tag-sync --schedules N`` runs more)."""
+"""vehicle-sync, tag-sync and driver-sync converge (issue 14, §7): under seeded faults on both sides (writes
+that take effect and lose their answer, resets, 429s, broken pages), kill -9 with the platform's retry,
+deadline stops and overlapping runs, every true pair of the sandbox's truth ends linked on both sides and
+no trap pair is; a run after convergence plans and writes nothing; no write is applied twice (the request
+log's body digests), no tag created twice, nothing delivered twice; tag members the FMC does not manage
+are all still there. Three schedules per Function by default (CI); ``--slow`` runs 30 each (``python -m
+tests.support.convergence --function tag-sync --schedules N`` runs more)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tests.support.subjects_sync import TagSync, members, records
 pytestmark = pytest.mark.sandbox
 
 
-@pytest.mark.parametrize("function", ["vehicle-sync", "tag-sync"])
+@pytest.mark.parametrize("function", ["vehicle-sync", "tag-sync", "driver-sync"])
 def test_converges(
     function: str, tmp_path: Path, pytestconfig: pytest.Config, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -578,6 +578,7 @@ SUBJECTS.update(
             ("assignment-sync", "subjects_assignments", "AssignmentSync"),
             ("vehicle-sync", "subjects_sync", "VehicleSync"),
             ("tag-sync", "subjects_sync", "TagSync"),
+            ("driver-sync", "subjects_sync", "DriverSync"),
             ("trips", "subjects_ops", "Trips"),
             ("idling", "subjects_ops", "Idling"),
             ("ifta", "subjects_ops", "Ifta"),

@@ -599,3 +599,100 @@ SYNC_SUBJECTS: dict[str, type[Subject]] = {"vehicle-sync": VehicleSync, "tag-syn
 """What :data:`tests.support.convergence.SUBJECTS` builds for these Functions."""
 
 __all__ = ["SYNC_SUBJECTS", "LinkSubject", "SyncSubject", "TagSync", "VehicleSync", "call", "records"]
+
+
+class DriverSync(LinkSubject):
+    """driver-sync: every true pair of the roster linked on both sides (or held for review); an FMC
+    driver the truth pairs with no one (a namesake, a new hire) is never linked to a driver that was
+    already there, only to one the Function created for it, once; every Samsara driver has its
+    ``driver_link`` at the FMC; ``driver.updated`` changes reach the linked driver with their outcome
+    delivered back."""
+
+    function = "driver-sync"
+    collection, truth_path, link_stream = "/fleet/drivers", "/__sandbox/truth/drivers", "driver_links"
+    samsara = (
+        ("/fleet/drivers", "GET", (*READ_FAULTS, "empty_page", "repeat_records")),
+        ("/fleet/drivers/{id}", "GET", READ_FAULTS),
+        ("/me", None, ("5xx",)),
+    )
+    writes = (("POST", "/fleet/drivers"), ("PATCH", "/fleet/drivers/"))
+    write_targets = (("POST", "/fleet/drivers"), ("PATCH", "/fleet/drivers/{id}"))
+    streams = ("driver_links", "sync_reports", "write_outcomes")
+    fmc_lists = ("drivers",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.before: set[str] = set()
+        self.dashboard: set[str] = set()
+        self.changes: dict[str, tuple[str, str]] = {}  # fmc id -> (change id, new phone)
+        self.fmc = (
+            *self.fmc,
+            ("/fmc/v1/changes", "GET", ("429", "5xx", "reset", "empty_page", "repeat_records")),
+        )
+
+    def prepare(self, h: Harness) -> None:
+        super().prepare(h)
+        self.before = set(self.drivers(h))
+
+    def drivers(self, h: Harness) -> dict[str, dict[str, Any]]:
+        """Every driver, deactivated ones too (a list shows active ones unless asked)."""
+        gone = records(h, self.collection, {"driverActivationStatus": "deactivated"})
+        return {**records(h, self.collection), **gone}
+
+    def act(self, h: Harness) -> None:
+        drivers = records(h, self.collection).values()
+        linked = sorted(ext(d)[self.key] for d in drivers if ext(d).get(self.key))
+        if linked and h.rng.random() < 0.5:
+            fid = h.rng.choice(linked)
+            phone = f"(555) {h.seed % 1000:03d}-{len(self.changes) + 1:04d}"
+            change = h.sandbox.admin(
+                "POST",
+                "/__sandbox/fmc/changes",
+                {"type": "driver.updated", "data": {"fmcId": fid, "phone": phone}},
+            )
+            self.changes[fid] = (str(change["id"]), phone)
+        if h.rng.random() < 0.3:  # a driver added in the dashboard: the FMC gets its link record
+            n = len(self.dashboard) + 1
+            body = {
+                "name": f"Dash Hire {h.seed}-{n}",
+                "username": f"dash{h.seed}x{n}",
+                "password": "dashboard-pw-1",
+            }
+            self.dashboard.add(str(call(h, "POST", self.collection, body)["data"]["id"]))
+
+    def check_links(self, h: Harness) -> None:
+        o = h.outcome
+        pairs = h.sandbox.get(self.truth_path)["data"]["pairs"]
+        true = {(str(p["samsaraId"]), str(p["fmcId"])) for p in pairs if p["expect"] == "link"}
+        unpaired = {str(p["fmcId"]) for p in pairs if p["expect"] != "link"}
+        drivers = self.drivers(h)
+        samsara = {(sid, ext(d)[self.key]) for sid, d in drivers.items() if self.key in ext(d)}
+        links = {str(r["id"]): r["record"] for r in h.sandbox.fmc_records(self.link_stream)}
+        fmc = {(sid, str(r["fmcId"])) for sid, r in links.items() if r["status"] == "linked"}
+        held = {
+            str(r["record"]["recordId"])
+            for r in h.sandbox.fmc_records("sync_reports")
+            if r["record"]["status"] == "review"
+        }
+        both = samsara & fmc
+        o.truth += len(true)
+        o.delivered += len(both & true)
+        o.lost += sum(1 for s, f in true - both if s not in held and f not in held)
+        # A driver the Function created for an FMC-only roster entry is that entry's own link; any
+        # other link that is not a true pair is a false one.
+        created = {s for s, f in samsara if s not in self.before and s not in self.dashboard}
+        o.unexpected += sum(1 for s, f in samsara - true if not (s in created and f in unpaired))
+        o.unexpected += len(samsara ^ fmc)  # linked on one side only
+        o.duplicated += len(created) - len({f for s, f in samsara if s in created})
+        o.lost += len(set(drivers) - links.keys())  # a Samsara driver the FMC never heard of
+        by_fmc = {ext(d)[self.key]: d for d in drivers.values() if self.key in ext(d)}
+        outcomes = {str(r["id"]): r["record"] for r in h.sandbox.fmc_records("write_outcomes")}
+        for fid, (change, phone) in self.changes.items():
+            if fid not in by_fmc:
+                continue
+            o.truth += 1
+            out = outcomes.get(f"change:{change}")
+            o.twice += out is None or out["status"] not in ("applied", "already")
+            done = (by_fmc[fid].get("phone") or "").endswith(phone[-4:])
+            o.delivered += done
+            o.lost += not done
