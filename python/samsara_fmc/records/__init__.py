@@ -44,6 +44,7 @@ record type               stream                    one record is
 ``vehicle_alert``         ``vehicle_alerts``        a threshold alert episode or an odometer flag
 ``engine_state_transition`` ``engine_state_transitions`` a change of engine state (Off, On, Idle)
 ``vehicle_day``           ``vehicle_days``          a vehicle's local day (odometer, hours, fuel, faults)
+``odometer_reading``      ``odometer_readings``     a vehicle's odometer at one time (OBD, else GPS)
 ========================  ========================  ==========================================================
 """
 
@@ -61,6 +62,7 @@ from samsara_fmc.records.ifta import IFTA_JURISDICTION, IFTA_RETURN, IFTA_VEHICL
 from samsara_fmc.records.locations import VEHICLE_LOCATION
 from samsara_fmc.records.maintenance import ENGINE_STATE_TRANSITION, VEHICLE_ALERT, VEHICLE_DAY, VEHICLE_FAULT
 from samsara_fmc.records.media import CAMERA_MEDIA, MEDIA_STATUSES
+from samsara_fmc.records.odometer import ODOMETER_READING, ODOMETER_SOURCES
 from samsara_fmc.records.operations import IDLING_DAY, IDLING_DRIVER_DAY, IDLING_EVENT, TRIP
 from samsara_fmc.records.outcomes import OUTCOME_STATUSES, WRITE_OUTCOME
 from samsara_fmc.records.safety import SAFETY_EVENT, SPEED_UNITS, SPEEDING_INTERVAL
@@ -84,6 +86,8 @@ __all__ = [
     "IFTA_VEHICLE",
     "ISSUE",
     "MEDIA_STATUSES",
+    "ODOMETER_READING",
+    "ODOMETER_SOURCES",
     "OUTCOME_STATUSES",
     "SAFETY_EVENT",
     "SCHEMA_DIALECT",
@@ -144,6 +148,7 @@ _TYPES: tuple[RecordType, ...] = (
     VEHICLE_ALERT,
     ENGINE_STATE_TRANSITION,
     VEHICLE_DAY,
+    ODOMETER_READING,
 )
 _BY_STREAM = {t.stream: t for t in _TYPES}
 _BY_NAME = {t.name: t for t in _TYPES}
