@@ -45,9 +45,12 @@ ODOMETER_STREAM = "odometer_readings"
 _OBD, _GPS = "obdOdometerMeters", "gpsOdometerMeters"
 _M_PER_MILE = 1_609.344
 _TYPES_PER_REQUEST = 3
+_NAME_TYPES_MAX = 100
+"""The longest list of types a stream name spells out (state keys take 128 characters a segment)."""
 READINGS = "/readings/history"
 _PSI_PER_KPA = 0.14503773773
 _PRESSURE_UNITS = {"kilopascal"}
+_TEMPERATURE_UNITS = {"celsius"}
 CLOCK: Clock = utc_now
 """The current time, for a backfill's hand-over point (tests set the sandbox's simulated clock)."""
 
@@ -63,10 +66,15 @@ def streams(ctx: RunContext) -> list[Stream]:
     alert_asset = p.text("assetId") if ctx.trigger == "alert" else None
     if alert_asset:
         vehicle_ids = [alert_asset]
-    # auxInput3 to auxInput13 count as one type against Samsara's limit of three.
+    # auxInput3 to auxInput13 count as one type against Samsara's limit of three, but the client
+    # checks three types a request, whatever they are: groups of up to three of each.
     groups: list[list[StatType]] = []
     for t in dict.fromkeys(types):
-        if groups and len({_limit_class(x) for x in [*groups[-1], t]}) <= _TYPES_PER_REQUEST:
+        if (
+            groups
+            and len(groups[-1]) < _TYPES_PER_REQUEST
+            and len({_limit_class(x) for x in [*groups[-1], t]}) <= _TYPES_PER_REQUEST
+        ):
             groups[-1].append(t)
         else:
             groups.append([t])
@@ -79,7 +87,10 @@ def streams(ctx: RunContext) -> list[Stream]:
             "vehicleIds": vehicle_ids,
             "tagIds": tag_ids,
         }
-        name = f"stats.{units}." + "+".join(group)
+        joined = "+".join(group)
+        if len(joined) > _NAME_TYPES_MAX:  # aux inputs 3 to 13 with two more: too long for a state key
+            joined = f"{group[0]}+{len(group) - 1}more.{fingerprint(group)[:8]}"
+        name = f"stats.{units}.{joined}"
         if vehicle_ids or tag_ids or decorations:
             name += "." + fingerprint([vehicle_ids, tag_ids, decorations])[:8]
 
@@ -292,7 +303,8 @@ def _readings_streams(
 
 
 def reading_record(item: Any, reading_id: str, units: str) -> dict[str, Any]:
-    """A Readings API data point as a ``vehicle_stat`` record: pressures in kPa (metric) or psi."""
+    """A Readings API data point as a ``vehicle_stat`` record: pressures in kPa (metric) or psi,
+    temperatures in °C (metric) or °F, in the units ``vehicle_stat`` names (``kPa``, ``C``, …)."""
     value = item["value"]
     if not isinstance(value, dict):
         msg = f"`value` is {value!r}, not the documented object"
@@ -301,6 +313,10 @@ def reading_record(item: Any, reading_id: str, units: str) -> dict[str, Any]:
     if unit in _PRESSURE_UNITS and number is not None:
         number, unit = (
             (round(float(number) * _PSI_PER_KPA, 3), "psi") if units == "imperial" else (float(number), "kPa")
+        )
+    elif unit in _TEMPERATURE_UNITS and number is not None:  # engineOilTemperature
+        number, unit = (
+            (round(float(number) * 1.8 + 32.0, 3), "F") if units == "imperial" else (float(number), "C")
         )
     at = str(item["happenedAtTime"])
     record: dict[str, Any] = {
