@@ -1,6 +1,7 @@
 """vehicle-stats' combined odometer (``odometer_readings``): the OBD-else-GPS rule on the converter's real
 output, its independence from page boundaries (what makes runs, backfill windows and the hand-over
-converge), and the records against the sandbox's raw odometer points."""
+converge), and the records against the sandbox's raw odometer points, with some vehicles that have no
+OBD odometer (the sandbox's ``--no-obd-odometer``)."""
 
 from __future__ import annotations
 
@@ -139,7 +140,7 @@ def test_the_fmc_gets_one_reading_per_vehicle_and_time_with_miles_and_km(
 ) -> None:
     sb = sandbox_factory(
         "--seed", "11", "--vehicles", "8", "--days", "1", "--start", "2026-11-02T15:00:00Z",
-        "--rate-limits", "off", "--fmc-token", FMC,
+        "--rate-limits", "off", "--fmc-token", FMC, "--no-obd-odometer", "30",
     )  # fmt: skip
     manifest = Manifest.load(ROOT / "functions" / "vehicle-stats" / "function.json")
     secrets = {"SAMSARA_API_TOKEN": sb.token, "SAMSARA_BASE_URL": sb.url, "FMC_URL": sb.url, "FMC_TOKEN": FMC}
@@ -169,3 +170,9 @@ def test_the_fmc_gets_one_reading_per_vehicle_and_time_with_miles_and_km(
         assert r["miles"] == pytest.approx(meters / 1609.344, abs=0.0005)
         assert records.validate(schema, r) == []
     assert not [s for s in out["streams"] if s["sinkStream"] == "vehicle_stats" and "Odometer" in s["stream"]]
+    # Vehicles without OBD odometer coverage (`--no-obd-odometer`) have GPS readings, the others OBD ones.
+    sources: dict[str, set[str]] = {}
+    for r in held.values():
+        sources.setdefault(str(r["vehicleId"]), set()).add(str(r["source"]))
+    assert {"obd"} in sources.values() and {"gps"} in sources.values(), sources
+    assert all(len(s) == 1 for s in sources.values()), "a vehicle has an OBD odometer or it has not"
