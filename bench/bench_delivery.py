@@ -4,6 +4,7 @@ whether one Function keeps up with a large org.
     python bench/bench_delivery.py throughput [--vehicles 150] [--hours 1] [--repeat 3]
     python bench/bench_delivery.py freshness [--vehicles 200] [--seconds 150]
     python bench/bench_delivery.py scale [--vehicles 50000] [--seconds 150]
+    python bench/bench_delivery.py day [--vehicles 1000] [--hours 24]
 
 ``throughput``: the sandbox takes a feed cursor, an hour of simulated daytime driving happens, then in
 a fresh process each method delivers that hour to the sandbox's FMC endpoint: the ``vehicle-stats``
@@ -20,6 +21,13 @@ its first receipt (both simulated time, which here moves with the wall clock). p
 Function's share of one CPU (process time / wall time), its peak RSS, records per second, and the lag
 it keeps. The sandbox shares the machine (it computes every point on request), so the CPU share is
 the Function's own; the lag includes the sandbox's time to answer.
+
+``day``: peak memory on a full day: ``vehicle-stats`` with its defaults (GPS, engine hours, engine
+states, fuel, the combined odometer and the four tire pressures) takes its cursors, ``--hours`` (24) of
+simulated time pass for ``--vehicles`` (1,000), then the Function delivers the whole day to the FMC
+endpoint, in as many runs as it takes (a run's budget is capped at 15 minutes, as in Functions; each
+resumes where the last stopped, in the same process). Reported: records per stream, runs, CPU and
+wall time, and the delivering process's peak RSS (``ru_maxrss``).
 """
 
 from __future__ import annotations
@@ -171,6 +179,50 @@ def follow_worker(url: str, seconds: float) -> dict[str, float]:
     return {"records": out["records"], "cpu_s": cpu, "wall_s": wall, "rss_mb": rss_mb()}
 
 
+def day_worker(url: str) -> dict[str, Any]:
+    rt = runtime(url)
+    event = {"SamsaraFunctionTriggerSource": "schedule"}  # the Function's defaults
+    first = rt.invoke({**event, "SamsaraFunctionCorrelationId": "d1"}, None)
+    assert first["ok"], first
+    say("ready")
+    sys.stdin.readline()
+    w0, c0 = time.time(), time.process_time()
+    by_sink: dict[str, int] = {}
+    records, runs = 0, 0
+    while True:  # a run has at most the Functions budget (15 min): the next one resumes, as scheduled
+        runs += 1
+        out = rt.invoke({**event, "SamsaraFunctionCorrelationId": f"d{runs + 1}"}, None)
+        assert out["ok"], out
+        records += int(out["records"])
+        for s in out["streams"]:
+            by_sink[s["sinkStream"]] = by_sink.get(s["sinkStream"], 0) + int(s["records"])
+        progress = {"run": runs, "records": records, "rss_mb": rss_mb(), "cpu_s": time.process_time() - c0}
+        print(json.dumps({"dayProgress": {**progress, "wall_s": time.time() - w0}}), file=sys.stderr)
+        if out["caughtUp"]:
+            break
+    wall, cpu = time.time() - w0, time.process_time() - c0
+    return {"records": records, "runs": runs, "cpu_s": cpu, "wall_s": wall, "rss_mb": rss_mb(),
+            "by_sink": by_sink}  # fmt: skip
+
+
+def day(args: argparse.Namespace) -> None:
+    proc, url = start_sandbox(args.vehicles)
+    try:
+        w = spawn("--worker", "day", "--url", url)
+        assert w.stdout is not None
+        if w.stdout.readline().strip() != "ready":
+            raise SystemExit("day worker did not start")
+        call(url, "/__sandbox/clock/advance", {"seconds": args.hours * 3600})
+        r = result(w)
+    finally:
+        proc.kill()
+    print(f"\nA full day: {args.vehicles} vehicles, {args.hours:g} h of simulated time delivered by "
+          f"vehicle-stats (its defaults) to the FMC endpoint in {r['runs']} run(s), one process")  # fmt: skip
+    sinks = ", ".join(f"{k} {v:,}" for k, v in sorted(r["by_sink"].items()))
+    print(f"  records {int(r['records']):,} ({sinks}), CPU {r['cpu_s']:.0f} s, wall {r['wall_s']:.0f} s, "
+          f"peak RSS {r['rss_mb']:.0f} MB")  # fmt: skip
+
+
 PROTOCOL = sys.stdout
 
 
@@ -184,12 +236,14 @@ def rss_mb() -> float:
 
 
 def spawn(*args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # ROOT first, then what the caller had (a worktree's python/ when the package is not installed).
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
     return subprocess.Popen([sys.executable, __file__, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             text=True, env=env)  # fmt: skip
 
 
-def result(proc: subprocess.Popen[str]) -> dict[str, float]:
+def result(proc: subprocess.Popen[str]) -> dict[str, Any]:
     out, _ = proc.communicate("go\n")
     if proc.returncode != 0:
         raise SystemExit(f"worker failed ({proc.returncode})")
@@ -274,9 +328,9 @@ def freshness(args: argparse.Namespace, title: str) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("bench", nargs="?", choices=["throughput", "freshness", "scale"])
+    ap.add_argument("bench", nargs="?", choices=["throughput", "freshness", "scale", "day"])
     ap.add_argument("--vehicles", type=int)
-    ap.add_argument("--hours", type=float, default=1.0)
+    ap.add_argument("--hours", type=float)
     ap.add_argument("--seconds", type=float)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -288,12 +342,14 @@ def main() -> int:
             out = project_worker(args.url)
         elif args.worker == "sdk":
             out = sdk_worker(args.url)
+        elif args.worker == "day":
+            out = day_worker(args.url)
         else:
             out = follow_worker(args.url, args.seconds)
         say(json.dumps(out))
         return 0
     if args.bench == "throughput":
-        args.vehicles = args.vehicles or 150
+        args.vehicles, args.hours = args.vehicles or 150, args.hours or 1.0
         throughput(args)
     elif args.bench == "freshness":
         args.vehicles, args.seconds = args.vehicles or 200, args.seconds or 150
@@ -301,8 +357,11 @@ def main() -> int:
     elif args.bench == "scale":
         args.vehicles, args.seconds = args.vehicles or 50_000, args.seconds or 150
         freshness(args, "One Function following a large org at its busiest hour")
+    elif args.bench == "day":
+        args.vehicles, args.hours = args.vehicles or 1000, args.hours or 24.0
+        day(args)
     else:
-        ap.error("choose throughput, freshness or scale")
+        ap.error("choose throughput, freshness, scale or day")
     return 0
 
 

@@ -331,9 +331,13 @@ def vehicle_stats(workdir: Path, sandbox: Sandbox, zip_path: Path) -> Report:
     end = sandbox.admin("/__sandbox/clock/advance", {"seconds": 0})["now"]
     truth |= history_ids(sandbox.url, TOKEN, types, start, end)
     truth |= reading_ids(sandbox.url, TOKEN, TIRES, start, end)
-    held = {str(r["id"]) for r in sandbox.fmc_records("vehicle_stats")}
-    summary = sandbox.fmc_summary("vehicle_stats")
-    again = int(summary["updates"]) + int(summary["duplicates"])
+    # The combined odometer (on by default): one reading per OBD point (every sandbox vehicle has one).
+    truth |= {i.replace(":obdOdometerMeters:", ":odometer:") for i in truth if ":obdOdometerMeters:" in i}
+    held, again = set(), 0
+    for stream in ("vehicle_stats", "odometer_readings"):
+        held |= {str(r["id"]) for r in sandbox.fmc_records(stream)}
+        summary = sandbox.fmc_summary(stream)
+        again += int(summary["updates"]) + int(summary["duplicates"])
     payload = workdir / "alert.json"
     payload.write_text(
         json.dumps(

@@ -24,6 +24,8 @@ USAGE: samsara-sandbox [FLAGS]
   --gaps on|off         connectivity gaps: some trips' points upload late (default off)
   --episodes on|off     maintenance episodes: faults that open, flap and clear, low voltage, low oil
                         pressure, tire leaks, odometer rollbacks and jumps (default off)
+  --no-obd-odometer P   P % of vehicles (0-100) report no `obdOdometerMeters` (no OBD odometer
+                        coverage: their GPS odometer is all there is; default 0)
   --db PATH             SQLite file for the FMC endpoint (default in-memory)
   --threads N           worker threads (default 32)
   --help                this text
@@ -73,6 +75,8 @@ pub(crate) struct Config {
     pub(crate) gaps: bool,
     /// Maintenance episodes (`--episodes on`).
     pub(crate) episodes: bool,
+    /// Percent of vehicles without an OBD odometer (`--no-obd-odometer`).
+    pub(crate) no_obd_odometer: u32,
     /// Worker threads.
     pub(crate) threads: usize,
 }
@@ -94,6 +98,7 @@ impl Default for Config {
             db: None,
             gaps: false,
             episodes: false,
+            no_obd_odometer: 0,
             threads: 32,
         }
     }
@@ -185,6 +190,15 @@ impl Config {
                         Some("on" | "true" | "1") => true,
                         Some("off" | "false" | "0") => false,
                         other => return Err(format!("--episodes: expected on|off, got {other:?}")),
+                    }
+                }
+                "--no-obd-odometer" => {
+                    c.no_obd_odometer = num(&flag, val())?;
+                    if c.no_obd_odometer > 100 {
+                        return Err(format!(
+                            "--no-obd-odometer: expected 0 to 100, got {}",
+                            c.no_obd_odometer
+                        ));
                     }
                 }
                 "--db" => c.db = Some(val().ok_or("--db needs a value")?),

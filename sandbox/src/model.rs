@@ -119,6 +119,8 @@ pub(crate) struct Params {
     pub(crate) shared: bool,
     /// Fitted with a first-generation engine immobiliser.
     pub(crate) immobilizer: bool,
+    /// Reports an OBD odometer (`obdOdometerMeters`); without one only the GPS odometer is there.
+    pub(crate) obd_odometer: bool,
 }
 
 /// The model over the whole fleet.
@@ -255,6 +257,7 @@ impl Model {
                     plow: s.kind == Kind::Heavy && hash(seed, &[s.idx as u64, 78]) % 10 == 0,
                     shared: hash(seed, &[s.idx as u64, 79]) % 4 == 0,
                     immobilizer: s.kind == Kind::Light && hash(seed, &[s.idx as u64, 80]) % 10 == 0,
+                    obd_odometer: true,
                 }
             })
             .collect();
@@ -402,6 +405,15 @@ impl Model {
             .map(|d| d[start.min(d.len())..need.min(d.len())].to_vec())
             .unwrap_or_default();
         Days { first, days }
+    }
+
+    /// Takes the OBD odometer away from about `percent` % of the vehicles (`--no-obd-odometer`): a
+    /// draw of its own per vehicle, so the rest of the model is unchanged.
+    pub(crate) fn drop_obd_odometer(&mut self, percent: u32) {
+        let seed = self.seed;
+        for (v, p) in self.params.iter_mut().enumerate() {
+            p.obd_odometer = hash(seed, &[v as u64, 81]) % 100 >= u64::from(percent);
+        }
     }
 
     /// Records a manual override of `counter` for vehicle `v` at `at` (Unix s).
@@ -654,6 +666,22 @@ impl Model {
 mod tests {
     use super::*;
     use crate::fleet::Fleet;
+
+    #[test]
+    fn no_obd_odometer_takes_it_from_about_that_share_of_vehicles() {
+        let fleet = Fleet::generate(3, 200, 1);
+        let mut m = Model::new(3, 1_793_491_200, &fleet.vehicles, false);
+        let without = |m: &Model| m.params.iter().filter(|p| !p.obd_odometer).count();
+        assert_eq!(without(&m), 0, "every vehicle has one by default");
+        m.drop_obd_odometer(25);
+        assert!((30..=70).contains(&without(&m)), "{}", without(&m));
+        let gps = crate::stattypes::Stat("gpsOdometerMeters");
+        let obd = crate::stattypes::Stat("obdOdometerMeters");
+        assert!(m.params.iter().all(|p| gps.reported_by(p)));
+        assert!(m.params.iter().all(|p| obd.reported_by(p) == p.obd_odometer));
+        m.drop_obd_odometer(0);
+        assert_eq!(without(&m), 0);
+    }
 
     #[test]
     fn counters_are_monotonic_and_samples_ordered() {

@@ -115,6 +115,7 @@ impl Sandbox {
         let origin = start_s - i64::from(cfg.days) * 86_400;
         let mut model = Model::new(cfg.seed, origin, &fleet.vehicles, cfg.gaps);
         model.episodes = cfg.episodes;
+        model.drop_obd_odometer(cfg.no_obd_odometer);
         let store = Store::new(&fleet, origin - 30 * 86_400);
         let tokens = cfg
             .tokens

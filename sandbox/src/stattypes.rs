@@ -213,6 +213,7 @@ impl Stat {
             "ecuDoorStatus" => p.van,
             "nfcCardScans" => p.shared,
             "engineImmobilizer" => p.immobilizer,
+            "obdOdometerMeters" => p.obd_odometer,
             "fuelPercents"
             | "fuelConsumedMilliliters"
             | "engineCoolantTemperatureMilliC"

@@ -228,6 +228,13 @@ def test_stats_backfill_with_late_uploads_delivers_each_point_once(
     assert summary["duplicates"] == summary["updates"] == 0, summary
     tires = [r["record"] for r in sb.fmc_records("vehicle_stats") if r["record"]["stat"] == TIRE]
     assert tires and all(t["unit"] == "psi" and 20 < t["value"] < 150 for t in tires), tires[:2]
+    # The combined odometer (on by default) rode the same backfill and hand-over: one OBD reading per
+    # OBD point (every sandbox vehicle has an OBD odometer), none twice.
+    odometer = {i.replace(":obdOdometerMeters:", ":odometer:") for i in truth if ":obdOdometerMeters:" in i}
+    readings = {str(r["id"]): r["record"] for r in sb.fmc_records("odometer_readings")}
+    assert set(readings) == odometer and {r["source"] for r in readings.values()} == {"obd"}
+    odo_summary = sb.fmc_summary("odometer_readings")
+    assert odo_summary["duplicates"] == odo_summary["updates"] == 0, odo_summary
 
 
 def test_follow_mode_polls_until_the_budget_is_used(

@@ -34,7 +34,7 @@ def demo(tmp_path: Path, server: ScriptedServer, feed: MiniFeed) -> Demo:
     assert ZIP.exists(), f"{ZIP} is missing: run `make bundle` (make test does)"
     assert sys.version_info[:2] == (3, 12), "samsara-fn runs on the Functions runtime's Python, 3.12"
     d = Demo(tmp_path / "fn", server.url)
-    d.init(ZIP, {"types": "obdOdometerMeters", "units": "metric", "readings": "none"})
+    d.init(ZIP, {"types": "obdOdometerMeters", "units": "metric", "readings": "none", "odometer": "false"})
     return d
 
 
@@ -104,7 +104,7 @@ def test_the_zip_delivers_to_a_real_sftp_server(
     """The shipped zip, its own lib/ and the runtime's paramiko, writing CSV to OpenSSH's sftp-server."""
     assert ZIP.exists(), f"{ZIP} is missing: run `make bundle` (make test does)"
     d = Demo(tmp_path / "fn", server.url)
-    params = {"types": "obdOdometerMeters", "units": "imperial", "readings": "none"}
+    params = {"types": "obdOdometerMeters", "units": "imperial", "readings": "none", "odometer": "false"}
     d.init(ZIP, params, secrets=sftp.secrets())
     out = d.run("manual")
     assert out["ok"] and out["records"] == feed.pages * feed.vehicles
@@ -140,5 +140,11 @@ def test_the_zip_delivers_to_the_fmc_endpoint(tmp_path: Path, sandbox_factory: A
     held = {str(r["id"]) for r in sb.fmc_records("vehicle_stats")}
     summary = sb.fmc_summary("vehicle_stats")
     assert held == truth and summary["duplicates"] == summary["updates"] == 0
+    # The combined odometer (on by default): one OBD reading per OBD point (every sandbox vehicle has one).
+    readings = [r["record"] for r in sb.fmc_records("odometer_readings")]
+    obd = {i.replace(":obdOdometerMeters:", ":odometer:") for i in truth if ":obdOdometerMeters:" in i}
+    assert {r["id"] for r in readings} == obd and {r["source"] for r in readings} == {"obd"}
+    odo_summary = sb.fmc_summary("odometer_readings")
+    assert odo_summary["duplicates"] == odo_summary["updates"] == 0
     health = sb.fmc_records("_health")
     assert len(health) == 1 and health[0]["record"]["ok"] is True

@@ -21,6 +21,7 @@ STATE = "state/5005/vehicle-stats/stats.metric.obdOdometerMeters.json"
 EVENT = {
     "types": "obdOdometerMeters",
     "readings": "none",
+    "odometer": "false",  # the combined odometer has tests of its own (test_vehicle_stats_odometer.py)
     "units": "metric",
     "SamsaraFunctionCorrelationId": "corr",
     "SamsaraFunctionTriggerSource": "manual",

@@ -242,14 +242,18 @@ class VehicleStats(Subject):
         url, token = h.sandbox.url, h.sandbox.token
         truth = self.truth | history_ids(url, token, TYPES, self.start, end)
         truth |= reading_ids(url, token, READINGS, self.start, end)
-        if h.sink == "fmc":
-            held = {str(r["id"]) for r in h.sandbox.fmc_records("vehicle_stats")}
-            summary = h.sandbox.fmc_summary("vehicle_stats")
-            again = int(summary["updates"]) + int(summary["duplicates"])
-        else:
-            versions = h.stored("vehicle_stats")
-            held = set(versions)
-            again = sum(len(v) - 1 for v in versions.values())
+        # The combined odometer: one reading per OBD point (every sandbox vehicle has an OBD odometer).
+        truth |= {i.replace(":obdOdometerMeters:", ":odometer:") for i in truth if ":obdOdometerMeters:" in i}
+        held, again = set(), 0
+        for stream in ("vehicle_stats", "odometer_readings"):
+            if h.sink == "fmc":
+                held |= {str(r["id"]) for r in h.sandbox.fmc_records(stream)}
+                summary = h.sandbox.fmc_summary(stream)
+                again += int(summary["updates"]) + int(summary["duplicates"])
+            else:
+                versions = h.stored(stream)
+                held |= set(versions)
+                again += sum(len(v) - 1 for v in versions.values())
         o = h.outcome
         o.truth, o.delivered = len(truth), len(held)
         o.lost, o.unexpected, o.duplicated = len(truth - held), len(held - truth), again

@@ -14,39 +14,66 @@ is delivered to::
 The schemas are committed as ``docs/schemas/<name>.schema.json``; regenerate them with
 ``python -m samsara_fmc.records --write docs/schemas`` (a test fails when they differ).
 
-========================  ========================  ==========================================================
-record type               stream                    one record is
-========================  ========================  ==========================================================
-``vehicle_stat``          ``vehicle_stats``         a data point of a vehicle stat (the Rust converter's)
-``health``                ``_health``               one run of a Function
-``write_outcome``         ``write_outcomes``        what became of an FMC change applied to Samsara
-``safety_event``          ``safety_events``         a safety event, in its current version
-``speeding_interval``     ``speeding_intervals``    a speeding interval of a completed trip
-``dvir_defect``           ``dvir_defects``          a DVIR defect (a work-order candidate), as it changes
-``dvir``                  ``dvirs``                 an inspection (DVIR) with the defects it found
-``vehicle_location``      ``vehicle_locations``     a GPS point of the locations feed
-``camera_media``          ``camera_media``          a camera media retrieval, once it has ended
-``trip``                  ``trips``                 a completed trip of a vehicle, as it changes
-``idling_event``          ``idling_events``         an idling event of a vehicle
-``idling_day``            ``idling_days``           a vehicle's idling KPIs on one local day
-``form_submission``       ``form_submissions``      a form submission, as it changes
-``issue``                 ``issues``                an issue, as it changes
-``driver_message``        ``driver_messages``       a message between dispatch and a driver
-``idling_driver_day``     ``idling_driver_days``    a driver's idling KPIs on one local day
-``ifta_jurisdiction``     ``ifta_jurisdictions``    a period's IFTA figures of a fuel type in a jurisdiction
-``ifta_vehicle``          ``ifta_vehicles``         a period's IFTA figures of a vehicle in a jurisdiction
-``ifta_return``           ``ifta_returns``          a quarter's return-ready IFTA export (CSV and flags)
-``vehicle_link``          ``vehicle_links``         an FMC vehicle linked to its Samsara vehicle
-``sync_report``           ``sync_reports``          a record the sync cannot settle alone (review, one side)
-``sync_plan``             ``sync_plans``            one step of a dry run's plan
-``tag_link``              ``tag_links``             an FMC tag (branch, cost centre) linked to its Samsara tag
-``driver_link``           ``driver_links``          a Samsara driver and the FMC roster record it is linked to
-``vehicle_fault``         ``vehicle_faults``        a vehicle's fault code, from opening to closing
-``vehicle_alert``         ``vehicle_alerts``        a threshold alert episode or an odometer flag
-``engine_state_transition`` ``engine_state_transitions`` a change of engine state (Off, On, Idle)
-``vehicle_day``           ``vehicle_days``          a vehicle's local day (odometer, hours, fuel, faults)
-``driver_vehicle_assignment`` ``driver_vehicle_assignments`` a driver-vehicle assignment window, as it changes
-========================  ========================  ==========================================================
+``vehicle_stat`` (stream ``vehicle_stats``)
+    a data point of a vehicle stat (the Rust converter's)
+``health`` (stream ``_health``)
+    one run of a Function
+``write_outcome`` (stream ``write_outcomes``)
+    what became of an FMC change applied to Samsara
+``safety_event`` (stream ``safety_events``)
+    a safety event, in its current version
+``speeding_interval`` (stream ``speeding_intervals``)
+    a speeding interval of a completed trip
+``dvir_defect`` (stream ``dvir_defects``)
+    a DVIR defect (a work-order candidate), as it changes
+``dvir`` (stream ``dvirs``)
+    an inspection (DVIR) with the defects it found
+``vehicle_location`` (stream ``vehicle_locations``)
+    a GPS point of the locations feed
+``camera_media`` (stream ``camera_media``)
+    a camera media retrieval, once it has ended
+``trip`` (stream ``trips``)
+    a completed trip of a vehicle, as it changes
+``idling_event`` (stream ``idling_events``)
+    an idling event of a vehicle
+``idling_day`` (stream ``idling_days``)
+    a vehicle's idling KPIs on one local day
+``form_submission`` (stream ``form_submissions``)
+    a form submission, as it changes
+``issue`` (stream ``issues``)
+    an issue, as it changes
+``driver_message`` (stream ``driver_messages``)
+    a message between dispatch and a driver
+``idling_driver_day`` (stream ``idling_driver_days``)
+    a driver's idling KPIs on one local day
+``ifta_jurisdiction`` (stream ``ifta_jurisdictions``)
+    a period's IFTA figures of a fuel type in a jurisdiction
+``ifta_vehicle`` (stream ``ifta_vehicles``)
+    a period's IFTA figures of a vehicle in a jurisdiction
+``ifta_return`` (stream ``ifta_returns``)
+    a quarter's return-ready IFTA export (CSV and flags)
+``vehicle_link`` (stream ``vehicle_links``)
+    an FMC vehicle linked to its Samsara vehicle
+``sync_report`` (stream ``sync_reports``)
+    a record the sync cannot settle alone (review, one side)
+``sync_plan`` (stream ``sync_plans``)
+    one step of a dry run's plan
+``tag_link`` (stream ``tag_links``)
+    an FMC tag (branch, cost centre) linked to its Samsara tag
+``driver_link`` (stream ``driver_links``)
+    a Samsara driver and the FMC roster record it is linked to
+``vehicle_fault`` (stream ``vehicle_faults``)
+    a vehicle's fault code, from opening to closing
+``vehicle_alert`` (stream ``vehicle_alerts``)
+    a threshold alert episode or an odometer flag
+``engine_state_transition`` (stream ``engine_state_transitions``)
+    a change of engine state (Off, On, Idle)
+``vehicle_day`` (stream ``vehicle_days``)
+    a vehicle's local day (odometer, hours, fuel, faults)
+``driver_vehicle_assignment`` (stream ``driver_vehicle_assignments``)
+    a driver-vehicle assignment window, as it changes
+``odometer_reading`` (stream ``odometer_readings``)
+    a vehicle's odometer at one time (OBD, else GPS)
 """
 
 from __future__ import annotations
@@ -65,6 +92,7 @@ from samsara_fmc.records.ifta import IFTA_JURISDICTION, IFTA_RETURN, IFTA_VEHICL
 from samsara_fmc.records.locations import VEHICLE_LOCATION
 from samsara_fmc.records.maintenance import ENGINE_STATE_TRANSITION, VEHICLE_ALERT, VEHICLE_DAY, VEHICLE_FAULT
 from samsara_fmc.records.media import CAMERA_MEDIA, MEDIA_STATUSES
+from samsara_fmc.records.odometer import ODOMETER_READING, ODOMETER_SOURCES
 from samsara_fmc.records.operations import IDLING_DAY, IDLING_DRIVER_DAY, IDLING_EVENT, TRIP
 from samsara_fmc.records.outcomes import OUTCOME_STATUSES, WRITE_OUTCOME
 from samsara_fmc.records.safety import SAFETY_EVENT, SPEED_UNITS, SPEEDING_INTERVAL
@@ -90,6 +118,8 @@ __all__ = [
     "IFTA_VEHICLE",
     "ISSUE",
     "MEDIA_STATUSES",
+    "ODOMETER_READING",
+    "ODOMETER_SOURCES",
     "OUTCOME_STATUSES",
     "SAFETY_EVENT",
     "SCHEMA_DIALECT",
@@ -152,6 +182,7 @@ _TYPES: tuple[RecordType, ...] = (
     ENGINE_STATE_TRANSITION,
     VEHICLE_DAY,
     DRIVER_VEHICLE_ASSIGNMENT,
+    ODOMETER_READING,
 )
 _BY_STREAM = {t.stream: t for t in _TYPES}
 _BY_NAME = {t.name: t for t in _TYPES}
