@@ -536,3 +536,37 @@ def test_an_fmc_driver_nothing_matches_but_sharing_a_name_and_phone_waits_in_rev
     assert report["status"] == "review" and report["candidates"][0]["samsaraId"] == sid
     assert "second driver" in report["reason"]
     assert run(rt, "corr-3")["sync"]["planned"] == {}
+
+
+def test_a_change_applied_by_a_crashed_run_still_gets_its_outcome(
+    sb: SandboxProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The harness found it: a run killed right after the PATCH of a `driver.updated` change left the
+    change without an outcome (the retry found nothing to write for it)."""
+    rt = runtime(sb)
+    assert run(rt, "corr-1")["ok"]
+    fid, sid = sorted(by_fmc(sb).items())[0]
+    change = script(sb, "driver.updated", {"fmcId": fid, "phone": "(214) 555-0142"})
+    api = rt.client()
+    real = api.request
+    crashed: list[str] = []
+
+    def request(method: str, path: str, **kw: Any) -> Any:
+        answer = real(method, path, **kw)  # type: ignore[arg-type]
+        if method == "PATCH" and path.endswith(f"/{sid}") and not crashed:
+            crashed.append(path)
+            raise RuntimeError("injected crash between the update and its outcome")
+        return answer
+
+    monkeypatch.setattr(api, "request", request)
+    seen = len(sb.requests())
+    with pytest.raises(RuntimeError, match="injected crash"):
+        run(rt, "corr-2")
+    assert drivers(sb)[sid]["phone"] == "(214) 555-0142", "the update was applied"
+    out = run(rt, "corr-2")  # the platform's retry
+    assert out["ok"] and out["sync"]["planned"] == {}, out
+    outcome = stored(sb, "write_outcomes")[f"change:{change}"]
+    assert outcome["status"] == "already" and "`phone`" in outcome["reason"], outcome
+    assert writes(sb, seen) == {f"PATCH /fleet/drivers/{sid}": [200]}, "updated once"
+    again = run(rt, "corr-3")
+    assert again["sync"]["planned"] == {} and again["sync"]["delivered"] == {}, again

@@ -46,7 +46,9 @@ from typing import Any
 
 from samsara_fmc.client import Client, path_id
 from samsara_fmc.engine import RunContext, Stream, StreamContext
+from samsara_fmc.engine._util import iso, utc_now
 from samsara_fmc.engine.reconcile import (
+    OUTCOMES_STREAM,
     Action,
     Brake,
     Ownership,
@@ -329,6 +331,7 @@ def plan_drivers(
 
     # 5. FMC changes to FMC-owned fields, applied to the linked driver once each.
     cursor, skipped = st.get("cursor"), 0
+    already: list[dict[str, Any]] = []
     for page in sink.changes(cursor, ctx.deadline):
         cursor = page.cursor or cursor
         for change in page.data:
@@ -339,18 +342,19 @@ def plan_drivers(
             if target is None:
                 skipped += 1
                 continue
-            body = {
-                f: data[f]
-                for f in ownership.owned_by("fmc")
-                if isinstance(data.get(f), str) and view[target].get(f) != data[f]
-            }
+            given = [f for f in ownership.owned_by("fmc") if isinstance(data.get(f), str)]
+            body = {f: data[f] for f in given if view[target].get(f) != data[f]}
             if body:
                 view[target].update(body)
                 plan.actions.append(_update(client, target, str(data["fmcId"]), str(change["id"]), body))
+            elif given:  # nothing to write (a stopped run wrote it), but the FMC still gets its outcome
+                already.append(_already(target, str(change["id"]), given))
 
     # 6. One record per Samsara driver; created drivers' records once their ids are known.
     records = [_link_record(key, view[s], links.get(s)) for s in view]
     plan.records[LINKS_STREAM] = records
+    if already:
+        plan.records[OUTCOMES_STREAM] = already
     plan.after = {f"{LINKS_STREAM}\x00{sid}": k for sid, k in after.items()}
 
     def late(rejected: set[str]) -> dict[str, list[dict[str, Any]]]:
@@ -497,6 +501,23 @@ def _driver(client: Client, ref: str, deadline: float) -> dict[str, Any] | None:
 
 def _patch(client: Client, sid: str, body: Mapping[str, Any], deadline: float) -> Any:
     return client.request("PATCH", f"/fleet/drivers/{path_id(sid)}", json_body=dict(body), deadline=deadline)
+
+
+def _already(sid: str, change_id: str, fields: list[str]) -> dict[str, Any]:
+    """The outcome of a ``driver.updated`` change whose FMC-owned fields Samsara already shows (set
+    there before, or written by a run that stopped before delivering the outcome): ``already``."""
+    shown = ", ".join(f"`{f}`" for f in fields)
+    return {
+        "id": f"change:{change_id}",
+        "schemaVersion": 1,
+        "changeId": f"change:{change_id}",
+        "type": "driver.update",
+        "target": {"kind": "driver", "id": sid},
+        "status": "already",
+        "reason": f"Samsara already shows the FMC's {shown}: nothing was written",
+        "samsaraResponse": None,
+        "at": iso(utc_now()),
+    }
 
 
 def _link(client: Client, key: str, sid: str, fid: str, reason: str) -> Action:
