@@ -10,8 +10,6 @@ import datetime as dt
 import hashlib
 import io
 import os
-import shutil
-import subprocess
 from collections import Counter
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
@@ -447,29 +445,13 @@ def test_a_token_without_the_scope_fails_preflight_naming_it(rig_factory: Callab
     assert [r["status"] for r in ifta_reads(rig)] == [403], "only the probe"
 
 
-def source_zip(tmp_path: Path) -> Path:
-    """``functions/ifta`` bundled with this checkout's ``samsara_fmc`` (its built ``_core``) by
-    ``samsara-fn bundle``, as ``scripts/bundle.py`` does with the release wheel."""
-    stage = tmp_path / "stage"
-    shutil.copytree(ROOT / "functions" / "ifta", stage, ignore=shutil.ignore_patterns("__pycache__", "lib"))
-    package = ROOT / "python" / "samsara_fmc"
-    if not (package / "_core.abi3.so").exists():
-        pytest.skip("no built `samsara_fmc/_core.abi3.so` in this checkout")
-    shutil.copytree(package, stage / "lib" / "samsara_fmc", ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run(
-        [demo.samsara_fn(), "bundle", str(stage), str(tmp_path), "--zip-name", "ifta.zip"],
-        check=True,
-        capture_output=True,
-    )
-    return tmp_path / "ifta.zip"
-
-
 def test_the_function_under_samsara_fn(tmp_path: Path) -> None:
     """The demo's scenario: the Function under samsara-fn (Python 3.12, the wall clock) against a
     sandbox whose history ends now, delivering to the FMC endpoint: nothing lost, nothing twice."""
     if not os.environ.get("SAMSARA_FN"):
         pytest.skip("`SAMSARA_FN` is not set: `make test` points it at .venv-runtime")
-    zip_path = source_zip(tmp_path)
+    zip_path = ROOT / "dist" / "ifta.zip"
+    assert zip_path.exists(), f"{zip_path} is missing: run `make bundle` (make test does)"
     shared = demo.Sandbox.start(vehicles=12, binary=str(sandbox_binary()))
     try:
         report = demo.ifta(tmp_path / "fn", shared, zip_path)

@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
-import subprocess
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable
@@ -508,29 +506,14 @@ def test_the_odometer_prefers_obd_and_says_which() -> None:
     assert trips.trip_odometer({"obdOdometerMeters": obd}, start, None) == (1000, None, "obd")
 
 
-def source_zip(tmp_path: Path) -> Path:
-    """``functions/trips`` bundled with this checkout's ``samsara_fmc`` by ``samsara-fn bundle``."""
-    stage = tmp_path / "stage"
-    shutil.copytree(ROOT / "functions" / "trips", stage, ignore=shutil.ignore_patterns("__pycache__", "lib"))
-    package = ROOT / "python" / "samsara_fmc"
-    if not (package / "_core.abi3.so").exists():
-        pytest.skip("no built `samsara_fmc/_core.abi3.so` in this checkout")
-    shutil.copytree(package, stage / "lib" / "samsara_fmc", ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run(
-        [demo.samsara_fn(), "bundle", str(stage), str(tmp_path), "--zip-name", "trips.zip"],
-        check=True,
-        capture_output=True,
-    )
-    return tmp_path / "trips.zip"
-
-
 def test_legacy_trips_under_samsara_fn(tmp_path: Path) -> None:
     """The legacy source under samsara-fn (Python 3.12, the wall clock) over the sandbox's whole
     history, delivering to the FMC endpoint, then a rerun: every completed drive once, with its
     odometers; the rerun delivers nothing."""
     if not os.environ.get("SAMSARA_FN"):
         pytest.skip("`SAMSARA_FN` is not set: `make test` points it at .venv-runtime")
-    zip_path = source_zip(tmp_path)
+    zip_path = ROOT / "dist" / "trips.zip"
+    assert zip_path.exists(), f"{zip_path} is missing: run `make bundle` (make test does)"
     sandbox = demo.Sandbox.start(vehicles=12, binary=str(sandbox_binary()))
     try:
         d = demo.Demo(tmp_path / "fn", sandbox.url, name="trips")
