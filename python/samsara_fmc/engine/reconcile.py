@@ -70,6 +70,7 @@ __all__ = [
     "PlanReport",
     "ReconcileDriver",
     "SafetyBrakeError",
+    "already_outcome",
     "external_ids_of",
     "record_digest",
     "run_reconcile",
@@ -290,6 +291,24 @@ def external_ids_of(obj: Mapping[str, Any]) -> dict[str, str]:
     """An object's ``externalIds`` as text, keys with no value left out (``{}`` when it has none)."""
     e = obj.get("externalIds")
     return {str(k): str(v) for k, v in e.items() if v is not None} if isinstance(e, Mapping) else {}
+
+
+def already_outcome(kind: str, target_id: str, change_id: str, fields: Sequence[str]) -> dict[str, Any]:
+    """The ``write_outcome`` of an FMC ``<kind>.updated`` change whose FMC-owned ``fields`` Samsara
+    already shows (set there before, or written by a run that stopped before delivering the
+    outcome): ``already``, so the FMC still hears of every change."""
+    shown = ", ".join(f"`{f}`" for f in fields)
+    return {
+        "id": f"change:{change_id}",
+        "schemaVersion": 1,
+        "changeId": f"change:{change_id}",
+        "type": f"{kind}.update",
+        "target": {"kind": kind, "id": target_id},
+        "status": "already",
+        "reason": f"Samsara already shows the FMC's {shown}: nothing was written",
+        "samsaraResponse": None,
+        "at": iso(utc_now()),
+    }
 
 
 def record_digest(record: Mapping[str, Any]) -> str:

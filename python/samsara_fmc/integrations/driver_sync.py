@@ -46,7 +46,6 @@ from typing import Any
 
 from samsara_fmc.client import Client, path_id
 from samsara_fmc.engine import RunContext, Stream, StreamContext
-from samsara_fmc.engine._util import iso, utc_now
 from samsara_fmc.engine.reconcile import (
     OUTCOMES_STREAM,
     Action,
@@ -55,6 +54,7 @@ from samsara_fmc.engine.reconcile import (
     Plan,
     PlanReport,
     ReconcileDriver,
+    already_outcome,
     external_ids_of,
     record_digest,
     run_reconcile,
@@ -348,7 +348,7 @@ def plan_drivers(
                 view[target].update(body)
                 plan.actions.append(_update(client, target, str(data["fmcId"]), str(change["id"]), body))
             elif given:  # nothing to write (a stopped run wrote it), but the FMC still gets its outcome
-                already.append(_already(target, str(change["id"]), given))
+                already.append(already_outcome("driver", target, str(change["id"]), given))
 
     # 6. One record per Samsara driver; created drivers' records once their ids are known.
     records = [_link_record(key, view[s], links.get(s)) for s in view]
@@ -501,23 +501,6 @@ def _driver(client: Client, ref: str, deadline: float) -> dict[str, Any] | None:
 
 def _patch(client: Client, sid: str, body: Mapping[str, Any], deadline: float) -> Any:
     return client.request("PATCH", f"/fleet/drivers/{path_id(sid)}", json_body=dict(body), deadline=deadline)
-
-
-def _already(sid: str, change_id: str, fields: list[str]) -> dict[str, Any]:
-    """The outcome of a ``driver.updated`` change whose FMC-owned fields Samsara already shows (set
-    there before, or written by a run that stopped before delivering the outcome): ``already``."""
-    shown = ", ".join(f"`{f}`" for f in fields)
-    return {
-        "id": f"change:{change_id}",
-        "schemaVersion": 1,
-        "changeId": f"change:{change_id}",
-        "type": "driver.update",
-        "target": {"kind": "driver", "id": sid},
-        "status": "already",
-        "reason": f"Samsara already shows the FMC's {shown}: nothing was written",
-        "samsaraResponse": None,
-        "at": iso(utc_now()),
-    }
 
 
 def _link(client: Client, key: str, sid: str, fid: str, reason: str) -> Action:

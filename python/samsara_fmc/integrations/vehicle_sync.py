@@ -33,7 +33,6 @@ from typing import Any
 
 from samsara_fmc.client import Client, path_id
 from samsara_fmc.engine import RunContext, Stream, StreamContext
-from samsara_fmc.engine._util import iso, utc_now
 from samsara_fmc.engine.reconcile import (
     OUTCOMES_STREAM,
     Action,
@@ -42,6 +41,7 @@ from samsara_fmc.engine.reconcile import (
     Plan,
     PlanReport,
     ReconcileDriver,
+    already_outcome,
     external_ids_of,
     record_digest,
     run_reconcile,
@@ -293,7 +293,7 @@ def plan_vehicles(
                 action = _update(client, target, str(data["fmcId"]), str(change["id"]), body)
                 plan.actions.append(action)
             elif same:  # nothing to write, but the FMC still gets its change's outcome
-                already.append(_already(target, str(change["id"]), same))
+                already.append(already_outcome("vehicle", target, str(change["id"]), same))
 
     # 5. Link records, after the write each waits for; the state once everything is applied.
     records = [_link_record(key, view[s], info) for s, info in links.items()]
@@ -442,23 +442,6 @@ def _unlink(client: Client, key: str, sid: str, fid: str, reason: str) -> Action
         apply=apply,
         verify=verify,
     )
-
-
-def _already(sid: str, change_id: str, fields: list[str]) -> dict[str, Any]:
-    """The outcome of a ``vehicle.updated`` change whose FMC-owned fields Samsara already shows (set
-    there before, or written by a run that stopped before delivering the outcome): ``already``."""
-    shown = ", ".join(f"`{f}`" for f in fields)
-    return {
-        "id": f"change:{change_id}",
-        "schemaVersion": 1,
-        "changeId": f"change:{change_id}",
-        "type": "vehicle.update",
-        "target": {"kind": "vehicle", "id": sid},
-        "status": "already",
-        "reason": f"Samsara already shows the FMC's {shown}: nothing was written",
-        "samsaraResponse": None,
-        "at": iso(utc_now()),
-    }
 
 
 def _update(client: Client, sid: str, fid: str, change_id: str, body: dict[str, Any]) -> Action:
